@@ -1,0 +1,13 @@
+//! `ward-runtime`: applies a compiled Ward program to the actions an agent proposes.
+//!
+//! It loads the estate (entities and relations, validated against the program's schema),
+//! evaluates time windows, validates requests, and decides with the reference interpreter.
+//! It must not know about pest, salsa, miette or the LSP: its input is a `ward_ir::Program`.
+//! Nothing here panics on input; everything that can be wrong is an error value.
+
+pub mod store;
+pub mod time;
+pub mod value;
+pub mod window;
+
+pub use value::{EntityRef, Value};
