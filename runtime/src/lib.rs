@@ -5,6 +5,20 @@
 //! It must not know about pest, salsa, miette or the LSP: its input is a `ward_ir::Program`.
 //! Nothing here panics on input; everything that can be wrong is an error value.
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+pub mod decision;
+pub mod engine;
+pub mod interp;
+pub mod request;
 pub mod store;
 pub mod time;
 pub mod value;

@@ -1,1 +1,247 @@
-//! placeholder
+//! `ward-check`: name resolution, type checking and lowering of Ward policy sets to
+//! [`ward_ir::Program`], behind a salsa database so the CLI and the language server share the
+//! same incremental queries.
+//!
+//! The inputs are [`SourceFile`]s (path and text) grouped in a [`PolicySet`] together with the
+//! stdlib modules; the queries are [`parse`], [`file_items`], [`check`] and [`lower`].
+//! [`compile`] is the one-shot convenience used by the CLI and tests. This crate knows nothing
+//! of the LSP, terminals or the runtime; its only IO is [`load_policy_set`].
+//!
+//! ```text
+//!  SourceFile ──parse──► ast + syntax diagnostics
+//!  PolicySet ──check──► Outcome { program (if no error), diagnostics } ──lower──► Program
+//! ```
+
+mod checker;
+mod expr;
+mod rule;
+mod suggest;
+mod test_block;
+mod ty;
+mod window;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use ward_syntax::{ast, Diagnostic, Span};
+
+pub use test_block::{format_duration, rfc3339};
+
+/// The stdlib modules shipped in the binary: module name, path shown in diagnostics, text.
+pub const STDLIB: &[(&str, &str, &str)] = &[
+    ("time", "std/time.ward", include_str!("../../../stdlib/time.ward")),
+    ("identity", "std/identity.ward", include_str!("../../../stdlib/identity.ward")),
+    ("deps", "std/deps.ward", include_str!("../../../stdlib/deps.ward")),
+];
+
+/// One `.ward` file: its path (as given to the compiler) and text.
+#[salsa::input(debug)]
+pub struct SourceFile {
+    #[returns(ref)]
+    pub path: String,
+    #[returns(ref)]
+    pub text: String,
+}
+
+/// A policy set: the user's files in sorted path order, and the stdlib modules.
+#[salsa::input(debug)]
+pub struct PolicySet {
+    #[returns(ref)]
+    pub files: Vec<SourceFile>,
+    #[returns(ref)]
+    pub stdlib: Vec<SourceFile>,
+}
+
+/// The salsa database. Cheap to clone (the LSP keeps a snapshot per request).
+#[salsa::db]
+#[derive(Clone, Default)]
+pub struct Database {
+    storage: salsa::Storage<Self>,
+}
+
+#[salsa::db]
+impl salsa::Database for Database {}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database").finish_non_exhaustive()
+    }
+}
+
+impl Database {
+    /// Create the inputs of a policy set (files as `(path, text)`) with the embedded stdlib.
+    pub fn policy_set(&self, files: &[(String, String)]) -> PolicySet {
+        let user = files.iter().map(|(p, t)| SourceFile::new(self, p.clone(), t.clone())).collect();
+        let stdlib = STDLIB.iter().map(|(_, p, t)| SourceFile::new(self, (*p).to_string(), (*t).to_string())).collect();
+        PolicySet::new(self, user, stdlib)
+    }
+}
+
+/// A parsed file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Parsed {
+    pub ast: ast::File,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Parse one file.
+#[salsa::tracked(returns(ref))]
+pub fn parse(db: &dyn salsa::Database, file: SourceFile) -> Parsed {
+    let (ast, diagnostics) = ward_syntax::parse(file.text(db));
+    Parsed { ast, diagnostics }
+}
+
+/// A named top-level declaration of a file, for outlines and workspace symbols.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ItemSummary {
+    pub name: String,
+    /// `enum`, `entity`, `relation`, `action`, `window`, `const`, `fn`, `rule`.
+    pub kind: &'static str,
+    /// The span of the name.
+    pub span: Span,
+}
+
+/// The named declarations of one file, in source order.
+#[salsa::tracked(returns(ref))]
+pub fn file_items(db: &dyn salsa::Database, file: SourceFile) -> Vec<ItemSummary> {
+    parse(db, file)
+        .ast
+        .items
+        .iter()
+        .filter_map(|item| {
+            let kind = match item {
+                ast::Item::Enum(_) => "enum",
+                ast::Item::Entity(_) => "entity",
+                ast::Item::Relation(_) => "relation",
+                ast::Item::Action(_) => "action",
+                ast::Item::Window(_) => "window",
+                ast::Item::Const(_) => "const",
+                ast::Item::Fn(_) => "fn",
+                ast::Item::Rule(_) => "rule",
+                ast::Item::Use(_) | ast::Item::Context(_) | ast::Item::Default(_) | ast::Item::Test(_) => return None,
+            };
+            item.name().map(|n| ItemSummary { name: n.name.clone(), kind, span: n.span })
+        })
+        .collect()
+}
+
+/// A diagnostic with the path of the file it is about. Labels with `file: Some(FileId(i))`
+/// point into the `i`-th file of [`Compiled::files`] (user files, then the stdlib modules).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FileDiagnostic {
+    pub file: String,
+    pub diagnostic: Diagnostic,
+}
+
+/// Everything checking a policy set produced.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checked {
+    /// `None` when any error was reported.
+    pub program: Option<ward_ir::Program>,
+    /// Syntax and semantic diagnostics, by file (in [`Compiled::files`] order), then position.
+    pub diagnostics: Vec<FileDiagnostic>,
+}
+
+/// Parse, resolve, type-check and lower a whole policy set.
+#[salsa::tracked(returns(ref), no_eq)]
+pub fn check(db: &dyn salsa::Database, set: PolicySet) -> Checked {
+    let user = set.files(db);
+    let stdlib = set.stdlib(db);
+    let parsed: Vec<&Parsed> = user.iter().chain(stdlib).map(|f| parse(db, *f)).collect();
+    let sources: Vec<checker::Source<'_>> = user
+        .iter()
+        .chain(stdlib)
+        .enumerate()
+        .map(|(i, f)| checker::Source {
+            path: f.path(db),
+            text: f.text(db),
+            ast: &parsed[i].ast,
+            module: i.checked_sub(user.len()).and_then(|m| STDLIB.get(m)).map(|(name, _, _)| *name),
+        })
+        .collect();
+    // Stdlib syntax errors matter only for the modules the policy set uses.
+    let used: Vec<&str> = parsed[..user.len()]
+        .iter()
+        .flat_map(|p| &p.ast.items)
+        .filter_map(|item| match item {
+            ast::Item::Use(u) => u.path.get(1).map(|m| m.name.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut diagnostics: Vec<(usize, Diagnostic)> = Vec::new();
+    for (i, p) in parsed.iter().enumerate() {
+        let relevant = sources[i].module.is_none_or(|m| used.contains(&m));
+        if relevant {
+            diagnostics.extend(p.diagnostics.iter().cloned().map(|d| (i, d)));
+        }
+    }
+    let outcome = checker::check(&sources);
+    diagnostics.extend(outcome.diagnostics);
+    diagnostics.sort_by_key(|(file, d)| (*file, d.span().start));
+    let has_error = diagnostics.iter().any(|(_, d)| d.is_error());
+    Checked {
+        program: if has_error { None } else { outcome.program },
+        diagnostics: diagnostics
+            .into_iter()
+            .map(|(file, diagnostic)| FileDiagnostic { file: sources[file].path.to_string(), diagnostic })
+            .collect(),
+    }
+}
+
+/// The program of a policy set, when it has no error.
+#[salsa::tracked(returns(ref), no_eq)]
+pub fn lower(db: &dyn salsa::Database, set: PolicySet) -> Option<ward_ir::Program> {
+    check(db, set).program.clone()
+}
+
+/// The result of [`compile`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Compiled {
+    /// `None` if any error was reported.
+    pub program: Option<ward_ir::Program>,
+    pub diagnostics: Vec<FileDiagnostic>,
+    /// Every file diagnostics may point into, as `(path, text)`: the user's files in the order
+    /// given, then the stdlib modules (`std/time.ward`, …).
+    pub files: Vec<(String, String)>,
+}
+
+/// Check and lower a policy set given as `(path, text)` pairs, in a fresh database.
+pub fn compile(files: &[(String, String)]) -> Compiled {
+    let db = Database::default();
+    let set = db.policy_set(files);
+    let checked = check(&db, set);
+    let mut all = files.to_vec();
+    all.extend(STDLIB.iter().map(|(_, p, t)| ((*p).to_string(), (*t).to_string())));
+    Compiled { program: checked.program.clone(), diagnostics: checked.diagnostics.clone(), files: all }
+}
+
+/// Read a policy set: one file, or every `.ward` file below a directory, in sorted path
+/// order. Paths are returned as found (the directory joined with the relative path).
+pub fn load_policy_set(path: &Path) -> std::io::Result<Vec<(String, String)>> {
+    if path.is_file() {
+        let text = std::fs::read_to_string(path)?;
+        return Ok(vec![(path.to_string_lossy().into_owned(), text)]);
+    }
+    let mut found = Vec::new();
+    collect_ward_files(path, &mut found)?;
+    found.sort();
+    found
+        .into_iter()
+        .map(|p| std::fs::read_to_string(&p).map(|text| (p.to_string_lossy().into_owned(), text)))
+        .collect()
+}
+
+fn collect_ward_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_ward_files(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "ward") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

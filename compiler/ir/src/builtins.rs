@@ -180,7 +180,10 @@ impl Builtin {
     /// This builtin's entry in [`BUILTINS`].
     pub fn info(self) -> &'static BuiltinInfo {
         // Every variant has exactly one row; the table test below keeps it that way.
-        BUILTINS.iter().find(|b| b.builtin == self).unwrap_or(&BUILTINS[0])
+        BUILTINS
+            .iter()
+            .find(|b| b.builtin == self)
+            .unwrap_or(&BUILTINS[0])
     }
 
     pub fn name(self) -> &'static str {
@@ -239,7 +242,11 @@ mod tests {
         ];
         assert_eq!(all.len(), BUILTINS.len());
         for b in all {
-            assert_eq!(BUILTINS.iter().filter(|row| row.builtin == b).count(), 1, "{b:?}");
+            assert_eq!(
+                BUILTINS.iter().filter(|row| row.builtin == b).count(),
+                1,
+                "{b:?}"
+            );
             assert!(!b.info().doc.is_empty());
         }
     }

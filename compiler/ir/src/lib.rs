@@ -13,9 +13,9 @@ mod builtins;
 mod print;
 mod verify;
 
-pub use builtins::{Builtin, BuiltinInfo, BUILTINS};
+pub use builtins::{BUILTINS, Builtin, BuiltinInfo};
 pub use print::print;
-pub use verify::{verify, VerifyError};
+pub use verify::{VerifyError, verify};
 
 use serde::{Deserialize, Serialize};
 
@@ -163,7 +163,12 @@ pub struct Window {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum WindowLine {
     /// From `start_day start` to the next `end_day end` after it.
-    Weekly { start_day: u8, start: u16, end_day: u8, end: u16 },
+    Weekly {
+        start_day: u8,
+        start: u16,
+        end_day: u8,
+        end: u16,
+    },
     /// Opens at `start` on each day in `days` (bit `d - 1` set for day `d`), closing at `end`
     /// the same day, or the next day when `end <= start`.
     Daily { start: u16, end: u16, days: u8 },
@@ -222,7 +227,9 @@ pub struct Condition {
     pub expr: Expr,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum EffectKind {
     Allow,
@@ -295,44 +302,115 @@ pub enum ExprKind {
     Context(u32),
     Local(LocalId),
     /// Attribute `attr` (index into the entity type's attributes) of an entity.
-    Attr { of: Box<Expr>, attr: u32 },
+    Attr {
+        of: Box<Expr>,
+        attr: u32,
+    },
     /// `x?.attr`: absent when `of` (optional) is absent; the result is optional but not nested.
-    OptAttr { of: Box<Expr>, attr: u32 },
+    OptAttr {
+        of: Box<Expr>,
+        attr: u32,
+    },
     /// `x has attr`: the optional attribute is present.
-    Has { of: Box<Expr>, attr: u32 },
+    Has {
+        of: Box<Expr>,
+        attr: u32,
+    },
     Not(Box<Expr>),
     /// Checked negation of an int or duration.
     Neg(Box<Expr>),
-    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    Binary {
+        op: BinOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
     /// `a ?? b`: `a` is optional, `b` of its inner type.
-    Coalesce { value: Box<Expr>, fallback: Box<Expr> },
+    Coalesce {
+        value: Box<Expr>,
+        fallback: Box<Expr>,
+    },
     /// `elem in set`.
-    In { elem: Box<Expr>, set: Box<Expr> },
+    In {
+        elem: Box<Expr>,
+        set: Box<Expr>,
+    },
     /// `s matches "re"` against a precompiled regex.
-    Matches { operand: Box<Expr>, regex: RegexId },
-    If { cond: Box<Expr>, then: Box<Expr>, otherwise: Box<Expr> },
-    Call { func: FnId, args: Vec<Expr> },
-    Builtin { builtin: Builtin, args: Vec<Expr> },
+    Matches {
+        operand: Box<Expr>,
+        regex: RegexId,
+    },
+    If {
+        cond: Box<Expr>,
+        then: Box<Expr>,
+        otherwise: Box<Expr>,
+    },
+    Call {
+        func: FnId,
+        args: Vec<Expr>,
+    },
+    Builtin {
+        builtin: Builtin,
+        args: Vec<Expr>,
+    },
     /// `any x in s: body` (`all` when `all` is true); false/true on the empty set.
-    Quantifier { all: bool, var: LocalId, set: Box<Expr>, body: Box<Expr> },
+    Quantifier {
+        all: bool,
+        var: LocalId,
+        set: Box<Expr>,
+        body: Box<Expr>,
+    },
     /// `{ x in s | cond }`.
-    Filter { var: LocalId, set: Box<Expr>, cond: Box<Expr> },
+    Filter {
+        var: LocalId,
+        set: Box<Expr>,
+        cond: Box<Expr>,
+    },
     /// `x.r` (or its inverse: every entity with an edge to `x`).
-    Related { rel: RelationId, inverse: bool, of: Box<Expr> },
+    Related {
+        rel: RelationId,
+        inverse: bool,
+        of: Box<Expr>,
+    },
     /// `closure(x, r)` / `closure(x, ~r)`.
-    Closure { rel: RelationId, inverse: bool, of: Box<Expr> },
+    Closure {
+        rel: RelationId,
+        inverse: bool,
+        of: Box<Expr>,
+    },
     /// `path(x, y, r)`.
-    Path { rel: RelationId, inverse: bool, from: Box<Expr>, to: Box<Expr> },
+    Path {
+        rel: RelationId,
+        inverse: bool,
+        from: Box<Expr>,
+        to: Box<Expr>,
+    },
     /// `t in w`.
-    InWindow { window: WindowId, at: Box<Expr> },
+    InWindow {
+        window: WindowId,
+        at: Box<Expr>,
+    },
     /// `remaining(w, t)`.
-    Remaining { window: WindowId, at: Box<Expr> },
+    Remaining {
+        window: WindowId,
+        at: Box<Expr>,
+    },
     /// `fits(w, t, d)`.
-    Fits { window: WindowId, at: Box<Expr>, duration: Box<Expr> },
+    Fits {
+        window: WindowId,
+        at: Box<Expr>,
+        duration: Box<Expr>,
+    },
     /// `next_open(w, t)`; an evaluation error when the window does not open within 366 days.
-    NextOpen { window: WindowId, at: Box<Expr> },
+    NextOpen {
+        window: WindowId,
+        at: Box<Expr>,
+    },
     /// `hour(t, "tz")` (0..=23) or `weekday(t, "tz")` (1 = Mon ..= 7 = Sun), `tz` checked.
-    LocalTime { part: TimePart, at: Box<Expr>, timezone: String },
+    LocalTime {
+        part: TimePart,
+        at: Box<Expr>,
+        timezone: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -1,0 +1,946 @@
+//! The checker proper: collects the declarations of a policy set (and of the stdlib modules it
+//! uses), resolves names, type-checks every declaration and lowers it to [`ward_ir`] in the
+//! same pass. Type checking and lowering share one walk so that the typed IR is the checker's
+//! own record of what it inferred.
+//!
+//! This module works on already parsed files; it knows nothing of salsa, IO or rendering.
+//! Expressions are in `expr.rs`, rules in `rule.rs`, windows in `window.rs`, tests in `test_block.rs`.
+
+use std::collections::HashMap;
+
+use ward_ir as ir;
+use ward_syntax::ast;
+use ward_syntax::{Diagnostic, FileId, Span};
+
+use crate::suggest::did_you_mean;
+use crate::ty::{Ty, TypeNames};
+
+/// One parsed file handed to the checker.
+#[derive(Debug)]
+pub(crate) struct Source<'a> {
+    pub path: &'a str,
+    pub text: &'a str,
+    pub ast: &'a ast::File,
+    /// For a stdlib file, the module name (`time`).
+    pub module: Option<&'a str>,
+}
+
+/// The outcome of checking: the program when there is no error, and every diagnostic with the
+/// index of the file it belongs to.
+#[derive(Debug)]
+pub(crate) struct Outcome {
+    pub program: Option<ir::Program>,
+    pub diagnostics: Vec<(usize, Diagnostic)>,
+}
+
+/// A top-level definition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Def {
+    Enum(u32),
+    Entity(u32),
+    Relation(u32),
+    Action(u32),
+    Window(u32),
+    Const(u32),
+    Fn(u32),
+    Rule(u32),
+    /// A `use std.time` module alias: index into the stdlib files.
+    Module(usize),
+}
+
+impl Def {
+    pub(crate) fn kind(self) -> &'static str {
+        match self {
+            Def::Enum(_) => "enum",
+            Def::Entity(_) => "entity type",
+            Def::Relation(_) => "relation",
+            Def::Action(_) => "action",
+            Def::Window(_) => "window",
+            Def::Const(_) => "constant",
+            Def::Fn(_) => "function",
+            Def::Rule(_) => "rule",
+            Def::Module(_) => "module",
+        }
+    }
+}
+
+/// Where a name was defined.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Origin {
+    pub file: usize,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum State {
+    Todo,
+    InProgress,
+    Done,
+}
+
+#[derive(Debug)]
+pub(crate) struct EnumInfo {
+    pub name: String,
+    pub variants: Vec<String>,
+    pub index: HashMap<String, u32>,
+}
+
+#[derive(Debug)]
+pub(crate) struct EntityInfo {
+    pub name: String,
+    pub attrs: Vec<(String, Ty)>,
+    pub attr_index: HashMap<String, u32>,
+    /// Relations whose from-type is this entity, by name.
+    pub relations: HashMap<String, u32>,
+}
+
+#[derive(Debug)]
+pub(crate) struct RelationInfo {
+    pub name: String,
+    pub from: Option<u32>,
+    pub to: Option<u32>,
+}
+
+#[derive(Debug)]
+pub(crate) struct ActionInfo {
+    pub name: String,
+    pub fields: Vec<(String, Ty)>,
+    pub index: HashMap<String, u32>,
+}
+
+#[derive(Debug)]
+pub(crate) struct ConstInfo<'a> {
+    pub decl: &'a ast::ConstDecl,
+    pub file: usize,
+    pub state: State,
+    /// Type, lowered value (locals numbered from 0) and the number of locals it uses.
+    pub value: Option<(Ty, ir::Expr, u32)>,
+}
+
+#[derive(Debug)]
+pub(crate) struct FnInfo<'a> {
+    pub decl: &'a ast::FnDecl,
+    pub file: usize,
+    /// `is_exec`, or `time.business_hours` for the stdlib.
+    pub display: String,
+    pub sig: Option<(Vec<Ty>, Ty)>,
+    pub state: State,
+    pub ir_id: Option<u32>,
+    pub in_cycle: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct WindowInfo<'a> {
+    pub decl: &'a ast::WindowDecl,
+    pub file: usize,
+    pub display: String,
+    pub state: State,
+    pub ir_id: Option<u32>,
+    pub in_cycle: bool,
+}
+
+/// The checker's state for one policy set.
+#[derive(Debug)]
+pub(crate) struct Checker<'a> {
+    pub files: &'a [Source<'a>],
+    pub diags: Vec<(usize, Diagnostic)>,
+    pub globals: HashMap<String, Def>,
+    pub origins: HashMap<String, Origin>,
+    /// Items of each stdlib module (by index into `files`).
+    pub module_items: HashMap<usize, HashMap<String, Def>>,
+    pub enums: Vec<EnumInfo>,
+    pub entities: Vec<EntityInfo>,
+    pub relations: Vec<RelationInfo>,
+    pub context: Vec<(String, Ty)>,
+    pub context_index: HashMap<String, u32>,
+    pub actions: Vec<ActionInfo>,
+    pub action_index: HashMap<String, u32>,
+    pub consts: Vec<ConstInfo<'a>>,
+    pub fns: Vec<FnInfo<'a>>,
+    pub windows: Vec<WindowInfo<'a>>,
+    pub rules: Vec<(usize, &'a ast::RuleDecl)>,
+    pub rule_names: HashMap<String, u32>,
+    pub tests: Vec<(usize, &'a ast::TestDecl)>,
+    pub default: Option<(usize, &'a ast::DefaultDecl)>,
+    pub context_decl: Option<(usize, &'a ast::ContextDecl)>,
+    /// Lowered functions and windows, by IR id.
+    pub ir_fns: Vec<Option<ir::Function>>,
+    pub ir_windows: Vec<Option<ir::Window>>,
+    pub regexes: Vec<String>,
+    pub regex_index: HashMap<String, u32>,
+    pub fn_stack: Vec<u32>,
+    pub const_stack: Vec<u32>,
+    pub window_stack: Vec<u32>,
+}
+
+impl TypeNames for Checker<'_> {
+    fn entity_name(&self, id: u32) -> &str {
+        self.entities.get(id as usize).map_or("?", |e| e.name.as_str())
+    }
+
+    fn enum_name(&self, id: u32) -> &str {
+        self.enums.get(id as usize).map_or("?", |e| e.name.as_str())
+    }
+}
+
+/// The builtin type names.
+pub(crate) const PRIMITIVES: [&str; 5] = ["Bool", "Int", "String", "Duration", "Timestamp"];
+
+/// Check and lower a policy set. `files` holds the user's files first, then the stdlib
+/// modules (with `module` set).
+pub(crate) fn check(files: &[Source<'_>]) -> Outcome {
+    let mut ck = Checker::new(files);
+    ck.collect();
+    ck.resolve_schema();
+    let program = ck.check_items();
+    let has_error = ck.diags.iter().any(|(_, d)| d.is_error());
+    Outcome { program: if has_error { None } else { Some(program) }, diagnostics: ck.diags }
+}
+
+impl<'a> Checker<'a> {
+    fn new(files: &'a [Source<'a>]) -> Checker<'a> {
+        Checker {
+            files,
+            diags: Vec::new(),
+            globals: HashMap::new(),
+            origins: HashMap::new(),
+            module_items: HashMap::new(),
+            enums: Vec::new(),
+            entities: Vec::new(),
+            relations: Vec::new(),
+            context: Vec::new(),
+            context_index: HashMap::new(),
+            actions: Vec::new(),
+            action_index: HashMap::new(),
+            consts: Vec::new(),
+            fns: Vec::new(),
+            windows: Vec::new(),
+            rules: Vec::new(),
+            rule_names: HashMap::new(),
+            tests: Vec::new(),
+            default: None,
+            context_decl: None,
+            ir_fns: Vec::new(),
+            ir_windows: Vec::new(),
+            regexes: Vec::new(),
+            regex_index: HashMap::new(),
+            fn_stack: Vec::new(),
+            const_stack: Vec::new(),
+            window_stack: Vec::new(),
+        }
+    }
+
+    pub(crate) fn report(&mut self, file: usize, diag: Diagnostic) {
+        self.diags.push((file, diag));
+    }
+
+    /// A secondary label pointing at `origin`, seen from a diagnostic reported in `file`.
+    pub(crate) fn label_file(&self, from: usize, origin: usize) -> Option<FileId> {
+        (from != origin).then(|| FileId(u32::try_from(origin).unwrap_or(u32::MAX)))
+    }
+
+    pub(crate) fn text(&self, file: usize, span: Span) -> &'a str {
+        self.files[file].text.get(span.range()).unwrap_or("")
+    }
+
+    pub(crate) fn location(&self, file: usize, span: Span) -> ir::Location {
+        let (line, column) = ward_syntax::line_col(self.files[file].text, span.start);
+        ir::Location { file: self.files[file].path.to_string(), line, column }
+    }
+
+    // ---------------------------------------------------------------- collection
+
+    fn collect(&mut self) {
+        let files = self.files;
+        // Stdlib modules first, so that `use` can see their items.
+        for (idx, src) in files.iter().enumerate() {
+            if src.module.is_some() {
+                let mut items = HashMap::new();
+                for item in &src.ast.items {
+                    let def = match item {
+                        ast::Item::Const(c) => self.add_const(c, idx),
+                        ast::Item::Fn(f) => self.add_fn(f, idx),
+                        ast::Item::Window(w) => self.add_window(w, idx),
+                        ast::Item::Use(_) => continue,
+                        other => {
+                            self.report(
+                                idx,
+                                Diagnostic::error(
+                                    "E0199",
+                                    "a stdlib module may only declare `const`, `fn` and `window` items",
+                                    other.span(),
+                                ),
+                            );
+                            continue;
+                        }
+                    };
+                    if let Some(name) = item.name() {
+                        items.entry(name.name.clone()).or_insert(def);
+                    }
+                }
+                self.module_items.insert(idx, items);
+            }
+        }
+        for (idx, src) in files.iter().enumerate() {
+            if src.module.is_some() {
+                continue;
+            }
+            for item in &src.ast.items {
+                self.collect_item(item, idx);
+            }
+        }
+    }
+
+    fn add_const(&mut self, decl: &'a ast::ConstDecl, file: usize) -> Def {
+        self.consts.push(ConstInfo { decl, file, state: State::Todo, value: None });
+        Def::Const(self.consts.len() as u32 - 1)
+    }
+
+    fn qualified(&self, file: usize, name: &str) -> String {
+        match self.files[file].module {
+            Some(module) => format!("{module}.{name}"),
+            None => name.to_string(),
+        }
+    }
+
+    fn add_fn(&mut self, decl: &'a ast::FnDecl, file: usize) -> Def {
+        let display = self.qualified(file, &decl.name.name);
+        self.fns.push(FnInfo {
+            decl,
+            file,
+            display,
+            sig: None,
+            state: State::Todo,
+            ir_id: None,
+            in_cycle: false,
+        });
+        Def::Fn(self.fns.len() as u32 - 1)
+    }
+
+    fn add_window(&mut self, decl: &'a ast::WindowDecl, file: usize) -> Def {
+        let display = self.qualified(file, &decl.name.name);
+        self.windows.push(WindowInfo {
+            decl,
+            file,
+            display,
+            state: State::Todo,
+            ir_id: None,
+            in_cycle: false,
+        });
+        Def::Window(self.windows.len() as u32 - 1)
+    }
+
+    /// Enter `name` in the policy set's namespace; a second definition is an error pointing
+    /// at both.
+    fn define(&mut self, name: &ast::Ident, file: usize, def: Def) {
+        if let Some(first) = self.origins.get(&name.name).copied() {
+            let kind = self.globals.get(&name.name).map_or("name", |d| d.kind());
+            let diag = Diagnostic::error(
+                "E0110",
+                format!("`{}` is defined more than once", name.name),
+                name.span,
+            )
+            .with_label(format!("second definition of `{}`", name.name))
+            .with_secondary(
+                self.label_file(file, first.file),
+                first.span,
+                format!("first defined here as a {kind}"),
+            )
+            .with_help("all top-level names of a policy set share one namespace: rename one of them");
+            self.report(file, diag);
+            return;
+        }
+        self.origins.insert(name.name.clone(), Origin { file, span: name.span });
+        self.globals.insert(name.name.clone(), def);
+    }
+
+    fn collect_item(&mut self, item: &'a ast::Item, file: usize) {
+        match item {
+            ast::Item::Use(u) => self.collect_use(u, file),
+            ast::Item::Enum(e) => {
+                let mut index = HashMap::new();
+                let mut variants = Vec::new();
+                let mut first: HashMap<&str, Span> = HashMap::new();
+                for v in &e.variants {
+                    if let Some(prev) = first.get(v.name.name.as_str()) {
+                        let diag = Diagnostic::error(
+                            "E0112",
+                            format!("variant `{}` of enum `{}` is declared twice", v.name.name, e.name.name),
+                            v.name.span,
+                        )
+                        .with_secondary(None, *prev, "first declared here")
+                        .with_help("remove one of them");
+                        self.report(file, diag);
+                        continue;
+                    }
+                    first.insert(&v.name.name, v.name.span);
+                    index.insert(v.name.name.clone(), variants.len() as u32);
+                    variants.push(v.name.name.clone());
+                }
+                self.enums.push(EnumInfo { name: e.name.name.clone(), variants, index });
+                self.define(&e.name, file, Def::Enum(self.enums.len() as u32 - 1));
+            }
+            ast::Item::Entity(e) => {
+                self.entities.push(EntityInfo {
+                    name: e.name.name.clone(),
+                    attrs: Vec::new(),
+                    attr_index: HashMap::new(),
+                    relations: HashMap::new(),
+                });
+                self.define(&e.name, file, Def::Entity(self.entities.len() as u32 - 1));
+            }
+            ast::Item::Relation(r) => {
+                self.relations.push(RelationInfo { name: r.name.name.clone(), from: None, to: None });
+                self.define(&r.name, file, Def::Relation(self.relations.len() as u32 - 1));
+            }
+            ast::Item::Context(c) => {
+                if let Some((first_file, first)) = self.context_decl {
+                    let diag = Diagnostic::error("E0113", "a policy set may declare only one `context`", c.keyword)
+                        .with_label("second `context`")
+                        .with_secondary(self.label_file(file, first_file), first.keyword, "first `context` here")
+                        .with_help("merge the fields into the first `context` block");
+                    self.report(file, diag);
+                } else {
+                    self.context_decl = Some((file, c));
+                }
+            }
+            ast::Item::Action(a) => {
+                self.actions.push(ActionInfo {
+                    name: a.name.name.clone(),
+                    fields: Vec::new(),
+                    index: HashMap::new(),
+                });
+                let id = self.actions.len() as u32 - 1;
+                self.action_index.entry(a.name.name.clone()).or_insert(id);
+                self.define(&a.name, file, Def::Action(id));
+            }
+            ast::Item::Window(w) => {
+                let def = self.add_window(w, file);
+                self.define(&w.name, file, def);
+            }
+            ast::Item::Const(c) => {
+                let def = self.add_const(c, file);
+                self.define(&c.name, file, def);
+            }
+            ast::Item::Fn(f) => {
+                let def = self.add_fn(f, file);
+                self.define(&f.name, file, def);
+            }
+            ast::Item::Default(d) => {
+                if let Some((first_file, first)) = self.default {
+                    let diag = Diagnostic::error("E0114", "a policy set may have only one `default`", d.span)
+                        .with_label("second `default`")
+                        .with_secondary(self.label_file(file, first_file), first.span, "first `default` here")
+                        .with_help("remove one of them");
+                    self.report(file, diag);
+                } else {
+                    self.default = Some((file, d));
+                }
+            }
+            ast::Item::Rule(r) => {
+                self.rules.push((file, r));
+                let id = self.rules.len() as u32 - 1;
+                self.rule_names.entry(r.name.name.clone()).or_insert(id);
+                self.define(&r.name, file, Def::Rule(id));
+            }
+            ast::Item::Test(t) => self.tests.push((file, t)),
+        }
+    }
+
+    fn collect_use(&mut self, u: &'a ast::UseDecl, file: usize) {
+        let span = u.path.first().map_or(u.span, |first| {
+            u.path.last().map_or(first.span, |last| first.span.to(last.span))
+        });
+        let modules: Vec<(usize, &str)> = self
+            .files
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| f.module.map(|m| (i, m)))
+            .collect();
+        let names: Vec<&str> = u.path.iter().map(|i| i.name.as_str()).collect();
+        let module = match names.as_slice() {
+            ["std", m] => modules.iter().find(|(_, name)| name == m).map(|(i, _)| *i),
+            _ => None,
+        };
+        let Some(module) = module else {
+            let written = names.join(".");
+            let candidates: Vec<String> = modules.iter().map(|(_, m)| format!("std.{m}")).collect();
+            let mut diag = Diagnostic::error("E0107", format!("unknown stdlib module `{written}`"), span);
+            let help = did_you_mean(&written, candidates.iter().map(String::as_str)).unwrap_or_else(|| {
+                format!("the stdlib modules are {}", candidates.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "))
+            });
+            diag = diag.with_help(help);
+            self.report(file, diag);
+            return;
+        };
+        let alias = u.path.last().cloned();
+        match &u.names {
+            None => {
+                if let Some(alias) = alias {
+                    self.define(&alias, file, Def::Module(module));
+                }
+            }
+            Some(list) => {
+                for name in list {
+                    let def = self.module_items.get(&module).and_then(|items| items.get(&name.name)).copied();
+                    match def {
+                        Some(def) => self.define(name, file, def),
+                        None => {
+                            let module_name = self.files[module].module.unwrap_or("?");
+                            let help = self
+                                .module_items
+                                .get(&module)
+                                .and_then(|items| did_you_mean(&name.name, items.keys().map(String::as_str)));
+                            let mut diag = Diagnostic::error(
+                                "E0107",
+                                format!("module `std.{module_name}` has no item `{}`", name.name),
+                                name.span,
+                            );
+                            if let Some(help) = help {
+                                diag = diag.with_help(help);
+                            }
+                            self.report(file, diag);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- schema
+
+    /// Resolve a written type. `optional_ok` says whether `T?` is allowed here; `what` names
+    /// the place for the diagnostic.
+    pub(crate) fn resolve_type(&mut self, file: usize, ty: &ast::TypeExpr, optional_ok: bool, what: &str) -> Ty {
+        match &ty.kind {
+            ast::TypeExprKind::Named(name) => match name.name.as_str() {
+                "Bool" => Ty::Bool,
+                "Int" => Ty::Int,
+                "String" => Ty::String,
+                "Duration" => Ty::Duration,
+                "Timestamp" => Ty::Timestamp,
+                other => match self.globals.get(other) {
+                    Some(Def::Entity(id)) => Ty::Entity(*id),
+                    Some(Def::Enum(id)) => Ty::Enum(*id),
+                    Some(def) => {
+                        let diag = Diagnostic::error("E0101", format!("`{other}` is a {}, not a type", def.kind()), name.span)
+                            .with_help("types are `Bool`, `Int`, `String`, `Duration`, `Timestamp`, `Set<T>`, entity types and enums");
+                        self.report(file, diag);
+                        Ty::Error
+                    }
+                    None => {
+                        let candidates: Vec<&str> = PRIMITIVES
+                            .iter()
+                            .copied()
+                            .chain(self.entities.iter().map(|e| e.name.as_str()))
+                            .chain(self.enums.iter().map(|e| e.name.as_str()))
+                            .collect();
+                        let mut diag = Diagnostic::error("E0101", format!("unknown type `{other}`"), name.span);
+                        if let Some(help) = did_you_mean(other, candidates) {
+                            diag = diag.with_help(help);
+                        }
+                        self.report(file, diag);
+                        Ty::Error
+                    }
+                },
+            },
+            ast::TypeExprKind::Set(inner) => {
+                if matches!(inner.kind, ast::TypeExprKind::Optional(_)) {
+                    let diag = Diagnostic::error("E0138", "a set cannot hold optional values", inner.span)
+                        .with_help("remove the `?`: a set simply leaves absent values out");
+                    self.report(file, diag);
+                }
+                let elem = self.resolve_type(file, inner, true, what);
+                Ty::Set(Box::new(elem.strip_optional().clone()))
+            }
+            ast::TypeExprKind::Optional(inner) => {
+                if matches!(inner.kind, ast::TypeExprKind::Optional(_)) {
+                    let diag = Diagnostic::error("E0138", "optional types cannot be nested", ty.span)
+                        .with_help("write a single `?`");
+                    self.report(file, diag);
+                    return self.resolve_type(file, inner, true, what);
+                }
+                let inner_ty = self.resolve_type(file, inner, true, what);
+                if !optional_ok {
+                    let diag = Diagnostic::error("E0138", format!("{what} cannot be optional"), ty.span)
+                        .with_help("only entity attributes and `context` fields may be optional: remove the `?`");
+                    self.report(file, diag);
+                    return inner_ty;
+                }
+                inner_ty.optional()
+            }
+        }
+    }
+
+    fn resolve_fields(&mut self, file: usize, fields: &[ast::FieldDecl], optional_ok: bool, owner: &str, what: &str) -> (Vec<(String, Ty)>, HashMap<String, u32>) {
+        let mut list = Vec::new();
+        let mut index = HashMap::new();
+        let mut spans: HashMap<&str, Span> = HashMap::new();
+        for field in fields {
+            let ty = self.resolve_type(file, &field.ty, optional_ok, what);
+            if let Some(prev) = spans.get(field.name.name.as_str()) {
+                let diag = Diagnostic::error(
+                    "E0111",
+                    format!("field `{}` of {owner} is declared twice", field.name.name),
+                    field.name.span,
+                )
+                .with_secondary(None, *prev, "first declared here")
+                .with_help("remove or rename one of them");
+                self.report(file, diag);
+                continue;
+            }
+            spans.insert(&field.name.name, field.name.span);
+            index.insert(field.name.name.clone(), list.len() as u32);
+            list.push((field.name.name.clone(), ty));
+        }
+        (list, index)
+    }
+
+    fn resolve_schema(&mut self) {
+        let files = self.files;
+        let mut entity_id = 0u32;
+        let mut relation_id = 0u32;
+        let mut action_id = 0u32;
+        for (file, src) in files.iter().enumerate() {
+            if src.module.is_some() {
+                continue;
+            }
+            for item in &src.ast.items {
+                match item {
+                    ast::Item::Entity(e) => {
+                        let owner = format!("entity `{}`", e.name.name);
+                        let (attrs, index) = self.resolve_fields(file, &e.fields, true, &owner, "an attribute");
+                        let info = &mut self.entities[entity_id as usize];
+                        info.attrs = attrs;
+                        info.attr_index = index;
+                        entity_id += 1;
+                    }
+                    ast::Item::Relation(r) => {
+                        let from = self.relation_end(file, &r.from);
+                        let to = self.relation_end(file, &r.to);
+                        let info = &mut self.relations[relation_id as usize];
+                        info.from = from;
+                        info.to = to;
+                        relation_id += 1;
+                    }
+                    ast::Item::Action(a) => {
+                        let owner = format!("action `{}`", a.name.name);
+                        let (fields, index) = self.resolve_fields(file, &a.fields, false, &owner, "an action field");
+                        let info = &mut self.actions[action_id as usize];
+                        info.fields = fields;
+                        info.index = index;
+                        action_id += 1;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if let Some((file, ctx)) = self.context_decl {
+            let (fields, index) = self.resolve_fields(file, &ctx.fields, true, "the context", "a context field");
+            self.context = fields;
+            self.context_index = index;
+        }
+        // Relations by from-type; a relation named like an attribute is ambiguous (#15).
+        let mut relation_id = 0u32;
+        for (file, src) in files.iter().enumerate() {
+            if src.module.is_some() {
+                continue;
+            }
+            for item in &src.ast.items {
+                let ast::Item::Relation(r) = item else { continue };
+                let id = relation_id;
+                relation_id += 1;
+                if self.globals.get(&r.name.name) != Some(&Def::Relation(id)) {
+                    continue;
+                }
+                let Some(from) = self.relations[id as usize].from else { continue };
+                let entity = &mut self.entities[from as usize];
+                if entity.attr_index.contains_key(&r.name.name) {
+                    let name = entity.name.clone();
+                    let diag = Diagnostic::error(
+                        "E0116",
+                        format!("relation `{}` has the name of an attribute of `{name}`", r.name.name),
+                        r.name.span,
+                    )
+                    .with_help(format!("`x.{}` must mean one thing: rename the relation or the attribute", r.name.name));
+                    self.report(file, diag);
+                    continue;
+                }
+                entity.relations.insert(r.name.name.clone(), id);
+            }
+        }
+        // An action field named like a context field is ambiguous in every rule (#13).
+        let files = self.files;
+        let mut action_id = 0usize;
+        for (file, src) in files.iter().enumerate() {
+            if src.module.is_some() {
+                continue;
+            }
+            for item in &src.ast.items {
+                let ast::Item::Action(a) = item else { continue };
+                action_id += 1;
+                for field in &a.fields {
+                    if self.context_index.contains_key(&field.name.name) {
+                        let diag = Diagnostic::error(
+                            "E0115",
+                            format!("field `{}` of action `{}` has the name of a context field", field.name.name, a.name.name),
+                            field.name.span,
+                        )
+                        .with_help("a name inside a rule must mean one thing: rename the action field");
+                        self.report(file, diag);
+                    }
+                }
+            }
+        }
+        debug_assert_eq!(action_id, self.actions.len());
+    }
+
+    fn relation_end(&mut self, file: usize, ty: &ast::TypeExpr) -> Option<u32> {
+        match self.resolve_type(file, ty, false, "a relation end") {
+            Ty::Entity(id) => Some(id),
+            Ty::Error => None,
+            other => {
+                let shown = self.show(&other);
+                let diag = Diagnostic::error("E0177", format!("a relation connects entities, found `{shown}`"), ty.span)
+                    .with_help("both ends of a relation must be entity types");
+                self.report(file, diag);
+                None
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- items
+
+    fn check_items(&mut self) -> ir::Program {
+        // User functions and windows get IR ids in declaration order; stdlib ones when used.
+        for idx in 0..self.fns.len() {
+            if self.files[self.fns[idx].file].module.is_none() {
+                self.fn_ir_id(idx as u32);
+            }
+        }
+        for idx in 0..self.windows.len() {
+            if self.files[self.windows[idx].file].module.is_none() {
+                self.window_ir_id(idx as u32);
+            }
+        }
+        for idx in 0..self.windows.len() {
+            if self.files[self.windows[idx].file].module.is_none() {
+                self.ensure_window(idx as u32);
+            }
+        }
+        for idx in 0..self.consts.len() {
+            if self.files[self.consts[idx].file].module.is_none() {
+                self.ensure_const(idx as u32);
+            }
+        }
+        for idx in 0..self.fns.len() {
+            if self.files[self.fns[idx].file].module.is_none() {
+                self.ensure_fn_body(idx as u32);
+            }
+        }
+        let mut rules = Vec::with_capacity(self.rules.len());
+        for idx in 0..self.rules.len() {
+            let (file, rule) = self.rules[idx];
+            rules.push(self.check_rule(file, rule));
+        }
+        let default = self.check_default();
+        let mut tests = Vec::with_capacity(self.tests.len());
+        for idx in 0..self.tests.len() {
+            let (file, test) = self.tests[idx];
+            tests.push(self.check_test(file, test));
+        }
+        let schema = ir::Schema {
+            enums: self
+                .enums
+                .iter()
+                .map(|e| ir::EnumType { name: e.name.clone(), variants: e.variants.clone() })
+                .collect(),
+            entities: self
+                .entities
+                .iter()
+                .map(|e| ir::EntityType { name: e.name.clone(), attrs: fields_ir(&e.attrs) })
+                .collect(),
+            relations: self
+                .relations
+                .iter()
+                .map(|r| ir::Relation {
+                    name: r.name.clone(),
+                    from: ir::EntityTypeId(r.from.unwrap_or(0)),
+                    to: ir::EntityTypeId(r.to.unwrap_or(0)),
+                })
+                .collect(),
+            context: fields_ir(&self.context),
+            actions: self
+                .actions
+                .iter()
+                .map(|a| ir::Action { name: a.name.clone(), fields: fields_ir(&a.fields) })
+                .collect(),
+        };
+        ir::Program {
+            schema,
+            windows: std::mem::take(&mut self.ir_windows).into_iter().flatten().collect(),
+            functions: std::mem::take(&mut self.ir_fns).into_iter().flatten().collect(),
+            rules,
+            default,
+            regexes: std::mem::take(&mut self.regexes),
+            tests,
+        }
+    }
+
+    pub(crate) fn fn_ir_id(&mut self, idx: u32) -> u32 {
+        if let Some(id) = self.fns[idx as usize].ir_id {
+            return id;
+        }
+        let id = self.ir_fns.len() as u32;
+        self.ir_fns.push(None);
+        self.fns[idx as usize].ir_id = Some(id);
+        id
+    }
+
+    pub(crate) fn window_ir_id(&mut self, idx: u32) -> u32 {
+        if let Some(id) = self.windows[idx as usize].ir_id {
+            return id;
+        }
+        let id = self.ir_windows.len() as u32;
+        self.ir_windows.push(None);
+        self.windows[idx as usize].ir_id = Some(id);
+        id
+    }
+
+    /// The parameter and return types of a function.
+    pub(crate) fn fn_sig(&mut self, idx: u32) -> (Vec<Ty>, Ty) {
+        if let Some(sig) = &self.fns[idx as usize].sig {
+            return sig.clone();
+        }
+        let (file, decl) = (self.fns[idx as usize].file, self.fns[idx as usize].decl);
+        let params = decl
+            .params
+            .iter()
+            .map(|p| self.resolve_type(file, &p.ty, false, "a function parameter"))
+            .collect();
+        let ret = self.resolve_type(file, &decl.ret, true, "a return type");
+        let sig = (params, ret);
+        self.fns[idx as usize].sig = Some(sig.clone());
+        sig
+    }
+
+    /// Check a function's body once; a call cycle is reported with its path.
+    pub(crate) fn ensure_fn_body(&mut self, idx: u32) {
+        match self.fns[idx as usize].state {
+            State::Done => return,
+            State::InProgress => {
+                let start = self.fn_stack.iter().position(|&f| f == idx).unwrap_or(0);
+                let cycle: Vec<u32> = self.fn_stack[start..].to_vec();
+                if cycle.iter().any(|&f| self.fns[f as usize].in_cycle) {
+                    return;
+                }
+                let mut path: Vec<String> = cycle.iter().map(|&f| format!("`{}`", self.fns[f as usize].display)).collect();
+                path.push(format!("`{}`", self.fns[idx as usize].display));
+                for &f in &cycle {
+                    self.fns[f as usize].in_cycle = true;
+                }
+                let info = &self.fns[idx as usize];
+                let diag = Diagnostic::error(
+                    "E0175",
+                    format!("function `{}` calls itself: {}", info.display, path.join(" -> ")),
+                    info.decl.name.span,
+                )
+                .with_help("functions may not be recursive, so that every evaluation terminates");
+                self.report(info.file, diag);
+                return;
+            }
+            State::Todo => {}
+        }
+        self.fns[idx as usize].state = State::InProgress;
+        self.fn_stack.push(idx);
+        let (params, ret) = self.fn_sig(idx);
+        let (file, decl) = (self.fns[idx as usize].file, self.fns[idx as usize].decl);
+        let mut scope = crate::expr::Scope::new(file, self.files[file].module.map(|_| file));
+        for (p, ty) in decl.params.iter().zip(&params) {
+            scope.push_local(&p.name.name, ty.clone());
+        }
+        let body = self.expect(&mut scope, &decl.body, &ret, "the function's declared return type");
+        self.fn_stack.pop();
+        self.fns[idx as usize].state = State::Done;
+        let id = self.fn_ir_id(idx);
+        self.ir_fns[id as usize] = Some(ir::Function {
+            name: self.fns[idx as usize].display.clone(),
+            params: params.iter().map(Ty::to_ir).collect(),
+            ret: ret.to_ir(),
+            n_locals: scope.n_locals,
+            body,
+        });
+    }
+
+    /// Check a constant once; a cycle is reported with its path.
+    pub(crate) fn ensure_const(&mut self, idx: u32) -> Option<(Ty, ir::Expr, u32)> {
+        match self.consts[idx as usize].state {
+            State::Done => return self.consts[idx as usize].value.clone(),
+            State::InProgress => {
+                let start = self.const_stack.iter().position(|&c| c == idx).unwrap_or(0);
+                let mut path: Vec<String> =
+                    self.const_stack[start..].iter().map(|&c| format!("`{}`", self.consts[c as usize].decl.name.name)).collect();
+                let info = &self.consts[idx as usize];
+                path.push(format!("`{}`", info.decl.name.name));
+                let diag = Diagnostic::error(
+                    "E0176",
+                    format!("constant `{}` refers to itself: {}", info.decl.name.name, path.join(" -> ")),
+                    info.decl.name.span,
+                )
+                .with_help("a constant's value may not depend on itself");
+                self.report(info.file, diag);
+                return None;
+            }
+            State::Todo => {}
+        }
+        self.consts[idx as usize].state = State::InProgress;
+        self.const_stack.push(idx);
+        let (file, decl) = (self.consts[idx as usize].file, self.consts[idx as usize].decl);
+        let mut scope = crate::expr::Scope::new(file, self.files[file].module.map(|_| file));
+        let value = match &decl.ty {
+            Some(ty) => {
+                let ty = self.resolve_type(file, ty, false, "a constant");
+                let expr = self.expect(&mut scope, &decl.value, &ty, "the constant's declared type");
+                (ty, expr)
+            }
+            None => self.expr(&mut scope, &decl.value, None),
+        };
+        self.const_stack.pop();
+        let result = (value.0, value.1, scope.n_locals);
+        let info = &mut self.consts[idx as usize];
+        info.state = State::Done;
+        info.value = Some(result.clone());
+        Some(result)
+    }
+
+    pub(crate) fn regex_id(&mut self, pattern: &str) -> u32 {
+        if let Some(id) = self.regex_index.get(pattern) {
+            return *id;
+        }
+        let id = self.regexes.len() as u32;
+        self.regexes.push(pattern.to_string());
+        self.regex_index.insert(pattern.to_string(), id);
+        id
+    }
+
+    fn check_default(&mut self) -> ir::Effect {
+        let Some((file, decl)) = self.default else { return ir::Effect::default() };
+        let mut scope = crate::expr::Scope::new(file, None);
+        scope.context = true;
+        let effect = self.effect(&mut scope, &decl.effect);
+        if scope.n_locals > 0 {
+            let diag = Diagnostic::error(
+                "E0186",
+                "the approvers of `default` cannot use quantifiers or filters",
+                decl.effect.span,
+            )
+            .with_help("compute the set in a `const` or name the approvers directly");
+            self.report(file, diag);
+        }
+        effect
+    }
+}
+
+fn fields_ir(fields: &[(String, Ty)]) -> Vec<ir::Field> {
+    fields.iter().map(|(name, ty)| ir::Field { name: name.clone(), ty: ty.to_ir() }).collect()
+}

@@ -1,0 +1,144 @@
+//! Rules and effects (spec §5): the `on` clause and the fields it brings into scope, the
+//! `when` conditions (split at top-level `and`), approvers and `because` messages.
+
+use ward_ir as ir;
+use ward_syntax::ast::{self, BinaryOp, ExprKind};
+use ward_syntax::Diagnostic;
+
+use crate::checker::Checker;
+use crate::expr::Scope;
+use crate::suggest::did_you_mean;
+use crate::ty::{Ty, TypeNames};
+
+impl Checker<'_> {
+    /// Resolve the actions of an `on` clause, sorted and deduplicated.
+    pub(crate) fn on_actions(&mut self, file: usize, on: &ast::OnClause) -> Vec<u32> {
+        let mut actions = match &on.targets {
+            ast::OnTargets::All => (0..self.actions.len() as u32).collect(),
+            ast::OnTargets::Actions(names) => {
+                let mut out = Vec::new();
+                for name in names {
+                    match self.action_index.get(&name.name) {
+                        Some(&id) => out.push(id),
+                        None => {
+                            let mut diag = Diagnostic::error("E0102", format!("unknown action `{}`", name.name), name.span);
+                            if let Some(help) = did_you_mean(&name.name, self.actions.iter().map(|a| a.name.as_str())) {
+                                diag = diag.with_help(help);
+                            }
+                            self.report(file, diag);
+                        }
+                    }
+                }
+                out
+            }
+        };
+        actions.sort_unstable();
+        actions.dedup();
+        actions
+    }
+
+    pub(crate) fn check_rule(&mut self, file: usize, rule: &ast::RuleDecl) -> ir::Rule {
+        let actions = self.on_actions(file, &rule.on);
+        let mut scope = Scope::new(file, None);
+        scope.context = true;
+        // Fields every action declares with the same type, in the first action's order.
+        if let Some((&first, rest)) = actions.split_first() {
+            for (name, ty) in &self.actions[first as usize].fields {
+                let shared = rest.iter().all(|&a| {
+                    let info = &self.actions[a as usize];
+                    info.index.get(name).is_some_and(|&f| info.fields[f as usize].1 == *ty)
+                });
+                if shared {
+                    scope.args_index.insert(name.clone(), scope.args.len() as u32);
+                    scope.args.push((name.clone(), ty.clone()));
+                }
+            }
+        }
+        scope.rule_actions = actions.clone();
+        let mut conjuncts = Vec::new();
+        for when in &rule.when {
+            split_and(when, &mut conjuncts);
+        }
+        let conditions = conjuncts
+            .into_iter()
+            .map(|c| {
+                let expr = self.expect(&mut scope, c, &Ty::Bool, "a `when` condition");
+                ir::Condition {
+                    source: self.text(file, c.span).to_string(),
+                    location: self.location(file, c.span),
+                    expr,
+                }
+            })
+            .collect();
+        let effect = self.effect(&mut scope, &rule.effect);
+        let message = rule.because.as_ref().map(|m| self.message(&mut scope, m));
+        let keyword = ward_syntax::Span { start: rule.span.start, end: rule.span.start };
+        ir::Rule {
+            name: rule.name.name.clone(),
+            location: self.location(file, keyword),
+            actions: actions.into_iter().map(ir::ActionId).collect(),
+            args: scope.args.iter().map(|(n, t)| ir::Field { name: n.clone(), ty: t.to_ir() }).collect(),
+            conditions,
+            effect,
+            message,
+            n_locals: scope.n_locals,
+        }
+    }
+
+    pub(crate) fn effect(&mut self, sc: &mut Scope, effect: &ast::Effect) -> ir::Effect {
+        match &effect.kind {
+            ast::EffectKind::Allow => ir::Effect { kind: ir::EffectKind::Allow, approvers: None },
+            ast::EffectKind::Deny => ir::Effect { kind: ir::EffectKind::Deny, approvers: None },
+            ast::EffectKind::RequireApproval { from } => {
+                let approvers = from.as_ref().map(|e| self.approvers(sc, e));
+                ir::Effect { kind: ir::EffectKind::RequireApproval, approvers }
+            }
+        }
+    }
+
+    fn approvers(&mut self, sc: &mut Scope, e: &ast::Expr) -> ir::Expr {
+        let hint = Ty::Set(Box::new(Ty::String));
+        let (ty, lowered) = self.expr(sc, e, Some(&hint));
+        let ok = match &ty {
+            Ty::Error | Ty::String | Ty::Entity(_) => true,
+            Ty::Set(elem) => matches!(**elem, Ty::String | Ty::Entity(_) | Ty::Error),
+            _ => false,
+        };
+        if !ok {
+            let shown = self.show(&ty);
+            let mut diag = Diagnostic::error("E0147", format!("approvers must be a `String`, an entity or a set of them, found `{shown}`"), e.span)
+                .with_label(format!("this is `{shown}`"));
+            diag = if ty.is_optional() {
+                let text = self.text(sc.file, e.span);
+                diag.with_help(format!("the approver may be absent: give a fallback (`{text} ?? …`) or guard the rule with `has`"))
+            } else {
+                diag.with_help("write a team name (`\"security-oncall\"`), an entity (`host.owner`) or a set of them")
+            };
+            self.report(sc.file, diag);
+        }
+        lowered
+    }
+
+    fn message(&mut self, sc: &mut Scope, message: &ast::Message) -> ir::Message {
+        let parts = message
+            .parts
+            .iter()
+            .map(|part| match part {
+                ast::MessagePart::Text(text) => ir::MessagePart::Text(text.clone()),
+                ast::MessagePart::Hole(e) => ir::MessagePart::Expr(self.expr(sc, e, None).1),
+            })
+            .collect();
+        ir::Message { parts }
+    }
+}
+
+/// Split a condition at its top-level `and`s (not inside parentheses).
+fn split_and<'e>(e: &'e ast::Expr, out: &mut Vec<&'e ast::Expr>) {
+    match &e.kind {
+        ExprKind::Binary { op, lhs, rhs } if op.value == BinaryOp::And => {
+            split_and(lhs, out);
+            split_and(rhs, out);
+        }
+        _ => out.push(e),
+    }
+}

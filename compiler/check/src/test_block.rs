@@ -1,0 +1,363 @@
+//! `test` blocks (spec §6): check entities, requests and expectations against the schema and
+//! lower them to the JSON documents of spec §7, so tests go through the runtime's own
+//! validation like production data.
+//!
+//! Values in tests are constants (literals, entity references, enum values, sets of them and
+//! constants naming such values); this module evaluates them at compile time. It does no IO:
+//! `entities from "…"` is only resolved to a path.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{json, Map, Value};
+use ward_ir as ir;
+use ward_syntax::ast::{self, ExprKind};
+use ward_syntax::{Diagnostic, Span};
+
+use crate::checker::{Checker, Def};
+use crate::suggest::did_you_mean;
+use crate::ty::{Ty, TypeNames};
+
+/// How deep constants may refer to constants inside a test value before we give up.
+const MAX_CONST_DEPTH: u32 = 32;
+
+impl Checker<'_> {
+    pub(crate) fn check_test(&mut self, file: usize, test: &ast::TestDecl) -> ir::Test {
+        let entities = match &test.entities {
+            None => ir::TestEntities::None,
+            Some(ast::TestEntities::From(path)) => {
+                let base = std::path::Path::new(self.files[file].path).parent().unwrap_or(std::path::Path::new(""));
+                ir::TestEntities::File {
+                    written: path.value.clone(),
+                    resolved: base.join(&path.value).to_string_lossy().into_owned(),
+                }
+            }
+            Some(ast::TestEntities::Inline { entries, .. }) => ir::TestEntities::Inline(self.test_entities(file, entries)),
+        };
+        let cases = test.cases.iter().map(|case| self.test_case(file, case)).collect();
+        let keyword = Span { start: test.span.start, end: test.span.start };
+        ir::Test { name: test.name.value.clone(), location: self.location(file, keyword), entities, cases }
+    }
+
+    fn test_entities(&mut self, file: usize, entries: &[ast::EntityEntry]) -> Value {
+        let mut entities: Map<String, Value> = Map::new();
+        let mut relations: Map<String, Value> = Map::new();
+        let mut seen: HashMap<(u32, String), Span> = HashMap::new();
+        for entry in entries {
+            match entry {
+                ast::EntityEntry::Entity { span, ty, id, attrs } => {
+                    let Some(ety) = self.entity_type(file, ty) else { continue };
+                    if let Some(first) = seen.get(&(ety, id.value.clone())) {
+                        let diag = Diagnostic::error(
+                            "E0185",
+                            format!("entity `{}::\"{}\"` is defined twice in this test", ty.name, id.value),
+                            *span,
+                        )
+                        .with_secondary(None, *first, "first defined here")
+                        .with_help("merge the two definitions");
+                        self.report(file, diag);
+                        continue;
+                    }
+                    seen.insert((ety, id.value.clone()), *span);
+                    let fields: Vec<(String, Ty)> = self.entities[ety as usize].attrs.clone();
+                    let owner = format!("entity `{}::\"{}\"`", ty.name, id.value);
+                    let record = self.record(file, *span, attrs, &fields, &owner, "attribute");
+                    let by_type = entities.entry(ty.name.clone()).or_insert_with(|| Value::Object(Map::new()));
+                    if let Value::Object(map) = by_type {
+                        map.insert(id.value.clone(), Value::Object(record));
+                    }
+                }
+                ast::EntityEntry::Edge { from, relation, to, .. } => {
+                    let rel = match self.globals.get(&relation.name) {
+                        Some(Def::Relation(r)) => *r,
+                        _ => {
+                            let mut diag =
+                                Diagnostic::error("E0104", format!("unknown relation `{}`", relation.name), relation.span);
+                            if let Some(help) = did_you_mean(&relation.name, self.relations.iter().map(|r| r.name.as_str())) {
+                                diag = diag.with_help(help);
+                            }
+                            self.report(file, diag);
+                            continue;
+                        }
+                    };
+                    let info = &self.relations[rel as usize];
+                    let (Some(a), Some(b)) = (info.from, info.to) else { continue };
+                    let from = self.const_json(file, from, &Ty::Entity(a), 0);
+                    let to = self.const_json(file, to, &Ty::Entity(b), 0);
+                    let edges = relations.entry(relation.name.clone()).or_insert_with(|| Value::Array(Vec::new()));
+                    if let Value::Array(list) = edges {
+                        list.push(json!([from, to]));
+                    }
+                }
+            }
+        }
+        json!({ "entities": entities, "relations": relations })
+    }
+
+    /// Check a record literal against declared fields: unknown, duplicate and missing fields
+    /// and value types.
+    fn record(
+        &mut self,
+        file: usize,
+        span: Span,
+        given: &[ast::RecordField],
+        fields: &[(String, Ty)],
+        owner: &str,
+        what: &str,
+    ) -> Map<String, Value> {
+        let mut out = Map::new();
+        let mut seen: HashSet<&str> = HashSet::new();
+        for field in given {
+            let Some((_, ty)) = fields.iter().find(|(n, _)| *n == field.name.name) else {
+                let mut diag = Diagnostic::error(
+                    "E0182",
+                    format!("{owner} has no {what} `{}`", field.name.name),
+                    field.name.span,
+                );
+                if let Some(help) = did_you_mean(&field.name.name, fields.iter().map(|(n, _)| n.as_str())) {
+                    diag = diag.with_help(help);
+                }
+                self.report(file, diag);
+                continue;
+            };
+            if !seen.insert(&field.name.name) {
+                let diag = Diagnostic::error("E0111", format!("{what} `{}` is given twice", field.name.name), field.name.span)
+                    .with_help("remove one of them");
+                self.report(file, diag);
+                continue;
+            }
+            let value = self.const_json(file, &field.value, ty, 0);
+            out.insert(field.name.name.clone(), value);
+        }
+        let missing: Vec<String> = fields
+            .iter()
+            .filter(|(n, ty)| !ty.is_optional() && !seen.contains(n.as_str()))
+            .map(|(n, _)| format!("`{n}`"))
+            .collect();
+        if !missing.is_empty() {
+            let plural = if missing.len() == 1 { "" } else { "s" };
+            let diag = Diagnostic::error("E0181", format!("{owner} is missing {what}{plural} {}", missing.join(", ")), span)
+                .with_help(format!("give a value to every {what} that is not optional"));
+            self.report(file, diag);
+        }
+        out
+    }
+
+    fn test_case(&mut self, file: usize, case: &ast::TestCase) -> ir::TestCase {
+        let action = self.action_index.get(&case.action.name).copied();
+        let args = match action {
+            Some(a) => {
+                let fields = self.actions[a as usize].fields.clone();
+                let owner = format!("action `{}`", case.action.name);
+                self.record(file, case.action.span, &case.args, &fields, &owner, "field")
+            }
+            None => {
+                let mut diag = Diagnostic::error("E0102", format!("unknown action `{}`", case.action.name), case.action.span);
+                if let Some(help) = did_you_mean(&case.action.name, self.actions.iter().map(|a| a.name.as_str())) {
+                    diag = diag.with_help(help);
+                }
+                self.report(file, diag);
+                Map::new()
+            }
+        };
+        let fields = self.context.clone();
+        let context = self.record(file, case.span, &case.context, &fields, "the context", "field");
+        let at = case.at.map_or(0, |t| t.value.seconds);
+        let request = json!({
+            "action": case.action.name,
+            "at": rfc3339(at),
+            "args": args,
+            "context": context,
+        });
+        let (expect, approvers) = match &case.expect.effect.kind {
+            ast::EffectKind::Allow => (ir::EffectKind::Allow, None),
+            ast::EffectKind::Deny => (ir::EffectKind::Deny, None),
+            ast::EffectKind::RequireApproval { from } => {
+                let approvers = from.as_ref().map(|e| {
+                    let mut out = Vec::new();
+                    self.const_approvers(file, e, &mut out, 0);
+                    out.sort();
+                    out.dedup();
+                    out
+                });
+                (ir::EffectKind::RequireApproval, approvers)
+            }
+        };
+        let by = case.expect.by.as_ref().map(|names| {
+            names
+                .iter()
+                .map(|name| {
+                    if !self.rule_names.contains_key(&name.name) {
+                        let mut diag = Diagnostic::error("E0119", format!("unknown rule `{}`", name.name), name.span);
+                        if let Some(help) = did_you_mean(&name.name, self.rule_names.keys().map(String::as_str)) {
+                            diag = diag.with_help(help);
+                        }
+                        self.report(file, diag);
+                    }
+                    name.name.clone()
+                })
+                .collect()
+        });
+        ir::TestCase { location: self.location(file, case.span), request, expect, approvers, by }
+    }
+
+    /// The approvers of `expect require approval from X`, evaluated at compile time.
+    fn const_approvers(&mut self, file: usize, e: &ast::Expr, out: &mut Vec<String>, depth: u32) {
+        match &e.kind {
+            ExprKind::Paren(inner) => self.const_approvers(file, inner, out, depth),
+            ExprKind::Str(s) => out.push(s.clone()),
+            ExprKind::EntityRef { ty, id } => {
+                if self.entity_type(file, ty).is_some() {
+                    out.push(id.value.clone());
+                }
+            }
+            ExprKind::Set(items) => {
+                for item in items {
+                    self.const_approvers(file, item, out, depth);
+                }
+            }
+            ExprKind::Name(n) if depth < MAX_CONST_DEPTH => match self.globals.get(&n.name) {
+                Some(Def::Const(c)) => {
+                    let (cfile, decl) = (self.consts[*c as usize].file, self.consts[*c as usize].decl);
+                    self.const_approvers(cfile, &decl.value, out, depth + 1);
+                }
+                _ => self.bad_approvers(file, e.span),
+            },
+            ExprKind::Error => {}
+            _ => self.bad_approvers(file, e.span),
+        }
+    }
+
+    fn bad_approvers(&mut self, file: usize, span: Span) {
+        let diag = Diagnostic::error("E0184", "the approvers a test expects must be constants", span)
+            .with_help("write strings, entity references (`Identity::\"alice\"`) or a set of them");
+        self.report(file, diag);
+    }
+
+    /// A constant test value as JSON (spec §7), checked against `ty`.
+    fn const_json(&mut self, file: usize, e: &ast::Expr, ty: &Ty, depth: u32) -> Value {
+        let ty = ty.strip_optional();
+        match (&e.kind, ty) {
+            (ExprKind::Paren(inner), _) => self.const_json(file, inner, ty, depth),
+            (ExprKind::Error, _) | (_, Ty::Error) => Value::Null,
+            (ExprKind::Bool(b), Ty::Bool) => Value::Bool(*b),
+            (ExprKind::Int(n), Ty::Int) => json!(n),
+            (ExprKind::Unary { op, operand }, Ty::Int) if op.value == ast::UnaryOp::Neg => match &operand.kind {
+                ExprKind::Int(n) => json!(-n),
+                _ => self.not_constant(file, e.span),
+            },
+            (ExprKind::Str(s), Ty::String) => Value::String(s.clone()),
+            (ExprKind::Duration(secs), Ty::Duration) => Value::String(format_duration(*secs)),
+            (ExprKind::Timestamp(t), Ty::Timestamp) => Value::String(rfc3339(t.seconds)),
+            (ExprKind::EntityRef { ty: name, id }, Ty::Entity(want)) => match self.entity_type(file, name) {
+                Some(found) if found == *want => Value::String(id.value.clone()),
+                Some(found) => {
+                    self.wrong_value(file, e.span, ty, &Ty::Entity(found));
+                    Value::Null
+                }
+                None => Value::Null,
+            },
+            (ExprKind::EnumValue { ty: name, variant }, Ty::Enum(want)) => match self.enum_variant(file, name, variant) {
+                Some((found, v)) if found == *want => Value::String(self.enums[found as usize].variants[v as usize].clone()),
+                Some((found, _)) => {
+                    self.wrong_value(file, e.span, ty, &Ty::Enum(found));
+                    Value::Null
+                }
+                None => Value::Null,
+            },
+            (ExprKind::Set(items), Ty::Set(elem)) => {
+                let elem = (**elem).clone();
+                Value::Array(items.iter().map(|i| self.const_json(file, i, &elem, depth)).collect())
+            }
+            (ExprKind::Name(n), _) if depth < MAX_CONST_DEPTH => match self.globals.get(&n.name) {
+                Some(Def::Const(c)) => {
+                    let (cfile, decl) = (self.consts[*c as usize].file, self.consts[*c as usize].decl);
+                    let found = self.consts[*c as usize].value.as_ref().map(|v| v.0.clone());
+                    if let Some(found) = found
+                        && !found.compatible(ty)
+                    {
+                        self.wrong_value(file, e.span, ty, &found);
+                        return Value::Null;
+                    }
+                    self.const_json(cfile, &decl.value, ty, depth + 1)
+                }
+                _ => self.not_constant(file, e.span),
+            },
+            _ => match literal_type(e) {
+                Some(found) => {
+                    self.wrong_value(file, e.span, ty, &found);
+                    Value::Null
+                }
+                None => self.not_constant(file, e.span),
+            },
+        }
+    }
+
+    fn wrong_value(&mut self, file: usize, span: Span, expected: &Ty, found: &Ty) {
+        let (exp, fnd) = (self.show(expected), self.show(found));
+        let diag = Diagnostic::error("E0180", format!("mismatched types: expected `{exp}`, found `{fnd}`"), span)
+            .with_label(format!("this is `{fnd}`"));
+        self.report(file, diag);
+    }
+
+    fn not_constant(&mut self, file: usize, span: Span) -> Value {
+        let diag = Diagnostic::error("E0183", "values in tests must be constants", span)
+            .with_help("write a literal, an entity reference, an enum value, a set of them or a constant's name");
+        self.report(file, diag);
+        Value::Null
+    }
+}
+
+/// The type of a literal, for "expected X, found Y" in tests.
+fn literal_type(e: &ast::Expr) -> Option<Ty> {
+    Some(match &e.kind {
+        ExprKind::Bool(_) => Ty::Bool,
+        ExprKind::Int(_) => Ty::Int,
+        ExprKind::Str(_) => Ty::String,
+        ExprKind::Duration(_) => Ty::Duration,
+        ExprKind::Timestamp(_) => Ty::Timestamp,
+        ExprKind::Set(items) => Ty::Set(Box::new(items.first().and_then(literal_type).unwrap_or(Ty::Error))),
+        _ => return None,
+    })
+}
+
+/// A duration in literal syntax, largest units first (`1h30m`, `2d4h`, `0s`).
+pub fn format_duration(seconds: i64) -> String {
+    if seconds == 0 {
+        return "0s".to_string();
+    }
+    let mut out = String::new();
+    if seconds < 0 {
+        out.push('-');
+    }
+    let mut rest = seconds.unsigned_abs();
+    for (unit, size) in [("d", 86_400u64), ("h", 3_600), ("m", 60), ("s", 1)] {
+        if rest >= size {
+            out.push_str(&format!("{}{unit}", rest / size));
+            rest %= size;
+        }
+    }
+    out
+}
+
+/// A timestamp as RFC 3339 in UTC.
+pub fn rfc3339(seconds: i64) -> String {
+    jiff::Timestamp::from_second(seconds).map_or_else(|_| seconds.to_string(), |t| t.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_render_largest_units_first() {
+        for (secs, text) in [(0, "0s"), (5400, "1h30m"), (187_200, "2d4h"), (90, "1m30s"), (-3600, "-1h")] {
+            assert_eq!(format_duration(secs), text);
+        }
+    }
+
+    #[test]
+    fn timestamps_render_in_utc() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_795_842_000), "2026-11-28T05:00:00Z");
+    }
+}

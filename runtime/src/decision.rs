@@ -1,0 +1,481 @@
+//! Decisions: evaluating the rules of one action for one request, combining what fired
+//! (LANGUAGE.md §5, decisions.md #16, #20-#23), and explaining the result.
+//!
+//! A [`Decision`] serializes to exactly the JSON of LANGUAGE.md §7. Combining: any `deny` →
+//! deny; else any `require approval` → require approval with the union of approvers; else any
+//! `allow` → allow; else the program's default. Evaluation errors fail closed: a `deny` or
+//! `require approval` rule with an error fires, an `allow` rule with an error does not, and the
+//! decision lists the error. An [`Explanation`] records, for each rule of the action, whether it
+//! fired and, if not, the first condition that was false or failed.
+//!
+//! This module knows the IR, values and the store; it does not parse requests or know how the
+//! engine is shared between threads.
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+use ward_ir::{EffectKind, Expr, MessagePart, Rule, Schema, Type};
+
+use crate::engine::Compiled;
+use crate::interp::{Env, EvalError, Evaluator};
+use crate::request::Request;
+use crate::store::Store;
+use crate::{EntityRef, Value, time};
+
+/// The decision for one request (LANGUAGE.md §7).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    pub decision: EffectKind,
+    /// Every rule that fired, in policy order.
+    pub fired: Vec<Fired>,
+    /// Sorted and deduplicated; non-empty only for `require_approval`.
+    pub approvers: Vec<String>,
+    pub errors: Vec<DecisionError>,
+}
+
+/// A rule that fired.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fired {
+    pub rule: String,
+    pub effect: EffectKind,
+    /// The rendered `because` message; `null` when the rule has none.
+    pub message: Option<String>,
+    /// `path:line:col` of the `rule` keyword.
+    pub location: String,
+}
+
+/// An evaluation error of a rule (or of the default), or a request-validation error
+/// (`rule: null`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionError {
+    pub rule: Option<String>,
+    pub message: String,
+}
+
+impl Decision {
+    /// The decision for a request that could not be decided: `deny` with the error and no
+    /// fired rule (decisions.md #23).
+    pub fn rejected(message: impl Into<String>) -> Decision {
+        Decision {
+            decision: EffectKind::Deny,
+            fired: Vec::new(),
+            approvers: Vec::new(),
+            errors: vec![DecisionError {
+                rule: None,
+                message: message.into(),
+            }],
+        }
+    }
+}
+
+/// Why a decision came out as it did: every rule that applies to the action, in policy order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Explanation {
+    /// The requested action; `None` when the request did not validate.
+    pub action: Option<String>,
+    /// The request's time (RFC 3339); `None` when the request did not validate.
+    pub at: Option<String>,
+    /// The rules whose `on` lists the action.
+    pub rules: Vec<RuleTrace>,
+    /// How many rules do not apply to the action.
+    pub not_applicable: usize,
+    /// Whether the program's default decided (no rule fired).
+    pub default_applied: bool,
+}
+
+/// What happened to one rule.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleTrace {
+    pub rule: String,
+    pub location: String,
+    pub effect: EffectKind,
+    pub fired: bool,
+    /// For a rule that did not fire: the first condition that was false. For an error: the
+    /// condition that failed (absent when the approvers or the message failed).
+    pub condition: Option<ConditionTrace>,
+    /// The evaluation error, if any.
+    pub error: Option<String>,
+}
+
+/// A `when` condition, as written.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConditionTrace {
+    /// 0-based position among the rule's conditions.
+    pub index: usize,
+    pub source: String,
+    pub location: String,
+}
+
+/// A readable trace of a decision, for `ward eval --explain`.
+pub fn render_explanation(decision: &Decision, explanation: &Explanation) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "decision: {}", decision.decision.as_str());
+    if !decision.approvers.is_empty() {
+        let _ = writeln!(out, "approvers: {}", decision.approvers.join(", "));
+    }
+    match (&explanation.action, &explanation.at) {
+        (Some(action), at) => {
+            let applying = explanation.rules.len();
+            let _ = write!(out, "action `{action}`");
+            if let Some(at) = at {
+                let _ = write!(out, " at {at}");
+            }
+            let _ = writeln!(
+                out,
+                ": {applying} {} {}, {} other{} {}",
+                plural(applying, "rule", "rules"),
+                plural(applying, "applies", "apply"),
+                explanation.not_applicable,
+                if explanation.not_applicable == 1 {
+                    ""
+                } else {
+                    "s"
+                },
+                plural(explanation.not_applicable, "does not", "do not"),
+            );
+        }
+        (None, _) => {
+            let _ = writeln!(out, "the request did not validate; no rule was evaluated");
+        }
+    }
+    for trace in &explanation.rules {
+        let status = match (trace.fired, &trace.error) {
+            (true, None) => "fired",
+            (true, Some(_)) => "fired (error)",
+            (false, Some(_)) => "not fired (error)",
+            (false, None) => "not fired",
+        };
+        let _ = writeln!(
+            out,
+            "  {status:<17} {} ({}) at {}",
+            trace.rule,
+            trace.effect.as_str(),
+            trace.location
+        );
+        if let Some(fired) = decision.fired.iter().find(|f| f.rule == trace.rule)
+            && let Some(message) = &fired.message
+        {
+            let _ = writeln!(out, "      because: {message}");
+        }
+        if let Some(c) = &trace.condition {
+            let verb = if trace.error.is_some() {
+                "failed"
+            } else {
+                "was false"
+            };
+            let _ = writeln!(
+                out,
+                "      condition {} {verb}: `{}` at {}",
+                c.index + 1,
+                c.source,
+                c.location
+            );
+        }
+        if let Some(error) = &trace.error {
+            let _ = writeln!(out, "      error: {error}");
+        }
+    }
+    if explanation.default_applied {
+        let _ = writeln!(
+            out,
+            "no rule fired: the default ({}) applies",
+            decision.decision.as_str()
+        );
+    }
+    if !decision.errors.is_empty() {
+        let _ = writeln!(out, "errors:");
+        for e in &decision.errors {
+            match &e.rule {
+                Some(rule) => {
+                    let _ = writeln!(out, "  in rule `{rule}`: {}", e.message);
+                }
+                None => {
+                    let _ = writeln!(out, "  {}", e.message);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn plural<'s>(n: usize, one: &'s str, many: &'s str) -> &'s str {
+    if n == 1 { one } else { many }
+}
+
+/// Decide `request` against `store`, recording an explanation when `explain` is set.
+pub(crate) fn evaluate(
+    compiled: &Compiled,
+    store: &Store,
+    request: &Request,
+    explain: bool,
+) -> (Decision, Option<Explanation>) {
+    let program = &compiled.program;
+    let env = Env {
+        program,
+        store,
+        windows: &compiled.windows,
+        regexes: &compiled.regexes,
+        timezones: &compiled.timezones,
+        request,
+    };
+    let Some(plan) = compiled.actions.get(request.action.index()) else {
+        let decision = Decision::rejected(format!("unknown action {}", request.action.0));
+        return (decision, explain.then(rejected_explanation));
+    };
+    let mut fired = Vec::new();
+    let mut errors = Vec::new();
+    let mut approvers = Vec::new();
+    let mut traces = Vec::new();
+    let mut strongest: Option<EffectKind> = None;
+    let mut ev = Evaluator::new(env, &[], 0);
+    for planned in &plan.rules {
+        let Some(rule) = program.rules.get(planned.rule) else {
+            continue;
+        };
+        ev.reset(&planned.args, rule.n_locals);
+        let outcome = conditions(&mut ev, rule);
+        let (fires, error, condition) = match outcome {
+            Ok(None) => (true, None, None),
+            Ok(Some(false_at)) => (false, None, Some(false_at)),
+            Err((at, e)) => (rule.effect.kind != EffectKind::Allow, Some(e), Some(at)),
+        };
+        let mut trace_error = error.as_ref().map(|e| e.message.clone());
+        if let Some(e) = error {
+            errors.push(DecisionError {
+                rule: Some(rule.name.clone()),
+                message: e.message,
+            });
+        }
+        if fires {
+            strongest = Some(strongest.map_or(rule.effect.kind, |s| stronger(s, rule.effect.kind)));
+            if rule.effect.kind == EffectKind::RequireApproval
+                && let Some(expr) = &rule.effect.approvers
+                && let Err(e) = collect_approvers(&mut ev, expr, store, &mut approvers)
+            {
+                let message = format!("could not evaluate approvers: {e}");
+                trace_error.get_or_insert_with(|| message.clone());
+                errors.push(DecisionError {
+                    rule: Some(rule.name.clone()),
+                    message,
+                });
+            }
+            let message = rule.message.as_ref().map(|m| {
+                match render_message(&mut ev, &m.parts, program, store) {
+                    Ok(text) => text,
+                    Err(e) => {
+                        errors.push(DecisionError {
+                            rule: Some(rule.name.clone()),
+                            message: e.message.clone(),
+                        });
+                        trace_error.get_or_insert_with(|| e.message.clone());
+                        format!("could not render message: {e}")
+                    }
+                }
+            });
+            fired.push(Fired {
+                rule: rule.name.clone(),
+                effect: rule.effect.kind,
+                message,
+                location: rule.location.to_string(),
+            });
+        }
+        if explain {
+            traces.push(RuleTrace {
+                rule: rule.name.clone(),
+                location: rule.location.to_string(),
+                effect: rule.effect.kind,
+                fired: fires,
+                condition: condition.and_then(|i| {
+                    rule.conditions.get(i).map(|c| ConditionTrace {
+                        index: i,
+                        source: c.source.clone(),
+                        location: c.location.to_string(),
+                    })
+                }),
+                error: trace_error,
+            });
+        }
+    }
+    let decision = match strongest {
+        Some(kind) => kind,
+        None => {
+            let default = &program.default;
+            if default.kind == EffectKind::RequireApproval
+                && let Some(expr) = &default.approvers
+            {
+                ev.reset(&[], compiled.default_locals);
+                if let Err(e) = collect_approvers(&mut ev, expr, store, &mut approvers) {
+                    errors.push(DecisionError {
+                        rule: None,
+                        message: format!("could not evaluate the default's approvers: {e}"),
+                    });
+                }
+            }
+            default.kind
+        }
+    };
+    if decision == EffectKind::RequireApproval {
+        approvers.sort_unstable();
+        approvers.dedup();
+    } else {
+        approvers.clear();
+    }
+    let explanation = explain.then(|| Explanation {
+        action: program
+            .schema
+            .actions
+            .get(request.action.index())
+            .map(|a| a.name.clone()),
+        at: Some(time::format_timestamp(request.at)),
+        rules: traces,
+        not_applicable: program.rules.len().saturating_sub(plan.rules.len()),
+        default_applied: strongest.is_none(),
+    });
+    (
+        Decision {
+            decision,
+            fired,
+            approvers,
+            errors,
+        },
+        explanation,
+    )
+}
+
+/// An explanation for a request that did not validate.
+pub(crate) fn rejected_explanation() -> Explanation {
+    Explanation {
+        action: None,
+        at: None,
+        rules: Vec::new(),
+        not_applicable: 0,
+        default_applied: false,
+    }
+}
+
+/// The stricter of two effects: deny > require approval > allow.
+fn stronger(a: EffectKind, b: EffectKind) -> EffectKind {
+    let rank = |k: EffectKind| match k {
+        EffectKind::Allow => 0,
+        EffectKind::RequireApproval => 1,
+        EffectKind::Deny => 2,
+    };
+    if rank(b) > rank(a) { b } else { a }
+}
+
+/// Evaluates the conditions in order: `Ok(None)` when all hold, `Ok(Some(i))` when condition
+/// `i` is the first false one, `Err((i, e))` when condition `i` failed.
+fn conditions(ev: &mut Evaluator<'_>, rule: &Rule) -> Result<Option<usize>, (usize, EvalError)> {
+    for (i, c) in rule.conditions.iter().enumerate() {
+        match ev.eval_bool(&c.expr) {
+            Ok(true) => {}
+            Ok(false) => return Ok(Some(i)),
+            Err(e) => return Err((i, e)),
+        }
+    }
+    Ok(None)
+}
+
+/// Adds the approvers an expression names: strings as they are, entities as their ids, sets
+/// flattened.
+fn collect_approvers(
+    ev: &mut Evaluator<'_>,
+    expr: &Expr,
+    store: &Store,
+    out: &mut Vec<String>,
+) -> Result<(), EvalError> {
+    let value = ev.eval(expr)?;
+    let items = match &value {
+        Value::Set(items) => &items[..],
+        single => std::slice::from_ref(single),
+    };
+    for item in items {
+        match item {
+            Value::Str(s) => out.push(s.to_string()),
+            Value::Entity(e) => out.push(entity_id(e, store)),
+            _ => return Err(EvalError::new("approvers must be strings or entities")),
+        }
+    }
+    Ok(())
+}
+
+fn render_message(
+    ev: &mut Evaluator<'_>,
+    parts: &[MessagePart],
+    program: &ward_ir::Program,
+    store: &Store,
+) -> Result<String, EvalError> {
+    let mut out = String::new();
+    for part in parts {
+        match part {
+            MessagePart::Text(text) => out.push_str(text),
+            MessagePart::Expr(e) => {
+                let v = ev.eval(e)?;
+                render_value(&mut out, &v, &e.ty, &program.schema, store);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Renders a value of static type `ty` as a message shows it (LANGUAGE.md §5).
+pub fn render_value(out: &mut String, value: &Value, ty: &Type, schema: &Schema, store: &Store) {
+    let ty = ty.strip_optional();
+    match value {
+        Value::Absent => out.push_str("none"),
+        Value::Bool(b) => {
+            let _ = write!(out, "{b}");
+        }
+        Value::Int(n) => match ty {
+            Type::Duration => out.push_str(&time::format_duration(*n)),
+            Type::Timestamp => out.push_str(&time::format_timestamp(*n)),
+            _ => {
+                let _ = write!(out, "{n}");
+            }
+        },
+        Value::Str(s) => out.push_str(s),
+        Value::Entity(e) => out.push_str(&entity_id(e, store)),
+        Value::Enum(v) => {
+            let name = match ty {
+                Type::Enum(id) => schema
+                    .enums
+                    .get(id.index())
+                    .and_then(|e| e.variants.get(*v as usize)),
+                _ => None,
+            };
+            match name {
+                Some(name) => out.push_str(name),
+                None => {
+                    let _ = write!(out, "{v}");
+                }
+            }
+        }
+        Value::Set(items) => {
+            let elem = match ty {
+                Type::Set(inner) => inner.as_ref(),
+                other => other,
+            };
+            let mut rendered: Vec<String> = items
+                .iter()
+                .map(|item| {
+                    let mut s = String::new();
+                    render_value(&mut s, item, elem, schema, store);
+                    s
+                })
+                .collect();
+            rendered.sort_unstable();
+            out.push('[');
+            out.push_str(&rendered.join(", "));
+            out.push(']');
+        }
+    }
+}
+
+fn entity_id(e: &EntityRef, store: &Store) -> String {
+    match e {
+        EntityRef::Known { ty, idx } => store
+            .entity_id(*ty, *idx)
+            .map_or_else(String::new, |id| id.to_string()),
+        EntityRef::Unknown { id, .. } => id.to_string(),
+    }
+}

@@ -1,0 +1,439 @@
+//! The embedding API: an [`Engine`] holds one compiled program and the current entity
+//! snapshot, and decides requests.
+//!
+//! Building an engine verifies the IR (`ward_ir::verify`), compiles the regular expressions and
+//! windows, resolves the time zones of `hour`/`weekday` once, and groups the rules per action
+//! with each rule's argument table (rule argument → action field), so deciding a request only
+//! evaluates the rules of its action. The store lives behind an `RwLock<Arc<Store>>`: loading
+//! validates a complete new snapshot first and then swaps the `Arc`, so a concurrent `decide`
+//! sees either the old or the new estate, never half of one.
+//!
+//! This module knows nothing about the source language, the CLI or how a program was compiled.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, RwLock};
+
+use regex::Regex;
+use serde_json::Value as Json;
+use ward_ir::{Expr, Program};
+
+use crate::decision::{self, Decision, Explanation};
+use crate::interp::TimeZones;
+use crate::request::{self, Request, RequestError};
+use crate::store::{LoadError, Store};
+use crate::time;
+use crate::window::{WindowError, Windows};
+
+#[cfg(test)]
+mod tests;
+
+/// A program that cannot be run.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The IR breaks an invariant (one line per problem).
+    #[error("the program does not verify:\n{}", lines(.0))]
+    Verify(Vec<ward_ir::VerifyError>),
+    /// A regular expression of `matches` does not compile.
+    #[error("regular expression `{pattern}` does not compile: {message}")]
+    Regex { pattern: String, message: String },
+    /// A window cannot be compiled.
+    #[error("window error: {0}")]
+    Window(WindowError),
+    /// `hour` or `weekday` names a time zone the bundled database does not have.
+    #[error("unknown time zone `{0}`")]
+    TimeZone(String),
+}
+
+fn lines(errors: &[ward_ir::VerifyError]) -> String {
+    let all: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    all.join("\n")
+}
+
+/// Decides requests against a compiled Ward program and the current estate.
+///
+/// `Engine` is `Send + Sync`: share it (`Arc<Engine>`) between threads; `decide` takes `&self`.
+///
+/// ```
+/// use ward_ir::{Action, EffectKind, Effect, Expr, ExprKind, Field, Location, Program, Rule, Type};
+/// use ward_runtime::engine::Engine;
+///
+/// // A program as the compiler emits it (here built by hand; usually deserialized from JSON):
+/// // `action reboot { host: String }` and `rule no_db_reboots { on reboot
+/// //  when host == "db-1" deny because "{host} is a database" }`, default allow.
+/// let host = Expr { ty: Type::String, kind: ExprKind::Arg(0) };
+/// let mut program = Program::default();
+/// program.schema.actions.push(Action {
+///     name: "reboot".into(),
+///     fields: vec![Field { name: "host".into(), ty: Type::String }],
+/// });
+/// program.default = Effect { kind: EffectKind::Allow, approvers: None };
+/// program.rules.push(Rule {
+///     name: "no_db_reboots".into(),
+///     location: Location { file: "policy.ward".into(), line: 3, column: 1 },
+///     actions: vec![ward_ir::ActionId(0)],
+///     args: vec![Field { name: "host".into(), ty: Type::String }],
+///     conditions: vec![ward_ir::Condition {
+///         source: "host == \"db-1\"".into(),
+///         location: Location { file: "policy.ward".into(), line: 5, column: 8 },
+///         expr: Expr {
+///             ty: Type::Bool,
+///             kind: ExprKind::Binary {
+///                 op: ward_ir::BinOp::Eq,
+///                 lhs: Box::new(host.clone()),
+///                 rhs: Box::new(Expr { ty: Type::String, kind: ExprKind::Str("db-1".into()) }),
+///             },
+///         },
+///     }],
+///     effect: Effect { kind: EffectKind::Deny, approvers: None },
+///     message: Some(ward_ir::Message {
+///         parts: vec![ward_ir::MessagePart::Expr(host), ward_ir::MessagePart::Text(" is a database".into())],
+///     }),
+///     n_locals: 0,
+/// });
+///
+/// let engine = Engine::new(program)?;
+/// engine.load_entities_str(r#"{"entities": {}}"#)?;
+///
+/// let request = serde_json::json!({
+///     "action": "reboot", "at": "2026-11-28T05:00:00Z", "args": {"host": "db-1"}, "context": {}
+/// });
+/// let decision = engine.decide(&request);
+/// assert_eq!(decision.decision, EffectKind::Deny);
+/// assert_eq!(
+///     serde_json::to_value(&decision)?,
+///     serde_json::json!({
+///         "decision": "deny",
+///         "fired": [{"rule": "no_db_reboots", "effect": "deny",
+///                    "message": "db-1 is a database", "location": "policy.ward:3:1"}],
+///         "approvers": [], "errors": []
+///     })
+/// );
+///
+/// // A request that does not validate is denied with the error, never a panic.
+/// let bad = engine.decide(&serde_json::json!({"action": "shutdown", "at": "2026-11-28T05:00:00Z"}));
+/// assert_eq!(bad.decision, EffectKind::Deny);
+/// assert_eq!(bad.errors.len(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Engine {
+    compiled: Arc<Compiled>,
+    store: RwLock<Arc<Store>>,
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("rules", &self.compiled.program.rules.len())
+            .field("store", &self.store())
+            .finish()
+    }
+}
+
+/// A verified program with everything precomputed for deciding.
+pub(crate) struct Compiled {
+    pub(crate) program: Program,
+    pub(crate) windows: Windows,
+    /// `program.regexes`, compiled, same indices.
+    pub(crate) regexes: Vec<Regex>,
+    pub(crate) timezones: TimeZones,
+    /// Per action (by `ActionId`), the rules that apply, in policy order.
+    pub(crate) actions: Vec<ActionPlan>,
+    /// Local slots the default's approvers need.
+    pub(crate) default_locals: u32,
+}
+
+pub(crate) struct ActionPlan {
+    pub(crate) rules: Vec<PlannedRule>,
+}
+
+pub(crate) struct PlannedRule {
+    /// Index into `program.rules`.
+    pub(crate) rule: usize,
+    /// For each rule argument, the index of the action field of the same name.
+    pub(crate) args: Vec<u32>,
+}
+
+impl Compiled {
+    fn new(program: Program) -> Result<Compiled, EngineError> {
+        ward_ir::verify(&program).map_err(EngineError::Verify)?;
+        let regexes = program
+            .regexes
+            .iter()
+            .map(|pattern| {
+                Regex::new(pattern).map_err(|e| EngineError::Regex {
+                    pattern: pattern.clone(),
+                    message: e.to_string(),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let windows = Windows::compile(&program.windows).map_err(EngineError::Window)?;
+        let mut timezones = HashMap::new();
+        let mut names = Vec::new();
+        for f in &program.functions {
+            collect_timezones(&f.body, &mut names);
+        }
+        for rule in &program.rules {
+            for_each_rule_expr(rule, &mut |e| collect_timezones(e, &mut names));
+        }
+        if let Some(e) = &program.default.approvers {
+            collect_timezones(e, &mut names);
+        }
+        for name in names {
+            if let std::collections::hash_map::Entry::Vacant(slot) = timezones.entry(name) {
+                let tz = time::timezone(slot.key())
+                    .ok_or_else(|| EngineError::TimeZone(slot.key().clone()))?;
+                slot.insert(tz);
+            }
+        }
+        let mut actions: Vec<ActionPlan> = program
+            .schema
+            .actions
+            .iter()
+            .map(|_| ActionPlan { rules: Vec::new() })
+            .collect();
+        for (i, rule) in program.rules.iter().enumerate() {
+            for action_id in &rule.actions {
+                let (Some(plan), Some(action)) = (
+                    actions.get_mut(action_id.index()),
+                    program.schema.actions.get(action_id.index()),
+                ) else {
+                    continue;
+                };
+                // The verifier guarantees every argument is a field of every listed action.
+                let args = rule
+                    .args
+                    .iter()
+                    .map(|arg| {
+                        action
+                            .fields
+                            .iter()
+                            .position(|f| f.name == arg.name)
+                            .unwrap_or(0) as u32
+                    })
+                    .collect();
+                plan.rules.push(PlannedRule { rule: i, args });
+            }
+        }
+        let default_locals = program.default.approvers.as_ref().map_or(0, max_local);
+        Ok(Compiled {
+            program,
+            windows,
+            regexes,
+            timezones,
+            actions,
+            default_locals,
+        })
+    }
+}
+
+fn for_each_rule_expr(rule: &ward_ir::Rule, f: &mut dyn FnMut(&Expr)) {
+    for c in &rule.conditions {
+        f(&c.expr);
+    }
+    if let Some(e) = &rule.effect.approvers {
+        f(e);
+    }
+    for part in rule.message.iter().flat_map(|m| &m.parts) {
+        if let ward_ir::MessagePart::Expr(e) = part {
+            f(e);
+        }
+    }
+}
+
+/// Visit `e` and every expression below it.
+fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
+    use ward_ir::ExprKind as K;
+    f(e);
+    match &e.kind {
+        K::Bool(_)
+        | K::Int(_)
+        | K::Str(_)
+        | K::Entity(_)
+        | K::Enum(_)
+        | K::None
+        | K::Now
+        | K::Arg(_) => {}
+        K::Context(_) | K::Local(_) => {}
+        K::Set(items) | K::Call { args: items, .. } | K::Builtin { args: items, .. } => {
+            items.iter().for_each(|x| walk(x, f));
+        }
+        K::Some(x)
+        | K::Not(x)
+        | K::Neg(x)
+        | K::Attr { of: x, .. }
+        | K::OptAttr { of: x, .. }
+        | K::Has { of: x, .. }
+        | K::Matches { operand: x, .. }
+        | K::Related { of: x, .. }
+        | K::Closure { of: x, .. }
+        | K::InWindow { at: x, .. }
+        | K::Remaining { at: x, .. }
+        | K::NextOpen { at: x, .. }
+        | K::LocalTime { at: x, .. } => walk(x, f),
+        K::Binary { lhs: a, rhs: b, .. }
+        | K::Coalesce {
+            value: a,
+            fallback: b,
+        }
+        | K::In { elem: a, set: b }
+        | K::Quantifier {
+            set: a, body: b, ..
+        }
+        | K::Filter {
+            set: a, cond: b, ..
+        }
+        | K::Path { from: a, to: b, .. }
+        | K::Fits {
+            at: a, duration: b, ..
+        } => {
+            walk(a, f);
+            walk(b, f);
+        }
+        K::If {
+            cond,
+            then,
+            otherwise,
+        } => {
+            walk(cond, f);
+            walk(then, f);
+            walk(otherwise, f);
+        }
+    }
+}
+
+fn collect_timezones(e: &Expr, out: &mut Vec<String>) {
+    walk(e, &mut |x| {
+        if let ward_ir::ExprKind::LocalTime { timezone, .. } = &x.kind {
+            out.push(timezone.clone());
+        }
+    });
+}
+
+/// One more than the largest local slot an expression binds or reads.
+fn max_local(e: &Expr) -> u32 {
+    let mut n = 0;
+    walk(e, &mut |x| {
+        let slot = match &x.kind {
+            ward_ir::ExprKind::Local(id)
+            | ward_ir::ExprKind::Quantifier { var: id, .. }
+            | ward_ir::ExprKind::Filter { var: id, .. } => Some(id.0),
+            _ => None,
+        };
+        if let Some(slot) = slot {
+            n = n.max(slot.saturating_add(1));
+        }
+    });
+    n
+}
+
+impl Engine {
+    /// Verifies and compiles `program`; the engine starts with an empty store.
+    pub fn new(program: Program) -> Result<Engine, EngineError> {
+        let compiled = Compiled::new(program)?;
+        let store = Store::empty(&compiled.program.schema);
+        Ok(Engine {
+            compiled: Arc::new(compiled),
+            store: RwLock::new(Arc::new(store)),
+        })
+    }
+
+    /// Another engine for the same compiled program (shared, not recompiled) with its own
+    /// store: for running a policy set's tests, each against its own entities.
+    pub fn with_store(&self, store: Store) -> Engine {
+        Engine {
+            compiled: Arc::clone(&self.compiled),
+            store: RwLock::new(Arc::new(store)),
+        }
+    }
+
+    /// The program this engine runs.
+    pub fn program(&self) -> &Program {
+        &self.compiled.program
+    }
+
+    /// Validates an entities document (LANGUAGE.md §7) and, if it loads, makes it the current
+    /// snapshot. On error the previous snapshot stays in place.
+    pub fn load_entities_json(&self, doc: &Json) -> Result<(), LoadError> {
+        let store = Store::from_json(&self.compiled.program.schema, doc)?;
+        self.set_store(store);
+        Ok(())
+    }
+
+    /// Like [`Engine::load_entities_json`] from text; duplicate keys are reported too.
+    pub fn load_entities_str(&self, text: &str) -> Result<(), LoadError> {
+        let store = Store::from_str(&self.compiled.program.schema, text)?;
+        self.set_store(store);
+        Ok(())
+    }
+
+    /// Replaces the current snapshot atomically. The store must have been built for this
+    /// engine's schema (`engine.program().schema`).
+    pub fn set_store(&self, store: Store) {
+        let store = Arc::new(store);
+        match self.store.write() {
+            Ok(mut slot) => *slot = store,
+            Err(poisoned) => *poisoned.into_inner() = store,
+        }
+    }
+
+    /// The current snapshot.
+    pub fn store(&self) -> Arc<Store> {
+        match self.store.read() {
+            Ok(slot) => Arc::clone(&slot),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Validates a request document against the schema and the current snapshot.
+    pub fn parse_request(&self, doc: &Json) -> Result<Request, RequestError> {
+        request::parse_request(&self.compiled.program.schema, &self.store(), doc)
+    }
+
+    /// Decides a request document. Never panics: a request that does not validate is decided
+    /// `deny` with the validation error (decisions.md #23).
+    pub fn decide(&self, doc: &Json) -> Decision {
+        let store = self.store();
+        match request::parse_request(&self.compiled.program.schema, &store, doc) {
+            Ok(request) => decision::evaluate(&self.compiled, &store, &request, false).0,
+            Err(e) => Decision::rejected(e.to_string()),
+        }
+    }
+
+    /// Decides a validated request against the current snapshot. The request's entities are
+    /// indices into the snapshot it was validated against: when the store may have been
+    /// swapped since, use [`Engine::decide_request_with`] with that snapshot.
+    pub fn decide_request(&self, request: &Request) -> Decision {
+        self.decide_request_with(&self.store(), request)
+    }
+
+    /// Decides a validated request against a given snapshot (one from [`Engine::store`]).
+    pub fn decide_request_with(&self, store: &Store, request: &Request) -> Decision {
+        decision::evaluate(&self.compiled, store, request, false).0
+    }
+
+    /// Decides a request document and explains the decision.
+    pub fn explain(&self, doc: &Json) -> (Decision, Explanation) {
+        let store = self.store();
+        match request::parse_request(&self.compiled.program.schema, &store, doc) {
+            Ok(request) => self.explain_request_with(&store, &request),
+            Err(e) => (
+                Decision::rejected(e.to_string()),
+                decision::rejected_explanation(),
+            ),
+        }
+    }
+
+    /// Decides a validated request against a given snapshot and explains the decision.
+    pub fn explain_request_with(
+        &self,
+        store: &Store,
+        request: &Request,
+    ) -> (Decision, Explanation) {
+        let (decision, explanation) = decision::evaluate(&self.compiled, store, request, true);
+        (
+            decision,
+            explanation.unwrap_or_else(decision::rejected_explanation),
+        )
+    }
+}

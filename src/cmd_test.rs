@@ -1,0 +1,41 @@
+//! `ward test`: run the `test` blocks of a policy set and report `N passed, N failed`.
+
+use std::process::ExitCode;
+
+use ward::testing::{run_tests, Outcome};
+
+use crate::{compile_and_report, CliError, Format, TestArgs};
+
+pub(crate) fn run(args: &TestArgs) -> Result<ExitCode, CliError> {
+    let (compiled, ok) = compile_and_report(&args.path, args.format, true)?;
+    let Some(program) = compiled.program.filter(|_| ok) else {
+        return Ok(ExitCode::from(1));
+    };
+    let report = run_tests(&program, args.filter.as_deref())
+        .map_err(|e| CliError::new(format!("the compiled policy set is not executable: {e}")))?;
+    match args.format {
+        Format::Human => {
+            for test in &report.tests {
+                match &test.outcome {
+                    Outcome::Passed => println!("test {} ... ok", test.name),
+                    Outcome::Failed(why) => {
+                        println!("test {} ... FAILED ({})", test.name, test.location);
+                        for line in why.lines() {
+                            println!("    {line}");
+                        }
+                    }
+                }
+            }
+            println!("{} passed, {} failed", report.passed(), report.failed());
+        }
+        Format::Json => {
+            let doc = serde_json::json!({
+                "passed": report.passed(),
+                "failed": report.failed(),
+                "tests": report.tests,
+            });
+            println!("{doc:#}");
+        }
+    }
+    Ok(if report.failed() == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}

@@ -1,0 +1,169 @@
+//! End-to-end tests of the `ward` binary: exit codes and what it prints, on the fixtures in
+//! `tests/cli/fixtures`. Outputs that people read are insta snapshots.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/cli/fixtures")
+}
+
+/// Run `ward ARGS` in the fixtures folder.
+fn ward(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ward"))
+        .args(args)
+        .current_dir(fixtures())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the ward binary runs")
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().expect("exited normally")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", stdout(out)))
+}
+
+macro_rules! snapshot {
+    ($name:expr, $value:expr) => {
+        insta::with_settings!({
+            snapshot_path => "snapshots",
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!($name, $value);
+        })
+    };
+}
+
+#[test]
+fn check_clean_policy_exits_0() {
+    let out = ward(&["check", "policy.ward"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("no problems"), "{}", stderr(&out));
+}
+
+#[test]
+fn check_reports_every_error_and_exits_1() {
+    let out = ward(&["check", "broken.ward"]);
+    assert_eq!(code(&out), 1);
+    snapshot!("check_broken_human", stderr(&out));
+}
+
+#[test]
+fn check_json_format_is_machine_readable() {
+    let out = ward(&["check", "broken.ward", "--format", "json"]);
+    assert_eq!(code(&out), 1);
+    let doc = json(&out);
+    assert_eq!(doc["errors"], 2);
+    let first = &doc["diagnostics"][0];
+    for key in ["file", "line", "column", "end_line", "end_column", "code", "severity", "message", "help"] {
+        assert!(first.get(key).is_some(), "diagnostic lacks `{key}`: {first:#}");
+    }
+    assert_eq!(first["file"], "broken.ward");
+    assert_eq!(first["line"], 7);
+    assert_eq!(first["severity"], "error");
+}
+
+#[test]
+fn check_missing_path_is_a_usage_error() {
+    let out = ward(&["check", "no-such-dir"]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("cannot read `no-such-dir`"), "{}", stderr(&out));
+}
+
+#[test]
+fn unknown_flag_is_a_usage_error() {
+    assert_eq!(code(&ward(&["check", "policy.ward", "--no-such-flag"])), 2);
+}
+
+#[test]
+fn check_emit_ir_prints_the_program() {
+    let out = ward(&["check", "policy.ward", "--emit-ir"]);
+    assert_eq!(code(&out), 0);
+    assert!(stdout(&out).contains("finance_exec"), "{}", stdout(&out));
+}
+
+#[test]
+fn test_passes_and_prints_summary() {
+    let out = ward(&["test", "policy.ward"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).lines().any(|l| l == "2 passed, 0 failed"), "{}", stdout(&out));
+}
+
+#[test]
+fn test_failure_exits_1_and_says_why() {
+    let out = ward(&["test", "failing_test.ward"]);
+    assert_eq!(code(&out), 1);
+    snapshot!("test_failure", stdout(&out));
+}
+
+#[test]
+fn eval_one_request() {
+    let out = ward(&["eval", "policy.ward", "--entities", "estate.json", "--request", "request.json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(
+        doc,
+        serde_json::json!({
+            "decision": "require_approval",
+            "fired": [
+                {"rule": "finance_exec", "effect": "require_approval",
+                 "message": "Alice is a finance executive", "location": "policy.ward:8:1"},
+                {"rule": "routine", "effect": "allow", "message": null, "location": "policy.ward:21:1"}
+            ],
+            "approvers": ["security-oncall"],
+            "errors": []
+        })
+    );
+}
+
+#[test]
+fn eval_explain_is_readable() {
+    let out = ward(&[
+        "eval", "policy.ward", "--entities", "estate.json", "--request", "request.json", "--explain",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    snapshot!("eval_explain", stdout(&out));
+}
+
+#[test]
+fn eval_batch_answers_line_by_line() {
+    let out = ward(&["eval", "policy.ward", "--entities", "estate.json", "--requests", "requests.jsonl"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    let decisions: Vec<_> = lines.iter().map(|d| d["decision"].as_str().unwrap_or("?")).collect();
+    assert_eq!(decisions, ["allow", "deny", "deny", "deny"]);
+    assert!(lines[2]["errors"][0]["message"].as_str().unwrap_or("").contains("line 3"));
+    assert!(lines[3]["errors"][0]["message"].as_str().unwrap_or("").contains("disable_account"));
+}
+
+#[test]
+fn eval_with_invalid_entities_exits_2() {
+    let dir = tempdir();
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, r#"{"entities": {"Identity": {"x": {"name": 3}}}}"#).expect("write");
+    let out = ward(&["eval", "policy.ward", "--entities", bad.to_str().expect("utf-8"), "--request", "request.json"]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("entities.Identity.x"), "{}", stderr(&out));
+}
+
+fn tempdir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ward-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
