@@ -18,8 +18,8 @@ pub struct Renderer<'a> {
     handler: GraphicalReportHandler,
 }
 
-impl std::fmt::Debug for Renderer<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Debug for Renderer<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Renderer").field("files", &self.files.len()).finish_non_exhaustive()
     }
 }
@@ -41,6 +41,7 @@ impl<'a> Renderer<'a> {
         if self.handler.render_report(&mut out, &report).is_err() {
             out = format!("{}: {}\n", diag.file, diag.diagnostic.message);
         }
+        out.push('\n');
         out
     }
 
@@ -129,7 +130,7 @@ impl<'d> Report<'d> {
                 .filter(|(path, _)| path != file);
             match other {
                 Some((path, text_of_other)) => related.push(Related {
-                    message: text.clone().unwrap_or_else(|| "see here".to_owned()),
+                    message: format!("note: {}", text.clone().unwrap_or_else(|| "see here".to_owned())),
                     source: NamedSource::new(path, text_of_other.clone()),
                     label: LabeledSpan::new_with_span(text, at),
                 }),
@@ -147,19 +148,21 @@ impl fmt::Debug for Report<'_> {
     }
 }
 
+/// `error[E0103]: message`, as rustc writes it; the code is part of the headline rather than
+/// miette's separate code line, so the line a person reads first says everything.
 impl fmt::Display for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.diag.message)
+        let severity = match self.diag.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{severity}[{}]: {}", self.diag.code, self.diag.message)
     }
 }
 
 impl std::error::Error for Report<'_> {}
 
 impl miette::Diagnostic for Report<'_> {
-    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(self.diag.code))
-    }
-
     fn severity(&self) -> Option<miette::Severity> {
         Some(match self.diag.severity {
             Severity::Error => miette::Severity::Error,

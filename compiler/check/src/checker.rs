@@ -175,7 +175,9 @@ pub(crate) struct Checker<'a> {
 
 impl TypeNames for Checker<'_> {
     fn entity_name(&self, id: u32) -> &str {
-        self.entities.get(id as usize).map_or("?", |e| e.name.as_str())
+        self.entities
+            .get(id as usize)
+            .map_or("?", |e| e.name.as_str())
     }
 
     fn enum_name(&self, id: u32) -> &str {
@@ -194,7 +196,10 @@ pub(crate) fn check(files: &[Source<'_>]) -> Outcome {
     ck.resolve_schema();
     let program = ck.check_items();
     let has_error = ck.diags.iter().any(|(_, d)| d.is_error());
-    Outcome { program: if has_error { None } else { Some(program) }, diagnostics: ck.diags }
+    Outcome {
+        program: if has_error { None } else { Some(program) },
+        diagnostics: ck.diags,
+    }
 }
 
 impl<'a> Checker<'a> {
@@ -245,7 +250,11 @@ impl<'a> Checker<'a> {
 
     pub(crate) fn location(&self, file: usize, span: Span) -> ir::Location {
         let (line, column) = ward_syntax::line_col(self.files[file].text, span.start);
-        ir::Location { file: self.files[file].path.to_string(), line, column }
+        ir::Location {
+            file: self.files[file].path.to_string(),
+            line,
+            column,
+        }
     }
 
     // ---------------------------------------------------------------- collection
@@ -292,7 +301,12 @@ impl<'a> Checker<'a> {
     }
 
     fn add_const(&mut self, decl: &'a ast::ConstDecl, file: usize) -> Def {
-        self.consts.push(ConstInfo { decl, file, state: State::Todo, value: None });
+        self.consts.push(ConstInfo {
+            decl,
+            file,
+            state: State::Todo,
+            value: None,
+        });
         Def::Const(self.consts.len() as u32 - 1)
     }
 
@@ -346,11 +360,19 @@ impl<'a> Checker<'a> {
                 first.span,
                 format!("first defined here as a {kind}"),
             )
-            .with_help("all top-level names of a policy set share one namespace: rename one of them");
+            .with_help(
+                "all top-level names of a policy set share one namespace: rename one of them",
+            );
             self.report(file, diag);
             return;
         }
-        self.origins.insert(name.name.clone(), Origin { file, span: name.span });
+        self.origins.insert(
+            name.name.clone(),
+            Origin {
+                file,
+                span: name.span,
+            },
+        );
         self.globals.insert(name.name.clone(), def);
     }
 
@@ -365,7 +387,10 @@ impl<'a> Checker<'a> {
                     if let Some(prev) = first.get(v.name.name.as_str()) {
                         let diag = Diagnostic::error(
                             "E0112",
-                            format!("variant `{}` of enum `{}` is declared twice", v.name.name, e.name.name),
+                            format!(
+                                "variant `{}` of enum `{}` is declared twice",
+                                v.name.name, e.name.name
+                            ),
                             v.name.span,
                         )
                         .with_secondary(None, *prev, "first declared here")
@@ -377,7 +402,11 @@ impl<'a> Checker<'a> {
                     index.insert(v.name.name.clone(), variants.len() as u32);
                     variants.push(v.name.name.clone());
                 }
-                self.enums.push(EnumInfo { name: e.name.name.clone(), variants, index });
+                self.enums.push(EnumInfo {
+                    name: e.name.name.clone(),
+                    variants,
+                    index,
+                });
                 self.define(&e.name, file, Def::Enum(self.enums.len() as u32 - 1));
             }
             ast::Item::Entity(e) => {
@@ -390,15 +419,31 @@ impl<'a> Checker<'a> {
                 self.define(&e.name, file, Def::Entity(self.entities.len() as u32 - 1));
             }
             ast::Item::Relation(r) => {
-                self.relations.push(RelationInfo { name: r.name.name.clone(), from: None, to: None });
-                self.define(&r.name, file, Def::Relation(self.relations.len() as u32 - 1));
+                self.relations.push(RelationInfo {
+                    name: r.name.name.clone(),
+                    from: None,
+                    to: None,
+                });
+                self.define(
+                    &r.name,
+                    file,
+                    Def::Relation(self.relations.len() as u32 - 1),
+                );
             }
             ast::Item::Context(c) => {
                 if let Some((first_file, first)) = self.context_decl {
-                    let diag = Diagnostic::error("E0113", "a policy set may declare only one `context`", c.keyword)
-                        .with_label("second `context`")
-                        .with_secondary(self.label_file(file, first_file), first.keyword, "first `context` here")
-                        .with_help("merge the fields into the first `context` block");
+                    let diag = Diagnostic::error(
+                        "E0113",
+                        "a policy set may declare only one `context`",
+                        c.keyword,
+                    )
+                    .with_label("second `context`")
+                    .with_secondary(
+                        self.label_file(file, first_file),
+                        first.keyword,
+                        "first `context` here",
+                    )
+                    .with_help("merge the fields into the first `context` block");
                     self.report(file, diag);
                 } else {
                     self.context_decl = Some((file, c));
@@ -428,10 +473,18 @@ impl<'a> Checker<'a> {
             }
             ast::Item::Default(d) => {
                 if let Some((first_file, first)) = self.default {
-                    let diag = Diagnostic::error("E0114", "a policy set may have only one `default`", d.span)
-                        .with_label("second `default`")
-                        .with_secondary(self.label_file(file, first_file), first.span, "first `default` here")
-                        .with_help("remove one of them");
+                    let diag = Diagnostic::error(
+                        "E0114",
+                        "a policy set may have only one `default`",
+                        d.span,
+                    )
+                    .with_label("second `default`")
+                    .with_secondary(
+                        self.label_file(file, first_file),
+                        first.span,
+                        "first `default` here",
+                    )
+                    .with_help("remove one of them");
                     self.report(file, diag);
                 } else {
                     self.default = Some((file, d));
@@ -449,7 +502,9 @@ impl<'a> Checker<'a> {
 
     fn collect_use(&mut self, u: &'a ast::UseDecl, file: usize) {
         let span = u.path.first().map_or(u.span, |first| {
-            u.path.last().map_or(first.span, |last| first.span.to(last.span))
+            u.path
+                .last()
+                .map_or(first.span, |last| first.span.to(last.span))
         });
         let modules: Vec<(usize, &str)> = self
             .files
@@ -465,10 +520,19 @@ impl<'a> Checker<'a> {
         let Some(module) = module else {
             let written = names.join(".");
             let candidates: Vec<String> = modules.iter().map(|(_, m)| format!("std.{m}")).collect();
-            let mut diag = Diagnostic::error("E0107", format!("unknown stdlib module `{written}`"), span);
-            let help = did_you_mean(&written, candidates.iter().map(String::as_str)).unwrap_or_else(|| {
-                format!("the stdlib modules are {}", candidates.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "))
-            });
+            let mut diag =
+                Diagnostic::error("E0107", format!("unknown stdlib module `{written}`"), span);
+            let help = did_you_mean(&written, candidates.iter().map(String::as_str))
+                .unwrap_or_else(|| {
+                    format!(
+                        "the stdlib modules are {}",
+                        candidates
+                            .iter()
+                            .map(|c| format!("`{c}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                });
             diag = diag.with_help(help);
             self.report(file, diag);
             return;
@@ -482,15 +546,18 @@ impl<'a> Checker<'a> {
             }
             Some(list) => {
                 for name in list {
-                    let def = self.module_items.get(&module).and_then(|items| items.get(&name.name)).copied();
+                    let def = self
+                        .module_items
+                        .get(&module)
+                        .and_then(|items| items.get(&name.name))
+                        .copied();
                     match def {
                         Some(def) => self.define(name, file, def),
                         None => {
                             let module_name = self.files[module].module.unwrap_or("?");
-                            let help = self
-                                .module_items
-                                .get(&module)
-                                .and_then(|items| did_you_mean(&name.name, items.keys().map(String::as_str)));
+                            let help = self.module_items.get(&module).and_then(|items| {
+                                did_you_mean(&name.name, items.keys().map(String::as_str))
+                            });
                             let mut diag = Diagnostic::error(
                                 "E0107",
                                 format!("module `std.{module_name}` has no item `{}`", name.name),
@@ -511,7 +578,13 @@ impl<'a> Checker<'a> {
 
     /// Resolve a written type. `optional_ok` says whether `T?` is allowed here; `what` names
     /// the place for the diagnostic.
-    pub(crate) fn resolve_type(&mut self, file: usize, ty: &ast::TypeExpr, optional_ok: bool, what: &str) -> Ty {
+    pub(crate) fn resolve_type(
+        &mut self,
+        file: usize,
+        ty: &ast::TypeExpr,
+        optional_ok: bool,
+        what: &str,
+    ) -> Ty {
         match &ty.kind {
             ast::TypeExprKind::Named(name) => match name.name.as_str() {
                 "Bool" => Ty::Bool,
@@ -535,7 +608,11 @@ impl<'a> Checker<'a> {
                             .chain(self.entities.iter().map(|e| e.name.as_str()))
                             .chain(self.enums.iter().map(|e| e.name.as_str()))
                             .collect();
-                        let mut diag = Diagnostic::error("E0101", format!("unknown type `{other}`"), name.span);
+                        let mut diag = Diagnostic::error(
+                            "E0101",
+                            format!("unknown type `{other}`"),
+                            name.span,
+                        );
                         if let Some(help) = did_you_mean(other, candidates) {
                             diag = diag.with_help(help);
                         }
@@ -546,8 +623,9 @@ impl<'a> Checker<'a> {
             },
             ast::TypeExprKind::Set(inner) => {
                 if matches!(inner.kind, ast::TypeExprKind::Optional(_)) {
-                    let diag = Diagnostic::error("E0138", "a set cannot hold optional values", inner.span)
-                        .with_help("remove the `?`: a set simply leaves absent values out");
+                    let diag =
+                        Diagnostic::error("E0138", "a set cannot hold optional values", inner.span)
+                            .with_help("remove the `?`: a set simply leaves absent values out");
                     self.report(file, diag);
                 }
                 let elem = self.resolve_type(file, inner, true, what);
@@ -555,8 +633,9 @@ impl<'a> Checker<'a> {
             }
             ast::TypeExprKind::Optional(inner) => {
                 if matches!(inner.kind, ast::TypeExprKind::Optional(_)) {
-                    let diag = Diagnostic::error("E0138", "optional types cannot be nested", ty.span)
-                        .with_help("write a single `?`");
+                    let diag =
+                        Diagnostic::error("E0138", "optional types cannot be nested", ty.span)
+                            .with_help("write a single `?`");
                     self.report(file, diag);
                     return self.resolve_type(file, inner, true, what);
                 }
@@ -572,7 +651,14 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn resolve_fields(&mut self, file: usize, fields: &[ast::FieldDecl], optional_ok: bool, owner: &str, what: &str) -> (Vec<(String, Ty)>, HashMap<String, u32>) {
+    fn resolve_fields(
+        &mut self,
+        file: usize,
+        fields: &[ast::FieldDecl],
+        optional_ok: bool,
+        owner: &str,
+        what: &str,
+    ) -> (Vec<(String, Ty)>, HashMap<String, u32>) {
         let mut list = Vec::new();
         let mut index = HashMap::new();
         let mut spans: HashMap<&str, Span> = HashMap::new();
@@ -609,7 +695,8 @@ impl<'a> Checker<'a> {
                 match item {
                     ast::Item::Entity(e) => {
                         let owner = format!("entity `{}`", e.name.name);
-                        let (attrs, index) = self.resolve_fields(file, &e.fields, true, &owner, "an attribute");
+                        let (attrs, index) =
+                            self.resolve_fields(file, &e.fields, true, &owner, "an attribute");
                         let info = &mut self.entities[entity_id as usize];
                         info.attrs = attrs;
                         info.attr_index = index;
@@ -625,7 +712,8 @@ impl<'a> Checker<'a> {
                     }
                     ast::Item::Action(a) => {
                         let owner = format!("action `{}`", a.name.name);
-                        let (fields, index) = self.resolve_fields(file, &a.fields, false, &owner, "an action field");
+                        let (fields, index) =
+                            self.resolve_fields(file, &a.fields, false, &owner, "an action field");
                         let info = &mut self.actions[action_id as usize];
                         info.fields = fields;
                         info.index = index;
@@ -636,7 +724,8 @@ impl<'a> Checker<'a> {
             }
         }
         if let Some((file, ctx)) = self.context_decl {
-            let (fields, index) = self.resolve_fields(file, &ctx.fields, true, "the context", "a context field");
+            let (fields, index) =
+                self.resolve_fields(file, &ctx.fields, true, "the context", "a context field");
             self.context = fields;
             self.context_index = index;
         }
@@ -647,22 +736,32 @@ impl<'a> Checker<'a> {
                 continue;
             }
             for item in &src.ast.items {
-                let ast::Item::Relation(r) = item else { continue };
+                let ast::Item::Relation(r) = item else {
+                    continue;
+                };
                 let id = relation_id;
                 relation_id += 1;
                 if self.globals.get(&r.name.name) != Some(&Def::Relation(id)) {
                     continue;
                 }
-                let Some(from) = self.relations[id as usize].from else { continue };
+                let Some(from) = self.relations[id as usize].from else {
+                    continue;
+                };
                 let entity = &mut self.entities[from as usize];
                 if entity.attr_index.contains_key(&r.name.name) {
                     let name = entity.name.clone();
                     let diag = Diagnostic::error(
                         "E0116",
-                        format!("relation `{}` has the name of an attribute of `{name}`", r.name.name),
+                        format!(
+                            "relation `{}` has the name of an attribute of `{name}`",
+                            r.name.name
+                        ),
                         r.name.span,
                     )
-                    .with_help(format!("`x.{}` must mean one thing: rename the relation or the attribute", r.name.name));
+                    .with_help(format!(
+                        "`x.{}` must mean one thing: rename the relation or the attribute",
+                        r.name.name
+                    ));
                     self.report(file, diag);
                     continue;
                 }
@@ -683,10 +782,15 @@ impl<'a> Checker<'a> {
                     if self.context_index.contains_key(&field.name.name) {
                         let diag = Diagnostic::error(
                             "E0115",
-                            format!("field `{}` of action `{}` has the name of a context field", field.name.name, a.name.name),
+                            format!(
+                                "field `{}` of action `{}` has the name of a context field",
+                                field.name.name, a.name.name
+                            ),
                             field.name.span,
                         )
-                        .with_help("a name inside a rule must mean one thing: rename the action field");
+                        .with_help(
+                            "a name inside a rule must mean one thing: rename the action field",
+                        );
                         self.report(file, diag);
                     }
                 }
@@ -701,8 +805,12 @@ impl<'a> Checker<'a> {
             Ty::Error => None,
             other => {
                 let shown = self.show(&other);
-                let diag = Diagnostic::error("E0177", format!("a relation connects entities, found `{shown}`"), ty.span)
-                    .with_help("both ends of a relation must be entity types");
+                let diag = Diagnostic::error(
+                    "E0177",
+                    format!("a relation connects entities, found `{shown}`"),
+                    ty.span,
+                )
+                .with_help("both ends of a relation must be entity types");
                 self.report(file, diag);
                 None
             }
@@ -753,12 +861,18 @@ impl<'a> Checker<'a> {
             enums: self
                 .enums
                 .iter()
-                .map(|e| ir::EnumType { name: e.name.clone(), variants: e.variants.clone() })
+                .map(|e| ir::EnumType {
+                    name: e.name.clone(),
+                    variants: e.variants.clone(),
+                })
                 .collect(),
             entities: self
                 .entities
                 .iter()
-                .map(|e| ir::EntityType { name: e.name.clone(), attrs: fields_ir(&e.attrs) })
+                .map(|e| ir::EntityType {
+                    name: e.name.clone(),
+                    attrs: fields_ir(&e.attrs),
+                })
                 .collect(),
             relations: self
                 .relations
@@ -773,13 +887,22 @@ impl<'a> Checker<'a> {
             actions: self
                 .actions
                 .iter()
-                .map(|a| ir::Action { name: a.name.clone(), fields: fields_ir(&a.fields) })
+                .map(|a| ir::Action {
+                    name: a.name.clone(),
+                    fields: fields_ir(&a.fields),
+                })
                 .collect(),
         };
         ir::Program {
             schema,
-            windows: std::mem::take(&mut self.ir_windows).into_iter().flatten().collect(),
-            functions: std::mem::take(&mut self.ir_fns).into_iter().flatten().collect(),
+            windows: std::mem::take(&mut self.ir_windows)
+                .into_iter()
+                .flatten()
+                .collect(),
+            functions: std::mem::take(&mut self.ir_fns)
+                .into_iter()
+                .flatten()
+                .collect(),
             rules,
             default,
             regexes: std::mem::take(&mut self.regexes),
@@ -834,7 +957,10 @@ impl<'a> Checker<'a> {
                 if cycle.iter().any(|&f| self.fns[f as usize].in_cycle) {
                     return;
                 }
-                let mut path: Vec<String> = cycle.iter().map(|&f| format!("`{}`", self.fns[f as usize].display)).collect();
+                let mut path: Vec<String> = cycle
+                    .iter()
+                    .map(|&f| format!("`{}`", self.fns[f as usize].display))
+                    .collect();
                 path.push(format!("`{}`", self.fns[idx as usize].display));
                 for &f in &cycle {
                     self.fns[f as usize].in_cycle = true;
@@ -842,7 +968,11 @@ impl<'a> Checker<'a> {
                 let info = &self.fns[idx as usize];
                 let diag = Diagnostic::error(
                     "E0175",
-                    format!("function `{}` calls itself: {}", info.display, path.join(" -> ")),
+                    format!(
+                        "function `{}` calls itself: {}",
+                        info.display,
+                        path.join(" -> ")
+                    ),
                     info.decl.name.span,
                 )
                 .with_help("functions may not be recursive, so that every evaluation terminates");
@@ -859,7 +989,12 @@ impl<'a> Checker<'a> {
         for (p, ty) in decl.params.iter().zip(&params) {
             scope.push_local(&p.name.name, ty.clone());
         }
-        let body = self.expect(&mut scope, &decl.body, &ret, "the function's declared return type");
+        let body = self.expect(
+            &mut scope,
+            &decl.body,
+            &ret,
+            "the function's declared return type",
+        );
         self.fn_stack.pop();
         self.fns[idx as usize].state = State::Done;
         let id = self.fn_ir_id(idx);
@@ -878,13 +1013,19 @@ impl<'a> Checker<'a> {
             State::Done => return self.consts[idx as usize].value.clone(),
             State::InProgress => {
                 let start = self.const_stack.iter().position(|&c| c == idx).unwrap_or(0);
-                let mut path: Vec<String> =
-                    self.const_stack[start..].iter().map(|&c| format!("`{}`", self.consts[c as usize].decl.name.name)).collect();
+                let mut path: Vec<String> = self.const_stack[start..]
+                    .iter()
+                    .map(|&c| format!("`{}`", self.consts[c as usize].decl.name.name))
+                    .collect();
                 let info = &self.consts[idx as usize];
                 path.push(format!("`{}`", info.decl.name.name));
                 let diag = Diagnostic::error(
                     "E0176",
-                    format!("constant `{}` refers to itself: {}", info.decl.name.name, path.join(" -> ")),
+                    format!(
+                        "constant `{}` refers to itself: {}",
+                        info.decl.name.name,
+                        path.join(" -> ")
+                    ),
                     info.decl.name.span,
                 )
                 .with_help("a constant's value may not depend on itself");
@@ -895,12 +1036,16 @@ impl<'a> Checker<'a> {
         }
         self.consts[idx as usize].state = State::InProgress;
         self.const_stack.push(idx);
-        let (file, decl) = (self.consts[idx as usize].file, self.consts[idx as usize].decl);
+        let (file, decl) = (
+            self.consts[idx as usize].file,
+            self.consts[idx as usize].decl,
+        );
         let mut scope = crate::expr::Scope::new(file, self.files[file].module.map(|_| file));
         let value = match &decl.ty {
             Some(ty) => {
                 let ty = self.resolve_type(file, ty, false, "a constant");
-                let expr = self.expect(&mut scope, &decl.value, &ty, "the constant's declared type");
+                let expr =
+                    self.expect(&mut scope, &decl.value, &ty, "the constant's declared type");
                 (ty, expr)
             }
             None => self.expr(&mut scope, &decl.value, None),
@@ -924,7 +1069,9 @@ impl<'a> Checker<'a> {
     }
 
     fn check_default(&mut self) -> ir::Effect {
-        let Some((file, decl)) = self.default else { return ir::Effect::default() };
+        let Some((file, decl)) = self.default else {
+            return ir::Effect::default();
+        };
         let mut scope = crate::expr::Scope::new(file, None);
         scope.context = true;
         let effect = self.effect(&mut scope, &decl.effect);
@@ -942,5 +1089,11 @@ impl<'a> Checker<'a> {
 }
 
 fn fields_ir(fields: &[(String, Ty)]) -> Vec<ir::Field> {
-    fields.iter().map(|(name, ty)| ir::Field { name: name.clone(), ty: ty.to_ir() }).collect()
+    fields
+        .iter()
+        .map(|(name, ty)| ir::Field {
+            name: name.clone(),
+            ty: ty.to_ir(),
+        })
+        .collect()
 }

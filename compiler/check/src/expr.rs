@@ -69,7 +69,10 @@ enum Resolved {
 type Typed = (Ty, ir::Expr);
 
 fn mk(ty: &Ty, kind: ir::ExprKind) -> ir::Expr {
-    ir::Expr { ty: ty.to_ir(), kind }
+    ir::Expr {
+        ty: ty.to_ir(),
+        kind,
+    }
 }
 
 fn error() -> Typed {
@@ -88,13 +91,25 @@ fn unparen(e: &ast::Expr) -> &ast::Expr {
     }
 }
 
-const VALUE_BUILTINS: [&str; 9] =
-    ["count", "contains", "intersects", "is_subset", "starts_with", "ends_with", "lower", "len", "matches"];
+const VALUE_BUILTINS: [&str; 9] = [
+    "count",
+    "contains",
+    "intersects",
+    "is_subset",
+    "starts_with",
+    "ends_with",
+    "lower",
+    "len",
+    "matches",
+];
 
 impl Checker<'_> {
     fn lookup_global(&self, sc: &Scope, name: &str) -> Option<Def> {
         if let Some(module) = sc.module
-            && let Some(def) = self.module_items.get(&module).and_then(|items| items.get(name))
+            && let Some(def) = self
+                .module_items
+                .get(&module)
+                .and_then(|items| items.get(name))
         {
             return Some(*def);
         }
@@ -126,11 +141,26 @@ impl Checker<'_> {
         if sc.context {
             names.extend(self.context.iter().map(|(n, _)| n.as_str()));
         }
-        let value_def = |d: &Def| matches!(d, Def::Const(_) | Def::Window(_) | Def::Fn(_) | Def::Module(_));
+        let value_def = |d: &Def| {
+            matches!(
+                d,
+                Def::Const(_) | Def::Window(_) | Def::Fn(_) | Def::Module(_)
+            )
+        };
         if let Some(items) = sc.module.and_then(|m| self.module_items.get(&m)) {
-            names.extend(items.iter().filter(|(_, d)| value_def(d)).map(|(n, _)| n.as_str()));
+            names.extend(
+                items
+                    .iter()
+                    .filter(|(_, d)| value_def(d))
+                    .map(|(n, _)| n.as_str()),
+            );
         }
-        names.extend(self.globals.iter().filter(|(_, d)| value_def(d)).map(|(n, _)| n.as_str()));
+        names.extend(
+            self.globals
+                .iter()
+                .filter(|(_, d)| value_def(d))
+                .map(|(n, _)| n.as_str()),
+        );
         names
     }
 
@@ -145,16 +175,27 @@ impl Checker<'_> {
                 match info.index.get(&ident.name) {
                     Some(&f) => {
                         declared = true;
-                        differing.push(format!("`{}` has `{}`", info.name, self.show(&info.fields[f as usize].1)));
+                        differing.push(format!(
+                            "`{}` has `{}`",
+                            info.name,
+                            self.show(&info.fields[f as usize].1)
+                        ));
                     }
                     None => lacking.push(format!("`{}`", info.name)),
                 }
             }
             if declared {
                 let help = if lacking.is_empty() {
-                    format!("the actions declare it with different types: {}", differing.join(", "))
+                    format!(
+                        "the actions declare it with different types: {}",
+                        differing.join(", ")
+                    )
                 } else {
-                    format!("{} {} not declare it", lacking.join(", "), if lacking.len() == 1 { "does" } else { "do" })
+                    format!(
+                        "{} {} not declare it",
+                        lacking.join(", "),
+                        if lacking.len() == 1 { "does" } else { "do" }
+                    )
                 };
                 let diag = Diagnostic::error(
                     "E0117",
@@ -166,7 +207,11 @@ impl Checker<'_> {
                 return;
             }
         }
-        let mut diag = Diagnostic::error("E0100", format!("unknown name `{}`", ident.name), ident.span);
+        let mut diag = Diagnostic::error(
+            "E0100",
+            format!("unknown name `{}`", ident.name),
+            ident.span,
+        );
         if let Some(help) = did_you_mean(&ident.name, self.value_names(sc)) {
             diag = diag.with_help(help);
         }
@@ -175,23 +220,40 @@ impl Checker<'_> {
 
     fn not_a_value(&mut self, sc: &Scope, name: &str, def: Def, span: Span) {
         let help = match def {
-            Def::Window(_) => format!("a window is not a value: use `t in {name}`, `remaining({name}, t)`, `fits({name}, t, d)` or `next_open({name}, t)`"),
+            Def::Window(_) => format!(
+                "a window is not a value: use `t in {name}`, `remaining({name}, t)`, `fits({name}, t, d)` or `next_open({name}, t)`"
+            ),
             Def::Fn(_) => format!("call it: `{name}(…)`"),
-            Def::Relation(_) => format!("follow it: `x.{name}`, `closure(x, {name})` or `path(x, y, {name})`"),
+            Def::Relation(_) => {
+                format!("follow it: `x.{name}`, `closure(x, {name})` or `path(x, y, {name})`")
+            }
             Def::Entity(_) => format!("write an entity reference: `{name}::\"id\"`"),
             Def::Enum(_) => format!("write a variant: `{name}::variant`"),
             Def::Module(_) => format!("name an item of the module: `{name}.NAME`"),
             Def::Action(_) => "inside a rule, the action's fields are in scope by name".to_string(),
-            Def::Rule(_) | Def::Const(_) => "rules cannot be referred to in expressions".to_string(),
+            Def::Rule(_) | Def::Const(_) => {
+                "rules cannot be referred to in expressions".to_string()
+            }
         };
-        let code = if matches!(def, Def::Window(_)) { "E0142" } else { "E0148" };
-        let diag = Diagnostic::error(code, format!("{} `{name}` is not a value", def.kind()), span).with_help(help);
+        let code = if matches!(def, Def::Window(_)) {
+            "E0142"
+        } else {
+            "E0148"
+        };
+        let diag = Diagnostic::error(
+            code,
+            format!("{} `{name}` is not a value", def.kind()),
+            span,
+        )
+        .with_help(help);
         self.report(sc.file, diag);
     }
 
     /// A constant's value, inlined with its locals renumbered after the scope's.
     fn inline_const(&mut self, sc: &mut Scope, idx: u32) -> Typed {
-        let Some((ty, mut value, n)) = self.ensure_const(idx) else { return error() };
+        let Some((ty, mut value, n)) = self.ensure_const(idx) else {
+            return error();
+        };
         if n > 0 {
             shift_locals(&mut value, sc.n_locals);
             sc.n_locals += n;
@@ -201,10 +263,23 @@ impl Checker<'_> {
 
     /// `module.NAME` when `operand` is a module alias: `Some(None)` after reporting an unknown
     /// item.
-    fn module_member(&mut self, sc: &Scope, operand: &ast::Expr, attr: &ast::Ident) -> Option<Option<Def>> {
-        let ExprKind::Name(m) = &operand.kind else { return None };
-        let Resolved::Global(Def::Module(module)) = self.resolve_name(sc, &m.name) else { return None };
-        let found = self.module_items.get(&module).and_then(|items| items.get(&attr.name)).copied();
+    fn module_member(
+        &mut self,
+        sc: &Scope,
+        operand: &ast::Expr,
+        attr: &ast::Ident,
+    ) -> Option<Option<Def>> {
+        let ExprKind::Name(m) = &operand.kind else {
+            return None;
+        };
+        let Resolved::Global(Def::Module(module)) = self.resolve_name(sc, &m.name) else {
+            return None;
+        };
+        let found = self
+            .module_items
+            .get(&module)
+            .and_then(|items| items.get(&attr.name))
+            .copied();
         if found.is_none() {
             let module_name = self.files[module].module.unwrap_or("?");
             let mut diag = Diagnostic::error(
@@ -212,8 +287,10 @@ impl Checker<'_> {
                 format!("module `std.{module_name}` has no item `{}`", attr.name),
                 attr.span,
             );
-            if let Some(help) =
-                self.module_items.get(&module).and_then(|items| did_you_mean(&attr.name, items.keys().map(String::as_str)))
+            if let Some(help) = self
+                .module_items
+                .get(&module)
+                .and_then(|items| did_you_mean(&attr.name, items.keys().map(String::as_str)))
             {
                 diag = diag.with_help(help);
             }
@@ -223,12 +300,26 @@ impl Checker<'_> {
     }
 
     /// Check `e` against `expected`, lifting a `T` into `T?` where needed.
-    pub(crate) fn expect(&mut self, sc: &mut Scope, e: &ast::Expr, expected: &Ty, what: &str) -> ir::Expr {
+    pub(crate) fn expect(
+        &mut self,
+        sc: &mut Scope,
+        e: &ast::Expr,
+        expected: &Ty,
+        what: &str,
+    ) -> ir::Expr {
         let (found, lowered) = self.expr(sc, e, Some(expected));
         self.coerce(sc, e.span, found, lowered, expected, what)
     }
 
-    fn coerce(&mut self, sc: &Scope, span: Span, found: Ty, lowered: ir::Expr, expected: &Ty, what: &str) -> ir::Expr {
+    fn coerce(
+        &mut self,
+        sc: &Scope,
+        span: Span,
+        found: Ty,
+        lowered: ir::Expr,
+        expected: &Ty,
+        what: &str,
+    ) -> ir::Expr {
         if found.compatible(expected) {
             return lowered;
         }
@@ -244,9 +335,13 @@ impl Checker<'_> {
             return lowered;
         }
         let (exp, fnd) = (self.show(expected), self.show(&found));
-        let diag = Diagnostic::error("E0130", format!("mismatched types: expected `{exp}`, found `{fnd}`"), span)
-            .with_label(format!("this is `{fnd}`"))
-            .with_help(format!("{what} is `{exp}`"));
+        let diag = Diagnostic::error(
+            "E0130",
+            format!("mismatched types: expected `{exp}`, found `{fnd}`"),
+            span,
+        )
+        .with_label(format!("this is `{fnd}`"))
+        .with_help(format!("{what} is `{exp}`"));
         self.report(sc.file, diag);
         lowered
     }
@@ -254,9 +349,15 @@ impl Checker<'_> {
     fn report_optional(&mut self, sc: &Scope, span: Span, found: &Ty) {
         let text = self.text(sc.file, span);
         let shown = self.show(found);
-        let diag = Diagnostic::error("E0131", format!("`{text}` may be absent (its type is `{shown}`)"), span)
-            .with_label(format!("this is `{shown}`"))
-            .with_help(format!("give a fallback with `{text} ?? …`, or guard the rule with `has`"));
+        let diag = Diagnostic::error(
+            "E0131",
+            format!("`{text}` may be absent (its type is `{shown}`)"),
+            span,
+        )
+        .with_label(format!("this is `{shown}`"))
+        .with_help(format!(
+            "give a fallback with `{text} ?? …`, or guard the rule with `has`"
+        ));
         self.report(sc.file, diag);
     }
 
@@ -272,8 +373,12 @@ impl Checker<'_> {
 
     fn mismatch(&mut self, sc: &Scope, span: Span, expected: &str, found: &Ty) {
         let fnd = self.show(found);
-        let diag = Diagnostic::error("E0130", format!("mismatched types: expected {expected}, found `{fnd}`"), span)
-            .with_label(format!("this is `{fnd}`"));
+        let diag = Diagnostic::error(
+            "E0130",
+            format!("mismatched types: expected {expected}, found `{fnd}`"),
+            span,
+        )
+        .with_label(format!("this is `{fnd}`"));
         self.report(sc.file, diag);
     }
 
@@ -285,7 +390,10 @@ impl Checker<'_> {
             ExprKind::Int(n) => (Ty::Int, mk(&Ty::Int, ir::ExprKind::Int(*n))),
             ExprKind::Str(s) => (Ty::String, mk(&Ty::String, ir::ExprKind::Str(s.clone()))),
             ExprKind::Duration(n) => (Ty::Duration, mk(&Ty::Duration, ir::ExprKind::Int(*n))),
-            ExprKind::Timestamp(t) => (Ty::Timestamp, mk(&Ty::Timestamp, ir::ExprKind::Int(t.seconds))),
+            ExprKind::Timestamp(t) => (
+                Ty::Timestamp,
+                mk(&Ty::Timestamp, ir::ExprKind::Int(t.seconds)),
+            ),
             ExprKind::Now => (Ty::Timestamp, mk(&Ty::Timestamp, ir::ExprKind::Now)),
             ExprKind::EntityRef { ty, id } => match self.entity_type(sc.file, ty) {
                 Some(ety) => {
@@ -303,7 +411,9 @@ impl Checker<'_> {
             },
             ExprKind::Set(elems) => self.set_literal(sc, e.span, elems, hint),
             ExprKind::Name(ident) => match self.resolve_name(sc, &ident.name) {
-                Resolved::Local(ty, id) => (ty.clone(), mk(&ty, ir::ExprKind::Local(ir::LocalId(id)))),
+                Resolved::Local(ty, id) => {
+                    (ty.clone(), mk(&ty, ir::ExprKind::Local(ir::LocalId(id))))
+                }
                 Resolved::Arg(ty, id) => (ty.clone(), mk(&ty, ir::ExprKind::Arg(id))),
                 Resolved::Context(ty, id) => (ty.clone(), mk(&ty, ir::ExprKind::Context(id))),
                 Resolved::Global(Def::Const(idx)) => self.inline_const(sc, idx),
@@ -317,8 +427,15 @@ impl Checker<'_> {
                 }
             },
             ExprKind::InverseRelation(r) => {
-                let diag = Diagnostic::error("E0145", format!("`~{}` is only allowed where a relation is expected", r.name), e.span)
-                    .with_help(format!("use it as the relation argument: `closure(x, ~{})` or `path(x, y, ~{})`", r.name, r.name));
+                let diag = Diagnostic::error(
+                    "E0145",
+                    format!("`~{}` is only allowed where a relation is expected", r.name),
+                    e.span,
+                )
+                .with_help(format!(
+                    "use it as the relation argument: `closure(x, ~{})` or `path(x, y, ~{})`",
+                    r.name, r.name
+                ));
                 self.report(sc.file, diag);
                 error()
             }
@@ -330,10 +447,17 @@ impl Checker<'_> {
                 UnaryOp::Neg => {
                     let (ty, inner) = self.value(sc, operand, None);
                     match ty {
-                        Ty::Int | Ty::Duration => (ty.clone(), mk(&ty, ir::ExprKind::Neg(Box::new(inner)))),
+                        Ty::Int | Ty::Duration => {
+                            (ty.clone(), mk(&ty, ir::ExprKind::Neg(Box::new(inner))))
+                        }
                         Ty::Error => error(),
                         other => {
-                            self.mismatch(sc, operand.span, "`Int` or `Duration` for unary `-`", &other);
+                            self.mismatch(
+                                sc,
+                                operand.span,
+                                "`Int` or `Duration` for unary `-`",
+                                &other,
+                            );
                             error()
                         }
                     }
@@ -341,7 +465,11 @@ impl Checker<'_> {
             },
             ExprKind::Binary { op, lhs, rhs } => self.binary(sc, e, op.value, op.span, lhs, rhs),
             ExprKind::Has { operand, attr } => self.has(sc, operand, attr),
-            ExprKind::Field { operand, attr, optional } => {
+            ExprKind::Field {
+                operand,
+                attr,
+                optional,
+            } => {
                 if let Some(def) = self.module_member(sc, operand, attr) {
                     return match def {
                         Some(Def::Const(idx)) => self.inline_const(sc, idx),
@@ -357,7 +485,11 @@ impl Checker<'_> {
                 self.field(sc, e, operand, oty, oir, attr, *optional)
             }
             ExprKind::Call { callee, args } => self.call(sc, e, callee, args),
-            ExprKind::If { cond, then, otherwise } => {
+            ExprKind::If {
+                cond,
+                then,
+                otherwise,
+            } => {
                 let cond = self.expect(sc, cond, &Ty::Bool, "the condition of `if`");
                 let (tty, tir) = self.expr(sc, then, hint);
                 let (ety, eir) = self.expr(sc, otherwise, Some(hint.unwrap_or(&tty)));
@@ -372,17 +504,30 @@ impl Checker<'_> {
                     (ety, wrapped, eir)
                 } else {
                     let (a, b) = (self.show(&tty), self.show(&ety));
-                    let diag = Diagnostic::error("E0139", format!("the branches of `if` have different types: `{a}` and `{b}`"), e.span)
-                        .with_secondary(None, then.span, format!("this is `{a}`"))
-                        .with_secondary(None, otherwise.span, format!("this is `{b}`"))
-                        .with_help("both branches must have the same type");
+                    let diag = Diagnostic::error(
+                        "E0139",
+                        format!("the branches of `if` have different types: `{a}` and `{b}`"),
+                        e.span,
+                    )
+                    .with_secondary(None, then.span, format!("this is `{a}`"))
+                    .with_secondary(None, otherwise.span, format!("this is `{b}`"))
+                    .with_help("both branches must have the same type");
                     self.report(sc.file, diag);
                     return error();
                 };
-                let kind = ir::ExprKind::If { cond: Box::new(cond), then: Box::new(tir), otherwise: Box::new(eir) };
+                let kind = ir::ExprKind::If {
+                    cond: Box::new(cond),
+                    then: Box::new(tir),
+                    otherwise: Box::new(eir),
+                };
                 (ty.clone(), mk(&ty, kind))
             }
-            ExprKind::Quantifier { kind, var, set, body } => {
+            ExprKind::Quantifier {
+                kind,
+                var,
+                set,
+                body,
+            } => {
                 let (elem, set_ir) = self.collection(sc, set);
                 let depth = sc.locals.len();
                 let local = self.bind(sc, var, elem);
@@ -402,8 +547,16 @@ impl Checker<'_> {
                 let local = self.bind(sc, var, elem.clone());
                 let cond = self.expect(sc, cond, &Ty::Bool, "the condition of a filter");
                 sc.locals.truncate(depth);
-                let ty = if elem.is_error() { Ty::Error } else { Ty::Set(Box::new(elem)) };
-                let kind = ir::ExprKind::Filter { var: ir::LocalId(local), set: Box::new(set_ir), cond: Box::new(cond) };
+                let ty = if elem.is_error() {
+                    Ty::Error
+                } else {
+                    Ty::Set(Box::new(elem))
+                };
+                let kind = ir::ExprKind::Filter {
+                    var: ir::LocalId(local),
+                    set: Box::new(set_ir),
+                    cond: Box::new(cond),
+                };
                 (ty.clone(), mk(&ty, kind))
             }
             ExprKind::Paren(inner) => self.expr(sc, inner, hint),
@@ -420,7 +573,9 @@ impl Checker<'_> {
                     None => format!("unknown entity type `{}`", ty.name),
                 };
                 let mut diag = Diagnostic::error("E0101", message, ty.span);
-                if let Some(help) = did_you_mean(&ty.name, self.entities.iter().map(|e| e.name.as_str())) {
+                if let Some(help) =
+                    did_you_mean(&ty.name, self.entities.iter().map(|e| e.name.as_str()))
+                {
                     diag = diag.with_help(help);
                 }
                 self.report(file, diag);
@@ -429,7 +584,12 @@ impl Checker<'_> {
         }
     }
 
-    pub(crate) fn enum_variant(&mut self, file: usize, ty: &ast::Ident, variant: &ast::Ident) -> Option<(u32, u32)> {
+    pub(crate) fn enum_variant(
+        &mut self,
+        file: usize,
+        ty: &ast::Ident,
+        variant: &ast::Ident,
+    ) -> Option<(u32, u32)> {
         let en = match self.globals.get(&ty.name) {
             Some(Def::Enum(id)) => *id,
             other => {
@@ -438,7 +598,9 @@ impl Checker<'_> {
                     None => format!("unknown enum `{}`", ty.name),
                 };
                 let mut diag = Diagnostic::error("E0101", message, ty.span);
-                if let Some(help) = did_you_mean(&ty.name, self.enums.iter().map(|e| e.name.as_str())) {
+                if let Some(help) =
+                    did_you_mean(&ty.name, self.enums.iter().map(|e| e.name.as_str()))
+                {
                     diag = diag.with_help(help);
                 }
                 self.report(file, diag);
@@ -454,15 +616,32 @@ impl Checker<'_> {
             format!("enum `{}` has no variant `{}`", info.name, variant.name),
             variant.span,
         );
-        let help = did_you_mean(&variant.name, info.variants.iter().map(String::as_str)).unwrap_or_else(|| {
-            format!("the variants are {}", info.variants.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", "))
-        });
+        let help = did_you_mean(&variant.name, info.variants.iter().map(String::as_str))
+            .unwrap_or_else(|| {
+                format!(
+                    "the variants are {}",
+                    info.variants
+                        .iter()
+                        .map(|v| format!("`{v}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            });
         diag = diag.with_help(help);
         self.report(file, diag);
         None
     }
 
-    fn set_literal(&mut self, sc: &mut Scope, span: Span, elems: &[ast::Expr], hint: Option<&Ty>) -> Typed {
+    fn set_literal(
+        &mut self,
+        sc: &mut Scope,
+        span: Span,
+        elems: &[ast::Expr],
+        hint: Option<&Ty>,
+    ) -> Typed {
+        if elems.is_empty() && hint.is_some_and(|h| *h == Ty::Error) {
+            return error();
+        }
         let hint_elem = hint.and_then(|h| h.strip_optional().set_elem()).cloned();
         let Some((first, rest)) = elems.split_first() else {
             return match hint_elem {
@@ -487,9 +666,18 @@ impl Checker<'_> {
         let elem = elem.strip_optional().clone();
         let mut out = vec![first_ir];
         for item in rest {
-            out.push(self.expect(sc, item, &elem, "the set's element type (from its first element)"));
+            out.push(self.expect(
+                sc,
+                item,
+                &elem,
+                "the set's element type (from its first element)",
+            ));
         }
-        let ty = if elem.is_error() { Ty::Error } else { Ty::Set(Box::new(elem)) };
+        let ty = if elem.is_error() {
+            Ty::Error
+        } else {
+            Ty::Set(Box::new(elem))
+        };
         (ty.clone(), mk(&ty, ir::ExprKind::Set(out)))
     }
 
@@ -497,14 +685,20 @@ impl Checker<'_> {
     fn bind(&mut self, sc: &mut Scope, var: &ast::Ident, ty: Ty) -> u32 {
         let shadowed = match self.resolve_name(sc, &var.name) {
             Resolved::Unknown => None,
-            Resolved::Local(..) => Some("a variable of an enclosing quantifier or a parameter".to_string()),
+            Resolved::Local(..) => {
+                Some("a variable of an enclosing quantifier or a parameter".to_string())
+            }
             Resolved::Arg(..) => Some("a field of the action".to_string()),
             Resolved::Context(..) => Some("a context field".to_string()),
             Resolved::Global(def) => Some(format!("the {} of that name", def.kind())),
         };
         if let Some(what) = shadowed {
-            let diag = Diagnostic::error("E0118", format!("quantifier variable `{}` shadows {what}", var.name), var.span)
-                .with_help("choose another name for the variable");
+            let diag = Diagnostic::error(
+                "E0118",
+                format!("quantifier variable `{}` shadows {what}", var.name),
+                var.span,
+            )
+            .with_help("choose another name for the variable");
             self.report(sc.file, diag);
         }
         sc.push_local(&var.name, ty)
@@ -523,7 +717,7 @@ impl Checker<'_> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[expect(clippy::too_many_arguments, reason = "the operand is passed both as syntax and as its typed form")]
     fn field(
         &mut self,
         sc: &mut Scope,
@@ -578,33 +772,67 @@ impl Checker<'_> {
                     return error();
                 }
                 let ty = aty.optional();
-                return (ty.clone(), mk(&ty, ir::ExprKind::OptAttr { of: Box::new(oir), attr: a }));
+                return (
+                    ty.clone(),
+                    mk(
+                        &ty,
+                        ir::ExprKind::OptAttr {
+                            of: Box::new(oir),
+                            attr: a,
+                        },
+                    ),
+                );
             }
-            return (aty.clone(), mk(&aty, ir::ExprKind::Attr { of: Box::new(oir), attr: a }));
+            return (
+                aty.clone(),
+                mk(
+                    &aty,
+                    ir::ExprKind::Attr {
+                        of: Box::new(oir),
+                        attr: a,
+                    },
+                ),
+            );
         }
         if let Some(&rel) = info.relations.get(&attr.name) {
             if through_optional {
                 let text = self.text(sc.file, operand.span);
                 let diag = Diagnostic::error(
                     "E0131",
-                    format!("cannot follow relation `{}` from `{text}`, which may be absent", attr.name),
+                    format!(
+                        "cannot follow relation `{}` from `{text}`, which may be absent",
+                        attr.name
+                    ),
                     e.span,
                 )
                 .with_help("guard with `has` first, or use `??` to give a fallback entity");
                 self.report(sc.file, diag);
                 return error();
             }
-            let Some(to) = self.relations[rel as usize].to else { return error() };
+            let Some(to) = self.relations[rel as usize].to else {
+                return error();
+            };
             let ty = Ty::Set(Box::new(Ty::Entity(to)));
-            let kind = ir::ExprKind::Related { rel: ir::RelationId(rel), inverse: false, of: Box::new(oir) };
+            let kind = ir::ExprKind::Related {
+                rel: ir::RelationId(rel),
+                inverse: false,
+                of: Box::new(oir),
+            };
             return (ty.clone(), mk(&ty, kind));
         }
         let name = info.name.clone();
-        let candidates: Vec<&str> =
-            info.attrs.iter().map(|(n, _)| n.as_str()).chain(info.relations.keys().map(String::as_str)).collect();
+        let candidates: Vec<&str> = info
+            .attrs
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .chain(info.relations.keys().map(String::as_str))
+            .collect();
         let mut diag = Diagnostic::error(
             "E0103",
-            format!("entity type `{name}` has no attribute or relation `{}`", attr.name),
+            format!(
+                "entity type `{name}` has no attribute or relation `{}`",
+                attr.name
+            ),
             attr.span,
         );
         if let Some(help) = did_you_mean(&attr.name, candidates) {
@@ -616,9 +844,12 @@ impl Checker<'_> {
 
     fn no_attributes(&mut self, sc: &Scope, span: Span, ty: &Ty, attr: &ast::Ident) {
         let shown = self.show(ty);
-        let mut diag =
-            Diagnostic::error("E0103", format!("a value of type `{shown}` has no attribute `{}`", attr.name), attr.span)
-                .with_secondary(None, span, format!("this is `{shown}`"));
+        let mut diag = Diagnostic::error(
+            "E0103",
+            format!("a value of type `{shown}` has no attribute `{}`", attr.name),
+            attr.span,
+        )
+        .with_secondary(None, span, format!("this is `{shown}`"));
         if VALUE_BUILTINS.contains(&attr.name.as_str()) {
             diag = diag.with_help(format!("builtins are called: `.{}(…)`", attr.name));
         }
@@ -645,24 +876,35 @@ impl Checker<'_> {
         };
         let info = &self.entities[entity as usize];
         match info.attr_index.get(&attr.name) {
-            Some(&a) if info.attrs[a as usize].1.is_optional() => {
-                bool_expr(ir::ExprKind::Has { of: Box::new(of), attr: a })
-            }
+            Some(&a) if info.attrs[a as usize].1.is_optional() => bool_expr(ir::ExprKind::Has {
+                of: Box::new(of),
+                attr: a,
+            }),
             Some(_) => {
                 let diag = Diagnostic::error(
                     "E0133",
-                    format!("attribute `{}` of `{}` is always present", attr.name, info.name),
+                    format!(
+                        "attribute `{}` of `{}` is always present",
+                        attr.name, info.name
+                    ),
                     attr.span,
                 )
-                .with_help("`has` only makes sense on an optional attribute (`T?`): remove the test");
+                .with_help(
+                    "`has` only makes sense on an optional attribute (`T?`): remove the test",
+                );
                 self.report(sc.file, diag);
                 error()
             }
             None => {
                 let name = info.name.clone();
-                let mut diag =
-                    Diagnostic::error("E0103", format!("entity type `{name}` has no attribute `{}`", attr.name), attr.span);
-                if let Some(help) = did_you_mean(&attr.name, info.attrs.iter().map(|(n, _)| n.as_str())) {
+                let mut diag = Diagnostic::error(
+                    "E0103",
+                    format!("entity type `{name}` has no attribute `{}`", attr.name),
+                    attr.span,
+                );
+                if let Some(help) =
+                    did_you_mean(&attr.name, info.attrs.iter().map(|(n, _)| n.as_str()))
+                {
                     diag = diag.with_help(help);
                 }
                 self.report(sc.file, diag);
@@ -673,14 +915,30 @@ impl Checker<'_> {
 
     // ------------------------------------------------------------ binary operators
 
-    fn binary(&mut self, sc: &mut Scope, e: &ast::Expr, op: BinaryOp, op_span: Span, lhs: &ast::Expr, rhs: &ast::Expr) -> Typed {
+    fn binary(
+        &mut self,
+        sc: &mut Scope,
+        e: &ast::Expr,
+        op: BinaryOp,
+        op_span: Span,
+        lhs: &ast::Expr,
+        rhs: &ast::Expr,
+    ) -> Typed {
         match op {
             BinaryOp::And | BinaryOp::Or => {
                 let what = format!("an operand of `{}`", op.symbol());
                 let l = self.expect(sc, lhs, &Ty::Bool, &what);
                 let r = self.expect(sc, rhs, &Ty::Bool, &what);
-                let op = if op == BinaryOp::And { ir::BinOp::And } else { ir::BinOp::Or };
-                bool_expr(ir::ExprKind::Binary { op, lhs: Box::new(l), rhs: Box::new(r) })
+                let op = if op == BinaryOp::And {
+                    ir::BinOp::And
+                } else {
+                    ir::BinOp::Or
+                };
+                bool_expr(ir::ExprKind::Binary {
+                    op,
+                    lhs: Box::new(l),
+                    rhs: Box::new(r),
+                })
             }
             BinaryOp::Eq | BinaryOp::Ne => {
                 // Type the side that is not an empty set first, so `[]` takes the other's type.
@@ -696,22 +954,43 @@ impl Checker<'_> {
                 };
                 if !lt.strip_optional().compatible(rt.strip_optional()) {
                     let (a, b) = (self.show(&lt), self.show(&rt));
-                    let diag = Diagnostic::error("E0136", format!("cannot compare `{a}` with `{b}` using `{}`", op.symbol()), op_span)
-                        .with_secondary(None, lhs.span, format!("this is `{a}`"))
-                        .with_secondary(None, rhs.span, format!("this is `{b}`"))
-                        .with_help("both sides of `==` and `!=` must have the same type");
+                    let diag = Diagnostic::error(
+                        "E0136",
+                        format!("cannot compare `{a}` with `{b}` using `{}`", op.symbol()),
+                        op_span,
+                    )
+                    .with_secondary(None, lhs.span, format!("this is `{a}`"))
+                    .with_secondary(None, rhs.span, format!("this is `{b}`"))
+                    .with_help("both sides of `==` and `!=` must have the same type");
                     self.report(sc.file, diag);
                     return error();
                 }
-                let op = if op == BinaryOp::Eq { ir::BinOp::Eq } else { ir::BinOp::Ne };
-                bool_expr(ir::ExprKind::Binary { op, lhs: Box::new(li), rhs: Box::new(ri) })
+                let op = if op == BinaryOp::Eq {
+                    ir::BinOp::Eq
+                } else {
+                    ir::BinOp::Ne
+                };
+                bool_expr(ir::ExprKind::Binary {
+                    op,
+                    lhs: Box::new(li),
+                    rhs: Box::new(ri),
+                })
             }
             BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
                 let (lt, li) = self.expr(sc, lhs, None);
                 let (rt, ri) = self.expr(sc, rhs, None);
-                let ordered = |t: &Ty| matches!(t.strip_optional(), Ty::Int | Ty::Duration | Ty::Timestamp | Ty::Error);
+                let ordered = |t: &Ty| {
+                    matches!(
+                        t.strip_optional(),
+                        Ty::Int | Ty::Duration | Ty::Timestamp | Ty::Error
+                    )
+                };
                 if !ordered(&lt) || !ordered(&rt) {
-                    let bad = if ordered(&lt) { (&rt, rhs.span) } else { (&lt, lhs.span) };
+                    let bad = if ordered(&lt) {
+                        (&rt, rhs.span)
+                    } else {
+                        (&lt, lhs.span)
+                    };
                     let shown = self.show(bad.0);
                     let diag = Diagnostic::error("E0134", format!("`{}` cannot order values of type `{shown}`", op.symbol()), bad.1)
                         .with_label(format!("this is `{shown}`"))
@@ -721,10 +1000,14 @@ impl Checker<'_> {
                 }
                 if !lt.strip_optional().compatible(rt.strip_optional()) {
                     let (a, b) = (self.show(&lt), self.show(&rt));
-                    let diag = Diagnostic::error("E0134", format!("cannot compare `{a}` with `{b}` using `{}`", op.symbol()), op_span)
-                        .with_secondary(None, lhs.span, format!("this is `{a}`"))
-                        .with_secondary(None, rhs.span, format!("this is `{b}`"))
-                        .with_help("both sides must have the same type");
+                    let diag = Diagnostic::error(
+                        "E0134",
+                        format!("cannot compare `{a}` with `{b}` using `{}`", op.symbol()),
+                        op_span,
+                    )
+                    .with_secondary(None, lhs.span, format!("this is `{a}`"))
+                    .with_secondary(None, rhs.span, format!("this is `{b}`"))
+                    .with_help("both sides must have the same type");
                     self.report(sc.file, diag);
                     return error();
                 }
@@ -734,13 +1017,20 @@ impl Checker<'_> {
                     BinaryOp::Gt => ir::BinOp::Gt,
                     _ => ir::BinOp::Ge,
                 };
-                bool_expr(ir::ExprKind::Binary { op, lhs: Box::new(li), rhs: Box::new(ri) })
+                bool_expr(ir::ExprKind::Binary {
+                    op,
+                    lhs: Box::new(li),
+                    rhs: Box::new(ri),
+                })
             }
             BinaryOp::In => {
                 if let Some(window) = self.window_ref(sc, rhs) {
                     let at = self.expect(sc, lhs, &Ty::Timestamp, "the left side of `in` a window");
                     let Some(window) = window else { return error() };
-                    return bool_expr(ir::ExprKind::InWindow { window: ir::WindowId(window), at: Box::new(at) });
+                    return bool_expr(ir::ExprKind::InWindow {
+                        window: ir::WindowId(window),
+                        at: Box::new(at),
+                    });
                 }
                 let (lt, li) = self.expr(sc, lhs, None);
                 let hint = Ty::Set(Box::new(lt.strip_optional().clone()));
@@ -750,24 +1040,35 @@ impl Checker<'_> {
                     Ty::Set(elem) => {
                         if !lt.strip_optional().compatible(elem) {
                             let (a, b) = (self.show(&lt), self.show(&st));
-                            let diag = Diagnostic::error("E0130", format!("cannot look for `{a}` in `{b}`"), lhs.span)
-                                .with_label(format!("this is `{a}`"))
-                                .with_secondary(None, rhs.span, format!("this is `{b}`"))
-                                .with_help("the element must have the set's element type");
+                            let diag = Diagnostic::error(
+                                "E0130",
+                                format!("cannot look for `{a}` in `{b}`"),
+                                lhs.span,
+                            )
+                            .with_label(format!("this is `{a}`"))
+                            .with_secondary(None, rhs.span, format!("this is `{b}`"))
+                            .with_help("the element must have the set's element type");
                             self.report(sc.file, diag);
                             return error();
                         }
                     }
                     other => {
                         let shown = self.show(other);
-                        let diag = Diagnostic::error("E0130", format!("`in` needs a set or a window on the right, found `{shown}`"), rhs.span)
-                            .with_label(format!("this is `{shown}`"))
-                            .with_help("use `contains(s, part)` to search a string");
+                        let diag = Diagnostic::error(
+                            "E0130",
+                            format!("`in` needs a set or a window on the right, found `{shown}`"),
+                            rhs.span,
+                        )
+                        .with_label(format!("this is `{shown}`"))
+                        .with_help("use `contains(s, part)` to search a string");
                         self.report(sc.file, diag);
                         return error();
                     }
                 }
-                bool_expr(ir::ExprKind::In { elem: Box::new(li), set: Box::new(si) })
+                bool_expr(ir::ExprKind::In {
+                    elem: Box::new(li),
+                    set: Box::new(si),
+                })
             }
             BinaryOp::Matches => {
                 let operand = self.expect(sc, lhs, &Ty::String, "the left side of `matches`");
@@ -780,14 +1081,28 @@ impl Checker<'_> {
                 };
                 if let Err(err) = regex::Regex::new(pattern) {
                     let detail = err.to_string();
-                    let summary = detail.lines().last().unwrap_or("invalid pattern").trim().trim_start_matches("error: ");
-                    let diag = Diagnostic::error("E0160", format!("invalid regular expression: {summary}"), rhs.span)
-                        .with_help(format!("the pattern uses the syntax of the `regex` crate:\n{detail}"));
+                    let summary = detail
+                        .lines()
+                        .last()
+                        .unwrap_or("invalid pattern")
+                        .trim()
+                        .trim_start_matches("error: ");
+                    let diag = Diagnostic::error(
+                        "E0160",
+                        format!("invalid regular expression: {summary}"),
+                        rhs.span,
+                    )
+                    .with_help(format!(
+                        "the pattern uses the syntax of the `regex` crate:\n{detail}"
+                    ));
                     self.report(sc.file, diag);
                     return error();
                 }
                 let regex = self.regex_id(pattern);
-                bool_expr(ir::ExprKind::Matches { operand: Box::new(operand), regex: ir::RegexId(regex) })
+                bool_expr(ir::ExprKind::Matches {
+                    operand: Box::new(operand),
+                    regex: ir::RegexId(regex),
+                })
             }
             BinaryOp::Coalesce => {
                 let (lt, li) = self.expr(sc, lhs, None);
@@ -804,8 +1119,23 @@ impl Checker<'_> {
                         return error();
                     }
                 };
-                let fallback = self.expect(sc, rhs, &inner, "the fallback of `??` (the optional's inner type)");
-                let kind = ir::ExprKind::Coalesce { value: Box::new(li), fallback: Box::new(fallback) };
+                let (fty, fir) = self.expr(sc, rhs, Some(&inner));
+                let consistent = fty.compatible(&inner);
+                let fallback = self.coerce(
+                    sc,
+                    rhs.span,
+                    fty,
+                    fir,
+                    &inner,
+                    "the fallback of `??` (the optional's inner type)",
+                );
+                if !consistent {
+                    return error();
+                }
+                let kind = ir::ExprKind::Coalesce {
+                    value: Box::new(li),
+                    fallback: Box::new(fallback),
+                };
                 (inner.clone(), mk(&inner, kind))
             }
             BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul => {
@@ -814,7 +1144,9 @@ impl Checker<'_> {
                 use Ty::{Duration as D, Int as I, Timestamp as T};
                 let result = match (op, &lt, &rt) {
                     (_, Ty::Error, _) | (_, _, Ty::Error) => return error(),
-                    (BinaryOp::Add, I, I) | (BinaryOp::Sub, I, I) | (BinaryOp::Mul, I, I) => Some(I),
+                    (BinaryOp::Add, I, I) | (BinaryOp::Sub, I, I) | (BinaryOp::Mul, I, I) => {
+                        Some(I)
+                    }
                     (BinaryOp::Add, D, D) | (BinaryOp::Sub, D, D) => Some(D),
                     (BinaryOp::Add, T, D) | (BinaryOp::Sub, T, D) => Some(T),
                     (BinaryOp::Sub, T, T) => Some(D),
@@ -824,14 +1156,22 @@ impl Checker<'_> {
                 let Some(ty) = result else {
                     let (a, b) = (self.show(&lt), self.show(&rt));
                     let allowed = match op {
-                        BinaryOp::Add => "`Int + Int`, `Duration + Duration` and `Timestamp + Duration`",
-                        BinaryOp::Sub => "`Int - Int`, `Duration - Duration`, `Timestamp - Duration` and `Timestamp - Timestamp`",
+                        BinaryOp::Add => {
+                            "`Int + Int`, `Duration + Duration` and `Timestamp + Duration`"
+                        }
+                        BinaryOp::Sub => {
+                            "`Int - Int`, `Duration - Duration`, `Timestamp - Duration` and `Timestamp - Timestamp`"
+                        }
                         _ => "`Int * Int`, `Duration * Int` and `Int * Duration`",
                     };
-                    let diag = Diagnostic::error("E0135", format!("cannot apply `{}` to `{a}` and `{b}`", op.symbol()), op_span)
-                        .with_secondary(None, lhs.span, format!("this is `{a}`"))
-                        .with_secondary(None, rhs.span, format!("this is `{b}`"))
-                        .with_help(format!("the arithmetic allowed is {allowed}"));
+                    let diag = Diagnostic::error(
+                        "E0135",
+                        format!("cannot apply `{}` to `{a}` and `{b}`", op.symbol()),
+                        op_span,
+                    )
+                    .with_secondary(None, lhs.span, format!("this is `{a}`"))
+                    .with_secondary(None, rhs.span, format!("this is `{b}`"))
+                    .with_help(format!("the arithmetic allowed is {allowed}"));
                     self.report(sc.file, diag);
                     return error();
                 };
@@ -841,7 +1181,17 @@ impl Checker<'_> {
                     _ => ir::BinOp::Mul,
                 };
                 let _ = e;
-                (ty.clone(), mk(&ty, ir::ExprKind::Binary { op, lhs: Box::new(li), rhs: Box::new(ri) }))
+                (
+                    ty.clone(),
+                    mk(
+                        &ty,
+                        ir::ExprKind::Binary {
+                            op,
+                            lhs: Box::new(li),
+                            rhs: Box::new(ri),
+                        },
+                    ),
+                )
             }
         }
     }
@@ -856,10 +1206,22 @@ impl Checker<'_> {
                 Resolved::Global(def @ Def::Window(_)) => Some(def),
                 _ => None,
             },
-            ExprKind::Field { operand, attr, optional: false } => {
-                let ExprKind::Name(m) = &operand.kind else { return None };
-                let Resolved::Global(Def::Module(module)) = self.resolve_name(sc, &m.name) else { return None };
-                match self.module_items.get(&module).and_then(|items| items.get(&attr.name)) {
+            ExprKind::Field {
+                operand,
+                attr,
+                optional: false,
+            } => {
+                let ExprKind::Name(m) = &operand.kind else {
+                    return None;
+                };
+                let Resolved::Global(Def::Module(module)) = self.resolve_name(sc, &m.name) else {
+                    return None;
+                };
+                match self
+                    .module_items
+                    .get(&module)
+                    .and_then(|items| items.get(&attr.name))
+                {
                     Some(def @ Def::Window(_)) => Some(*def),
                     _ => None,
                 }
@@ -878,7 +1240,11 @@ impl Checker<'_> {
             return found;
         }
         let text = self.text(sc.file, e.span);
-        let mut diag = Diagnostic::error("E0143", format!("expected a window, found `{text}`"), e.span);
+        let mut diag = Diagnostic::error(
+            "E0143",
+            format!("expected a window, found `{text}`"),
+            e.span,
+        );
         if let ExprKind::Name(n) = &unparen(e).kind
             && matches!(self.resolve_name(sc, &n.name), Resolved::Unknown)
         {
@@ -906,18 +1272,35 @@ impl Checker<'_> {
             ExprKind::InverseRelation(n) => (n, true),
             _ => {
                 let text = self.text(sc.file, e.span);
-                let diag = Diagnostic::error("E0144", format!("expected a relation, found `{text}`"), e.span)
-                    .with_help("name a `relation` declaration, or `~r` to follow its edges backwards");
+                let diag = Diagnostic::error(
+                    "E0144",
+                    format!("expected a relation, found `{text}`"),
+                    e.span,
+                )
+                .with_help("name a `relation` declaration, or `~r` to follow its edges backwards");
                 self.report(sc.file, diag);
                 return None;
             }
         };
-        match self.lookup_global(sc, &ident.name) {
-            Some(Def::Relation(id)) if inverse || !matches!(self.resolve_name(sc, &ident.name), Resolved::Local(..) | Resolved::Arg(..) | Resolved::Context(..)) => Some((id, inverse)),
-            found => {
-                let (code, message) = match found {
+        let found = match self.resolve_name(sc, &ident.name) {
+            Resolved::Local(..) | Resolved::Arg(..) | Resolved::Context(..) if !inverse => {
+                Err(Some("value"))
+            }
+            _ => match self.lookup_global(sc, &ident.name) {
+                Some(Def::Relation(id)) => Ok(id),
+                Some(def) => Err(Some(def.kind())),
+                None => Err(None),
+            },
+        };
+        match found {
+            Ok(id) => Some((id, inverse)),
+            Err(kind) => {
+                let (code, message) = match kind {
                     None => ("E0104", format!("unknown relation `{}`", ident.name)),
-                    Some(def) => ("E0144", format!("expected a relation, but `{}` is a {}", ident.name, def.kind())),
+                    Some(kind) => (
+                        "E0144",
+                        format!("expected a relation, but `{}` is a {kind}", ident.name),
+                    ),
                 };
                 let mut diag = Diagnostic::error(code, message, ident.span);
                 let relations: Vec<&str> = self.relations.iter().map(|r| r.name.as_str()).collect();
@@ -931,7 +1314,14 @@ impl Checker<'_> {
     }
 
     /// An entity-typed value that must be of the relation end `want`.
-    fn relation_end_value(&mut self, sc: &mut Scope, e: &ast::Expr, want: Option<u32>, rel: u32, role: &str) -> ir::Expr {
+    fn relation_end_value(
+        &mut self,
+        sc: &mut Scope,
+        e: &ast::Expr,
+        want: Option<u32>,
+        rel: u32,
+        role: &str,
+    ) -> ir::Expr {
         let (ty, lowered) = self.value(sc, e, None);
         let Some(want) = want else { return lowered };
         if ty.compatible(&Ty::Entity(want)) {
@@ -945,7 +1335,11 @@ impl Checker<'_> {
             e.span,
         )
         .with_label(format!("this is `{fnd}`"))
-        .with_help(format!("`{rname}` goes from `{}` to `{}`", self.show_rel_end(self.relations[rel as usize].from), self.show_rel_end(self.relations[rel as usize].to)));
+        .with_help(format!(
+            "`{rname}` goes from `{}` to `{}`",
+            self.show_rel_end(self.relations[rel as usize].from),
+            self.show_rel_end(self.relations[rel as usize].to)
+        ));
         self.report(sc.file, diag);
         lowered
     }
@@ -956,27 +1350,45 @@ impl Checker<'_> {
 
     // ------------------------------------------------------------ calls
 
-    fn call(&mut self, sc: &mut Scope, e: &ast::Expr, callee: &ast::Expr, args: &[ast::Expr]) -> Typed {
+    fn call(
+        &mut self,
+        sc: &mut Scope,
+        e: &ast::Expr,
+        callee: &ast::Expr,
+        args: &[ast::Expr],
+    ) -> Typed {
         match &callee.kind {
             ExprKind::Name(f) => match self.resolve_name(sc, &f.name) {
                 Resolved::Global(Def::Fn(idx)) => self.user_call(sc, e, idx, &f.name, args),
                 Resolved::Unknown => self.builtin_call(sc, e, f, None, args),
                 Resolved::Global(def) => {
-                    let diag = Diagnostic::error("E0141", format!("{} `{}` is not a function", def.kind(), f.name), f.span)
-                        .with_help("only functions and builtins can be called");
+                    let diag = Diagnostic::error(
+                        "E0141",
+                        format!("{} `{}` is not a function", def.kind(), f.name),
+                        f.span,
+                    )
+                    .with_help("only functions and builtins can be called");
                     self.report(sc.file, diag);
                     self.skip_args(sc, args);
                     error()
                 }
                 Resolved::Local(..) | Resolved::Arg(..) | Resolved::Context(..) => {
-                    let diag = Diagnostic::error("E0141", format!("`{}` is a value, not a function", f.name), f.span)
-                        .with_help("only functions and builtins can be called");
+                    let diag = Diagnostic::error(
+                        "E0141",
+                        format!("`{}` is a value, not a function", f.name),
+                        f.span,
+                    )
+                    .with_help("only functions and builtins can be called");
                     self.report(sc.file, diag);
                     self.skip_args(sc, args);
                     error()
                 }
             },
-            ExprKind::Field { operand, attr, optional } => {
+            ExprKind::Field {
+                operand,
+                attr,
+                optional,
+            } => {
                 if let Some(def) = self.module_member(sc, operand, attr) {
                     return match def {
                         Some(Def::Fn(idx)) => {
@@ -985,7 +1397,11 @@ impl Checker<'_> {
                         }
                         Some(def) => {
                             let text = self.text(sc.file, callee.span);
-                            let diag = Diagnostic::error("E0141", format!("{} `{text}` is not a function", def.kind()), callee.span);
+                            let diag = Diagnostic::error(
+                                "E0141",
+                                format!("{} `{text}` is not a function", def.kind()),
+                                callee.span,
+                            );
                             self.report(sc.file, diag);
                             self.skip_args(sc, args);
                             error()
@@ -997,8 +1413,12 @@ impl Checker<'_> {
                     };
                 }
                 if *optional {
-                    let diag = Diagnostic::error("E0141", "builtins cannot be called with `?.`", callee.span)
-                        .with_help("give the optional a fallback first: `(x ?? …).method()`");
+                    let diag = Diagnostic::error(
+                        "E0141",
+                        "builtins cannot be called with `?.`",
+                        callee.span,
+                    )
+                    .with_help("give the optional a fallback first: `(x ?? …).method()`");
                     self.report(sc.file, diag);
                     self.skip_args(sc, args);
                     return error();
@@ -1006,8 +1426,9 @@ impl Checker<'_> {
                 self.builtin_call(sc, e, attr, Some(operand), args)
             }
             _ => {
-                let diag = Diagnostic::error("E0141", "this expression cannot be called", callee.span)
-                    .with_help("only functions and builtins can be called");
+                let diag =
+                    Diagnostic::error("E0141", "this expression cannot be called", callee.span)
+                        .with_help("only functions and builtins can be called");
                 self.report(sc.file, diag);
                 self.skip_args(sc, args);
                 error()
@@ -1037,7 +1458,14 @@ impl Checker<'_> {
         false
     }
 
-    fn user_call(&mut self, sc: &mut Scope, e: &ast::Expr, idx: u32, name: &str, args: &[ast::Expr]) -> Typed {
+    fn user_call(
+        &mut self,
+        sc: &mut Scope,
+        e: &ast::Expr,
+        idx: u32,
+        name: &str,
+        args: &[ast::Expr],
+    ) -> Typed {
         let (params, ret) = self.fn_sig(idx);
         self.ensure_fn_body(idx);
         if !self.arity(sc, e, name, params.len(), args.len()) {
@@ -1045,16 +1473,49 @@ impl Checker<'_> {
             return (ret.clone(), mk(&ret, ir::ExprKind::Bool(false)));
         }
         let what = format!("the parameter's type in `{name}`");
-        let lowered = args.iter().zip(&params).map(|(a, p)| self.expect(sc, a, p, &what)).collect();
+        let lowered = args
+            .iter()
+            .zip(&params)
+            .map(|(a, p)| self.expect(sc, a, p, &what))
+            .collect();
         let func = ir::FnId(self.fn_ir_id(idx));
-        (ret.clone(), mk(&ret, ir::ExprKind::Call { func, args: lowered }))
+        (
+            ret.clone(),
+            mk(
+                &ret,
+                ir::ExprKind::Call {
+                    func,
+                    args: lowered,
+                },
+            ),
+        )
     }
 
-    fn builtin_call(&mut self, sc: &mut Scope, e: &ast::Expr, name: &ast::Ident, receiver: Option<&ast::Expr>, args: &[ast::Expr]) -> Typed {
+    fn builtin_call(
+        &mut self,
+        sc: &mut Scope,
+        e: &ast::Expr,
+        name: &ast::Ident,
+        receiver: Option<&ast::Expr>,
+        args: &[ast::Expr],
+    ) -> Typed {
         let all: Vec<&ast::Expr> = receiver.into_iter().chain(args).collect();
         let n = name.name.as_str();
-        let value_builtin = matches!(n, "count" | "contains" | "intersects" | "is_subset" | "starts_with" | "ends_with" | "lower" | "len");
-        let special = matches!(n, "closure" | "path" | "remaining" | "fits" | "next_open" | "hour" | "weekday");
+        let value_builtin = matches!(
+            n,
+            "count"
+                | "contains"
+                | "intersects"
+                | "is_subset"
+                | "starts_with"
+                | "ends_with"
+                | "lower"
+                | "len"
+        );
+        let special = matches!(
+            n,
+            "closure" | "path" | "remaining" | "fits" | "next_open" | "hour" | "weekday"
+        );
         if !value_builtin && !special {
             let mut candidates: Vec<&str> = self
                 .globals
@@ -1079,8 +1540,12 @@ impl Checker<'_> {
             return error();
         }
         if special && receiver.is_some() {
-            let diag = Diagnostic::error("E0141", format!("`{n}` cannot be called as a method"), name.span)
-                .with_help(format!("write `{n}(…)` with all its arguments"));
+            let diag = Diagnostic::error(
+                "E0141",
+                format!("`{n}` cannot be called as a method"),
+                name.span,
+            )
+            .with_help(format!("write `{n}(…)` with all its arguments"));
             self.report(sc.file, diag);
             self.skip_args(sc, args);
             return error();
@@ -1098,7 +1563,12 @@ impl Checker<'_> {
             }
             return error();
         }
-        let builtin = |b: ir::Builtin, ty: Ty, args: Vec<ir::Expr>| (ty.clone(), mk(&ty, ir::ExprKind::Builtin { builtin: b, args }));
+        let builtin = |b: ir::Builtin, ty: Ty, args: Vec<ir::Expr>| {
+            (
+                ty.clone(),
+                mk(&ty, ir::ExprKind::Builtin { builtin: b, args }),
+            )
+        };
         match n {
             "count" => {
                 let (ty, a) = self.value(sc, all[0], None);
@@ -1136,7 +1606,11 @@ impl Checker<'_> {
                 match ty {
                     Ty::Set(_) => {
                         let b = self.expect(sc, all[1], &ty, "the other set's type");
-                        let b_kind = if n == "intersects" { ir::Builtin::Intersects } else { ir::Builtin::IsSubset };
+                        let b_kind = if n == "intersects" {
+                            ir::Builtin::Intersects
+                        } else {
+                            ir::Builtin::IsSubset
+                        };
                         builtin(b_kind, Ty::Bool, vec![a, b])
                     }
                     Ty::Error => {
@@ -1153,7 +1627,11 @@ impl Checker<'_> {
                 let what = format!("an argument of `{n}`");
                 let a = self.expect(sc, all[0], &Ty::String, &what);
                 let b = self.expect(sc, all[1], &Ty::String, &what);
-                let kind = if n == "starts_with" { ir::Builtin::StartsWith } else { ir::Builtin::EndsWith };
+                let kind = if n == "starts_with" {
+                    ir::Builtin::StartsWith
+                } else {
+                    ir::Builtin::EndsWith
+                };
                 builtin(kind, Ty::Bool, vec![a, b])
             }
             "lower" => {
@@ -1171,11 +1649,19 @@ impl Checker<'_> {
                     return error();
                 };
                 let info = &self.relations[rel as usize];
-                let (from, to) = if inverse { (info.to, info.from) } else { (info.from, info.to) };
+                let (from, to) = if inverse {
+                    (info.to, info.from)
+                } else {
+                    (info.from, info.to)
+                };
                 let of = self.relation_end_value(sc, all[0], from, rel, "start");
                 let Some(to) = to else { return error() };
                 let ty = Ty::Set(Box::new(Ty::Entity(to)));
-                let kind = ir::ExprKind::Closure { rel: ir::RelationId(rel), inverse, of: Box::new(of) };
+                let kind = ir::ExprKind::Closure {
+                    rel: ir::RelationId(rel),
+                    inverse,
+                    of: Box::new(of),
+                };
                 (ty.clone(), mk(&ty, kind))
             }
             "path" => {
@@ -1186,41 +1672,83 @@ impl Checker<'_> {
                     return error();
                 };
                 let info = &self.relations[rel as usize];
-                let (from, to) = if inverse { (info.to, info.from) } else { (info.from, info.to) };
+                let (from, to) = if inverse {
+                    (info.to, info.from)
+                } else {
+                    (info.from, info.to)
+                };
                 let a = self.relation_end_value(sc, all[0], from, rel, "start");
                 let b = self.relation_end_value(sc, all[1], to, rel, "end");
-                bool_expr(ir::ExprKind::Path { rel: ir::RelationId(rel), inverse, from: Box::new(a), to: Box::new(b) })
+                bool_expr(ir::ExprKind::Path {
+                    rel: ir::RelationId(rel),
+                    inverse,
+                    from: Box::new(a),
+                    to: Box::new(b),
+                })
             }
             "remaining" | "next_open" | "fits" => {
                 let window = self.window_arg(sc, all[0]);
                 let what = format!("the time argument of `{n}`");
                 let at = Box::new(self.expect(sc, all[1], &Ty::Timestamp, &what));
-                let duration = (n == "fits").then(|| self.expect(sc, all[2], &Ty::Duration, "the duration argument of `fits`"));
+                let duration = (n == "fits").then(|| {
+                    self.expect(sc, all[2], &Ty::Duration, "the duration argument of `fits`")
+                });
                 let Some(window) = window else { return error() };
                 let window = ir::WindowId(window);
                 match (n, duration) {
-                    ("remaining", _) => (Ty::Duration, mk(&Ty::Duration, ir::ExprKind::Remaining { window, at })),
-                    ("next_open", _) => (Ty::Timestamp, mk(&Ty::Timestamp, ir::ExprKind::NextOpen { window, at })),
+                    ("remaining", _) => (
+                        Ty::Duration,
+                        mk(&Ty::Duration, ir::ExprKind::Remaining { window, at }),
+                    ),
+                    ("next_open", _) => (
+                        Ty::Timestamp,
+                        mk(&Ty::Timestamp, ir::ExprKind::NextOpen { window, at }),
+                    ),
                     (_, duration) => {
-                        let duration = Box::new(duration.unwrap_or_else(|| mk(&Ty::Duration, ir::ExprKind::Int(0))));
-                        bool_expr(ir::ExprKind::Fits { window, at, duration })
+                        let duration = Box::new(
+                            duration.unwrap_or_else(|| mk(&Ty::Duration, ir::ExprKind::Int(0))),
+                        );
+                        bool_expr(ir::ExprKind::Fits {
+                            window,
+                            at,
+                            duration,
+                        })
                     }
                 }
             }
             _ => {
                 // hour / weekday
-                let at = self.expect(sc, all[0], &Ty::Timestamp, &format!("the time argument of `{n}`"));
+                let at = self.expect(
+                    sc,
+                    all[0],
+                    &Ty::Timestamp,
+                    &format!("the time argument of `{n}`"),
+                );
                 let ExprKind::Str(tz) = &unparen(all[1]).kind else {
-                    let diag = Diagnostic::error("E0163", format!("the time zone of `{n}` must be a string literal"), all[1].span)
-                        .with_help(format!("name an IANA time zone: `{n}(t, \"Europe/Berlin\")`"));
+                    let diag = Diagnostic::error(
+                        "E0163",
+                        format!("the time zone of `{n}` must be a string literal"),
+                        all[1].span,
+                    )
+                    .with_help(format!(
+                        "name an IANA time zone: `{n}(t, \"Europe/Berlin\")`"
+                    ));
                     self.report(sc.file, diag);
                     return error();
                 };
                 if !self.check_timezone(sc.file, tz, all[1].span) {
                     return error();
                 }
-                let part = if n == "hour" { ir::TimePart::Hour } else { ir::TimePart::Weekday };
-                let kind = ir::ExprKind::LocalTime { part, at: Box::new(at), timezone: tz.clone() };
+                let part = if n == "hour" {
+                    ir::TimePart::Hour
+                } else {
+                    ir::TimePart::Weekday
+                };
+                let kind = ir::ExprKind::LocalTime {
+                    part,
+                    at: Box::new(at),
+                    timezone: tz.clone(),
+                };
                 (Ty::Int, mk(&Ty::Int, kind))
             }
         }
@@ -1258,13 +1786,25 @@ fn shift_locals(e: &mut ir::Expr, base: u32) {
             shift_locals(set, base);
             shift_locals(cond, base);
         }
-        K::Bool(_) | K::Int(_) | K::Str(_) | K::Entity(_) | K::Enum(_) | K::None | K::Now | K::Arg(_) | K::Context(_) => {}
+        K::Bool(_)
+        | K::Int(_)
+        | K::Str(_)
+        | K::Entity(_)
+        | K::Enum(_)
+        | K::None
+        | K::Now
+        | K::Arg(_)
+        | K::Context(_) => {}
         K::Set(items) => items.iter_mut().for_each(|i| shift_locals(i, base)),
-        K::Builtin { args, .. } | K::Call { args, .. } => args.iter_mut().for_each(|i| shift_locals(i, base)),
-        K::Some(x) | K::Not(x) | K::Neg(x) => shift_locals(x, base),
-        K::Attr { of, .. } | K::OptAttr { of, .. } | K::Has { of, .. } | K::Related { of, .. } | K::Closure { of, .. } => {
-            shift_locals(of, base)
+        K::Builtin { args, .. } | K::Call { args, .. } => {
+            args.iter_mut().for_each(|i| shift_locals(i, base))
         }
+        K::Some(x) | K::Not(x) | K::Neg(x) => shift_locals(x, base),
+        K::Attr { of, .. }
+        | K::OptAttr { of, .. }
+        | K::Has { of, .. }
+        | K::Related { of, .. }
+        | K::Closure { of, .. } => shift_locals(of, base),
         K::Binary { lhs, rhs, .. } => {
             shift_locals(lhs, base);
             shift_locals(rhs, base);
@@ -1278,7 +1818,11 @@ fn shift_locals(e: &mut ir::Expr, base: u32) {
             shift_locals(set, base);
         }
         K::Matches { operand, .. } => shift_locals(operand, base),
-        K::If { cond, then, otherwise } => {
+        K::If {
+            cond,
+            then,
+            otherwise,
+        } => {
             shift_locals(cond, base);
             shift_locals(then, base);
             shift_locals(otherwise, base);
@@ -1287,9 +1831,10 @@ fn shift_locals(e: &mut ir::Expr, base: u32) {
             shift_locals(from, base);
             shift_locals(to, base);
         }
-        K::InWindow { at, .. } | K::Remaining { at, .. } | K::NextOpen { at, .. } | K::LocalTime { at, .. } => {
-            shift_locals(at, base)
-        }
+        K::InWindow { at, .. }
+        | K::Remaining { at, .. }
+        | K::NextOpen { at, .. }
+        | K::LocalTime { at, .. } => shift_locals(at, base),
         K::Fits { at, duration, .. } => {
             shift_locals(at, base);
             shift_locals(duration, base);

@@ -23,15 +23,27 @@ mod window;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use ward_syntax::{ast, Diagnostic, Span};
+use ward_syntax::{Diagnostic, Span, ast};
 
 pub use test_block::{format_duration, rfc3339};
 
 /// The stdlib modules shipped in the binary: module name, path shown in diagnostics, text.
 pub const STDLIB: &[(&str, &str, &str)] = &[
-    ("time", "std/time.ward", include_str!("../../../stdlib/time.ward")),
-    ("identity", "std/identity.ward", include_str!("../../../stdlib/identity.ward")),
-    ("deps", "std/deps.ward", include_str!("../../../stdlib/deps.ward")),
+    (
+        "time",
+        "std/time.ward",
+        include_str!("../../../stdlib/time.ward"),
+    ),
+    (
+        "identity",
+        "std/identity.ward",
+        include_str!("../../../stdlib/identity.ward"),
+    ),
+    (
+        "deps",
+        "std/deps.ward",
+        include_str!("../../../stdlib/deps.ward"),
+    ),
 ];
 
 /// One `.ward` file: its path (as given to the compiler) and text.
@@ -71,8 +83,14 @@ impl std::fmt::Debug for Database {
 impl Database {
     /// Create the inputs of a policy set (files as `(path, text)`) with the embedded stdlib.
     pub fn policy_set(&self, files: &[(String, String)]) -> PolicySet {
-        let user = files.iter().map(|(p, t)| SourceFile::new(self, p.clone(), t.clone())).collect();
-        let stdlib = STDLIB.iter().map(|(_, p, t)| SourceFile::new(self, (*p).to_string(), (*t).to_string())).collect();
+        let user = files
+            .iter()
+            .map(|(p, t)| SourceFile::new(self, p.clone(), t.clone()))
+            .collect();
+        let stdlib = STDLIB
+            .iter()
+            .map(|(_, p, t)| SourceFile::new(self, (*p).to_string(), (*t).to_string()))
+            .collect();
         PolicySet::new(self, user, stdlib)
     }
 }
@@ -118,9 +136,16 @@ pub fn file_items(db: &dyn salsa::Database, file: SourceFile) -> Vec<ItemSummary
                 ast::Item::Const(_) => "const",
                 ast::Item::Fn(_) => "fn",
                 ast::Item::Rule(_) => "rule",
-                ast::Item::Use(_) | ast::Item::Context(_) | ast::Item::Default(_) | ast::Item::Test(_) => return None,
+                ast::Item::Use(_)
+                | ast::Item::Context(_)
+                | ast::Item::Default(_)
+                | ast::Item::Test(_) => return None,
             };
-            item.name().map(|n| ItemSummary { name: n.name.clone(), kind, span: n.span })
+            item.name().map(|n| ItemSummary {
+                name: n.name.clone(),
+                kind,
+                span: n.span,
+            })
         })
         .collect()
 }
@@ -156,7 +181,10 @@ pub fn check(db: &dyn salsa::Database, set: PolicySet) -> Checked {
             path: f.path(db),
             text: f.text(db),
             ast: &parsed[i].ast,
-            module: i.checked_sub(user.len()).and_then(|m| STDLIB.get(m)).map(|(name, _, _)| *name),
+            module: i
+                .checked_sub(user.len())
+                .and_then(|m| STDLIB.get(m))
+                .map(|(name, _, _)| *name),
         })
         .collect();
     // Stdlib syntax errors matter only for the modules the policy set uses.
@@ -183,7 +211,10 @@ pub fn check(db: &dyn salsa::Database, set: PolicySet) -> Checked {
         program: if has_error { None } else { outcome.program },
         diagnostics: diagnostics
             .into_iter()
-            .map(|(file, diagnostic)| FileDiagnostic { file: sources[file].path.to_string(), diagnostic })
+            .map(|(file, diagnostic)| FileDiagnostic {
+                file: sources[file].path.to_string(),
+                diagnostic,
+            })
             .collect(),
     }
 }
@@ -211,8 +242,16 @@ pub fn compile(files: &[(String, String)]) -> Compiled {
     let set = db.policy_set(files);
     let checked = check(&db, set);
     let mut all = files.to_vec();
-    all.extend(STDLIB.iter().map(|(_, p, t)| ((*p).to_string(), (*t).to_string())));
-    Compiled { program: checked.program.clone(), diagnostics: checked.diagnostics.clone(), files: all }
+    all.extend(
+        STDLIB
+            .iter()
+            .map(|(_, p, t)| ((*p).to_string(), (*t).to_string())),
+    );
+    Compiled {
+        program: checked.program.clone(),
+        diagnostics: checked.diagnostics.clone(),
+        files: all,
+    }
 }
 
 /// Read a policy set: one file, or every `.ward` file below a directory, in sorted path

@@ -2,8 +2,8 @@
 //! `when` conditions (split at top-level `and`), approvers and `because` messages.
 
 use ward_ir as ir;
-use ward_syntax::ast::{self, BinaryOp, ExprKind};
 use ward_syntax::Diagnostic;
+use ward_syntax::ast::{self, BinaryOp, ExprKind};
 
 use crate::checker::Checker;
 use crate::expr::Scope;
@@ -21,8 +21,15 @@ impl Checker<'_> {
                     match self.action_index.get(&name.name) {
                         Some(&id) => out.push(id),
                         None => {
-                            let mut diag = Diagnostic::error("E0102", format!("unknown action `{}`", name.name), name.span);
-                            if let Some(help) = did_you_mean(&name.name, self.actions.iter().map(|a| a.name.as_str())) {
+                            let mut diag = Diagnostic::error(
+                                "E0102",
+                                format!("unknown action `{}`", name.name),
+                                name.span,
+                            );
+                            if let Some(help) = did_you_mean(
+                                &name.name,
+                                self.actions.iter().map(|a| a.name.as_str()),
+                            ) {
                                 diag = diag.with_help(help);
                             }
                             self.report(file, diag);
@@ -46,10 +53,14 @@ impl Checker<'_> {
             for (name, ty) in &self.actions[first as usize].fields {
                 let shared = rest.iter().all(|&a| {
                     let info = &self.actions[a as usize];
-                    info.index.get(name).is_some_and(|&f| info.fields[f as usize].1 == *ty)
+                    info.index
+                        .get(name)
+                        .is_some_and(|&f| info.fields[f as usize].1 == *ty)
                 });
                 if shared {
-                    scope.args_index.insert(name.clone(), scope.args.len() as u32);
+                    scope
+                        .args_index
+                        .insert(name.clone(), scope.args.len() as u32);
                     scope.args.push((name.clone(), ty.clone()));
                 }
             }
@@ -72,12 +83,22 @@ impl Checker<'_> {
             .collect();
         let effect = self.effect(&mut scope, &rule.effect);
         let message = rule.because.as_ref().map(|m| self.message(&mut scope, m));
-        let keyword = ward_syntax::Span { start: rule.span.start, end: rule.span.start };
+        let keyword = ward_syntax::Span {
+            start: rule.span.start,
+            end: rule.span.start,
+        };
         ir::Rule {
             name: rule.name.name.clone(),
             location: self.location(file, keyword),
             actions: actions.into_iter().map(ir::ActionId).collect(),
-            args: scope.args.iter().map(|(n, t)| ir::Field { name: n.clone(), ty: t.to_ir() }).collect(),
+            args: scope
+                .args
+                .iter()
+                .map(|(n, t)| ir::Field {
+                    name: n.clone(),
+                    ty: t.to_ir(),
+                })
+                .collect(),
             conditions,
             effect,
             message,
@@ -87,11 +108,20 @@ impl Checker<'_> {
 
     pub(crate) fn effect(&mut self, sc: &mut Scope, effect: &ast::Effect) -> ir::Effect {
         match &effect.kind {
-            ast::EffectKind::Allow => ir::Effect { kind: ir::EffectKind::Allow, approvers: None },
-            ast::EffectKind::Deny => ir::Effect { kind: ir::EffectKind::Deny, approvers: None },
+            ast::EffectKind::Allow => ir::Effect {
+                kind: ir::EffectKind::Allow,
+                approvers: None,
+            },
+            ast::EffectKind::Deny => ir::Effect {
+                kind: ir::EffectKind::Deny,
+                approvers: None,
+            },
             ast::EffectKind::RequireApproval { from } => {
                 let approvers = from.as_ref().map(|e| self.approvers(sc, e));
-                ir::Effect { kind: ir::EffectKind::RequireApproval, approvers }
+                ir::Effect {
+                    kind: ir::EffectKind::RequireApproval,
+                    approvers,
+                }
             }
         }
     }
@@ -106,8 +136,14 @@ impl Checker<'_> {
         };
         if !ok {
             let shown = self.show(&ty);
-            let mut diag = Diagnostic::error("E0147", format!("approvers must be a `String`, an entity or a set of them, found `{shown}`"), e.span)
-                .with_label(format!("this is `{shown}`"));
+            let mut diag = Diagnostic::error(
+                "E0147",
+                format!(
+                    "approvers must be a `String`, an entity or a set of them, found `{shown}`"
+                ),
+                e.span,
+            )
+            .with_label(format!("this is `{shown}`"));
             diag = if ty.is_optional() {
                 let text = self.text(sc.file, e.span);
                 diag.with_help(format!("the approver may be absent: give a fallback (`{text} ?? …`) or guard the rule with `has`"))

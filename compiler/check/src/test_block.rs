@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 use ward_ir as ir;
 use ward_syntax::ast::{self, ExprKind};
 use ward_syntax::{Diagnostic, Span};
@@ -25,17 +25,33 @@ impl Checker<'_> {
         let entities = match &test.entities {
             None => ir::TestEntities::None,
             Some(ast::TestEntities::From(path)) => {
-                let base = std::path::Path::new(self.files[file].path).parent().unwrap_or(std::path::Path::new(""));
+                let base = std::path::Path::new(self.files[file].path)
+                    .parent()
+                    .unwrap_or(std::path::Path::new(""));
                 ir::TestEntities::File {
                     written: path.value.clone(),
                     resolved: base.join(&path.value).to_string_lossy().into_owned(),
                 }
             }
-            Some(ast::TestEntities::Inline { entries, .. }) => ir::TestEntities::Inline(self.test_entities(file, entries)),
+            Some(ast::TestEntities::Inline { entries, .. }) => {
+                ir::TestEntities::Inline(self.test_entities(file, entries))
+            }
         };
-        let cases = test.cases.iter().map(|case| self.test_case(file, case)).collect();
-        let keyword = Span { start: test.span.start, end: test.span.start };
-        ir::Test { name: test.name.value.clone(), location: self.location(file, keyword), entities, cases }
+        let cases = test
+            .cases
+            .iter()
+            .map(|case| self.test_case(file, case))
+            .collect();
+        let keyword = Span {
+            start: test.span.start,
+            end: test.span.start,
+        };
+        ir::Test {
+            name: test.name.value.clone(),
+            location: self.location(file, keyword),
+            entities,
+            cases,
+        }
     }
 
     fn test_entities(&mut self, file: usize, entries: &[ast::EntityEntry]) -> Value {
@@ -44,12 +60,22 @@ impl Checker<'_> {
         let mut seen: HashMap<(u32, String), Span> = HashMap::new();
         for entry in entries {
             match entry {
-                ast::EntityEntry::Entity { span, ty, id, attrs } => {
-                    let Some(ety) = self.entity_type(file, ty) else { continue };
+                ast::EntityEntry::Entity {
+                    span,
+                    ty,
+                    id,
+                    attrs,
+                } => {
+                    let Some(ety) = self.entity_type(file, ty) else {
+                        continue;
+                    };
                     if let Some(first) = seen.get(&(ety, id.value.clone())) {
                         let diag = Diagnostic::error(
                             "E0185",
-                            format!("entity `{}::\"{}\"` is defined twice in this test", ty.name, id.value),
+                            format!(
+                                "entity `{}::\"{}\"` is defined twice in this test",
+                                ty.name, id.value
+                            ),
                             *span,
                         )
                         .with_secondary(None, *first, "first defined here")
@@ -61,18 +87,28 @@ impl Checker<'_> {
                     let fields: Vec<(String, Ty)> = self.entities[ety as usize].attrs.clone();
                     let owner = format!("entity `{}::\"{}\"`", ty.name, id.value);
                     let record = self.record(file, *span, attrs, &fields, &owner, "attribute");
-                    let by_type = entities.entry(ty.name.clone()).or_insert_with(|| Value::Object(Map::new()));
+                    let by_type = entities
+                        .entry(ty.name.clone())
+                        .or_insert_with(|| Value::Object(Map::new()));
                     if let Value::Object(map) = by_type {
                         map.insert(id.value.clone(), Value::Object(record));
                     }
                 }
-                ast::EntityEntry::Edge { from, relation, to, .. } => {
+                ast::EntityEntry::Edge {
+                    from, relation, to, ..
+                } => {
                     let rel = match self.globals.get(&relation.name) {
                         Some(Def::Relation(r)) => *r,
                         _ => {
-                            let mut diag =
-                                Diagnostic::error("E0104", format!("unknown relation `{}`", relation.name), relation.span);
-                            if let Some(help) = did_you_mean(&relation.name, self.relations.iter().map(|r| r.name.as_str())) {
+                            let mut diag = Diagnostic::error(
+                                "E0104",
+                                format!("unknown relation `{}`", relation.name),
+                                relation.span,
+                            );
+                            if let Some(help) = did_you_mean(
+                                &relation.name,
+                                self.relations.iter().map(|r| r.name.as_str()),
+                            ) {
                                 diag = diag.with_help(help);
                             }
                             self.report(file, diag);
@@ -80,10 +116,14 @@ impl Checker<'_> {
                         }
                     };
                     let info = &self.relations[rel as usize];
-                    let (Some(a), Some(b)) = (info.from, info.to) else { continue };
+                    let (Some(a), Some(b)) = (info.from, info.to) else {
+                        continue;
+                    };
                     let from = self.const_json(file, from, &Ty::Entity(a), 0);
                     let to = self.const_json(file, to, &Ty::Entity(b), 0);
-                    let edges = relations.entry(relation.name.clone()).or_insert_with(|| Value::Array(Vec::new()));
+                    let edges = relations
+                        .entry(relation.name.clone())
+                        .or_insert_with(|| Value::Array(Vec::new()));
                     if let Value::Array(list) = edges {
                         list.push(json!([from, to]));
                     }
@@ -113,15 +153,21 @@ impl Checker<'_> {
                     format!("{owner} has no {what} `{}`", field.name.name),
                     field.name.span,
                 );
-                if let Some(help) = did_you_mean(&field.name.name, fields.iter().map(|(n, _)| n.as_str())) {
+                if let Some(help) =
+                    did_you_mean(&field.name.name, fields.iter().map(|(n, _)| n.as_str()))
+                {
                     diag = diag.with_help(help);
                 }
                 self.report(file, diag);
                 continue;
             };
             if !seen.insert(&field.name.name) {
-                let diag = Diagnostic::error("E0111", format!("{what} `{}` is given twice", field.name.name), field.name.span)
-                    .with_help("remove one of them");
+                let diag = Diagnostic::error(
+                    "E0111",
+                    format!("{what} `{}` is given twice", field.name.name),
+                    field.name.span,
+                )
+                .with_help("remove one of them");
                 self.report(file, diag);
                 continue;
             }
@@ -135,8 +181,12 @@ impl Checker<'_> {
             .collect();
         if !missing.is_empty() {
             let plural = if missing.len() == 1 { "" } else { "s" };
-            let diag = Diagnostic::error("E0181", format!("{owner} is missing {what}{plural} {}", missing.join(", ")), span)
-                .with_help(format!("give a value to every {what} that is not optional"));
+            let diag = Diagnostic::error(
+                "E0181",
+                format!("{owner} is missing {what}{plural} {}", missing.join(", ")),
+                span,
+            )
+            .with_help(format!("give a value to every {what} that is not optional"));
             self.report(file, diag);
         }
         out
@@ -151,8 +201,15 @@ impl Checker<'_> {
                 self.record(file, case.action.span, &case.args, &fields, &owner, "field")
             }
             None => {
-                let mut diag = Diagnostic::error("E0102", format!("unknown action `{}`", case.action.name), case.action.span);
-                if let Some(help) = did_you_mean(&case.action.name, self.actions.iter().map(|a| a.name.as_str())) {
+                let mut diag = Diagnostic::error(
+                    "E0102",
+                    format!("unknown action `{}`", case.action.name),
+                    case.action.span,
+                );
+                if let Some(help) = did_you_mean(
+                    &case.action.name,
+                    self.actions.iter().map(|a| a.name.as_str()),
+                ) {
                     diag = diag.with_help(help);
                 }
                 self.report(file, diag);
@@ -160,7 +217,14 @@ impl Checker<'_> {
             }
         };
         let fields = self.context.clone();
-        let context = self.record(file, case.span, &case.context, &fields, "the context", "field");
+        let context = self.record(
+            file,
+            case.span,
+            &case.context,
+            &fields,
+            "the context",
+            "field",
+        );
         let at = case.at.map_or(0, |t| t.value.seconds);
         let request = json!({
             "action": case.action.name,
@@ -187,8 +251,14 @@ impl Checker<'_> {
                 .iter()
                 .map(|name| {
                     if !self.rule_names.contains_key(&name.name) {
-                        let mut diag = Diagnostic::error("E0119", format!("unknown rule `{}`", name.name), name.span);
-                        if let Some(help) = did_you_mean(&name.name, self.rule_names.keys().map(String::as_str)) {
+                        let mut diag = Diagnostic::error(
+                            "E0119",
+                            format!("unknown rule `{}`", name.name),
+                            name.span,
+                        );
+                        if let Some(help) =
+                            did_you_mean(&name.name, self.rule_names.keys().map(String::as_str))
+                        {
                             diag = diag.with_help(help);
                         }
                         self.report(file, diag);
@@ -197,7 +267,13 @@ impl Checker<'_> {
                 })
                 .collect()
         });
-        ir::TestCase { location: self.location(file, case.span), request, expect, approvers, by }
+        ir::TestCase {
+            location: self.location(file, case.span),
+            request,
+            expect,
+            approvers,
+            by,
+        }
     }
 
     /// The approvers of `expect require approval from X`, evaluated at compile time.
@@ -217,7 +293,8 @@ impl Checker<'_> {
             }
             ExprKind::Name(n) if depth < MAX_CONST_DEPTH => match self.globals.get(&n.name) {
                 Some(Def::Const(c)) => {
-                    let (cfile, decl) = (self.consts[*c as usize].file, self.consts[*c as usize].decl);
+                    let (cfile, decl) =
+                        (self.consts[*c as usize].file, self.consts[*c as usize].decl);
                     self.const_approvers(cfile, &decl.value, out, depth + 1);
                 }
                 _ => self.bad_approvers(file, e.span),
@@ -228,8 +305,12 @@ impl Checker<'_> {
     }
 
     fn bad_approvers(&mut self, file: usize, span: Span) {
-        let diag = Diagnostic::error("E0184", "the approvers a test expects must be constants", span)
-            .with_help("write strings, entity references (`Identity::\"alice\"`) or a set of them");
+        let diag = Diagnostic::error(
+            "E0184",
+            "the approvers a test expects must be constants",
+            span,
+        )
+        .with_help("write strings, entity references (`Identity::\"alice\"`) or a set of them");
         self.report(file, diag);
     }
 
@@ -241,36 +322,50 @@ impl Checker<'_> {
             (ExprKind::Error, _) | (_, Ty::Error) => Value::Null,
             (ExprKind::Bool(b), Ty::Bool) => Value::Bool(*b),
             (ExprKind::Int(n), Ty::Int) => json!(n),
-            (ExprKind::Unary { op, operand }, Ty::Int) if op.value == ast::UnaryOp::Neg => match &operand.kind {
-                ExprKind::Int(n) => json!(-n),
-                _ => self.not_constant(file, e.span),
-            },
+            (ExprKind::Unary { op, operand }, Ty::Int) if op.value == ast::UnaryOp::Neg => {
+                match &operand.kind {
+                    ExprKind::Int(n) => json!(-n),
+                    _ => self.not_constant(file, e.span),
+                }
+            }
             (ExprKind::Str(s), Ty::String) => Value::String(s.clone()),
             (ExprKind::Duration(secs), Ty::Duration) => Value::String(format_duration(*secs)),
             (ExprKind::Timestamp(t), Ty::Timestamp) => Value::String(rfc3339(t.seconds)),
-            (ExprKind::EntityRef { ty: name, id }, Ty::Entity(want)) => match self.entity_type(file, name) {
-                Some(found) if found == *want => Value::String(id.value.clone()),
-                Some(found) => {
-                    self.wrong_value(file, e.span, ty, &Ty::Entity(found));
-                    Value::Null
+            (ExprKind::EntityRef { ty: name, id }, Ty::Entity(want)) => {
+                match self.entity_type(file, name) {
+                    Some(found) if found == *want => Value::String(id.value.clone()),
+                    Some(found) => {
+                        self.wrong_value(file, e.span, ty, &Ty::Entity(found));
+                        Value::Null
+                    }
+                    None => Value::Null,
                 }
-                None => Value::Null,
-            },
-            (ExprKind::EnumValue { ty: name, variant }, Ty::Enum(want)) => match self.enum_variant(file, name, variant) {
-                Some((found, v)) if found == *want => Value::String(self.enums[found as usize].variants[v as usize].clone()),
-                Some((found, _)) => {
-                    self.wrong_value(file, e.span, ty, &Ty::Enum(found));
-                    Value::Null
+            }
+            (ExprKind::EnumValue { ty: name, variant }, Ty::Enum(want)) => {
+                match self.enum_variant(file, name, variant) {
+                    Some((found, v)) if found == *want => {
+                        Value::String(self.enums[found as usize].variants[v as usize].clone())
+                    }
+                    Some((found, _)) => {
+                        self.wrong_value(file, e.span, ty, &Ty::Enum(found));
+                        Value::Null
+                    }
+                    None => Value::Null,
                 }
-                None => Value::Null,
-            },
+            }
             (ExprKind::Set(items), Ty::Set(elem)) => {
                 let elem = (**elem).clone();
-                Value::Array(items.iter().map(|i| self.const_json(file, i, &elem, depth)).collect())
+                Value::Array(
+                    items
+                        .iter()
+                        .map(|i| self.const_json(file, i, &elem, depth))
+                        .collect(),
+                )
             }
             (ExprKind::Name(n), _) if depth < MAX_CONST_DEPTH => match self.globals.get(&n.name) {
                 Some(Def::Const(c)) => {
-                    let (cfile, decl) = (self.consts[*c as usize].file, self.consts[*c as usize].decl);
+                    let (cfile, decl) =
+                        (self.consts[*c as usize].file, self.consts[*c as usize].decl);
                     let found = self.consts[*c as usize].value.as_ref().map(|v| v.0.clone());
                     if let Some(found) = found
                         && !found.compatible(ty)
@@ -294,8 +389,12 @@ impl Checker<'_> {
 
     fn wrong_value(&mut self, file: usize, span: Span, expected: &Ty, found: &Ty) {
         let (exp, fnd) = (self.show(expected), self.show(found));
-        let diag = Diagnostic::error("E0180", format!("mismatched types: expected `{exp}`, found `{fnd}`"), span)
-            .with_label(format!("this is `{fnd}`"));
+        let diag = Diagnostic::error(
+            "E0180",
+            format!("mismatched types: expected `{exp}`, found `{fnd}`"),
+            span,
+        )
+        .with_label(format!("this is `{fnd}`"));
         self.report(file, diag);
     }
 
@@ -315,7 +414,9 @@ fn literal_type(e: &ast::Expr) -> Option<Ty> {
         ExprKind::Str(_) => Ty::String,
         ExprKind::Duration(_) => Ty::Duration,
         ExprKind::Timestamp(_) => Ty::Timestamp,
-        ExprKind::Set(items) => Ty::Set(Box::new(items.first().and_then(literal_type).unwrap_or(Ty::Error))),
+        ExprKind::Set(items) => Ty::Set(Box::new(
+            items.first().and_then(literal_type).unwrap_or(Ty::Error),
+        )),
         _ => return None,
     })
 }
@@ -350,7 +451,13 @@ mod tests {
 
     #[test]
     fn durations_render_largest_units_first() {
-        for (secs, text) in [(0, "0s"), (5400, "1h30m"), (187_200, "2d4h"), (90, "1m30s"), (-3600, "-1h")] {
+        for (secs, text) in [
+            (0, "0s"),
+            (5400, "1h30m"),
+            (187_200, "2d4h"),
+            (90, "1m30s"),
+            (-3600, "-1h"),
+        ] {
             assert_eq!(format_duration(secs), text);
         }
     }

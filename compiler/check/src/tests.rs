@@ -55,10 +55,17 @@ fn check(src: &str, expect: &[&str]) {
 fn ok(src: &str) -> ir::Program {
     let full = format!("{SCHEMA}\n{src}");
     let out = compile_one(&full);
-    assert!(out.diagnostics.is_empty(), "source:\n{src}\ngot: {:#?}", out.diagnostics);
+    assert!(
+        out.diagnostics.is_empty(),
+        "source:\n{src}\ngot: {:#?}",
+        out.diagnostics
+    );
     let program = out.program.expect("a program without diagnostics");
     if let Err(errors) = ir::verify(&program) {
-        panic!("verifier rejected the program of:\n{src}\n{errors:#?}\n{}", ir::print(&program));
+        panic!(
+            "verifier rejected the program of:\n{src}\n{errors:#?}\n{}",
+            ir::print(&program)
+        );
     }
     program
 }
@@ -68,7 +75,11 @@ fn ok(src: &str) -> ir::Program {
 fn help(src: &str) -> String {
     let out = compile_one(&format!("{SCHEMA}\n{src}"));
     assert_eq!(out.diagnostics.len(), 1, "{:#?}", out.diagnostics);
-    out.diagnostics[0].diagnostic.help.clone().unwrap_or_default()
+    out.diagnostics[0]
+        .diagnostic
+        .help
+        .clone()
+        .unwrap_or_default()
 }
 
 fn rule(when: &str) -> String {
@@ -112,30 +123,87 @@ fn well_typed_expressions() {
 
 #[test]
 fn unknown_names() {
-    check(&rule("traget.name == \"x\""), &["E0100 unknown name `traget`"]);
-    assert_eq!(help(&rule("traget.name == \"x\"")), "did you mean `target`?");
-    check(&rule("target.nmae == \"x\""), &["E0103 entity type `Identity` has no attribute or relation `nmae`"]);
-    check("rule r { on disable_acount deny }", &["E0102 unknown action `disable_acount`"]);
-    assert_eq!(help("rule r { on disable_acount deny }"), "did you mean `disable_account`?");
-    check(&rule("Tier::critcal == Tier::standard"), &["E0106 enum `Tier` has no variant `critcal`"]);
-    check(&rule("Identiy::\"a\" == target"), &["E0101 unknown entity type `Identiy`"]);
+    check(
+        &rule("traget.name == \"x\""),
+        &["E0100 unknown name `traget`"],
+    );
+    assert_eq!(
+        help(&rule("traget.name == \"x\"")),
+        "did you mean `target`?"
+    );
+    check(
+        &rule("target.nmae == \"x\""),
+        &["E0103 entity type `Identity` has no attribute or relation `nmae`"],
+    );
+    check(
+        "rule r { on disable_acount deny }",
+        &["E0102 unknown action `disable_acount`"],
+    );
+    assert_eq!(
+        help("rule r { on disable_acount deny }"),
+        "did you mean `disable_account`?"
+    );
+    check(
+        &rule("Tier::critcal == Tier::standard"),
+        &["E0106 enum `Tier` has no variant `critcal`"],
+    );
+    check(
+        &rule("Identiy::\"a\" == target"),
+        &["E0101 unknown entity type `Identiy`"],
+    );
     check("entity X { a: Strin }", &["E0101 unknown type `Strin`"]);
-    check(&rule("now in busines_hours"), &["E0100 unknown name `busines_hours`"]);
-    check(&rule("fits(busines_hours, now, 1h)"), &["E0105 unknown window `busines_hours`"]);
-    check(&rule("any a in closure(target, report_to): true"), &["E0104 unknown relation `report_to`"]);
-    check(&rule("is_exec(target)"), &["E0108 unknown function `is_exec`"]);
-    check(&rule("target.name.startswith(\"a\")"), &["E0108 unknown method `startswith`"]);
-    check("window w { except nope weekly Mon 01:00 - Mon 02:00 }", &["E0105 unknown window `nope`"]);
+    check(
+        &rule("now in busines_hours"),
+        &["E0100 unknown name `busines_hours`"],
+    );
+    check(
+        &rule("fits(busines_hours, now, 1h)"),
+        &["E0105 unknown window `busines_hours`"],
+    );
+    check(
+        &rule("any a in closure(target, report_to): true"),
+        &["E0104 unknown relation `report_to`"],
+    );
+    check(
+        &rule("is_exec(target)"),
+        &["E0108 unknown function `is_exec`"],
+    );
+    check(
+        &rule("target.name.startswith(\"a\")"),
+        &["E0108 unknown method `startswith`"],
+    );
+    check(
+        "window w { except nope weekly Mon 01:00 - Mon 02:00 }",
+        &["E0105 unknown window `nope`"],
+    );
 }
 
 #[test]
 fn duplicates_point_at_both() {
-    check("const a = 1\nconst a = 2", &["E0110 `a` is defined more than once"]);
-    check("const business_hours = 1", &["E0110 `business_hours` is defined more than once"]);
-    check("enum E { a, b, a }", &["E0112 variant `a` of enum `E` is declared twice"]);
-    check("entity E { a: Int, a: String }", &["E0111 field `a` of entity `E` is declared twice"]);
-    check("context { x: Int }", &["E0113 a policy set may declare only one `context`"]);
-    check("default deny\ndefault allow", &["E0114 a policy set may have only one `default`"]);
+    check(
+        "const a = 1\nconst a = 2",
+        &["E0110 `a` is defined more than once"],
+    );
+    check(
+        "const business_hours = 1",
+        &["E0110 `business_hours` is defined more than once"],
+    );
+    check(
+        "enum E { a, b, a }",
+        &["E0112 variant `a` of enum `E` is declared twice"],
+    );
+    check(
+        "entity E { a: Int, a: String }",
+        &["E0111 field `a` of entity `E` is declared twice"],
+    );
+    check(
+        "context { x: Int }",
+        &["E0113 a policy set may declare only one `context`"],
+    );
+    check(
+        "default deny\ndefault allow",
+        &["E0114 a policy set may have only one `default`"],
+    );
     // Across files: the secondary label names the other file.
     let out = compile(&[
         ("a.ward".to_string(), "const x = 1".to_string()),
@@ -150,88 +218,222 @@ fn duplicates_point_at_both() {
 
 #[test]
 fn optionals() {
-    check(&rule("target.manager.title == \"x\""), &["E0131 cannot read `title` of `target.manager`, which may be absent"]);
+    check(
+        &rule("target.manager.title == \"x\""),
+        &["E0131 cannot read `title` of `target.manager`, which may be absent"],
+    );
     assert_eq!(
         help(&rule("target.manager.title == \"x\"")),
         "use `?.` to read it when present: `target.manager?.title`"
     );
-    check(&rule("target?.title == \"x\""), &["W0100 `?.` on `target`, which is always present"]);
-    check(&rule("target has name"), &["E0133 attribute `name` of `Identity` is always present"]);
-    check(&rule("starts_with(ticket, \"T\")"), &["E0131 `ticket` may be absent"]);
-    check(&rule("reason ?? \"x\" == \"y\""), &["E0149 `??` needs an optional value on the left"]);
-    check(&rule("ticket ?? 3 == 3"), &["E0130 mismatched types: expected `String`, found `Int`"]);
-    check(&rule("target.manager?.level + 1 > 2"), &["E0131 `target.manager?.level` may be absent"]);
-    check("action a { x: Int? }", &["E0138 an action field cannot be optional"]);
-    check("entity E { s: Set<String?> }", &["E0138 a set cannot hold optional values"]);
-    check("entity E { s: String?? }", &["E0138 optional types cannot be nested"]);
-    check("fn f(x: Int?) -> Bool = true", &["E0138 a function parameter cannot be optional"]);
+    check(
+        &rule("target?.title == \"x\""),
+        &["W0100 `?.` on `target`, which is always present"],
+    );
+    check(
+        &rule("target has name"),
+        &["E0133 attribute `name` of `Identity` is always present"],
+    );
+    check(
+        &rule("starts_with(ticket, \"T\")"),
+        &["E0131 `ticket` may be absent"],
+    );
+    check(
+        &rule("reason ?? \"x\" == \"y\""),
+        &["E0149 `??` needs an optional value on the left"],
+    );
+    check(
+        &rule("ticket ?? 3 == 3"),
+        &["E0130 mismatched types: expected `String`, found `Int`"],
+    );
+    check(
+        &rule("target.manager?.level + 1 > 2"),
+        &["E0131 `target.manager?.level` may be absent"],
+    );
+    check(
+        "action a { x: Int? }",
+        &["E0138 an action field cannot be optional"],
+    );
+    check(
+        "entity E { s: Set<String?> }",
+        &["E0138 a set cannot hold optional values"],
+    );
+    check(
+        "fn f(x: Int?) -> Bool = true",
+        &["E0138 a function parameter cannot be optional"],
+    );
 }
 
 #[test]
 fn operator_types() {
-    check(&rule("target.name < \"b\""), &["E0134 `<` cannot order values of type `String`"]);
-    check(&rule("target.level < 1h"), &["E0134 cannot compare `Int` with `Duration` using `<`"]);
-    check(&rule("now + now > now"), &["E0135 cannot apply `+` to `Timestamp` and `Timestamp`"]);
-    check(&rule("1h * 1h > 0s"), &["E0135 cannot apply `*` to `Duration` and `Duration`"]);
-    check(&rule("target.name == 1"), &["E0136 cannot compare `String` with `Int` using `==`"]);
-    check(&rule("target.groups == [1]"), &["E0136 cannot compare `Set<String>` with `Set<Int>`"]);
-    check(&rule("1 in target.groups"), &["E0130 cannot look for `Int` in `Set<String>`"]);
-    check(&rule("\"a\" in target.name"), &["E0130 `in` needs a set or a window on the right, found `String`"]);
-    check(&rule("target.level"), &["E0130 mismatched types: expected `Bool`, found `Int`"]);
-    check(&rule("not target.name"), &["E0130 mismatched types: expected `Bool`, found `String`"]);
-    check(&rule("-target.name == \"\""), &["E0130 mismatched types: expected `Int` or `Duration` for unary `-`"]);
-    check(&rule("count([]) == 0"), &["E0137 cannot tell the element type of the empty set `[]`"]);
-    check(&rule("[\"a\", 1] == target.groups"), &["E0130 mismatched types: expected `String`, found `Int`"]);
-    check(&rule("(if reboot then 1 else \"a\") == 1"), &["E0100 unknown name `reboot`"]);
-    check(&rule("(if true then 1 else \"a\") == 1"), &["E0139 the branches of `if` have different types: `Int` and `String`"]);
-    check(&rule("count(target.name) > 1"), &["E0130 mismatched types: expected a set for `count`, found `String`"]);
-    check(&rule("target.groups.starts_with(\"a\")"), &["E0130 mismatched types: expected `String`, found `Set<String>`"]);
+    check(
+        &rule("target.name < \"b\""),
+        &["E0134 `<` cannot order values of type `String`"],
+    );
+    check(
+        &rule("target.level < 1h"),
+        &["E0134 cannot compare `Int` with `Duration` using `<`"],
+    );
+    check(
+        &rule("now + now > now"),
+        &["E0135 cannot apply `+` to `Timestamp` and `Timestamp`"],
+    );
+    check(
+        &rule("1h * 1h > 0s"),
+        &["E0135 cannot apply `*` to `Duration` and `Duration`"],
+    );
+    check(
+        &rule("target.name == 1"),
+        &["E0136 cannot compare `String` with `Int` using `==`"],
+    );
+    check(
+        &rule("target.groups == [1]"),
+        &["E0136 cannot compare `Set<String>` with `Set<Int>`"],
+    );
+    check(
+        &rule("1 in target.groups"),
+        &["E0130 cannot look for `Int` in `Set<String>`"],
+    );
+    check(
+        &rule("\"a\" in target.name"),
+        &["E0130 `in` needs a set or a window on the right, found `String`"],
+    );
+    check(
+        &rule("target.level"),
+        &["E0130 mismatched types: expected `Bool`, found `Int`"],
+    );
+    check(
+        &rule("not target.name"),
+        &["E0130 mismatched types: expected `Bool`, found `String`"],
+    );
+    check(
+        &rule("-target.name == \"\""),
+        &["E0130 mismatched types: expected `Int` or `Duration` for unary `-`"],
+    );
+    check(
+        &rule("count([]) == 0"),
+        &["E0137 cannot tell the element type of the empty set `[]`"],
+    );
+    check(
+        &rule("[\"a\", 1] == target.groups"),
+        &["E0130 mismatched types: expected `String`, found `Int`"],
+    );
+    check(
+        &rule("(if reboot then 1 else \"a\") == 1"),
+        &["E0139 the branches of `if`", "E0100 unknown name `reboot`"],
+    );
+    check(
+        &rule("(if true then 1 else \"a\") == 1"),
+        &["E0139 the branches of `if` have different types: `Int` and `String`"],
+    );
+    check(
+        &rule("count(target.name) > 1"),
+        &["E0130 mismatched types: expected a set for `count`, found `String`"],
+    );
+    check(
+        &rule("target.groups.starts_with(\"a\")"),
+        &["E0130 mismatched types: expected `String`, found `Set<String>`"],
+    );
 }
 
 #[test]
 fn errors_do_not_cascade() {
     // One unknown name, used in several operators: one diagnostic.
-    check(&rule("nope.a == 1 and nope2 + 1 > 2 and count(nope3) > 0"), &[
-        "E0100 unknown name `nope`",
-        "E0100 unknown name `nope2`",
-        "E0100 unknown name `nope3`",
-    ]);
-    check("entity X { a: Nope }\nrule r { on patch_host when host.tier == Tier::critical and 1 == \"a\" deny }", &[
-        "E0101 unknown type `Nope`",
-        "E0136 cannot compare `Int` with `String`",
-    ]);
+    check(
+        &rule("nope.a == 1 and nope2 + 1 > 2 and count(nope3) > 0"),
+        &[
+            "E0100 unknown name `nope`",
+            "E0100 unknown name `nope2`",
+            "E0100 unknown name `nope3`",
+        ],
+    );
+    check(
+        "entity X { a: Nope }\nrule r { on patch_host when host.tier == Tier::critical and 1 == \"a\" deny }",
+        &[
+            "E0101 unknown type `Nope`",
+            "E0136 cannot compare `Int` with `String`",
+        ],
+    );
 }
 
 #[test]
 fn regexes_and_time_zones() {
-    check(&rule("target.name matches \"(\""), &["E0160 invalid regular expression"]);
-    check(&rule("target.name matches target.title"), &["E0161 the pattern of `matches` must be a string literal"]);
-    check(&rule("hour(now, \"Mars/Olympus\") > 1"), &["E0162 unknown time zone `Mars/Olympus`"]);
-    check(&rule("hour(now, reason) > 1"), &["E0163 the time zone of `hour` must be a string literal"]);
-    check("window w { timezone \"Europe/Lodnon\" weekly Mon 01:00 - Mon 02:00 }", &["E0162 unknown time zone `Europe/Lodnon`"]);
+    check(
+        &rule("target.name matches \"(\""),
+        &["E0160 invalid regular expression"],
+    );
+    check(
+        &rule("target.name matches target.title"),
+        &["E0161 the pattern of `matches` must be a string literal"],
+    );
+    check(
+        &rule("hour(now, \"Mars/Olympus\") > 1"),
+        &["E0162 unknown time zone `Mars/Olympus`"],
+    );
+    check(
+        &rule("hour(now, reason) > 1"),
+        &["E0163 the time zone of `hour` must be a string literal"],
+    );
+    check(
+        "window w { timezone \"Europe/Lodnon\" weekly Mon 01:00 - Mon 02:00 }",
+        &["E0162 unknown time zone `Europe/Lodnon`"],
+    );
     assert_eq!(
         help("window w { timezone \"Europe/Lodnon\" weekly Mon 01:00 - Mon 02:00 }"),
         "did you mean `Europe/London`?"
     );
-    let p = ok(&rule("target.name matches \"^a\" and target.title matches \"^a\" and reason matches \"b$\""));
+    let p = ok(&rule(
+        "target.name matches \"^a\" and target.title matches \"^a\" and reason matches \"b$\"",
+    ));
     assert_eq!(p.regexes, vec!["^a".to_string(), "b$".to_string()]);
 }
 
 #[test]
 fn windows() {
-    check("window w { weekly Tue 23:00 - Tue 16:00 }", &["E0170 this weekly interval ends before it starts on `Tue`"]);
+    check(
+        "window w { weekly Tue 23:00 - Tue 16:00 }",
+        &["E0170 this weekly interval ends before it starts on `Tue`"],
+    );
     assert!(help("window w { weekly Tue 23:00 - Tue 16:00 }").contains("`Tue 23:00 - Wed 16:00`"));
-    check("window w { timezone \"UTC\" timezone \"UTC\" daily 01:00 - 02:00 }", &["E0171 window `w` has more than one `timezone` line"]);
-    check("window w { between 2026-01-02T00:00:00Z and 2026-01-01T00:00:00Z }", &["E0174 the end of `between` must be after its start"]);
-    check("window a { except b daily 01:00 - 02:00 }\nwindow b { except a daily 01:00 - 02:00 }", &[
-        "E0173 window `a` excepts itself: `a` -> `b` -> `a`",
-    ]);
-    check("window w { except w }", &["E0173 window `w` excepts itself", "W0101 window `w` is never open"]);
-    check(&rule("business_hours"), &["E0142 window `business_hours` is not a value"]);
-    check(&rule("remaining(reason, now) > 0s"), &["E0143 expected a window, found `reason`"]);
-    let p = ok("window w { daily 22:00 - 02:00 on Sat-Mon, Wed }\nwindow v { except w weekly Sun 22:00 - Mon 02:00 }");
+    check(
+        "window w { timezone \"UTC\" timezone \"UTC\" daily 01:00 - 02:00 }",
+        &["E0171 window `w` has more than one `timezone` line"],
+    );
+    check(
+        "window w { between 2026-01-02T00:00:00Z and 2026-01-01T00:00:00Z }",
+        &["E0174 the end of `between` must be after its start"],
+    );
+    check(
+        "window a { except b daily 01:00 - 02:00 }\nwindow b { except a daily 01:00 - 02:00 }",
+        &["E0173 window `a` excepts itself: `a` -> `b` -> `a`"],
+    );
+    check(
+        "window w { except w }",
+        &[
+            "E0173 window `w` excepts itself",
+            "W0101 window `w` is never open",
+        ],
+    );
+    check(
+        &rule("business_hours"),
+        &["E0142 window `business_hours` is not a value"],
+    );
+    check(
+        &rule("remaining(reason, now) > 0s"),
+        &["E0143 expected a window, found `reason`"],
+    );
+    let p = ok(
+        "window w { daily 22:00 - 02:00 on Sat-Mon, Wed }\nwindow v { except w weekly Sun 22:00 - Mon 02:00 }",
+    );
     let w = p.windows.iter().find(|w| w.name == "w").unwrap();
-    assert_eq!(w.lines, vec![ir::WindowLine::Daily { start: 22 * 60, end: 120, days: 0b110_0101 }]);
+    assert_eq!(
+        w.lines,
+        vec![ir::WindowLine::Daily {
+            start: 22 * 60,
+            end: 120,
+            days: 0b110_0101
+        }]
+    );
     assert_eq!(w.timezone, "UTC");
     let v = p.windows.iter().find(|w| w.name == "v").unwrap();
     assert_eq!(v.except.len(), 1);
@@ -239,15 +441,41 @@ fn windows() {
 
 #[test]
 fn relations() {
-    check(&rule("any a in closure(target, depends_on): true"), &["E0146 relation `depends_on` expects `Asset` as its start, found `Identity`"]);
-    check(&rule("any a in closure(target, reason): true"), &["E0144 expected a relation, but `reason`"]);
-    check(&rule("any a in closure(target, 1): true"), &["E0144 expected a relation, found `1`"]);
-    check(&rule("count(~reports_to) > 0"), &["E0145 `~reports_to` is only allowed where a relation is expected"]);
-    check(&rule("count(reports_to) > 0"), &["E0148 relation `reports_to` is not a value"]);
-    check(&rule("closure(target) == []"), &["E0140 `closure` takes 2 arguments, found 1"]);
-    check("relation r: Identity -> String", &["E0177 a relation connects entities, found `String`"]);
-    check("relation name: Identity -> Identity", &["E0116 relation `name` has the name of an attribute of `Identity`"]);
-    let p = ok(&rule("count(target.reports_to) > 0 and target in closure(agent, ~reports_to)"));
+    check(
+        &rule("any a in closure(target, depends_on): true"),
+        &["E0146 relation `depends_on` expects `Asset` as its start, found `Identity`"],
+    );
+    check(
+        &rule("any a in closure(target, reason): true"),
+        &["E0144 expected a relation, but `reason`"],
+    );
+    check(
+        &rule("any a in closure(target, 1): true"),
+        &["E0144 expected a relation, found `1`"],
+    );
+    check(
+        &rule("count(~reports_to) > 0"),
+        &["E0145 `~reports_to` is only allowed where a relation is expected"],
+    );
+    check(
+        &rule("count(reports_to) > 0"),
+        &["E0148 relation `reports_to` is not a value"],
+    );
+    check(
+        &rule("closure(target) == []"),
+        &["E0140 `closure` takes 2 arguments, found 1"],
+    );
+    check(
+        "relation r: Identity -> String",
+        &["E0177 a relation connects entities, found `String`"],
+    );
+    check(
+        "relation name: Identity -> Identity",
+        &["E0116 relation `name` has the name of an attribute of `Identity`"],
+    );
+    let p = ok(&rule(
+        "count(target.reports_to) > 0 and target in closure(agent, ~reports_to)",
+    ));
     let cond = &p.rules[0].conditions;
     assert_eq!(cond.len(), 2);
     assert!(matches!(&cond[1].expr.kind, ir::ExprKind::In { set, .. }
@@ -256,36 +484,92 @@ fn relations() {
 
 #[test]
 fn functions_and_constants() {
-    check("fn a(x: Int) -> Bool = b(x)\nfn b(x: Int) -> Bool = a(x)", &["E0175 function `a` calls itself: `a` -> `b` -> `a`"]);
-    check("fn a(x: Int) -> Bool = a(x)", &["E0175 function `a` calls itself: `a` -> `a`"]);
-    check("const a = b\nconst b = a", &["E0176 constant `a` refers to itself: `a` -> `b` -> `a`"]);
-    check("fn f(x: Int) -> Bool = x > 1\nrule r { on * when f(1, 2) deny }", &["E0140 `f` takes 1 argument, found 2"]);
-    check("fn f(x: Int) -> Bool = x > 1\nrule r { on * when f(\"a\") deny }", &["E0130 mismatched types: expected `Int`, found `String`"]);
-    check("fn f(x: Int) -> Bool = x", &["E0130 mismatched types: expected `Bool`, found `Int`"]);
-    check("fn f(x: Int) -> Bool = true\nrule r { on * when f deny }", &["E0148 function `f` is not a value"]);
-    check(&rule("reason(1)"), &["E0141 `reason` is a value, not a function"]);
-    check("const c: Set<String> = []\nconst d: Int = \"a\"", &["E0130 mismatched types: expected `Int`, found `String`"]);
-    check("fn f(x: Int) -> Bool = reason == \"a\"", &["E0100 unknown name `reason`"]);
-    let p = ok("const tags = [\"a\", \"b\"]\nconst some = any t in tags: t == \"a\"\nfn f(i: Identity) -> Bool = any g in i.groups: g in tags\nrule r { on disable_account when some and f(target) and any g in target.groups: some deny }");
+    check(
+        "fn a(x: Int) -> Bool = b(x)\nfn b(x: Int) -> Bool = a(x)",
+        &["E0175 function `a` calls itself: `a` -> `b` -> `a`"],
+    );
+    check(
+        "fn a(x: Int) -> Bool = a(x)",
+        &["E0175 function `a` calls itself: `a` -> `a`"],
+    );
+    check(
+        "const a = b\nconst b = a",
+        &["E0176 constant `a` refers to itself: `a` -> `b` -> `a`"],
+    );
+    check(
+        "fn f(x: Int) -> Bool = x > 1\nrule r { on * when f(1, 2) deny }",
+        &["E0140 `f` takes 1 argument, found 2"],
+    );
+    check(
+        "fn f(x: Int) -> Bool = x > 1\nrule r { on * when f(\"a\") deny }",
+        &["E0130 mismatched types: expected `Int`, found `String`"],
+    );
+    check(
+        "fn f(x: Int) -> Bool = x",
+        &["E0130 mismatched types: expected `Bool`, found `Int`"],
+    );
+    check(
+        "fn f(x: Int) -> Bool = true\nrule r { on * when f deny }",
+        &["E0148 function `f` is not a value"],
+    );
+    check(
+        &rule("reason(1)"),
+        &["E0141 `reason` is a value, not a function"],
+    );
+    check(
+        "const c: Set<String> = []\nconst d: Int = \"a\"",
+        &["E0130 mismatched types: expected `Int`, found `String`"],
+    );
+    check(
+        "fn f(x: Int) -> Bool = reason == \"a\"",
+        &["E0100 unknown name `reason`"],
+    );
+    let p = ok(
+        "const tags = [\"a\", \"b\"]\nconst some = any t in tags: t == \"a\"\nfn f(i: Identity) -> Bool = any g in i.groups: g in tags\nrule r { on disable_account when some and f(target) and any g in target.groups: some deny }",
+    );
     let r = &p.rules[0];
     // Constants are inlined; their locals are renumbered after the rule's own.
     assert_eq!(r.n_locals, 3);
-    assert!(matches!(r.conditions[0].expr.kind, ir::ExprKind::Quantifier { var: ir::LocalId(0), .. }));
+    assert!(matches!(
+        r.conditions[0].expr.kind,
+        ir::ExprKind::Quantifier {
+            var: ir::LocalId(0),
+            ..
+        }
+    ));
     assert_eq!(p.functions[0].name, "f");
     assert_eq!(p.functions[0].n_locals, 2);
 }
 
 #[test]
 fn rule_scope() {
-    check("rule r { on disable_account, revoke_sessions when reason == \"x\" deny }", &[
-        "E0117 field `reason` is not in scope: not every action of this rule declares it",
-    ]);
-    assert!(help("rule r { on disable_account, revoke_sessions when reason == \"x\" deny }").starts_with("`revoke_sessions` does not declare it"));
-    check(&rule("any target in target.groups: true"), &["E0118 quantifier variable `target` shadows a field of the action"]);
-    check(&rule("any g in target.groups: any g in target.groups: true"), &["E0118 quantifier variable `g` shadows a variable"]);
-    check(&rule("any business_hours in target.groups: true"), &["E0118 quantifier variable `business_hours` shadows the window"]);
-    check("action a { agent: Identity }", &["E0115 field `agent` of action `a` has the name of a context field"]);
-    let p = ok("rule r { on disable_account, revoke_sessions when target.privileged deny }\nrule s { on * when agent.privileged allow }");
+    check(
+        "rule r { on disable_account, revoke_sessions when reason == \"x\" deny }",
+        &["E0117 field `reason` is not in scope: not every action of this rule declares it"],
+    );
+    assert!(
+        help("rule r { on disable_account, revoke_sessions when reason == \"x\" deny }")
+            .starts_with("`revoke_sessions` does not declare it")
+    );
+    check(
+        &rule("any target in target.groups: true"),
+        &["E0118 quantifier variable `target` shadows a field of the action"],
+    );
+    check(
+        &rule("any g in target.groups: any g in target.groups: true"),
+        &["E0118 quantifier variable `g` shadows a variable"],
+    );
+    check(
+        &rule("any business_hours in target.groups: true"),
+        &["E0118 quantifier variable `business_hours` shadows the window"],
+    );
+    check(
+        "action a { agent: Identity }",
+        &["E0115 field `agent` of action `a` has the name of a context field"],
+    );
+    let p = ok(
+        "rule r { on disable_account, revoke_sessions when target.privileged deny }\nrule s { on * when agent.privileged allow }",
+    );
     assert_eq!(p.rules[0].args.len(), 1);
     assert_eq!(p.rules[0].actions, vec![ir::ActionId(0), ir::ActionId(1)]);
     assert_eq!(p.rules[1].actions.len(), 3);
@@ -294,14 +578,31 @@ fn rule_scope() {
 
 #[test]
 fn effects_and_messages() {
-    check("rule r { on disable_account require approval from target.manager }", &["E0147 approvers must be a `String`, an entity or a set of them, found `Identity?`"]);
-    check("rule r { on disable_account require approval from 3 }", &["E0147 approvers must be"]);
-    check("rule r { on disable_account deny because \"{nope} is bad\" }", &["E0100 unknown name `nope`"]);
-    check("default require approval from target", &["E0100 unknown name `target`"]);
-    let p = ok("default require approval from agent\nrule r { on disable_account require approval from [target, agent] because \"{target} for {reason}, {{x}}\" }\nrule s { on disable_account require approval from target.manager ?? agent }");
+    check(
+        "rule r { on disable_account require approval from target.manager }",
+        &["E0147 approvers must be a `String`, an entity or a set of them, found `Identity?`"],
+    );
+    check(
+        "rule r { on disable_account require approval from 3 }",
+        &["E0147 approvers must be"],
+    );
+    check(
+        "rule r { on disable_account deny because \"{nope} is bad\" }",
+        &["E0100 unknown name `nope`"],
+    );
+    check(
+        "default require approval from target",
+        &["E0100 unknown name `target`"],
+    );
+    let p = ok(
+        "default require approval from agent\nrule r { on disable_account require approval from [target, agent] because \"{target} for {reason}, {{x}}\" }\nrule s { on disable_account require approval from target.manager ?? agent }",
+    );
     assert_eq!(p.default.kind, ir::EffectKind::RequireApproval);
     let r = &p.rules[0];
-    assert_eq!(r.location.to_string(), format!("p.ward:{}:1", SCHEMA.lines().count() + 2));
+    assert_eq!(
+        r.location.to_string(),
+        format!("p.ward:{}:1", SCHEMA.lines().count() + 3)
+    );
     let parts = &r.message.as_ref().unwrap().parts;
     assert_eq!(parts.len(), 4);
     assert!(matches!(&parts[3], ir::MessagePart::Text(t) if t == ", {x}"));
@@ -314,10 +615,19 @@ fn effects_and_messages() {
 
 #[test]
 fn conditions_are_split_at_top_level_and() {
-    let p = ok("rule r { on disable_account\n  when target.privileged and (reason == \"a\" and true)\n  when not target.privileged deny }");
+    let p = ok(
+        "rule r { on disable_account\n  when target.privileged and (reason == \"a\" and true)\n  when not target.privileged deny }",
+    );
     let c = &p.rules[0].conditions;
     let sources: Vec<&str> = c.iter().map(|c| c.source.as_str()).collect();
-    assert_eq!(sources, vec!["target.privileged", "(reason == \"a\" and true)", "not target.privileged"]);
+    assert_eq!(
+        sources,
+        vec![
+            "target.privileged",
+            "(reason == \"a\" and true)",
+            "not target.privileged"
+        ]
+    );
     let line = SCHEMA.lines().count() + 3;
     assert_eq!(c[0].location.to_string(), format!("p.ward:{line}:8"));
 }
@@ -325,8 +635,12 @@ fn conditions_are_split_at_top_level_and() {
 #[test]
 fn optional_lifting_in_if() {
     let p = ok(&rule("(if true then \"a\" else ticket) == \"a\""));
-    let ir::ExprKind::Binary { lhs, .. } = &p.rules[0].conditions[0].expr.kind else { panic!() };
-    let ir::ExprKind::If { then, .. } = &lhs.kind else { panic!("{lhs:?}") };
+    let ir::ExprKind::Binary { lhs, .. } = &p.rules[0].conditions[0].expr.kind else {
+        panic!()
+    };
+    let ir::ExprKind::If { then, .. } = &lhs.kind else {
+        panic!("{lhs:?}")
+    };
     assert!(matches!(then.kind, ir::ExprKind::Some(_)));
     assert_eq!(lhs.ty, ir::Type::Optional(Box::new(ir::Type::String)));
 }
@@ -334,9 +648,17 @@ fn optional_lifting_in_if() {
 #[test]
 fn stdlib_modules() {
     check("use std.tim", &["E0107 unknown stdlib module `std.tim`"]);
-    check("use std.deps.{revenue_tag}", &["E0107 module `std.deps` has no item `revenue_tag`"]);
-    check("use std.deps\nrule r { on patch_host when deps.nope(host.tags) deny }", &["E0107 module `std.deps` has no item `nope`"]);
-    let p = ok("use std.deps\nuse std.deps.{is_regulated}\nrule r { on patch_host when deps.is_revenue_critical(host.tags) or is_regulated(host.tags) or host.tags.intersects(deps.revenue_tags) deny }");
+    check(
+        "use std.deps.{revenue_tag}",
+        &["E0107 module `std.deps` has no item `revenue_tag`"],
+    );
+    check(
+        "use std.deps\nrule r { on patch_host when deps.nope(host.tags) deny }",
+        &["E0107 module `std.deps` has no item `nope`"],
+    );
+    let p = ok(
+        "use std.deps\nuse std.deps.{is_regulated}\nrule r { on patch_host when deps.is_revenue_critical(host.tags) or is_regulated(host.tags) or host.tags.intersects(deps.revenue_tags) deny }",
+    );
     let names: Vec<&str> = p.functions.iter().map(|f| f.name.as_str()).collect();
     assert_eq!(names, vec!["deps.is_revenue_critical", "deps.is_regulated"]);
 }
@@ -344,24 +666,90 @@ fn stdlib_modules() {
 #[test]
 fn tests_blocks() {
     let base = "rule deny_it { on disable_account deny }\n";
-    check(&format!("{base}test \"t\" {{ request disable_acount {{ }} expect deny }}"), &["E0102 unknown action `disable_acount`", "E0181 the context is missing field `agent`"]);
-    check(&format!("{base}test \"t\" {{ request revoke_sessions {{ target: Identity::\"a\", x: 1 }} with {{ agent: Identity::\"b\" }} expect deny }}"), &["E0182 action `revoke_sessions` has no field `x`"]);
-    check(&format!("{base}test \"t\" {{ request revoke_sessions {{ }} with {{ agent: Identity::\"b\" }} expect deny }}"), &["E0181 action `revoke_sessions` is missing field `target`"]);
-    check(&format!("{base}test \"t\" {{ request revoke_sessions {{ target: Asset::\"a\" }} with {{ agent: Identity::\"b\" }} expect deny }}"), &["E0180 mismatched types: expected `Identity`, found `Asset`"]);
-    check(&format!("{base}test \"t\" {{ request revoke_sessions {{ target: Identity::\"a\" }} with {{ agent: Identity::\"b\" }} expect deny by deny_itt }}"), &["E0119 unknown rule `deny_itt`"]);
-    check(&format!("{base}test \"t\" {{ request revoke_sessions {{ target: Identity::\"a\" }} with {{ agent: Identity::\"b\" }} expect require approval from agent }}"), &["E0184 the approvers a test expects must be constants"]);
-    check(&format!("{base}test \"t\" {{ entities {{ Identity::\"a\" {{ name: 1 }} }} }}"), &["E0180 mismatched types: expected `String`, found `Int`", "E0181 entity `Identity::\"a\"` is missing attributes"]);
-    check(&format!("{base}test \"t\" {{ entities {{ Identit::\"a\" {{ }} }} }}"), &["E0101 unknown entity type `Identit`"]);
-    check(&format!("{base}test \"t\" {{ entities {{ Asset::\"a\" depend_on Asset::\"b\" }} }}"), &["E0104 unknown relation `depend_on`"]);
-    check(&format!("{base}test \"t\" {{ entities {{ Asset::\"a\" depends_on Identity::\"b\" }} }}"), &["E0180 mismatched types: expected `Asset`, found `Identity`"]);
-    check(&format!("{base}test \"t\" {{ entities {{ Asset::\"a\" {{ tier: Tier::critical, tags: [], owner: Identity::\"o\", color: 1 }} }} }}"), &["E0182 entity `Asset::\"a\"` has no attribute `color`"]);
-    check(&format!("{base}test \"t\" {{ request patch_host {{ host: Asset::\"a\", reboot: 1 == 1, duration: 1h }} with {{ agent: Identity::\"b\" }} expect deny }}"), &["E0183 values in tests must be constants"]);
+    check(
+        &format!("{base}test \"t\" {{ request disable_acount {{ }} expect deny }}"),
+        &[
+            "E0181 the context is missing field `agent`",
+            "E0102 unknown action `disable_acount`",
+        ],
+    );
+    check(
+        &format!(
+            "{base}test \"t\" {{ request revoke_sessions {{ target: Identity::\"a\", x: 1 }} with {{ agent: Identity::\"b\" }} expect deny }}"
+        ),
+        &["E0182 action `revoke_sessions` has no field `x`"],
+    );
+    check(
+        &format!(
+            "{base}test \"t\" {{ request revoke_sessions {{ }} with {{ agent: Identity::\"b\" }} expect deny }}"
+        ),
+        &["E0181 action `revoke_sessions` is missing field `target`"],
+    );
+    check(
+        &format!(
+            "{base}test \"t\" {{ request revoke_sessions {{ target: Asset::\"a\" }} with {{ agent: Identity::\"b\" }} expect deny }}"
+        ),
+        &["E0180 mismatched types: expected `Identity`, found `Asset`"],
+    );
+    check(
+        &format!(
+            "{base}test \"t\" {{ request revoke_sessions {{ target: Identity::\"a\" }} with {{ agent: Identity::\"b\" }} expect deny by deny_itt }}"
+        ),
+        &["E0119 unknown rule `deny_itt`"],
+    );
+    check(
+        &format!(
+            "{base}test \"t\" {{ request revoke_sessions {{ target: Identity::\"a\" }} with {{ agent: Identity::\"b\" }} expect require approval from agent }}"
+        ),
+        &["E0184 the approvers a test expects must be constants"],
+    );
+    check(
+        &format!(
+            "{base}test \"t\" {{ entities {{ Identity::\"a\" {{ name: 1 }} }} request revoke_sessions {{ target: Identity::\"a\" }} with {{ agent: Identity::\"b\" }} expect deny }}"
+        ),
+        &[
+            "E0181 entity `Identity::\"a\"` is missing attributes `title`",
+            "E0180 mismatched types: expected `String`, found `Int`",
+        ],
+    );
+    check(
+        &format!(
+            "{base}test \"t\" {{ entities {{ Identit::\"a\" {{ }} }} request revoke_sessions {{ target: Identity::\"a\" }} with {{ agent: Identity::\"b\" }} expect deny }}"
+        ),
+        &["E0101 unknown entity type `Identit`"],
+    );
+    check(
+        &format!(
+            "{base}test \"t\" {{ entities {{ Asset::\"a\" depend_on Asset::\"b\" }} request revoke_sessions {{ target: Identity::\"a\" }} with {{ agent: Identity::\"b\" }} expect deny }}"
+        ),
+        &["E0104 unknown relation `depend_on`"],
+    );
+    check(
+        &format!(
+            "{base}test \"t\" {{ entities {{ Asset::\"a\" depends_on Identity::\"b\" }} request revoke_sessions {{ target: Identity::\"a\" }} with {{ agent: Identity::\"b\" }} expect deny }}"
+        ),
+        &["E0180 mismatched types: expected `Asset`, found `Identity`"],
+    );
+    check(
+        &format!(
+            "{base}test \"t\" {{ entities {{ Asset::\"a\" {{ tier: Tier::critical, tags: [], owner: Identity::\"o\", color: 1 }} }} request revoke_sessions {{ target: Identity::\"a\" }} with {{ agent: Identity::\"b\" }} expect deny }}"
+        ),
+        &["E0182 entity `Asset::\"a\"` has no attribute `color`"],
+    );
+    check(
+        &format!(
+            "{base}test \"t\" {{ request patch_host {{ host: Asset::\"a\", reboot: 1 == 1, duration: 1h }} with {{ agent: Identity::\"b\" }} expect deny }}"
+        ),
+        &["E0183 values in tests must be constants"],
+    );
 
     let p = ok(&format!(
         "{base}const team = \"sec\"\ntest \"t\" {{\n entities {{ Asset::\"a\" {{ tier: Tier::critical, tags: [\"x\"], owner: Identity::\"o\" }}\n Asset::\"a\" depends_on Asset::\"b\" }}\n request patch_host {{ host: Asset::\"a\", reboot: true, duration: 1h30m }} with {{ agent: Identity::\"b\", ticket: \"T-1\" }}\n expect require approval from [team, Identity::\"o\"] by deny_it\n}}"
     ));
     let t = &p.tests[0];
-    let ir::TestEntities::Inline(doc) = &t.entities else { panic!() };
+    let ir::TestEntities::Inline(doc) = &t.entities else {
+        panic!()
+    };
     assert_eq!(
         doc,
         &serde_json::json!({
@@ -375,7 +763,10 @@ fn tests_blocks() {
             "args": {"host": "a", "reboot": true, "duration": "1h30m"},
             "context": {"agent": "b", "ticket": "T-1"}})
     );
-    assert_eq!(t.cases[0].approvers, Some(vec!["o".to_string(), "sec".to_string()]));
+    assert_eq!(
+        t.cases[0].approvers,
+        Some(vec!["o".to_string(), "sec".to_string()])
+    );
     assert_eq!(t.cases[0].by, Some(vec!["deny_it".to_string()]));
 }
 
@@ -383,10 +774,13 @@ fn tests_blocks() {
 fn entities_from_is_resolved_against_the_test_file() {
     let out = compile(&[(
         "policies/sub/p.ward".to_string(),
-        "test \"t\" { entities from \"../fixtures/e.json\" }".to_string(),
+        "action a {}\ntest \"t\" { entities from \"../fixtures/e.json\" request a {} expect deny }"
+            .to_string(),
     )]);
     let p = out.program.unwrap();
-    let ir::TestEntities::File { written, resolved } = &p.tests[0].entities else { panic!() };
+    let ir::TestEntities::File { written, resolved } = &p.tests[0].entities else {
+        panic!()
+    };
     assert_eq!(written, "../fixtures/e.json");
     assert_eq!(resolved, "policies/sub/../fixtures/e.json");
 }
@@ -429,7 +823,10 @@ fn load_policy_set_reads_ward_files_in_sorted_order() {
     std::fs::write(dir.join("a.ward"), "const a = 1").unwrap();
     std::fs::write(dir.join("notes.txt"), "not ward").unwrap();
     let files = crate::load_policy_set(&dir).unwrap();
-    let names: Vec<String> = files.iter().map(|(p, _)| p.strip_prefix(dir.to_str().unwrap()).unwrap().to_string()).collect();
+    let names: Vec<String> = files
+        .iter()
+        .map(|(p, _)| p.strip_prefix(dir.to_str().unwrap()).unwrap().to_string())
+        .collect();
     assert_eq!(names, vec!["/a.ward".to_string(), "/b/z.ward".to_string()]);
     std::fs::remove_dir_all(&dir).unwrap();
 }

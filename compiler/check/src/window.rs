@@ -4,8 +4,8 @@
 //! Only static facts are checked here; interval arithmetic belongs to the runtime.
 
 use ward_ir as ir;
-use ward_syntax::ast::{self, WindowLineKind};
 use ward_syntax::Diagnostic;
+use ward_syntax::ast::{self, WindowLineKind};
 
 use crate::checker::{Checker, Def, State};
 use crate::suggest::did_you_mean;
@@ -16,13 +16,19 @@ impl Checker<'_> {
         match self.windows[idx as usize].state {
             State::Done => return !self.windows[idx as usize].in_cycle,
             State::InProgress => {
-                let start = self.window_stack.iter().position(|&w| w == idx).unwrap_or(0);
+                let start = self
+                    .window_stack
+                    .iter()
+                    .position(|&w| w == idx)
+                    .unwrap_or(0);
                 let cycle: Vec<u32> = self.window_stack[start..].to_vec();
                 if cycle.iter().any(|&w| self.windows[w as usize].in_cycle) {
                     return false;
                 }
-                let mut path: Vec<String> =
-                    cycle.iter().map(|&w| format!("`{}`", self.windows[w as usize].display)).collect();
+                let mut path: Vec<String> = cycle
+                    .iter()
+                    .map(|&w| format!("`{}`", self.windows[w as usize].display))
+                    .collect();
                 path.push(format!("`{}`", self.windows[idx as usize].display));
                 for &w in &cycle {
                     self.windows[w as usize].in_cycle = true;
@@ -30,7 +36,11 @@ impl Checker<'_> {
                 let info = &self.windows[idx as usize];
                 let diag = Diagnostic::error(
                     "E0173",
-                    format!("window `{}` excepts itself: {}", info.display, path.join(" -> ")),
+                    format!(
+                        "window `{}` excepts itself: {}",
+                        info.display,
+                        path.join(" -> ")
+                    ),
                     info.decl.name.span,
                 )
                 .with_help("remove one of the `except` lines of the cycle");
@@ -41,12 +51,18 @@ impl Checker<'_> {
         }
         self.windows[idx as usize].state = State::InProgress;
         self.window_stack.push(idx);
-        let (file, decl) = (self.windows[idx as usize].file, self.windows[idx as usize].decl);
+        let (file, decl) = (
+            self.windows[idx as usize].file,
+            self.windows[idx as usize].decl,
+        );
         let window = self.window_body(file, decl);
         self.window_stack.pop();
         self.windows[idx as usize].state = State::Done;
         let id = self.window_ir_id(idx);
-        self.ir_windows[id as usize] = Some(ir::Window { name: self.windows[idx as usize].display.clone(), ..window });
+        self.ir_windows[id as usize] = Some(ir::Window {
+            name: self.windows[idx as usize].display.clone(),
+            ..window
+        });
         !self.windows[idx as usize].in_cycle
     }
 
@@ -72,8 +88,14 @@ impl Checker<'_> {
                     timezone = Some((tz, line.span));
                     self.check_timezone(file, &tz.value, tz.span);
                 }
-                WindowLineKind::Weekly { start_day, start, end_day, end } => {
-                    if start_day.value == end_day.value && end.value.minutes <= start.value.minutes {
+                WindowLineKind::Weekly {
+                    start_day,
+                    start,
+                    end_day,
+                    end,
+                } => {
+                    if start_day.value == end_day.value && end.value.minutes <= start.value.minutes
+                    {
                         let day = start_day.value.name();
                         let next = ast::Weekday::ALL[start_day.value.number() as usize % 7].name();
                         let diag = Diagnostic::error(
@@ -111,20 +133,35 @@ impl Checker<'_> {
                             d = d % 7 + 1;
                         }
                     }
-                    lines.push(ir::WindowLine::Daily { start: start.value.minutes, end: end.value.minutes, days: mask });
+                    lines.push(ir::WindowLine::Daily {
+                        start: start.value.minutes,
+                        end: end.value.minutes,
+                        days: mask,
+                    });
                 }
                 WindowLineKind::Between { from, to } => {
                     if to.value.seconds <= from.value.seconds {
-                        let diag = Diagnostic::error("E0174", "the end of `between` must be after its start", to.span)
-                            .with_secondary(None, from.span, "start")
-                            .with_help("swap the two timestamps");
+                        let diag = Diagnostic::error(
+                            "E0174",
+                            "the end of `between` must be after its start",
+                            to.span,
+                        )
+                        .with_secondary(None, from.span, "start")
+                        .with_help("swap the two timestamps");
                         self.report(file, diag);
                     }
-                    lines.push(ir::WindowLine::Between { from: from.value.seconds, to: to.value.seconds });
+                    lines.push(ir::WindowLine::Between {
+                        from: from.value.seconds,
+                        to: to.value.seconds,
+                    });
                 }
                 WindowLineKind::Except(name) => {
                     let def = module
-                        .and_then(|m| self.module_items.get(&m).and_then(|items| items.get(&name.name)))
+                        .and_then(|m| {
+                            self.module_items
+                                .get(&m)
+                                .and_then(|items| items.get(&name.name))
+                        })
                         .or_else(|| self.globals.get(&name.name))
                         .copied();
                     match def {
@@ -135,7 +172,9 @@ impl Checker<'_> {
                         }
                         other => {
                             let message = match other {
-                                Some(def) => format!("`{}` is a {}, not a window", name.name, def.kind()),
+                                Some(def) => {
+                                    format!("`{}` is a {}, not a window", name.name, def.kind())
+                                }
                                 None => format!("unknown window `{}`", name.name),
                             };
                             let windows: Vec<&str> = self
@@ -155,8 +194,12 @@ impl Checker<'_> {
             }
         }
         if lines.is_empty() {
-            let diag = Diagnostic::warning("W0101", format!("window `{}` is never open", decl.name.name), decl.name.span)
-                .with_help("add a `weekly`, `daily` or `between` line");
+            let diag = Diagnostic::warning(
+                "W0101",
+                format!("window `{}` is never open", decl.name.name),
+                decl.name.span,
+            )
+            .with_help("add a `weekly`, `daily` or `between` line");
             self.report(file, diag);
         }
         ir::Window {

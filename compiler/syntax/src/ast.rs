@@ -412,30 +412,66 @@ pub enum ExprKind {
     /// `now`: the request's timestamp.
     Now,
     /// `Identity::"alice"`.
-    EntityRef { ty: Ident, id: StrLit },
+    EntityRef {
+        ty: Ident,
+        id: StrLit,
+    },
     /// `Tier::critical`.
-    EnumValue { ty: Ident, variant: Ident },
+    EnumValue {
+        ty: Ident,
+        variant: Ident,
+    },
     /// `["a", "b"]`.
     Set(Vec<Expr>),
     /// A bare name: a field in scope, a parameter, a constant, a window, a quantifier variable.
     Name(Ident),
     /// `~r`: a relation against its edges (only meaningful where a relation is expected).
     InverseRelation(Ident),
-    Unary { op: Spanned<UnaryOp>, operand: Box<Expr> },
-    Binary { op: Spanned<BinaryOp>, lhs: Box<Expr>, rhs: Box<Expr> },
+    Unary {
+        op: Spanned<UnaryOp>,
+        operand: Box<Expr>,
+    },
+    Binary {
+        op: Spanned<BinaryOp>,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
     /// `target has manager`.
-    Has { operand: Box<Expr>, attr: Ident },
+    Has {
+        operand: Box<Expr>,
+        attr: Ident,
+    },
     /// `x.attr` or `x?.attr` (`optional` is true for `?.`).
-    Field { operand: Box<Expr>, attr: Ident, optional: bool },
+    Field {
+        operand: Box<Expr>,
+        attr: Ident,
+        optional: bool,
+    },
     /// `f(a, b)`, `s.contains(x)`, `time.business_hours(t)`: the checker tells which by the
     /// callee's shape and the names in scope.
-    Call { callee: Box<Expr>, args: Vec<Expr> },
+    Call {
+        callee: Box<Expr>,
+        args: Vec<Expr>,
+    },
     /// `if C then A else B`.
-    If { cond: Box<Expr>, then: Box<Expr>, otherwise: Box<Expr> },
+    If {
+        cond: Box<Expr>,
+        then: Box<Expr>,
+        otherwise: Box<Expr>,
+    },
     /// `any x in s: COND` / `all x in s: COND`.
-    Quantifier { kind: Quantifier, var: Ident, set: Box<Expr>, body: Box<Expr> },
+    Quantifier {
+        kind: Quantifier,
+        var: Ident,
+        set: Box<Expr>,
+        body: Box<Expr>,
+    },
     /// `{ x in s | COND }`.
-    Filter { var: Ident, set: Box<Expr>, cond: Box<Expr> },
+    Filter {
+        var: Ident,
+        set: Box<Expr>,
+        cond: Box<Expr>,
+    },
     /// `( e )`; kept so the formatter can reproduce the user's grouping.
     Paren(Box<Expr>),
     /// A piece the parser could not read; the parser has reported it already.
@@ -508,7 +544,10 @@ pub struct TestDecl {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TestEntities {
     /// `entities { Identity::"a" { … }  Asset::"w" depends_on Asset::"d" }`.
-    Inline { span: Span, entries: Vec<EntityEntry> },
+    Inline {
+        span: Span,
+        entries: Vec<EntityEntry>,
+    },
     /// `entities from "fixtures/estate.json"` (relative to the test's file).
     From(StrLit),
 }
@@ -516,9 +555,19 @@ pub enum TestEntities {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EntityEntry {
     /// `Identity::"alice" { name: "Alice", … }`.
-    Entity { span: Span, ty: Ident, id: StrLit, attrs: Vec<RecordField> },
+    Entity {
+        span: Span,
+        ty: Ident,
+        id: StrLit,
+        attrs: Vec<RecordField>,
+    },
     /// `Asset::"web-1" depends_on Asset::"db-1"`.
-    Edge { span: Span, from: Expr, relation: Ident, to: Expr },
+    Edge {
+        span: Span,
+        from: Expr,
+        relation: Ident,
+        to: Expr,
+    },
 }
 
 /// `name: expr` inside a record literal.

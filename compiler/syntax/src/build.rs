@@ -50,25 +50,45 @@ pub(crate) fn parse_expr_with(text: &str, map: &SpanMap, diags: &mut Vec<Diagnos
     let whole = Span::new(map.at(0), map.at(text.len()));
     if let Some(d) = too_deep(text, whole) {
         diags.push(d);
-        return Expr { span: whole, kind: ExprKind::Error };
+        return Expr {
+            span: whole,
+            kind: ExprKind::Error,
+        };
     }
     let map = match map {
         SpanMap::Offset(o) => SpanMap::Offset(*o),
         SpanMap::Table(t) => SpanMap::Table(t.clone()),
     };
-    let mut builder = Builder { text: "", comments: &[], map, diags };
+    let mut builder = Builder {
+        text: "",
+        comments: &[],
+        map,
+        diags,
+    };
     match WardParser::parse(Rule::expr_only, text) {
         Ok(mut pairs) => {
             let inner = pairs.next().and_then(|p| p.into_inner().next());
             match inner {
                 Some(p) => builder.expr(p),
-                None => Expr { span: whole, kind: ExprKind::Error },
+                None => Expr {
+                    span: whole,
+                    kind: ExprKind::Error,
+                },
             }
         }
         Err(e) => {
-            let d = errors::translate(text, &e, &Context { after: "the end of the expression" });
+            let d = errors::translate(
+                text,
+                &e,
+                &Context {
+                    after: "the end of the expression",
+                },
+            );
             builder.push_local(d);
-            Expr { span: whole, kind: ExprKind::Error }
+            Expr {
+                span: whole,
+                kind: ExprKind::Error,
+            }
         }
     }
 }
@@ -115,7 +135,12 @@ impl<'a> Builder<'a> {
         offset: usize,
         diags: &'a mut Vec<Diagnostic>,
     ) -> Builder<'a> {
-        Builder { text, comments, map: SpanMap::Offset(offset), diags }
+        Builder {
+            text,
+            comments,
+            map: SpanMap::Offset(offset),
+            diags,
+        }
     }
 
     /// Parse and build one top-level chunk of the file.
@@ -150,20 +175,49 @@ impl<'a> Builder<'a> {
         self.diags.push(d);
     }
 
-    /// The span of a pair without the white space pest lets a trailing optional part consume:
-    /// it ends where its last inner pair ends.
+    /// The span of a pair without the white space and comments that pest lets a trailing
+    /// optional or repeated part consume.
     fn span(&self, p: &P<'_>) -> Span {
         let start = p.as_span().start();
         let mut end = p.as_span().end();
-        let mut last = p.clone().into_inner().last();
-        while let Some(q) = last {
-            end = q.as_span().end();
-            last = q.into_inner().last();
+        // Trailing white space (or a comment, which runs to a line break or the end of the
+        // text) is the only sign of it; most pairs end on their own last token.
+        let tail = p.as_str().as_bytes().last();
+        let at_text_end = end == p.as_span().get_input().len();
+        if !at_text_end && !tail.is_some_and(u8::is_ascii_whitespace) {
+            return Span::new(self.map.at(start), self.map.at(end));
+        }
+        let input = p.as_span().get_input().as_bytes();
+        loop {
+            while end > start && input[end - 1].is_ascii_whitespace() {
+                end -= 1;
+            }
+            // A comment that ends here (comments are sorted, so also by their ends).
+            let SpanMap::Offset(offset) = self.map else {
+                break;
+            };
+            let abs = offset + end;
+            let idx = self
+                .comments
+                .partition_point(|c| (c.span.end as usize) < abs);
+            match self.comments.get(idx) {
+                Some(c)
+                    if c.span.end as usize == abs && c.span.start as usize >= offset + start =>
+                {
+                    end = c.span.start as usize - offset;
+                }
+                _ => break,
+            }
         }
         Span::new(self.map.at(start), self.map.at(end))
     }
 
-    fn error(&mut self, code: &'static str, message: impl Into<String>, span: Span) -> &mut Diagnostic {
+    fn error(
+        &mut self,
+        code: &'static str,
+        message: impl Into<String>,
+        span: Span,
+    ) -> &mut Diagnostic {
         self.diags.push(Diagnostic::error(code, message, span));
         let last = self.diags.len() - 1;
         &mut self.diags[last]
@@ -179,7 +233,9 @@ impl<'a> Builder<'a> {
     /// The `///` comments directly before `pos` (only white space between), joined by lines.
     fn doc_before(&self, pos: Span) -> Option<String> {
         let mut pos = pos.start as usize;
-        let mut idx = self.comments.partition_point(|c| (c.span.end as usize) <= pos);
+        let mut idx = self
+            .comments
+            .partition_point(|c| (c.span.end as usize) <= pos);
         let mut lines = Vec::new();
         while idx > 0 {
             let c = &self.comments[idx - 1];
@@ -204,7 +260,10 @@ impl<'a> Builder<'a> {
     }
 
     fn ident(&self, p: &P<'_>) -> Ident {
-        Ident { name: p.as_str().to_string(), span: self.span(p) }
+        Ident {
+            name: p.as_str().to_string(),
+            span: self.span(p),
+        }
     }
 
     // -----------------------------------------------------------------------------------------
@@ -242,36 +301,73 @@ impl<'a> Builder<'a> {
                     .filter(|q| q.as_rule() == Rule::variant)
                     .map(|q| {
                         let span = self.span(&q);
-                        ast::Variant { doc: self.doc_before(span), name: Ident { name: q.as_str().to_string(), span } }
+                        ast::Variant {
+                            doc: self.doc_before(span),
+                            name: Ident {
+                                name: q.as_str().to_string(),
+                                span,
+                            },
+                        }
                     })
                     .collect();
-                ast::Item::Enum(ast::EnumDecl { span, doc, name, variants })
+                ast::Item::Enum(ast::EnumDecl {
+                    span,
+                    doc,
+                    name,
+                    variants,
+                })
             }
             Rule::entity_decl => {
                 let name = self.ident(&inner.next()?);
                 let fields = self.fields(inner);
-                ast::Item::Entity(ast::EntityDecl { span, doc, name, fields })
+                ast::Item::Entity(ast::EntityDecl {
+                    span,
+                    doc,
+                    name,
+                    fields,
+                })
             }
             Rule::action_decl => {
                 let name = self.ident(&inner.next()?);
                 let fields = self.fields(inner);
-                ast::Item::Action(ast::ActionDecl { span, doc, name, fields })
+                ast::Item::Action(ast::ActionDecl {
+                    span,
+                    doc,
+                    name,
+                    fields,
+                })
             }
             Rule::context_decl => {
                 let fields = self.fields(inner);
-                ast::Item::Context(ast::ContextDecl { span, doc, keyword, fields })
+                ast::Item::Context(ast::ContextDecl {
+                    span,
+                    doc,
+                    keyword,
+                    fields,
+                })
             }
             Rule::relation_decl => {
                 let name = self.ident(&inner.next()?);
                 let mut types = inner.filter(|q| q.as_rule() == Rule::type_expr);
                 let from = self.type_expr(types.next()?);
                 let to = self.type_expr(types.next()?);
-                ast::Item::Relation(ast::RelationDecl { span, doc, name, from, to })
+                ast::Item::Relation(ast::RelationDecl {
+                    span,
+                    doc,
+                    name,
+                    from,
+                    to,
+                })
             }
             Rule::window_decl => {
                 let name = self.ident(&inner.next()?);
                 let lines = inner.filter_map(|q| self.window_line(q)).collect();
-                ast::Item::Window(ast::WindowDecl { span, doc, name, lines })
+                ast::Item::Window(ast::WindowDecl {
+                    span,
+                    doc,
+                    name,
+                    lines,
+                })
             }
             Rule::const_decl => {
                 let name = self.ident(&inner.next()?);
@@ -284,7 +380,13 @@ impl<'a> Builder<'a> {
                         _ => {}
                     }
                 }
-                ast::Item::Const(ast::ConstDecl { span, doc, name, ty, value: value? })
+                ast::Item::Const(ast::ConstDecl {
+                    span,
+                    doc,
+                    name,
+                    ty,
+                    value: value?,
+                })
             }
             Rule::fn_decl => {
                 let name = self.ident(&inner.next()?);
@@ -299,7 +401,14 @@ impl<'a> Builder<'a> {
                         _ => {}
                     }
                 }
-                ast::Item::Fn(ast::FnDecl { span, doc, name, params, ret: ret?, body: body? })
+                ast::Item::Fn(ast::FnDecl {
+                    span,
+                    doc,
+                    name,
+                    params,
+                    ret: ret?,
+                    body: body?,
+                })
             }
             Rule::default_decl => {
                 let effect = self.effect(inner.next()?);
@@ -316,8 +425,12 @@ impl<'a> Builder<'a> {
         let mut out = Vec::new();
         for q in pairs.filter(|q| q.as_rule() == Rule::field_decl) {
             let span = self.span(&q);
-            let mut inner = q.into_inner().filter(|r| matches!(r.as_rule(), Rule::ident | Rule::type_expr));
-            let (Some(name), Some(ty)) = (inner.next(), inner.next()) else { continue };
+            let mut inner = q
+                .into_inner()
+                .filter(|r| matches!(r.as_rule(), Rule::ident | Rule::type_expr));
+            let (Some(name), Some(ty)) = (inner.next(), inner.next()) else {
+                continue;
+            };
             out.push(ast::FieldDecl {
                 span,
                 doc: self.doc_before(span),
@@ -337,15 +450,36 @@ impl<'a> Builder<'a> {
                 let element = q.into_inner().find(|r| r.as_rule() == Rule::type_expr);
                 let element = match element {
                     Some(e) => self.type_expr(e),
-                    None => ast::TypeExpr { span: set_span, kind: ast::TypeExprKind::Named(Ident { name: String::new(), span: set_span }) },
+                    None => ast::TypeExpr {
+                        span: set_span,
+                        kind: ast::TypeExprKind::Named(Ident {
+                            name: String::new(),
+                            span: set_span,
+                        }),
+                    },
                 };
-                ast::TypeExpr { span: set_span, kind: ast::TypeExprKind::Set(Box::new(element)) }
+                ast::TypeExpr {
+                    span: set_span,
+                    kind: ast::TypeExprKind::Set(Box::new(element)),
+                }
             }
-            Some(q) => ast::TypeExpr { span: self.span(&q), kind: ast::TypeExprKind::Named(self.ident(&q)) },
-            None => ast::TypeExpr { span, kind: ast::TypeExprKind::Named(Ident { name: String::new(), span }) },
+            Some(q) => ast::TypeExpr {
+                span: self.span(&q),
+                kind: ast::TypeExprKind::Named(self.ident(&q)),
+            },
+            None => ast::TypeExpr {
+                span,
+                kind: ast::TypeExprKind::Named(Ident {
+                    name: String::new(),
+                    span,
+                }),
+            },
         };
         if inner.next().is_some() {
-            ast::TypeExpr { span, kind: ast::TypeExprKind::Optional(Box::new(base)) }
+            ast::TypeExpr {
+                span,
+                kind: ast::TypeExprKind::Optional(Box::new(base)),
+            }
         } else {
             base
         }
@@ -363,7 +497,12 @@ impl<'a> Builder<'a> {
                 inner.next();
                 let end_day = self.day(inner.next()?);
                 let end = self.time_of_day(inner.next()?);
-                ast::WindowLineKind::Weekly { start_day: start_day?, start: start?, end_day: end_day?, end: end? }
+                ast::WindowLineKind::Weekly {
+                    start_day: start_day?,
+                    start: start?,
+                    end_day: end_day?,
+                    end: end?,
+                }
             }
             Rule::daily_line => {
                 let start = self.time_of_day(inner.next()?);
@@ -380,22 +519,31 @@ impl<'a> Builder<'a> {
                         None => first,
                     };
                     match (first, last) {
-                        (Some(first), Some(last)) => {
-                            days.push(ast::DaySpec { span, first: first.value, last: last.value })
-                        }
+                        (Some(first), Some(last)) => days.push(ast::DaySpec {
+                            span,
+                            first: first.value,
+                            last: last.value,
+                        }),
                         _ => ok = false,
                     }
                 }
                 if !ok {
                     return None;
                 }
-                ast::WindowLineKind::Daily { start: start?, end: end?, days }
+                ast::WindowLineKind::Daily {
+                    start: start?,
+                    end: end?,
+                    days,
+                }
             }
             Rule::between_line => {
                 let from = self.timestamp(inner.next()?);
                 inner.next();
                 let to = self.timestamp(inner.next()?);
-                ast::WindowLineKind::Between { from: from?, to: to? }
+                ast::WindowLineKind::Between {
+                    from: from?,
+                    to: to?,
+                }
             }
             Rule::except_line => ast::WindowLineKind::Except(self.ident(&inner.next()?)),
             _ => return None,
@@ -408,8 +556,12 @@ impl<'a> Builder<'a> {
         match ast::Weekday::from_name(p.as_str()) {
             Some(value) => Some(Spanned { value, span }),
             None => {
-                self.error(codes::BAD_DAY, format!("unknown day `{}`", p.as_str()), span).help =
-                    Some("write one of `Mon`, `Tue`, `Wed`, `Thu`, `Fri`, `Sat`, `Sun`".into());
+                self.error(
+                    codes::BAD_DAY,
+                    format!("unknown day `{}`", p.as_str()),
+                    span,
+                )
+                .help = Some("write one of `Mon`, `Tue`, `Wed`, `Thu`, `Fri`, `Sat`, `Sun`".into());
                 None
             }
         }
@@ -418,7 +570,10 @@ impl<'a> Builder<'a> {
     fn time_of_day(&mut self, p: P<'_>) -> Option<Spanned<ast::TimeOfDay>> {
         let span = self.span(&p);
         match literal::time_of_day(p.as_str()) {
-            Ok(minutes) => Some(Spanned { value: ast::TimeOfDay { minutes }, span }),
+            Ok(minutes) => Some(Spanned {
+                value: ast::TimeOfDay { minutes },
+                span,
+            }),
             Err(e) => {
                 self.literal_error(codes::BAD_TIME_OF_DAY, e, p.as_span().start());
                 None
@@ -429,7 +584,10 @@ impl<'a> Builder<'a> {
     fn timestamp(&mut self, p: P<'_>) -> Option<Spanned<ast::Timestamp>> {
         let span = self.span(&p);
         match literal::timestamp(p.as_str()) {
-            Ok(seconds) => Some(Spanned { value: ast::Timestamp { seconds }, span }),
+            Ok(seconds) => Some(Spanned {
+                value: ast::Timestamp { seconds },
+                span,
+            }),
             Err(e) => {
                 self.literal_error(codes::BAD_TIMESTAMP, e, p.as_span().start());
                 None
@@ -456,8 +614,8 @@ impl<'a> Builder<'a> {
     }
 
     fn unterminated(&mut self, span: Span) {
-        self.error(codes::UNTERMINATED_STRING, "unterminated string", span).help =
-            Some("add the closing `\"`; a string cannot span lines (write `\\n`)".into());
+        self.error(codes::UNTERMINATED_STRING, "unterminated string", span)
+            .help = Some("add the closing `\"`; a string cannot span lines (write `\\n`)".into());
     }
 
     fn rule<'i>(
@@ -485,8 +643,15 @@ impl<'a> Builder<'a> {
                             _ => {}
                         }
                     }
-                    let targets = if all { ast::OnTargets::All } else { ast::OnTargets::Actions(actions) };
-                    on = Some(ast::OnClause { span: on_span, targets });
+                    let targets = if all {
+                        ast::OnTargets::All
+                    } else {
+                        ast::OnTargets::Actions(actions)
+                    };
+                    on = Some(ast::OnClause {
+                        span: on_span,
+                        targets,
+                    });
                 }
                 Rule::when_clause => {
                     if let Some(e) = q.into_inner().find(|e| e.as_rule() == Rule::expr) {
@@ -496,20 +661,42 @@ impl<'a> Builder<'a> {
                 Rule::effect => effect = Some(self.effect(q)),
                 Rule::missing_effect => {
                     let at = self.span(&q);
-                    let rule_name = name.as_ref().map_or(String::new(), |n: &Ident| format!(" `{}`", n.name));
-                    self.error(codes::MISSING_EFFECT, format!("the rule{rule_name} has no effect"), at).help =
-                        Some("add `allow`, `deny` or `require approval` after the conditions".into());
-                    effect = Some(ast::Effect { span: at, kind: ast::EffectKind::Deny });
+                    let rule_name = name
+                        .as_ref()
+                        .map_or(String::new(), |n: &Ident| format!(" `{}`", n.name));
+                    self.error(
+                        codes::MISSING_EFFECT,
+                        format!("the rule{rule_name} has no effect"),
+                        at,
+                    )
+                    .help = Some(
+                        "add `allow`, `deny` or `require approval` after the conditions".into(),
+                    );
+                    effect = Some(ast::Effect {
+                        span: at,
+                        kind: ast::EffectKind::Deny,
+                    });
                 }
                 Rule::because_clause => {
-                    if let Some(s) = q.into_inner().find(|s| matches!(s.as_rule(), Rule::string | Rule::bad_string)) {
+                    if let Some(s) = q
+                        .into_inner()
+                        .find(|s| matches!(s.as_rule(), Rule::string | Rule::bad_string))
+                    {
                         because = Some(self.message(s));
                     }
                 }
                 _ => {}
             }
         }
-        Some(ast::RuleDecl { span, doc, name: name?, on: on?, when, effect: effect?, because })
+        Some(ast::RuleDecl {
+            span,
+            doc,
+            name: name?,
+            on: on?,
+            when,
+            effect: effect?,
+            because,
+        })
     }
 
     fn effect(&mut self, p: P<'_>) -> ast::Effect {
@@ -517,7 +704,10 @@ impl<'a> Builder<'a> {
         let kind = match p.into_inner().next() {
             Some(q) if q.as_rule() == Rule::kw_allow => ast::EffectKind::Allow,
             Some(q) if q.as_rule() == Rule::require_approval => {
-                let from = q.into_inner().find(|e| e.as_rule() == Rule::expr).map(|e| self.expr(e));
+                let from = q
+                    .into_inner()
+                    .find(|e| e.as_rule() == Rule::expr)
+                    .map(|e| self.expr(e));
                 ast::EffectKind::RequireApproval { from }
             }
             _ => ast::EffectKind::Deny,
@@ -532,11 +722,19 @@ impl<'a> Builder<'a> {
         if unterminated {
             self.unterminated(span);
         }
-        let body = if unterminated { &raw[1..] } else { &raw[1..raw.len() - 1] };
+        let body = if unterminated {
+            &raw[1..]
+        } else {
+            &raw[1..raw.len() - 1]
+        };
         let body_start = p.as_span().start() + 1;
         let (pieces, errors) = message::split(body);
         for e in errors {
-            let code = if e.hole { codes::BAD_HOLE } else { codes::BAD_ESCAPE };
+            let code = if e.hole {
+                codes::BAD_HOLE
+            } else {
+                codes::BAD_ESCAPE
+            };
             self.literal_error(code, e.error, body_start);
         }
         let parts = pieces
@@ -544,7 +742,10 @@ impl<'a> Builder<'a> {
             .map(|piece| match piece {
                 Piece::Text(t) => ast::MessagePart::Text(t),
                 Piece::Hole { text, offsets } => {
-                    let table = offsets.iter().map(|o| self.map.at(body_start + o)).collect();
+                    let table = offsets
+                        .iter()
+                        .map(|o| self.map.at(body_start + o))
+                        .collect();
                     let expr = parse_expr_with(&text, &SpanMap::Table(table), self.diags);
                     ast::MessagePart::Hole(expr)
                 }
@@ -570,7 +771,13 @@ impl<'a> Builder<'a> {
                 _ => {}
             }
         }
-        Some(ast::TestDecl { span, doc, name: name?, entities, cases })
+        Some(ast::TestDecl {
+            span,
+            doc,
+            name: name?,
+            entities,
+            cases,
+        })
     }
 
     fn test_entities(&mut self, p: P<'_>) -> ast::TestEntities {
@@ -583,23 +790,37 @@ impl<'a> Builder<'a> {
                     let entry_span = self.span(&q);
                     let mut inner = q.into_inner();
                     let Some(r) = inner.next() else { continue };
-                    let Some((ty, id)) = self.entity_ref_parts(r) else { continue };
+                    let Some((ty, id)) = self.entity_ref_parts(r) else {
+                        continue;
+                    };
                     let attrs = inner
                         .find(|f| f.as_rule() == Rule::record_fields)
                         .map(|f| self.record_fields(f))
                         .unwrap_or_default();
-                    entries.push(ast::EntityEntry::Entity { span: entry_span, ty, id, attrs });
+                    entries.push(ast::EntityEntry::Entity {
+                        span: entry_span,
+                        ty,
+                        id,
+                        attrs,
+                    });
                 }
                 Rule::edge_entry => {
                     let entry_span = self.span(&q);
                     let mut inner = q.into_inner();
-                    let (Some(from), Some(rel), Some(to)) = (inner.next(), inner.next(), inner.next()) else {
+                    let (Some(from), Some(rel), Some(to)) =
+                        (inner.next(), inner.next(), inner.next())
+                    else {
                         continue;
                     };
                     let from = self.entity_ref_expr(from);
                     let relation = self.ident(&rel);
                     let to = self.entity_ref_expr(to);
-                    entries.push(ast::EntityEntry::Edge { span: entry_span, from, relation, to });
+                    entries.push(ast::EntityEntry::Edge {
+                        span: entry_span,
+                        from,
+                        relation,
+                        to,
+                    });
                 }
                 _ => {}
             }
@@ -617,8 +838,14 @@ impl<'a> Builder<'a> {
     fn entity_ref_expr(&mut self, p: P<'_>) -> Expr {
         let span = self.span(&p);
         match self.entity_ref_parts(p) {
-            Some((ty, id)) => Expr { span, kind: ExprKind::EntityRef { ty, id } },
-            None => Expr { span, kind: ExprKind::Error },
+            Some((ty, id)) => Expr {
+                span,
+                kind: ExprKind::EntityRef { ty, id },
+            },
+            None => Expr {
+                span,
+                kind: ExprKind::Error,
+            },
         }
     }
 
@@ -626,8 +853,12 @@ impl<'a> Builder<'a> {
         let mut out = Vec::new();
         for f in p.into_inner().filter(|f| f.as_rule() == Rule::record_field) {
             let span = self.span(&f);
-            let mut inner = f.into_inner().filter(|q| matches!(q.as_rule(), Rule::ident | Rule::expr));
-            let (Some(name), Some(value)) = (inner.next(), inner.next()) else { continue };
+            let mut inner = f
+                .into_inner()
+                .filter(|q| matches!(q.as_rule(), Rule::ident | Rule::expr));
+            let (Some(name), Some(value)) = (inner.next(), inner.next()) else {
+                continue;
+            };
             let name = self.ident(&name);
             let value = self.expr(value);
             out.push(ast::RecordField { span, name, value });
@@ -672,7 +903,11 @@ impl<'a> Builder<'a> {
                             _ => {}
                         }
                     }
-                    expect = Some(ast::Expectation { span: q_span, effect: effect?, by });
+                    expect = Some(ast::Expectation {
+                        span: q_span,
+                        effect: effect?,
+                        by,
+                    });
                 }
                 _ => {}
             }
@@ -688,8 +923,12 @@ impl<'a> Builder<'a> {
     }
 
     fn duplicate(&mut self, clause: &str, span: Span) {
-        self.error(codes::DUPLICATE_CLAUSE, format!("`{clause}` is written twice for this request"), span).help =
-            Some(format!("write one `{clause}` per request"));
+        self.error(
+            codes::DUPLICATE_CLAUSE,
+            format!("`{clause}` is written twice for this request"),
+            span,
+        )
+        .help = Some(format!("write one `{clause}` per request"));
     }
 
     // -----------------------------------------------------------------------------------------
@@ -700,7 +939,10 @@ impl<'a> Builder<'a> {
         match p.as_rule() {
             Rule::expr => match p.into_inner().next() {
                 Some(q) => self.expr(q),
-                None => Expr { span, kind: ExprKind::Error },
+                None => Expr {
+                    span,
+                    kind: ExprKind::Error,
+                },
             },
             Rule::or_expr | Rule::and_expr | Rule::add_expr | Rule::mul_expr => self.left_assoc(p),
             Rule::coalesce_expr => self.coalesce(p),
@@ -739,8 +981,12 @@ impl<'a> Builder<'a> {
                 And
             }
             _ => {
-                self.error(codes::ASSIGN_IN_EXPR, "`=` is not an operator: write `==` to compare", span)
-                    .help = Some("`=` appears only in `const` and `fn` declarations".into());
+                self.error(
+                    codes::ASSIGN_IN_EXPR,
+                    "`=` is not an operator: write `==` to compare",
+                    span,
+                )
+                .help = Some("`=` appears only in `const` and `fn` declarations".into());
                 Eq
             }
         };
@@ -749,18 +995,33 @@ impl<'a> Builder<'a> {
 
     fn c_operator(&mut self, written: &str, word: &str, span: Span) {
         let message = format!("`{written}` is not an operator in Ward: write `{word}`");
-        self.diags.push(Diagnostic::error(codes::C_OPERATOR, message, span).with_label(format!("write `{word}`")));
+        self.diags.push(
+            Diagnostic::error(codes::C_OPERATOR, message, span)
+                .with_label(format!("write `{word}`")),
+        );
     }
 
     fn left_assoc(&mut self, p: P<'_>) -> Expr {
         let span = self.span(&p);
         let mut inner = p.into_inner();
-        let Some(first) = inner.next() else { return Expr { span, kind: ExprKind::Error } };
+        let Some(first) = inner.next() else {
+            return Expr {
+                span,
+                kind: ExprKind::Error,
+            };
+        };
         let mut lhs = self.expr(first);
         while let (Some(op), Some(rhs)) = (inner.next(), inner.next()) {
             let op = self.binary_op(&op);
             let rhs = self.expr(rhs);
-            lhs = Expr { span: lhs.span.to(rhs.span), kind: ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) } };
+            lhs = Expr {
+                span: lhs.span.to(rhs.span),
+                kind: ExprKind::Binary {
+                    op,
+                    lhs: Box::new(lhs),
+                    rhs: Box::new(rhs),
+                },
+            };
         }
         lhs
     }
@@ -775,9 +1036,19 @@ impl<'a> Builder<'a> {
                 operands.push(self.expr(q));
             }
         }
-        let mut rhs = operands.pop().unwrap_or(Expr { span: Span::default(), kind: ExprKind::Error });
+        let mut rhs = operands.pop().unwrap_or(Expr {
+            span: Span::default(),
+            kind: ExprKind::Error,
+        });
         while let (Some(op), Some(lhs)) = (ops.pop(), operands.pop()) {
-            rhs = Expr { span: lhs.span.to(rhs.span), kind: ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) } };
+            rhs = Expr {
+                span: lhs.span.to(rhs.span),
+                kind: ExprKind::Binary {
+                    op,
+                    lhs: Box::new(lhs),
+                    rhs: Box::new(rhs),
+                },
+            };
         }
         rhs
     }
@@ -799,19 +1070,33 @@ impl<'a> Builder<'a> {
                 _ => operand = Some(q),
             }
         }
-        let Some(operand) = operand else { return Expr { span, kind: ExprKind::Error } };
+        let Some(operand) = operand else {
+            return Expr {
+                span,
+                kind: ExprKind::Error,
+            };
+        };
         let mut expr = match (unary, ops.last()) {
             // `-9223372036854775808` is the smallest Int, not the negation of an overflow.
             (ast::UnaryOp::Neg, Some(&op_span)) if is_min_int(&operand) => {
                 ops.pop();
-                Expr { span: op_span.to(self.span(&operand)), kind: ExprKind::Int(i64::MIN) }
+                Expr {
+                    span: op_span.to(self.span(&operand)),
+                    kind: ExprKind::Int(i64::MIN),
+                }
             }
             _ => self.expr(operand),
         };
         while let Some(op_span) = ops.pop() {
             expr = Expr {
                 span: op_span.to(expr.span),
-                kind: ExprKind::Unary { op: Spanned { value: unary, span: op_span }, operand: Box::new(expr) },
+                kind: ExprKind::Unary {
+                    op: Spanned {
+                        value: unary,
+                        span: op_span,
+                    },
+                    operand: Box::new(expr),
+                },
             };
         }
         expr
@@ -820,23 +1105,47 @@ impl<'a> Builder<'a> {
     fn comparison(&mut self, p: P<'_>) -> Expr {
         let span = self.span(&p);
         let mut inner = p.into_inner();
-        let Some(first) = inner.next() else { return Expr { span, kind: ExprKind::Error } };
+        let Some(first) = inner.next() else {
+            return Expr {
+                span,
+                kind: ExprKind::Error,
+            };
+        };
         let mut lhs = self.expr(first);
         for (idx, tail) in inner.enumerate() {
             let mut parts = tail.into_inner();
-            let (Some(op), Some(rhs)) = (parts.next(), parts.next()) else { continue };
+            let (Some(op), Some(rhs)) = (parts.next(), parts.next()) else {
+                continue;
+            };
             if idx == 1 {
                 let op_span = self.span(&op);
-                self.error(codes::CHAINED_COMPARISON, "comparison operators do not chain: write `a < b and b < c`", op_span)
-                    .help = Some("join the comparisons with `and`, or add parentheses".into());
+                self.error(
+                    codes::CHAINED_COMPARISON,
+                    "comparison operators do not chain: write `a < b and b < c`",
+                    op_span,
+                )
+                .help = Some("join the comparisons with `and`, or add parentheses".into());
             }
             lhs = if op.as_rule() == Rule::op_has {
                 let attr = self.ident(&rhs);
-                Expr { span: lhs.span.to(attr.span), kind: ExprKind::Has { operand: Box::new(lhs), attr } }
+                Expr {
+                    span: lhs.span.to(attr.span),
+                    kind: ExprKind::Has {
+                        operand: Box::new(lhs),
+                        attr,
+                    },
+                }
             } else {
                 let op = self.binary_op(&op);
                 let rhs = self.expr(rhs);
-                Expr { span: lhs.span.to(rhs.span), kind: ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) } }
+                Expr {
+                    span: lhs.span.to(rhs.span),
+                    kind: ExprKind::Binary {
+                        op,
+                        lhs: Box::new(lhs),
+                        rhs: Box::new(rhs),
+                    },
+                }
             };
         }
         lhs
@@ -845,21 +1154,45 @@ impl<'a> Builder<'a> {
     fn postfix(&mut self, p: P<'_>) -> Expr {
         let span = self.span(&p);
         let mut inner = p.into_inner();
-        let Some(first) = inner.next() else { return Expr { span, kind: ExprKind::Error } };
+        let Some(first) = inner.next() else {
+            return Expr {
+                span,
+                kind: ExprKind::Error,
+            };
+        };
         let mut expr = self.primary(first);
         for q in inner {
             let q_span = self.span(&q);
             let whole = expr.span.to(q_span);
             expr = match q.as_rule() {
                 Rule::call_args => {
-                    let args = q.into_inner().filter(|a| a.as_rule() == Rule::expr).map(|a| self.expr(a)).collect();
-                    Expr { span: whole, kind: ExprKind::Call { callee: Box::new(expr), args } }
+                    let args = q
+                        .into_inner()
+                        .filter(|a| a.as_rule() == Rule::expr)
+                        .map(|a| self.expr(a))
+                        .collect();
+                    Expr {
+                        span: whole,
+                        kind: ExprKind::Call {
+                            callee: Box::new(expr),
+                            args,
+                        },
+                    }
                 }
                 rule => {
                     let optional = rule == Rule::opt_field_access;
-                    let Some(attr) = q.into_inner().find(|a| a.as_rule() == Rule::ident) else { continue };
+                    let Some(attr) = q.into_inner().find(|a| a.as_rule() == Rule::ident) else {
+                        continue;
+                    };
                     let attr = self.ident(&attr);
-                    Expr { span: whole, kind: ExprKind::Field { operand: Box::new(expr), attr, optional } }
+                    Expr {
+                        span: whole,
+                        kind: ExprKind::Field {
+                            operand: Box::new(expr),
+                            attr,
+                            optional,
+                        },
+                    }
                 }
             };
         }
@@ -890,7 +1223,8 @@ impl<'a> Builder<'a> {
                     Some(Rule::kw_all) => ast::Quantifier::All,
                     _ => ast::Quantifier::Any,
                 };
-                let mut parts = inner.filter(|q| matches!(q.as_rule(), Rule::ident | Rule::add_expr | Rule::expr));
+                let mut parts = inner
+                    .filter(|q| matches!(q.as_rule(), Rule::ident | Rule::add_expr | Rule::expr));
                 match (parts.next(), parts.next(), parts.next()) {
                     (Some(var), Some(set), Some(body)) => ExprKind::Quantifier {
                         kind,
@@ -902,7 +1236,9 @@ impl<'a> Builder<'a> {
                 }
             }
             Rule::filter_expr => {
-                let mut parts = p.into_inner().filter(|q| matches!(q.as_rule(), Rule::ident | Rule::add_expr | Rule::expr));
+                let mut parts = p
+                    .into_inner()
+                    .filter(|q| matches!(q.as_rule(), Rule::ident | Rule::add_expr | Rule::expr));
                 match (parts.next(), parts.next(), parts.next()) {
                     (Some(var), Some(set), Some(cond)) => ExprKind::Filter {
                         var: self.ident(&var),
@@ -912,9 +1248,12 @@ impl<'a> Builder<'a> {
                     _ => ExprKind::Error,
                 }
             }
-            Rule::set_lit => {
-                ExprKind::Set(p.into_inner().filter(|q| q.as_rule() == Rule::expr).map(|q| self.expr(q)).collect())
-            }
+            Rule::set_lit => ExprKind::Set(
+                p.into_inner()
+                    .filter(|q| q.as_rule() == Rule::expr)
+                    .map(|q| self.expr(q))
+                    .collect(),
+            ),
             Rule::timestamp => match self.timestamp(p) {
                 Some(ts) => ExprKind::Timestamp(ts.value),
                 None => ExprKind::Error,
@@ -952,7 +1291,10 @@ impl<'a> Builder<'a> {
             Rule::enum_value => {
                 let mut inner = p.into_inner();
                 match (inner.next(), inner.next()) {
-                    (Some(ty), Some(v)) => ExprKind::EnumValue { ty: self.ident(&ty), variant: self.ident(&v) },
+                    (Some(ty), Some(v)) => ExprKind::EnumValue {
+                        ty: self.ident(&ty),
+                        variant: self.ident(&v),
+                    },
                     _ => ExprKind::Error,
                 }
             }

@@ -82,7 +82,11 @@ fn describe(rule: Rule) -> Option<Expect> {
         | Rule::enum_value
         | Rule::op_not
         | Rule::op_neg => Expr,
-        Rule::ident | Rule::variant | Rule::field_decl | Rule::record_field | Rule::record_fields => Name,
+        Rule::ident
+        | Rule::variant
+        | Rule::field_decl
+        | Rule::record_field
+        | Rule::record_fields => Name,
         Rule::type_expr | Rule::set_type | Rule::kw_set => Type,
         Rule::op_or
         | Rule::op_and
@@ -103,7 +107,9 @@ fn describe(rule: Rule) -> Option<Expect> {
         Rule::rbracket => Close(']'),
         Rule::rangle => Close('>'),
         Rule::string | Rule::bad_string => Word("a string"),
-        Rule::timestamp | Rule::at_clause | Rule::kw_at => Word("a timestamp such as `2026-11-29T10:00:00Z`"),
+        Rule::timestamp | Rule::at_clause | Rule::kw_at => {
+            Word("a timestamp such as `2026-11-29T10:00:00Z`")
+        }
         Rule::time_of_day => Word("a time such as `09:00`"),
         Rule::day | Rule::day_spec => Word("a day such as `Mon`"),
         Rule::timezone_line
@@ -118,9 +124,11 @@ fn describe(rule: Rule) -> Option<Expect> {
         | Rule::kw_except => {
             Word("a window line (`timezone`, `weekly`, `daily`, `between` or `except`)")
         }
-        Rule::effect | Rule::require_approval | Rule::kw_allow | Rule::kw_deny | Rule::kw_require => {
-            Word("an effect (`allow`, `deny` or `require approval`)")
-        }
+        Rule::effect
+        | Rule::require_approval
+        | Rule::kw_allow
+        | Rule::kw_deny
+        | Rule::kw_require => Word("an effect (`allow`, `deny` or `require approval`)"),
         Rule::entity_literal | Rule::edge_entry | Rule::entity_ref => {
             Word("an entity such as `Identity::\"alice\" { … }` or an edge")
         }
@@ -204,7 +212,9 @@ pub(crate) fn translate(text: &str, error: &Error<Rule>, cx: &Context<'_>) -> Di
         None => cx.after.to_string(),
     };
     let prev = before.last().map(|t| &text[t.start..t.end]);
-    let after_prev = prev.map(|p| format!(" after {}", quote(p))).unwrap_or_default();
+    let after_prev = prev
+        .map(|p| format!(" after {}", quote(p)))
+        .unwrap_or_default();
     let at_end = found.is_none();
     // Primary span: the offending token, or just after the last token when the text ended.
     let span = match found {
@@ -219,7 +229,9 @@ pub(crate) fn translate(text: &str, error: &Error<Rule>, cx: &Context<'_>) -> Di
     if expected.contains(&Expect::Declaration) {
         return Diagnostic::error(
             codes::EXPECTED_DECLARATION,
-            format!("expected a declaration such as `rule`, `entity` or `const`, found {found_words}"),
+            format!(
+                "expected a declaration such as `rule`, `entity` or `const`, found {found_words}"
+            ),
             span,
         )
         .with_help(
@@ -233,8 +245,10 @@ pub(crate) fn translate(text: &str, error: &Error<Rule>, cx: &Context<'_>) -> Di
         _ => None,
     });
     // At the end of the text, an unclosed bracket explains everything else.
-    if let (Some(c), true) = (close, at_end) {
-        if let Some((open_span, what)) = innermost_open(text, &before, c) {
+    if let (Some(c), true) = (close, at_end)
+        && let Some((open_span, what)) = innermost_open(text, &before, c)
+    {
+        {
             let message = match what {
                 Some(what) => format!("expected `{c}` to close {what}"),
                 None => format!("expected `{c}`"),
@@ -252,7 +266,9 @@ pub(crate) fn translate(text: &str, error: &Error<Rule>, cx: &Context<'_>) -> Di
             span,
         )
         .with_label("reserved keyword")
-        .with_help(format!("`{kw}` is a reserved keyword and cannot be used as a name"));
+        .with_help(format!(
+            "`{kw}` is a reserved keyword and cannot be used as a name"
+        ));
     }
 
     let message = if expected.first() == Some(&Expect::Expr) {
@@ -314,7 +330,11 @@ fn opening(close: char) -> char {
 
 /// The innermost bracket of kind `close` still open among `tokens`, with words for what it
 /// opens ("the rule `x`"). `None` when every such bracket is closed.
-fn innermost_open(text: &str, tokens: &[scan::Token], close: char) -> Option<(Span, Option<String>)> {
+fn innermost_open(
+    text: &str,
+    tokens: &[scan::Token],
+    close: char,
+) -> Option<(Span, Option<String>)> {
     let open = opening(close);
     let mut stack: Vec<usize> = Vec::new();
     for (idx, t) in tokens.iter().enumerate() {
@@ -328,7 +348,9 @@ fn innermost_open(text: &str, tokens: &[scan::Token], close: char) -> Option<(Sp
     let idx = *stack.last()?;
     let t = tokens[idx];
     let tok = |i: usize| tokens.get(i).map(|t| &text[t.start..t.end]);
-    let what = (close == '}').then(|| block_words(tok(0), tok(1), idx, &|i| tok(i))).flatten();
+    let what = (close == '}')
+        .then(|| block_words(tok(0), tok(1), idx, &|i| tok(i)))
+        .flatten();
     Some((Span::new(t.start, t.end), what))
 }
 
@@ -357,7 +379,9 @@ fn block_words<'t>(
         (_, _, Some("entities")) => Some("the `entities` block".into()),
         (_, _, Some("with")) => Some("the `with` fields".into()),
         (_, Some("request"), Some(action)) => Some(format!("the fields of request `{action}`")),
-        (Some(ty), Some("::"), Some(id)) if id.starts_with('"') => Some(format!("the entity `{ty}::{id}`")),
+        (Some(ty), Some("::"), Some(id)) if id.starts_with('"') => {
+            Some(format!("the entity `{ty}::{id}`"))
+        }
         (_, _, Some(".")) => Some("the import list".into()),
         _ => Some("the filter".into()).filter(|_| first != Some("use")),
     }

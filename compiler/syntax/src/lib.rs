@@ -35,7 +35,13 @@ pub fn parse(text: &str) -> (ast::File, Vec<Diagnostic>) {
         }
     }
     diags.sort_by_key(|d| d.span().start);
-    (ast::File { items, comments: scanned.comments }, diags)
+    (
+        ast::File {
+            items,
+            comments: scanned.comments,
+        },
+        diags,
+    )
 }
 
 /// Parse a single expression (the whole text must be one expression). Handy for tests and for
@@ -44,24 +50,4 @@ pub fn parse_expr(text: &str) -> (ast::Expr, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let expr = build::parse_expr_with(text, &build::SpanMap::Offset(0), &mut diags);
     (expr, diags)
-}
-#[cfg(test)]
-mod perf_probe {
-    #[test]
-    fn probe() {
-        use pest::Parser;
-        let mut text = String::new();
-        for i in 0..10000 {
-            text.push_str(&format!("rule r{i} {{\n  on patch_host\n  when host.tier == Tier::critical and \"x\" in host.tags\n  deny because \"no {{host}}\"\n}}\n"));
-        }
-        let t = std::time::Instant::now();
-        let s = crate::scan::scan(&text);
-        eprintln!("bytes {} scan {:?}", text.len(), t.elapsed());
-        let t = std::time::Instant::now();
-        for c in &s.chunks { let _ = crate::grammar::WardParser::parse(crate::grammar::Rule::chunk, &text[c.start..c.end]); }
-        eprintln!("pest {:?}", t.elapsed());
-        let t = std::time::Instant::now();
-        let _ = crate::parse(&text);
-        eprintln!("all {:?}", t.elapsed());
-    }
 }

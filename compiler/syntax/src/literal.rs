@@ -13,7 +13,12 @@ pub(crate) struct LiteralError {
 
 impl LiteralError {
     fn whole(text: &str, message: impl Into<String>) -> LiteralError {
-        LiteralError { start: 0, end: text.len(), message: message.into(), help: None }
+        LiteralError {
+            start: 0,
+            end: text.len(),
+            message: message.into(),
+            help: None,
+        }
     }
 
     fn help(mut self, help: impl Into<String>) -> LiteralError {
@@ -27,8 +32,10 @@ impl LiteralError {
 pub(crate) fn escape(rest: &str) -> Result<(char, usize), LiteralError> {
     let mut chars = rest.char_indices().skip(1);
     let Some((_, c)) = chars.next() else {
-        return Err(LiteralError::whole("\\", "a backslash at the end of a string")
-            .help("write `\\\\` for a backslash"));
+        return Err(
+            LiteralError::whole("\\", "a backslash at the end of a string")
+                .help("write `\\\\` for a backslash"),
+        );
     };
     let simple = match c {
         '"' => Some('"'),
@@ -41,18 +48,18 @@ pub(crate) fn escape(rest: &str) -> Result<(char, usize), LiteralError> {
         return Ok((decoded, 2));
     }
     if c == 'u' {
-        let bad = |len: usize| {
-            LiteralError {
-                start: 0,
-                end: len,
-                message: format!("invalid unicode escape `{}`", &rest[..len]),
-                help: Some("write `\\u{…}` with 1 to 6 hex digits naming a unicode scalar value".into()),
-            }
+        let bad = |len: usize| LiteralError {
+            start: 0,
+            end: len,
+            message: format!("invalid unicode escape `{}`", &rest[..len]),
+            help: Some(
+                "write `\\u{…}` with 1 to 6 hex digits naming a unicode scalar value".into(),
+            ),
         };
         if !rest[2..].starts_with('{') {
             return Err(bad(2));
         }
-        let Some(close) = rest[3..].find(|c: char| c == '}' || c == '"' || c == '\n') else {
+        let Some(close) = rest[3..].find(['}', '"', '\n']) else {
             return Err(bad(3));
         };
         let len = 3 + close + usize::from(rest[3 + close..].starts_with('}'));
@@ -110,8 +117,11 @@ pub(crate) fn string_body(body: &str) -> (String, Vec<LiteralError>) {
 
 pub(crate) fn int(text: &str) -> Result<i64, LiteralError> {
     text.parse::<i64>().map_err(|_| {
-        LiteralError::whole(text, format!("integer literal `{text}` does not fit in 64 bits"))
-            .help("integers range from -9223372036854775808 to 9223372036854775807")
+        LiteralError::whole(
+            text,
+            format!("integer literal `{text}` does not fit in 64 bits"),
+        )
+        .help("integers range from -9223372036854775808 to 9223372036854775807")
     })
 }
 
@@ -124,18 +134,22 @@ pub(crate) fn duration(text: &str) -> Result<i64, LiteralError> {
     let mut start = 0;
     let bytes = text.as_bytes();
     while start < bytes.len() {
-        let digits_end = start + bytes[start..].iter().take_while(|b| b.is_ascii_digit()).count();
+        let digits_end = start
+            + bytes[start..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .count();
         let unit = bytes.get(digits_end).copied().unwrap_or(b's');
         let Some(pos) = UNITS.iter().position(|(u, _)| *u == unit) else {
-            return Err(LiteralError::whole(text, format!("invalid duration `{text}`")).help(order_help));
+            return Err(
+                LiteralError::whole(text, format!("invalid duration `{text}`")).help(order_help),
+            );
         };
         if pos < next_unit {
             return Err(LiteralError {
                 start,
                 end: digits_end + 1,
-                message: format!(
-                    "the units of duration `{text}` are out of order or repeated"
-                ),
+                message: format!("the units of duration `{text}` are out of order or repeated"),
                 help: Some(order_help.into()),
             });
         }
@@ -156,33 +170,48 @@ pub(crate) fn duration(text: &str) -> Result<i64, LiteralError> {
 
 /// An RFC 3339 timestamp with a UTC offset and whole seconds, years 0001 to 9999.
 pub(crate) fn timestamp(text: &str) -> Result<i64, LiteralError> {
-    let example = "write an RFC 3339 timestamp such as `2026-11-29T10:00:00Z` or `2026-11-29T10:00:00+01:00`";
+    let example =
+        "write an RFC 3339 timestamp such as `2026-11-29T10:00:00Z` or `2026-11-29T10:00:00+01:00`";
     let Some(t) = text.find(['T', 't']) else {
-        return Err(LiteralError::whole(text, format!("timestamp `{text}` has no time of day")).help(example));
+        return Err(
+            LiteralError::whole(text, format!("timestamp `{text}` has no time of day"))
+                .help(example),
+        );
     };
     let time = &text[t + 1..];
     let offset_at = time.find(['Z', 'z', '+', '-']);
     let clock = &time[..offset_at.unwrap_or(time.len())];
     if clock.contains('.') {
-        return Err(LiteralError::whole(text, format!("timestamp `{text}` has fractional seconds"))
-            .help("timestamps have a precision of one second: remove the fraction"));
+        return Err(LiteralError::whole(
+            text,
+            format!("timestamp `{text}` has fractional seconds"),
+        )
+        .help("timestamps have a precision of one second: remove the fraction"));
     }
     if clock.len() != 8 {
-        return Err(LiteralError::whole(text, format!("timestamp `{text}` has no seconds")).help(example));
+        return Err(
+            LiteralError::whole(text, format!("timestamp `{text}` has no seconds")).help(example),
+        );
     }
     if offset_at.is_none() {
-        return Err(LiteralError::whole(text, format!("timestamp `{text}` has no UTC offset"))
-            .help("add `Z` for UTC or an offset such as `+01:00`"));
+        return Err(
+            LiteralError::whole(text, format!("timestamp `{text}` has no UTC offset"))
+                .help("add `Z` for UTC or an offset such as `+01:00`"),
+        );
     }
     if text.starts_with("0000") {
-        return Err(LiteralError::whole(text, format!("timestamp `{text}` is before year 1"))
-            .help("timestamps range over the years 0001 to 9999"));
+        return Err(
+            LiteralError::whole(text, format!("timestamp `{text}` is before year 1"))
+                .help("timestamps range over the years 0001 to 9999"),
+        );
     }
     let normalized = text.replace('t', "T").replace('z', "Z");
     normalized
         .parse::<jiff::Timestamp>()
         .map(|ts| ts.as_second())
-        .map_err(|_| LiteralError::whole(text, format!("`{text}` is not a valid timestamp")).help(example))
+        .map_err(|_| {
+            LiteralError::whole(text, format!("`{text}` is not a valid timestamp")).help(example)
+        })
 }
 
 /// `HH:MM` → minutes since midnight.
@@ -190,8 +219,10 @@ pub(crate) fn time_of_day(text: &str) -> Result<u16, LiteralError> {
     let (h, m) = text.split_once(':').unwrap_or((text, ""));
     match (h.parse::<u16>(), m.parse::<u16>()) {
         (Ok(h), Ok(m)) if h < 24 && m < 60 && m_digits_ok(text) => Ok(h * 60 + m),
-        _ => Err(LiteralError::whole(text, format!("`{text}` is not a time of day"))
-            .help("write a 24-hour time from `00:00` to `23:59`")),
+        _ => Err(
+            LiteralError::whole(text, format!("`{text}` is not a time of day"))
+                .help("write a 24-hour time from `00:00` to `23:59`"),
+        ),
     }
 }
 
@@ -205,10 +236,24 @@ mod tests {
 
     #[test]
     fn durations() {
-        for (text, secs) in [("90s", 90), ("30m", 1800), ("4h", 14_400), ("2d", 172_800), ("1h30m", 5400), ("1d2h3m4s", 93_784), ("0s", 0)] {
+        for (text, secs) in [
+            ("90s", 90),
+            ("30m", 1800),
+            ("4h", 14_400),
+            ("2d", 172_800),
+            ("1h30m", 5400),
+            ("1d2h3m4s", 93_784),
+            ("0s", 0),
+        ] {
             assert_eq!(duration(text), Ok(secs), "{text}");
         }
-        for text in ["1m1h", "1h1h", "1s1d", "99999999999999999999d", "9999999999999999d"] {
+        for text in [
+            "1m1h",
+            "1h1h",
+            "1s1d",
+            "99999999999999999999d",
+            "9999999999999999d",
+        ] {
             assert!(duration(text).is_err(), "{text}");
         }
     }
@@ -219,18 +264,39 @@ mod tests {
         assert_eq!(timestamp("1970-01-01T01:00:00+01:00"), Ok(0));
         assert_eq!(timestamp("2026-11-29T10:00:00Z"), Ok(1_795_946_400));
         let msg = |t: &str| timestamp(t).unwrap_err().message;
-        assert_eq!(msg("2026-11-29T10:00:00.5Z"), "timestamp `2026-11-29T10:00:00.5Z` has fractional seconds");
-        assert_eq!(msg("2026-11-29T10:00:00"), "timestamp `2026-11-29T10:00:00` has no UTC offset");
-        assert_eq!(msg("2026-11-29"), "timestamp `2026-11-29` has no time of day");
-        assert_eq!(msg("2026-02-30T10:00:00Z"), "`2026-02-30T10:00:00Z` is not a valid timestamp");
-        assert_eq!(msg("0000-01-01T00:00:00Z"), "timestamp `0000-01-01T00:00:00Z` is before year 1");
+        assert_eq!(
+            msg("2026-11-29T10:00:00.5Z"),
+            "timestamp `2026-11-29T10:00:00.5Z` has fractional seconds"
+        );
+        assert_eq!(
+            msg("2026-11-29T10:00:00"),
+            "timestamp `2026-11-29T10:00:00` has no UTC offset"
+        );
+        assert_eq!(
+            msg("2026-11-29"),
+            "timestamp `2026-11-29` has no time of day"
+        );
+        assert_eq!(
+            msg("2026-02-30T10:00:00Z"),
+            "`2026-02-30T10:00:00Z` is not a valid timestamp"
+        );
+        assert_eq!(
+            msg("0000-01-01T00:00:00Z"),
+            "timestamp `0000-01-01T00:00:00Z` is before year 1"
+        );
     }
 
     #[test]
     fn strings() {
-        assert_eq!(string_body(r#"a\"b\\c\nd\te\u{1F600}"#), ("a\"b\\c\nd\te\u{1F600}".to_string(), vec![]));
+        assert_eq!(
+            string_body(r#"a\"b\\c\nd\te\u{1F600}"#),
+            ("a\"b\\c\nd\te\u{1F600}".to_string(), vec![])
+        );
         let (_, errors) = string_body(r"x\qy\u{110000}\u{}");
-        let messages: Vec<_> = errors.iter().map(|e| (e.start, e.end, e.message.as_str())).collect();
+        let messages: Vec<_> = errors
+            .iter()
+            .map(|e| (e.start, e.end, e.message.as_str()))
+            .collect();
         assert_eq!(
             messages,
             vec![

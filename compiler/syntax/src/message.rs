@@ -13,7 +13,10 @@ pub(crate) enum Piece {
     Text(String),
     /// A hole: its decoded text, and for each byte of it (plus one past the end) the offset in
     /// the body it came from.
-    Hole { text: String, offsets: Vec<usize> },
+    Hole {
+        text: String,
+        offsets: Vec<usize>,
+    },
 }
 
 /// A problem in a message body: `start..end` is a range of the body.
@@ -31,7 +34,12 @@ pub(crate) fn split(body: &str) -> (Vec<Piece>, Vec<PieceError>) {
     let bytes = body.as_bytes();
     let mut i = 0;
     let hole_error = |start: usize, end: usize, message: &str, help: &str| PieceError {
-        error: LiteralError { start, end, message: message.into(), help: Some(help.into()) },
+        error: LiteralError {
+            start,
+            end,
+            message: message.into(),
+            help: Some(help.into()),
+        },
         hole: true,
     };
     while i < bytes.len() {
@@ -45,7 +53,12 @@ pub(crate) fn split(body: &str) -> (Vec<Piece>, Vec<PieceError>) {
                 i += 2;
             }
             b'}' => {
-                errors.push(hole_error(i, i + 1, "unmatched `}` in message", "write `}}` for a literal brace"));
+                errors.push(hole_error(
+                    i,
+                    i + 1,
+                    "unmatched `}` in message",
+                    "write `}}` for a literal brace",
+                ));
                 i += 1;
             }
             b'{' => {
@@ -59,7 +72,11 @@ pub(crate) fn split(body: &str) -> (Vec<Piece>, Vec<PieceError>) {
                     break;
                 };
                 let (hole, offsets, escape_errors) = decode_hole(body, i + 1, end);
-                errors.extend(escape_errors.into_iter().map(|error| PieceError { error, hole: false }));
+                errors.extend(
+                    escape_errors
+                        .into_iter()
+                        .map(|error| PieceError { error, hole: false }),
+                );
                 if hole.trim().is_empty() {
                     errors.push(hole_error(
                         i,
@@ -71,7 +88,10 @@ pub(crate) fn split(body: &str) -> (Vec<Piece>, Vec<PieceError>) {
                     if !text.is_empty() {
                         pieces.push(Piece::Text(std::mem::take(&mut text)));
                     }
-                    pieces.push(Piece::Hole { text: hole, offsets });
+                    pieces.push(Piece::Hole {
+                        text: hole,
+                        offsets,
+                    });
                 }
                 i = end + 1;
             }
@@ -92,7 +112,9 @@ pub(crate) fn split(body: &str) -> (Vec<Piece>, Vec<PieceError>) {
                 }
             },
             _ => {
-                let next = body[i..].find(['{', '}', '\\']).map_or(body.len(), |n| i + n);
+                let next = body[i..]
+                    .find(['{', '}', '\\'])
+                    .map_or(body.len(), |n| i + n);
                 text.push_str(&body[i..next]);
                 i = next;
             }
@@ -200,7 +222,9 @@ mod tests {
     #[test]
     fn offsets_point_into_the_body() {
         let (pieces, _) = split(r#"ab{x ?? \"n\"}"#);
-        let Piece::Hole { text, offsets } = &pieces[1] else { panic!("expected a hole") };
+        let Piece::Hole { text, offsets } = &pieces[1] else {
+            panic!("expected a hole")
+        };
         assert_eq!(text, r#"x ?? "n""#);
         assert_eq!(offsets[0], 3);
         assert_eq!(offsets[5], 8); // the decoded quote comes from `\"` at 8

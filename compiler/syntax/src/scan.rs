@@ -18,7 +18,9 @@ pub(crate) const TOP_LEVEL: [&str; 12] = [
 ];
 
 /// Declarations whose body is a `{ … }` block: the chunk ends where that block closes.
-const BLOCK_KINDS: [&str; 8] = ["use", "enum", "entity", "context", "action", "window", "rule", "test"];
+const BLOCK_KINDS: [&str; 8] = [
+    "use", "enum", "entity", "context", "action", "window", "rule", "test",
+];
 
 /// Reserved words (decision 1).
 pub(crate) const RESERVED: [&str; 32] = [
@@ -76,7 +78,12 @@ impl Open {
     }
 
     fn finish(self, end: usize) -> Chunk {
-        Chunk { start: self.start, end, nesting: self.max_nesting + self.nesting, operators: self.operators }
+        Chunk {
+            start: self.start,
+            end,
+            nesting: self.max_nesting + self.nesting,
+            operators: self.operators,
+        }
     }
 }
 
@@ -156,7 +163,11 @@ fn comment(text: &str, start: usize, end: usize) -> Comment {
     let body = &text[start..end];
     let doc = body.starts_with("///") && !body.starts_with("////");
     let text = if doc { &body[3..] } else { &body[2..] };
-    Comment { span: Span::new(start, end), text: text.trim_end_matches('\r').to_string(), doc }
+    Comment {
+        span: Span::new(start, end),
+        text: text.trim_end_matches('\r').to_string(),
+        doc,
+    }
 }
 
 /// The end of the rough token starting at `i` (which is not whitespace or a comment): a word
@@ -225,7 +236,10 @@ pub(crate) fn tokens(text: &str, limit: usize) -> Vec<Token> {
 pub(crate) fn token_at(text: &str, i: usize) -> Token {
     let bytes = text.as_bytes();
     let two = text.get(i..i + 2).unwrap_or("");
-    let end = if matches!(two, "==" | "!=" | "<=" | ">=" | "&&" | "||" | "??" | "?." | "->" | "::") {
+    let end = if matches!(
+        two,
+        "==" | "!=" | "<=" | ">=" | "&&" | "||" | "??" | "?." | "->" | "::"
+    ) {
         i + 2
     } else {
         token_end(bytes, i)

@@ -39,12 +39,18 @@ fn the_examples_of_the_contract_parse_cleanly() {
             "default", "rule", "rule", "rule", "rule", "test", "test"
         ]
     );
-    assert_eq!(file.items[2].doc(), Some("How much the business depends on an asset."));
+    assert_eq!(
+        file.items[2].doc(),
+        Some("How much the business depends on an asset.")
+    );
     // Every item's span starts at its keyword and ends at its last character.
     for item in &file.items {
         let span = item.span();
         let slice = &text[span.range()];
-        assert!(!slice.starts_with(char::is_whitespace) && !slice.ends_with(char::is_whitespace), "{slice:?}");
+        assert!(
+            !slice.starts_with(char::is_whitespace) && !slice.ends_with(char::is_whitespace),
+            "{slice:?}"
+        );
     }
     assert_eq!(file.comments.len(), 5);
 }
