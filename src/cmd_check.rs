@@ -1,4 +1,4 @@
-//! `ward check`: parse and type-check a policy set.
+//! `ward check`: parse and type-check a policy set; `--stats` says how each rule runs natively.
 
 use std::process::ExitCode;
 
@@ -12,6 +12,16 @@ pub(crate) fn run(args: &CheckArgs) -> Result<ExitCode, CliError> {
     if args.emit_ir {
         if let Some(program) = &compiled.program {
             print!("{}", ward_ir::print(program));
+        }
+    }
+    if args.stats {
+        if let Some(program) = &compiled.program {
+            let stats = ward_runtime::jit::stats(program).map_err(|e| {
+                CliError::new(format!("the compiled policy set is not executable: {e}"))
+            })?;
+            for (rule, stats) in program.rules.iter().zip(&stats) {
+                println!("{} ({}): {}", rule.name, rule.location, ward_runtime::jit::describe(stats));
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

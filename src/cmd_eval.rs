@@ -6,12 +6,14 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use ward_runtime::decision::render_explanation;
-use ward_runtime::engine::Engine;
+use ward_runtime::engine::{Engine, EngineConfig, EngineKind};
 
 use crate::{compile_and_report, CliError, EvalArgs, Format};
 
 pub(crate) fn run(args: &EvalArgs) -> Result<ExitCode, CliError> {
-    let Some(engine) = build_engine(&args.path, args.entities.as_deref(), args.format)? else {
+    let Some(engine) =
+        build_engine(&args.path, args.entities.as_deref(), args.format, args.engine.kind())?
+    else {
         return Ok(ExitCode::from(1));
     };
     if let Some(path) = &args.request {
@@ -32,12 +34,13 @@ pub(crate) fn build_engine(
     policy: &Path,
     entities: Option<&Path>,
     format: Format,
+    kind: EngineKind,
 ) -> Result<Option<Engine>, CliError> {
     let (compiled, ok) = compile_and_report(policy, format, true)?;
     let Some(program) = compiled.program.filter(|_| ok) else {
         return Ok(None);
     };
-    let engine = Engine::new(program)
+    let engine = Engine::with_config(program, EngineConfig { engine: kind })
         .map_err(|e| CliError::new(format!("the compiled policy set is not executable: {e}")))?;
     if let Some(path) = entities {
         let text = read(path)?;

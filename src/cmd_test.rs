@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use ward::testing::{run_tests, Outcome};
+use ward::testing::{run_tests_on, Outcome};
 
 use crate::{compile_and_report, CliError, Format, TestArgs};
 
@@ -11,7 +11,8 @@ pub(crate) fn run(args: &TestArgs) -> Result<ExitCode, CliError> {
     let Some(program) = compiled.program.filter(|_| ok) else {
         return Ok(ExitCode::from(1));
     };
-    let report = run_tests(&program, args.filter.as_deref())
+    let engine = args.engine.map(|e| e.kind());
+    let report = run_tests_on(&program, args.filter.as_deref(), engine)
         .map_err(|e| CliError::new(format!("the compiled policy set is not executable: {e}")))?;
     match args.format {
         Format::Human => {

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 mod cmd_check;
 mod cmd_eval;
+mod cmd_fmt;
 mod cmd_test;
 
 
@@ -36,6 +37,8 @@ enum Command {
     Test(TestArgs),
     /// Decide one request (or a stream of them) against a policy set and an estate
     Eval(EvalArgs),
+    /// Rewrite `.ward` files in the canonical layout (`--check`: only report what would change)
+    Fmt(FmtArgs),
 }
 
 /// How diagnostics and results are printed.
@@ -58,6 +61,27 @@ struct CheckArgs {
     /// Print the typed IR the runtime executes (only when the policy set has no errors)
     #[arg(long)]
     emit_ir: bool,
+    /// Compile the rules to native code and report, per rule, how it is executed
+    #[arg(long)]
+    stats: bool,
+}
+
+/// The engine that decides: native code compiled by the JIT, or the reference interpreter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum EngineChoice {
+    /// The reference interpreter
+    Interp,
+    /// Native code (Cranelift JIT)
+    Jit,
+}
+
+impl EngineChoice {
+    fn kind(self) -> ward_runtime::engine::EngineKind {
+        match self {
+            EngineChoice::Interp => ward_runtime::engine::EngineKind::Interp,
+            EngineChoice::Jit => ward_runtime::engine::EngineKind::Jit,
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -67,6 +91,9 @@ struct TestArgs {
     /// Run only the tests whose name contains this text
     #[arg(long)]
     filter: Option<String>,
+    /// Run the tests on this engine only (default: on both, a disagreement is a failure)
+    #[arg(long, value_enum)]
+    engine: Option<EngineChoice>,
     /// Output format of diagnostics and results
     #[arg(long, value_enum, default_value_t)]
     format: Format,
@@ -88,7 +115,23 @@ struct EvalArgs {
     /// Explain the decision: which rules matched, which did not and why
     #[arg(long)]
     explain: bool,
+    /// The engine that decides
+    #[arg(long, value_enum, default_value = "jit")]
+    engine: EngineChoice,
     /// Output format of diagnostics and explanations
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+#[derive(Debug, clap::Args)]
+struct FmtArgs {
+    /// A `.ward` file or a directory (every `.ward` file below it, in sorted path order)
+    path: PathBuf,
+    /// Change nothing: list the files that are not formatted, with the first lines that differ,
+    /// and exit with code 1 if there are any
+    #[arg(long)]
+    check: bool,
+    /// Output format of the report and diagnostics
     #[arg(long, value_enum, default_value_t)]
     format: Format,
 }
@@ -99,6 +142,7 @@ fn main() -> ExitCode {
         Command::Check(args) => cmd_check::run(&args),
         Command::Test(args) => cmd_test::run(&args),
         Command::Eval(args) => cmd_eval::run(&args),
+        Command::Fmt(args) => cmd_fmt::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use ward_ir::{EffectKind, Program, Test, TestCase, TestEntities};
 use ward_runtime::decision::Decision;
-use ward_runtime::engine::{Engine, EngineError};
+use ward_runtime::engine::{Engine, EngineConfig, EngineError, EngineKind};
 use ward_runtime::store::Store;
 
 /// The result of every test that ran.
@@ -38,15 +38,32 @@ pub enum Outcome {
     Failed(String),
 }
 
-/// Run the tests of `program` whose name contains `filter` (all when `None`).
+/// Run the tests of `program` whose name contains `filter` (all when `None`) on both engines;
+/// a case where they disagree fails.
 pub fn run_tests(program: &Program, filter: Option<&str>) -> Result<TestReport, EngineError> {
-    let engine = Engine::new(program.clone())?;
+    run_tests_on(program, filter, None)
+}
+
+/// Like [`run_tests`] on one engine, or on both (`None`).
+pub fn run_tests_on(
+    program: &Program,
+    filter: Option<&str>,
+    engine: Option<EngineKind>,
+) -> Result<TestReport, EngineError> {
+    let kinds = match engine {
+        Some(kind) => vec![kind],
+        None => vec![EngineKind::Jit, EngineKind::Interp],
+    };
+    let engines = kinds
+        .into_iter()
+        .map(|kind| Engine::with_config(program.clone(), EngineConfig { engine: kind }))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut report = TestReport::default();
     for test in &program.tests {
         if filter.is_some_and(|f| !test.name.contains(f)) {
             continue;
         }
-        let outcome = match run_test(&engine, program, test) {
+        let outcome = match run_test(&engines, program, test) {
             Ok(()) => Outcome::Passed,
             Err(why) => Outcome::Failed(why),
         };
@@ -59,7 +76,7 @@ pub fn run_tests(program: &Program, filter: Option<&str>) -> Result<TestReport, 
     Ok(report)
 }
 
-fn run_test(engine: &Engine, program: &Program, test: &Test) -> Result<(), String> {
+fn run_test(engines: &[Engine], program: &Program, test: &Test) -> Result<(), String> {
     let store = match &test.entities {
         TestEntities::None => Store::empty(&program.schema),
         TestEntities::Inline(doc) => Store::from_json(&program.schema, doc)
@@ -71,12 +88,30 @@ fn run_test(engine: &Engine, program: &Program, test: &Test) -> Result<(), Strin
                 .map_err(|e| format!("the entities in `{written}` are not valid:\n{e}"))?
         }
     };
-    let engine = engine.with_store(store);
+    let store = std::sync::Arc::new(store);
+    let engines: Vec<Engine> =
+        engines.iter().map(|e| e.with_shared_store(std::sync::Arc::clone(&store))).collect();
     let mut failures = Vec::new();
     for case in &test.cases {
-        let decision = engine.decide(&case.request);
-        if let Some(why) = mismatch(case, &decision) {
+        let decisions: Vec<(EngineKind, Decision)> =
+            engines.iter().map(|e| (e.kind(), e.decide(&case.request))).collect();
+        let Some((_, decision)) = decisions.first() else {
+            continue;
+        };
+        if let Some(why) = mismatch(case, decision) {
             failures.push(format!("at {}: {why}", case.location));
+        }
+        for (kind, other) in decisions.iter().skip(1) {
+            if other != decision {
+                failures.push(format!(
+                    "at {}: the engines disagree: {} decided {}, {} decided {}",
+                    case.location,
+                    decisions[0].0.as_str(),
+                    serde_json::to_string(decision).unwrap_or_default(),
+                    kind.as_str(),
+                    serde_json::to_string(other).unwrap_or_default(),
+                ));
+            }
         }
     }
     if failures.is_empty() { Ok(()) } else { Err(failures.join("\n")) }

@@ -10,8 +10,16 @@ fn main() {
         let text = policy::generate(n);
         let files = vec![("generated.ward".to_owned(), text.clone())];
         let (time, compiled) = timing::median(5, || ward::compile(&files));
-        let errors: Vec<_> = compiled.diagnostics.iter().filter(|d| d.diagnostic.is_error()).collect();
-        assert!(errors.is_empty(), "the generated policy set does not check: {:?}", errors.first());
+        let errors: Vec<_> = compiled
+            .diagnostics
+            .iter()
+            .filter(|d| d.diagnostic.is_error())
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "the generated policy set does not check: {:?}",
+            errors.first()
+        );
         let program = compiled.program.expect("program");
         assert!(program.rules.len() >= n);
         println!(

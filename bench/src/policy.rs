@@ -5,63 +5,7 @@
 use std::fmt::Write;
 
 /// The schema, windows and functions every generated policy set starts with.
-pub const PRELUDE: &str = r#"
-enum Tier { crown_jewel, critical, standard, sandbox }
-
-entity Identity {
-  name: String
-  title: String
-  department: String
-  privileged: Bool
-  manager: Identity?
-  groups: Set<String>
-}
-
-entity Asset {
-  tier: Tier
-  tags: Set<String>
-  owner: Identity
-}
-
-relation depends_on: Asset -> Asset
-relation reports_to: Identity -> Identity
-
-context {
-  agent: Identity
-  ticket: String?
-}
-
-action disable_account { target: Identity, reason: String }
-action revoke_sessions { target: Identity }
-action reset_mfa { target: Identity }
-action patch_host { host: Asset, reboot: Bool, duration: Duration }
-action reboot_host { host: Asset, duration: Duration }
-action rotate_secret { secret: Asset }
-action quarantine_host { host: Asset }
-action change_firewall { host: Asset, duration: Duration }
-
-window year_end_freeze {
-  between 2026-12-20T00:00:00Z and 2027-01-03T00:00:00Z
-}
-
-window prod_changes {
-  timezone "America/New_York"
-  weekly Sat 02:00 - Sat 06:00
-  weekly Wed 22:00 - Thu 01:00
-  except year_end_freeze
-}
-
-window business_hours {
-  timezone "Europe/London"
-  daily 09:00 - 17:30 on Mon-Fri
-}
-
-const revenue_tags = ["revenue-critical", "payments"];
-
-fn is_exec(i: Identity) -> Bool = i.title matches "^(VP|Chief|SVP|EVP)";
-fn in_cfo_org(i: Identity) -> Bool = Identity::"cfo" in closure(i, reports_to);
-fn revenue_impact(a: Asset) -> Bool = any d in closure(a, ~depends_on): d.tags.intersects(revenue_tags);
-"#;
+pub const PRELUDE: &str = include_str!("../scenario/schema.ward");
 
 /// A policy set with `n_rules` rules (plus the prelude), as one file's text.
 pub fn generate(n_rules: usize) -> String {

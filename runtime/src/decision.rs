@@ -246,38 +246,47 @@ pub(crate) fn evaluate(
                 message: e.message,
             });
         }
+        let mut fires = fires;
         if fires {
-            strongest = Some(strongest.map_or(rule.effect.kind, |s| stronger(s, rule.effect.kind)));
-            if rule.effect.kind == EffectKind::RequireApproval
-                && let Some(expr) = &rule.effect.approvers
-                && let Err(e) = collect_approvers(&mut ev, expr, store, &mut approvers)
-            {
-                let message = format!("could not evaluate approvers: {e}");
-                trace_error.get_or_insert_with(|| message.clone());
-                errors.push(DecisionError {
-                    rule: Some(rule.name.clone()),
+            let message = match &rule.message {
+                None => Ok(None),
+                Some(m) => render_message(&mut ev, &m.parts, program, store).map(Some),
+            };
+            let message = match message {
+                Ok(text) => text,
+                Err(e) => {
+                    errors.push(DecisionError {
+                        rule: Some(rule.name.clone()),
+                        message: e.message.clone(),
+                    });
+                    trace_error.get_or_insert_with(|| e.message.clone());
+                    // Fail closed: an error can only make the decision stricter, so an
+                    // `allow` whose message cannot be rendered does not fire.
+                    fires = rule.effect.kind != EffectKind::Allow;
+                    Some(format!("could not render message: {e}"))
+                }
+            };
+            if fires {
+                strongest =
+                    Some(strongest.map_or(rule.effect.kind, |s| stronger(s, rule.effect.kind)));
+                if rule.effect.kind == EffectKind::RequireApproval
+                    && let Some(expr) = &rule.effect.approvers
+                    && let Err(e) = collect_approvers(&mut ev, expr, store, &mut approvers)
+                {
+                    let message = format!("could not evaluate approvers: {e}");
+                    trace_error.get_or_insert_with(|| message.clone());
+                    errors.push(DecisionError {
+                        rule: Some(rule.name.clone()),
+                        message,
+                    });
+                }
+                fired.push(Fired {
+                    rule: rule.name.clone(),
+                    effect: rule.effect.kind,
                     message,
+                    location: rule.location.to_string(),
                 });
             }
-            let message = rule.message.as_ref().map(|m| {
-                match render_message(&mut ev, &m.parts, program, store) {
-                    Ok(text) => text,
-                    Err(e) => {
-                        errors.push(DecisionError {
-                            rule: Some(rule.name.clone()),
-                            message: e.message.clone(),
-                        });
-                        trace_error.get_or_insert_with(|| e.message.clone());
-                        format!("could not render message: {e}")
-                    }
-                }
-            });
-            fired.push(Fired {
-                rule: rule.name.clone(),
-                effect: rule.effect.kind,
-                message,
-                location: rule.location.to_string(),
-            });
         }
         if explain {
             traces.push(RuleTrace {

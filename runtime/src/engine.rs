@@ -43,6 +43,45 @@ pub enum EngineError {
     /// `hour` or `weekday` names a time zone the bundled database does not have.
     #[error("unknown time zone `{0}`")]
     TimeZone(String),
+    /// The JIT could not compile the program (a bug of Ward: there is no fallback).
+    #[error("the JIT cannot compile the program: {0}")]
+    Jit(#[from] crate::jit::JitError),
+}
+
+/// Which engine decides requests: both give the same decisions (the interpreter is the
+/// reference the JIT is tested against).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum EngineKind {
+    /// The reference interpreter: walks the IR.
+    Interp,
+    /// Native code compiled with Cranelift (the default).
+    #[default]
+    Jit,
+}
+
+impl EngineKind {
+    /// `interp` or `jit`, as the CLI's `--engine` flag writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EngineKind::Interp => "interp",
+            EngineKind::Jit => "jit",
+        }
+    }
+
+    /// Parses `interp` or `jit`.
+    pub fn parse(s: &str) -> Option<EngineKind> {
+        match s {
+            "interp" => Some(EngineKind::Interp),
+            "jit" => Some(EngineKind::Jit),
+            _ => None,
+        }
+    }
+}
+
+/// How an engine is built.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EngineConfig {
+    pub engine: EngineKind,
 }
 
 fn lines(errors: &[ward_ir::VerifyError]) -> String {
@@ -118,13 +157,31 @@ fn lines(errors: &[ward_ir::VerifyError]) -> String {
 /// ```
 pub struct Engine {
     compiled: Arc<Compiled>,
-    store: RwLock<Arc<Store>>,
+    store: RwLock<Snapshot>,
+}
+
+/// The current estate, with the program's entity literals resolved against it (JIT only).
+#[derive(Clone)]
+struct Snapshot {
+    store: Arc<Store>,
+    literals: Arc<[i64]>,
+}
+
+impl Snapshot {
+    fn new(compiled: &Compiled, store: Arc<Store>) -> Snapshot {
+        let literals = match &compiled.jit {
+            Some(code) => code.tables.resolve_literals(&store),
+            None => Arc::from([]),
+        };
+        Snapshot { store, literals }
+    }
 }
 
 impl fmt::Debug for Engine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Engine")
             .field("rules", &self.compiled.program.rules.len())
+            .field("engine", &self.kind())
             .field("store", &self.store())
             .finish()
     }
@@ -141,6 +198,8 @@ pub(crate) struct Compiled {
     pub(crate) actions: Vec<ActionPlan>,
     /// Local slots the default's approvers need.
     pub(crate) default_locals: u32,
+    /// The native code, for a JIT engine.
+    pub(crate) jit: Option<crate::jit::Code>,
 }
 
 pub(crate) struct ActionPlan {
@@ -155,7 +214,7 @@ pub(crate) struct PlannedRule {
 }
 
 impl Compiled {
-    fn new(program: Program) -> Result<Compiled, EngineError> {
+    pub(crate) fn new(program: Program, kind: EngineKind) -> Result<Compiled, EngineError> {
         ward_ir::verify(&program).map_err(EngineError::Verify)?;
         let regexes = program
             .regexes
@@ -216,14 +275,19 @@ impl Compiled {
             }
         }
         let default_locals = program.default.approvers.as_ref().map_or(0, max_local);
-        Ok(Compiled {
+        let mut compiled = Compiled {
             program,
             windows,
             regexes,
             timezones,
             actions,
             default_locals,
-        })
+            jit: None,
+        };
+        if kind == EngineKind::Jit {
+            compiled.jit = Some(crate::jit::compile(&compiled)?);
+        }
+        Ok(compiled)
     }
 }
 
@@ -328,22 +392,44 @@ fn max_local(e: &Expr) -> u32 {
 }
 
 impl Engine {
-    /// Verifies and compiles `program`; the engine starts with an empty store.
+    /// Verifies and compiles `program` to native code (the JIT, the default engine); the
+    /// engine starts with an empty store.
     pub fn new(program: Program) -> Result<Engine, EngineError> {
-        let compiled = Compiled::new(program)?;
-        let store = Store::empty(&compiled.program.schema);
+        Engine::with_config(program, EngineConfig::default())
+    }
+
+    /// Verifies `program` and prepares it for the chosen engine; an empty store.
+    pub fn with_config(program: Program, config: EngineConfig) -> Result<Engine, EngineError> {
+        let compiled = Compiled::new(program, config.engine)?;
+        let store = Arc::new(Store::empty(&compiled.program.schema));
+        let snapshot = Snapshot::new(&compiled, store);
         Ok(Engine {
             compiled: Arc::new(compiled),
-            store: RwLock::new(Arc::new(store)),
+            store: RwLock::new(snapshot),
         })
+    }
+
+    /// Which engine decides.
+    pub fn kind(&self) -> EngineKind {
+        if self.compiled.jit.is_some() {
+            EngineKind::Jit
+        } else {
+            EngineKind::Interp
+        }
     }
 
     /// Another engine for the same compiled program (shared, not recompiled) with its own
     /// store: for running a policy set's tests, each against its own entities.
     pub fn with_store(&self, store: Store) -> Engine {
+        self.with_shared_store(Arc::new(store))
+    }
+
+    /// Like [`Engine::with_store`] with a snapshot shared with other engines.
+    pub fn with_shared_store(&self, store: Arc<Store>) -> Engine {
+        let snapshot = Snapshot::new(&self.compiled, store);
         Engine {
             compiled: Arc::clone(&self.compiled),
-            store: RwLock::new(Arc::new(store)),
+            store: RwLock::new(snapshot),
         }
     }
 
@@ -370,18 +456,42 @@ impl Engine {
     /// Replaces the current snapshot atomically. The store must have been built for this
     /// engine's schema (`engine.program().schema`).
     pub fn set_store(&self, store: Store) {
-        let store = Arc::new(store);
+        let snapshot = Snapshot::new(&self.compiled, Arc::new(store));
         match self.store.write() {
-            Ok(mut slot) => *slot = store,
-            Err(poisoned) => *poisoned.into_inner() = store,
+            Ok(mut slot) => *slot = snapshot,
+            Err(poisoned) => *poisoned.into_inner() = snapshot,
         }
     }
 
     /// The current snapshot.
     pub fn store(&self) -> Arc<Store> {
+        Arc::clone(&self.snapshot().store)
+    }
+
+    fn snapshot(&self) -> Snapshot {
         match self.store.read() {
-            Ok(slot) => Arc::clone(&slot),
-            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+            Ok(slot) => slot.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Decides with the engine's code: native when compiled, else the interpreter.
+    fn evaluate(
+        &self,
+        snapshot: Option<&Snapshot>,
+        store: &Store,
+        request: &Request,
+        explain: bool,
+    ) -> (Decision, Option<Explanation>) {
+        match &self.compiled.jit {
+            Some(code) => {
+                let literals = match snapshot {
+                    Some(s) if std::ptr::eq(Arc::as_ptr(&s.store), store) => &s.literals[..],
+                    _ => &[],
+                };
+                crate::jit::evaluate(&self.compiled, code, literals, store, request, explain)
+            }
+            None => decision::evaluate(&self.compiled, store, request, explain),
         }
     }
 
@@ -393,9 +503,10 @@ impl Engine {
     /// Decides a request document. Never panics: a request that does not validate is decided
     /// `deny` with the validation error (decisions.md #23).
     pub fn decide(&self, doc: &Json) -> Decision {
-        let store = self.store();
-        match request::parse_request(&self.compiled.program.schema, &store, doc) {
-            Ok(request) => decision::evaluate(&self.compiled, &store, &request, false).0,
+        let snapshot = self.snapshot();
+        let store = &snapshot.store;
+        match request::parse_request(&self.compiled.program.schema, store, doc) {
+            Ok(request) => self.evaluate(Some(&snapshot), store, &request, false).0,
             Err(e) => Decision::rejected(e.to_string()),
         }
     }
@@ -404,12 +515,15 @@ impl Engine {
     /// indices into the snapshot it was validated against: when the store may have been
     /// swapped since, use [`Engine::decide_request_with`] with that snapshot.
     pub fn decide_request(&self, request: &Request) -> Decision {
-        self.decide_request_with(&self.store(), request)
+        let snapshot = self.snapshot();
+        self.evaluate(Some(&snapshot), &snapshot.store, request, false)
+            .0
     }
 
     /// Decides a validated request against a given snapshot (one from [`Engine::store`]).
     pub fn decide_request_with(&self, store: &Store, request: &Request) -> Decision {
-        decision::evaluate(&self.compiled, store, request, false).0
+        let snapshot = self.snapshot();
+        self.evaluate(Some(&snapshot), store, request, false).0
     }
 
     /// Decides a request document and explains the decision.
@@ -430,7 +544,8 @@ impl Engine {
         store: &Store,
         request: &Request,
     ) -> (Decision, Explanation) {
-        let (decision, explanation) = decision::evaluate(&self.compiled, store, request, true);
+        let snapshot = self.snapshot();
+        let (decision, explanation) = self.evaluate(Some(&snapshot), store, request, true);
         (
             decision,
             explanation.unwrap_or_else(decision::rejected_explanation),

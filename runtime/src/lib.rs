@@ -1,7 +1,8 @@
 //! `ward-runtime`: applies a compiled Ward program to the actions an agent proposes.
 //!
 //! It loads the estate (entities and relations, validated against the program's schema),
-//! evaluates time windows, validates requests, and decides with the reference interpreter.
+//! evaluates time windows, validates requests, and decides with native code compiled by the
+//! Cranelift JIT (`jit`) or with the reference interpreter (`interp`).
 //! It must not know about pest, salsa, miette or the LSP: its input is a `ward_ir::Program`.
 //! Nothing here panics on input; everything that can be wrong is an error value.
 
@@ -18,6 +19,11 @@
 pub mod decision;
 pub mod engine;
 pub mod interp;
+#[allow(
+    unsafe_code,
+    reason = "calling Cranelift-compiled code and freeing its memory; every block has a SAFETY comment"
+)]
+pub mod jit;
 pub mod request;
 pub mod store;
 pub mod time;

@@ -5,7 +5,10 @@ use std::fmt::Write;
 use std::time::Instant;
 
 fn main() {
-    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(10_000);
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(10_000);
     let mut src = String::from(
         "enum Tier { crown_jewel, critical, standard }\n\
          entity Identity { name: String, title: String, manager: Identity?, groups: Set<String> }\n\
@@ -28,10 +31,24 @@ fn main() {
         );
     }
     let files = vec![("gen.ward".to_string(), src)];
+    let db = ward_check::Database::default();
+    let set = db.policy_set(&files);
     let start = Instant::now();
-    let out = ward_check::compile(&files);
-    let elapsed = start.elapsed();
-    assert!(out.diagnostics.is_empty(), "{:#?}", &out.diagnostics[..out.diagnostics.len().min(3)]);
-    let program = out.program.expect("program");
-    println!("{n} rules: parse + check + lower in {elapsed:?} ({} rules, {} regexes)", program.rules.len(), program.regexes.len());
+    let parsed = ward_check::parse(&db, set.files(&db)[0]);
+    let parse_time = start.elapsed();
+    assert!(parsed.diagnostics.is_empty());
+    let start = Instant::now();
+    let checked = ward_check::check(&db, set);
+    let check_time = start.elapsed();
+    assert!(
+        checked.diagnostics.is_empty(),
+        "{:#?}",
+        &checked.diagnostics[..checked.diagnostics.len().min(3)]
+    );
+    let program = checked.program.as_ref().expect("program");
+    println!(
+        "{n} rules: parse {parse_time:?}, check + lower {check_time:?} ({} rules, {} regexes)",
+        program.rules.len(),
+        program.regexes.len()
+    );
 }

@@ -15,6 +15,15 @@ use ward_syntax::{Diagnostic, FileId, Span};
 use crate::suggest::did_you_mean;
 use crate::ty::{Ty, TypeNames};
 
+/// Which stdlib items to check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Only the items the policy set refers to (the normal case).
+    Referenced,
+    /// Every item of every stdlib module, for the stdlib's own tests.
+    WholeStdlib,
+}
+
 /// One parsed file handed to the checker.
 #[derive(Debug)]
 pub(crate) struct Source<'a> {
@@ -23,6 +32,8 @@ pub(crate) struct Source<'a> {
     pub ast: &'a ast::File,
     /// For a stdlib file, the module name (`time`).
     pub module: Option<&'a str>,
+    /// Whether the parser reported an error in this file (some warnings would only echo it).
+    pub syntax_errors: bool,
 }
 
 /// The outcome of checking: the program when there is no error, and every diagnostic with the
@@ -169,6 +180,10 @@ pub(crate) struct Checker<'a> {
     pub regexes: Vec<String>,
     pub regex_index: HashMap<String, u32>,
     pub fn_stack: Vec<u32>,
+    /// The calls of user functions being checked (file, span), innermost last.
+    pub call_stack: Vec<(usize, Span)>,
+    /// Byte offsets of the line starts of each file, for locations.
+    pub line_starts: Vec<Vec<u32>>,
     pub const_stack: Vec<u32>,
     pub window_stack: Vec<u32>,
 }
@@ -190,10 +205,13 @@ pub(crate) const PRIMITIVES: [&str; 5] = ["Bool", "Int", "String", "Duration", "
 
 /// Check and lower a policy set. `files` holds the user's files first, then the stdlib
 /// modules (with `module` set).
-pub(crate) fn check(files: &[Source<'_>]) -> Outcome {
+pub(crate) fn check(files: &[Source<'_>], mode: Mode) -> Outcome {
     let mut ck = Checker::new(files);
     ck.collect();
     ck.resolve_schema();
+    if mode == Mode::WholeStdlib {
+        ck.check_whole_stdlib();
+    }
     let program = ck.check_items();
     let has_error = ck.diags.iter().any(|(_, d)| d.is_error());
     Outcome {
@@ -230,6 +248,15 @@ impl<'a> Checker<'a> {
             regexes: Vec::new(),
             regex_index: HashMap::new(),
             fn_stack: Vec::new(),
+            call_stack: Vec::new(),
+            line_starts: files
+                .iter()
+                .map(|f| {
+                    std::iter::once(0)
+                        .chain(f.text.match_indices('\n').map(|(i, _)| i as u32 + 1))
+                        .collect()
+                })
+                .collect(),
             const_stack: Vec::new(),
             window_stack: Vec::new(),
         }
@@ -248,12 +275,21 @@ impl<'a> Checker<'a> {
         self.files[file].text.get(span.range()).unwrap_or("")
     }
 
+    /// `path:line:col` of a span's start (line and column 1-based, column in characters).
     pub(crate) fn location(&self, file: usize, span: Span) -> ir::Location {
-        let (line, column) = ward_syntax::line_col(self.files[file].text, span.start);
+        let text = self.files[file].text;
+        let starts = &self.line_starts[file];
+        let offset = (span.start as usize).min(text.len());
+        let line = starts.partition_point(|&s| s as usize <= offset).max(1);
+        let line_start = starts[line - 1] as usize;
+        let column = text
+            .get(line_start..offset)
+            .map_or(0, |s| s.chars().count())
+            + 1;
         ir::Location {
             file: self.files[file].path.to_string(),
-            line,
-            column,
+            line: line as u32,
+            column: column as u32,
         }
     }
 
@@ -468,6 +504,15 @@ impl<'a> Checker<'a> {
                 self.define(&c.name, file, def);
             }
             ast::Item::Fn(f) => {
+                if ward_ir::BUILTINS.iter().any(|b| b.name == f.name.name) {
+                    let diag = Diagnostic::error(
+                        "E0120",
+                        format!("function `{}` has the name of a builtin", f.name.name),
+                        f.name.span,
+                    )
+                    .with_help("builtins cannot be redefined: rename the function");
+                    self.report(file, diag);
+                }
                 let def = self.add_fn(f, file);
                 self.define(&f.name, file, def);
             }
@@ -667,7 +712,11 @@ impl<'a> Checker<'a> {
             if let Some(prev) = spans.get(field.name.name.as_str()) {
                 let diag = Diagnostic::error(
                     "E0111",
-                    format!("field `{}` of {owner} is declared twice", field.name.name),
+                    format!(
+                        "{} `{}` of {owner} is declared twice",
+                        what.rsplit(' ').next().unwrap_or("field"),
+                        field.name.name
+                    ),
                     field.name.span,
                 )
                 .with_secondary(None, *prev, "first declared here")
@@ -910,6 +959,28 @@ impl<'a> Checker<'a> {
         }
     }
 
+    fn check_whole_stdlib(&mut self) {
+        let stdlib = |file: usize| self.files[file].module.is_some();
+        let windows: Vec<u32> = (0..self.windows.len() as u32)
+            .filter(|&w| stdlib(self.windows[w as usize].file))
+            .collect();
+        let consts: Vec<u32> = (0..self.consts.len() as u32)
+            .filter(|&c| stdlib(self.consts[c as usize].file))
+            .collect();
+        let fns: Vec<u32> = (0..self.fns.len() as u32)
+            .filter(|&f| stdlib(self.fns[f as usize].file))
+            .collect();
+        for w in windows {
+            self.ensure_window(w);
+        }
+        for c in consts {
+            self.ensure_const(c);
+        }
+        for f in fns {
+            self.ensure_fn_body(f);
+        }
+    }
+
     pub(crate) fn fn_ir_id(&mut self, idx: u32) -> u32 {
         if let Some(id) = self.fns[idx as usize].ir_id {
             return id;
@@ -936,6 +1007,22 @@ impl<'a> Checker<'a> {
             return sig.clone();
         }
         let (file, decl) = (self.fns[idx as usize].file, self.fns[idx as usize].decl);
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        for p in &decl.params {
+            if let Some(first) = seen.insert(&p.name.name, p.name.span) {
+                let diag = Diagnostic::error(
+                    "E0111",
+                    format!(
+                        "parameter `{}` of function `{}` is declared twice",
+                        p.name.name, decl.name.name
+                    ),
+                    p.name.span,
+                )
+                .with_secondary(None, first, "first declared here")
+                .with_help("rename one of them");
+                self.report(file, diag);
+            }
+        }
         let params = decl
             .params
             .iter()
@@ -966,7 +1053,7 @@ impl<'a> Checker<'a> {
                     self.fns[f as usize].in_cycle = true;
                 }
                 let info = &self.fns[idx as usize];
-                let diag = Diagnostic::error(
+                let mut diag = Diagnostic::error(
                     "E0175",
                     format!(
                         "function `{}` calls itself: {}",
@@ -976,6 +1063,18 @@ impl<'a> Checker<'a> {
                     info.decl.name.span,
                 )
                 .with_help("functions may not be recursive, so that every evaluation terminates");
+                // The pending calls made by the functions of the cycle, in order.
+                let calls = &self.call_stack[self.call_stack.len().saturating_sub(cycle.len())..];
+                for (k, &(file, span)) in calls.iter().enumerate() {
+                    let caller = &self.fns[cycle[k] as usize].display;
+                    let callee = cycle.get(k + 1).copied().unwrap_or(idx);
+                    let callee = &self.fns[callee as usize].display;
+                    diag = diag.with_secondary(
+                        self.label_file(info.file, file),
+                        span,
+                        format!("`{caller}` calls `{callee}` here"),
+                    );
+                }
                 self.report(info.file, diag);
                 return;
             }

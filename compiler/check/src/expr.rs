@@ -32,6 +32,9 @@ pub(crate) struct Scope {
     pub context: bool,
     /// The rule's actions, to explain a field that only some of them declare.
     pub rule_actions: Vec<u32>,
+    /// Set when an action of the rule is unknown: its fields cannot be known, so unknown names
+    /// are not reported (they would only echo that error).
+    pub unknown_action: bool,
 }
 
 impl Scope {
@@ -45,6 +48,7 @@ impl Scope {
             args_index: HashMap::new(),
             context: false,
             rule_actions: Vec::new(),
+            unknown_action: false,
         }
     }
 
@@ -165,6 +169,9 @@ impl Checker<'_> {
     }
 
     fn unknown_name(&mut self, sc: &Scope, ident: &ast::Ident) {
+        if sc.unknown_action {
+            return;
+        }
         // A field that only some of the rule's actions declare (or with different types).
         if !sc.rule_actions.is_empty() {
             let mut lacking = Vec::new();
@@ -214,6 +221,15 @@ impl Checker<'_> {
         );
         if let Some(help) = did_you_mean(&ident.name, self.value_names(sc)) {
             diag = diag.with_help(help);
+        } else if self
+            .files
+            .iter()
+            .any(|f| f.module == Some(ident.name.as_str()))
+        {
+            diag = diag.with_help(format!(
+                "to use the stdlib module `{0}`, add `use std.{0}` to the policy set",
+                ident.name
+            ));
         }
         self.report(sc.file, diag);
     }
@@ -356,7 +372,7 @@ impl Checker<'_> {
         )
         .with_label(format!("this is `{shown}`"))
         .with_help(format!(
-            "give a fallback with `{text} ?? …`, or guard the rule with `has`"
+            "give a fallback of the same type with `{text} ?? …`"
         ));
         self.report(sc.file, diag);
     }
@@ -717,7 +733,10 @@ impl Checker<'_> {
         }
     }
 
-    #[expect(clippy::too_many_arguments, reason = "the operand is passed both as syntax and as its typed form")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the operand is passed both as syntax and as its typed form"
+    )]
     fn field(
         &mut self,
         sc: &mut Scope,
@@ -805,7 +824,10 @@ impl Checker<'_> {
                     ),
                     e.span,
                 )
-                .with_help("guard with `has` first, or use `??` to give a fallback entity");
+                .with_help(format!(
+                    "give a fallback entity first: `({text} ?? …).{}`",
+                    attr.name
+                ));
                 self.report(sc.file, diag);
                 return error();
             }
@@ -924,6 +946,20 @@ impl Checker<'_> {
         lhs: &ast::Expr,
         rhs: &ast::Expr,
     ) -> Typed {
+        // `a < b < c` was reported by the parser; do not add a type error to it.
+        let comparison = |e: &ast::Expr| {
+            matches!(&e.kind, ExprKind::Binary { op, .. } if matches!(
+                op.value,
+                BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge
+            ))
+        };
+        let is_comparison = matches!(
+            op,
+            BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge
+        );
+        if is_comparison && (comparison(lhs) || comparison(rhs)) {
+            return error();
+        }
         match op {
             BinaryOp::And | BinaryOp::Or => {
                 let what = format!("an operand of `{}`", op.symbol());
@@ -1120,6 +1156,14 @@ impl Checker<'_> {
                     }
                 };
                 let (fty, fir) = self.expr(sc, rhs, Some(&inner));
+                // `a ?? b` with an optional `b` is still optional (`a ?? b ?? c` chains).
+                if fty.is_optional() && !inner.is_error() && fty.compatible(&lt) {
+                    let kind = ir::ExprKind::Coalesce {
+                        value: Box::new(li),
+                        fallback: Box::new(fir),
+                    };
+                    return (lt.clone(), mk(&lt, kind));
+                }
                 let consistent = fty.compatible(&inner);
                 let fallback = self.coerce(
                     sc,
@@ -1296,6 +1340,16 @@ impl Checker<'_> {
             Ok(id) => Some((id, inverse)),
             Err(kind) => {
                 let (code, message) = match kind {
+                    None if self
+                        .entities
+                        .iter()
+                        .any(|e| e.attr_index.contains_key(&ident.name)) =>
+                    {
+                        (
+                            "E0144",
+                            format!("expected a relation, but `{}` is an attribute", ident.name),
+                        )
+                    }
                     None => ("E0104", format!("unknown relation `{}`", ident.name)),
                     Some(kind) => (
                         "E0144",
@@ -1306,6 +1360,10 @@ impl Checker<'_> {
                 let relations: Vec<&str> = self.relations.iter().map(|r| r.name.as_str()).collect();
                 if let Some(help) = did_you_mean(&ident.name, relations) {
                     diag = diag.with_help(help);
+                } else if code == "E0144" {
+                    diag = diag.with_help(
+                        "`closure`, `path` and `~` follow relations (`relation r: A -> B`), not attributes or values",
+                    );
                 }
                 self.report(sc.file, diag);
                 None
@@ -1467,7 +1525,9 @@ impl Checker<'_> {
         args: &[ast::Expr],
     ) -> Typed {
         let (params, ret) = self.fn_sig(idx);
+        self.call_stack.push((sc.file, e.span));
         self.ensure_fn_body(idx);
+        self.call_stack.pop();
         if !self.arity(sc, e, name, params.len(), args.len()) {
             self.skip_args(sc, args);
             return (ret.clone(), mk(&ret, ir::ExprKind::Bool(false)));
@@ -1517,6 +1577,18 @@ impl Checker<'_> {
             "closure" | "path" | "remaining" | "fits" | "next_open" | "hour" | "weekday"
         );
         if !value_builtin && !special {
+            // An unknown receiver was reported already: do not add an unknown method to it.
+            let receiver_ty = match receiver {
+                Some(r) => {
+                    let ty = self.expr(sc, r, None).0;
+                    if ty == Ty::Error {
+                        self.skip_args(sc, args);
+                        return error();
+                    }
+                    Some(ty)
+                }
+                None => None,
+            };
             let mut candidates: Vec<&str> = self
                 .globals
                 .iter()
@@ -1524,19 +1596,27 @@ impl Checker<'_> {
                 .map(|(n, _)| n.as_str())
                 .collect();
             candidates.extend(ward_ir::BUILTINS.iter().map(|b| b.name));
-            let message = match receiver {
-                Some(_) => format!("unknown method `{n}`"),
+            let message = match &receiver_ty {
+                Some(ty) => format!("unknown method `{n}` on `{}`", self.show(ty)),
                 None => format!("unknown function `{n}`"),
             };
             let mut diag = Diagnostic::error("E0108", message, name.span);
-            if let Some(help) = did_you_mean(n, candidates) {
+            let alias = match (n, receiver_ty.as_ref().map(|t| t.strip_optional())) {
+                ("size" | "length", Some(Ty::Set(_))) => Some("count"),
+                ("size" | "length", Some(Ty::String)) => Some("len"),
+                ("size" | "length", None) => Some("count` or `len"),
+                ("includes" | "has", _) => Some("contains"),
+                ("to_lower" | "lowercase" | "to_lowercase", _) => Some("lower"),
+                _ => None,
+            };
+            let help = alias
+                .map(|a| format!("did you mean `{a}`?"))
+                .or_else(|| did_you_mean(n, candidates));
+            if let Some(help) = help {
                 diag = diag.with_help(help);
             }
             self.report(sc.file, diag);
             self.skip_args(sc, args);
-            if let Some(r) = receiver {
-                let _ = self.expr(sc, r, None);
-            }
             return error();
         }
         if special && receiver.is_some() {

@@ -170,9 +170,37 @@ pub struct Checked {
 /// Parse, resolve, type-check and lower a whole policy set.
 #[salsa::tracked(returns(ref), no_eq)]
 pub fn check(db: &dyn salsa::Database, set: PolicySet) -> Checked {
+    check_set(db, set, checker::Mode::Referenced)
+}
+
+fn check_set(db: &dyn salsa::Database, set: PolicySet, mode: checker::Mode) -> Checked {
     let user = set.files(db);
     let stdlib = set.stdlib(db);
-    let parsed: Vec<&Parsed> = user.iter().chain(stdlib).map(|f| parse(db, *f)).collect();
+    let user_parsed: Vec<&Parsed> = user.iter().map(|f| parse(db, *f)).collect();
+    // Only the stdlib modules the policy set uses are parsed and checked.
+    let used: Vec<&str> = user_parsed
+        .iter()
+        .flat_map(|p| &p.ast.items)
+        .filter_map(|item| match item {
+            ast::Item::Use(u) => u.path.get(1).map(|m| m.name.as_str()),
+            _ => None,
+        })
+        .collect();
+    let unused = Parsed {
+        ast: ast::File::default(),
+        diagnostics: Vec::new(),
+    };
+    let parsed: Vec<&Parsed> = user_parsed
+        .iter()
+        .copied()
+        .chain(stdlib.iter().zip(STDLIB).map(|(f, (name, _, _))| {
+            if mode == checker::Mode::WholeStdlib || used.contains(name) {
+                parse(db, *f)
+            } else {
+                &unused
+            }
+        }))
+        .collect();
     let sources: Vec<checker::Source<'_>> = user
         .iter()
         .chain(stdlib)
@@ -185,25 +213,15 @@ pub fn check(db: &dyn salsa::Database, set: PolicySet) -> Checked {
                 .checked_sub(user.len())
                 .and_then(|m| STDLIB.get(m))
                 .map(|(name, _, _)| *name),
+            syntax_errors: parsed[i].diagnostics.iter().any(Diagnostic::is_error),
         })
         .collect();
-    // Stdlib syntax errors matter only for the modules the policy set uses.
-    let used: Vec<&str> = parsed[..user.len()]
+    let mut diagnostics: Vec<(usize, Diagnostic)> = parsed
         .iter()
-        .flat_map(|p| &p.ast.items)
-        .filter_map(|item| match item {
-            ast::Item::Use(u) => u.path.get(1).map(|m| m.name.as_str()),
-            _ => None,
-        })
+        .enumerate()
+        .flat_map(|(i, p)| p.diagnostics.iter().cloned().map(move |d| (i, d)))
         .collect();
-    let mut diagnostics: Vec<(usize, Diagnostic)> = Vec::new();
-    for (i, p) in parsed.iter().enumerate() {
-        let relevant = sources[i].module.is_none_or(|m| used.contains(&m));
-        if relevant {
-            diagnostics.extend(p.diagnostics.iter().cloned().map(|d| (i, d)));
-        }
-    }
-    let outcome = checker::check(&sources);
+    let outcome = checker::check(&sources, mode);
     diagnostics.extend(outcome.diagnostics);
     diagnostics.sort_by_key(|(file, d)| (*file, d.span().start));
     let has_error = diagnostics.iter().any(|(_, d)| d.is_error());
@@ -252,6 +270,14 @@ pub fn compile(files: &[(String, String)]) -> Compiled {
         diagnostics: checked.diagnostics.clone(),
         files: all,
     }
+}
+
+/// Check every item of every stdlib module (not only those a policy set refers to) in the
+/// context of `files` (which may be empty); for the stdlib's own tests.
+pub fn check_stdlib(files: &[(String, String)]) -> Vec<FileDiagnostic> {
+    let db = Database::default();
+    let set = db.policy_set(files);
+    check_set(&db, set, checker::Mode::WholeStdlib).diagnostics
 }
 
 /// Read a policy set: one file, or every `.ward` file below a directory, in sorted path

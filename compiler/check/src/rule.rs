@@ -1,5 +1,8 @@
 //! Rules and effects (spec §5): the `on` clause and the fields it brings into scope, the
 //! `when` conditions (split at top-level `and`), approvers and `because` messages.
+//!
+//! Expressions are typed by `expr.rs`; this module knows nothing of how decisions are combined
+//! at run time.
 
 use ward_ir as ir;
 use ward_syntax::Diagnostic;
@@ -45,9 +48,11 @@ impl Checker<'_> {
     }
 
     pub(crate) fn check_rule(&mut self, file: usize, rule: &ast::RuleDecl) -> ir::Rule {
+        let errors_before = self.diags.len();
         let actions = self.on_actions(file, &rule.on);
         let mut scope = Scope::new(file, None);
         scope.context = true;
+        scope.unknown_action = self.diags.len() > errors_before;
         // Fields every action declares with the same type, in the first action's order.
         if let Some((&first, rest)) = actions.split_first() {
             for (name, ty) in &self.actions[first as usize].fields {
@@ -146,7 +151,9 @@ impl Checker<'_> {
             .with_label(format!("this is `{shown}`"));
             diag = if ty.is_optional() {
                 let text = self.text(sc.file, e.span);
-                diag.with_help(format!("the approver may be absent: give a fallback (`{text} ?? …`) or guard the rule with `has`"))
+                diag.with_help(format!(
+                    "the approver may be absent: give a fallback of the same type, `{text} ?? …`"
+                ))
             } else {
                 diag.with_help("write a team name (`\"security-oncall\"`), an entity (`host.owner`) or a set of them")
             };

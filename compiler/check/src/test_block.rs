@@ -146,6 +146,8 @@ impl Checker<'_> {
     ) -> Map<String, Value> {
         let mut out = Map::new();
         let mut seen: HashSet<&str> = HashSet::new();
+        // Misspelt fields are reported once, as unknown, not again as missing.
+        let mut suggested: HashSet<&str> = HashSet::new();
         for field in given {
             let Some((_, ty)) = fields.iter().find(|(n, _)| *n == field.name.name) else {
                 let mut diag = Diagnostic::error(
@@ -153,10 +155,12 @@ impl Checker<'_> {
                     format!("{owner} has no {what} `{}`", field.name.name),
                     field.name.span,
                 );
-                if let Some(help) =
-                    did_you_mean(&field.name.name, fields.iter().map(|(n, _)| n.as_str()))
-                {
-                    diag = diag.with_help(help);
+                if let Some(close) = crate::suggest::closest(
+                    &field.name.name,
+                    fields.iter().map(|(n, _)| n.as_str()),
+                ) {
+                    suggested.insert(close);
+                    diag = diag.with_help(format!("did you mean `{close}`?"));
                 }
                 self.report(file, diag);
                 continue;
@@ -176,7 +180,9 @@ impl Checker<'_> {
         }
         let missing: Vec<String> = fields
             .iter()
-            .filter(|(n, ty)| !ty.is_optional() && !seen.contains(n.as_str()))
+            .filter(|(n, ty)| {
+                !ty.is_optional() && !seen.contains(n.as_str()) && !suggested.contains(n.as_str())
+            })
             .map(|(n, _)| format!("`{n}`"))
             .collect();
         if !missing.is_empty() {
@@ -300,7 +306,21 @@ impl Checker<'_> {
                 _ => self.bad_approvers(file, e.span),
             },
             ExprKind::Error => {}
-            _ => self.bad_approvers(file, e.span),
+            _ => {
+                match literal_type(e) {
+                    Some(ty) => {
+                        let shown = self.show(&ty);
+                        let diag = Diagnostic::error(
+                        "E0184",
+                        format!("the approvers a test expects are strings or entities, found `{shown}`"),
+                        e.span,
+                    )
+                    .with_help("write strings, entity references (`Identity::\"alice\"`) or a set of them");
+                        self.report(file, diag);
+                    }
+                    None => self.bad_approvers(file, e.span),
+                }
+            }
         }
     }
 

@@ -92,6 +92,8 @@ fn well_typed_expressions() {
         "target.name == \"x\"",
         "target.manager?.title == \"CFO\"",
         "target.manager?.title ?? \"none\" == \"CFO\"",
+        "(target.manager?.title ?? ticket) == \"CFO\"",
+        "(target.manager?.title ?? ticket ?? \"none\") == \"CFO\"",
         "target has manager and target.level > 3",
         "\"admins\" in target.groups",
         "ticket in [\"a\", \"b\"]",
@@ -136,7 +138,7 @@ fn unknown_names() {
         &["E0103 entity type `Identity` has no attribute or relation `nmae`"],
     );
     check(
-        "rule r { on disable_acount deny }",
+        "rule r { on disable_acount when reason == \"x\" deny }",
         &["E0102 unknown action `disable_acount`"],
     );
     assert_eq!(
@@ -194,7 +196,7 @@ fn duplicates_point_at_both() {
     );
     check(
         "entity E { a: Int, a: String }",
-        &["E0111 field `a` of entity `E` is declared twice"],
+        &["E0111 attribute `a` of entity `E` is declared twice"],
     );
     check(
         "context { x: Int }",
@@ -542,6 +544,28 @@ fn functions_and_constants() {
 }
 
 #[test]
+fn a_call_cycle_shows_each_call() {
+    let src =
+        "fn a(x: Int) -> Bool = b(x)\nfn b(x: Int) -> Bool = a(x)\nrule r { on * when a(1) deny }";
+    let out = compile_one(src);
+    assert_eq!(out.diagnostics.len(), 1, "{:#?}", out.diagnostics);
+    let labels: Vec<(&str, &str)> = out.diagnostics[0]
+        .diagnostic
+        .labels
+        .iter()
+        .map(|l| (&src[l.span.range()], l.message.as_str()))
+        .collect();
+    assert_eq!(
+        labels,
+        vec![
+            ("a", ""),
+            ("b(x)", "`a` calls `b` here"),
+            ("a(x)", "`b` calls `a` here")
+        ]
+    );
+}
+
+#[test]
 fn rule_scope() {
     check(
         "rule r { on disable_account, revoke_sessions when reason == \"x\" deny }",
@@ -829,4 +853,113 @@ fn load_policy_set_reads_ward_files_in_sorted_order() {
         .collect();
     assert_eq!(names, vec!["/a.ward".to_string(), "/b/z.ward".to_string()]);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_shipped_stdlib_type_checks() {
+    let diags = crate::check_stdlib(&[]);
+    assert!(diags.is_empty(), "{diags:#?}");
+}
+
+/// Check `user` with a made-up stdlib module `m` whose text is `module`.
+fn with_module(user: &str, module: &str) -> crate::checker::Outcome {
+    let (user_ast, _) = ward_syntax::parse(user);
+    let (module_ast, _) = ward_syntax::parse(module);
+    let sources = [
+        crate::checker::Source {
+            path: "p.ward",
+            text: user,
+            ast: &user_ast,
+            module: None,
+            syntax_errors: false,
+        },
+        crate::checker::Source {
+            path: "std/m.ward",
+            text: module,
+            ast: &module_ast,
+            module: Some("m"),
+            syntax_errors: false,
+        },
+    ];
+    crate::checker::check(&sources, crate::checker::Mode::Referenced)
+}
+
+#[test]
+fn stdlib_items_are_checked_only_when_referenced_and_in_the_users_schema() {
+    let module = "fn bad() -> Bool = 1\nfn good(i: Identity) -> Bool = i.name == \"x\"\nwindow w { weekly Mon 01:00 - Mon 02:00 }";
+    // Not referenced: no diagnostic, even for `bad`.
+    let out = with_module("entity Identity { name: String }\nuse std.m", module);
+    assert!(out.diagnostics.is_empty(), "{:#?}", out.diagnostics);
+    // `good` uses the user's `Identity`; its window and function are lowered with qualified names.
+    let out = with_module(
+        "entity Identity { name: String }\naction a { t: Identity }\nuse std.m\nrule r { on a when m.good(t) and now in m.w deny }",
+        module,
+    );
+    assert!(out.diagnostics.is_empty(), "{:#?}", out.diagnostics);
+    let p = out.program.unwrap();
+    assert_eq!(p.functions[0].name, "m.good");
+    assert_eq!(p.windows[0].name, "m.w");
+    // Referencing `bad` reports its error in the stdlib file (index 1).
+    let out = with_module(
+        "use std.m.{bad}\naction a {}\nrule r { on a when bad() deny }",
+        module,
+    );
+    let files: Vec<usize> = out.diagnostics.iter().map(|(f, _)| *f).collect();
+    assert_eq!(files, vec![1]);
+    assert_eq!(out.diagnostics[0].1.code, "E0130");
+    // A module may only declare constants, functions and windows.
+    let out = with_module("use std.m", "action a {}");
+    assert_eq!(out.diagnostics[0].1.code, "E0199");
+}
+
+#[test]
+fn more_declaration_errors() {
+    const REQ: &str = " request revoke_sessions { target: Identity::\"a\" } with { agent: Identity::\"b\" } expect deny";
+    check(
+        &format!(
+            "test \"t\" {{ entities {{ Asset::\"a\" {{ tier: Tier::critical, tags: [], owner: Identity::\"o\" }} Asset::\"a\" {{ tier: Tier::critical, tags: [], owner: Identity::\"o\" }} }}{REQ} }}"
+        ),
+        &["E0185 entity `Asset::\"a\"` is defined twice in this test"],
+    );
+    check(
+        "default require approval from { g in agent.groups | true }",
+        &["E0186 the approvers of `default` cannot use quantifiers or filters"],
+    );
+    check(
+        "use std.time\nuse std.time",
+        &["E0110 `time` is defined more than once"],
+    );
+    check(
+        "use std.deps.{is_regulated}\nconst is_regulated = 1",
+        &["E0110 `is_regulated` is defined more than once"],
+    );
+    check(&rule("time.hours(1) > 0s"), &["E0100 unknown name `time`"]);
+}
+
+#[test]
+fn truncated_and_damaged_sources_never_panic_and_programs_verify() {
+    let src = format!(
+        "{SCHEMA}\nuse std.time\nconst limit: Duration = 4h\nfn exec(i: Identity) -> Bool = i.title matches \"^VP\"\n\
+         rule a {{ on patch_host when duration > limit and not fits(business_hours, now, duration) \
+         and any d in closure(host, ~depends_on): \"pci\" in d.tags deny because \"{{host}} {{duration}}\" }}\n\
+         rule b {{ on disable_account when exec(target) and (target.manager?.privileged ?? false) \
+         and time.is_weekend(weekday(now, \"UTC\")) require approval from target.manager ?? agent }}\n\
+         test \"t\" {{ entities {{ Identity::\"a\" {{ name: \"A\", title: \"VP\", department: \"x\", privileged: true, \
+         groups: [], level: 3 }} }} request disable_account {{ target: Identity::\"a\", reason: \"r\" }} \
+         with {{ agent: Identity::\"a\" }} at 2026-01-03T10:00:00Z expect require approval from [Identity::\"a\"] by b }}\n"
+    );
+    assert!(compile_one(&src).diagnostics.is_empty());
+    let bounds: Vec<usize> = src.char_indices().map(|(i, _)| i).collect();
+    for (k, &cut) in bounds.iter().enumerate().step_by(13) {
+        let end = bounds.get(k + 2).copied().unwrap_or(src.len());
+        for text in [
+            src[..cut].to_string(),
+            format!("{}{}", &src[..cut], &src[end..]),
+        ] {
+            let out = compile_one(&text);
+            if let Some(program) = &out.program {
+                assert!(ir::verify(program).is_ok(), "{text}");
+            }
+        }
+    }
 }

@@ -193,7 +193,7 @@ impl Checker<'_> {
                 }
             }
         }
-        if lines.is_empty() {
+        if lines.is_empty() && !self.files[file].syntax_errors {
             let diag = Diagnostic::warning(
                 "W0101",
                 format!("window `{}` is never open", decl.name.name),

@@ -248,15 +248,13 @@ pub(crate) fn translate(text: &str, error: &Error<Rule>, cx: &Context<'_>) -> Di
     if let (Some(c), true) = (close, at_end)
         && let Some((open_span, what)) = innermost_open(text, &before, c)
     {
-        {
-            let message = match what {
-                Some(what) => format!("expected `{c}` to close {what}"),
-                None => format!("expected `{c}`"),
-            };
-            return Diagnostic::error(codes::UNCLOSED, message, span)
-                .with_label(format!("found {found_words}"))
-                .with_secondary(None, open_span, format!("unclosed `{}`", opening(c)));
-        }
+        let message = match what {
+            Some(what) => format!("expected `{c}` to close {what}"),
+            None => format!("expected `{c}`"),
+        };
+        return Diagnostic::error(codes::UNCLOSED, message, span)
+            .with_label(format!("found {found_words}"))
+            .with_secondary(None, open_span, format!("unclosed `{}`", opening(c)));
     }
 
     if let Some(kw) = found_keyword.filter(|_| expected.first() == Some(&Expect::Name)) {

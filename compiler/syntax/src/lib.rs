@@ -15,12 +15,14 @@ mod build;
 pub mod codes;
 mod diagnostic;
 mod errors;
+pub mod format;
 mod grammar;
 mod literal;
 mod message;
 mod scan;
 
 pub use diagnostic::{Diagnostic, FileId, Label, Severity, Span, line_col};
+pub use format::format;
 
 /// Parse one file. Always returns a tree (with [`ast::ExprKind::Error`] holes and skipped
 /// declarations where the text could not be read) and every syntax error found.

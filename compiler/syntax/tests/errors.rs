@@ -362,3 +362,18 @@ fn deep_nesting_is_an_error_not_a_crash() {
     let (_, diags) = ward_syntax::parse_expr(&"(".repeat(100_000));
     assert_eq!(diags[0].code, "E0019");
 }
+
+#[test]
+fn every_code_is_documented() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/diagnostics-syntax.md"
+    );
+    let doc = std::fs::read_to_string(path).expect("docs/diagnostics-syntax.md");
+    for code in ward_syntax::codes::ALL {
+        assert!(
+            doc.contains(&format!("| {code} |")),
+            "{code} is not in docs/diagnostics-syntax.md"
+        );
+    }
+}

@@ -1,0 +1,760 @@
+//! The benchmark scenario of BENCH.md, end to end, in one run: compile, load, decide
+//! (interpreter and JIT on the same requests, decisions compared), the peers on the common
+//! subset (decisions cross-checked against Ward's), and scaling at N = 1, 4, 16. Prints a
+//! Markdown report and writes it to `docs/benchmarks.md`.
+//!
+//! `cargo bench -p ward-bench --bench scenario` (full: 1,000,000 requests), or with
+//! `-- --quick` for a smoke run (50,000 requests, N = 1 only; the report goes to
+//! `target/benchmarks-quick.md` so the committed figures stay those of a full run).
+
+use std::fmt::Write as _;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use ward_bench::estate::Estate;
+use ward_bench::measure::{self, Percentiles, nanos, rate};
+use ward_bench::peers::{self, Outcome, Peer};
+use ward_bench::requests::{self, RequestSpec};
+use ward_bench::{policy, scenario, timing};
+use ward_runtime::engine::{Engine, EngineKind};
+use ward_runtime::request::Request;
+
+const ESTATE_SEED: u64 = 0x5EED_0001;
+const REQUEST_SEED: u64 = 0x5EED_0002;
+const PEER_SEED: u64 = 0x5EED_0003;
+/// Requests are parsed (untimed) and decided in chunks of this size to bound memory.
+const CHUNK: usize = 100_000;
+
+struct Config {
+    quick: bool,
+    requests: usize,
+    scaling_requests: usize,
+    peer_requests: usize,
+    scales: Vec<usize>,
+}
+
+impl Config {
+    fn from_args() -> Config {
+        let quick = std::env::args().any(|a| a == "--quick");
+        if quick {
+            Config {
+                quick,
+                requests: 50_000,
+                scaling_requests: 50_000,
+                peer_requests: 20_000,
+                scales: vec![1],
+            }
+        } else {
+            Config {
+                quick,
+                requests: 1_000_000,
+                scaling_requests: 200_000,
+                peer_requests: 100_000,
+                scales: vec![1, 4, 16],
+            }
+        }
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1e3)
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:.0} MiB", kib as f64 / 1024.0)
+}
+
+fn engine(program: &ward_ir::Program, kind: EngineKind) -> Result<(Engine, Duration), String> {
+    let program = program.clone();
+    let start = Instant::now();
+    let engine =
+        scenario::engine(program, kind).map_err(|e| format!("{} engine: {e}", kind.as_str()))?;
+    Ok((engine, start.elapsed()))
+}
+
+/// The engines to compare: the interpreter always, the JIT when it builds.
+fn engines(
+    program: &ward_ir::Program,
+    notes: &mut Vec<String>,
+) -> Vec<(EngineKind, Engine, Duration)> {
+    let mut out = Vec::new();
+    for kind in [EngineKind::Interp, EngineKind::Jit] {
+        match engine(program, kind) {
+            Ok((e, t)) => out.push((kind, e, t)),
+            Err(e) => notes.push(format!("{} not measured: {e}", kind.as_str())),
+        }
+    }
+    out
+}
+
+struct Load {
+    time: Duration,
+    retained_kib: Option<u64>,
+    peak_kib: Option<u64>,
+}
+
+fn load(engine: &Engine, text: &str) -> Load {
+    let before = measure::status_kib("VmRSS");
+    let peak_reset = measure::reset_peak();
+    let start = Instant::now();
+    engine
+        .load_entities_str(text)
+        .unwrap_or_else(|e| panic!("the generated estate does not load: {e}"));
+    let time = start.elapsed();
+    let after = measure::status_kib("VmRSS");
+    let peak = measure::status_kib("VmHWM");
+    Load {
+        time,
+        retained_kib: before.zip(after).map(|(b, a)| a.saturating_sub(b)),
+        peak_kib: if peak_reset {
+            before.zip(peak).map(|(b, p)| p.saturating_sub(b))
+        } else {
+            None
+        },
+    }
+}
+
+/// What one engine measured on a request stream.
+#[derive(Default)]
+struct Run {
+    decisions: usize,
+    elapsed: Duration,
+    latency_ns: Vec<u32>,
+    disagreements: usize,
+    first_disagreement: Option<String>,
+    counts: [usize; 3],
+}
+
+impl Run {
+    fn per_second(&self) -> f64 {
+        self.decisions as f64 / self.elapsed.as_secs_f64().max(1e-12)
+    }
+    fn mean_ns(&self) -> f64 {
+        self.elapsed.as_secs_f64() * 1e9 / self.decisions.max(1) as f64
+    }
+}
+
+fn parse_all(engine: &Engine, estate: &Estate, specs: &[RequestSpec]) -> Vec<Request> {
+    specs
+        .iter()
+        .map(|s| {
+            engine
+                .parse_request(&s.to_json(estate))
+                .unwrap_or_else(|e| panic!("generated request does not validate: {e}"))
+        })
+        .collect()
+}
+
+/// Decides `specs` with every engine: per chunk, the requests are parsed (untimed), each
+/// engine decides them once untimed (which warms the store's closure memo and gives the
+/// decisions compared against the first engine's), then a timed pass for throughput and a
+/// pass timing each decision for latency.
+fn decide_all(
+    engines: &[(EngineKind, Engine, Duration)],
+    estate: &Estate,
+    specs: &[RequestSpec],
+) -> Vec<Run> {
+    let mut runs: Vec<Run> = engines.iter().map(|_| Run::default()).collect();
+    for chunk in specs.chunks(CHUNK) {
+        let parsed: Vec<Vec<Request>> = engines
+            .iter()
+            .map(|(_, e, _)| parse_all(e, estate, chunk))
+            .collect();
+        let mut reference: Vec<ward::Decision> = Vec::new();
+        for (k, (_, engine, _)) in engines.iter().enumerate() {
+            let run = &mut runs[k];
+            let decisions: Vec<ward::Decision> =
+                parsed[k].iter().map(|r| engine.decide_request(r)).collect();
+            for d in &decisions {
+                let slot = match d.decision.as_str() {
+                    "allow" => 0,
+                    "deny" => 1,
+                    _ => 2,
+                };
+                run.counts[slot] += 1;
+            }
+            if k == 0 {
+                reference = decisions;
+            } else {
+                for (i, (a, b)) in reference.iter().zip(&decisions).enumerate() {
+                    if a != b {
+                        run.disagreements += 1;
+                        if run.first_disagreement.is_none() {
+                            run.first_disagreement = Some(format!(
+                                "{}: interp {a:?} vs {b:?}",
+                                chunk[i].to_json(estate)
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        for (k, (_, engine, _)) in engines.iter().enumerate() {
+            let run = &mut runs[k];
+            let start = Instant::now();
+            for r in &parsed[k] {
+                black_box(engine.decide_request(black_box(r)));
+            }
+            run.elapsed += start.elapsed();
+            run.decisions += parsed[k].len();
+            for r in &parsed[k] {
+                let t = Instant::now();
+                let d = engine.decide_request(black_box(r));
+                let ns = t.elapsed().as_nanos();
+                black_box(d);
+                run.latency_ns.push(ns.min(u128::from(u32::MAX)) as u32);
+            }
+        }
+    }
+    runs
+}
+
+/// Times each evaluation of a peer (after one untimed pass that also checks its outcomes
+/// against Ward's).
+fn peer_run<P: Peer>(peer: &mut P, ward: &[Outcome]) -> (Run, Option<String>) {
+    let mut run = Run::default();
+    let mut error = None;
+    for (i, want) in ward.iter().enumerate().take(peer.len()) {
+        let raw = peer.eval(i);
+        match peer.outcome(i, raw) {
+            Ok(got) if &got == want => {}
+            Ok(got) => {
+                run.disagreements += 1;
+                if run.first_disagreement.is_none() {
+                    run.first_disagreement =
+                        Some(format!("request {i}: ward {want:?}, peer {got:?}"));
+                }
+            }
+            Err(e) => {
+                run.disagreements += 1;
+                error.get_or_insert(e);
+            }
+        }
+    }
+    let start = Instant::now();
+    for i in 0..peer.len() {
+        black_box(peer.eval(black_box(i)));
+    }
+    run.elapsed = start.elapsed();
+    run.decisions = peer.len();
+    for i in 0..peer.len() {
+        let t = Instant::now();
+        let raw = peer.eval(black_box(i));
+        let ns = t.elapsed().as_nanos();
+        black_box(raw);
+        run.latency_ns.push(ns.min(u128::from(u32::MAX)) as u32);
+    }
+    (run, error)
+}
+
+/// Loads the estate of scale `n` into an interpreter engine in a fresh process (this binary
+/// with `--load-child N`), so resident-memory deltas are not blurred by memory this process
+/// freed earlier; prints `WARD-LOAD <ns> <retained KiB> <peak KiB>`.
+fn load_child(n: usize) {
+    let program = scenario::compile(&scenario::files()).unwrap_or_else(|e| panic!("{e}"));
+    let estate = Estate::generate(n, ESTATE_SEED);
+    let text = estate.to_json();
+    let (first, _) = engine(&program, EngineKind::Interp).unwrap_or_else(|e| panic!("{e}"));
+    let l = load(&first, &text);
+    // glibc keeps the freed parse tree of the first load resident; a second load reuses it
+    // for its own transient memory, so its RSS growth is the store alone.
+    let (second, _) = engine(&program, EngineKind::Interp).unwrap_or_else(|e| panic!("{e}"));
+    let again = load(&second, &text);
+    println!(
+        "WARD-LOAD {} {} {}",
+        l.time.as_nanos(),
+        again.retained_kib.map_or(-1, |k| k as i64),
+        l.peak_kib.map_or(-1, |k| k as i64)
+    );
+    black_box((&estate, &first, &second));
+}
+
+/// Runs [`load_child`] for scale `n` and reads its figures.
+fn load_in_child(n: usize) -> Result<Load, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("current exe: {e}"))?;
+    let out = std::process::Command::new(exe)
+        .args(["--load-child", &n.to_string()])
+        .output()
+        .map_err(|e| format!("load child: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("WARD-LOAD "))
+        .ok_or_else(|| {
+            format!(
+                "load child failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })?;
+    let nums: Vec<i64> = line
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let [ns, retained, peak] = nums[..] else {
+        return Err(format!("load child printed `{line}`"));
+    };
+    let kib = |v: i64| u64::try_from(v).ok();
+    Ok(Load {
+        time: Duration::from_nanos(u64::try_from(ns).unwrap_or(0)),
+        retained_kib: kib(retained),
+        peak_kib: kib(peak),
+    })
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--load-child") {
+        let n = args.get(i + 1).and_then(|n| n.parse().ok()).unwrap_or(1);
+        load_child(n);
+        return;
+    }
+    let config = Config::from_args();
+    let overhead = measure::timer_overhead_ns();
+    let mut notes: Vec<String> = Vec::new();
+    let mut out = String::new();
+    let started = Instant::now();
+
+    let _ = writeln!(out, "# Ward benchmarks\n");
+    let _ = writeln!(
+        out,
+        "Generated by `cargo bench -p ward-bench --bench scenario{}` (BENCH.md). Do not edit by hand.\n",
+        if config.quick { " -- --quick" } else { "" }
+    );
+    let _ = writeln!(out, "- machine: {}", measure::machine());
+    let _ = writeln!(
+        out,
+        "- date: {}",
+        jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M UTC")
+    );
+    let _ = writeln!(out, "- commit: {}", measure::commit());
+    let _ = writeln!(
+        out,
+        "- single-threaded; release profile; requests pre-parsed into `Request`s (only evaluation timed); clock read: {overhead:.0} ns per `Instant::now()` pair, subtracted from each timed decision"
+    );
+    let _ = writeln!(
+        out,
+        "- the machine is shared (2 cores, other builds running): compare figures within this run, not across runs\n"
+    );
+
+    // ---------------------------------------------------------------- compile
+    let files = scenario::files();
+    let (check_time, program) = timing::median(5, || scenario::compile(&files));
+    let program = program.unwrap_or_else(|e| panic!("the scenario does not check: {e}"));
+    let mut compile_rows = Vec::new();
+    for kind in [EngineKind::Interp, EngineKind::Jit] {
+        let (t, built) = timing::median(5, || engine(&program, kind).map(|_| ()));
+        match built {
+            Ok(()) => compile_rows.push((kind, t)),
+            Err(e) => notes.push(format!("engine build: {e}")),
+        }
+    }
+    let _ = writeln!(out, "## Compile\n");
+    let _ = writeln!(
+        out,
+        "| policy set | rules | check + lower | engine build (verify, regexes, windows) | JIT compile (included in the JIT build) |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|");
+    let build = |rows: &[(EngineKind, Duration)], kind| {
+        rows.iter().find(|(k, _)| *k == kind).map(|(_, t)| *t)
+    };
+    let interp_build = build(&compile_rows, EngineKind::Interp);
+    let jit_build = build(&compile_rows, EngineKind::Jit);
+    let _ = writeln!(
+        out,
+        "| scenario (`bench/scenario/`) | {} | {} | {} | {} |",
+        program.rules.len(),
+        ms(check_time),
+        interp_build.map_or("-".into(), ms),
+        match (jit_build, interp_build) {
+            (Some(j), Some(i)) => format!("{} (JIT build {})", ms(j.saturating_sub(i)), ms(j)),
+            _ => "not available".into(),
+        }
+    );
+    let big_rules = 10_000;
+    let big = vec![("generated.ward".to_owned(), policy::generate(big_rules))];
+    let (big_check, big_program) = timing::median(3, || scenario::compile(&big));
+    let big_program =
+        big_program.unwrap_or_else(|e| panic!("the generated set does not check: {e}"));
+    let (big_interp, _) =
+        timing::median(3, || engine(&big_program, EngineKind::Interp).map(|_| ()));
+    let (big_jit, big_jit_ok) =
+        timing::median(1, || engine(&big_program, EngineKind::Jit).map(|_| ()));
+    let _ = writeln!(
+        out,
+        "| generated, {} KiB | {} | {} ({:.1} ms per 1,000 rules) | {} | {} |",
+        big[0].1.len() / 1024,
+        big_program.rules.len(),
+        ms(big_check),
+        big_check.as_secs_f64() * 1e3 * 1000.0 / big_rules as f64,
+        ms(big_interp),
+        if big_jit_ok.is_ok() {
+            format!(
+                "{} ({:.1} ms per 1,000 rules)",
+                ms(big_jit.saturating_sub(big_interp)),
+                big_jit.saturating_sub(big_interp).as_secs_f64() * 1e6 / big_rules as f64
+            )
+        } else {
+            "not available".into()
+        }
+    );
+    let _ = writeln!(
+        out,
+        "\nMedians of 5 runs (3 for the generated set, 1 for its JIT build).\n"
+    );
+    eprintln!("compile done ({:.0?})", started.elapsed());
+
+    // ---------------------------------------------------------------- N = 1: load + decide
+    let estate = Estate::generate(1, ESTATE_SEED);
+    let text = estate.to_json();
+    let mut engines1 = engines(&program, &mut notes);
+    let mut loads = Vec::new();
+    for (_, e, _) in &engines1 {
+        loads.push(load(e, &text));
+    }
+    let fresh = load_in_child(1).unwrap_or_else(|e| {
+        notes.push(format!("load measured in-process: {e}"));
+        Load {
+            time: loads[0].time,
+            retained_kib: loads[0].retained_kib,
+            peak_kib: loads[0].peak_kib,
+        }
+    });
+    let _ = writeln!(out, "## Load (N = 1)\n");
+    write_load_header(&mut out);
+    write_load_row(&mut out, &estate, &text, &fresh);
+    let _ = writeln!(
+        out,
+        "\nLoad = parse the JSON text + validate against the schema + intern + build the relation indexes (`Engine::load_entities_str`). Measured in a fresh process (this binary with `--load-child N`) holding the generated estate and its JSON text. Peak = VmHWM (reset through `/proc/self/clear_refs` just before) above the RSS before the first load: the parsed `serde_json` document plus the store. Retained = growth of VmRSS across a second load of the same text into a second engine (the allocator reuses the first load's freed parse tree, so this is the store alone: columns, interned strings, id maps, relation indexes).\n"
+    );
+    eprintln!("load done ({:.0?})", started.elapsed());
+
+    let specs = requests::generate(&estate, config.requests, REQUEST_SEED);
+    let runs = decide_all(&engines1, &estate, &specs);
+    let _ = writeln!(
+        out,
+        "## Decide (N = 1, {} requests, 63-rule scenario, 8 actions)\n",
+        config.requests
+    );
+    let _ = writeln!(
+        out,
+        "| engine | decisions/s | mean | p50 | p99 | allow / deny / approval | disagreements with interp |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---|---:|");
+    for ((kind, _, _), mut run) in engines1.iter().zip(runs) {
+        let p = Percentiles::of(&mut run.latency_ns, overhead);
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} / {} / {} | {} |",
+            kind.as_str(),
+            rate(run.per_second()),
+            nanos(run.mean_ns()),
+            nanos(p.p50),
+            nanos(p.p99),
+            run.counts[0],
+            run.counts[1],
+            run.counts[2],
+            if *kind == EngineKind::Interp {
+                "(reference)".to_owned()
+            } else {
+                run.disagreements.to_string()
+            }
+        );
+        if let Some(d) = run.first_disagreement {
+            notes.push(format!("first {} disagreement: {d}", kind.as_str()));
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\ndecisions/s and mean: one timed loop over all requests. p50/p99: every decision timed on its own with `Instant` (clock cost subtracted). Each engine decides every request once before timing (closure memo warm, decisions compared): steady state.\n"
+    );
+    eprintln!("decide done ({:.0?})", started.elapsed());
+
+    // ---------------------------------------------------------------- peers
+    let subset =
+        scenario::compile(&scenario::subset_files()).unwrap_or_else(|e| panic!("subset: {e}"));
+    let subset_specs: Vec<RequestSpec> =
+        requests::generate(&estate, config.peer_requests * 4, PEER_SEED)
+            .into_iter()
+            .filter(|r| scenario::SUBSET_ACTIONS.contains(&r.action.name()))
+            .take(config.peer_requests)
+            .collect();
+    let subset_engines = engines(&subset, &mut notes);
+    for (_, e, _) in &subset_engines {
+        e.load_entities_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let mut ward_outcomes: Vec<Outcome> = Vec::new();
+    let mut rows: Vec<(String, Run, String)> = Vec::new();
+    for (k, (kind, engine, _)) in subset_engines.iter().enumerate() {
+        let parsed = parse_all(engine, &estate, &subset_specs);
+        let outcomes: Vec<Outcome> = parsed
+            .iter()
+            .map(|r| peers::ward_outcome(&engine.decide_request(r)))
+            .collect();
+        let mut run = Run::default();
+        if k == 0 {
+            ward_outcomes = outcomes;
+        } else {
+            run.disagreements = ward_outcomes
+                .iter()
+                .zip(&outcomes)
+                .filter(|(a, b)| a != b)
+                .count();
+        }
+        let start = Instant::now();
+        for r in &parsed {
+            black_box(engine.decide_request(black_box(r)));
+        }
+        run.elapsed = start.elapsed();
+        run.decisions = parsed.len();
+        for r in &parsed {
+            let t = Instant::now();
+            let d = engine.decide_request(black_box(r));
+            let ns = t.elapsed().as_nanos();
+            black_box(d);
+            run.latency_ns.push(ns.min(u128::from(u32::MAX)) as u32);
+        }
+        rows.push((
+            format!("Ward {}", kind.as_str()),
+            run,
+            if k == 0 {
+                "(reference)".into()
+            } else {
+                String::new()
+            },
+        ));
+    }
+    eprintln!("ward subset done ({:.0?})", started.elapsed());
+    let mut setup_notes = Vec::new();
+    let t = Instant::now();
+    match peers::cedar::CedarPeer::new(&estate, &subset_specs) {
+        Ok(mut p) => {
+            setup_notes.push(format!(
+                "Cedar setup (entities with transitive closure, {} requests) {}",
+                p.len(),
+                ms(t.elapsed())
+            ));
+            let (run, err) = peer_run(&mut p, &ward_outcomes);
+            if let Some(e) = err {
+                notes.push(format!("cedar: {e}"));
+            }
+            rows.push((p.describe(), run, String::new()));
+        }
+        Err(e) => notes.push(format!("cedar not measured: {e}")),
+    }
+    eprintln!("cedar done ({:.0?})", started.elapsed());
+    let t = Instant::now();
+    match peers::rego::RegoPeer::new(&estate, &subset_specs) {
+        Ok(mut p) => {
+            setup_notes.push(format!(
+                "Rego setup (data document, RVM compile, {} inputs) {}",
+                p.len(),
+                ms(t.elapsed())
+            ));
+            let (run, err) = peer_run(&mut p, &ward_outcomes);
+            if let Some(e) = err {
+                notes.push(format!("rego: {e}"));
+            }
+            rows.push((p.describe(), run, String::new()));
+        }
+        Err(e) => notes.push(format!("rego not measured: {e}")),
+    }
+    eprintln!("rego done ({:.0?})", started.elapsed());
+    let t = Instant::now();
+    match peers::cel::CelPeer::new(&estate, &subset_specs) {
+        Ok(mut p) => {
+            setup_notes.push(format!(
+                "CEL setup (closures precomputed, {} contexts) {}",
+                p.len(),
+                ms(t.elapsed())
+            ));
+            let (run, err) = peer_run(&mut p, &ward_outcomes);
+            if let Some(e) = err {
+                notes.push(format!("cel: {e}"));
+            }
+            rows.push((p.describe(), run, String::new()));
+        }
+        Err(e) => notes.push(format!("cel not measured: {e}")),
+    }
+    eprintln!("cel done ({:.0?})", started.elapsed());
+    let _ = writeln!(
+        out,
+        "## Peers on the common subset (N = 1, {} requests)\n",
+        subset_specs.len()
+    );
+    let _ = writeln!(
+        out,
+        "Common subset: the 12 rules of `bench/scenario/common.ward` over `disable_account`, `patch_host` and `rotate_secret` (attribute comparisons, executive titles, closure over `reports_to` — the CFO's organisation —, closure over `~depends_on` — revenue-critical blast radius —, the year-end freeze, hour of day, duration comparison, set intersection; literal approvers). Every peer outcome (decision + approvers) is compared with Ward's on the same request.\n"
+    );
+    let ward_mean: Vec<(String, f64)> = rows
+        .iter()
+        .filter(|(n, _, _)| n.starts_with("Ward"))
+        .map(|(n, r, _)| (n.clone(), r.mean_ns()))
+        .collect();
+    let _ = write!(
+        out,
+        "| engine | decisions/s | mean | p50 | p99 | disagreements with Ward |"
+    );
+    for (n, _) in &ward_mean {
+        let _ = write!(out, " {n} speed-up |");
+    }
+    let _ = writeln!(out);
+    let _ = write!(out, "|---|---:|---:|---:|---:|---:|");
+    for _ in &ward_mean {
+        let _ = write!(out, "---:|");
+    }
+    let _ = writeln!(out);
+    for (name, mut run, note) in rows {
+        let mean = run.mean_ns();
+        let p = Percentiles::of(&mut run.latency_ns, overhead);
+        let _ = write!(
+            out,
+            "| {name} | {} | {} | {} | {} | {} |",
+            rate(run.per_second()),
+            nanos(mean),
+            nanos(p.p50),
+            nanos(p.p99),
+            if note.is_empty() {
+                run.disagreements.to_string()
+            } else {
+                note
+            },
+        );
+        for (_, w) in &ward_mean {
+            let _ = write!(out, " {:.1}× |", mean / w.max(1e-9));
+        }
+        let _ = writeln!(out);
+        if let Some(d) = run.first_disagreement {
+            notes.push(format!("first disagreement of {name}: {d}"));
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\nSpeed-up = the engine's mean time per decision / Ward's (> 1: Ward is faster). Peers' paths: Cedar through `Authorizer::is_authorized` with prebuilt `Request`s, identities and assets as entities, `reports_to` and the reversed `depends_on` as entity parents (Cedar's `in` is transitive; its transitive closure is computed when `Entities` is built, untimed) and `Tag::\"revenue-critical\"` as a parent of tagged assets, time as `datetime`/`duration` context attributes; Rego compiled to regorus' RVM (`RegoVM::execute`, data loaded once, prebuilt inputs; closures by `graph.reachable`, time as Unix seconds); CEL with one compiled `Program` per action and a prebuilt `Context` per request in which **both graph closures are precomputed** (the manager chain and the union of the blast radius' tags — this flatters CEL: it does no graph work at all).\n"
+    );
+    for s in setup_notes {
+        let _ = writeln!(out, "- {s}");
+    }
+    let _ = writeln!(out);
+    drop(subset_engines);
+    engines1.clear();
+    drop(text);
+
+    // ---------------------------------------------------------------- scaling
+    let _ = writeln!(
+        out,
+        "## Scaling ({} requests per scale)\n",
+        config.scaling_requests
+    );
+    let _ = writeln!(
+        out,
+        "| N | identities | assets | edges | JSON | load | retained | peak | engine | decisions/s | mean | p50 | p99 | mean vs N = 1 | disagreements |"
+    );
+    let _ = writeln!(
+        out,
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|"
+    );
+    let mut base: Vec<(EngineKind, f64)> = Vec::new();
+    for &n in &config.scales {
+        let estate = if n == 1 {
+            estate.clone()
+        } else {
+            Estate::generate(n, ESTATE_SEED)
+        };
+        let text = estate.to_json();
+        let engines_n = engines(&program, &mut Vec::new());
+        for (_, e, _) in &engines_n {
+            load(e, &text);
+        }
+        let fresh = load_in_child(n);
+        if let Err(e) = &fresh {
+            notes.push(format!("scale {n}: {e}"));
+        }
+        let specs = requests::generate(&estate, config.scaling_requests, REQUEST_SEED ^ n as u64);
+        let runs = decide_all(&engines_n, &estate, &specs);
+        for ((kind, _, _), mut run) in engines_n.iter().zip(runs) {
+            let mean = run.mean_ns();
+            if n == config.scales[0] {
+                base.push((*kind, mean));
+            }
+            let rel = base
+                .iter()
+                .find(|(b, _)| b == kind)
+                .map_or(1.0, |(_, b)| mean / b);
+            let p = Percentiles::of(&mut run.latency_ns, overhead);
+            let l = fresh.as_ref().ok();
+            let _ = writeln!(
+                out,
+                "| {n} | {} | {} | {} | {} MiB | {} | {} | {} | {} | {} | {} | {} | {} | {rel:.2}× | {} |",
+                estate.identities.len(),
+                estate.assets.len(),
+                estate.edge_count(),
+                text.len() / (1 << 20),
+                l.map_or("?".into(), |l| ms(l.time)),
+                l.and_then(|l| l.retained_kib).map_or("?".into(), mib),
+                l.and_then(|l| l.peak_kib).map_or("?".into(), mib),
+                kind.as_str(),
+                rate(run.per_second()),
+                nanos(mean),
+                nanos(p.p50),
+                nanos(p.p99),
+                if *kind == EngineKind::Interp {
+                    "(reference)".into()
+                } else {
+                    run.disagreements.to_string()
+                },
+            );
+        }
+        eprintln!("scale {n} done ({:.0?})", started.elapsed());
+    }
+    let _ = writeln!(
+        out,
+        "\nThe assets of scale N are N regions of 50,000 with the same shape, so the requests' blast radii are distributed alike at every N; load time and memory are one interpreter engine's, measured in a fresh process (see Load); each engine decides against its own snapshot.\n"
+    );
+
+    if !notes.is_empty() {
+        let _ = writeln!(out, "## Notes\n");
+        for n in &notes {
+            let _ = writeln!(out, "- {n}");
+        }
+        let _ = writeln!(out);
+    }
+    let _ = writeln!(
+        out,
+        "Total benchmark wall time: {:.0} s; peak resident memory during the last scale {}.",
+        started.elapsed().as_secs_f64(),
+        measure::status_kib("VmHWM").map_or("?".into(), mib)
+    );
+
+    println!("{out}");
+    let path = if config.quick {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../target/benchmarks-quick.md")
+    } else {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/benchmarks.md")
+    };
+    match std::fs::write(path, &out) {
+        Ok(()) => eprintln!("wrote {path}"),
+        Err(e) => eprintln!("could not write {path}: {e}"),
+    }
+}
+
+fn write_load_header(out: &mut String) {
+    let _ = writeln!(
+        out,
+        "| identities | assets | depends_on edges | JSON | load time | retained memory | peak during load |"
+    );
+    let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|");
+}
+
+fn write_load_row(out: &mut String, estate: &Estate, text: &str, l: &Load) {
+    let _ = writeln!(
+        out,
+        "| {} | {} | {} | {:.1} MiB | {} | {} | {} |",
+        estate.identities.len(),
+        estate.assets.len(),
+        estate.edge_count(),
+        text.len() as f64 / (1 << 20) as f64,
+        ms(l.time),
+        l.retained_kib.map_or("?".into(), mib),
+        l.peak_kib.map_or("?".into(), mib),
+    );
+}

@@ -1,0 +1,495 @@
+//! The JIT: compiles a verified program to native code with Cranelift, one function per action.
+//!
+//! Each action's function has three modes: mode 0 evaluates the `when` conditions of every rule
+//! of the action, in policy order, and writes one outcome per rule (all held, the first false
+//! condition, or the condition that failed); mode 1 evaluates the message holes of one rule and
+//! mode 2 its approvers, emitting their values for the shared renderer. The program's default
+//! approvers get a function of their own. Everything an expression does is native code or a call
+//! into the `extern "C"` helpers of [`rt`] (registered as JIT symbols); nothing falls back to the
+//! interpreter, and a program that cannot be compiled is an error of `Engine::new`.
+//!
+//! Compiled code lives in a [`JITModule`] owned by [`Code`] together with the function pointers
+//! taken from it; dropping `Code` (when an engine's program is replaced) frees the code memory.
+//! This is the only module with `unsafe` code: calling the compiled functions, reading the
+//! context behind the pointer they pass to helpers, and freeing the module.
+//! It knows the IR, the store, requests and decisions; not the CLI or how programs are compiled.
+
+mod decide;
+mod lower;
+mod rt;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use cranelift_codegen::ir::{AbiParam, InstBuilder, MemFlagsData, types};
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Switch};
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{Linkage, Module};
+use ward_ir::{EffectKind, MessagePart, Program};
+
+use crate::engine::Compiled;
+
+pub(crate) use decide::evaluate;
+pub use lower::RuleStats;
+pub(crate) use rt::Tables;
+
+/// A program the JIT cannot compile (this is a bug of Ward: every verified program compiles).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum JitError {
+    /// An expression the JIT does not handle.
+    #[error("cannot compile: {0}")]
+    Unsupported(String),
+    /// Cranelift rejected the generated code or the host.
+    #[error("code generation failed: {0}")]
+    Codegen(String),
+}
+
+fn codegen(e: impl std::fmt::Display) -> JitError {
+    JitError::Codegen(e.to_string())
+}
+
+/// `fn(ctx, mode, rule) -> status` of one action (status 0 ok, 1 error, 2 nothing to do).
+type ActionFn = unsafe extern "C" fn(*mut u8, i64, i64) -> i64;
+/// `fn(ctx) -> status` of the default's approvers.
+type DefaultFn = unsafe extern "C" fn(*mut u8) -> i64;
+
+/// How many [`Code`] values are alive (for the reload leak test).
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// The number of compiled programs whose code memory has not been freed yet.
+pub fn live_modules() -> usize {
+    LIVE.load(Ordering::SeqCst)
+}
+
+/// A program compiled to native code. The function pointers point into `module`'s memory,
+/// which is freed when this value is dropped: they are never handed out.
+pub(crate) struct Code {
+    module: Option<JITModule>,
+    /// Per action (by `ActionId`).
+    actions: Vec<Option<ActionFn>>,
+    default: Option<DefaultFn>,
+    pub(crate) tables: Tables,
+    pub(crate) stats: Vec<RuleStats>,
+}
+
+// SAFETY: after `finalize_definitions` the module is never used again except to free it in
+// `Drop` (which takes `&mut self`, so no other thread can be calling into it then); the compiled
+// functions are immutable machine code that only reads its arguments, and the tables are
+// immutable plain data. `JITModule` is only `!Sync` because of interior state used while
+// defining functions, which is over.
+unsafe impl Send for Code {}
+// SAFETY: see `Send` above: shared access only calls the finalized, immutable functions.
+unsafe impl Sync for Code {}
+
+impl Drop for Code {
+    fn drop(&mut self) {
+        if let Some(module) = self.module.take() {
+            // SAFETY: the function pointers into this memory are private fields of `self`,
+            // which is being dropped, so none of them can be called after this point; no call
+            // can be in progress, because calls borrow `self`.
+            unsafe { module.free_memory() };
+        }
+        LIVE.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl std::fmt::Debug for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Code")
+            .field("actions", &self.actions.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Code {
+    /// Runs action `action`'s function in `mode` for `rule` on the context.
+    fn run_action(&self, ctx: &mut rt::Ctx<'_>, action: usize, mode: i64, rule: i64) -> i64 {
+        let Some(Some(f)) = self.actions.get(action) else {
+            return 2;
+        };
+        let p: *mut rt::Ctx<'_> = ctx;
+        // SAFETY: `f` was compiled by `compile` for this program with the `ActionFn` signature
+        // and its memory lives as long as `self`; it only dereferences `p` (a live, exclusive
+        // context whose `slots`, `outcomes` and `literals` were sized by `decide::evaluate` for
+        // this action) at the fixed offsets of `rt::Ctx`'s `repr(C)` header, and passes it on to
+        // the helpers.
+        unsafe { f(p.cast(), mode, rule) }
+    }
+
+    fn run_default(&self, ctx: &mut rt::Ctx<'_>) -> i64 {
+        let Some(f) = self.default else {
+            return 2;
+        };
+        let p: *mut rt::Ctx<'_> = ctx;
+        // SAFETY: as in `run_action`: a function of this module with the `DefaultFn` signature,
+        // called with a live, exclusive context.
+        unsafe { f(p.cast()) }
+    }
+}
+
+/// How each rule is executed once compiled, in policy order (`ward check --stats`).
+pub fn stats(program: &Program) -> Result<Vec<RuleStats>, crate::engine::EngineError> {
+    let compiled = Compiled::new(program.clone(), crate::engine::EngineKind::Jit)?;
+    Ok(compiled
+        .jit
+        .as_ref()
+        .map(|c| c.stats.clone())
+        .unwrap_or_default())
+}
+
+/// Renders statistics of one rule as `native (3 runtime calls: attr ×2, matches)`.
+pub fn describe(stats: &RuleStats) -> String {
+    let calls: usize = stats.runtime_calls.values().sum();
+    let mut out = format!("native, {} inline ops", stats.native_ops);
+    if calls > 0 {
+        let list: Vec<String> = stats
+            .runtime_calls
+            .iter()
+            .map(|(name, n)| {
+                if *n == 1 {
+                    (*name).to_string()
+                } else {
+                    format!("{name} ×{n}")
+                }
+            })
+            .collect();
+        out.push_str(&format!(
+            ", {calls} runtime call{}: {}",
+            if calls == 1 { "" } else { "s" },
+            list.join(", ")
+        ));
+    }
+    if stats.inlined_calls > 0 {
+        out.push_str(&format!(", {} inlined function calls", stats.inlined_calls));
+    }
+    out
+}
+
+/// Compiles every action of a verified program.
+pub(crate) fn compile(compiled: &Compiled) -> Result<Code, JitError> {
+    let program = &compiled.program;
+    let mut flags = settings::builder();
+    for (name, value) in [
+        ("opt_level", "speed"),
+        ("use_colocated_libcalls", "false"),
+        ("is_pic", "false"),
+    ] {
+        flags.set(name, value).map_err(codegen)?;
+    }
+    let isa = cranelift_native::builder()
+        .map_err(codegen)?
+        .finish(settings::Flags::new(flags))
+        .map_err(codegen)?;
+    let mut builder = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
+    let helpers = lower::helpers();
+    for (_, info) in &helpers {
+        builder.symbol(info.name, info.ptr);
+    }
+    let module = JITModule::new(builder);
+    LIVE.fetch_add(1, Ordering::SeqCst);
+    // From here on `code` owns the module, so an error frees it.
+    let mut code = Code {
+        module: Some(module),
+        actions: Vec::new(),
+        default: None,
+        tables: Tables::default(),
+        stats: Vec::new(),
+    };
+    let module = code
+        .module
+        .as_mut()
+        .ok_or_else(|| JitError::Codegen("no module".into()))?;
+    let mut ids = HashMap::new();
+    for (h, info) in &helpers {
+        let sig = lower::helper_signature(module, info.params);
+        let id = module
+            .declare_function(info.name, Linkage::Import, &sig)
+            .map_err(codegen)?;
+        ids.insert(*h, (id, info.fallible));
+    }
+    let mut shared = lower::Shared::new(program, ids);
+    let mut stats: Vec<RuleStats> = program
+        .rules
+        .iter()
+        .map(|r| RuleStats {
+            rule: r.name.clone(),
+            ..RuleStats::default()
+        })
+        .collect();
+    let mut recorded = vec![false; program.rules.len()];
+    let frontend = module.target_config();
+    let mut fctx = FunctionBuilderContext::new();
+    let mut cctx = module.make_context();
+    let mut action_ids = Vec::new();
+    for (a, plan) in compiled.actions.iter().enumerate() {
+        if plan.rules.is_empty() {
+            action_ids.push(None);
+            continue;
+        }
+        cctx.func.signature = action_signature(module);
+        let n_context = program.schema.context.len();
+        {
+            let b = FunctionBuilder::new(&mut cctx.func, &mut fctx);
+            action_body(
+                b,
+                module,
+                &mut shared,
+                compiled,
+                plan,
+                n_context,
+                &mut stats,
+                &mut recorded,
+            )?;
+        }
+        let id = module
+            .declare_function(&format!("action_{a}"), Linkage::Local, &cctx.func.signature)
+            .map_err(codegen)?;
+        module.define_function(id, &mut cctx).map_err(codegen)?;
+        module.clear_context(&mut cctx);
+        action_ids.push(Some(id));
+    }
+    let mut default_id = None;
+    if program.default.kind == EffectKind::RequireApproval
+        && let Some(expr) = &program.default.approvers
+    {
+        let mut sig = module.make_signature();
+        sig.params.push(AbiParam::new(types::I64));
+        sig.returns.push(AbiParam::new(types::I64));
+        cctx.func.signature = sig;
+        {
+            let mut b = FunctionBuilder::new(&mut cctx.func, &mut fctx);
+            let entry = b.create_block();
+            b.append_block_params_for_function_params(entry);
+            b.switch_to_block(entry);
+            let ctx = *b
+                .block_params(entry)
+                .first()
+                .ok_or_else(|| JitError::Codegen("no context parameter".into()))?;
+            let fail = b.create_block();
+            let mut l = lower::Lower::new(b, module, &mut shared, ctx, fail);
+            l.enter_rule(compiled.default_locals, Vec::new());
+            l.emit(expr)?;
+            let zero = l.b.ins().iconst(types::I64, 0);
+            l.b.ins().return_(&[zero]);
+            l.b.switch_to_block(fail);
+            let one = l.b.ins().iconst(types::I64, 1);
+            l.b.ins().return_(&[one]);
+            l.b.seal_all_blocks();
+            l.b.finalize(frontend);
+        }
+        let id = module
+            .declare_function("default_approvers", Linkage::Local, &cctx.func.signature)
+            .map_err(codegen)?;
+        module.define_function(id, &mut cctx).map_err(codegen)?;
+        module.clear_context(&mut cctx);
+        default_id = Some(id);
+    }
+    module.finalize_definitions().map_err(codegen)?;
+    let mut actions = Vec::with_capacity(action_ids.len());
+    for id in action_ids {
+        actions.push(match id {
+            Some(id) => {
+                let ptr = module.get_finalized_function(id);
+                // SAFETY: `ptr` is the finalized code of a function defined above with the
+                // signature `(i64, i64, i64) -> i64` in the host's default calling convention,
+                // which is what `ActionFn` (`extern "C"`) is on this target.
+                Some(unsafe { std::mem::transmute::<*const u8, ActionFn>(ptr) })
+            }
+            None => None,
+        });
+    }
+    let default = match default_id {
+        Some(id) => {
+            let ptr = module.get_finalized_function(id);
+            // SAFETY: as above, a function defined with the signature `(i64) -> i64`.
+            Some(unsafe { std::mem::transmute::<*const u8, DefaultFn>(ptr) })
+        }
+        None => None,
+    };
+    code.actions = actions;
+    code.default = default;
+    code.tables = shared.tables;
+    code.stats = stats;
+    Ok(code)
+}
+
+fn action_signature(module: &JITModule) -> cranelift_codegen::ir::Signature {
+    let mut sig = module.make_signature();
+    for _ in 0..3 {
+        sig.params.push(AbiParam::new(types::I64));
+    }
+    sig.returns.push(AbiParam::new(types::I64));
+    sig
+}
+
+/// Outcome of a rule in mode 0: 0 all conditions held, `1 + j` condition `j` was false,
+/// `-(1 + j)` condition `j` failed.
+#[allow(clippy::too_many_arguments)]
+fn action_body(
+    mut b: FunctionBuilder<'_>,
+    module: &mut JITModule,
+    shared: &mut lower::Shared<'_>,
+    compiled: &Compiled,
+    plan: &crate::engine::ActionPlan,
+    n_context: usize,
+    stats: &mut [RuleStats],
+    recorded: &mut [bool],
+) -> Result<(), JitError> {
+    let frontend = module.target_config();
+    let program = &compiled.program;
+    let entry = b.create_block();
+    b.append_block_params_for_function_params(entry);
+    b.switch_to_block(entry);
+    let (ctx, mode, rule) = match b.block_params(entry) {
+        [c, m, r] => (*c, *m, *r),
+        _ => return Err(JitError::Codegen("wrong parameters".into())),
+    };
+    let conds = b.create_block();
+    let dispatch = b.create_block();
+    b.ins().brif(mode, dispatch, &[], conds, &[]);
+    b.switch_to_block(conds);
+    let fail = b.create_block();
+    let mut l = lower::Lower::new(b, module, shared, ctx, fail);
+    let rule_stats = |l: &mut lower::Lower<'_, '_, '_>, r: usize, start: bool| {
+        let shared = l.shared();
+        if start {
+            shared.stats = stats.get_mut(r).map(std::mem::take);
+        } else if let (Some(s), Some(slot)) = (shared.stats.take(), stats.get_mut(r)) {
+            *slot = s;
+        }
+    };
+    let mut rule_stats = rule_stats;
+    // Per planned rule: (position, rule index) for the dispatch part.
+    let mut parts = Vec::new();
+    for (ri, planned) in plan.rules.iter().enumerate() {
+        let rule = program
+            .rules
+            .get(planned.rule)
+            .ok_or_else(|| JitError::Unsupported("rule out of range".into()))?;
+        let record = recorded.get(planned.rule) == Some(&false);
+        if record {
+            rule_stats(&mut l, planned.rule, true);
+        }
+        let arg_slots: Vec<usize> = planned
+            .args
+            .iter()
+            .map(|f| n_context + *f as usize)
+            .collect();
+        l.enter_rule(rule.n_locals, arg_slots.clone());
+        let end = l.b.create_block();
+        let offset = i32::try_from(ri * 8)
+            .map_err(|_| JitError::Unsupported("too many rules for one action".into()))?;
+        for (j, c) in rule.conditions.iter().enumerate() {
+            let err = l.b.create_block();
+            l.err_target = err;
+            let v = l.bool_expr(&c.expr)?;
+            let next = l.b.create_block();
+            let false_block = l.b.create_block();
+            l.b.ins().brif(v, next, &[], false_block, &[]);
+            let j = j as i64;
+            l.b.switch_to_block(false_block);
+            let out = l.load_ctx(rt::OFF_OUTCOMES);
+            let code = l.b.ins().iconst(types::I64, 1 + j);
+            l.b.ins().store(MemFlagsData::trusted(), code, out, offset);
+            l.b.ins().jump(end, &[]);
+            l.b.switch_to_block(err);
+            let r = l.b.ins().iconst(types::I64, ri as i64);
+            l.call(lower::H::RuleError, &[r])?;
+            let out = l.load_ctx(rt::OFF_OUTCOMES);
+            let code = l.b.ins().iconst(types::I64, -(1 + j));
+            l.b.ins().store(MemFlagsData::trusted(), code, out, offset);
+            l.b.ins().jump(end, &[]);
+            l.b.switch_to_block(next);
+        }
+        let out = l.load_ctx(rt::OFF_OUTCOMES);
+        let zero = l.b.ins().iconst(types::I64, 0);
+        l.b.ins().store(MemFlagsData::trusted(), zero, out, offset);
+        l.b.ins().jump(end, &[]);
+        l.b.switch_to_block(end);
+        if record {
+            rule_stats(&mut l, planned.rule, false);
+        }
+        parts.push((ri, planned.rule, arg_slots, record));
+    }
+    let zero = l.b.ins().iconst(types::I64, 0);
+    l.b.ins().return_(&[zero]);
+
+    // Modes 1 (message) and 2 (approvers): one entry per rule that has them.
+    l.b.switch_to_block(dispatch);
+    let ret_err = l.b.create_block();
+    let nothing = l.b.create_block();
+    let key = {
+        let shifted = l.b.ins().ishl_imm_u(mode, 32);
+        l.b.ins().bor(shifted, rule)
+    };
+    let mut switch = Switch::new();
+    let mut bodies = Vec::new();
+    for (ri, r, arg_slots, record) in parts {
+        let Some(rule) = program.rules.get(r) else {
+            continue;
+        };
+        if let Some(message) = &rule.message {
+            let block = l.b.create_block();
+            switch.set_entry((1u128 << 32) | ri as u128, block);
+            bodies.push((block, r, arg_slots.clone(), record, Body::Message(message)));
+        }
+        if rule.effect.kind == EffectKind::RequireApproval
+            && let Some(expr) = &rule.effect.approvers
+        {
+            let block = l.b.create_block();
+            switch.set_entry((2u128 << 32) | ri as u128, block);
+            bodies.push((block, r, arg_slots, record, Body::Approvers(expr)));
+        }
+    }
+    switch.emit(&mut l.b, key, nothing);
+    l.err_target = ret_err;
+    for (block, r, arg_slots, record, body) in bodies {
+        l.b.switch_to_block(block);
+        if record {
+            rule_stats(&mut l, r, true);
+        }
+        let n_locals = program.rules.get(r).map_or(0, |x| x.n_locals);
+        l.enter_rule(n_locals, arg_slots);
+        match body {
+            Body::Message(m) => {
+                for part in &m.parts {
+                    if let MessagePart::Expr(e) = part {
+                        l.emit(e)?;
+                    }
+                }
+            }
+            Body::Approvers(e) => l.emit(e)?,
+        }
+        if record {
+            rule_stats(&mut l, r, false);
+        }
+        let zero = l.b.ins().iconst(types::I64, 0);
+        l.b.ins().return_(&[zero]);
+    }
+    for planned in &plan.rules {
+        if let Some(slot) = recorded.get_mut(planned.rule) {
+            *slot = true;
+        }
+    }
+    l.b.switch_to_block(ret_err);
+    let one = l.b.ins().iconst(types::I64, 1);
+    l.b.ins().return_(&[one]);
+    l.b.switch_to_block(nothing);
+    let two = l.b.ins().iconst(types::I64, 2);
+    l.b.ins().return_(&[two]);
+    // The mode-0 error block is only a placeholder target before the first condition.
+    l.b.switch_to_block(fail);
+    let one = l.b.ins().iconst(types::I64, 1);
+    l.b.ins().return_(&[one]);
+    l.b.seal_all_blocks();
+    l.b.finalize(frontend);
+    Ok(())
+}
+
+enum Body<'p> {
+    Message(&'p ward_ir::Message),
+    Approvers(&'p ward_ir::Expr),
+}

@@ -1,0 +1,1095 @@
+//! Lowering of typed IR expressions to Cranelift IR, one native function per action.
+//!
+//! Every expression becomes native code: scalars are `i64` SSA values (bools 0/1, ints,
+//! durations, timestamps, enum variants, entity indices with negative codes for entity literals
+//! the snapshot does not hold); an optional is a pair (present flag, payload); strings and sets
+//! are handles passed to the `extern "C"` helpers of [`super::rt`]. Control flow (`and`, `or`,
+//! `if`, `??`, quantifiers, filters) is native branching and loops; arithmetic is checked with
+//! the overflow flags of `sadd_overflow`/`ssub_overflow`/`smul_overflow`; user and stdlib
+//! functions are inlined (calls never recurse). A failing helper sets the context's error flag,
+//! which native code tests after the call and then leaves through the current error block.
+//! This module knows the IR and Cranelift, not decisions, the store or requests.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{
+    AbiParam, Block, BlockArg, FuncRef, InstBuilder, MemFlagsData, Signature, Value, types,
+};
+use cranelift_frontend::FunctionBuilder;
+use cranelift_jit::JITModule;
+use cranelift_module::{FuncId, Module};
+use ward_ir::{BinOp, Builtin, EntityTypeId, Expr, ExprKind, Program, Type};
+
+use super::JitError;
+use super::rt::{self, Tables};
+use crate::Value as RtValue;
+use crate::time;
+
+/// The runtime helpers native code may call, in the order of [`HELPERS`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum H {
+    Attr,
+    SetNew,
+    SetPush,
+    FilterPush,
+    SetFinish,
+    Eq,
+    Contains,
+    Len,
+    Get,
+    Intersects,
+    Subset,
+    StrTest,
+    Lower,
+    StrLen,
+    Matches,
+    Related,
+    Path,
+    InWindow,
+    Remaining,
+    Fits,
+    NextOpen,
+    LocalTime,
+    Raise,
+    RuleError,
+    Emit,
+}
+
+/// A helper: its symbol, address, number of `i64` parameters after the context, and whether
+/// it can fail (native code then tests the error flag after the call).
+pub(crate) struct HelperInfo {
+    pub(crate) name: &'static str,
+    pub(crate) ptr: *const u8,
+    pub(crate) params: usize,
+    pub(crate) fallible: bool,
+}
+
+pub(crate) fn helpers() -> Vec<(H, HelperInfo)> {
+    macro_rules! h {
+        ($h:ident, $f:ident, $n:expr, $fallible:expr) => {
+            (
+                H::$h,
+                HelperInfo {
+                    name: stringify!($f),
+                    ptr: rt::$f as *const u8,
+                    params: $n,
+                    fallible: $fallible,
+                },
+            )
+        };
+    }
+    vec![
+        h!(Attr, h_attr, 4, true),
+        h!(SetNew, h_set_new, 0, false),
+        h!(SetPush, h_set_push, 3, true),
+        h!(FilterPush, h_filter_push, 3, true),
+        h!(SetFinish, h_set_finish, 1, true),
+        h!(Eq, h_eq, 2, true),
+        h!(Contains, h_contains, 3, true),
+        h!(Len, h_len, 1, true),
+        h!(Get, h_get, 3, true),
+        h!(Intersects, h_intersects, 2, true),
+        h!(Subset, h_subset, 2, true),
+        h!(StrTest, h_str_test, 3, true),
+        h!(Lower, h_lower, 1, true),
+        h!(StrLen, h_strlen, 1, true),
+        h!(Matches, h_matches, 2, true),
+        h!(Related, h_related, 4, true),
+        h!(Path, h_path, 4, false),
+        h!(InWindow, h_in_window, 2, false),
+        h!(Remaining, h_remaining, 2, false),
+        h!(Fits, h_fits, 3, false),
+        h!(NextOpen, h_next_open, 2, true),
+        h!(LocalTime, h_local_time, 3, true),
+        h!(Raise, h_raise, 1, false),
+        h!(RuleError, h_rule_error, 1, false),
+        h!(Emit, h_emit, 3, true),
+    ]
+}
+
+/// How one rule is executed, for `ward check --stats`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RuleStats {
+    pub rule: String,
+    /// IR nodes compiled to inline native instructions.
+    pub native_ops: usize,
+    /// Calls into the runtime, by helper (`attr`, `closure`, `matches`, …), with their count.
+    pub runtime_calls: BTreeMap<&'static str, usize>,
+    /// Function calls inlined.
+    pub inlined_calls: usize,
+}
+
+/// A user-facing name of a helper, for statistics.
+fn stat_name(h: H) -> &'static str {
+    match h {
+        H::Attr => "attr",
+        H::SetNew | H::SetPush | H::SetFinish => "set",
+        H::FilterPush => "filter",
+        H::Eq => "eq",
+        H::Contains => "in",
+        H::Len => "count",
+        H::Get => "iterate",
+        H::Intersects => "intersects",
+        H::Subset => "is_subset",
+        H::StrTest => "string",
+        H::Lower => "lower",
+        H::StrLen => "len",
+        H::Matches => "matches",
+        H::Related => "related",
+        H::Path => "path",
+        H::InWindow => "in_window",
+        H::Remaining => "remaining",
+        H::Fits => "fits",
+        H::NextOpen => "next_open",
+        H::LocalTime => "local_time",
+        H::Raise | H::RuleError => "error",
+        H::Emit => "emit",
+    }
+}
+
+/// Program-wide state of the lowering: constant tables and the imported helpers.
+pub(crate) struct Shared<'p> {
+    pub(crate) program: &'p Program,
+    pub(crate) tables: Tables,
+    pub(crate) helper_ids: HashMap<H, (FuncId, bool)>,
+    const_index: HashMap<ConstKey, usize>,
+    tz_index: HashMap<String, usize>,
+    /// Statistics of the rule being lowered, when they are being recorded.
+    pub(crate) stats: Option<RuleStats>,
+}
+
+#[derive(PartialEq, Eq, Hash)]
+enum ConstKey {
+    Str(String),
+    Set(RtValue),
+}
+
+impl<'p> Shared<'p> {
+    pub(crate) fn new(program: &'p Program, helper_ids: HashMap<H, (FuncId, bool)>) -> Self {
+        Shared {
+            program,
+            tables: Tables::default(),
+            helper_ids,
+            const_index: HashMap::new(),
+            tz_index: HashMap::new(),
+            stats: None,
+        }
+    }
+
+    fn constant(&mut self, key: ConstKey, value: RtValue) -> i64 {
+        let consts = &mut self.tables.consts;
+        let k = *self.const_index.entry(key).or_insert_with(|| {
+            consts.push(value);
+            consts.len() - 1
+        });
+        rt::const_handle(k)
+    }
+
+    fn literal(&mut self, ty: EntityTypeId, id: &str) -> usize {
+        let key = (ty, Arc::<str>::from(id));
+        if let Some(k) = self.tables.literal_index.get(&key) {
+            return *k;
+        }
+        self.tables.literals.push(key.clone());
+        let k = self.tables.literals.len() - 1;
+        self.tables.literal_index.insert(key, k);
+        k
+    }
+
+    fn timezone(&mut self, name: &str) -> Result<usize, JitError> {
+        if let Some(k) = self.tz_index.get(name) {
+            return Ok(*k);
+        }
+        let tz = time::timezone(name)
+            .ok_or_else(|| JitError::Unsupported(format!("unknown time zone `{name}`")))?;
+        self.tables.timezones.push(tz);
+        let k = self.tables.timezones.len() - 1;
+        self.tz_index.insert(name.to_string(), k);
+        Ok(k)
+    }
+
+    fn native_op(&mut self) {
+        if let Some(s) = &mut self.stats {
+            s.native_ops += 1;
+        }
+    }
+}
+
+/// The signature of every helper: the context pointer, then `n` `i64`s, returning an `i64`.
+pub(crate) fn helper_signature(module: &JITModule, n: usize) -> Signature {
+    let mut sig = module.make_signature();
+    sig.params.push(AbiParam::new(types::I64));
+    for _ in 0..n {
+        sig.params.push(AbiParam::new(types::I64));
+    }
+    sig.returns.push(AbiParam::new(types::I64));
+    sig
+}
+
+/// A native value: a payload, and a presence flag when the static type is optional.
+#[derive(Clone, Copy, Debug)]
+struct Nv {
+    present: Option<Value>,
+    v: Value,
+}
+
+impl Nv {
+    fn plain(v: Value) -> Nv {
+        Nv { present: None, v }
+    }
+}
+
+/// The type code helpers use to box and unbox a native value of type `ty`.
+pub(crate) fn code_of(ty: &Type) -> i64 {
+    match ty.strip_optional() {
+        Type::Bool => rt::K_BOOL,
+        Type::Int | Type::Duration | Type::Timestamp => rt::K_INT,
+        Type::Enum(_) => rt::K_ENUM,
+        Type::Entity(t) => rt::K_ENTITY | (i64::from(t.0) << 8),
+        Type::String | Type::Set(_) | Type::Optional(_) => rt::K_HANDLE,
+    }
+}
+
+fn is_handle(ty: &Type) -> bool {
+    code_of(ty) == rt::K_HANDLE
+}
+
+fn internal(what: &str) -> JitError {
+    JitError::Unsupported(format!("{what} (the program did not verify?)"))
+}
+
+/// Lowers the expressions of one native function.
+pub(crate) struct Lower<'a, 'b, 'p> {
+    pub(crate) b: FunctionBuilder<'b>,
+    module: &'a mut JITModule,
+    shared: &'a mut Shared<'p>,
+    refs: HashMap<H, FuncRef>,
+    ctx: Value,
+    /// Where a failure leaves to (the pending error is in the context).
+    pub(crate) err_target: Block,
+    frame: Vec<Option<Nv>>,
+    /// For each rule argument, the slot holding the action field it reads.
+    arg_slots: Vec<usize>,
+}
+
+impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
+    pub(crate) fn new(
+        b: FunctionBuilder<'b>,
+        module: &'a mut JITModule,
+        shared: &'a mut Shared<'p>,
+        ctx: Value,
+        err_target: Block,
+    ) -> Self {
+        Lower {
+            b,
+            module,
+            shared,
+            refs: HashMap::new(),
+            ctx,
+            err_target,
+            frame: Vec::new(),
+            arg_slots: Vec::new(),
+        }
+    }
+
+    pub(crate) fn shared(&mut self) -> &mut Shared<'p> {
+        self.shared
+    }
+
+    /// Prepares for a rule's expressions: `n_locals` slots, arguments read from `arg_slots`.
+    pub(crate) fn enter_rule(&mut self, n_locals: u32, arg_slots: Vec<usize>) {
+        self.frame = vec![None; n_locals as usize];
+        self.arg_slots = arg_slots;
+    }
+
+    fn iconst(&mut self, n: i64) -> Value {
+        self.b.ins().iconst(types::I64, n)
+    }
+
+    fn b2i(&mut self, v: Value) -> Value {
+        self.b.ins().uextend(types::I64, v)
+    }
+
+    pub(crate) fn load_ctx(&mut self, offset: i32) -> Value {
+        self.b
+            .ins()
+            .load(types::I64, MemFlagsData::trusted(), self.ctx, offset)
+    }
+
+    /// Calls a helper; after a fallible one, leaves through the error block when it failed.
+    pub(crate) fn call(&mut self, h: H, args: &[Value]) -> Result<Value, JitError> {
+        let (id, fallible) = *self
+            .shared
+            .helper_ids
+            .get(&h)
+            .ok_or_else(|| internal("helper not declared"))?;
+        let fref = match self.refs.get(&h) {
+            Some(f) => *f,
+            None => {
+                let f = self.module.declare_func_in_func(id, self.b.func);
+                self.refs.insert(h, f);
+                f
+            }
+        };
+        // Error reporting only runs on the failure path: not counted.
+        if let Some(s) = &mut self.shared.stats
+            && !matches!(h, H::Raise | H::RuleError)
+        {
+            *s.runtime_calls.entry(stat_name(h)).or_insert(0) += 1;
+        }
+        let mut all = Vec::with_capacity(args.len() + 1);
+        all.push(self.ctx);
+        all.extend_from_slice(args);
+        let inst = self.b.ins().call(fref, &all);
+        let result = self
+            .b
+            .inst_results(inst)
+            .first()
+            .copied()
+            .ok_or_else(|| internal("helper without result"))?;
+        if fallible {
+            let err = self.load_ctx(rt::OFF_ERR);
+            let ok = self.b.create_block();
+            self.b.ins().brif(err, self.err_target, &[], ok, &[]);
+            self.b.switch_to_block(ok);
+        }
+        Ok(result)
+    }
+
+    /// Leaves through the error block with one of `rt::RAISE_MESSAGES` when `cond` holds.
+    fn raise_if(&mut self, cond: Value, code: i64) -> Result<(), JitError> {
+        let fail = self.b.create_block();
+        let ok = self.b.create_block();
+        self.b.ins().brif(cond, fail, &[], ok, &[]);
+        self.b.switch_to_block(fail);
+        let c = self.iconst(code);
+        self.call(H::Raise, &[c])?;
+        self.b.ins().jump(self.err_target, &[]);
+        self.b.switch_to_block(ok);
+        Ok(())
+    }
+
+    /// A merge block for values of type `ty`, with its parameters.
+    fn merge_block(&mut self, ty: &Type) -> (Block, Nv) {
+        let block = self.b.create_block();
+        let nv = if ty.is_optional() {
+            let p = self.b.append_block_param(block, types::I64);
+            let v = self.b.append_block_param(block, types::I64);
+            Nv {
+                present: Some(p),
+                v,
+            }
+        } else {
+            Nv::plain(self.b.append_block_param(block, types::I64))
+        };
+        (block, nv)
+    }
+
+    /// Jumps to a merge block with `nv` shaped as `ty`.
+    fn jump_merge(&mut self, block: Block, nv: Nv, ty: &Type) {
+        let nv = self.coerce(nv, ty);
+        let args: Vec<BlockArg> = match nv.present {
+            Some(p) => vec![p.into(), nv.v.into()],
+            None => vec![nv.v.into()],
+        };
+        self.b.ins().jump(block, &args);
+    }
+
+    fn coerce(&mut self, nv: Nv, ty: &Type) -> Nv {
+        match (ty.is_optional(), nv.present) {
+            (true, None) => Nv {
+                present: Some(self.iconst(1)),
+                v: nv.v,
+            },
+            (false, Some(_)) => Nv::plain(nv.v),
+            _ => nv,
+        }
+    }
+
+    /// Lowers a `Bool` expression to a 0/1 value.
+    pub(crate) fn bool_expr(&mut self, e: &Expr) -> Result<Value, JitError> {
+        Ok(self.expr(e)?.v)
+    }
+
+    /// Lowers an expression whose value is emitted (message holes, approvers).
+    pub(crate) fn emit(&mut self, e: &Expr) -> Result<(), JitError> {
+        let nv = self.expr(e)?;
+        let present = match nv.present {
+            Some(p) => p,
+            None => self.iconst(1),
+        };
+        let code = self.iconst(code_of(&e.ty));
+        self.call(H::Emit, &[code, present, nv.v])?;
+        Ok(())
+    }
+
+    fn expr(&mut self, e: &Expr) -> Result<Nv, JitError> {
+        match &e.kind {
+            ExprKind::Bool(v) => {
+                self.shared.native_op();
+                Ok(Nv::plain(self.iconst(i64::from(*v))))
+            }
+            ExprKind::Int(n) => {
+                self.shared.native_op();
+                Ok(Nv::plain(self.iconst(*n)))
+            }
+            ExprKind::Enum(v) => {
+                self.shared.native_op();
+                Ok(Nv::plain(self.iconst(i64::from(*v))))
+            }
+            ExprKind::Str(s) => {
+                self.shared.native_op();
+                let h = self
+                    .shared
+                    .constant(ConstKey::Str(s.clone()), RtValue::str(s));
+                Ok(Nv::plain(self.iconst(h)))
+            }
+            ExprKind::Entity(id) => {
+                let Type::Entity(ty) = e.ty.strip_optional() else {
+                    return Err(internal("entity literal of a non-entity type"));
+                };
+                self.shared.native_op();
+                let k = self.shared.literal(*ty, id);
+                let table = self.load_ctx(rt::OFF_LITERALS);
+                let offset = i32::try_from(k * 8)
+                    .map_err(|_| JitError::Unsupported("too many entity literals".into()))?;
+                let v = self
+                    .b
+                    .ins()
+                    .load(types::I64, MemFlagsData::trusted(), table, offset);
+                Ok(Nv::plain(v))
+            }
+            ExprKind::Set(items) => self.set_literal(e, items),
+            ExprKind::None => {
+                self.shared.native_op();
+                let zero = self.iconst(0);
+                Ok(Nv {
+                    present: Some(zero),
+                    v: zero,
+                })
+            }
+            ExprKind::Some(inner) => {
+                let nv = self.expr(inner)?;
+                Ok(self.coerce(nv, &e.ty))
+            }
+            ExprKind::Now => {
+                self.shared.native_op();
+                Ok(Nv::plain(self.load_ctx(rt::OFF_NOW)))
+            }
+            ExprKind::Arg(i) => {
+                let slot = *self
+                    .arg_slots
+                    .get(*i as usize)
+                    .ok_or_else(|| internal("rule argument out of range"))?;
+                self.slot(slot, &e.ty)
+            }
+            ExprKind::Context(i) => {
+                if *i as usize >= self.shared.program.schema.context.len() {
+                    return Err(internal("context field out of range"));
+                }
+                self.slot(*i as usize, &e.ty)
+            }
+            ExprKind::Local(id) => {
+                let nv = self
+                    .frame
+                    .get(id.index())
+                    .copied()
+                    .flatten()
+                    .ok_or_else(|| internal("local slot read before it is bound"))?;
+                Ok(self.coerce(nv, &e.ty))
+            }
+            ExprKind::Attr { of, attr } => {
+                let ent = self.expr(of)?;
+                if ent.present.is_some() {
+                    return Err(internal("attribute of an optional entity"));
+                }
+                let (payload, present) = self.attr(&of.ty, ent.v, *attr)?;
+                Ok(match (e.ty.is_optional(), present) {
+                    (true, Some(p)) => Nv {
+                        present: Some(p),
+                        v: payload,
+                    },
+                    _ => self.coerce(Nv::plain(payload), &e.ty),
+                })
+            }
+            ExprKind::OptAttr { of, attr } => {
+                let ent = self.expr(of)?;
+                let Some(present) = ent.present else {
+                    let (payload, p) = self.attr(&of.ty, ent.v, *attr)?;
+                    let p = match p {
+                        Some(p) => p,
+                        None => self.iconst(1),
+                    };
+                    return Ok(Nv {
+                        present: Some(p),
+                        v: payload,
+                    });
+                };
+                self.shared.native_op();
+                let (merge, out) = self.merge_block(&e.ty);
+                let then = self.b.create_block();
+                let zero = self.iconst(0);
+                self.b
+                    .ins()
+                    .brif(present, then, &[], merge, &[zero.into(), zero.into()]);
+                self.b.switch_to_block(then);
+                let (payload, p) = self.attr(&of.ty, ent.v, *attr)?;
+                let nv = Nv {
+                    present: p,
+                    v: payload,
+                };
+                self.jump_merge(merge, nv, &e.ty);
+                self.b.switch_to_block(merge);
+                Ok(out)
+            }
+            ExprKind::Has { of, attr } => {
+                let ent = self.expr(of)?;
+                let (merge, out) = self.merge_block(&Type::Bool);
+                let then = self.b.create_block();
+                match ent.present {
+                    Some(present) => {
+                        let zero = self.iconst(0);
+                        self.b.ins().brif(present, then, &[], merge, &[zero.into()]);
+                    }
+                    None => {
+                        self.b.ins().jump(then, &[]);
+                    }
+                }
+                self.b.switch_to_block(then);
+                let (_, p) = self.attr(&of.ty, ent.v, *attr)?;
+                let p = match p {
+                    Some(p) => p,
+                    None => self.iconst(1),
+                };
+                self.b.ins().jump(merge, &[p.into()]);
+                self.b.switch_to_block(merge);
+                self.shared.native_op();
+                Ok(out)
+            }
+            ExprKind::Not(inner) => {
+                let v = self.bool_expr(inner)?;
+                self.shared.native_op();
+                Ok(Nv::plain(self.b.ins().bxor_imm_u(v, 1)))
+            }
+            ExprKind::Neg(inner) => {
+                let v = self.expr(inner)?.v;
+                self.shared.native_op();
+                let is_min = self.b.ins().icmp_imm_s(IntCC::Equal, v, i64::MIN);
+                self.raise_if(is_min, 1)?;
+                Ok(Nv::plain(self.b.ins().ineg(v)))
+            }
+            ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, &e.ty),
+            ExprKind::Coalesce { value, fallback } => {
+                let nv = self.expr(value)?;
+                let Some(present) = nv.present else {
+                    return Ok(self.coerce(nv, &e.ty));
+                };
+                self.shared.native_op();
+                let (merge, out) = self.merge_block(&e.ty);
+                let then = self.b.create_block();
+                let other = self.b.create_block();
+                self.b.ins().brif(present, then, &[], other, &[]);
+                self.b.switch_to_block(then);
+                self.jump_merge(merge, Nv::plain(nv.v), &e.ty);
+                self.b.switch_to_block(other);
+                let fb = self.expr(fallback)?;
+                self.jump_merge(merge, fb, &e.ty);
+                self.b.switch_to_block(merge);
+                Ok(out)
+            }
+            ExprKind::In { elem, set } => {
+                let x = self.expr(elem)?;
+                let s = self.expr(set)?.v;
+                self.contains(s, x, &elem.ty)
+            }
+            ExprKind::Matches { operand, regex } => {
+                let s = self.expr(operand)?.v;
+                let re = self.iconst(i64::from(regex.0));
+                Ok(Nv::plain(self.call(H::Matches, &[re, s])?))
+            }
+            ExprKind::If {
+                cond,
+                then,
+                otherwise,
+            } => {
+                let c = self.bool_expr(cond)?;
+                self.shared.native_op();
+                let (merge, out) = self.merge_block(&e.ty);
+                let t = self.b.create_block();
+                let o = self.b.create_block();
+                self.b.ins().brif(c, t, &[], o, &[]);
+                self.b.switch_to_block(t);
+                let tv = self.expr(then)?;
+                self.jump_merge(merge, tv, &e.ty);
+                self.b.switch_to_block(o);
+                let ov = self.expr(otherwise)?;
+                self.jump_merge(merge, ov, &e.ty);
+                self.b.switch_to_block(merge);
+                Ok(out)
+            }
+            ExprKind::Call { func, args } => {
+                let program = self.shared.program;
+                let f = program
+                    .functions
+                    .get(func.index())
+                    .ok_or_else(|| internal("function out of range"))?;
+                let mut values = Vec::with_capacity(args.len());
+                for (i, arg) in args.iter().enumerate() {
+                    let nv = self.expr(arg)?;
+                    let nv = match f.params.get(i) {
+                        Some(ty) => self.coerce(nv, ty),
+                        None => nv,
+                    };
+                    values.push(Some(nv));
+                }
+                if let Some(s) = &mut self.shared.stats {
+                    s.inlined_calls += 1;
+                }
+                let n = (f.n_locals as usize).max(args.len());
+                values.resize(n, None);
+                let saved = std::mem::replace(&mut self.frame, values);
+                let result = self.expr(&f.body);
+                self.frame = saved;
+                let nv = result?;
+                Ok(self.coerce(nv, &e.ty))
+            }
+            ExprKind::Builtin { builtin, args } => self.builtin(*builtin, args),
+            ExprKind::Quantifier {
+                all,
+                var,
+                set,
+                body,
+            } => self.quantifier(*all, var.index(), set, body),
+            ExprKind::Filter { var, set, cond } => self.filter(var.index(), set, cond),
+            ExprKind::Related { rel, inverse, of } | ExprKind::Closure { rel, inverse, of } => {
+                let target = match &e.ty {
+                    Type::Set(inner) => match **inner {
+                        Type::Entity(t) => t,
+                        _ => return Err(internal("relation of a non-entity set type")),
+                    },
+                    _ => return Err(internal("relation of a non-set type")),
+                };
+                let transitive = matches!(e.kind, ExprKind::Closure { .. });
+                let x = self.expr(of)?.v;
+                let rel = self.iconst(i64::from(rel.0));
+                let flags = self.iconst(i64::from(*inverse) | (i64::from(transitive) << 1));
+                let ty = self.iconst(i64::from(target.0));
+                Ok(Nv::plain(self.call(H::Related, &[rel, flags, x, ty])?))
+            }
+            ExprKind::Path {
+                rel,
+                inverse,
+                from,
+                to,
+            } => {
+                let a = self.expr(from)?.v;
+                let b = self.expr(to)?.v;
+                let rel = self.iconst(i64::from(rel.0));
+                let inv = self.iconst(i64::from(*inverse));
+                Ok(Nv::plain(self.call(H::Path, &[rel, inv, a, b])?))
+            }
+            ExprKind::InWindow { window, at } => {
+                let t = self.expr(at)?.v;
+                let w = self.iconst(i64::from(window.0));
+                Ok(Nv::plain(self.call(H::InWindow, &[w, t])?))
+            }
+            ExprKind::Remaining { window, at } => {
+                let t = self.expr(at)?.v;
+                let w = self.iconst(i64::from(window.0));
+                Ok(Nv::plain(self.call(H::Remaining, &[w, t])?))
+            }
+            ExprKind::Fits {
+                window,
+                at,
+                duration,
+            } => {
+                let t = self.expr(at)?.v;
+                let d = self.expr(duration)?.v;
+                let w = self.iconst(i64::from(window.0));
+                Ok(Nv::plain(self.call(H::Fits, &[w, t, d])?))
+            }
+            ExprKind::NextOpen { window, at } => {
+                let t = self.expr(at)?.v;
+                let w = self.iconst(i64::from(window.0));
+                Ok(Nv::plain(self.call(H::NextOpen, &[w, t])?))
+            }
+            ExprKind::LocalTime { part, at, timezone } => {
+                let t = self.expr(at)?.v;
+                let tz = self.shared.timezone(timezone)?;
+                let tz = self.iconst(tz as i64);
+                let part = self.iconst(rt::time_part(*part));
+                Ok(Nv::plain(self.call(H::LocalTime, &[tz, part, t])?))
+            }
+        }
+    }
+
+    /// A request slot: `[present, payload]` at `slots + 16 * slot`.
+    fn slot(&mut self, slot: usize, ty: &Type) -> Result<Nv, JitError> {
+        self.shared.native_op();
+        let base = self.load_ctx(rt::OFF_SLOTS);
+        let offset = i32::try_from(slot * 16)
+            .map_err(|_| JitError::Unsupported("too many request fields".into()))?;
+        let present = self
+            .b
+            .ins()
+            .load(types::I64, MemFlagsData::trusted(), base, offset);
+        let v = self
+            .b
+            .ins()
+            .load(types::I64, MemFlagsData::trusted(), base, offset + 8);
+        Ok(if ty.is_optional() {
+            Nv {
+                present: Some(present),
+                v,
+            }
+        } else {
+            Nv::plain(v)
+        })
+    }
+
+    /// Reads attribute `attr` of entity `ent` of static type `of_ty`: the payload, and the
+    /// presence flag when the attribute is optional.
+    fn attr(
+        &mut self,
+        of_ty: &Type,
+        ent: Value,
+        attr: u32,
+    ) -> Result<(Value, Option<Value>), JitError> {
+        let Type::Entity(ty) = of_ty.strip_optional() else {
+            return Err(internal("attribute of a non-entity"));
+        };
+        let field = self
+            .shared
+            .program
+            .schema
+            .entities
+            .get(ty.index())
+            .and_then(|t| t.attrs.get(attr as usize))
+            .ok_or_else(|| internal("attribute out of range"))?;
+        if ty.index() >= rt::MAX_PACKED || attr as usize >= rt::MAX_PACKED {
+            return Err(JitError::Unsupported(
+                "more than 4096 entity types or attributes".into(),
+            ));
+        }
+        let optional = field.ty.is_optional();
+        let code = code_of(&field.ty);
+        let t = self.iconst(i64::from(ty.0));
+        let a = self.iconst(i64::from(attr));
+        let c = self.iconst(code);
+        let v = self.call(H::Attr, &[t, ent, a, c])?;
+        let present = if optional {
+            Some(self.load_ctx(rt::OFF_AUX))
+        } else {
+            None
+        };
+        Ok((v, present))
+    }
+
+    fn set_literal(&mut self, e: &Expr, items: &[Expr]) -> Result<Nv, JitError> {
+        let constant: Option<Vec<RtValue>> = items
+            .iter()
+            .map(|item| match &item.kind {
+                ExprKind::Bool(b) => Some(RtValue::Bool(*b)),
+                ExprKind::Int(n) => Some(RtValue::Int(*n)),
+                ExprKind::Str(s) => Some(RtValue::str(s)),
+                ExprKind::Enum(v) => Some(RtValue::Enum(*v)),
+                _ => None,
+            })
+            .collect();
+        if let Some(values) = constant {
+            self.shared.native_op();
+            let set = RtValue::set(values);
+            let h = self.shared.constant(ConstKey::Set(set.clone()), set);
+            return Ok(Nv::plain(self.iconst(h)));
+        }
+        let elem_ty = match &e.ty {
+            Type::Set(inner) => inner.as_ref().clone(),
+            _ => return Err(internal("set literal of a non-set type")),
+        };
+        let builder = self.call(H::SetNew, &[])?;
+        let code = self.iconst(code_of(&elem_ty));
+        for item in items {
+            let nv = self.expr(item)?;
+            self.call(H::SetPush, &[builder, code, nv.v])?;
+        }
+        Ok(Nv::plain(self.call(H::SetFinish, &[builder])?))
+    }
+
+    /// `x in s` for a native element of static type `elem_ty` (absent is in no set).
+    fn contains(&mut self, set: Value, x: Nv, elem_ty: &Type) -> Result<Nv, JitError> {
+        let code = self.iconst(code_of(elem_ty));
+        let Some(present) = x.present else {
+            return Ok(Nv::plain(self.call(H::Contains, &[set, code, x.v])?));
+        };
+        let (merge, out) = self.merge_block(&Type::Bool);
+        let then = self.b.create_block();
+        let zero = self.iconst(0);
+        self.b.ins().brif(present, then, &[], merge, &[zero.into()]);
+        self.b.switch_to_block(then);
+        let r = self.call(H::Contains, &[set, code, x.v])?;
+        self.b.ins().jump(merge, &[r.into()]);
+        self.b.switch_to_block(merge);
+        Ok(out)
+    }
+
+    fn binary(&mut self, op: BinOp, lhs: &Expr, rhs: &Expr, ty: &Type) -> Result<Nv, JitError> {
+        match op {
+            BinOp::And | BinOp::Or => {
+                let a = self.bool_expr(lhs)?;
+                self.shared.native_op();
+                let (merge, out) = self.merge_block(&Type::Bool);
+                let rest = self.b.create_block();
+                if op == BinOp::And {
+                    self.b.ins().brif(a, rest, &[], merge, &[a.into()]);
+                } else {
+                    self.b.ins().brif(a, merge, &[a.into()], rest, &[]);
+                }
+                self.b.switch_to_block(rest);
+                let c = self.bool_expr(rhs)?;
+                self.b.ins().jump(merge, &[c.into()]);
+                self.b.switch_to_block(merge);
+                Ok(out)
+            }
+            BinOp::Eq | BinOp::Ne => {
+                let a = self.expr(lhs)?;
+                let b = self.expr(rhs)?;
+                let eq = self.equal(a, b, &lhs.ty)?;
+                Ok(Nv::plain(if op == BinOp::Eq {
+                    eq
+                } else {
+                    self.b.ins().bxor_imm_u(eq, 1)
+                }))
+            }
+            BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+                let a = self.expr(lhs)?;
+                let b = self.expr(rhs)?;
+                self.shared.native_op();
+                let cc = match op {
+                    BinOp::Lt => IntCC::SignedLessThan,
+                    BinOp::Le => IntCC::SignedLessThanOrEqual,
+                    BinOp::Gt => IntCC::SignedGreaterThan,
+                    _ => IntCC::SignedGreaterThanOrEqual,
+                };
+                let c = self.b.ins().icmp(cc, a.v, b.v);
+                let mut r = self.b2i(c);
+                for p in [a.present, b.present].into_iter().flatten() {
+                    r = self.b.ins().band(r, p);
+                }
+                Ok(Nv::plain(r))
+            }
+            BinOp::Add | BinOp::Sub | BinOp::Mul => {
+                let a = self.expr(lhs)?.v;
+                let b = self.expr(rhs)?.v;
+                self.shared.native_op();
+                let (n, overflow, code) = match op {
+                    BinOp::Add => {
+                        let (n, o) = self.b.ins().sadd_overflow(a, b);
+                        (n, o, 0)
+                    }
+                    BinOp::Sub => {
+                        let (n, o) = self.b.ins().ssub_overflow(a, b);
+                        (n, o, 1)
+                    }
+                    _ => {
+                        let (n, o) = self.b.ins().smul_overflow(a, b);
+                        (n, o, 2)
+                    }
+                };
+                self.raise_if(overflow, code)?;
+                if *ty == Type::Timestamp {
+                    let low =
+                        self.b
+                            .ins()
+                            .icmp_imm_s(IntCC::SignedLessThan, n, time::MIN_TIMESTAMP);
+                    let high =
+                        self.b
+                            .ins()
+                            .icmp_imm_s(IntCC::SignedGreaterThan, n, time::MAX_TIMESTAMP);
+                    let out = self.b.ins().bor(low, high);
+                    self.raise_if(out, code + 3)?;
+                }
+                Ok(Nv::plain(n))
+            }
+        }
+    }
+
+    /// Equality of two native values of the same static type (up to optionality): an absent
+    /// value equals only an absent one.
+    fn equal(&mut self, a: Nv, b: Nv, ty: &Type) -> Result<Value, JitError> {
+        self.shared.native_op();
+        if !is_handle(ty) {
+            let c = self.b.ins().icmp(IntCC::Equal, a.v, b.v);
+            let same = self.b2i(c);
+            return Ok(match (a.present, b.present) {
+                (None, None) => same,
+                (Some(p), None) | (None, Some(p)) => self.b.ins().band(same, p),
+                (Some(p), Some(q)) => {
+                    // Both present and equal, or both absent.
+                    let both = self.b.ins().band(p, q);
+                    let eq = self.b.ins().band(both, same);
+                    let either = self.b.ins().bor(p, q);
+                    let neither = self.b.ins().bxor_imm_u(either, 1);
+                    self.b.ins().bor(eq, neither)
+                }
+            });
+        }
+        if a.present.is_none() && b.present.is_none() {
+            return self.call(H::Eq, &[a.v, b.v]);
+        }
+        let one = self.iconst(1);
+        let p = a.present.unwrap_or(one);
+        let q = b.present.unwrap_or(one);
+        let both = self.b.ins().band(p, q);
+        let either = self.b.ins().bor(p, q);
+        let neither = self.b.ins().bxor_imm_u(either, 1);
+        let (merge, out) = self.merge_block(&Type::Bool);
+        let cmp = self.b.create_block();
+        self.b.ins().brif(both, cmp, &[], merge, &[neither.into()]);
+        self.b.switch_to_block(cmp);
+        let r = self.call(H::Eq, &[a.v, b.v])?;
+        self.b.ins().jump(merge, &[r.into()]);
+        self.b.switch_to_block(merge);
+        Ok(out.v)
+    }
+
+    fn builtin(&mut self, builtin: Builtin, args: &[Expr]) -> Result<Nv, JitError> {
+        let mut values = Vec::with_capacity(args.len());
+        for arg in args {
+            values.push(self.expr(arg)?);
+        }
+        let (a, b) = match values.as_slice() {
+            [a] => (*a, None),
+            [a, b] => (*a, Some(*b)),
+            _ => return Err(internal("builtin with a wrong number of arguments")),
+        };
+        let second = |b: Option<Nv>| b.ok_or_else(|| internal("builtin without its argument"));
+        let v = match builtin {
+            Builtin::Count => self.call(H::Len, &[a.v])?,
+            Builtin::SetContains => {
+                let elem_ty = args.get(1).map(|x| x.ty.clone()).unwrap_or(Type::Bool);
+                return self.contains(a.v, second(b)?, &elem_ty);
+            }
+            Builtin::Intersects => self.call(H::Intersects, &[a.v, second(b)?.v])?,
+            Builtin::IsSubset => self.call(H::Subset, &[a.v, second(b)?.v])?,
+            Builtin::StartsWith | Builtin::EndsWith | Builtin::StrContains => {
+                let op = match builtin {
+                    Builtin::StartsWith => 0,
+                    Builtin::EndsWith => 1,
+                    _ => 2,
+                };
+                let op = self.iconst(op);
+                self.call(H::StrTest, &[op, a.v, second(b)?.v])?
+            }
+            Builtin::Lower => self.call(H::Lower, &[a.v])?,
+            Builtin::Len => self.call(H::StrLen, &[a.v])?,
+            Builtin::Closure
+            | Builtin::Path
+            | Builtin::Remaining
+            | Builtin::Fits
+            | Builtin::NextOpen
+            | Builtin::Hour
+            | Builtin::Weekday => {
+                return Err(internal("builtin with its own IR node used as a call"));
+            }
+        };
+        Ok(Nv::plain(v))
+    }
+
+    /// A loop over the elements of a set: calls `each` with the element bound to `var`, in the
+    /// loop body; `each` returns `Some(exit value)` to leave early when its value is non-zero.
+    fn quantifier(
+        &mut self,
+        all: bool,
+        var: usize,
+        set: &Expr,
+        body: &Expr,
+    ) -> Result<Nv, JitError> {
+        let elem_ty = match &set.ty {
+            Type::Set(inner) => inner.as_ref().clone(),
+            _ => return Err(internal("quantifier over a non-set")),
+        };
+        let h = self.expr(set)?.v;
+        self.shared.native_op();
+        let n = self.call(H::Len, &[h])?;
+        let header = self.b.create_block();
+        let i = self.b.append_block_param(header, types::I64);
+        let body_block = self.b.create_block();
+        let (exit, out) = self.merge_block(&Type::Bool);
+        let zero = self.iconst(0);
+        self.b.ins().jump(header, &[zero.into()]);
+        self.b.switch_to_block(header);
+        let more = self.b.ins().icmp(IntCC::SignedLessThan, i, n);
+        let done = self.iconst(i64::from(all));
+        self.b
+            .ins()
+            .brif(more, body_block, &[], exit, &[done.into()]);
+        self.b.switch_to_block(body_block);
+        let code = self.iconst(code_of(&elem_ty));
+        let elem = self.call(H::Get, &[h, i, code])?;
+        self.bind(var, Nv::plain(elem))?;
+        let v = self.bool_expr(body)?;
+        let next = self.b.create_block();
+        let early = self.iconst(i64::from(!all));
+        if all {
+            self.b.ins().brif(v, next, &[], exit, &[early.into()]);
+        } else {
+            self.b.ins().brif(v, exit, &[early.into()], next, &[]);
+        }
+        self.b.switch_to_block(next);
+        let i1 = self.b.ins().iadd_imm_s(i, 1);
+        self.b.ins().jump(header, &[i1.into()]);
+        self.b.switch_to_block(exit);
+        Ok(out)
+    }
+
+    fn filter(&mut self, var: usize, set: &Expr, cond: &Expr) -> Result<Nv, JitError> {
+        let elem_ty = match &set.ty {
+            Type::Set(inner) => inner.as_ref().clone(),
+            _ => return Err(internal("filter over a non-set")),
+        };
+        let h = self.expr(set)?.v;
+        self.shared.native_op();
+        let n = self.call(H::Len, &[h])?;
+        let builder = self.call(H::SetNew, &[])?;
+        let header = self.b.create_block();
+        let i = self.b.append_block_param(header, types::I64);
+        let body_block = self.b.create_block();
+        let exit = self.b.create_block();
+        let zero = self.iconst(0);
+        self.b.ins().jump(header, &[zero.into()]);
+        self.b.switch_to_block(header);
+        let more = self.b.ins().icmp(IntCC::SignedLessThan, i, n);
+        self.b.ins().brif(more, body_block, &[], exit, &[]);
+        self.b.switch_to_block(body_block);
+        let code = self.iconst(code_of(&elem_ty));
+        let elem = self.call(H::Get, &[h, i, code])?;
+        self.bind(var, Nv::plain(elem))?;
+        let keep = self.bool_expr(cond)?;
+        let keep_block = self.b.create_block();
+        let next = self.b.create_block();
+        self.b.ins().brif(keep, keep_block, &[], next, &[]);
+        self.b.switch_to_block(keep_block);
+        self.call(H::FilterPush, &[builder, h, i])?;
+        self.b.ins().jump(next, &[]);
+        self.b.switch_to_block(next);
+        let i1 = self.b.ins().iadd_imm_s(i, 1);
+        self.b.ins().jump(header, &[i1.into()]);
+        self.b.switch_to_block(exit);
+        Ok(Nv::plain(self.call(H::SetFinish, &[builder])?))
+    }
+
+    fn bind(&mut self, var: usize, nv: Nv) -> Result<(), JitError> {
+        if var >= self.frame.len() {
+            self.frame.resize(var + 1, None);
+        }
+        match self.frame.get_mut(var) {
+            Some(slot) => {
+                *slot = Some(nv);
+                Ok(())
+            }
+            None => Err(internal("local slot out of range")),
+        }
+    }
+}

@@ -1,0 +1,701 @@
+//! The runtime side of compiled code: the per-decision context native code receives, the value
+//! handles it passes around, and the `extern "C"` helpers it calls for what is not inlined
+//! (attributes, strings, sets, relations, windows, regexes, local time, error reporting).
+//!
+//! Native code keeps scalars (bools, ints, durations, timestamps, enum variants, entity indices)
+//! in registers; strings and sets are `i64` handles that only these helpers resolve, always
+//! through bounds-checked lookups, so a wrong handle is an evaluation error, never a wild read.
+//! Helpers never panic and never unwind: a failure stores an [`EvalError`] in the context and
+//! sets its `err` flag, which native code checks after every fallible call. This module knows the
+//! store, windows, values and requests; it does not know Cranelift or how decisions combine.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use jiff::tz::TimeZone;
+use ward_ir::{EntityTypeId, Program, RelationId, TimePart, WindowId};
+
+use crate::engine::Compiled;
+use crate::interp::{EvalError, quote};
+use crate::request::Request;
+use crate::store::Store;
+use crate::{EntityRef, Value, time};
+
+/// Scalar kinds of a type code (the low 8 bits); an entity code carries its type above them.
+pub(crate) const K_BOOL: i64 = 0;
+pub(crate) const K_INT: i64 = 1;
+pub(crate) const K_ENUM: i64 = 2;
+pub(crate) const K_ENTITY: i64 = 3;
+/// A string or a set: the payload is a handle.
+pub(crate) const K_HANDLE: i64 = 4;
+
+/// Handle spaces (bits 56..63 of a handle).
+const SPACE_SHIFT: u32 = 56;
+const S_ARENA: i64 = 1;
+const S_CONST: i64 = 2;
+const S_SLOT: i64 = 3;
+const S_ATTR: i64 = 4;
+/// Attribute handles pack `ty` (12 bits), `attr` (12 bits) and the entity index (32 bits).
+pub(crate) const MAX_PACKED: usize = 1 << 12;
+
+pub(crate) fn const_handle(k: usize) -> i64 {
+    (S_CONST << SPACE_SHIFT) | k as i64
+}
+
+pub(crate) fn slot_handle(slot: usize) -> i64 {
+    (S_SLOT << SPACE_SHIFT) | slot as i64
+}
+
+fn attr_handle(ty: u32, attr: u32, idx: u32) -> i64 {
+    (S_ATTR << SPACE_SHIFT) | (i64::from(ty) << 44) | (i64::from(attr) << 32) | i64::from(idx)
+}
+
+/// Errors native code raises itself (`h_raise`), by code.
+pub(crate) const RAISE_MESSAGES: [&str; 6] = [
+    "integer overflow in `+`",
+    "integer overflow in `-`",
+    "integer overflow in `*`",
+    "timestamp arithmetic `+` leaves the supported range (years 0001 to 9999)",
+    "timestamp arithmetic `-` leaves the supported range (years 0001 to 9999)",
+    "timestamp arithmetic `*` leaves the supported range (years 0001 to 9999)",
+];
+
+/// Program-level data the helpers need besides the compiled program: constants, entity
+/// literals and time zones, all indexed by numbers baked into the native code.
+#[derive(Debug, Default)]
+pub(crate) struct Tables {
+    /// String and constant-set literals.
+    pub(crate) consts: Vec<Value>,
+    /// Entity literals, deduplicated by (type, id); literal `k` is `-(k + 1)` when unknown.
+    pub(crate) literals: Vec<(EntityTypeId, Arc<str>)>,
+    pub(crate) literal_index: HashMap<(EntityTypeId, Arc<str>), usize>,
+    pub(crate) timezones: Vec<TimeZone>,
+}
+
+impl Tables {
+    /// Each literal resolved against a snapshot: its index when the store has it, else its
+    /// unknown-entity code.
+    pub(crate) fn resolve_literals(&self, store: &Store) -> Arc<[i64]> {
+        self.literals
+            .iter()
+            .enumerate()
+            .map(|(k, (ty, id))| match store.lookup(*ty, id) {
+                Some(idx) => i64::from(idx),
+                None => unknown_code(k),
+            })
+            .collect()
+    }
+}
+
+fn unknown_code(k: usize) -> i64 {
+    -(k as i64) - 1
+}
+
+/// A value produced during one decision.
+#[derive(Debug)]
+pub(crate) enum Item<'a> {
+    Val(Value),
+    /// A set of entities of one type, as sorted store indices (relations, closures).
+    Idx(EntityTypeId, &'a [u32]),
+}
+
+/// What a handle stands for.
+enum Res<'v> {
+    Val(&'v Value),
+    Idx(EntityTypeId, &'v [u32]),
+}
+
+/// The context of one decision. Native code reads the first fields at fixed offsets
+/// (`repr(C)`); the rest is only seen by helpers.
+#[repr(C)]
+pub(crate) struct Ctx<'a> {
+    /// Offset 0: non-zero when `error` holds an error native code has not handled yet.
+    pub(crate) err: i64,
+    /// Offset 8: `[present, payload]` per context field, then per action field.
+    pub(crate) slots: *const i64,
+    /// Offset 16: one outcome per rule of the action.
+    pub(crate) outcomes: *mut i64,
+    /// Offset 24: the entity literals resolved against this decision's snapshot.
+    pub(crate) literals: *const i64,
+    /// Offset 32: second result of `h_attr` (whether the attribute is present).
+    pub(crate) aux: i64,
+    /// Offset 40: the request's time.
+    pub(crate) now: i64,
+    pub(crate) compiled: &'a Compiled,
+    /// How many of the slots are context fields (the action's fields follow).
+    n_context: usize,
+    pub(crate) tables: &'a Tables,
+    pub(crate) store: &'a Store,
+    pub(crate) request: &'a Request,
+    pub(crate) arena: Vec<Item<'a>>,
+    pub(crate) builders: Vec<Vec<Value>>,
+    pub(crate) error: Option<EvalError>,
+    /// Errors of rules, by position in the action's plan.
+    pub(crate) rule_errors: Vec<(usize, EvalError)>,
+    /// Values of message holes and approvers, in evaluation order.
+    pub(crate) emitted: Vec<Value>,
+    /// Unknown entities met at run time that are not literals of the program.
+    extra_unknown: Vec<(EntityTypeId, Arc<str>)>,
+}
+
+pub(crate) const OFF_ERR: i32 = 0;
+pub(crate) const OFF_SLOTS: i32 = 8;
+pub(crate) const OFF_OUTCOMES: i32 = 16;
+pub(crate) const OFF_LITERALS: i32 = 24;
+pub(crate) const OFF_AUX: i32 = 32;
+pub(crate) const OFF_NOW: i32 = 40;
+
+impl<'a> Ctx<'a> {
+    pub(crate) fn new(
+        compiled: &'a Compiled,
+        tables: &'a Tables,
+        store: &'a Store,
+        request: &'a Request,
+        literals: &'a [i64],
+        n_context: usize,
+    ) -> Ctx<'a> {
+        Ctx {
+            err: 0,
+            slots: std::ptr::null(),
+            outcomes: std::ptr::null_mut(),
+            literals: literals.as_ptr(),
+            aux: 0,
+            now: request.at,
+            compiled,
+            tables,
+            n_context,
+            store,
+            request,
+            arena: Vec::new(),
+            builders: Vec::new(),
+            error: None,
+            rule_errors: Vec::new(),
+            emitted: Vec::new(),
+            extra_unknown: Vec::new(),
+        }
+    }
+
+    fn program(&self) -> &'a Program {
+        &self.compiled.program
+    }
+
+    fn fail(&mut self, e: EvalError) -> i64 {
+        if self.error.is_none() {
+            self.error = Some(e);
+        }
+        self.err = 1;
+        0
+    }
+
+    fn internal(&mut self, what: &str) -> i64 {
+        self.fail(EvalError::new(format!(
+            "internal error: {what} (the program did not verify?)"
+        )))
+    }
+
+    /// Takes the pending error (set by a helper), clearing the flag.
+    pub(crate) fn take_error(&mut self) -> EvalError {
+        self.err = 0;
+        self.error
+            .take()
+            .unwrap_or_else(|| EvalError::new("internal error: a failure without an error"))
+    }
+
+    fn resolve(&self, h: i64) -> Option<Res<'_>> {
+        let space = h >> SPACE_SHIFT;
+        let low = (h & ((1 << SPACE_SHIFT) - 1)) as usize;
+        match space {
+            S_ARENA => match self.arena.get(low)? {
+                Item::Val(v) => Some(Res::Val(v)),
+                Item::Idx(ty, items) => Some(Res::Idx(*ty, items)),
+            },
+            S_CONST => self.tables.consts.get(low).map(Res::Val),
+            S_SLOT => match low.checked_sub(self.n_context) {
+                None => self.request.context.get(low).map(Res::Val),
+                Some(arg) => self.request.args.get(arg).map(Res::Val),
+            },
+            S_ATTR => {
+                let ty = ((h >> 44) & 0xfff) as u32;
+                let attr = ((h >> 32) & 0xfff) as u32;
+                let idx = (h & 0xffff_ffff) as u32;
+                self.store.attr(EntityTypeId(ty), idx, attr).map(Res::Val)
+            }
+            _ => None,
+        }
+    }
+
+    /// The value a handle stands for (sets of indices are materialized).
+    fn value(&self, h: i64) -> Option<Cow<'_, Value>> {
+        match self.resolve(h)? {
+            Res::Val(v) => Some(Cow::Borrowed(v)),
+            Res::Idx(ty, items) => Some(Cow::Owned(entity_set(ty, items))),
+        }
+    }
+
+    fn push(&mut self, item: Item<'a>) -> i64 {
+        self.arena.push(item);
+        (S_ARENA << SPACE_SHIFT) | (self.arena.len() - 1) as i64
+    }
+
+    /// A request value as the payload of slot `k`; `None` when absent.
+    pub(crate) fn unbox_slot(&mut self, k: usize, v: &Value) -> Option<i64> {
+        match v {
+            Value::Absent => None,
+            Value::Bool(b) => Some(i64::from(*b)),
+            Value::Int(n) => Some(*n),
+            Value::Enum(e) => Some(i64::from(*e)),
+            Value::Entity(EntityRef::Known { idx, .. }) => Some(i64::from(*idx)),
+            Value::Entity(EntityRef::Unknown { ty, .. }) => {
+                self.unboxed(K_ENTITY | (i64::from(ty.0) << 8), v)
+            }
+            Value::Str(_) | Value::Set(_) => Some(slot_handle(k)),
+        }
+    }
+
+    /// A native scalar (or handle) as a value, by type code.
+    fn boxed(&self, code: i64, x: i64) -> Option<Value> {
+        match code & 0xff {
+            K_BOOL => Some(Value::Bool(x != 0)),
+            K_INT => Some(Value::Int(x)),
+            K_ENUM => Some(Value::Enum(u32::try_from(x).ok()?)),
+            K_ENTITY => {
+                let ty = EntityTypeId(u32::try_from(code >> 8).ok()?);
+                if x >= 0 {
+                    return Some(Value::Entity(EntityRef::Known {
+                        ty,
+                        idx: u32::try_from(x).ok()?,
+                    }));
+                }
+                let k = usize::try_from(-(x + 1)).ok()?;
+                let n = self.tables.literals.len();
+                let (ty, id) = match k.checked_sub(n) {
+                    None => self.tables.literals.get(k)?,
+                    Some(extra) => self.extra_unknown.get(extra)?,
+                };
+                Some(Value::Entity(EntityRef::Unknown {
+                    ty: *ty,
+                    id: id.clone(),
+                }))
+            }
+            K_HANDLE => self.value(x).map(Cow::into_owned),
+            _ => None,
+        }
+    }
+
+    /// A value as a native scalar of type code `code`; strings and sets become arena handles.
+    /// `None` for a value of the wrong shape.
+    fn unboxed(&mut self, code: i64, v: &Value) -> Option<i64> {
+        match (code & 0xff, v) {
+            (K_BOOL, Value::Bool(b)) => Some(i64::from(*b)),
+            (K_INT, Value::Int(n)) => Some(*n),
+            (K_ENUM, Value::Enum(e)) => Some(i64::from(*e)),
+            (K_ENTITY, Value::Entity(EntityRef::Known { idx, .. })) => Some(i64::from(*idx)),
+            (K_ENTITY, Value::Entity(EntityRef::Unknown { ty, id })) => {
+                let key = (*ty, id.clone());
+                if let Some(k) = self.tables.literal_index.get(&key) {
+                    return Some(unknown_code(*k));
+                }
+                let n = self.tables.literals.len();
+                let extra = match self.extra_unknown.iter().position(|x| *x == key) {
+                    Some(i) => i,
+                    None => {
+                        self.extra_unknown.push(key);
+                        self.extra_unknown.len() - 1
+                    }
+                };
+                Some(unknown_code(n + extra))
+            }
+            (K_HANDLE, Value::Str(_) | Value::Set(_)) => Some(self.push(Item::Val(v.clone()))),
+            _ => None,
+        }
+    }
+}
+
+/// Store indices (sorted) as a canonical set of entities of type `ty`.
+fn entity_set(ty: EntityTypeId, indices: &[u32]) -> Value {
+    Value::Set(
+        indices
+            .iter()
+            .map(|&idx| Value::Entity(EntityRef::Known { ty, idx }))
+            .collect(),
+    )
+}
+
+/// Runs `f` on the context behind the pointer native code passes to every helper.
+fn with<R>(p: *mut u8, default: R, f: impl FnOnce(&mut Ctx<'_>) -> R) -> R {
+    // SAFETY: native code only ever passes the pointer it received as its first argument, which
+    // `Code::run_*` derives from a `&mut Ctx` that outlives the call and is not otherwise used
+    // while native code runs; `as_mut` turns a null pointer into `None`.
+    match unsafe { p.cast::<Ctx<'_>>().as_mut() } {
+        Some(ctx) => f(ctx),
+        None => default,
+    }
+}
+
+fn flag(b: bool) -> i64 {
+    i64::from(b)
+}
+
+/// `attr` of entity `ent` (type `ty`) as a native value: the payload is returned, whether it
+/// is present goes to `aux`. Strings and sets become attribute handles (no copy).
+pub(crate) extern "C" fn h_attr(p: *mut u8, ty: i64, ent: i64, attr: i64, code: i64) -> i64 {
+    with(p, 0, |ctx| {
+        let (Ok(tyu), Ok(attru)) = (u32::try_from(ty), u32::try_from(attr)) else {
+            return ctx.internal("attribute out of range");
+        };
+        let ty_id = EntityTypeId(tyu);
+        let Ok(idx) = u32::try_from(ent) else {
+            let name = ctx
+                .program()
+                .schema
+                .entities
+                .get(ty_id.index())
+                .map_or("?", |t| t.name.as_str());
+            let id = match ctx.boxed(K_ENTITY | (ty << 8), ent) {
+                Some(Value::Entity(EntityRef::Unknown { id, .. })) => quote(&id),
+                _ => "?".to_string(),
+            };
+            return ctx.fail(EvalError::new(format!(
+                "entity `{name}::{id}` is not in the entities"
+            )));
+        };
+        let store = ctx.store;
+        let Some(v) = store.attr(ty_id, idx, attru) else {
+            return ctx.internal("attribute out of range");
+        };
+        if *v == Value::Absent {
+            ctx.aux = 0;
+            return 0;
+        }
+        ctx.aux = 1;
+        if code & 0xff == K_HANDLE {
+            return attr_handle(tyu, attru, idx);
+        }
+        match ctx.unboxed(code, v) {
+            Some(x) => x,
+            None => ctx.internal("attribute of an unexpected type"),
+        }
+    })
+}
+
+pub(crate) extern "C" fn h_set_new(p: *mut u8) -> i64 {
+    with(p, 0, |ctx| {
+        ctx.builders.push(Vec::new());
+        (ctx.builders.len() - 1) as i64
+    })
+}
+
+pub(crate) extern "C" fn h_set_push(p: *mut u8, b: i64, code: i64, x: i64) -> i64 {
+    with(p, 0, |ctx| {
+        let Some(v) = ctx.boxed(code, x) else {
+            return ctx.internal("set element of an unexpected type");
+        };
+        match usize::try_from(b)
+            .ok()
+            .and_then(|b| ctx.builders.get_mut(b))
+        {
+            Some(items) => {
+                items.push(v);
+                0
+            }
+            None => ctx.internal("set builder out of range"),
+        }
+    })
+}
+
+/// Keeps element `i` of set `h` in builder `b` (filters).
+pub(crate) extern "C" fn h_filter_push(p: *mut u8, b: i64, h: i64, i: i64) -> i64 {
+    with(p, 0, |ctx| {
+        let v = match (ctx.resolve(h), usize::try_from(i)) {
+            (Some(Res::Val(Value::Set(items))), Ok(i)) => items.get(i).cloned(),
+            (Some(Res::Idx(ty, items)), Ok(i)) => items
+                .get(i)
+                .map(|&idx| Value::Entity(EntityRef::Known { ty, idx })),
+            _ => None,
+        };
+        let Some(v) = v else {
+            return ctx.internal("set element out of range");
+        };
+        match usize::try_from(b)
+            .ok()
+            .and_then(|b| ctx.builders.get_mut(b))
+        {
+            Some(items) => {
+                items.push(v);
+                0
+            }
+            None => ctx.internal("set builder out of range"),
+        }
+    })
+}
+
+pub(crate) extern "C" fn h_set_finish(p: *mut u8, b: i64) -> i64 {
+    with(p, 0, |ctx| {
+        let items = match usize::try_from(b)
+            .ok()
+            .and_then(|b| ctx.builders.get_mut(b))
+        {
+            Some(items) => std::mem::take(items),
+            None => return ctx.internal("set builder out of range"),
+        };
+        ctx.push(Item::Val(Value::set(items)))
+    })
+}
+
+/// Equality of two strings or sets.
+pub(crate) extern "C" fn h_eq(p: *mut u8, a: i64, b: i64) -> i64 {
+    with(p, 0, |ctx| match (ctx.value(a), ctx.value(b)) {
+        (Some(x), Some(y)) => flag(x == y),
+        _ => ctx.internal("handle out of range"),
+    })
+}
+
+/// `x in h`, `x` a native value of type code `code`.
+pub(crate) extern "C" fn h_contains(p: *mut u8, h: i64, code: i64, x: i64) -> i64 {
+    with(p, 0, |ctx| {
+        if code & 0xff == K_ENTITY
+            && let Some(Res::Idx(_, items)) = ctx.resolve(h)
+        {
+            return flag(u32::try_from(x).is_ok_and(|x| items.binary_search(&x).is_ok()));
+        }
+        let Some(elem) = ctx.boxed(code, x) else {
+            return ctx.internal("set element of an unexpected type");
+        };
+        match ctx.resolve(h) {
+            Some(Res::Val(Value::Set(items))) => flag(items.binary_search(&elem).is_ok()),
+            Some(Res::Idx(ty, items)) => flag(match elem {
+                Value::Entity(EntityRef::Known { ty: t, idx }) => {
+                    t == ty && items.binary_search(&idx).is_ok()
+                }
+                _ => false,
+            }),
+            _ => ctx.internal("expected a set"),
+        }
+    })
+}
+
+/// The number of elements of a set.
+pub(crate) extern "C" fn h_len(p: *mut u8, h: i64) -> i64 {
+    with(p, 0, |ctx| match ctx.resolve(h) {
+        Some(Res::Val(Value::Set(items))) => items.len() as i64,
+        Some(Res::Idx(_, items)) => items.len() as i64,
+        _ => ctx.internal("expected a set"),
+    })
+}
+
+/// Element `i` of set `h` as a native value of type code `code`.
+pub(crate) extern "C" fn h_get(p: *mut u8, h: i64, i: i64, code: i64) -> i64 {
+    with(p, 0, |ctx| {
+        let Ok(i) = usize::try_from(i) else {
+            return ctx.internal("set element out of range");
+        };
+        let v = match ctx.resolve(h) {
+            Some(Res::Idx(_, items)) => match items.get(i) {
+                Some(&idx) => return i64::from(idx),
+                None => None,
+            },
+            Some(Res::Val(Value::Set(items))) => items.get(i).cloned(),
+            _ => None,
+        };
+        match v.and_then(|v| ctx.unboxed(code, &v)) {
+            Some(x) => x,
+            None => ctx.internal("set element out of range"),
+        }
+    })
+}
+
+fn set_items(v: &Value) -> Option<&[Value]> {
+    v.as_set()
+}
+
+pub(crate) extern "C" fn h_intersects(p: *mut u8, a: i64, b: i64) -> i64 {
+    with(p, 0, |ctx| {
+        let (Some(x), Some(y)) = (ctx.value(a), ctx.value(b)) else {
+            return ctx.internal("handle out of range");
+        };
+        match (set_items(&x), set_items(&y)) {
+            (Some(s), Some(t)) => flag(s.iter().any(|v| t.binary_search(v).is_ok())),
+            _ => ctx.internal("expected a set"),
+        }
+    })
+}
+
+pub(crate) extern "C" fn h_subset(p: *mut u8, a: i64, b: i64) -> i64 {
+    with(p, 0, |ctx| {
+        let (Some(x), Some(y)) = (ctx.value(a), ctx.value(b)) else {
+            return ctx.internal("handle out of range");
+        };
+        match (set_items(&x), set_items(&y)) {
+            (Some(s), Some(t)) => flag(s.iter().all(|v| t.binary_search(v).is_ok())),
+            _ => ctx.internal("expected a set"),
+        }
+    })
+}
+
+/// `starts_with` (0), `ends_with` (1), `contains` (2) on strings.
+pub(crate) extern "C" fn h_str_test(p: *mut u8, op: i64, a: i64, b: i64) -> i64 {
+    with(p, 0, |ctx| match (ctx.resolve(a), ctx.resolve(b)) {
+        (Some(Res::Val(Value::Str(s))), Some(Res::Val(Value::Str(t)))) => flag(match op {
+            0 => s.starts_with(&**t),
+            1 => s.ends_with(&**t),
+            _ => s.contains(&**t),
+        }),
+        _ => ctx.internal("expected a string"),
+    })
+}
+
+pub(crate) extern "C" fn h_lower(p: *mut u8, h: i64) -> i64 {
+    with(p, 0, |ctx| {
+        let lowered = match ctx.resolve(h) {
+            Some(Res::Val(Value::Str(s))) => s.to_lowercase(),
+            _ => return ctx.internal("expected a string"),
+        };
+        ctx.push(Item::Val(Value::Str(Arc::from(lowered))))
+    })
+}
+
+pub(crate) extern "C" fn h_strlen(p: *mut u8, h: i64) -> i64 {
+    with(p, 0, |ctx| match ctx.resolve(h) {
+        Some(Res::Val(Value::Str(s))) => s.chars().count() as i64,
+        _ => ctx.internal("expected a string"),
+    })
+}
+
+pub(crate) extern "C" fn h_matches(p: *mut u8, re: i64, h: i64) -> i64 {
+    with(p, 0, |ctx| {
+        let regex = usize::try_from(re)
+            .ok()
+            .and_then(|re| ctx.compiled.regexes.get(re));
+        match (regex, ctx.resolve(h)) {
+            (Some(regex), Some(Res::Val(Value::Str(s)))) => flag(regex.is_match(s)),
+            (None, _) => ctx.internal("regex out of range"),
+            _ => ctx.internal("`matches` on a non-string"),
+        }
+    })
+}
+
+/// `x.r`, `x.~r` (flags bit 0: inverse), `closure(x, r)` (bit 1: transitive) as a handle to the
+/// store's sorted indices; an entity the store does not hold has no edges.
+pub(crate) extern "C" fn h_related(p: *mut u8, rel: i64, flags: i64, ent: i64, ty: i64) -> i64 {
+    with(p, 0, |ctx| {
+        let (Ok(rel), Ok(ty)) = (u32::try_from(rel), u32::try_from(ty)) else {
+            return ctx.internal("relation out of range");
+        };
+        let store = ctx.store;
+        let items: &[u32] = match u32::try_from(ent) {
+            Ok(idx) if flags & 2 != 0 => store.closure(RelationId(rel), flags & 1 != 0, idx),
+            Ok(idx) => store.related(RelationId(rel), flags & 1 != 0, idx),
+            Err(_) => &[],
+        };
+        ctx.push(Item::Idx(EntityTypeId(ty), items))
+    })
+}
+
+pub(crate) extern "C" fn h_path(p: *mut u8, rel: i64, inverse: i64, a: i64, b: i64) -> i64 {
+    with(p, 0, |ctx| {
+        match (u32::try_from(rel), u32::try_from(a), u32::try_from(b)) {
+            (Ok(rel), Ok(a), Ok(b)) => flag(ctx.store.reaches(RelationId(rel), inverse != 0, a, b)),
+            _ => 0,
+        }
+    })
+}
+
+fn window(w: i64) -> WindowId {
+    WindowId(u32::try_from(w).unwrap_or(u32::MAX))
+}
+
+pub(crate) extern "C" fn h_in_window(p: *mut u8, w: i64, t: i64) -> i64 {
+    with(p, 0, |ctx| {
+        flag(ctx.compiled.windows.contains(window(w), t))
+    })
+}
+
+pub(crate) extern "C" fn h_remaining(p: *mut u8, w: i64, t: i64) -> i64 {
+    with(p, 0, |ctx| ctx.compiled.windows.remaining(window(w), t))
+}
+
+pub(crate) extern "C" fn h_fits(p: *mut u8, w: i64, t: i64, d: i64) -> i64 {
+    with(p, 0, |ctx| flag(ctx.compiled.windows.fits(window(w), t, d)))
+}
+
+pub(crate) extern "C" fn h_next_open(p: *mut u8, w: i64, t: i64) -> i64 {
+    with(p, 0, |ctx| {
+        match ctx.compiled.windows.next_open(window(w), t) {
+            Some(open) => open,
+            None => {
+                let name = ctx
+                    .program()
+                    .windows
+                    .get(window(w).index())
+                    .map_or("?", |w| w.name.as_str());
+                let message = format!(
+                    "window `{name}` does not open within 366 days after {}",
+                    time::format_timestamp(t)
+                );
+                ctx.fail(EvalError::new(message))
+            }
+        }
+    })
+}
+
+/// `hour` (part 0) or `weekday` (part 1) of `t` in time zone `tz` (an index of the tables).
+pub(crate) extern "C" fn h_local_time(p: *mut u8, tz: i64, part: i64, t: i64) -> i64 {
+    with(p, 0, |ctx| {
+        let zone = usize::try_from(tz)
+            .ok()
+            .and_then(|tz| ctx.tables.timezones.get(tz));
+        match zone {
+            Some(zone) if part == 0 => time::local_hour(t, zone),
+            Some(zone) => time::local_weekday(t, zone),
+            None => ctx.internal("time zone out of range"),
+        }
+    })
+}
+
+/// The part of a `LocalTime` node as the code `h_local_time` takes.
+pub(crate) fn time_part(part: TimePart) -> i64 {
+    match part {
+        TimePart::Hour => 0,
+        TimePart::Weekday => 1,
+    }
+}
+
+/// Raises one of [`RAISE_MESSAGES`].
+pub(crate) extern "C" fn h_raise(p: *mut u8, code: i64) -> i64 {
+    with(p, 0, |ctx| {
+        let message = usize::try_from(code)
+            .ok()
+            .and_then(|c| RAISE_MESSAGES.get(c))
+            .copied()
+            .unwrap_or("internal error: unknown error code");
+        ctx.fail(EvalError::new(message))
+    })
+}
+
+/// Records the pending error as rule `r`'s (position in the action's plan).
+pub(crate) extern "C" fn h_rule_error(p: *mut u8, r: i64) -> i64 {
+    with(p, 0, |ctx| {
+        let e = ctx.take_error();
+        ctx.rule_errors
+            .push((usize::try_from(r).unwrap_or(usize::MAX), e));
+        0
+    })
+}
+
+/// Emits the value of a message hole or of approvers; absent when `present` is 0.
+pub(crate) extern "C" fn h_emit(p: *mut u8, code: i64, present: i64, x: i64) -> i64 {
+    with(p, 0, |ctx| {
+        if present == 0 {
+            ctx.emitted.push(Value::Absent);
+            return 0;
+        }
+        match ctx.boxed(code, x) {
+            Some(v) => {
+                ctx.emitted.push(v);
+                0
+            }
+            None => ctx.internal("emitted value of an unexpected type"),
+        }
+    })
+}
