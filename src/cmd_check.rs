@@ -6,22 +6,18 @@ use crate::{compile_and_report, CheckArgs, CliError};
 
 pub(crate) fn run(args: &CheckArgs) -> Result<ExitCode, CliError> {
     let (compiled, ok) = compile_and_report(&args.path, args.format, false)?;
-    if !ok {
+    let Some(program) = compiled.program.as_ref().filter(|_| ok) else {
         return Ok(ExitCode::from(1));
-    }
+    };
     if args.emit_ir {
-        if let Some(program) = &compiled.program {
-            print!("{}", ward_ir::print(program));
-        }
+        print!("{}", ward_ir::print(program));
     }
     if args.stats {
-        if let Some(program) = &compiled.program {
-            let stats = ward_runtime::jit::stats(program).map_err(|e| {
-                CliError::new(format!("the compiled policy set is not executable: {e}"))
-            })?;
-            for (rule, stats) in program.rules.iter().zip(&stats) {
-                println!("{} ({}): {}", rule.name, rule.location, ward_runtime::jit::describe(stats));
-            }
+        let stats = ward_runtime::jit::stats(program).map_err(|e| {
+            CliError::new(format!("the compiled policy set is not executable: {e}"))
+        })?;
+        for (rule, stats) in program.rules.iter().zip(&stats) {
+            println!("{} ({}): {}", rule.name, rule.location, ward_runtime::jit::describe(stats));
         }
     }
     Ok(ExitCode::SUCCESS)

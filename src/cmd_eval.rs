@@ -137,7 +137,7 @@ impl Progress {
 
     fn tick(&mut self) {
         self.count += 1;
-        if self.enabled && self.count % 1024 == 0 && self.last.elapsed() > Duration::from_millis(100) {
+        if self.enabled && self.count.is_multiple_of(1024) && self.last.elapsed() > Duration::from_millis(100) {
             self.last = Instant::now();
             self.draw();
         }

@@ -21,7 +21,10 @@ pub(crate) fn run(args: &FmtArgs) -> Result<ExitCode, CliError> {
     let files = ward::load_policy_set(&args.path)
         .map_err(|e| CliError::new(format!("cannot read `{}`: {e}", args.path.display())))?;
     if files.is_empty() {
-        return Err(CliError::new(format!("no `.ward` files in `{}`", args.path.display())));
+        return Err(CliError::new(format!(
+            "no `.ward` files in `{}`",
+            args.path.display()
+        )));
     }
     let mut changed = Vec::new();
     let mut diagnostics = Vec::new();
@@ -31,9 +34,10 @@ pub(crate) fn run(args: &FmtArgs) -> Result<ExitCode, CliError> {
         let formatted = match ward_syntax::format(text) {
             Ok(formatted) => formatted,
             Err(errors) => {
-                diagnostics.extend(
-                    errors.into_iter().map(|diagnostic| FileDiagnostic { file: path.clone(), diagnostic }),
-                );
+                diagnostics.extend(errors.into_iter().map(|diagnostic| FileDiagnostic {
+                    file: path.clone(),
+                    diagnostic,
+                }));
                 continue;
             }
         };
@@ -55,12 +59,18 @@ pub(crate) fn run(args: &FmtArgs) -> Result<ExitCode, CliError> {
         changed.push(path.clone());
     }
     report(args, &files, &changed, &diagnostics, &refused, &diffs);
-    let failed = !diagnostics.is_empty() || !refused.is_empty() || (args.check && !changed.is_empty());
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    let failed =
+        !diagnostics.is_empty() || !refused.is_empty() || (args.check && !changed.is_empty());
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn write(path: &Path, text: &str) -> Result<(), CliError> {
-    std::fs::write(path, text).map_err(|e| CliError::new(format!("cannot write `{}`: {e}", path.display())))
+    std::fs::write(path, text)
+        .map_err(|e| CliError::new(format!("cannot write `{}`: {e}", path.display())))
 }
 
 fn report(
@@ -87,7 +97,11 @@ fn report(
                 let _ = write!(out, "{diff}");
             }
             let n_bad = files_with_errors(diagnostics) + refused.len();
-            let _ = writeln!(err, "{}", summary(args.check, files.len(), changed.len(), n_bad));
+            let _ = writeln!(
+                err,
+                "{}",
+                summary(args.check, files.len(), changed.len(), n_bad)
+            );
         }
         Format::Json => {
             let diagnostics: Vec<_> = diagnostics.iter().map(|d| renderer.json(d)).collect();
@@ -113,7 +127,11 @@ fn summary(check: bool, n_files: usize, n_changed: usize, n_bad: usize) -> Strin
     let mut text = match (check, n_changed) {
         (true, 0) => format!("{} already formatted", plural(n_files - n_bad, "file")),
         (true, n) => format!("{} would be reformatted", plural(n, "file")),
-        (false, n) => format!("formatted {}, {} unchanged", plural(n, "file"), n_files - n - n_bad),
+        (false, n) => format!(
+            "formatted {}, {} unchanged",
+            plural(n, "file"),
+            n_files - n - n_bad
+        ),
     };
     if n_bad > 0 {
         text.push_str(&format!("; error: {} not formatted", plural(n_bad, "file")));
@@ -126,7 +144,11 @@ fn summary(check: bool, n_files: usize, n_changed: usize, n_bad: usize) -> Strin
 fn diff(path: &str, old: &str, new: &str) -> String {
     let old_lines: Vec<&str> = old.lines().collect();
     let new_lines: Vec<&str> = new.lines().collect();
-    let prefix = old_lines.iter().zip(&new_lines).take_while(|(a, b)| a == b).count();
+    let prefix = old_lines
+        .iter()
+        .zip(&new_lines)
+        .take_while(|(a, b)| a == b)
+        .count();
     let suffix = old_lines[prefix..]
         .iter()
         .rev()
@@ -135,13 +157,19 @@ fn diff(path: &str, old: &str, new: &str) -> String {
         .count();
     let removed = &old_lines[prefix..old_lines.len() - suffix];
     let added = &new_lines[prefix..new_lines.len() - suffix];
-    let mut out = format!("--- {path}\n+++ {path} (formatted)\n@@ line {} @@\n", prefix + 1);
+    let mut out = format!(
+        "--- {path}\n+++ {path} (formatted)\n@@ line {} @@\n",
+        prefix + 1
+    );
     for (sign, lines) in [('-', removed), ('+', added)] {
         for line in lines.iter().take(DIFF_LINES) {
             out.push_str(&format!("{sign}{line}\n"));
         }
         if lines.len() > DIFF_LINES {
-            out.push_str(&format!("{sign}… ({} more)\n", plural(lines.len() - DIFF_LINES, "line")));
+            out.push_str(&format!(
+                "{sign}… ({} more)\n",
+                plural(lines.len() - DIFF_LINES, "line")
+            ));
         }
     }
     if removed.is_empty() && added.is_empty() {
@@ -158,7 +186,10 @@ mod tests {
     #[test]
     fn diff_shows_the_first_differing_lines() {
         let d = diff("a.ward", "x\ny  \nz\n", "x\ny\nz\n");
-        assert_eq!(d, "--- a.ward\n+++ a.ward (formatted)\n@@ line 2 @@\n-y  \n+y\n");
+        assert_eq!(
+            d,
+            "--- a.ward\n+++ a.ward (formatted)\n@@ line 2 @@\n-y  \n+y\n"
+        );
         let d = diff("a.ward", "x\n\n\n", "x\n");
         assert!(d.ends_with("@@ line 2 @@\n-\n-\n"), "{d}");
         let d = diff("a.ward", "x\r\n", "x\n");
@@ -170,6 +201,9 @@ mod tests {
         assert_eq!(summary(true, 3, 0, 0), "3 files already formatted");
         assert_eq!(summary(true, 3, 1, 0), "1 file would be reformatted");
         assert_eq!(summary(false, 3, 2, 0), "formatted 2 files, 1 unchanged");
-        assert_eq!(summary(false, 3, 1, 1), "formatted 1 file, 1 unchanged; error: 1 file not formatted");
+        assert_eq!(
+            summary(false, 3, 1, 1),
+            "formatted 1 file, 1 unchanged; error: 1 file not formatted"
+        );
     }
 }

@@ -167,3 +167,115 @@ fn tempdir() -> PathBuf {
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
 }
+
+// ---------------------------------------------------------------------------------------------
+// `ward fmt`: always on copies of the fixtures, in a fresh folder.
+
+/// A fresh copy of `tests/cli/fixtures/fmt` (`broken.ward.txt` becomes `broken.ward` only when
+/// `with_broken`).
+fn fmt_copy(name: &str, with_broken: bool) -> PathBuf {
+    let dir = tempdir().join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("nested")).expect("temp dir");
+    let src = fixtures().join("fmt");
+    std::fs::copy(src.join("messy.ward"), dir.join("nested/messy.ward")).expect("copy");
+    std::fs::copy(src.join("tidy.ward"), dir.join("tidy.ward")).expect("copy");
+    if with_broken {
+        std::fs::copy(src.join("broken.ward.txt"), dir.join("broken.ward")).expect("copy");
+    }
+    dir
+}
+
+fn ward_in(dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ward"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the ward binary runs")
+}
+
+#[test]
+fn fmt_check_lists_unformatted_files_and_exits_1() {
+    let dir = fmt_copy("fmt-check", false);
+    let before = std::fs::read_to_string(dir.join("nested/messy.ward")).expect("read");
+    let out = ward_in(&dir, &["fmt", ".", "--check"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let printed = stdout(&out);
+    assert!(printed.starts_with("./nested/messy.ward\n--- ./nested/messy.ward\n"), "{printed}");
+    assert!(printed.contains("@@ line 2 @@\n-entity Identity { name: String, title: String }\n"), "{printed}");
+    assert!(printed.contains("\n-rule routine { on disable_account allow }\n+entity Identity {\n"), "{printed}");
+    assert!(printed.contains("\n+… ("), "{printed}");
+    assert!(!printed.contains("tidy.ward"), "{printed}");
+    assert!(stderr(&out).contains("1 file would be reformatted"), "{}", stderr(&out));
+    // `--check` changes nothing.
+    assert_eq!(std::fs::read_to_string(dir.join("nested/messy.ward")).expect("read"), before);
+}
+
+#[test]
+fn fmt_rewrites_in_place_and_is_idempotent() {
+    let dir = fmt_copy("fmt-write", false);
+    let tidy = std::fs::read_to_string(dir.join("tidy.ward")).expect("read");
+    let out = ward_in(&dir, &["fmt", "."]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("formatted 1 file, 1 unchanged"), "{}", stderr(&out));
+    let messy = std::fs::read_to_string(dir.join("nested/messy.ward")).expect("read");
+    assert_eq!(
+        messy,
+        "// A policy written without care for layout.\n\
+         entity Identity {\n  name: String\n  title: String\n}\n\n\
+         context {\n  agent: Identity\n}\n\n\
+         action disable_account { target: Identity, reason: String }\n\n\
+         rule executives {\n  on disable_account\n  when target.title matches \"^(VP|Chief)\"\n  \
+         require approval from \"security-oncall\"\n  because \"{target} is an executive\"\n}  // keep me\n\n\
+         rule routine {\n  on disable_account\n  allow\n}\n"
+    );
+    assert_eq!(std::fs::read_to_string(dir.join("tidy.ward")).expect("read"), tidy);
+    // A second run changes nothing, and the formatted policy still checks.
+    let again = ward_in(&dir, &["fmt", ".", "--check"]);
+    assert_eq!(code(&again), 0, "{}", stdout(&again));
+    assert!(stderr(&again).contains("2 files already formatted"), "{}", stderr(&again));
+    for file in ["nested/messy.ward", "tidy.ward"] {
+        let check = ward_in(&dir, &["check", file]);
+        assert_eq!(code(&check), 0, "{}", stderr(&check));
+    }
+}
+
+#[test]
+fn fmt_reports_syntax_errors_and_formats_the_other_files() {
+    let dir = fmt_copy("fmt-broken", true);
+    let broken = std::fs::read_to_string(dir.join("broken.ward")).expect("read");
+    let out = ward_in(&dir, &["fmt", "."]);
+    assert_eq!(code(&out), 1);
+    let err = stderr(&out);
+    assert!(err.contains("error[E0005]"), "{err}");
+    assert!(err.contains("broken.ward:1:"), "{err}");
+    assert!(err.contains("error: 1 file not formatted"), "{err}");
+    assert_eq!(std::fs::read_to_string(dir.join("broken.ward")).expect("read"), broken);
+    let messy = std::fs::read_to_string(dir.join("nested/messy.ward")).expect("read");
+    assert!(messy.contains("rule routine {\n  on disable_account\n  allow\n}\n"), "{messy}");
+}
+
+#[test]
+fn fmt_json_report() {
+    let dir = fmt_copy("fmt-json", true);
+    let out = ward_in(&dir, &["fmt", ".", "--check", "--format", "json"]);
+    assert_eq!(code(&out), 1);
+    let doc = json(&out);
+    assert_eq!(doc["files"], 3);
+    assert_eq!(doc["unformatted"], serde_json::json!(["./nested/messy.ward"]));
+    assert_eq!(doc["errors"], 1);
+    assert_eq!(doc["diagnostics"][0]["code"], "E0005");
+}
+
+#[test]
+fn fmt_unreadable_path_is_exit_2() {
+    let out = ward(&["fmt", "no/such/place.ward"]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("cannot read `no/such/place.ward`"), "{}", stderr(&out));
+    let empty = tempdir().join("fmt-empty");
+    std::fs::create_dir_all(&empty).expect("temp dir");
+    let out = ward_in(&empty, &["fmt", "."]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("no `.ward` files"), "{}", stderr(&out));
+}

@@ -42,6 +42,8 @@ pub(crate) struct Source<'a> {
 pub(crate) struct Outcome {
     pub program: Option<ir::Program>,
     pub diagnostics: Vec<(usize, Diagnostic)>,
+    /// Sorted by file, then position.
+    pub symbols: Vec<crate::Symbol>,
 }
 
 /// A top-level definition.
@@ -180,6 +182,10 @@ pub(crate) struct Checker<'a> {
     pub regexes: Vec<String>,
     pub regex_index: HashMap<String, u32>,
     pub fn_stack: Vec<u32>,
+    /// The first declaration of each user top-level name, for symbols.
+    pub items: HashMap<String, (usize, &'a ast::Item)>,
+    /// Every name in the source and what it refers to (hover, go to definition).
+    pub symbols: Vec<crate::Symbol>,
     /// The calls of user functions being checked (file, span), innermost last.
     pub call_stack: Vec<(usize, Span)>,
     /// Byte offsets of the line starts of each file, for locations.
@@ -213,10 +219,15 @@ pub(crate) fn check(files: &[Source<'_>], mode: Mode) -> Outcome {
         ck.check_whole_stdlib();
     }
     let program = ck.check_items();
+    ck.declaration_symbols();
     let has_error = ck.diags.iter().any(|(_, d)| d.is_error());
+    let mut symbols = std::mem::take(&mut ck.symbols);
+    symbols.sort_by_key(|s| (s.file, s.span.start, s.span.end));
+    symbols.dedup_by(|a, b| a.file == b.file && a.span == b.span);
     Outcome {
         program: if has_error { None } else { Some(program) },
         diagnostics: ck.diags,
+        symbols,
     }
 }
 
@@ -248,6 +259,8 @@ impl<'a> Checker<'a> {
             regexes: Vec::new(),
             regex_index: HashMap::new(),
             fn_stack: Vec::new(),
+            items: HashMap::new(),
+            symbols: Vec::new(),
             call_stack: Vec::new(),
             line_starts: files
                 .iter()
@@ -413,6 +426,9 @@ impl<'a> Checker<'a> {
     }
 
     fn collect_item(&mut self, item: &'a ast::Item, file: usize) {
+        if let Some(name) = item.name() {
+            self.items.entry(name.name.clone()).or_insert((file, item));
+        }
         match item {
             ast::Item::Use(u) => self.collect_use(u, file),
             ast::Item::Enum(e) => {
@@ -638,8 +654,16 @@ impl<'a> Checker<'a> {
                 "Duration" => Ty::Duration,
                 "Timestamp" => Ty::Timestamp,
                 other => match self.globals.get(other) {
-                    Some(Def::Entity(id)) => Ty::Entity(*id),
-                    Some(Def::Enum(id)) => Ty::Enum(*id),
+                    Some(Def::Entity(id)) => {
+                        let id = *id;
+                        self.def_symbol(file, name.span, other, Def::Entity(id));
+                        Ty::Entity(id)
+                    }
+                    Some(Def::Enum(id)) => {
+                        let id = *id;
+                        self.def_symbol(file, name.span, other, Def::Enum(id));
+                        Ty::Enum(id)
+                    }
                     Some(def) => {
                         let diag = Diagnostic::error("E0101", format!("`{other}` is a {}, not a type", def.kind()), name.span)
                             .with_help("types are `Bool`, `Int`, `String`, `Duration`, `Timestamp`, `Set<T>`, entity types and enums");
@@ -981,6 +1005,17 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// A symbol at the name of every user declaration, so hovering it shows it too.
+    fn declaration_symbols(&mut self) {
+        let items: Vec<(usize, &'a ast::Item)> = self.items.values().copied().collect();
+        for (file, item) in items {
+            let Some(name) = item.name() else { continue };
+            if let Some(def) = self.globals.get(&name.name).copied() {
+                self.def_symbol(file, name.span, &name.name, def);
+            }
+        }
+    }
+
     pub(crate) fn fn_ir_id(&mut self, idx: u32) -> u32 {
         if let Some(id) = self.fns[idx as usize].ir_id {
             return id;
@@ -1086,7 +1121,7 @@ impl<'a> Checker<'a> {
         let (file, decl) = (self.fns[idx as usize].file, self.fns[idx as usize].decl);
         let mut scope = crate::expr::Scope::new(file, self.files[file].module.map(|_| file));
         for (p, ty) in decl.params.iter().zip(&params) {
-            scope.push_local(&p.name.name, ty.clone());
+            scope.push_local(&p.name.name, p.name.span, true, ty.clone());
         }
         let body = self.expect(
             &mut scope,

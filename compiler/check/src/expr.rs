@@ -13,6 +13,7 @@ use ward_syntax::{Diagnostic, Span};
 
 use crate::checker::{Checker, Def};
 use crate::suggest::did_you_mean;
+use crate::symbols::SymbolKind;
 use crate::ty::{Ty, TypeNames};
 
 /// What is in scope while checking one expression (decision #13, innermost first):
@@ -24,6 +25,8 @@ pub(crate) struct Scope {
     /// The stdlib module (its file index) whose item is being checked.
     pub module: Option<usize>,
     locals: Vec<(String, Ty, u32)>,
+    /// Where each local (by id) is declared, and whether it is a parameter.
+    local_decls: Vec<(Span, bool)>,
     pub n_locals: u32,
     /// Action fields in scope (rules only).
     pub args: Vec<(String, Ty)>,
@@ -43,6 +46,7 @@ impl Scope {
             file,
             module,
             locals: Vec::new(),
+            local_decls: Vec::new(),
             n_locals: 0,
             args: Vec::new(),
             args_index: HashMap::new(),
@@ -52,10 +56,14 @@ impl Scope {
         }
     }
 
-    pub(crate) fn push_local(&mut self, name: &str, ty: Ty) -> u32 {
+    /// Bind a parameter (`param`) or a quantifier variable declared at `span`.
+    pub(crate) fn push_local(&mut self, name: &str, span: Span, param: bool, ty: Ty) -> u32 {
         let id = self.n_locals;
         self.n_locals += 1;
         self.locals.push((name.to_string(), ty, id));
+        self.local_decls
+            .resize(id as usize + 1, (Span::default(), false));
+        self.local_decls[id as usize] = (span, param);
         id
     }
 }
@@ -296,6 +304,10 @@ impl Checker<'_> {
             .get(&module)
             .and_then(|items| items.get(&attr.name))
             .copied();
+        if let Some(def) = found {
+            self.def_symbol(sc.file, m.span, &m.name, Def::Module(module));
+            self.def_symbol(sc.file, attr.span, &attr.name, def);
+        }
         if found.is_none() {
             let module_name = self.files[module].module.unwrap_or("?");
             let mut diag = Diagnostic::error(
@@ -413,6 +425,7 @@ impl Checker<'_> {
             ExprKind::Now => (Ty::Timestamp, mk(&Ty::Timestamp, ir::ExprKind::Now)),
             ExprKind::EntityRef { ty, id } => match self.entity_type(sc.file, ty) {
                 Some(ety) => {
+                    self.def_symbol(sc.file, ty.span, &ty.name, Def::Entity(ety));
                     let t = Ty::Entity(ety);
                     (t.clone(), mk(&t, ir::ExprKind::Entity(id.value.clone())))
                 }
@@ -420,6 +433,8 @@ impl Checker<'_> {
             },
             ExprKind::EnumValue { ty, variant } => match self.enum_variant(sc.file, ty, variant) {
                 Some((en, v)) => {
+                    self.def_symbol(sc.file, ty.span, &ty.name, Def::Enum(en));
+                    self.variant_symbol(sc.file, variant.span, en, v);
                     let t = Ty::Enum(en);
                     (t.clone(), mk(&t, ir::ExprKind::Enum(v)))
                 }
@@ -428,12 +443,44 @@ impl Checker<'_> {
             ExprKind::Set(elems) => self.set_literal(sc, e.span, elems, hint),
             ExprKind::Name(ident) => match self.resolve_name(sc, &ident.name) {
                 Resolved::Local(ty, id) => {
+                    let (decl, param) =
+                        sc.local_decls.get(id as usize).copied().unwrap_or_default();
+                    let kind = if param {
+                        SymbolKind::Parameter
+                    } else {
+                        SymbolKind::Variable
+                    };
+                    let detail = format!("{}: {}", ident.name, self.show(&ty));
+                    self.symbol(
+                        sc.file,
+                        ident.span,
+                        &ident.name,
+                        kind,
+                        detail,
+                        Some((sc.file, decl)),
+                        None,
+                    );
                     (ty.clone(), mk(&ty, ir::ExprKind::Local(ir::LocalId(id))))
                 }
-                Resolved::Arg(ty, id) => (ty.clone(), mk(&ty, ir::ExprKind::Arg(id))),
-                Resolved::Context(ty, id) => (ty.clone(), mk(&ty, ir::ExprKind::Context(id))),
-                Resolved::Global(Def::Const(idx)) => self.inline_const(sc, idx),
+                Resolved::Arg(ty, id) => {
+                    let owner = sc
+                        .rule_actions
+                        .first()
+                        .map(|&a| self.actions[a as usize].name.clone());
+                    self.field_symbol(sc.file, ident.span, &ident.name, &ty, owner.as_deref());
+                    (ty.clone(), mk(&ty, ir::ExprKind::Arg(id)))
+                }
+                Resolved::Context(ty, id) => {
+                    self.field_symbol(sc.file, ident.span, &ident.name, &ty, None);
+                    (ty.clone(), mk(&ty, ir::ExprKind::Context(id)))
+                }
+                Resolved::Global(Def::Const(idx)) => {
+                    let value = self.inline_const(sc, idx);
+                    self.def_symbol(sc.file, ident.span, &ident.name, Def::Const(idx));
+                    value
+                }
                 Resolved::Global(def) => {
+                    self.def_symbol(sc.file, ident.span, &ident.name, def);
                     self.not_a_value(sc, &ident.name, def, ident.span);
                     error()
                 }
@@ -717,7 +764,16 @@ impl Checker<'_> {
             .with_help("choose another name for the variable");
             self.report(sc.file, diag);
         }
-        sc.push_local(&var.name, ty)
+        self.symbol(
+            sc.file,
+            var.span,
+            &var.name,
+            SymbolKind::Variable,
+            format!("{}: {}", var.name, self.show(&ty)),
+            Some((sc.file, var.span)),
+            None,
+        );
+        sc.push_local(&var.name, var.span, false, ty)
     }
 
     /// The set of a quantifier or filter: its element type and lowered form.
@@ -772,6 +828,17 @@ impl Checker<'_> {
             )
             .with_help(format!("write `.{}`", attr.name));
             self.report(sc.file, diag);
+        }
+        let known = &self.entities[entity as usize];
+        match (
+            known.attr_index.get(&attr.name),
+            known.relations.get(&attr.name),
+        ) {
+            (Some(&a), _) => self.attr_symbol(sc.file, attr.span, entity, a),
+            (None, Some(&rel)) => {
+                self.def_symbol(sc.file, attr.span, &attr.name, Def::Relation(rel))
+            }
+            (None, None) => {}
         }
         let info = &self.entities[entity as usize];
         if let Some(&a) = info.attr_index.get(&attr.name) {
@@ -896,6 +963,17 @@ impl Checker<'_> {
                 return error();
             }
         };
+        let known = &self.entities[entity as usize];
+        match (
+            known.attr_index.get(&attr.name),
+            known.relations.get(&attr.name),
+        ) {
+            (Some(&a), _) => self.attr_symbol(sc.file, attr.span, entity, a),
+            (None, Some(&rel)) => {
+                self.def_symbol(sc.file, attr.span, &attr.name, Def::Relation(rel))
+            }
+            (None, None) => {}
+        }
         let info = &self.entities[entity as usize];
         match info.attr_index.get(&attr.name) {
             Some(&a) if info.attrs[a as usize].1.is_optional() => bool_expr(ir::ExprKind::Has {
@@ -1273,6 +1351,9 @@ impl Checker<'_> {
             _ => None,
         };
         let Def::Window(idx) = def? else { return None };
+        let written = unparen(e);
+        let text = self.text(sc.file, written.span);
+        self.def_symbol(sc.file, written.span, text, Def::Window(idx));
         let ok = self.ensure_window(idx);
         let id = self.window_ir_id(idx);
         Some(ok.then_some(id))
@@ -1337,7 +1418,10 @@ impl Checker<'_> {
             },
         };
         match found {
-            Ok(id) => Some((id, inverse)),
+            Ok(id) => {
+                self.def_symbol(sc.file, ident.span, &ident.name, Def::Relation(id));
+                Some((id, inverse))
+            }
             Err(kind) => {
                 let (code, message) = match kind {
                     None if self
@@ -1417,7 +1501,10 @@ impl Checker<'_> {
     ) -> Typed {
         match &callee.kind {
             ExprKind::Name(f) => match self.resolve_name(sc, &f.name) {
-                Resolved::Global(Def::Fn(idx)) => self.user_call(sc, e, idx, &f.name, args),
+                Resolved::Global(Def::Fn(idx)) => {
+                    self.def_symbol(sc.file, f.span, &f.name, Def::Fn(idx));
+                    self.user_call(sc, e, idx, &f.name, args)
+                }
                 Resolved::Unknown => self.builtin_call(sc, e, f, None, args),
                 Resolved::Global(def) => {
                     let diag = Diagnostic::error(
@@ -1629,6 +1716,21 @@ impl Checker<'_> {
             self.report(sc.file, diag);
             self.skip_args(sc, args);
             return error();
+        }
+        if let Some(info) = ward_ir::BUILTINS
+            .iter()
+            .filter(|b| b.name == n)
+            .min_by_key(|b| b.method != receiver.is_some())
+        {
+            self.symbol(
+                sc.file,
+                name.span,
+                n,
+                SymbolKind::Builtin,
+                info.signature.to_string(),
+                None,
+                Some(info.doc),
+            );
         }
         let want = match n {
             "count" | "lower" | "len" => 1,

@@ -4,18 +4,22 @@
 //!
 //! The inputs are [`SourceFile`]s (path and text) grouped in a [`PolicySet`] together with the
 //! stdlib modules; the queries are [`parse`], [`file_items`], [`check`] and [`lower`].
-//! [`compile`] is the one-shot convenience used by the CLI and tests. This crate knows nothing
-//! of the LSP, terminals or the runtime; its only IO is [`load_policy_set`].
+//! [`compile`] is the one-shot convenience used by the CLI and tests. [`Checked::symbols`]
+//! records every resolved name (hover, go to definition, references) as plain data. This crate
+//! knows nothing of the LSP, terminals or the runtime; its only IO is [`load_policy_set`].
 //!
 //! ```text
 //!  SourceFile ──parse──► ast + syntax diagnostics
-//!  PolicySet ──check──► Outcome { program (if no error), diagnostics } ──lower──► Program
+//!  PolicySet ──check──► Checked { program (if no error), diagnostics, symbols } ──lower──► Program
 //! ```
+//!
+//! Diagnostic codes are listed in `docs/diagnostics-check.md`.
 
 mod checker;
 mod expr;
 mod rule;
 mod suggest;
+mod symbols;
 mod test_block;
 mod ty;
 mod window;
@@ -25,6 +29,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use ward_syntax::{Diagnostic, Span, ast};
 
+pub use symbols::{Symbol, SymbolKind};
 pub use test_block::{format_duration, rfc3339};
 
 /// The stdlib modules shipped in the binary: module name, path shown in diagnostics, text.
@@ -165,6 +170,31 @@ pub struct Checked {
     pub program: Option<ward_ir::Program>,
     /// Syntax and semantic diagnostics, by file (in [`Compiled::files`] order), then position.
     pub diagnostics: Vec<FileDiagnostic>,
+    /// Every resolved name, sorted by file (index in [`Compiled::files`] order), then position.
+    pub symbols: Vec<Symbol>,
+}
+
+impl Checked {
+    /// The symbol written at byte `offset` of file `file` (hover, go to definition).
+    pub fn symbol_at(&self, file: usize, offset: u32) -> Option<&Symbol> {
+        let after = self
+            .symbols
+            .partition_point(|s| (s.file, s.span.start) <= (file, offset));
+        self.symbols[..after]
+            .iter()
+            .rev()
+            .take_while(|s| s.file == file)
+            .find(|s| s.span.start <= offset && offset < s.span.end.max(s.span.start + 1))
+    }
+
+    /// Every place that refers to the same definition as `symbol` (its declaration included).
+    pub fn references<'s>(&'s self, symbol: &'s Symbol) -> impl Iterator<Item = &'s Symbol> + 's {
+        self.symbols.iter().filter(move |s| {
+            symbol.definition.is_some()
+                && s.definition == symbol.definition
+                && s.kind == symbol.kind
+        })
+    }
 }
 
 /// Parse, resolve, type-check and lower a whole policy set.
@@ -221,7 +251,8 @@ fn check_set(db: &dyn salsa::Database, set: PolicySet, mode: checker::Mode) -> C
         .enumerate()
         .flat_map(|(i, p)| p.diagnostics.iter().cloned().map(move |d| (i, d)))
         .collect();
-    let outcome = checker::check(&sources, mode);
+    let mut outcome = checker::check(&sources, mode);
+    let symbols = std::mem::take(&mut outcome.symbols);
     diagnostics.extend(outcome.diagnostics);
     diagnostics.sort_by_key(|(file, d)| (*file, d.span().start));
     let has_error = diagnostics.iter().any(|(_, d)| d.is_error());
@@ -234,6 +265,7 @@ fn check_set(db: &dyn salsa::Database, set: PolicySet, mode: checker::Mode) -> C
                 diagnostic,
             })
             .collect(),
+        symbols,
     }
 }
 

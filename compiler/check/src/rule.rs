@@ -22,7 +22,15 @@ impl Checker<'_> {
                 let mut out = Vec::new();
                 for name in names {
                     match self.action_index.get(&name.name) {
-                        Some(&id) => out.push(id),
+                        Some(&id) => {
+                            self.def_symbol(
+                                file,
+                                name.span,
+                                &name.name,
+                                crate::checker::Def::Action(id),
+                            );
+                            out.push(id);
+                        }
                         None => {
                             let mut diag = Diagnostic::error(
                                 "E0102",

@@ -200,6 +200,9 @@ impl Checker<'_> {
 
     fn test_case(&mut self, file: usize, case: &ast::TestCase) -> ir::TestCase {
         let action = self.action_index.get(&case.action.name).copied();
+        if let Some(a) = action {
+            self.def_symbol(file, case.action.span, &case.action.name, Def::Action(a));
+        }
         let args = match action {
             Some(a) => {
                 let fields = self.actions[a as usize].fields.clone();
@@ -256,7 +259,9 @@ impl Checker<'_> {
             names
                 .iter()
                 .map(|name| {
-                    if !self.rule_names.contains_key(&name.name) {
+                    if let Some(&rule) = self.rule_names.get(&name.name) {
+                        self.def_symbol(file, name.span, &name.name, Def::Rule(rule));
+                    } else {
                         let mut diag = Diagnostic::error(
                             "E0119",
                             format!("unknown rule `{}`", name.name),

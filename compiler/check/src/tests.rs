@@ -963,3 +963,75 @@ fn truncated_and_damaged_sources_never_panic_and_programs_verify() {
         }
     }
 }
+
+#[test]
+fn symbols_resolve_names_to_their_declarations() {
+    let src = format!(
+        "{SCHEMA}\nuse std.deps\n/// The limit.\nconst limit: Duration = 4h\nfn exec(i: Identity) -> Bool = i.title matches \"^VP\"\n\
+         rule a {{ on patch_host when duration > limit and exec(host.owner) and any d in closure(host, ~depends_on): \
+         deps.is_regulated(d.tags) and host.tier == Tier::critical and now in business_hours deny }}\n"
+    );
+    let db = crate::Database::default();
+    let set = db.policy_set(&[("p.ward".to_string(), src.clone())]);
+    let checked = crate::check(&db, set);
+    assert!(checked.diagnostics.is_empty(), "{:#?}", checked.diagnostics);
+    let at = |needle: &str, nth: usize| -> &crate::Symbol {
+        let offset = src.match_indices(needle).nth(nth).unwrap().0 as u32;
+        checked
+            .symbol_at(0, offset)
+            .unwrap_or_else(|| panic!("no symbol at `{needle}`"))
+    };
+    let decl_of = |s: &crate::Symbol| {
+        let (file, span) = s.definition.unwrap();
+        assert_eq!(file, 0);
+        &src[span.range()]
+    };
+    use crate::SymbolKind as K;
+    let cases: &[(&str, usize, K, &str)] = &[
+        ("duration >", 0, K::ActionField, "duration: Duration"),
+        ("limit and", 0, K::Constant, "const limit: Duration"),
+        ("exec(host", 0, K::Function, "fn exec(i: Identity) -> Bool"),
+        ("i.title", 0, K::Parameter, "i: Identity"),
+        ("title matches", 0, K::Attribute, "Identity.title: String"),
+        ("owner)", 0, K::Attribute, "Asset.owner: Identity"),
+        (
+            "closure(",
+            0,
+            K::Builtin,
+            "closure(x: A, r: Relation<A, B>) -> Set<B>",
+        ),
+        (
+            "depends_on):",
+            0,
+            K::Relation,
+            "relation depends_on: Asset -> Asset",
+        ),
+        ("d.tags", 0, K::Variable, "d: Asset"),
+        (
+            "is_regulated",
+            0,
+            K::Function,
+            "fn deps.is_regulated(tags: Set<String>) -> Bool",
+        ),
+        ("critical and", 0, K::Variant, "Tier::critical"),
+        ("business_hours deny", 0, K::Window, "window business_hours"),
+        ("patch_host when", 0, K::Action, "action patch_host"),
+        ("Identity) -> Bool", 0, K::EntityType, "entity Identity"),
+    ];
+    for &(needle, nth, kind, detail) in cases {
+        let s = at(needle, nth);
+        assert_eq!((s.kind, s.detail.as_str()), (kind, detail), "at `{needle}`");
+    }
+    assert_eq!(decl_of(at("limit and", 0)), "limit");
+    assert_eq!(at("limit and", 0).doc.as_deref(), Some("The limit."));
+    assert_eq!(decl_of(at("duration >", 0)), "duration");
+    assert_eq!(decl_of(at("d.tags", 0)), "d");
+    assert_eq!(
+        at("is_regulated", 0).definition.unwrap().0,
+        1 + 2,
+        "std/deps.ward is the third stdlib file"
+    );
+    // References: the declaration of `limit` and its use.
+    let limit = at("limit and", 0);
+    assert_eq!(checked.references(limit).count(), 2);
+}

@@ -166,6 +166,7 @@ impl Checker<'_> {
                         .copied();
                     match def {
                         Some(Def::Window(target)) => {
+                            self.def_symbol(file, name.span, &name.name, Def::Window(target));
                             if self.ensure_window(target) {
                                 except.push(ir::WindowId(self.window_ir_id(target)));
                             }

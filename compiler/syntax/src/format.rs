@@ -7,9 +7,9 @@
 //!
 //! - Two spaces per indentation level; lines end without white space; the file ends with one
 //!   line break. Semicolons after `const` and `fn` and commas between fields are dropped.
-//! - Declarations are separated by one blank line. Consecutive one-line declarations (`use`,
-//!   `relation`, `const`, `fn`, `default`, short `action` and `enum`) keep the user's
-//!   grouping: a blank line between two of them only where the user had one or more.
+//! - Declarations are separated by one blank line. Consecutive one-line declarations of the
+//!   same kind (`use`, `relation`, short `action` or `enum`, `const` and `fn` together, …) keep
+//!   the user's grouping: a blank line between two of them only where the user had one or more.
 //! - `entity` and `context` bodies: one `name: Type` per line, no commas. `action` and `enum`
 //!   bodies stay on one line (`action a { x: T, y: U }`) when the line fits in 100 columns and
 //!   the body holds no comment; otherwise one per line. An empty body is `{}`.
@@ -35,7 +35,8 @@
 //! - Comments are never dropped. A comment on the line where a construct ends stays at the
 //!   end of that line (after two spaces); other comments go on their own line before the
 //!   construct that follows them. Comments inside an expression that spans lines, or inside a
-//!   record or list printed on one line, move to the line before it.
+//!   record or list printed on one line, move to the line before it (above the doc comment of
+//!   a declaration, so that the doc comment stays attached).
 
 mod equiv;
 mod expr;
@@ -52,12 +53,27 @@ pub const MAX_WIDTH: usize = 100;
 /// Format one file. `Err` holds the syntax errors of a file that does not parse cleanly
 /// (warnings do not stop formatting).
 pub fn format(text: &str) -> Result<String, Vec<Diagnostic>> {
-    let (file, diags) = crate::parse(text);
-    let errors: Vec<Diagnostic> = diags.into_iter().filter(Diagnostic::is_error).collect();
-    if !errors.is_empty() {
-        return Err(errors);
+    let errors = |diags: Vec<Diagnostic>| -> Vec<Diagnostic> {
+        diags.into_iter().filter(Diagnostic::is_error).collect()
+    };
+    if !text.contains("\r\n") {
+        let (file, diags) = crate::parse(text);
+        let errors = errors(diags);
+        return if errors.is_empty() {
+            Ok(items::print_file(text, &file))
+        } else {
+            Err(errors)
+        };
     }
-    Ok(items::print_file(text, &file))
+    // Line endings become `\n` (the spans of the tree then always end on their last token);
+    // errors are reported against the text as given.
+    let lf = text.replace("\r\n", "\n");
+    let (file, diags) = crate::parse(&lf);
+    if errors(diags).is_empty() {
+        Ok(items::print_file(&lf, &file))
+    } else {
+        Err(errors(crate::parse(text).1))
+    }
 }
 
 /// Check that `formatted` says exactly what `original` says: it parses without errors, its

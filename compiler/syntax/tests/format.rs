@@ -99,7 +99,11 @@ fn golden_files() {
             failures.push(format!("{name}:\n--- expected\n{expected}--- got\n{got}"));
         }
         // The expected output is itself canonical.
-        assert_eq!(format(&expected).as_deref(), Ok(expected.as_str()), "{name}");
+        assert_eq!(
+            format(&expected).as_deref(),
+            Ok(expected.as_str()),
+            "{name}"
+        );
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
@@ -123,7 +127,10 @@ fn a_file_with_syntax_errors_is_refused() {
 fn empty_and_comment_only_files() {
     check("", "");
     check("\n\n  \n", "");
-    check("// only a comment   \n\n\n// another\n", "// only a comment\n\n// another\n");
+    check(
+        "// only a comment   \n\n\n// another\n",
+        "// only a comment\n\n// another\n",
+    );
 }
 
 #[test]
@@ -173,7 +180,9 @@ fn rule_layout() {
 
 #[test]
 fn long_conditions_wrap_at_the_outermost_chain() {
-    let cond = (0..8).map(|i| format!("condition_number_{i}")).collect::<Vec<_>>();
+    let cond = (0..8)
+        .map(|i| format!("condition_number_{i}"))
+        .collect::<Vec<_>>();
     let input = format!("rule r {{ on a when {} allow }}", cond.join(" and "));
     let expected = format!(
         "rule r {{\n  on a\n  when {}\n  allow\n}}\n",
@@ -202,19 +211,40 @@ fn expressions_are_respaced_and_keep_their_parentheses() {
         ("((a))", "((a))"),
         ("not(a)and b", "not (a) and b"),
         ("- - x", "--x"),
-        ("x?.manager?.title??\"none\"==\"CFO\"", "x?.manager?.title ?? \"none\" == \"CFO\""),
+        (
+            "x?.manager?.title??\"none\"==\"CFO\"",
+            "x?.manager?.title ?? \"none\" == \"CFO\"",
+        ),
         ("a ?? b ?? c", "a ?? b ?? c"),
         ("s.contains( x )", "s.contains(x)"),
         ("count( { x in s|x.a } )", "count({ x in s | x.a })"),
-        ("any x in closure(h,~depends_on):\"r\" in x.tags", "any x in closure(h, ~depends_on): \"r\" in x.tags"),
-        ("a and (if c then 1 else 2) == 1", "a and (if c then 1 else 2) == 1"),
-        ("if c then a else if d then b else c", "if c then a else if d then b else c"),
+        (
+            "any x in closure(h,~depends_on):\"r\" in x.tags",
+            "any x in closure(h, ~depends_on): \"r\" in x.tags",
+        ),
+        (
+            "a and (if c then 1 else 2) == 1",
+            "a and (if c then 1 else 2) == 1",
+        ),
+        (
+            "if c then a else if d then b else c",
+            "if c then a else if d then b else c",
+        ),
         ("target has manager", "target has manager"),
-        ("Identity::\"alice\" == t and Tier::critical == x", "Identity::\"alice\" == t and Tier::critical == x"),
+        (
+            "Identity::\"alice\" == t and Tier::critical == x",
+            "Identity::\"alice\" == t and Tier::critical == x",
+        ),
         ("[ ]", "[]"),
         ("[1,2,]", "[1, 2]"),
-        ("now - 2026-11-28t10:00:00z > 48h", "now - 2026-11-28T10:00:00Z > 2d"),
-        ("t == 2026-11-28T10:00:00+01:00", "t == 2026-11-28T10:00:00+01:00"),
+        (
+            "now - 2026-11-28t10:00:00z > 48h",
+            "now - 2026-11-28T10:00:00Z > 2d",
+        ),
+        (
+            "t == 2026-11-28T10:00:00+01:00",
+            "t == 2026-11-28T10:00:00+01:00",
+        ),
         ("3600s + 0h", "1h + 0s"),
         ("-9223372036854775808", "-9223372036854775808"),
         ("\"a\\u{41}\\u{9}\\u{202E}\"", "\"aA\\t\\u{202e}\""),
@@ -228,11 +258,23 @@ fn expressions_are_respaced_and_keep_their_parentheses() {
 #[test]
 fn messages_are_reprinted_from_their_parts() {
     let cases = [
-        (r#""{ target.name } is {{literal}}""#, r#""{target.name} is {{literal}}""#),
+        (
+            r#""{ target.name } is {{literal}}""#,
+            r#""{target.name} is {{literal}}""#,
+        ),
         (r#""{x ?? \"none\"}""#, r#""{x ?? \"none\"}""#),
-        (r#""{count({a in s | a.b})} items""#, r#""{count({ a in s | a.b })} items""#),
-        (r#""{ {a in s | a.b} } items""#, r#""{ { a in s | a.b } } items""#),
-        (r#""quote \" and \\ and {a}\n""#, r#""quote \" and \\ and {a}\n""#),
+        (
+            r#""{count({a in s | a.b})} items""#,
+            r#""{count({ a in s | a.b })} items""#,
+        ),
+        (
+            r#""{ {a in s | a.b} } items""#,
+            r#""{ { a in s | a.b } } items""#,
+        ),
+        (
+            r#""quote \" and \\ and {a}\n""#,
+            r#""quote \" and \\ and {a}\n""#,
+        ),
         (r#""{x matches \"a{2}\"}""#, r#""{x matches \"a{2}\"}""#),
         // A quote inside a string inside a hole is written `\u{22}` (the parser cannot read
         // `\\\"` there).
@@ -259,10 +301,16 @@ fn functions_break_after_the_equals_sign_when_long() {
         "fn f(a: Int, b: Int) -> Bool = a > b;",
         "fn f(a: Int, b: Int) -> Bool = a > b\n",
     );
-    let long = format!("fn is_long(title: String) -> Bool = title matches \"{}\"", "x".repeat(80));
+    let long = format!(
+        "fn is_long(title: String) -> Bool = title matches \"{}\"",
+        "x".repeat(80)
+    );
     check(
         &long,
-        &format!("fn is_long(title: String) -> Bool =\n  title matches \"{}\"\n", "x".repeat(80)),
+        &format!(
+            "fn is_long(title: String) -> Bool =\n  title matches \"{}\"\n",
+            "x".repeat(80)
+        ),
     );
 }
 
@@ -315,4 +363,73 @@ fn blank_lines_inside_blocks_are_kept_once() {
         "entity A {\n\n  a: Int\n\n\n  b: Int\n\n}",
         "entity A {\n  a: Int\n\n  b: Int\n}\n",
     );
+}
+
+fn repository_files() -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    for dir in [
+        "tests/corpus/eval",
+        "tests/corpus/check/pass",
+        "examples/guardrails",
+        "stdlib",
+    ] {
+        ward_files(&root().join(dir), &mut files);
+    }
+    files
+        .into_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).expect("a readable file");
+            (p.display().to_string(), text)
+        })
+        .collect()
+}
+
+#[test]
+fn indentation_and_line_endings_of_the_input_do_not_matter() {
+    for (name, text) in repository_files() {
+        let want = format(&text).expect("formats");
+        let indented: String = text.lines().map(|l| format!("       {l}\n")).collect();
+        assert_eq!(format(&indented).as_ref(), Ok(&want), "{name}: indented");
+        let crlf = text.replace('\n', "\r\n");
+        assert_eq!(format(&crlf).as_ref(), Ok(&want), "{name}: CRLF");
+    }
+}
+
+/// A comment at the end of every line: each must survive, the result must be stable and the
+/// tree unchanged, wherever the comments fall (inside expressions, records, clauses).
+#[test]
+fn a_comment_after_every_line_survives() {
+    for (name, text) in repository_files() {
+        let commented: String = text
+            .lines()
+            .enumerate()
+            .map(|(idx, l)| {
+                if l.contains("//") {
+                    format!("{l}\n")
+                } else {
+                    format!("{l} // c{idx}\n")
+                }
+            })
+            .collect();
+        check_properties(&format!("{name} (commented)"), &commented);
+    }
+}
+
+/// Doubling every line break keeps at most one blank line anywhere.
+#[test]
+fn runs_of_blank_lines_collapse_to_one() {
+    for (name, text) in repository_files() {
+        let spread = text.replace('\n', "\n\n\n");
+        let formatted = check_properties(&format!("{name} (spread)"), &spread);
+        assert!(!formatted.contains("\n\n\n"), "{name}");
+    }
+}
+
+#[test]
+fn errors_of_a_crlf_file_point_into_the_text_as_given() {
+    let text = "const a = 1\r\nconst b = \r\nconst c = 2 = 3\r\n";
+    let errors = format(text).expect_err("syntax errors");
+    let (_, direct) = parse(text);
+    let direct: Vec<_> = direct.into_iter().filter(|d| d.is_error()).collect();
+    assert_eq!(errors, direct);
 }

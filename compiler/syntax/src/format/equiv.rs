@@ -5,8 +5,8 @@
 use crate::Span;
 use crate::ast::{
     Comment, DaySpec, Effect, EffectKind, EntityEntry, Expectation, Expr, ExprKind, FieldDecl,
-    File, Ident, Item, Message, MessagePart, OnClause, RecordField, StrLit, TestCase,
-    TestEntities, TypeExpr, TypeExprKind, WindowLine, WindowLineKind,
+    File, Ident, Item, Message, MessagePart, OnClause, RecordField, StrLit, TestCase, TestEntities,
+    TypeExpr, TypeExprKind, WindowLine, WindowLineKind,
 };
 
 /// The file's tree with every span set to zero and doc comments without trailing white space.

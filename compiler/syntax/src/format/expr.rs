@@ -12,8 +12,8 @@ use std::fmt::Write as _;
 use crate::Span;
 
 use crate::ast::{
-    BinaryOp, DaySpec, Expr, ExprKind, Message, MessagePart, Quantifier, TimeOfDay,
-    Timestamp, TypeExpr, TypeExprKind, UnaryOp,
+    BinaryOp, DaySpec, Expr, ExprKind, Message, MessagePart, Quantifier, TimeOfDay, Timestamp,
+    TypeExpr, TypeExprKind, UnaryOp,
 };
 
 /// Prints expressions of one file; `src` is the file's text (timestamps are copied from it).
@@ -39,7 +39,10 @@ const ATOM: u8 = 10;
 
 impl<'a> ExprPrinter<'a> {
     pub(super) fn new(src: &'a str) -> ExprPrinter<'a> {
-        ExprPrinter { src, in_hole: false }
+        ExprPrinter {
+            src,
+            in_hole: false,
+        }
     }
 
     /// The expression on one line.
@@ -452,6 +455,11 @@ mod tests {
     #[test]
     fn times_of_day_have_two_digit_hours() {
         assert_eq!(time_of_day(TimeOfDay { minutes: 9 * 60 }), "09:00");
-        assert_eq!(time_of_day(TimeOfDay { minutes: 23 * 60 + 59 }), "23:59");
+        assert_eq!(
+            time_of_day(TimeOfDay {
+                minutes: 23 * 60 + 59
+            }),
+            "23:59"
+        );
     }
 }

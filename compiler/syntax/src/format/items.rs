@@ -7,8 +7,8 @@
 use crate::Span;
 use crate::ast::{
     ActionDecl, ContextDecl, Effect, EffectKind, EntityDecl, EntityEntry, EnumDecl, Expectation,
-    Expr, FieldDecl, File, FnDecl, Item, OnTargets, RecordField, RuleDecl, TestCase,
-    TestDecl, TestEntities, WindowDecl, WindowLine, WindowLineKind,
+    Expr, FieldDecl, File, FnDecl, Item, OnTargets, RecordField, RuleDecl, TestCase, TestDecl,
+    TestEntities, WindowDecl, WindowLine, WindowLineKind,
 };
 
 use super::MAX_WIDTH;
@@ -140,7 +140,8 @@ impl Formatter<'_> {
             self.p.line(&format!("{head} {{}}"), item);
             return;
         }
-        self.p.line(&format!("{head} {{"), span(item.start as usize, head_end));
+        self.p
+            .line(&format!("{head} {{"), span(item.start as usize, head_end));
         self.p.open();
         for (text, at) in entries {
             self.p.line(text, *at);
@@ -172,7 +173,12 @@ impl Formatter<'_> {
     fn fields(fields: &[FieldDecl]) -> Vec<(String, Span)> {
         fields
             .iter()
-            .map(|f| (format!("{}: {}", f.name.name, expr::type_expr(&f.ty)), f.span))
+            .map(|f| {
+                (
+                    format!("{}: {}", f.name.name, expr::type_expr(&f.ty)),
+                    f.span,
+                )
+            })
             .collect()
     }
 
@@ -188,11 +194,21 @@ impl Formatter<'_> {
 
     fn entity(&mut self, it: &EntityDecl) {
         let head = format!("entity {}", it.name.name);
-        self.block(&head, it.name.span.end as usize, it.span, &Self::fields(&it.fields));
+        self.block(
+            &head,
+            it.name.span.end as usize,
+            it.span,
+            &Self::fields(&it.fields),
+        );
     }
 
     fn context(&mut self, it: &ContextDecl) {
-        self.block("context", it.keyword.end as usize, it.span, &Self::fields(&it.fields));
+        self.block(
+            "context",
+            it.keyword.end as usize,
+            it.span,
+            &Self::fields(&it.fields),
+        );
     }
 
     fn action(&mut self, it: &ActionDecl) {
@@ -313,7 +329,10 @@ impl Formatter<'_> {
 
     fn rule(&mut self, it: &RuleDecl) {
         let head = format!("rule {} {{", it.name.name);
-        self.p.line(&head, span(it.span.start as usize, it.name.span.end as usize));
+        self.p.line(
+            &head,
+            span(it.span.start as usize, it.name.span.end as usize),
+        );
         self.p.open();
         let on = match &it.on.targets {
             OnTargets::All => "on *".to_owned(),
@@ -340,7 +359,10 @@ impl Formatter<'_> {
 
     fn test(&mut self, it: &TestDecl) {
         let head = format!("test {} {{", expr::str_lit(&it.name.value));
-        self.p.line(&head, span(it.span.start as usize, it.name.span.end as usize));
+        self.p.line(
+            &head,
+            span(it.span.start as usize, it.name.span.end as usize),
+        );
         self.p.open();
         match &it.entities {
             None => {}
@@ -480,13 +502,13 @@ impl Formatter<'_> {
     fn case(&mut self, case: &TestCase) {
         let head = format!("request {}", case.action.name);
         let args_open = self.next_code(case.action.span.end as usize);
-        let args_close = self.record_close(args_open, case.args.last().map(|f| f.span.end as usize));
+        let args_close =
+            self.record_close(args_open, case.args.last().map(|f| f.span.end as usize));
         let args = self.record_fields(&case.args);
         let with = (!case.context.is_empty()).then(|| {
             let first = case.context[0].span.start as usize;
             let open = self.p.src()[..first].rfind('{').unwrap_or(first);
-            let close =
-                self.record_close(open, case.context.last().map(|f| f.span.end as usize));
+            let close = self.record_close(open, case.context.last().map(|f| f.span.end as usize));
             (open, close, self.record_fields(&case.context))
         });
         let at = case
@@ -522,9 +544,14 @@ impl Formatter<'_> {
         let with_start = with
             .as_ref()
             .map(|(open, _, _)| self.p.src()[..*open].rfind("with").unwrap_or(*open));
-        let tail_end = case.at.map(|t| t.span.end as usize).or(with.as_ref().map(|w| w.1 + 1));
+        let tail_end = case
+            .at
+            .map(|t| t.span.end as usize)
+            .or(with.as_ref().map(|w| w.1 + 1));
         let tail_text = match (&with, &at) {
-            (Some((_, _, fields)), Some(at)) => Some(record_text("with", fields, &format!(" {at}"))),
+            (Some((_, _, fields)), Some(at)) => {
+                Some(record_text("with", fields, &format!(" {at}")))
+            }
             (Some((_, _, fields)), None) => Some(record_text("with", fields, "")),
             (None, Some(at)) => Some(at.clone()),
             (None, None) => None,
@@ -545,12 +572,16 @@ impl Formatter<'_> {
                 .filter(|t| tail_clean && self.fits(&format!("}}{t}")));
             let suffix_span = suffix.as_ref().and(tail_span);
             tail_written |= suffix.is_some();
-            self.p.line(&format!("{head} {{"), span(case.span.start as usize, args_open + 1));
+            self.p.line(
+                &format!("{head} {{"),
+                span(case.span.start as usize, args_open + 1),
+            );
             self.p.open();
             for (text, field) in args.iter().zip(&case.args) {
                 self.p.line(text, field.span);
             }
-            self.p.close(args_close, suffix.as_deref().unwrap_or(""), suffix_span);
+            self.p
+                .close(args_close, suffix.as_deref().unwrap_or(""), suffix_span);
         }
         if !tail_written {
             // `with` and `at` continue on the next line, indented.

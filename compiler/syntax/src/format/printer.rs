@@ -29,6 +29,10 @@ pub(super) struct Printer<'a> {
     block_start: bool,
     /// Physical lines of code written so far (comments and blank lines not counted).
     code_lines: usize,
+    /// Where the doc comments (`///`) written last, with nothing after them yet, begin in the
+    /// output: comments from inside the next construct go before them, not between them and
+    /// the construct they document.
+    doc_run: Option<usize>,
 }
 
 impl<'a> Printer<'a> {
@@ -43,6 +47,7 @@ impl<'a> Printer<'a> {
             trailing_ok: false,
             block_start: true,
             code_lines: 0,
+            doc_run: None,
         }
     }
 
@@ -120,7 +125,8 @@ impl<'a> Printer<'a> {
     }
 
     fn write_code(&mut self, text: &str, span: Span, blank_allowed: bool) {
-        self.comments_before(span.end as usize);
+        self.comments_before(span.start as usize);
+        self.comments_inside(span.end as usize);
         let blank = blank_allowed && self.blank_between(self.prev_end, span.start as usize);
         self.push_lines(text, blank);
         self.code_lines += text.lines().count();
@@ -140,11 +146,40 @@ impl<'a> Printer<'a> {
             } else {
                 let blank = self.blank_between(self.prev_end, c.span.start as usize);
                 let text = self.comment_text(c).to_owned();
+                let doc_run = self.doc_run;
                 self.push_lines(&text, blank);
                 self.trailing_ok = false;
+                if c.doc {
+                    let start = self.out.len() - text.len() - 1 - self.indent * INDENT.len();
+                    self.doc_run = doc_run.or(Some(start));
+                }
             }
             self.prev_end = self.prev_end.max(c.span.end as usize);
         }
+    }
+
+    /// Write the comments starting before `end`, from inside the construct about to be
+    /// written: before the doc comments that precede it, if any.
+    fn comments_inside(&mut self, end: usize) {
+        let Some(at) = self.doc_run else {
+            self.comments_before(end);
+            return;
+        };
+        let mut text = String::new();
+        while let Some(c) = self.comments.get(self.next) {
+            if c.span.start as usize >= end {
+                break;
+            }
+            self.next += 1;
+            for _ in 0..self.indent {
+                text.push_str(INDENT);
+            }
+            text.push_str(self.comment_text(c));
+            text.push('\n');
+            self.prev_end = self.prev_end.max(c.span.end as usize);
+        }
+        self.out.insert_str(at, &text);
+        self.doc_run = Some(at + text.len());
     }
 
     /// `c` sits on the source line where the last written construct ended.
@@ -176,6 +211,7 @@ impl<'a> Printer<'a> {
     }
 
     fn push_lines(&mut self, text: &str, blank: bool) {
+        self.doc_run = None;
         if blank && !self.block_start && !self.out.is_empty() && !self.out.ends_with("\n\n") {
             self.out.push('\n');
         }
@@ -215,9 +251,7 @@ impl<'a> Printer<'a> {
 
     /// Some comment starts inside `span`.
     pub(super) fn has_comment_in(&self, span: Span) -> bool {
-        let from = self
-            .comments
-            .partition_point(|c| c.span.start < span.start);
+        let from = self.comments.partition_point(|c| c.span.start < span.start);
         self.comments
             .get(from)
             .is_some_and(|c| c.span.start < span.end)

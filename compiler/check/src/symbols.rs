@@ -1,0 +1,254 @@
+//! Symbols: every name written in the source, with what it refers to, as plain data for the
+//! language server (hover, go to definition, references).
+//!
+//! The checker records a symbol where it resolves a name; this module builds the record (kind,
+//! a one-line declaration to show, the definition's place and doc comment). It knows nothing
+//! of the LSP protocol.
+
+use serde::Serialize;
+use ward_syntax::{Span, ast};
+
+use crate::checker::{Checker, Def};
+use crate::ty::{Ty, TypeNames};
+
+/// What kind of thing a name refers to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SymbolKind {
+    /// A quantifier or filter variable.
+    Variable,
+    Parameter,
+    ActionField,
+    ContextField,
+    Attribute,
+    Relation,
+    Constant,
+    Function,
+    Builtin,
+    Window,
+    EntityType,
+    Enum,
+    Variant,
+    Action,
+    Rule,
+    Module,
+}
+
+/// A name in the source and what it refers to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Symbol {
+    /// Where the name is written: index into [`crate::Compiled::files`], and its span.
+    pub file: usize,
+    pub span: Span,
+    pub name: String,
+    pub kind: SymbolKind,
+    /// The declaration in one line, as the user would write it (`target: Identity`,
+    /// `fn is_exec(i: Identity) -> Bool`, `relation depends_on: Asset -> Asset`).
+    pub detail: String,
+    /// Where it is declared (file index and the span of the declared name); `None` for
+    /// builtins.
+    pub definition: Option<(usize, Span)>,
+    /// The `///` doc comment of the declaration.
+    pub doc: Option<String>,
+}
+
+impl<'a> Checker<'a> {
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "a symbol is a flat record; a builder would only add noise"
+    )]
+    pub(crate) fn symbol(
+        &mut self,
+        file: usize,
+        span: Span,
+        name: &str,
+        kind: SymbolKind,
+        detail: String,
+        definition: Option<(usize, Span)>,
+        doc: Option<&str>,
+    ) {
+        self.symbols.push(Symbol {
+            file,
+            span,
+            name: name.to_string(),
+            kind,
+            detail,
+            definition,
+            doc: doc.map(str::to_string),
+        });
+    }
+
+    /// Record a use (or the declaration) of a top-level definition.
+    pub(crate) fn def_symbol(&mut self, file: usize, span: Span, name: &str, def: Def) {
+        let item = self.items.get(name).copied();
+        let at = item.map(|(f, item)| (f, item.name().map_or(item.span(), |n| n.span)));
+        let doc = item.and_then(|(_, item)| item.doc());
+        let (kind, detail, definition, doc) = match def {
+            Def::Enum(_) => (SymbolKind::Enum, format!("enum {name}"), at, doc),
+            Def::Entity(_) => (SymbolKind::EntityType, format!("entity {name}"), at, doc),
+            Def::Action(_) => (SymbolKind::Action, format!("action {name}"), at, doc),
+            Def::Rule(_) => (SymbolKind::Rule, format!("rule {name}"), at, doc),
+            Def::Relation(r) => {
+                let info = &self.relations[r as usize];
+                let end = |e: Option<u32>| {
+                    e.map_or("?".to_string(), |id| self.entity_name(id).to_string())
+                };
+                let detail = format!(
+                    "relation {}: {} -> {}",
+                    info.name,
+                    end(info.from),
+                    end(info.to)
+                );
+                (SymbolKind::Relation, detail, at, doc)
+            }
+            Def::Window(w) => {
+                let info = &self.windows[w as usize];
+                let detail = format!("window {}", info.display);
+                (
+                    SymbolKind::Window,
+                    detail,
+                    Some((info.file, info.decl.name.span)),
+                    info.decl.doc.as_deref(),
+                )
+            }
+            Def::Const(c) => {
+                let info = &self.consts[c as usize];
+                let detail = match &info.value {
+                    Some((ty, _, _)) if !ty.is_error() => {
+                        format!("const {}: {}", info.decl.name.name, self.show(ty))
+                    }
+                    _ => format!("const {}", info.decl.name.name),
+                };
+                (
+                    SymbolKind::Constant,
+                    detail,
+                    Some((info.file, info.decl.name.span)),
+                    info.decl.doc.as_deref(),
+                )
+            }
+            Def::Fn(f) => {
+                let (params, ret) = self.fn_sig(f);
+                let info = &self.fns[f as usize];
+                let params: Vec<String> = info
+                    .decl
+                    .params
+                    .iter()
+                    .zip(&params)
+                    .map(|(p, ty)| format!("{}: {}", p.name.name, self.show(ty)))
+                    .collect();
+                let detail = format!(
+                    "fn {}({}) -> {}",
+                    info.display,
+                    params.join(", "),
+                    self.show(&ret)
+                );
+                (
+                    SymbolKind::Function,
+                    detail,
+                    Some((info.file, info.decl.name.span)),
+                    info.decl.doc.as_deref(),
+                )
+            }
+            Def::Module(m) => {
+                let module = self.files[m].module.unwrap_or("?");
+                (
+                    SymbolKind::Module,
+                    format!("module std.{module}"),
+                    Some((m, Span::default())),
+                    None,
+                )
+            }
+        };
+        let doc = doc.map(str::to_string);
+        self.symbol(file, span, name, kind, detail, definition, doc.as_deref());
+    }
+
+    /// Record a use of attribute `attr` of entity type `entity`.
+    pub(crate) fn attr_symbol(&mut self, file: usize, span: Span, entity: u32, attr: u32) {
+        let info = &self.entities[entity as usize];
+        let (name, ty) = &info.attrs[attr as usize];
+        let detail = format!("{}.{name}: {}", info.name, self.show(ty));
+        let decl = self.field_decl(&info.name, name);
+        let name = name.clone();
+        self.symbol(
+            file,
+            span,
+            &name,
+            SymbolKind::Attribute,
+            detail,
+            decl.map(|(f, d)| (f, d.name.span)),
+            decl.and_then(|(_, d)| d.doc.as_deref()),
+        );
+    }
+
+    /// Record a use of a rule's action field or of a context field.
+    pub(crate) fn field_symbol(
+        &mut self,
+        file: usize,
+        span: Span,
+        name: &str,
+        ty: &Ty,
+        owner: Option<&str>,
+    ) {
+        let detail = format!("{name}: {}", self.show(ty));
+        let (kind, decl) = match owner {
+            Some(action) => (SymbolKind::ActionField, self.field_decl(action, name)),
+            None => (
+                SymbolKind::ContextField,
+                self.context_decl.and_then(|(f, c)| {
+                    c.fields
+                        .iter()
+                        .find(|d| d.name.name == name)
+                        .map(|d| (f, d))
+                }),
+            ),
+        };
+        self.symbol(
+            file,
+            span,
+            name,
+            kind,
+            detail,
+            decl.map(|(f, d)| (f, d.name.span)),
+            decl.and_then(|(_, d)| d.doc.as_deref()),
+        );
+    }
+
+    /// The declaration of field `field` of the entity or action `owner`.
+    fn field_decl(&self, owner: &str, field: &str) -> Option<(usize, &'a ast::FieldDecl)> {
+        let (file, item) = self.items.get(owner).copied()?;
+        let fields = match item {
+            ast::Item::Entity(e) => &e.fields,
+            ast::Item::Action(a) => &a.fields,
+            _ => return None,
+        };
+        fields
+            .iter()
+            .find(|d| d.name.name == field)
+            .map(|d| (file, d))
+    }
+
+    /// Record a use of variant `variant` of enum `en`.
+    pub(crate) fn variant_symbol(&mut self, file: usize, span: Span, en: u32, variant: u32) {
+        let info = &self.enums[en as usize];
+        let name = info.variants[variant as usize].clone();
+        let detail = format!("{}::{name}", info.name);
+        let decl = match self.items.get(&info.name).copied() {
+            Some((f, ast::Item::Enum(e))) => e
+                .variants
+                .iter()
+                .find(|v| v.name.name == name)
+                .map(|v| (f, v)),
+            _ => None,
+        };
+        self.symbol(
+            file,
+            span,
+            &name,
+            SymbolKind::Variant,
+            detail,
+            decl.map(|(f, v)| (f, v.name.span)),
+            decl.and_then(|(_, v)| v.doc.as_deref()),
+        );
+    }
+}
