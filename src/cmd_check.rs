@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use crate::{compile_and_report, CheckArgs, CliError};
+use crate::{CheckArgs, CliError, compile_and_report};
 
 pub(crate) fn run(args: &CheckArgs) -> Result<ExitCode, CliError> {
     let (compiled, ok) = compile_and_report(&args.path, args.format, false)?;
@@ -17,7 +17,12 @@ pub(crate) fn run(args: &CheckArgs) -> Result<ExitCode, CliError> {
             CliError::new(format!("the compiled policy set is not executable: {e}"))
         })?;
         for (rule, stats) in program.rules.iter().zip(&stats) {
-            println!("{} ({}): {}", rule.name, rule.location, ward_runtime::jit::describe(stats));
+            println!(
+                "{} ({}): {}",
+                rule.name,
+                rule.location,
+                ward_runtime::jit::describe(stats)
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

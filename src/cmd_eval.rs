@@ -8,19 +8,22 @@ use std::time::{Duration, Instant};
 use ward_runtime::decision::render_explanation;
 use ward_runtime::engine::{Engine, EngineConfig, EngineKind};
 
-use crate::{compile_and_report, CliError, EvalArgs, Format};
+use crate::{CliError, EvalArgs, Format, compile_and_report};
 
 pub(crate) fn run(args: &EvalArgs) -> Result<ExitCode, CliError> {
-    let Some(engine) =
-        build_engine(&args.path, args.entities.as_deref(), args.format, args.engine.kind())?
+    let Some(engine) = build_engine(
+        &args.path,
+        args.entities.as_deref(),
+        args.format,
+        args.engine.kind(),
+    )?
     else {
         return Ok(ExitCode::from(1));
     };
     if let Some(path) = &args.request {
         let text = read(path)?;
-        let request: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-            CliError::new(format!("`{}` is not valid JSON: {e}", path.display()))
-        })?;
+        let request: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| CliError::new(format!("`{}` is not valid JSON: {e}", path.display())))?;
         decide_one(&engine, &request, args)?;
     } else if let Some(path) = &args.requests {
         decide_stream(&engine, path, args)?;
@@ -45,7 +48,10 @@ pub(crate) fn build_engine(
     if let Some(path) = entities {
         let text = read(path)?;
         engine.load_entities_str(&text).map_err(|e| {
-            CliError::new(format!("the entities in `{}` are not valid:\n{e}", path.display()))
+            CliError::new(format!(
+                "the entities in `{}` are not valid:\n{e}",
+                path.display()
+            ))
         })?;
     }
     Ok(Some(engine))
@@ -56,7 +62,11 @@ fn read(path: &Path) -> Result<String, CliError> {
         .map_err(|e| CliError::new(format!("cannot read `{}`: {e}", path.display())))
 }
 
-fn decide_one(engine: &Engine, request: &serde_json::Value, args: &EvalArgs) -> Result<(), CliError> {
+fn decide_one(
+    engine: &Engine,
+    request: &serde_json::Value,
+    args: &EvalArgs,
+) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
     let written = if args.explain {
         let (decision, explanation) = engine.explain(request);
@@ -104,10 +114,12 @@ fn decide_stream(engine: &Engine, path: &Path, args: &EvalArgs) -> Result<(), Cl
                 .map_err(|e| CliError::new(format!("cannot write the decision: {e}")))?,
             Err(e) => malformed_line(idx + 1, &e),
         };
-        writeln!(out, "{doc}").map_err(|e| CliError::new(format!("cannot write to stdout: {e}")))?;
+        writeln!(out, "{doc}")
+            .map_err(|e| CliError::new(format!("cannot write to stdout: {e}")))?;
         progress.tick();
     }
-    out.flush().map_err(|e| CliError::new(format!("cannot write to stdout: {e}")))?;
+    out.flush()
+        .map_err(|e| CliError::new(format!("cannot write to stdout: {e}")))?;
     progress.finish();
     Ok(())
 }
@@ -132,12 +144,20 @@ struct Progress {
 impl Progress {
     fn new() -> Progress {
         let now = Instant::now();
-        Progress { enabled: std::io::stderr().is_terminal(), start: now, last: now, count: 0 }
+        Progress {
+            enabled: std::io::stderr().is_terminal(),
+            start: now,
+            last: now,
+            count: 0,
+        }
     }
 
     fn tick(&mut self) {
         self.count += 1;
-        if self.enabled && self.count.is_multiple_of(1024) && self.last.elapsed() > Duration::from_millis(100) {
+        if self.enabled
+            && self.count.is_multiple_of(1024)
+            && self.last.elapsed() > Duration::from_millis(100)
+        {
             self.last = Instant::now();
             self.draw();
         }
@@ -146,7 +166,11 @@ impl Progress {
     fn draw(&self) {
         let secs = self.start.elapsed().as_secs_f64().max(1e-9);
         let rate = self.count as f64 / secs;
-        let _ = write!(std::io::stderr(), "\r\x1b[2K{} decisions ({rate:.0}/s)", self.count);
+        let _ = write!(
+            std::io::stderr(),
+            "\r\x1b[2K{} decisions ({rate:.0}/s)",
+            self.count
+        );
     }
 
     fn finish(&self) {

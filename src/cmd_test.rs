@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
-use ward::testing::{run_tests_on, Outcome};
+use ward::testing::{Outcome, run_tests_on};
 
-use crate::{compile_and_report, CliError, Format, TestArgs};
+use crate::{CliError, Format, TestArgs, compile_and_report};
 
 pub(crate) fn run(args: &TestArgs) -> Result<ExitCode, CliError> {
     let (compiled, ok) = compile_and_report(&args.path, args.format, true)?;
@@ -38,5 +38,9 @@ pub(crate) fn run(args: &TestArgs) -> Result<ExitCode, CliError> {
             println!("{doc:#}");
         }
     }
-    Ok(if report.failed() == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if report.failed() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

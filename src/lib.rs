@@ -34,6 +34,6 @@
 pub mod render;
 pub mod testing;
 
-pub use ward_check::{compile, load_policy_set, Compiled, FileDiagnostic};
+pub use ward_check::{Compiled, FileDiagnostic, compile, load_policy_set};
 pub use ward_runtime::decision::Decision;
 pub use ward_runtime::engine::Engine;

@@ -14,7 +14,6 @@ mod cmd_eval;
 mod cmd_fmt;
 mod cmd_test;
 
-
 #[derive(Debug, Parser)]
 #[command(
     name = "ward",
@@ -107,7 +106,12 @@ struct EvalArgs {
     #[arg(long, value_name = "FILE")]
     entities: Option<PathBuf>,
     /// One request as JSON
-    #[arg(long, value_name = "FILE", conflicts_with = "requests", required_unless_present = "requests")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "requests",
+        required_unless_present = "requests"
+    )]
     request: Option<PathBuf>,
     /// Requests as JSON lines (`-` for stdin); prints one decision per line, in order
     #[arg(long, value_name = "FILE")]
@@ -178,10 +182,17 @@ fn compile_and_report(
     let files = ward_check::load_policy_set(path)
         .map_err(|e| CliError::new(format!("cannot read `{}`: {e}", path.display())))?;
     if files.is_empty() {
-        return Err(CliError::new(format!("no `.ward` files in `{}`", path.display())));
+        return Err(CliError::new(format!(
+            "no `.ward` files in `{}`",
+            path.display()
+        )));
     }
     let compiled = ward_check::compile(&files);
-    let n_errors = compiled.diagnostics.iter().filter(|d| d.diagnostic.is_error()).count();
+    let n_errors = compiled
+        .diagnostics
+        .iter()
+        .filter(|d| d.diagnostic.is_error())
+        .count();
     let n_warnings = compiled.diagnostics.len() - n_errors;
     let renderer = ward::render::Renderer::new(&compiled.files, color_stderr());
     match format {
@@ -191,11 +202,19 @@ fn compile_and_report(
                 let _ = write!(err, "{}", renderer.human(diag));
             }
             if n_errors > 0 || n_warnings > 0 || !quiet_when_clean {
-                let _ = writeln!(err, "{}", summary(path, compiled.files.len(), n_errors, n_warnings));
+                let _ = writeln!(
+                    err,
+                    "{}",
+                    summary(path, compiled.files.len(), n_errors, n_warnings)
+                );
             }
         }
         Format::Json if n_errors > 0 || !quiet_when_clean => {
-            let diagnostics: Vec<_> = compiled.diagnostics.iter().map(|d| renderer.json(d)).collect();
+            let diagnostics: Vec<_> = compiled
+                .diagnostics
+                .iter()
+                .map(|d| renderer.json(d))
+                .collect();
             let doc = serde_json::json!({
                 "files": compiled.files.len(),
                 "errors": n_errors,
@@ -213,7 +232,11 @@ fn summary(path: &std::path::Path, n_files: usize, n_errors: usize, n_warnings: 
     let files = plural(n_files, "file");
     match (n_errors, n_warnings) {
         (0, 0) => format!("checked {files} in `{}`: no problems", path.display()),
-        (0, w) => format!("checked {files} in `{}`: {}", path.display(), plural(w, "warning")),
+        (0, w) => format!(
+            "checked {files} in `{}`: {}",
+            path.display(),
+            plural(w, "warning")
+        ),
         (e, 0) => format!("error: `{}` has {}", path.display(), plural(e, "error")),
         (e, w) => format!(
             "error: `{}` has {} and {}",
@@ -225,7 +248,11 @@ fn summary(path: &std::path::Path, n_files: usize, n_errors: usize, n_warnings: 
 }
 
 fn plural(n: usize, word: &str) -> String {
-    if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
 fn color_stderr() -> bool {

@@ -8,7 +8,7 @@ use std::fmt;
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
 use serde::Serialize;
 use ward_check::FileDiagnostic;
-use ward_syntax::{line_col, Diagnostic, Severity};
+use ward_syntax::{Diagnostic, Severity, line_col};
 
 /// Renders diagnostics of one policy set; `files` are `(path, text)` in [`FileId`] order.
 ///
@@ -20,18 +20,30 @@ pub struct Renderer<'a> {
 
 impl fmt::Debug for Renderer<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Renderer").field("files", &self.files.len()).finish_non_exhaustive()
+        f.debug_struct("Renderer")
+            .field("files", &self.files.len())
+            .finish_non_exhaustive()
     }
 }
 
 impl<'a> Renderer<'a> {
     pub fn new(files: &'a [(String, String)], color: bool) -> Renderer<'a> {
-        let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-        Renderer { files, handler: GraphicalReportHandler::new_themed(theme).with_context_lines(1) }
+        let theme = if color {
+            GraphicalTheme::unicode()
+        } else {
+            GraphicalTheme::unicode_nocolor()
+        };
+        Renderer {
+            files,
+            handler: GraphicalReportHandler::new_themed(theme).with_context_lines(1),
+        }
     }
 
     fn text_of(&self, path: &str) -> &str {
-        self.files.iter().find(|(p, _)| p == path).map_or("", |(_, t)| t.as_str())
+        self.files
+            .iter()
+            .find(|(p, _)| p == path)
+            .map_or("", |(_, t)| t.as_str())
     }
 
     /// The human form: `error[E0103]: …` with the source line and labels, as rustc does.
@@ -61,7 +73,12 @@ impl<'a> Renderer<'a> {
                     None => &diag.file,
                 };
                 let (line, column) = line_col(self.text_of(file), label.span.start);
-                JsonLabel { file: file.clone(), line, column, message: label.message.clone() }
+                JsonLabel {
+                    file: file.clone(),
+                    line,
+                    column,
+                    message: label.message.clone(),
+                }
             })
             .collect();
         JsonDiagnostic {
@@ -130,7 +147,10 @@ impl<'d> Report<'d> {
                 .filter(|(path, _)| path != file);
             match other {
                 Some((path, text_of_other)) => related.push(Related {
-                    message: format!("note: {}", text.clone().unwrap_or_else(|| "see here".to_owned())),
+                    message: format!(
+                        "note: {}",
+                        text.clone().unwrap_or_else(|| "see here".to_owned())
+                    ),
                     source: NamedSource::new(path, text_of_other.clone()),
                     label: LabeledSpan::new_with_span(text, at),
                 }),
@@ -138,7 +158,12 @@ impl<'d> Report<'d> {
                 None => labels.push(LabeledSpan::new_with_span(text, at)),
             }
         }
-        Report { diag, source, labels, related }
+        Report {
+            diag,
+            source,
+            labels,
+            related,
+        }
     }
 }
 
@@ -171,7 +196,10 @@ impl miette::Diagnostic for Report<'_> {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.diag.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.diag
+            .help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
@@ -186,7 +214,9 @@ impl miette::Diagnostic for Report<'_> {
         if self.related.is_empty() {
             return None;
         }
-        Some(Box::new(self.related.iter().map(|r| r as &dyn miette::Diagnostic)))
+        Some(Box::new(
+            self.related.iter().map(|r| r as &dyn miette::Diagnostic),
+        ))
     }
 }
 

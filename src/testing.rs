@@ -15,7 +15,10 @@ pub struct TestReport {
 
 impl TestReport {
     pub fn passed(&self) -> usize {
-        self.tests.iter().filter(|t| matches!(t.outcome, Outcome::Passed)).count()
+        self.tests
+            .iter()
+            .filter(|t| matches!(t.outcome, Outcome::Passed))
+            .count()
     }
 
     pub fn failed(&self) -> usize {
@@ -89,12 +92,16 @@ fn run_test(engines: &[Engine], program: &Program, test: &Test) -> Result<(), St
         }
     };
     let store = std::sync::Arc::new(store);
-    let engines: Vec<Engine> =
-        engines.iter().map(|e| e.with_shared_store(std::sync::Arc::clone(&store))).collect();
+    let engines: Vec<Engine> = engines
+        .iter()
+        .map(|e| e.with_shared_store(std::sync::Arc::clone(&store)))
+        .collect();
     let mut failures = Vec::new();
     for case in &test.cases {
-        let decisions: Vec<(EngineKind, Decision)> =
-            engines.iter().map(|e| (e.kind(), e.decide(&case.request))).collect();
+        let decisions: Vec<(EngineKind, Decision)> = engines
+            .iter()
+            .map(|e| (e.kind(), e.decide(&case.request)))
+            .collect();
         let Some((_, decision)) = decisions.first() else {
             continue;
         };
@@ -114,7 +121,11 @@ fn run_test(engines: &[Engine], program: &Program, test: &Test) -> Result<(), St
             }
         }
     }
-    if failures.is_empty() { Ok(()) } else { Err(failures.join("\n")) }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("\n"))
+    }
 }
 
 /// Why `decision` does not meet the expectation of `case`, or `None` when it does.
@@ -144,7 +155,9 @@ pub fn mismatch(case: &TestCase, decision: &Decision) -> Option<String> {
                 .map(|f| f.rule.clone()),
         );
         if expected != got {
-            problems.push(format!("expected the decision by {expected:?}, got it by {got:?}"));
+            problems.push(format!(
+                "expected the decision by {expected:?}, got it by {got:?}"
+            ));
         }
     }
     if problems.is_empty() {
@@ -161,7 +174,11 @@ pub fn mismatch(case: &TestCase, decision: &Decision) -> Option<String> {
         ));
     }
     for error in &decision.errors {
-        let rule = error.rule.as_deref().map(|r| format!(" in `{r}`")).unwrap_or_default();
+        let rule = error
+            .rule
+            .as_deref()
+            .map(|r| format!(" in `{r}`"))
+            .unwrap_or_default();
         why.push_str(&format!("\n  error{rule}: {}", error.message));
     }
     Some(why)

@@ -269,8 +269,17 @@ fn load_child(n: usize) {
     black_box((&estate, &first, &second));
 }
 
-/// Runs [`load_child`] for scale `n` and reads its figures.
-fn load_in_child(n: usize) -> Result<Load, String> {
+/// Runs [`load_child`] for scale `n` `runs` times and keeps the run of median load time.
+fn load_in_child(n: usize, runs: usize) -> Result<Load, String> {
+    let mut all = (0..runs.max(1))
+        .map(|_| load_in_child_once(n))
+        .collect::<Result<Vec<_>, _>>()?;
+    all.sort_by_key(|l| l.time);
+    Ok(all.swap_remove(all.len() / 2))
+}
+
+/// Runs [`load_child`] for scale `n` once and reads its figures.
+fn load_in_child_once(n: usize) -> Result<Load, String> {
     let exe = std::env::current_exe().map_err(|e| format!("current exe: {e}"))?;
     let out = std::process::Command::new(exe)
         .args(["--load-child", &n.to_string()])
@@ -411,7 +420,7 @@ fn main() {
     for (_, e, _) in &engines1 {
         loads.push(load(e, &text));
     }
-    let fresh = load_in_child(1).unwrap_or_else(|e| {
+    let fresh = load_in_child(1, 3).unwrap_or_else(|e| {
         notes.push(format!("load measured in-process: {e}"));
         Load {
             time: loads[0].time,
@@ -424,7 +433,7 @@ fn main() {
     write_load_row(&mut out, &estate, &text, &fresh);
     let _ = writeln!(
         out,
-        "\nLoad = parse the JSON text + validate against the schema + intern + build the relation indexes (`Engine::load_entities_str`). Measured in a fresh process (this binary with `--load-child N`) holding the generated estate and its JSON text. Peak = VmHWM (reset through `/proc/self/clear_refs` just before) above the RSS before the first load: the parsed `serde_json` document plus the store. Retained = growth of VmRSS across a second load of the same text into a second engine (the allocator reuses the first load's freed parse tree, so this is the store alone: columns, interned strings, id maps, relation indexes).\n"
+        "\nLoad = parse the JSON text + validate against the schema + intern + build the relation indexes (`Engine::load_entities_str`). Measured in a fresh process (this binary with `--load-child N`; median of 3 processes, 1 at N = 16) holding the generated estate and its JSON text. Peak = VmHWM (reset through `/proc/self/clear_refs` just before) above the RSS before the first load: the parsed `serde_json` document plus the store. Retained = growth of VmRSS across a second load of the same text into a second engine (the allocator reuses the first load's freed parse tree, so this is the store alone: columns, interned strings, id maps, relation indexes).\n"
     );
     eprintln!("load done ({:.0?})", started.elapsed());
 
@@ -667,7 +676,7 @@ fn main() {
         for (_, e, _) in &engines_n {
             load(e, &text);
         }
-        let fresh = load_in_child(n);
+        let fresh = load_in_child(n, if n <= 4 { 3 } else { 1 });
         if let Err(e) = &fresh {
             notes.push(format!("scale {n}: {e}"));
         }

@@ -8,7 +8,10 @@ use ward_runtime::engine::{Engine, EngineConfig, EngineKind};
 pub fn run_case(seed: u64, case: &super::generate::Case) -> Result<usize, String> {
     if let Err(errors) = ward_ir::verify(&case.program) {
         let all: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        return Err(format!("seed {seed}: the generated program does not verify:\n{}", all.join("\n")));
+        return Err(format!(
+            "seed {seed}: the generated program does not verify:\n{}",
+            all.join("\n")
+        ));
     }
     let build = |kind| {
         Engine::with_config(case.program.clone(), EngineConfig { engine: kind })
@@ -33,7 +36,9 @@ pub fn run_case(seed: u64, case: &super::generate::Case) -> Result<usize, String
             ));
         }
         if jit.decide(request) != b {
-            return Err(format!("seed {seed}: `decide` and `explain` disagree on {request}"));
+            return Err(format!(
+                "seed {seed}: `decide` and `explain` disagree on {request}"
+            ));
         }
     }
     Ok(case.requests.len())

@@ -72,7 +72,10 @@ fn bx(e: Expr) -> Box<Expr> {
     Box::new(e)
 }
 fn field(name: &str, ty: Type) -> Field {
-    Field { name: name.into(), ty }
+    Field {
+        name: name.into(),
+        ty,
+    }
 }
 
 fn schema() -> Schema {
@@ -107,9 +110,21 @@ fn schema() -> Schema {
             },
         ],
         relations: vec![
-            Relation { name: "depends_on".into(), from: EntityTypeId(0), to: EntityTypeId(0) },
-            Relation { name: "reports_to".into(), from: EntityTypeId(1), to: EntityTypeId(1) },
-            Relation { name: "owns".into(), from: EntityTypeId(1), to: EntityTypeId(0) },
+            Relation {
+                name: "depends_on".into(),
+                from: EntityTypeId(0),
+                to: EntityTypeId(0),
+            },
+            Relation {
+                name: "reports_to".into(),
+                from: EntityTypeId(1),
+                to: EntityTypeId(1),
+            },
+            Relation {
+                name: "owns".into(),
+                from: EntityTypeId(1),
+                to: EntityTypeId(0),
+            },
         ],
         context: vec![
             field("agent", USER),
@@ -173,8 +188,12 @@ impl Gen<'_> {
     }
 
     fn local(&mut self, ty: &Type) -> Option<Expr> {
-        let candidates: Vec<u32> =
-            self.locals.iter().filter(|(_, t)| t == ty).map(|(s, _)| *s).collect();
+        let candidates: Vec<u32> = self
+            .locals
+            .iter()
+            .filter(|(_, t)| t == ty)
+            .map(|(s, _)| *s)
+            .collect();
         if candidates.is_empty() {
             return None;
         }
@@ -211,7 +230,10 @@ impl Gen<'_> {
     }
 
     fn quantifier_or_filter(&mut self, depth: u32, filter: Option<Type>) -> Expr {
-        let elem = self.rng.pick(&[HOST, USER, Type::String, Type::Int]).clone();
+        let elem = self
+            .rng
+            .pick(&[HOST, USER, Type::String, Type::Int])
+            .clone();
         let elem = match &filter {
             Some(Type::Set(inner)) => (**inner).clone(),
             _ => elem,
@@ -223,7 +245,14 @@ impl Gen<'_> {
         let body = self.expr(&Type::Bool, depth - 1);
         self.locals.pop();
         match filter {
-            Some(ty) => ex(ty, ExprKind::Filter { var: LocalId(slot), set: bx(set), cond: bx(body) }),
+            Some(ty) => ex(
+                ty,
+                ExprKind::Filter {
+                    var: LocalId(slot),
+                    set: bx(set),
+                    cond: bx(body),
+                },
+            ),
             None => ex(
                 Type::Bool,
                 ExprKind::Quantifier {
@@ -244,10 +273,18 @@ impl Gen<'_> {
                     let h = self.entity(0, 0, true);
                     self.attr(h, 7, Type::Bool)
                 }
-                2 => self.local(&Type::Bool).unwrap_or_else(|| ex(Type::Bool, ExprKind::Bool(true))),
+                2 => self
+                    .local(&Type::Bool)
+                    .unwrap_or_else(|| ex(Type::Bool, ExprKind::Bool(true))),
                 _ => {
                     let t = self.timestamp(0, true);
-                    ex(Type::Bool, ExprKind::InWindow { window: WindowId(self.rng.below(2) as u32), at: bx(t) })
+                    ex(
+                        Type::Bool,
+                        ExprKind::InWindow {
+                            window: WindowId(self.rng.below(2) as u32),
+                            at: bx(t),
+                        },
+                    )
                 }
             };
         }
@@ -256,37 +293,91 @@ impl Gen<'_> {
             0 | 1 => {
                 let op = *self.rng.pick(&[BinOp::And, BinOp::Or]);
                 let (a, b) = (self.expr(&Type::Bool, d), self.expr(&Type::Bool, d));
-                ex(Type::Bool, ExprKind::Binary { op, lhs: bx(a), rhs: bx(b) })
+                ex(
+                    Type::Bool,
+                    ExprKind::Binary {
+                        op,
+                        lhs: bx(a),
+                        rhs: bx(b),
+                    },
+                )
             }
             2 => ex(Type::Bool, ExprKind::Not(bx(self.expr(&Type::Bool, d)))),
             3 | 4 => {
                 let op = *self.rng.pick(&[BinOp::Lt, BinOp::Le, BinOp::Gt, BinOp::Ge]);
-                let ty = self.rng.pick(&[Type::Int, Type::Duration, Type::Timestamp, opt(Type::Int)]).clone();
+                let ty = self
+                    .rng
+                    .pick(&[Type::Int, Type::Duration, Type::Timestamp, opt(Type::Int)])
+                    .clone();
                 let a = self.expr(&ty, d);
                 let inner = ty.strip_optional().clone();
                 let b = self.expr(&inner, d);
-                ex(Type::Bool, ExprKind::Binary { op, lhs: bx(a), rhs: bx(b) })
+                ex(
+                    Type::Bool,
+                    ExprKind::Binary {
+                        op,
+                        lhs: bx(a),
+                        rhs: bx(b),
+                    },
+                )
             }
             5 | 6 => {
                 let op = *self.rng.pick(&[BinOp::Eq, BinOp::Ne]);
                 let ty = self
                     .rng
-                    .pick(&[Type::Int, Type::String, HOST, USER, TIER, opt(Type::String), opt(USER), opt(Type::Int), set_of(Type::String), Type::Bool])
+                    .pick(&[
+                        Type::Int,
+                        Type::String,
+                        HOST,
+                        USER,
+                        TIER,
+                        opt(Type::String),
+                        opt(USER),
+                        opt(Type::Int),
+                        set_of(Type::String),
+                        Type::Bool,
+                    ])
                     .clone();
                 let a = self.expr(&ty, d);
-                let bty = if ty.is_optional() && self.rng.chance(50) { ty.strip_optional().clone() } else { ty.clone() };
+                let bty = if ty.is_optional() && self.rng.chance(50) {
+                    ty.strip_optional().clone()
+                } else {
+                    ty.clone()
+                };
                 let b = self.expr(&bty, d);
-                ex(Type::Bool, ExprKind::Binary { op, lhs: bx(a), rhs: bx(b) })
+                ex(
+                    Type::Bool,
+                    ExprKind::Binary {
+                        op,
+                        lhs: bx(a),
+                        rhs: bx(b),
+                    },
+                )
             }
             7 => {
-                let ty = self.rng.pick(&[Type::String, HOST, USER, Type::Int, opt(Type::String)]).clone();
+                let ty = self
+                    .rng
+                    .pick(&[Type::String, HOST, USER, Type::Int, opt(Type::String)])
+                    .clone();
                 let elem = self.expr(&ty, d);
                 let set = self.expr(&set_of(ty.strip_optional().clone()), d);
-                ex(Type::Bool, ExprKind::In { elem: bx(elem), set: bx(set) })
+                ex(
+                    Type::Bool,
+                    ExprKind::In {
+                        elem: bx(elem),
+                        set: bx(set),
+                    },
+                )
             }
             8 => {
                 let s = self.expr(&Type::String, d);
-                ex(Type::Bool, ExprKind::Matches { operand: bx(s), regex: RegexId(self.rng.below(3) as u32) })
+                ex(
+                    Type::Bool,
+                    ExprKind::Matches {
+                        operand: bx(s),
+                        regex: RegexId(self.rng.below(3) as u32),
+                    },
+                )
             }
             9 => {
                 let (of, attr) = if self.rng.chance(50) {
@@ -302,38 +393,87 @@ impl Gen<'_> {
             12 => {
                 let c = self.expr(&Type::Bool, d);
                 let (a, b) = (self.expr(&Type::Bool, d), self.expr(&Type::Bool, d));
-                ex(Type::Bool, ExprKind::If { cond: bx(c), then: bx(a), otherwise: bx(b) })
+                ex(
+                    Type::Bool,
+                    ExprKind::If {
+                        cond: bx(c),
+                        then: bx(a),
+                        otherwise: bx(b),
+                    },
+                )
             }
             13 if self.calls => {
                 let h = self.expr(&HOST, d);
                 let n = self.expr(&Type::Int, d);
-                ex(Type::Bool, ExprKind::Call { func: FnId(0), args: vec![h, n] })
+                ex(
+                    Type::Bool,
+                    ExprKind::Call {
+                        func: FnId(0),
+                        args: vec![h, n],
+                    },
+                )
             }
             14 => {
                 let (a, b) = (self.expr(&USER, d), self.expr(&USER, d));
-                ex(Type::Bool, ExprKind::Path { rel: REPORTS_TO, inverse: self.rng.chance(30), from: bx(a), to: bx(b) })
+                ex(
+                    Type::Bool,
+                    ExprKind::Path {
+                        rel: REPORTS_TO,
+                        inverse: self.rng.chance(30),
+                        from: bx(a),
+                        to: bx(b),
+                    },
+                )
             }
             15 => {
                 let t = self.expr(&Type::Timestamp, d);
                 let du = self.expr(&Type::Duration, d);
-                ex(Type::Bool, ExprKind::Fits { window: WindowId(self.rng.below(2) as u32), at: bx(t), duration: bx(du) })
+                ex(
+                    Type::Bool,
+                    ExprKind::Fits {
+                        window: WindowId(self.rng.below(2) as u32),
+                        at: bx(t),
+                        duration: bx(du),
+                    },
+                )
             }
             16 => {
-                let b = *self.rng.pick(&[Builtin::StartsWith, Builtin::EndsWith, Builtin::StrContains]);
+                let b =
+                    *self
+                        .rng
+                        .pick(&[Builtin::StartsWith, Builtin::EndsWith, Builtin::StrContains]);
                 let (a, c) = (self.expr(&Type::String, d), self.expr(&Type::String, d));
-                ex(Type::Bool, ExprKind::Builtin { builtin: b, args: vec![a, c] })
+                ex(
+                    Type::Bool,
+                    ExprKind::Builtin {
+                        builtin: b,
+                        args: vec![a, c],
+                    },
+                )
             }
             17 => {
                 let b = *self.rng.pick(&[Builtin::Intersects, Builtin::IsSubset]);
                 let ty = set_of(self.rng.pick(&[Type::String, HOST]).clone());
                 let (a, c) = (self.expr(&ty, d), self.expr(&ty, d));
-                ex(Type::Bool, ExprKind::Builtin { builtin: b, args: vec![a, c] })
+                ex(
+                    Type::Bool,
+                    ExprKind::Builtin {
+                        builtin: b,
+                        args: vec![a, c],
+                    },
+                )
             }
             18 => {
                 let ty = self.rng.pick(&[Type::String, HOST, USER]).clone();
                 let s = self.expr(&set_of(ty.clone()), d);
                 let x = self.expr(&ty, d);
-                ex(Type::Bool, ExprKind::Builtin { builtin: Builtin::SetContains, args: vec![s, x] })
+                ex(
+                    Type::Bool,
+                    ExprKind::Builtin {
+                        builtin: Builtin::SetContains,
+                        args: vec![s, x],
+                    },
+                )
             }
             _ => {
                 let h = self.expr(&HOST, d);
@@ -346,8 +486,12 @@ impl Gen<'_> {
         if leaf {
             return match self.rng.below(5) {
                 0 | 1 => ex(Type::Int, ExprKind::Int(self.int_lit())),
-                2 => self.arg(&Type::Int).unwrap_or_else(|| ex(Type::Int, ExprKind::Int(3))),
-                3 => self.local(&Type::Int).unwrap_or_else(|| ex(Type::Int, ExprKind::Int(7))),
+                2 => self
+                    .arg(&Type::Int)
+                    .unwrap_or_else(|| ex(Type::Int, ExprKind::Int(3))),
+                3 => self
+                    .local(&Type::Int)
+                    .unwrap_or_else(|| ex(Type::Int, ExprKind::Int(7))),
                 _ => {
                     let h = self.entity(0, 0, true);
                     self.attr(h, 4, Type::Int)
@@ -359,33 +503,75 @@ impl Gen<'_> {
             0..=2 => {
                 let op = *self.rng.pick(&[BinOp::Add, BinOp::Sub, BinOp::Mul]);
                 let (a, b) = (self.expr(&Type::Int, d), self.expr(&Type::Int, d));
-                ex(Type::Int, ExprKind::Binary { op, lhs: bx(a), rhs: bx(b) })
+                ex(
+                    Type::Int,
+                    ExprKind::Binary {
+                        op,
+                        lhs: bx(a),
+                        rhs: bx(b),
+                    },
+                )
             }
             3 => ex(Type::Int, ExprKind::Neg(bx(self.expr(&Type::Int, d)))),
             4 => {
                 let ty = set_of(self.rng.pick(&[Type::String, HOST, USER]).clone());
                 let s = self.expr(&ty, d);
-                ex(Type::Int, ExprKind::Builtin { builtin: Builtin::Count, args: vec![s] })
+                ex(
+                    Type::Int,
+                    ExprKind::Builtin {
+                        builtin: Builtin::Count,
+                        args: vec![s],
+                    },
+                )
             }
             5 => {
                 let s = self.expr(&Type::String, d);
-                ex(Type::Int, ExprKind::Builtin { builtin: Builtin::Len, args: vec![s] })
+                ex(
+                    Type::Int,
+                    ExprKind::Builtin {
+                        builtin: Builtin::Len,
+                        args: vec![s],
+                    },
+                )
             }
             6 => {
                 let t = self.expr(&Type::Timestamp, d);
                 let part = *self.rng.pick(&[TimePart::Hour, TimePart::Weekday]);
-                let tz = self.rng.pick(&["UTC", "Europe/Paris", "America/New_York"]).to_string();
-                ex(Type::Int, ExprKind::LocalTime { part, at: bx(t), timezone: tz })
+                let tz = self
+                    .rng
+                    .pick(&["UTC", "Europe/Paris", "America/New_York"])
+                    .to_string();
+                ex(
+                    Type::Int,
+                    ExprKind::LocalTime {
+                        part,
+                        at: bx(t),
+                        timezone: tz,
+                    },
+                )
             }
             7 => {
                 let v = self.expr(&opt(Type::Int), d);
                 let f = self.expr(&Type::Int, d);
-                ex(Type::Int, ExprKind::Coalesce { value: bx(v), fallback: bx(f) })
+                ex(
+                    Type::Int,
+                    ExprKind::Coalesce {
+                        value: bx(v),
+                        fallback: bx(f),
+                    },
+                )
             }
             8 => {
                 let c = self.expr(&Type::Bool, d);
                 let (a, b) = (self.expr(&Type::Int, d), self.expr(&Type::Int, d));
-                ex(Type::Int, ExprKind::If { cond: bx(c), then: bx(a), otherwise: bx(b) })
+                ex(
+                    Type::Int,
+                    ExprKind::If {
+                        cond: bx(c),
+                        then: bx(a),
+                        otherwise: bx(b),
+                    },
+                )
             }
             9 => {
                 let u = self.expr(&USER, d);
@@ -401,8 +587,13 @@ impl Gen<'_> {
     fn duration(&mut self, depth: u32, leaf: bool) -> Expr {
         if leaf {
             return match self.rng.below(3) {
-                0 => ex(Type::Duration, ExprKind::Int(*self.rng.pick(&[0, 60, 3600, 86_400, i64::MAX, 7 * 86_400]))),
-                1 => self.arg(&Type::Duration).unwrap_or_else(|| ex(Type::Duration, ExprKind::Int(1800))),
+                0 => ex(
+                    Type::Duration,
+                    ExprKind::Int(*self.rng.pick(&[0, 60, 3600, 86_400, i64::MAX, 7 * 86_400])),
+                ),
+                1 => self
+                    .arg(&Type::Duration)
+                    .unwrap_or_else(|| ex(Type::Duration, ExprKind::Int(1800))),
                 _ => {
                     let h = self.entity(0, 0, true);
                     self.attr(h, 5, Type::Duration)
@@ -414,21 +605,54 @@ impl Gen<'_> {
             0 => {
                 let op = *self.rng.pick(&[BinOp::Add, BinOp::Sub]);
                 let (a, b) = (self.expr(&Type::Duration, d), self.expr(&Type::Duration, d));
-                ex(Type::Duration, ExprKind::Binary { op, lhs: bx(a), rhs: bx(b) })
+                ex(
+                    Type::Duration,
+                    ExprKind::Binary {
+                        op,
+                        lhs: bx(a),
+                        rhs: bx(b),
+                    },
+                )
             }
             1 => {
                 let (a, b) = (self.expr(&Type::Duration, d), self.expr(&Type::Int, d));
-                ex(Type::Duration, ExprKind::Binary { op: BinOp::Mul, lhs: bx(a), rhs: bx(b) })
+                ex(
+                    Type::Duration,
+                    ExprKind::Binary {
+                        op: BinOp::Mul,
+                        lhs: bx(a),
+                        rhs: bx(b),
+                    },
+                )
             }
             2 => {
                 let t = self.expr(&Type::Timestamp, d);
-                ex(Type::Duration, ExprKind::Remaining { window: WindowId(self.rng.below(2) as u32), at: bx(t) })
+                ex(
+                    Type::Duration,
+                    ExprKind::Remaining {
+                        window: WindowId(self.rng.below(2) as u32),
+                        at: bx(t),
+                    },
+                )
             }
             3 => {
-                let (a, b) = (self.expr(&Type::Timestamp, d), self.expr(&Type::Timestamp, d));
-                ex(Type::Duration, ExprKind::Binary { op: BinOp::Sub, lhs: bx(a), rhs: bx(b) })
+                let (a, b) = (
+                    self.expr(&Type::Timestamp, d),
+                    self.expr(&Type::Timestamp, d),
+                );
+                ex(
+                    Type::Duration,
+                    ExprKind::Binary {
+                        op: BinOp::Sub,
+                        lhs: bx(a),
+                        rhs: bx(b),
+                    },
+                )
             }
-            _ => ex(Type::Duration, ExprKind::Neg(bx(self.expr(&Type::Duration, d)))),
+            _ => ex(
+                Type::Duration,
+                ExprKind::Neg(bx(self.expr(&Type::Duration, d))),
+            ),
         }
     }
 
@@ -437,19 +661,38 @@ impl Gen<'_> {
             return if self.rng.chance(70) {
                 ex(Type::Timestamp, ExprKind::Now)
             } else {
-                ex(Type::Timestamp, ExprKind::Int(BASE + self.rng.below(30 * 86_400) as i64))
+                ex(
+                    Type::Timestamp,
+                    ExprKind::Int(BASE + self.rng.below(30 * 86_400) as i64),
+                )
             };
         }
         let d = depth - 1;
         match self.rng.below(3) {
             0 => {
                 let op = *self.rng.pick(&[BinOp::Add, BinOp::Sub]);
-                let (a, b) = (self.expr(&Type::Timestamp, d), self.expr(&Type::Duration, d));
-                ex(Type::Timestamp, ExprKind::Binary { op, lhs: bx(a), rhs: bx(b) })
+                let (a, b) = (
+                    self.expr(&Type::Timestamp, d),
+                    self.expr(&Type::Duration, d),
+                );
+                ex(
+                    Type::Timestamp,
+                    ExprKind::Binary {
+                        op,
+                        lhs: bx(a),
+                        rhs: bx(b),
+                    },
+                )
             }
             1 => {
                 let t = self.expr(&Type::Timestamp, d);
-                ex(Type::Timestamp, ExprKind::NextOpen { window: WindowId(self.rng.below(2) as u32), at: bx(t) })
+                ex(
+                    Type::Timestamp,
+                    ExprKind::NextOpen {
+                        window: WindowId(self.rng.below(2) as u32),
+                        at: bx(t),
+                    },
+                )
             }
             _ => ex(Type::Timestamp, ExprKind::Now),
         }
@@ -458,9 +701,16 @@ impl Gen<'_> {
     fn string(&mut self, depth: u32, leaf: bool) -> Expr {
         if leaf {
             return match self.rng.below(5) {
-                0 | 1 => ex(Type::String, ExprKind::Str(self.rng.pick(&STRINGS).to_string())),
-                2 => self.arg(&Type::String).unwrap_or_else(|| ex(Type::String, ExprKind::Str("s".into()))),
-                3 => self.local(&Type::String).unwrap_or_else(|| ex(Type::String, ExprKind::Str("l".into()))),
+                0 | 1 => ex(
+                    Type::String,
+                    ExprKind::Str(self.rng.pick(&STRINGS).to_string()),
+                ),
+                2 => self
+                    .arg(&Type::String)
+                    .unwrap_or_else(|| ex(Type::String, ExprKind::Str("s".into()))),
+                3 => self
+                    .local(&Type::String)
+                    .unwrap_or_else(|| ex(Type::String, ExprKind::Str("l".into()))),
                 _ => {
                     let h = self.entity(0, 0, true);
                     self.attr(h, 0, Type::String)
@@ -469,16 +719,35 @@ impl Gen<'_> {
         }
         let d = depth - 1;
         match self.rng.below(5) {
-            0 => ex(Type::String, ExprKind::Builtin { builtin: Builtin::Lower, args: vec![self.expr(&Type::String, d)] }),
+            0 => ex(
+                Type::String,
+                ExprKind::Builtin {
+                    builtin: Builtin::Lower,
+                    args: vec![self.expr(&Type::String, d)],
+                },
+            ),
             1 => {
                 let v = self.expr(&opt(Type::String), d);
                 let f = self.expr(&Type::String, d);
-                ex(Type::String, ExprKind::Coalesce { value: bx(v), fallback: bx(f) })
+                ex(
+                    Type::String,
+                    ExprKind::Coalesce {
+                        value: bx(v),
+                        fallback: bx(f),
+                    },
+                )
             }
             2 => {
                 let c = self.expr(&Type::Bool, d);
                 let (a, b) = (self.expr(&Type::String, d), self.expr(&Type::String, d));
-                ex(Type::String, ExprKind::If { cond: bx(c), then: bx(a), otherwise: bx(b) })
+                ex(
+                    Type::String,
+                    ExprKind::If {
+                        cond: bx(c),
+                        then: bx(a),
+                        otherwise: bx(b),
+                    },
+                )
             }
             3 => {
                 let u = self.expr(&USER, d);
@@ -509,20 +778,37 @@ impl Gen<'_> {
                     let i = self.rng.below(n as u64 + 1);
                     ex(ty, ExprKind::Entity(format!("{prefix}{i}")))
                 }
-                1 => self.local(&ty).unwrap_or_else(|| ex(ty.clone(), ExprKind::Entity(format!("{prefix}0")))),
+                1 => self
+                    .local(&ty)
+                    .unwrap_or_else(|| ex(ty.clone(), ExprKind::Entity(format!("{prefix}0")))),
                 _ if t == 1 && self.rng.chance(50) => ex(USER, ExprKind::Context(0)),
-                _ => self.arg(&ty).unwrap_or_else(|| ex(ty.clone(), ExprKind::Entity(format!("{prefix}1")))),
+                _ => self
+                    .arg(&ty)
+                    .unwrap_or_else(|| ex(ty.clone(), ExprKind::Entity(format!("{prefix}1")))),
             };
         }
         let d = depth - 1;
         if t == 1 {
             let v = self.expr(&opt(USER), d);
             let f = self.expr(&USER, d);
-            return ex(USER, ExprKind::Coalesce { value: bx(v), fallback: bx(f) });
+            return ex(
+                USER,
+                ExprKind::Coalesce {
+                    value: bx(v),
+                    fallback: bx(f),
+                },
+            );
         }
         let c = self.expr(&Type::Bool, d);
         let (a, b) = (self.expr(&HOST, d), self.expr(&HOST, d));
-        ex(HOST, ExprKind::If { cond: bx(c), then: bx(a), otherwise: bx(b) })
+        ex(
+            HOST,
+            ExprKind::If {
+                cond: bx(c),
+                then: bx(a),
+                otherwise: bx(b),
+            },
+        )
     }
 
     fn set(&mut self, inner: &Type, depth: u32, leaf: bool) -> Expr {
@@ -545,24 +831,52 @@ impl Gen<'_> {
             }
             (Type::Entity(EntityTypeId(0)), 1) => {
                 let u = self.expr(&USER, d);
-                ex(ty, ExprKind::Related { rel: OWNS, inverse: false, of: bx(u) })
+                ex(
+                    ty,
+                    ExprKind::Related {
+                        rel: OWNS,
+                        inverse: false,
+                        of: bx(u),
+                    },
+                )
             }
             (Type::Entity(EntityTypeId(0)), _) => {
                 let h = self.expr(&HOST, d);
                 let kind = if self.rng.chance(50) {
-                    ExprKind::Closure { rel: DEPENDS_ON, inverse: self.rng.chance(50), of: bx(h) }
+                    ExprKind::Closure {
+                        rel: DEPENDS_ON,
+                        inverse: self.rng.chance(50),
+                        of: bx(h),
+                    }
                 } else {
-                    ExprKind::Related { rel: DEPENDS_ON, inverse: self.rng.chance(50), of: bx(h) }
+                    ExprKind::Related {
+                        rel: DEPENDS_ON,
+                        inverse: self.rng.chance(50),
+                        of: bx(h),
+                    }
                 };
                 ex(ty, kind)
             }
             (Type::Entity(_), 1) => {
                 let h = self.expr(&HOST, d);
-                ex(ty, ExprKind::Related { rel: OWNS, inverse: true, of: bx(h) })
+                ex(
+                    ty,
+                    ExprKind::Related {
+                        rel: OWNS,
+                        inverse: true,
+                        of: bx(h),
+                    },
+                )
             }
             (Type::Entity(_), _) if self.calls => {
                 let u = self.expr(&USER, d);
-                ex(ty, ExprKind::Call { func: FnId(1), args: vec![u] })
+                ex(
+                    ty,
+                    ExprKind::Call {
+                        func: FnId(1),
+                        args: vec![u],
+                    },
+                )
             }
             _ => {
                 let n = self.rng.below(4);
@@ -621,15 +935,27 @@ fn windows() -> Vec<Window> {
         Window {
             name: "business".into(),
             timezone: "Europe/Paris".into(),
-            lines: vec![WindowLine::Daily { start: 9 * 60, end: 17 * 60, days: 0b001_1111 }],
+            lines: vec![WindowLine::Daily {
+                start: 9 * 60,
+                end: 17 * 60,
+                days: 0b001_1111,
+            }],
             except: vec![WindowId(1)],
         },
         Window {
             name: "freeze".into(),
             timezone: "UTC".into(),
             lines: vec![
-                WindowLine::Between { from: BASE + 10 * 86_400, to: BASE + 12 * 86_400 },
-                WindowLine::Weekly { start_day: 6, start: 0, end_day: 7, end: 12 * 60 },
+                WindowLine::Between {
+                    from: BASE + 10 * 86_400,
+                    to: BASE + 12 * 86_400,
+                },
+                WindowLine::Weekly {
+                    start_day: 6,
+                    start: 0,
+                    end_day: 7,
+                    end: 12 * 60,
+                },
             ],
             except: vec![],
         },
@@ -637,7 +963,11 @@ fn windows() -> Vec<Window> {
 }
 
 fn loc(line: u32) -> Location {
-    Location { file: "gen.ward".into(), line, column: 1 }
+    Location {
+        file: "gen.ward".into(),
+        line,
+        column: 1,
+    }
 }
 
 /// Generates case `seed`.
@@ -645,35 +975,87 @@ pub fn case(seed: u64) -> Case {
     let mut rng = Rng::new(seed);
     let depth = 2 + rng.below(3) as u32;
     // f0(h: Host, n: Int) -> Bool, f1(u: User) -> Set<User>.
-    let mut g = Gen { rng: &mut rng, args: None, locals: vec![(0, HOST), (1, Type::Int)], n_locals: 2, calls: false };
+    let mut g = Gen {
+        rng: &mut rng,
+        args: None,
+        locals: vec![(0, HOST), (1, Type::Int)],
+        n_locals: 2,
+        calls: false,
+    };
     let body0 = g.expr(&Type::Bool, 2);
     let n0 = g.n_locals;
     g.locals = vec![(0, USER)];
     g.n_locals = 1;
     let body1 = if g.rng.chance(50) {
-        ex(set_of(USER), ExprKind::Closure { rel: REPORTS_TO, inverse: g.rng.chance(50), of: bx(ex(USER, ExprKind::Local(LocalId(0)))) })
+        ex(
+            set_of(USER),
+            ExprKind::Closure {
+                rel: REPORTS_TO,
+                inverse: g.rng.chance(50),
+                of: bx(ex(USER, ExprKind::Local(LocalId(0)))),
+            },
+        )
     } else {
         g.expr(&set_of(USER), 2)
     };
     let n1 = g.n_locals;
     let functions = vec![
-        Function { name: "f0".into(), params: vec![HOST, Type::Int], ret: Type::Bool, n_locals: n0, body: body0 },
-        Function { name: "f1".into(), params: vec![USER], ret: set_of(USER), n_locals: n1, body: body1 },
+        Function {
+            name: "f0".into(),
+            params: vec![HOST, Type::Int],
+            ret: Type::Bool,
+            n_locals: n0,
+            body: body0,
+        },
+        Function {
+            name: "f1".into(),
+            params: vec![USER],
+            ret: set_of(USER),
+            n_locals: n1,
+            body: body1,
+        },
     ];
     let n_rules = 1 + rng.below(6);
     let mut rules = Vec::new();
     for r in 0..n_rules {
         let both = rng.chance(40);
-        let actions = if both { vec![ActionId(0), ActionId(1)] } else { vec![ActionId(rng.below(2) as u32)] };
+        let actions = if both {
+            vec![ActionId(0), ActionId(1)]
+        } else {
+            vec![ActionId(rng.below(2) as u32)]
+        };
         let all_args = actions == [ActionId(0)];
-        let mut g = Gen { rng: &mut rng, args: Some(rule_args(all_args)), locals: vec![], n_locals: 0, calls: true };
+        let mut g = Gen {
+            rng: &mut rng,
+            args: Some(rule_args(all_args)),
+            locals: vec![],
+            n_locals: 0,
+            calls: true,
+        };
         let n_conds = g.rng.below(4);
         let conditions = (0..n_conds)
-            .map(|i| Condition { source: format!("c{i}"), location: loc(r as u32 + 1), expr: g.expr(&Type::Bool, depth) })
+            .map(|i| Condition {
+                source: format!("c{i}"),
+                location: loc(r as u32 + 1),
+                expr: g.expr(&Type::Bool, depth),
+            })
             .collect();
-        let kind = *g.rng.pick(&[EffectKind::Allow, EffectKind::Deny, EffectKind::RequireApproval]);
+        let kind = *g.rng.pick(&[
+            EffectKind::Allow,
+            EffectKind::Deny,
+            EffectKind::RequireApproval,
+        ]);
         let approvers = (kind == EffectKind::RequireApproval && g.rng.chance(80)).then(|| {
-            let ty = g.rng.pick(&[Type::String, set_of(Type::String), USER, set_of(USER), set_of(HOST)]).clone();
+            let ty = g
+                .rng
+                .pick(&[
+                    Type::String,
+                    set_of(Type::String),
+                    USER,
+                    set_of(USER),
+                    set_of(HOST),
+                ])
+                .clone();
             g.expr(&ty, 2)
         });
         let message = g.rng.chance(70).then(|| Message {
@@ -681,9 +1063,24 @@ pub fn case(seed: u64) -> Case {
                 .flat_map(|_| {
                     let ty = g
                         .rng
-                        .pick(&[Type::Int, Type::Duration, Type::Timestamp, Type::String, HOST, TIER, opt(USER), opt(Type::String), set_of(Type::String), set_of(HOST), Type::Bool])
+                        .pick(&[
+                            Type::Int,
+                            Type::Duration,
+                            Type::Timestamp,
+                            Type::String,
+                            HOST,
+                            TIER,
+                            opt(USER),
+                            opt(Type::String),
+                            set_of(Type::String),
+                            set_of(HOST),
+                            Type::Bool,
+                        ])
                         .clone();
-                    [MessagePart::Text(" x=".into()), MessagePart::Expr(g.expr(&ty, 2))]
+                    [
+                        MessagePart::Text(" x=".into()),
+                        MessagePart::Expr(g.expr(&ty, 2)),
+                    ]
                 })
                 .collect(),
         });
@@ -699,9 +1096,19 @@ pub fn case(seed: u64) -> Case {
             n_locals,
         });
     }
-    let default_kind = *rng.pick(&[EffectKind::Allow, EffectKind::Deny, EffectKind::RequireApproval]);
+    let default_kind = *rng.pick(&[
+        EffectKind::Allow,
+        EffectKind::Deny,
+        EffectKind::RequireApproval,
+    ]);
     let default_approvers = (default_kind == EffectKind::RequireApproval).then(|| {
-        let mut g = Gen { rng: &mut rng, args: None, locals: vec![], n_locals: 0, calls: true };
+        let mut g = Gen {
+            rng: &mut rng,
+            args: None,
+            locals: vec![],
+            n_locals: 0,
+            calls: true,
+        };
         g.expr(&set_of(Type::String), 2)
     });
     let program = Program {
@@ -709,13 +1116,20 @@ pub fn case(seed: u64) -> Case {
         windows: windows(),
         functions,
         rules,
-        default: Effect { kind: default_kind, approvers: default_approvers },
+        default: Effect {
+            kind: default_kind,
+            approvers: default_approvers,
+        },
         regexes: vec!["^db-".into(), "[A-Z]".into(), "^$".into()],
         tests: vec![],
     };
     let entities = estate(&mut rng);
     let requests = (0..4).map(|_| request(&mut rng)).collect();
-    Case { program, entities, requests }
+    Case {
+        program,
+        entities,
+        requests,
+    }
 }
 
 fn estate(rng: &mut Rng) -> Json {
@@ -752,7 +1166,10 @@ fn estate(rng: &mut Rng) -> Json {
     let edges = |rng: &mut Rng, a: (&str, usize), b: (&str, usize)| -> Vec<Json> {
         let mut out = std::collections::BTreeSet::new();
         for _ in 0..rng.below(8) {
-            out.insert((format!("{}{}", a.0, rng.below(a.1 as u64)), format!("{}{}", b.0, rng.below(b.1 as u64))));
+            out.insert((
+                format!("{}{}", a.0, rng.below(a.1 as u64)),
+                format!("{}{}", b.0, rng.below(b.1 as u64)),
+            ));
         }
         out.into_iter().map(|(x, y)| json!([x, y])).collect()
     };
@@ -801,5 +1218,10 @@ fn jiff_free_rfc3339(secs: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = if m <= 2 { y + 1 } else { y };
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }

@@ -68,8 +68,21 @@ fn check_json_format_is_machine_readable() {
     let doc = json(&out);
     assert_eq!(doc["errors"], 2);
     let first = &doc["diagnostics"][0];
-    for key in ["file", "line", "column", "end_line", "end_column", "code", "severity", "message", "help"] {
-        assert!(first.get(key).is_some(), "diagnostic lacks `{key}`: {first:#}");
+    for key in [
+        "file",
+        "line",
+        "column",
+        "end_line",
+        "end_column",
+        "code",
+        "severity",
+        "message",
+        "help",
+    ] {
+        assert!(
+            first.get(key).is_some(),
+            "diagnostic lacks `{key}`: {first:#}"
+        );
     }
     assert_eq!(first["file"], "broken.ward");
     assert_eq!(first["line"], 7);
@@ -80,7 +93,11 @@ fn check_json_format_is_machine_readable() {
 fn check_missing_path_is_a_usage_error() {
     let out = ward(&["check", "no-such-dir"]);
     assert_eq!(code(&out), 2);
-    assert!(stderr(&out).contains("cannot read `no-such-dir`"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot read `no-such-dir`"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -99,7 +116,11 @@ fn check_emit_ir_prints_the_program() {
 fn test_passes_and_prints_summary() {
     let out = ward(&["test", "policy.ward"]);
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
-    assert!(stdout(&out).lines().any(|l| l == "2 passed, 0 failed"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).lines().any(|l| l == "2 passed, 0 failed"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]
@@ -111,7 +132,14 @@ fn test_failure_exits_1_and_says_why() {
 
 #[test]
 fn eval_one_request() {
-    let out = ward(&["eval", "policy.ward", "--entities", "estate.json", "--request", "request.json"]);
+    let out = ward(&[
+        "eval",
+        "policy.ward",
+        "--entities",
+        "estate.json",
+        "--request",
+        "request.json",
+    ]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let doc = json(&out);
     assert_eq!(
@@ -132,7 +160,13 @@ fn eval_one_request() {
 #[test]
 fn eval_explain_is_readable() {
     let out = ward(&[
-        "eval", "policy.ward", "--entities", "estate.json", "--request", "request.json", "--explain",
+        "eval",
+        "policy.ward",
+        "--entities",
+        "estate.json",
+        "--request",
+        "request.json",
+        "--explain",
     ]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     snapshot!("eval_explain", stdout(&out));
@@ -140,16 +174,36 @@ fn eval_explain_is_readable() {
 
 #[test]
 fn eval_batch_answers_line_by_line() {
-    let out = ward(&["eval", "policy.ward", "--entities", "estate.json", "--requests", "requests.jsonl"]);
+    let out = ward(&[
+        "eval",
+        "policy.ward",
+        "--entities",
+        "estate.json",
+        "--requests",
+        "requests.jsonl",
+    ]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let lines: Vec<serde_json::Value> = stdout(&out)
         .lines()
         .map(|l| serde_json::from_str(l).expect("each line is JSON"))
         .collect();
-    let decisions: Vec<_> = lines.iter().map(|d| d["decision"].as_str().unwrap_or("?")).collect();
+    let decisions: Vec<_> = lines
+        .iter()
+        .map(|d| d["decision"].as_str().unwrap_or("?"))
+        .collect();
     assert_eq!(decisions, ["allow", "deny", "deny", "deny"]);
-    assert!(lines[2]["errors"][0]["message"].as_str().unwrap_or("").contains("line 3"));
-    assert!(lines[3]["errors"][0]["message"].as_str().unwrap_or("").contains("disable_account"));
+    assert!(
+        lines[2]["errors"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("line 3")
+    );
+    assert!(
+        lines[3]["errors"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("disable_account")
+    );
 }
 
 #[test]
@@ -157,9 +211,20 @@ fn eval_with_invalid_entities_exits_2() {
     let dir = tempdir();
     let bad = dir.join("bad.json");
     std::fs::write(&bad, r#"{"entities": {"Identity": {"x": {"name": 3}}}}"#).expect("write");
-    let out = ward(&["eval", "policy.ward", "--entities", bad.to_str().expect("utf-8"), "--request", "request.json"]);
+    let out = ward(&[
+        "eval",
+        "policy.ward",
+        "--entities",
+        bad.to_str().expect("utf-8"),
+        "--request",
+        "request.json",
+    ]);
     assert_eq!(code(&out), 2);
-    assert!(stderr(&out).contains("entities.Identity.x"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("entities.Identity.x"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 fn tempdir() -> PathBuf {
@@ -202,14 +267,30 @@ fn fmt_check_lists_unformatted_files_and_exits_1() {
     let out = ward_in(&dir, &["fmt", ".", "--check"]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let printed = stdout(&out);
-    assert!(printed.starts_with("./nested/messy.ward\n--- ./nested/messy.ward\n"), "{printed}");
-    assert!(printed.contains("@@ line 2 @@\n-entity Identity { name: String, title: String }\n"), "{printed}");
-    assert!(printed.contains("\n-rule routine { on disable_account allow }\n+entity Identity {\n"), "{printed}");
+    assert!(
+        printed.starts_with("./nested/messy.ward\n--- ./nested/messy.ward\n"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("@@ line 2 @@\n-entity Identity { name: String, title: String }\n"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("\n-rule routine { on disable_account allow }\n+entity Identity {\n"),
+        "{printed}"
+    );
     assert!(printed.contains("\n+… ("), "{printed}");
     assert!(!printed.contains("tidy.ward"), "{printed}");
-    assert!(stderr(&out).contains("1 file would be reformatted"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("1 file would be reformatted"),
+        "{}",
+        stderr(&out)
+    );
     // `--check` changes nothing.
-    assert_eq!(std::fs::read_to_string(dir.join("nested/messy.ward")).expect("read"), before);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("nested/messy.ward")).expect("read"),
+        before
+    );
 }
 
 #[test]
@@ -218,7 +299,11 @@ fn fmt_rewrites_in_place_and_is_idempotent() {
     let tidy = std::fs::read_to_string(dir.join("tidy.ward")).expect("read");
     let out = ward_in(&dir, &["fmt", "."]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(stderr(&out).contains("formatted 1 file, 1 unchanged"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("formatted 1 file, 1 unchanged"),
+        "{}",
+        stderr(&out)
+    );
     let messy = std::fs::read_to_string(dir.join("nested/messy.ward")).expect("read");
     assert_eq!(
         messy,
@@ -230,11 +315,18 @@ fn fmt_rewrites_in_place_and_is_idempotent() {
          require approval from \"security-oncall\"\n  because \"{target} is an executive\"\n}  // keep me\n\n\
          rule routine {\n  on disable_account\n  allow\n}\n"
     );
-    assert_eq!(std::fs::read_to_string(dir.join("tidy.ward")).expect("read"), tidy);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("tidy.ward")).expect("read"),
+        tidy
+    );
     // A second run changes nothing, and the formatted policy still checks.
     let again = ward_in(&dir, &["fmt", ".", "--check"]);
     assert_eq!(code(&again), 0, "{}", stdout(&again));
-    assert!(stderr(&again).contains("2 files already formatted"), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("2 files already formatted"),
+        "{}",
+        stderr(&again)
+    );
     for file in ["nested/messy.ward", "tidy.ward"] {
         let check = ward_in(&dir, &["check", file]);
         assert_eq!(code(&check), 0, "{}", stderr(&check));
@@ -251,9 +343,15 @@ fn fmt_reports_syntax_errors_and_formats_the_other_files() {
     assert!(err.contains("error[E0005]"), "{err}");
     assert!(err.contains("broken.ward:1:"), "{err}");
     assert!(err.contains("error: 1 file not formatted"), "{err}");
-    assert_eq!(std::fs::read_to_string(dir.join("broken.ward")).expect("read"), broken);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("broken.ward")).expect("read"),
+        broken
+    );
     let messy = std::fs::read_to_string(dir.join("nested/messy.ward")).expect("read");
-    assert!(messy.contains("rule routine {\n  on disable_account\n  allow\n}\n"), "{messy}");
+    assert!(
+        messy.contains("rule routine {\n  on disable_account\n  allow\n}\n"),
+        "{messy}"
+    );
 }
 
 #[test]
@@ -263,7 +361,10 @@ fn fmt_json_report() {
     assert_eq!(code(&out), 1);
     let doc = json(&out);
     assert_eq!(doc["files"], 3);
-    assert_eq!(doc["unformatted"], serde_json::json!(["./nested/messy.ward"]));
+    assert_eq!(
+        doc["unformatted"],
+        serde_json::json!(["./nested/messy.ward"])
+    );
     assert_eq!(doc["errors"], 1);
     assert_eq!(doc["diagnostics"][0]["code"], "E0005");
 }
@@ -272,10 +373,18 @@ fn fmt_json_report() {
 fn fmt_unreadable_path_is_exit_2() {
     let out = ward(&["fmt", "no/such/place.ward"]);
     assert_eq!(code(&out), 2);
-    assert!(stderr(&out).contains("cannot read `no/such/place.ward`"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot read `no/such/place.ward`"),
+        "{}",
+        stderr(&out)
+    );
     let empty = tempdir().join("fmt-empty");
     std::fs::create_dir_all(&empty).expect("temp dir");
     let out = ward_in(&empty, &["fmt", "."]);
     assert_eq!(code(&out), 2);
-    assert!(stderr(&out).contains("no `.ward` files"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no `.ward` files"),
+        "{}",
+        stderr(&out)
+    );
 }

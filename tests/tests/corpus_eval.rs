@@ -2,7 +2,7 @@
 //! blocks pass; every case under `corpus/eval/messages` yields exactly the expected decision
 //! JSON (rendered messages, locations, approvers, errors).
 
-use ward::testing::{run_tests, Outcome};
+use ward::testing::{Outcome, run_tests};
 use ward_tests::{crate_dir, entries, read_case, render_diagnostics};
 
 #[test]
@@ -17,7 +17,11 @@ fn conformance_tests_pass() {
         let files = ward::load_policy_set(&case).expect("readable corpus file");
         let compiled = ward::compile(&files);
         let Some(program) = compiled.program.as_ref() else {
-            failures.push(format!("{}:\n{}", case.display(), render_diagnostics(&compiled)));
+            failures.push(format!(
+                "{}:\n{}",
+                case.display(),
+                render_diagnostics(&compiled)
+            ));
             continue;
         };
         let report = run_tests(program, None).expect("the program is executable");
@@ -28,7 +32,12 @@ fn conformance_tests_pass() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
     assert!(n_tests > 0, "no conformance test ran");
 }
 
@@ -62,5 +71,10 @@ fn decisions_match_expected_json() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }

@@ -22,6 +22,11 @@ fn jit_agrees_with_the_interpreter_on_random_programs() {
             Err(why) => failures.push(why),
         }
     }
-    assert!(failures.is_empty(), "{} of {SEEDS} cases failed:\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {SEEDS} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
     assert!(requests >= SEEDS as usize);
 }

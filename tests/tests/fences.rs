@@ -5,11 +5,24 @@ use std::process::Command;
 
 fn deps_of(package: &str) -> String {
     let out = Command::new(env!("CARGO"))
-        .args(["tree", "--offline", "-e", "normal", "--prefix", "none", "-p", package])
+        .args([
+            "tree",
+            "--offline",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "-p",
+            package,
+        ])
         .current_dir(ward_tests::repo_dir())
         .output()
         .expect("cargo runs");
-    assert!(out.status.success(), "cargo tree failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "cargo tree failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -17,18 +30,36 @@ fn assert_free_of(package: &str, forbidden: &[&str]) {
     let tree = deps_of(package);
     for line in tree.lines() {
         let name = line.split_whitespace().next().unwrap_or("");
-        assert!(!forbidden.contains(&name), "`{package}` depends on `{name}`:\n{tree}");
+        assert!(
+            !forbidden.contains(&name),
+            "`{package}` depends on `{name}`:\n{tree}"
+        );
     }
 }
 
 #[test]
 fn runtime_is_fenced() {
-    assert_free_of("ward-runtime", &["pest", "pest_derive", "salsa", "miette", "lsp-types", "lsp-server", "ward-syntax", "ward-check"]);
+    assert_free_of(
+        "ward-runtime",
+        &[
+            "pest",
+            "pest_derive",
+            "salsa",
+            "miette",
+            "lsp-types",
+            "lsp-server",
+            "ward-syntax",
+            "ward-check",
+        ],
+    );
 }
 
 #[test]
 fn syntax_is_fenced() {
-    assert_free_of("ward-syntax", &["salsa", "miette", "lsp-types", "lsp-server"]);
+    assert_free_of(
+        "ward-syntax",
+        &["salsa", "miette", "lsp-types", "lsp-server"],
+    );
 }
 
 #[test]

@@ -13,7 +13,7 @@
 //!  PolicySet ──check──► Checked { program (if no error), diagnostics, symbols } ──lower──► Program
 //! ```
 //!
-//! Diagnostic codes are listed in `docs/diagnostics-check.md`.
+//! Diagnostic codes are listed in `docs/diagnostics.md`.
 
 mod checker;
 mod expr;

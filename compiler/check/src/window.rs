@@ -100,7 +100,11 @@ impl Checker<'_> {
                         let next = ast::Weekday::ALL[start_day.value.number() as usize % 7].name();
                         let diag = Diagnostic::error(
                             "E0170",
-                            format!("this weekly interval ends before it starts on `{day}`"),
+                            if end.value == start.value {
+                                format!("this weekly interval is empty: it ends when it starts on `{day}`")
+                            } else {
+                                format!("this weekly interval ends before it starts on `{day}`")
+                            },
                             line.span,
                         )
                         .with_help(format!(

@@ -1,5 +1,5 @@
 //! The stable codes of syntax diagnostics (`E0001`..`E0099`), listed with an example each in
-//! `docs/diagnostics-syntax.md`. Codes are never reused for another meaning.
+//! `docs/diagnostics.md`. Codes are never reused for another meaning.
 
 /// The text does not fit the grammar here (generic "expected …, found …").
 pub const UNEXPECTED: &str = "E0001";

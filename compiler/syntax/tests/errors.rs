@@ -365,15 +365,12 @@ fn deep_nesting_is_an_error_not_a_crash() {
 
 #[test]
 fn every_code_is_documented() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../docs/diagnostics-syntax.md"
-    );
-    let doc = std::fs::read_to_string(path).expect("docs/diagnostics-syntax.md");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/diagnostics.md");
+    let doc = std::fs::read_to_string(path).expect("docs/diagnostics.md");
     for code in ward_syntax::codes::ALL {
         assert!(
             doc.contains(&format!("| {code} |")),
-            "{code} is not in docs/diagnostics-syntax.md"
+            "{code} is not in docs/diagnostics.md"
         );
     }
 }
