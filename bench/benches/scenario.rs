@@ -310,11 +310,40 @@ fn load_in_child_once(n: usize) -> Result<Load, String> {
     })
 }
 
+/// Only decides (N = 1, 200,000 requests, 5 passes) with one engine: a target for a profiler
+/// (`perf record … --decide-only jit`).
+fn decide_only(kind: EngineKind) {
+    let program = scenario::compile(&scenario::files()).unwrap_or_else(|e| panic!("{e}"));
+    let estate = Estate::generate(1, ESTATE_SEED);
+    let (engine, _) = engine(&program, kind).unwrap_or_else(|e| panic!("{e}"));
+    engine
+        .load_entities_str(&estate.to_json())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let specs = requests::generate(&estate, 200_000, REQUEST_SEED);
+    let parsed = parse_all(&engine, &estate, &specs);
+    let start = Instant::now();
+    for _ in 0..5 {
+        for r in &parsed {
+            black_box(engine.decide_request(black_box(r)));
+        }
+    }
+    let per = start.elapsed().as_secs_f64() * 1e9 / (5 * parsed.len()) as f64;
+    println!("{}: {} per decision", kind.as_str(), nanos(per));
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--load-child") {
         let n = args.get(i + 1).and_then(|n| n.parse().ok()).unwrap_or(1);
         load_child(n);
+        return;
+    }
+    if let Some(i) = args.iter().position(|a| a == "--decide-only") {
+        let kind = args
+            .get(i + 1)
+            .and_then(|k| EngineKind::parse(k))
+            .unwrap_or(EngineKind::Jit);
+        decide_only(kind);
         return;
     }
     let config = Config::from_args();
