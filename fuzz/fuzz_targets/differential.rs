@@ -1,21 +1,13 @@
 //! `cargo fuzz run fuzz_differential`: open-ended differential testing of the JIT against the
-//! interpreter; the fuzzer's bytes choose the seed of the program generator.
+//! interpreter. The fuzzer's bytes are the generator's choices, so its mutations reshape the
+//! program, the estate and the requests.
 
 #![no_main]
 
-#[path = "../src/generate.rs"]
-mod generate;
-
-#[path = "../src/diff.rs"]
-mod diff;
+use ward_tests::differential::{diff, generate};
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let mut seed = [0u8; 8];
-    for (slot, byte) in seed.iter_mut().zip(data) {
-        *slot = *byte;
-    }
-    let seed = u64::from_le_bytes(seed);
-    if let Err(why) = diff::run_case(seed, &generate::case(seed)) {
+    if let Err(why) = diff::run_case(format_args!("{} input bytes", data.len()), &generate::case_from_bytes(data)) {
         panic!("{why}");
     }
 });

@@ -202,7 +202,45 @@ fn plural<'s>(n: usize, one: &'s str, many: &'s str) -> &'s str {
     if n == 1 { one } else { many }
 }
 
-/// Decide `request` against `store`, recording an explanation when `explain` is set.
+/// How an engine evaluates the parts of the rules of one action for one request; [`combine`]
+/// does the rest (fail-closed errors, combining, approvers, explanation) identically for every
+/// engine. `'c` is the lifetime of the compiled program.
+pub(crate) trait RuleParts<'c> {
+    /// The `when` conditions of the rule at position `ri` of the action's plan: `Ok(None)` when
+    /// all hold, `Ok(Some(i))` when condition `i` is the first false one, `Err((i, e))` when it
+    /// failed (`i` is `None` when the failure is not one condition's).
+    fn conditions(
+        &mut self,
+        ri: usize,
+        planned: &'c PlannedRule,
+        rule: &'c Rule,
+    ) -> Result<Option<usize>, (Option<usize>, EvalError)>;
+
+    /// Appends the rendered `because` message of the rule at position `ri` to `out` (called
+    /// after its conditions).
+    fn message(
+        &mut self,
+        ri: usize,
+        rule: &'c Rule,
+        parts: &'c [MessagePart],
+        out: &mut String,
+    ) -> Result<(), EvalError>;
+
+    /// Adds the approvers of the rule at position `ri` to `out` (called after its message).
+    fn approvers(
+        &mut self,
+        ri: usize,
+        expr: &'c Expr,
+        out: &mut Vec<String>,
+    ) -> Result<(), EvalError>;
+
+    /// Adds the approvers of the program's default to `out`.
+    fn default_approvers(&mut self, expr: &'c Expr, out: &mut Vec<String>)
+    -> Result<(), EvalError>;
+}
+
+/// Decide `request` against `store` with the interpreter, recording an explanation when
+/// `explain` is set.
 pub(crate) fn evaluate(
     compiled: &Compiled,
     store: &Store,
@@ -218,6 +256,82 @@ pub(crate) fn evaluate(
         timezones: &compiled.timezones,
         request,
     };
+    let mut parts = Interpreted {
+        ev: Evaluator::new(env, &[], 0),
+        compiled,
+        store,
+    };
+    combine(compiled, request, &mut parts, explain)
+}
+
+/// The interpreter's [`RuleParts`]: walks the IR.
+struct Interpreted<'a> {
+    ev: Evaluator<'a>,
+    compiled: &'a Compiled,
+    store: &'a Store,
+}
+
+impl<'a> RuleParts<'a> for Interpreted<'a> {
+    fn conditions(
+        &mut self,
+        _ri: usize,
+        planned: &'a PlannedRule,
+        rule: &'a Rule,
+    ) -> Result<Option<usize>, (Option<usize>, EvalError)> {
+        self.ev.reset(&planned.args, rule.n_locals);
+        conditions(&mut self.ev, rule).map_err(|(i, e)| (Some(i), e))
+    }
+
+    fn message(
+        &mut self,
+        _ri: usize,
+        _rule: &'a Rule,
+        parts: &'a [MessagePart],
+        out: &mut String,
+    ) -> Result<(), EvalError> {
+        for part in parts {
+            match part {
+                MessagePart::Text(text) => out.push_str(text),
+                MessagePart::Expr(e) => {
+                    let v = self.ev.eval(e)?;
+                    render_value(out, &v, &e.ty, &self.compiled.program.schema, self.store);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn approvers(
+        &mut self,
+        _ri: usize,
+        expr: &'a Expr,
+        out: &mut Vec<String>,
+    ) -> Result<(), EvalError> {
+        let value = self.ev.eval(expr)?;
+        collect_approvers(std::iter::once(value), self.store, out)
+    }
+
+    fn default_approvers(
+        &mut self,
+        expr: &'a Expr,
+        out: &mut Vec<String>,
+    ) -> Result<(), EvalError> {
+        self.ev.reset(&[], self.compiled.default_locals);
+        let value = self.ev.eval(expr)?;
+        collect_approvers(std::iter::once(value), self.store, out)
+    }
+}
+
+/// Decides `request` from the rule parts an engine evaluates: LANGUAGE.md §5 and
+/// decisions.md #16, #20-#23 (fail closed), in policy order, with the explanation when
+/// `explain` is set.
+pub(crate) fn combine<'c>(
+    compiled: &'c Compiled,
+    request: &Request,
+    parts: &mut impl RuleParts<'c>,
+    explain: bool,
+) -> (Decision, Option<Explanation>) {
+    let program = &compiled.program;
     let Some(plan) = compiled.actions.get(request.action.index()) else {
         let decision = Decision::rejected(format!("unknown action {}", request.action.0));
         return (decision, explain.then(rejected_explanation));
@@ -227,43 +341,51 @@ pub(crate) fn evaluate(
     let mut approvers = Vec::new();
     let mut traces = Vec::new();
     let mut strongest: Option<EffectKind> = None;
-    let mut ev = Evaluator::new(env, &[], 0);
-    for planned in &plan.rules {
-        let Some(rule) = program.rules.get(planned.rule) else {
+    for (ri, planned) in plan.rules.iter().enumerate() {
+        let (Some(rule), Some(strings)) = (
+            program.rules.get(planned.rule),
+            compiled.rule_strings.get(planned.rule),
+        ) else {
             continue;
         };
-        ev.reset(&planned.args, rule.n_locals);
-        let outcome = conditions(&mut ev, rule);
-        let (fires, error, condition) = match outcome {
+        let (fires, error, condition) = match parts.conditions(ri, planned, rule) {
             Ok(None) => (true, None, None),
             Ok(Some(false_at)) => (false, None, Some(false_at)),
-            Err((at, e)) => (rule.effect.kind != EffectKind::Allow, Some(e), Some(at)),
+            Err((at, e)) => (rule.effect.kind != EffectKind::Allow, Some(e), at),
         };
-        let mut trace_error = error.as_ref().map(|e| e.message.clone());
+        let mut trace_error = match (&error, explain) {
+            (Some(e), true) => Some(e.message.clone()),
+            _ => None,
+        };
         if let Some(e) = error {
             errors.push(DecisionError {
-                rule: Some(rule.name.clone()),
+                rule: Some(strings.name.clone()),
                 message: e.message,
             });
         }
         let mut fires = fires;
         if fires {
             let message = match &rule.message {
-                None => Ok(None),
-                Some(m) => render_message(&mut ev, &m.parts, program, store).map(Some),
-            };
-            let message = match message {
-                Ok(text) => text,
-                Err(e) => {
-                    errors.push(DecisionError {
-                        rule: Some(rule.name.clone()),
-                        message: e.message.clone(),
-                    });
-                    trace_error.get_or_insert_with(|| e.message.clone());
-                    // Fail closed: an error can only make the decision stricter, so an
-                    // `allow` whose message cannot be rendered does not fire.
-                    fires = rule.effect.kind != EffectKind::Allow;
-                    Some(format!("could not render message: {e}"))
+                None => None,
+                Some(m) => {
+                    let mut text = String::with_capacity(strings.message_capacity);
+                    match parts.message(ri, rule, &m.parts, &mut text) {
+                        Ok(()) => Some(text),
+                        Err(e) => {
+                            if explain {
+                                trace_error.get_or_insert_with(|| e.message.clone());
+                            }
+                            let text = format!("could not render message: {e}");
+                            errors.push(DecisionError {
+                                rule: Some(strings.name.clone()),
+                                message: e.message,
+                            });
+                            // Fail closed: an error can only make the decision stricter, so an
+                            // `allow` whose message cannot be rendered does not fire.
+                            fires = rule.effect.kind != EffectKind::Allow;
+                            Some(text)
+                        }
+                    }
                 }
             };
             if fires {
@@ -271,27 +393,29 @@ pub(crate) fn evaluate(
                     Some(strongest.map_or(rule.effect.kind, |s| stronger(s, rule.effect.kind)));
                 if rule.effect.kind == EffectKind::RequireApproval
                     && let Some(expr) = &rule.effect.approvers
-                    && let Err(e) = collect_approvers(&mut ev, expr, store, &mut approvers)
+                    && let Err(e) = parts.approvers(ri, expr, &mut approvers)
                 {
                     let message = format!("could not evaluate approvers: {e}");
-                    trace_error.get_or_insert_with(|| message.clone());
+                    if explain {
+                        trace_error.get_or_insert_with(|| message.clone());
+                    }
                     errors.push(DecisionError {
-                        rule: Some(rule.name.clone()),
+                        rule: Some(strings.name.clone()),
                         message,
                     });
                 }
                 fired.push(Fired {
-                    rule: rule.name.clone(),
+                    rule: strings.name.clone(),
                     effect: rule.effect.kind,
                     message,
-                    location: rule.location.to_string(),
+                    location: strings.location.clone(),
                 });
             }
         }
         if explain {
             traces.push(RuleTrace {
-                rule: rule.name.clone(),
-                location: rule.location.to_string(),
+                rule: strings.name.clone(),
+                location: strings.location.clone(),
                 effect: rule.effect.kind,
                 fired: fires,
                 condition: condition.and_then(|i| {
@@ -311,14 +435,12 @@ pub(crate) fn evaluate(
             let default = &program.default;
             if default.kind == EffectKind::RequireApproval
                 && let Some(expr) = &default.approvers
+                && let Err(e) = parts.default_approvers(expr, &mut approvers)
             {
-                ev.reset(&[], compiled.default_locals);
-                if let Err(e) = collect_approvers(&mut ev, expr, store, &mut approvers) {
-                    errors.push(DecisionError {
-                        rule: None,
-                        message: format!("could not evaluate the default's approvers: {e}"),
-                    });
-                }
+                errors.push(DecisionError {
+                    rule: None,
+                    message: format!("could not evaluate the default's approvers: {e}"),
+                });
             }
             default.kind
         }
@@ -385,46 +507,27 @@ fn conditions(ev: &mut Evaluator<'_>, rule: &Rule) -> Result<Option<usize>, (usi
     Ok(None)
 }
 
-/// Adds the approvers an expression names: strings as they are, entities as their ids, sets
+/// Adds the approvers values name: strings as they are, entities as their ids, sets
 /// flattened.
-fn collect_approvers(
-    ev: &mut Evaluator<'_>,
-    expr: &Expr,
+pub(crate) fn collect_approvers(
+    values: impl IntoIterator<Item = Value>,
     store: &Store,
     out: &mut Vec<String>,
 ) -> Result<(), EvalError> {
-    let value = ev.eval(expr)?;
-    let items = match &value {
-        Value::Set(items) => &items[..],
-        single => std::slice::from_ref(single),
-    };
-    for item in items {
-        match item {
-            Value::Str(s) => out.push(s.to_string()),
-            Value::Entity(e) => out.push(entity_id(e, store)),
-            _ => return Err(EvalError::new("approvers must be strings or entities")),
-        }
-    }
-    Ok(())
-}
-
-fn render_message(
-    ev: &mut Evaluator<'_>,
-    parts: &[MessagePart],
-    program: &ward_ir::Program,
-    store: &Store,
-) -> Result<String, EvalError> {
-    let mut out = String::new();
-    for part in parts {
-        match part {
-            MessagePart::Text(text) => out.push_str(text),
-            MessagePart::Expr(e) => {
-                let v = ev.eval(e)?;
-                render_value(&mut out, &v, &e.ty, &program.schema, store);
+    for value in values {
+        let items = match &value {
+            Value::Set(items) => &items[..],
+            single => std::slice::from_ref(single),
+        };
+        for item in items {
+            match item {
+                Value::Str(s) => out.push(s.to_string()),
+                Value::Entity(e) => out.push(entity_id(e, store).to_string()),
+                _ => return Err(EvalError::new("approvers must be strings or entities")),
             }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Renders a value of static type `ty` as a message shows it (LANGUAGE.md §5).
@@ -432,18 +535,14 @@ pub fn render_value(out: &mut String, value: &Value, ty: &Type, schema: &Schema,
     let ty = ty.strip_optional();
     match value {
         Value::Absent => out.push_str("none"),
-        Value::Bool(b) => {
-            let _ = write!(out, "{b}");
-        }
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Int(n) => match ty {
             Type::Duration => out.push_str(&time::format_duration(*n)),
             Type::Timestamp => out.push_str(&time::format_timestamp(*n)),
-            _ => {
-                let _ = write!(out, "{n}");
-            }
+            _ => push_int(out, *n),
         },
         Value::Str(s) => out.push_str(s),
-        Value::Entity(e) => out.push_str(&entity_id(e, store)),
+        Value::Entity(e) => out.push_str(entity_id(e, store)),
         Value::Enum(v) => {
             let name = match ty {
                 Type::Enum(id) => schema
@@ -454,9 +553,7 @@ pub fn render_value(out: &mut String, value: &Value, ty: &Type, schema: &Schema,
             };
             match name {
                 Some(name) => out.push_str(name),
-                None => {
-                    let _ = write!(out, "{v}");
-                }
+                None => push_int(out, i64::from(*v)),
             }
         }
         Value::Set(items) => {
@@ -464,27 +561,55 @@ pub fn render_value(out: &mut String, value: &Value, ty: &Type, schema: &Schema,
                 Type::Set(inner) => inner.as_ref(),
                 other => other,
             };
-            let mut rendered: Vec<String> = items
-                .iter()
-                .map(|item| {
-                    let mut s = String::new();
-                    render_value(&mut s, item, elem, schema, store);
-                    s
-                })
-                .collect();
-            rendered.sort_unstable();
+            // Every element rendered into one buffer, then the pieces sorted as text.
+            let mut buffer = String::new();
+            let mut pieces = Vec::with_capacity(items.len());
+            for item in items.iter() {
+                let start = buffer.len();
+                render_value(&mut buffer, item, elem, schema, store);
+                pieces.push(start..buffer.len());
+            }
+            let text = |r: &std::ops::Range<usize>| buffer.get(r.clone()).unwrap_or("");
+            pieces.sort_unstable_by(|a, b| text(a).cmp(text(b)));
             out.push('[');
-            out.push_str(&rendered.join(", "));
+            for (i, piece) in pieces.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(text(piece));
+            }
             out.push(']');
         }
     }
 }
 
-fn entity_id(e: &EntityRef, store: &Store) -> String {
+/// Appends the decimal form of `n` without going through the formatting machinery.
+fn push_int(out: &mut String, n: i64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut m = n.unsigned_abs();
+    loop {
+        i -= 1;
+        if let Some(d) = digits.get_mut(i) {
+            *d = b'0' + (m % 10) as u8;
+        }
+        m /= 10;
+        if m == 0 || i == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        out.push('-');
+    }
+    for &d in digits.get(i..).unwrap_or(&[]) {
+        out.push(char::from(d));
+    }
+}
+
+/// The id of an entity (empty for an index the store does not have).
+pub(crate) fn entity_id<'s>(e: &'s EntityRef, store: &'s Store) -> &'s str {
     match e {
-        EntityRef::Known { ty, idx } => store
-            .entity_id(*ty, *idx)
-            .map_or_else(String::new, |id| id.to_string()),
-        EntityRef::Unknown { id, .. } => id.to_string(),
+        EntityRef::Known { ty, idx } => store.entity_id(*ty, *idx).map_or("", |id| &**id),
+        EntityRef::Unknown { id, .. } => id,
     }
 }

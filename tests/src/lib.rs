@@ -4,6 +4,8 @@
 //! their rendered diagnostics as insta snapshots), policies that must check clean, and policy
 //! sets with `test` blocks that must pass. The harnesses in `tests/` walk those folders.
 
+pub mod differential;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 

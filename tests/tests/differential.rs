@@ -1,12 +1,10 @@
-//! Differential testing: random well-typed programs, estates and requests (the generator of
-//! `fuzz/src/generate.rs`) decided by the JIT and by the reference interpreter must give identical
-//! decisions and explanations. A bounded number of seeds runs here; `fuzz/` runs it open-ended.
+//! Differential testing: random well-typed programs, estates and requests
+//! (`ward_tests::differential::generate`) decided by the JIT and by the reference interpreter
+//! must give identical decisions and explanations. A bounded number of seeds runs here;
+//! `fuzz/` runs it open-ended (`cargo fuzz run fuzz_differential`, or the stable
+//! `differential` binary).
 
-#[path = "../../fuzz/src/generate.rs"]
-mod generate;
-
-#[path = "../../fuzz/src/diff.rs"]
-mod diff;
+use ward_tests::differential::{diff, generate};
 
 /// Seeds per run: enough to exercise every construct, small enough for a debug `cargo test`.
 const SEEDS: u64 = 700;
@@ -17,7 +15,7 @@ fn jit_agrees_with_the_interpreter_on_random_programs() {
     let mut failures = Vec::new();
     for seed in 0..SEEDS {
         let case = generate::case(seed);
-        match diff::run_case(seed, &case) {
+        match diff::run_case(format_args!("seed {seed}"), &case) {
             Ok(n) => requests += n,
             Err(why) => failures.push(why),
         }
@@ -29,4 +27,16 @@ fn jit_agrees_with_the_interpreter_on_random_programs() {
         failures.join("\n\n")
     );
     assert!(requests >= SEEDS as usize);
+}
+
+#[test]
+fn fuzzer_bytes_drive_the_generator() {
+    // Inputs of every length, including empty and partial choices, give valid cases.
+    for len in [0usize, 1, 7, 8, 9, 64, 1000] {
+        let data: Vec<u8> = (0..len).map(|i| (i * 37 + len) as u8).collect();
+        let case = generate::case_from_bytes(&data);
+        if let Err(why) = diff::run_case(format_args!("{len} bytes"), &case) {
+            panic!("{why}");
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! The standard library (`stdlib/`): every item is documented, every function is exercised by
 //! `stdlib/tests`, and those tests pass on both engines.
 
-use ward::testing::{run_tests, Outcome};
+use ward::testing::{Outcome, run_tests};
 use ward_tests::{render_diagnostics, repo_dir};
 
 const MODULES: [&str; 3] = ["time", "identity", "deps"];
@@ -37,7 +37,11 @@ fn every_stdlib_item_is_documented_and_tested() {
 fn stdlib_tests_pass() {
     let files = ward::load_policy_set(&repo_dir().join("stdlib/tests")).expect("readable");
     let compiled = ward::compile(&files);
-    assert!(compiled.diagnostics.is_empty(), "{}", render_diagnostics(&compiled));
+    assert!(
+        compiled.diagnostics.is_empty(),
+        "{}",
+        render_diagnostics(&compiled)
+    );
     let program = compiled.program.expect("program");
     let report = run_tests(&program, None).expect("executable");
     assert!(report.passed() > 0);

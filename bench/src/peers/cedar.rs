@@ -4,7 +4,7 @@
 //! transitive `in` answers both closures (`resource in Identity::"cfo"`: the CFO's
 //! organisation; `resource in Tag::"revenue-critical"`: the asset or something in its blast
 //! radius is revenue-critical). Time goes through context attributes of the `datetime`
-//! extension (`now`, `duration`). `deny` rules are `forbid` policies, `allow` and
+//! extension (`now`, `duration`, and the policies' constants: the freeze's bounds, `4h`, `6h`). `deny` rules are `forbid` policies, `allow` and
 //! `require approval` rules are `permit` policies named after the Ward rule; the decision is
 //! read from Cedar's answer and the determining policies. Evaluation path:
 //! `Authorizer::is_authorized` with prebuilt `Request`s, one `PolicySet` and one `Entities`.
@@ -49,13 +49,12 @@ pub const POLICIES: [(&str, &str); 12] = [
         "reboot_in_freeze",
         r#"forbid(principal, action == Action::"patch_host", resource)
            when { context.reboot &&
-                  context.now >= datetime("2026-12-20T00:00:00Z") &&
-                  context.now < datetime("2027-01-03T00:00:00Z") };"#,
+                  context.now >= context.freeze_start && context.now < context.freeze_end };"#,
     ),
     (
         "long_patch",
         r#"permit(principal, action == Action::"patch_host", resource)
-           when { context.duration > duration("4h") };"#,
+           when { context.duration > context.four_hours };"#,
     ),
     (
         "revenue_blast_radius",
@@ -65,7 +64,7 @@ pub const POLICIES: [(&str, &str); 12] = [
     (
         "crown_jewel_at_night",
         r#"forbid(principal, action == Action::"patch_host", resource)
-           when { resource.tier == "crown_jewel" && context.now.toTime() < duration("6h") };"#,
+           when { resource.tier == "crown_jewel" && context.now.toTime() < context.six_hours };"#,
     ),
     (
         "routine_patching",
@@ -75,8 +74,7 @@ pub const POLICIES: [(&str, &str); 12] = [
     (
         "rotate_in_freeze",
         r#"forbid(principal, action == Action::"rotate_secret", resource)
-           when { context.now >= datetime("2026-12-20T00:00:00Z") &&
-                  context.now < datetime("2027-01-03T00:00:00Z") &&
+           when { context.now >= context.freeze_start && context.now < context.freeze_end &&
                   resource.tier == "crown_jewel" };"#,
     ),
     (
@@ -192,10 +190,30 @@ pub fn request(estate: &Estate, r: &RequestSpec) -> Result<Request, String> {
     } else {
         uid("Asset", &estate.assets[r.subject].id)?
     };
-    let mut pairs = vec![(
-        "now".to_owned(),
-        RestrictedExpression::new_datetime(rfc3339(r.at)),
-    )];
+    // The policies' time constants travel in the context, prebuilt, so Cedar does not parse
+    // `datetime("…")` / `duration("…")` literals on every evaluation (its fastest path).
+    let mut pairs = vec![
+        (
+            "now".to_owned(),
+            RestrictedExpression::new_datetime(rfc3339(r.at)),
+        ),
+        (
+            "freeze_start".to_owned(),
+            RestrictedExpression::new_datetime("2026-12-20T00:00:00Z"),
+        ),
+        (
+            "freeze_end".to_owned(),
+            RestrictedExpression::new_datetime("2027-01-03T00:00:00Z"),
+        ),
+        (
+            "four_hours".to_owned(),
+            RestrictedExpression::new_duration("4h"),
+        ),
+        (
+            "six_hours".to_owned(),
+            RestrictedExpression::new_duration("6h"),
+        ),
+    ];
     if r.action == Action::PatchHost {
         pairs.push((
             "reboot".to_owned(),

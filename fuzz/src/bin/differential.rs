@@ -2,13 +2,9 @@
 //! JIT against the interpreter on stable Rust, looping over seeds (forever without COUNT),
 //! printing progress and stopping at the first disagreement.
 
-#[path = "../generate.rs"]
-mod generate;
-
-#[path = "../diff.rs"]
-mod diff;
-
 use std::process::ExitCode;
+
+use ward_tests::differential::{diff, generate};
 
 fn main() -> ExitCode {
     let args: Vec<u64> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
@@ -20,7 +16,7 @@ fn main() -> ExitCode {
         if count.is_some_and(|n| seed - first >= n) {
             break;
         }
-        match diff::run_case(seed, &generate::case(seed)) {
+        match diff::run_case(format_args!("seed {seed}"), &generate::case(seed)) {
             Ok(n) => requests += n as u64,
             Err(why) => {
                 eprintln!("{why}");

@@ -6,25 +6,51 @@
 //! windows, two functions), typed by construction (every generated program must pass
 //! `ward_ir::verify`). Expressions are drawn type-directed from every IR construct, with literals
 //! that provoke overflow, timestamps out of range, unknown entity literals and absent optionals.
-//! The same seed always gives the same case. This file is shared by the differential test of
-//! `ward-tests`, the runtime's proptest, the `cargo fuzz` target and the `differential` binary
-//! (included by path, so it depends only on `ward-ir` and `serde_json`).
-
-#![allow(dead_code)]
+//! The same seed (or the same fuzzer input) always gives the same case. It is used by the
+//! differential test of this crate, the `cargo fuzz` target and the `differential` binary in
+//! `fuzz/`.
 
 use serde_json::{Value as Json, json};
 use ward_ir::*;
 
-/// A small deterministic PRNG (splitmix64).
-pub struct Rng(u64);
+/// Where the generator's choices come from: a seeded splitmix64 stream, or a fuzzer's input
+/// (eight bytes per choice, then a stream seeded by the input once it is used up), so that the
+/// fuzzer's mutations change the program's shape rather than only a seed.
+pub struct Rng {
+    state: u64,
+    input: Vec<u8>,
+    pos: usize,
+}
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
-        Rng(seed ^ 0x9e37_79b9_7f4a_7c15)
+        Rng {
+            state: seed ^ 0x9e37_79b9_7f4a_7c15,
+            input: Vec::new(),
+            pos: 0,
+        }
     }
+
+    /// Choices read from `data` first.
+    pub fn from_bytes(data: &[u8]) -> Rng {
+        let seed = data.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        Rng {
+            input: data.to_vec(),
+            ..Rng::new(seed)
+        }
+    }
+
     pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
+        if let Some(chunk) = self.input.get(self.pos..self.pos + 8) {
+            self.pos += 8;
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(chunk);
+            return u64::from_le_bytes(bytes);
+        }
+        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.state;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
@@ -972,7 +998,15 @@ fn loc(line: u32) -> Location {
 
 /// Generates case `seed`.
 pub fn case(seed: u64) -> Case {
-    let mut rng = Rng::new(seed);
+    case_from(Rng::new(seed))
+}
+
+/// A case whose choices come from a fuzzer's input.
+pub fn case_from_bytes(data: &[u8]) -> Case {
+    case_from(Rng::from_bytes(data))
+}
+
+fn case_from(mut rng: Rng) -> Case {
     let depth = 2 + rng.below(3) as u32;
     // f0(h: Host, n: Int) -> Bool, f1(u: User) -> Set<User>.
     let mut g = Gen {
