@@ -128,6 +128,19 @@ pub fn nanos(ns: f64) -> String {
     }
 }
 
+/// `1234567` as `1,234,567`.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,5 +170,13 @@ mod tests {
         assert_eq!(nanos(12_300.0), "12.30 µs");
         assert_eq!(rate(2_500_000.0), "2.50 M/s");
         assert_eq!(rate(456_000.0), "456 k/s");
+        for (n, want) in [
+            (0, "0"),
+            (999, "999"),
+            (1_000, "1,000"),
+            (1_234_567, "1,234,567"),
+        ] {
+            assert_eq!(thousands(n), want);
+        }
     }
 }

@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 use ward_ir::{EffectKind, Expr, MessagePart, Rule, Schema, Type};
 
-use crate::engine::Compiled;
+use crate::engine::{Compiled, PlannedRule};
 use crate::interp::{Env, EvalError, Evaluator};
 use crate::request::Request;
 use crate::store::Store;
@@ -537,8 +537,8 @@ pub fn render_value(out: &mut String, value: &Value, ty: &Type, schema: &Schema,
         Value::Absent => out.push_str("none"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Int(n) => match ty {
-            Type::Duration => out.push_str(&time::format_duration(*n)),
-            Type::Timestamp => out.push_str(&time::format_timestamp(*n)),
+            Type::Duration => push_duration(out, *n),
+            Type::Timestamp => push_timestamp(out, *n),
             _ => push_int(out, *n),
         },
         Value::Str(s) => out.push_str(s),
@@ -583,11 +583,77 @@ pub fn render_value(out: &mut String, value: &Value, ty: &Type, schema: &Schema,
     }
 }
 
+/// Appends `secs` as `time::format_timestamp` writes it (RFC 3339 in UTC), directly for the
+/// years 0001 to 9999.
+fn push_timestamp(out: &mut String, secs: i64) {
+    const DAY: i64 = 86_400;
+    let days = secs.div_euclid(DAY);
+    let of_day = secs.rem_euclid(DAY);
+    // Days to the proleptic Gregorian calendar (H. Hinnant's `civil_from_days`).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    if !(1..=9999).contains(&year) {
+        out.push_str(&time::format_timestamp(secs));
+        return;
+    }
+    let (h, m, s) = (of_day / 3_600, of_day / 60 % 60, of_day % 60);
+    let digit = |n: i64| char::from(b'0' + (n % 10) as u8);
+    for (value, width, sep) in [
+        (year, 4, '-'),
+        (month, 2, '-'),
+        (day, 2, 'T'),
+        (h, 2, ':'),
+        (m, 2, ':'),
+        (s, 2, 'Z'),
+    ] {
+        let mut scale = if width == 4 { 1_000 } else { 10 };
+        while scale > 0 {
+            out.push(digit(value / scale));
+            scale /= 10;
+        }
+        out.push(sep);
+    }
+}
+
+/// Appends `secs` as `time::format_duration` writes it (`1h30m`, `0s`, `-1h`).
+fn push_duration(out: &mut String, secs: i64) {
+    if secs == 0 {
+        out.push_str("0s");
+        return;
+    }
+    if secs < 0 {
+        out.push('-');
+    }
+    let mut rest = secs.unsigned_abs();
+    for (unit, len) in [('d', 86_400u64), ('h', 3_600), ('m', 60), ('s', 1)] {
+        let n = rest / len;
+        if n > 0 {
+            push_u64(out, n);
+            out.push(unit);
+            rest %= len;
+        }
+    }
+}
+
 /// Appends the decimal form of `n` without going through the formatting machinery.
 fn push_int(out: &mut String, n: i64) {
+    if n < 0 {
+        out.push('-');
+    }
+    push_u64(out, n.unsigned_abs());
+}
+
+fn push_u64(out: &mut String, n: u64) {
     let mut digits = [0u8; 20];
     let mut i = digits.len();
-    let mut m = n.unsigned_abs();
+    let mut m = n;
     loop {
         i -= 1;
         if let Some(d) = digits.get_mut(i) {
@@ -597,9 +663,6 @@ fn push_int(out: &mut String, n: i64) {
         if m == 0 || i == 0 {
             break;
         }
-    }
-    if n < 0 {
-        out.push('-');
     }
     for &d in digits.get(i..).unwrap_or(&[]) {
         out.push(char::from(d));

@@ -165,15 +165,24 @@ pub struct Engine {
 struct Snapshot {
     store: Arc<Store>,
     literals: Arc<[i64]>,
+    /// The values of the JIT's memoized sub-expressions for this estate.
+    memos: Option<Arc<crate::jit::SnapshotTables>>,
 }
 
 impl Snapshot {
     fn new(compiled: &Compiled, store: Arc<Store>) -> Snapshot {
-        let literals = match &compiled.jit {
-            Some(code) => code.tables.resolve_literals(&store),
-            None => Arc::from([]),
+        let (literals, memos) = match &compiled.jit {
+            Some(code) => (
+                code.tables.resolve_literals(&store),
+                Some(Arc::new(code.tables.snapshot_tables(&store))),
+            ),
+            None => (Arc::from([]), None),
         };
-        Snapshot { store, literals }
+        Snapshot {
+            store,
+            literals,
+            memos,
+        }
     }
 }
 
@@ -198,8 +207,38 @@ pub(crate) struct Compiled {
     pub(crate) actions: Vec<ActionPlan>,
     /// Local slots the default's approvers need.
     pub(crate) default_locals: u32,
+    /// Per rule (same indices as `program.rules`), the strings a decision copies.
+    pub(crate) rule_strings: Vec<RuleStrings>,
     /// The native code, for a JIT engine.
     pub(crate) jit: Option<crate::jit::Code>,
+}
+
+/// A rule's name and location as a decision shows them, formatted once.
+pub(crate) struct RuleStrings {
+    pub(crate) name: String,
+    /// `path:line:col`.
+    pub(crate) location: String,
+    /// A first guess of the rendered message's length (its text plus a little per hole).
+    pub(crate) message_capacity: usize,
+}
+
+impl RuleStrings {
+    fn new(rule: &ward_ir::Rule) -> RuleStrings {
+        let message_capacity = rule.message.as_ref().map_or(0, |m| {
+            m.parts
+                .iter()
+                .map(|p| match p {
+                    ward_ir::MessagePart::Text(t) => t.len(),
+                    ward_ir::MessagePart::Expr(_) => 16,
+                })
+                .sum()
+        });
+        RuleStrings {
+            name: rule.name.clone(),
+            location: rule.location.to_string(),
+            message_capacity,
+        }
+    }
 }
 
 pub(crate) struct ActionPlan {
@@ -275,7 +314,9 @@ impl Compiled {
             }
         }
         let default_locals = program.default.approvers.as_ref().map_or(0, max_local);
+        let rule_strings = program.rules.iter().map(RuleStrings::new).collect();
         let mut compiled = Compiled {
+            rule_strings,
             program,
             windows,
             regexes,
@@ -306,7 +347,7 @@ fn for_each_rule_expr(rule: &ward_ir::Rule, f: &mut dyn FnMut(&Expr)) {
 }
 
 /// Visit `e` and every expression below it.
-fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
+pub(crate) fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
     use ward_ir::ExprKind as K;
     f(e);
     match &e.kind {
@@ -485,11 +526,21 @@ impl Engine {
     ) -> (Decision, Option<Explanation>) {
         match &self.compiled.jit {
             Some(code) => {
-                let literals = match snapshot {
-                    Some(s) if std::ptr::eq(Arc::as_ptr(&s.store), store) => &s.literals[..],
-                    _ => &[],
+                let (literals, memos) = match snapshot {
+                    Some(s) if std::ptr::eq(Arc::as_ptr(&s.store), store) => {
+                        (&s.literals[..], s.memos.as_deref())
+                    }
+                    _ => (&[][..], None),
                 };
-                crate::jit::evaluate(&self.compiled, code, literals, store, request, explain)
+                crate::jit::evaluate(
+                    &self.compiled,
+                    code,
+                    literals,
+                    memos,
+                    store,
+                    request,
+                    explain,
+                )
             }
             None => decision::evaluate(&self.compiled, store, request, explain),
         }
@@ -500,30 +551,40 @@ impl Engine {
         request::parse_request(&self.compiled.program.schema, &self.store(), doc)
     }
 
+    /// Runs `f` on the current snapshot, under the read lock (deciding does not clone the
+    /// snapshot; a concurrent `set_store` waits for the decisions in progress).
+    fn with_snapshot<R>(&self, f: impl FnOnce(&Snapshot) -> R) -> R {
+        match self.store.read() {
+            Ok(slot) => f(&slot),
+            Err(poisoned) => f(&poisoned.into_inner()),
+        }
+    }
+
     /// Decides a request document. Never panics: a request that does not validate is decided
     /// `deny` with the validation error (decisions.md #23).
     pub fn decide(&self, doc: &Json) -> Decision {
-        let snapshot = self.snapshot();
-        let store = &snapshot.store;
-        match request::parse_request(&self.compiled.program.schema, store, doc) {
-            Ok(request) => self.evaluate(Some(&snapshot), store, &request, false).0,
-            Err(e) => Decision::rejected(e.to_string()),
-        }
+        self.with_snapshot(|snapshot| {
+            let store = &snapshot.store;
+            match request::parse_request(&self.compiled.program.schema, store, doc) {
+                Ok(request) => self.evaluate(Some(snapshot), store, &request, false).0,
+                Err(e) => Decision::rejected(e.to_string()),
+            }
+        })
     }
 
     /// Decides a validated request against the current snapshot. The request's entities are
     /// indices into the snapshot it was validated against: when the store may have been
     /// swapped since, use [`Engine::decide_request_with`] with that snapshot.
     pub fn decide_request(&self, request: &Request) -> Decision {
-        let snapshot = self.snapshot();
-        self.evaluate(Some(&snapshot), &snapshot.store, request, false)
-            .0
+        self.with_snapshot(|snapshot| {
+            self.evaluate(Some(snapshot), &snapshot.store, request, false)
+                .0
+        })
     }
 
     /// Decides a validated request against a given snapshot (one from [`Engine::store`]).
     pub fn decide_request_with(&self, store: &Store, request: &Request) -> Decision {
-        let snapshot = self.snapshot();
-        self.evaluate(Some(&snapshot), store, request, false).0
+        self.with_snapshot(|snapshot| self.evaluate(Some(snapshot), store, request, false).0)
     }
 
     /// Decides a request document and explains the decision.
@@ -544,8 +605,8 @@ impl Engine {
         store: &Store,
         request: &Request,
     ) -> (Decision, Explanation) {
-        let snapshot = self.snapshot();
-        let (decision, explanation) = self.evaluate(Some(&snapshot), store, request, true);
+        let (decision, explanation) =
+            self.with_snapshot(|snapshot| self.evaluate(Some(snapshot), store, request, true));
         (
             decision,
             explanation.unwrap_or_else(decision::rejected_explanation),

@@ -34,7 +34,7 @@ use crate::engine::Compiled;
 
 pub(crate) use decide::evaluate;
 pub use lower::RuleStats;
-pub(crate) use rt::Tables;
+pub(crate) use rt::{SnapshotTables, Tables};
 
 /// A program the JIT cannot compile (this is a bug of Ward: every verified program compiles).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -457,7 +457,7 @@ fn action_body(
             Body::Message(m) => {
                 for part in &m.parts {
                     if let MessagePart::Expr(e) = part {
-                        l.emit(e)?;
+                        l.emit_hole(e)?;
                     }
                 }
             }

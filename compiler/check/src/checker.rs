@@ -12,6 +12,7 @@ use ward_ir as ir;
 use ward_syntax::ast;
 use ward_syntax::{Diagnostic, FileId, Span};
 
+use crate::Symbol;
 use crate::suggest::did_you_mean;
 use crate::ty::{Ty, TypeNames};
 
@@ -43,7 +44,7 @@ pub(crate) struct Outcome {
     pub program: Option<ir::Program>,
     pub diagnostics: Vec<(usize, Diagnostic)>,
     /// Sorted by file, then position.
-    pub symbols: Vec<crate::Symbol>,
+    pub symbols: Vec<Symbol>,
 }
 
 /// A top-level definition.
@@ -185,7 +186,11 @@ pub(crate) struct Checker<'a> {
     /// The first declaration of each user top-level name, for symbols.
     pub items: HashMap<String, (usize, &'a ast::Item)>,
     /// Every name in the source and what it refers to (hover, go to definition).
-    pub symbols: Vec<crate::Symbol>,
+    pub symbols: Vec<Symbol>,
+    /// Whether to record symbols at all.
+    pub record_symbols: bool,
+    /// Symbols already built, to copy for the next use of the same thing.
+    pub symbol_memo: crate::symbols::Memo,
     /// The calls of user functions being checked (file, span), innermost last.
     pub call_stack: Vec<(usize, Span)>,
     /// Byte offsets of the line starts of each file, for locations.
@@ -211,8 +216,11 @@ pub(crate) const PRIMITIVES: [&str; 5] = ["Bool", "Int", "String", "Duration", "
 
 /// Check and lower a policy set. `files` holds the user's files first, then the stdlib
 /// modules (with `module` set).
-pub(crate) fn check(files: &[Source<'_>], mode: Mode) -> Outcome {
+/// `symbols` says whether to record [`Symbol`]s (the language server's data); a one-shot
+/// compile has no use for them.
+pub(crate) fn check(files: &[Source<'_>], mode: Mode, symbols: bool) -> Outcome {
     let mut ck = Checker::new(files);
+    ck.record_symbols = symbols;
     ck.collect();
     ck.resolve_schema();
     if mode == Mode::WholeStdlib {
@@ -221,14 +229,29 @@ pub(crate) fn check(files: &[Source<'_>], mode: Mode) -> Outcome {
     let program = ck.check_items();
     ck.declaration_symbols();
     let has_error = ck.diags.iter().any(|(_, d)| d.is_error());
-    let mut symbols = std::mem::take(&mut ck.symbols);
-    symbols.sort_by_key(|s| (s.file, s.span.start, s.span.end));
-    symbols.dedup_by(|a, b| a.file == b.file && a.span == b.span);
+    let symbols = sorted_symbols(std::mem::take(&mut ck.symbols));
     Outcome {
         program: if has_error { None } else { Some(program) },
         diagnostics: ck.diags,
         symbols,
     }
+}
+
+/// Symbols by file and position; of several at the same place, the first recorded. Sorts
+/// small keys rather than the symbols themselves, which are large.
+fn sorted_symbols(symbols: Vec<Symbol>) -> Vec<Symbol> {
+    let mut keys: Vec<(usize, u32, u32, usize)> = symbols
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.file, s.span.start, s.span.end, i))
+        .collect();
+    // The index makes every key distinct, so an unstable sort keeps the recorded order.
+    keys.sort_unstable();
+    keys.dedup_by(|a, b| (a.0, a.1, a.2) == (b.0, b.1, b.2));
+    let mut slots: Vec<Option<Symbol>> = symbols.into_iter().map(Some).collect();
+    keys.iter()
+        .filter_map(|&(_, _, _, i)| slots[i].take())
+        .collect()
 }
 
 impl<'a> Checker<'a> {
@@ -261,6 +284,8 @@ impl<'a> Checker<'a> {
             fn_stack: Vec::new(),
             items: HashMap::new(),
             symbols: Vec::new(),
+            record_symbols: true,
+            symbol_memo: crate::symbols::Memo::default(),
             call_stack: Vec::new(),
             line_starts: files
                 .iter()

@@ -450,16 +450,18 @@ impl Checker<'_> {
                     } else {
                         SymbolKind::Variable
                     };
-                    let detail = format!("{}: {}", ident.name, self.show(&ty));
-                    self.symbol(
-                        sc.file,
-                        ident.span,
-                        &ident.name,
-                        kind,
-                        detail,
-                        Some((sc.file, decl)),
-                        None,
-                    );
+                    if self.record_symbols {
+                        let detail = format!("{}: {}", ident.name, self.show(&ty));
+                        self.symbol(
+                            sc.file,
+                            ident.span,
+                            &ident.name,
+                            kind,
+                            detail,
+                            Some((sc.file, decl)),
+                            None,
+                        );
+                    }
                     (ty.clone(), mk(&ty, ir::ExprKind::Local(ir::LocalId(id))))
                 }
                 Resolved::Arg(ty, id) => {
@@ -764,15 +766,17 @@ impl Checker<'_> {
             .with_help("choose another name for the variable");
             self.report(sc.file, diag);
         }
-        self.symbol(
-            sc.file,
-            var.span,
-            &var.name,
-            SymbolKind::Variable,
-            format!("{}: {}", var.name, self.show(&ty)),
-            Some((sc.file, var.span)),
-            None,
-        );
+        if self.record_symbols {
+            self.symbol(
+                sc.file,
+                var.span,
+                &var.name,
+                SymbolKind::Variable,
+                format!("{}: {}", var.name, self.show(&ty)),
+                Some((sc.file, var.span)),
+                None,
+            );
+        }
         sc.push_local(&var.name, var.span, false, ty)
     }
 
@@ -1193,7 +1197,11 @@ impl Checker<'_> {
                     let _ = self.expr(sc, rhs, None);
                     return error();
                 };
-                if let Err(err) = regex::Regex::new(pattern) {
+                let known = self.regex_index.contains_key(pattern.as_str());
+                if !known
+                    && !surely_compiles(pattern)
+                    && let Err(err) = regex::Regex::new(pattern)
+                {
                     let detail = err.to_string();
                     let summary = detail
                         .lines()
@@ -1717,10 +1725,11 @@ impl Checker<'_> {
             self.skip_args(sc, args);
             return error();
         }
-        if let Some(info) = ward_ir::BUILTINS
-            .iter()
-            .filter(|b| b.name == n)
-            .min_by_key(|b| b.method != receiver.is_some())
+        if self.record_symbols
+            && let Some(info) = ward_ir::BUILTINS
+                .iter()
+                .filter(|b| b.name == n)
+                .min_by_key(|b| b.method != receiver.is_some())
         {
             self.symbol(
                 sc.file,
@@ -2022,4 +2031,24 @@ fn shift_locals(e: &mut ir::Expr, base: u32) {
             shift_locals(duration, base);
         }
     }
+}
+
+/// Whether `Regex::new(pattern)` is sure to succeed, decided without compiling it: the pattern
+/// parses and translates under the `regex` crate's default syntax options, and it is too small
+/// and too plain (short, no counted repetition, no Unicode class escapes, no flags) to come near
+/// the compiled-size limit. Compiling a pattern costs ten times as much as this, and a policy
+/// set may hold thousands of distinct patterns; anything in doubt is compiled as before, so every
+/// error still comes from `regex` itself.
+pub(crate) fn surely_compiles(pattern: &str) -> bool {
+    const PLAIN_LIMIT: usize = 256;
+    // Only escapes of punctuation (`\.`): no `\w`, `\p{…}` and the like.
+    let plain_escapes = pattern
+        .split('\\')
+        .skip(1)
+        .all(|rest| rest.starts_with(|c: char| c.is_ascii_punctuation()));
+    pattern.len() <= PLAIN_LIMIT
+        && plain_escapes
+        && !pattern.contains('{')
+        && !pattern.contains("(?")
+        && regex_syntax::Parser::new().parse(pattern).is_ok()
 }

@@ -200,10 +200,16 @@ impl Checked {
 /// Parse, resolve, type-check and lower a whole policy set.
 #[salsa::tracked(returns(ref), no_eq)]
 pub fn check(db: &dyn salsa::Database, set: PolicySet) -> Checked {
-    check_set(db, set, checker::Mode::Referenced)
+    check_set(db, set, checker::Mode::Referenced, true)
 }
 
-fn check_set(db: &dyn salsa::Database, set: PolicySet, mode: checker::Mode) -> Checked {
+/// Check `set`; `symbols` says whether to record [`Checked::symbols`].
+fn check_set(
+    db: &dyn salsa::Database,
+    set: PolicySet,
+    mode: checker::Mode,
+    symbols: bool,
+) -> Checked {
     let user = set.files(db);
     let stdlib = set.stdlib(db);
     let user_parsed: Vec<&Parsed> = user.iter().map(|f| parse(db, *f)).collect();
@@ -251,7 +257,7 @@ fn check_set(db: &dyn salsa::Database, set: PolicySet, mode: checker::Mode) -> C
         .enumerate()
         .flat_map(|(i, p)| p.diagnostics.iter().cloned().map(move |d| (i, d)))
         .collect();
-    let mut outcome = checker::check(&sources, mode);
+    let mut outcome = checker::check(&sources, mode, symbols);
     let symbols = std::mem::take(&mut outcome.symbols);
     diagnostics.extend(outcome.diagnostics);
     diagnostics.sort_by_key(|(file, d)| (*file, d.span().start));
@@ -286,11 +292,13 @@ pub struct Compiled {
     pub files: Vec<(String, String)>,
 }
 
-/// Check and lower a policy set given as `(path, text)` pairs, in a fresh database.
+/// Check and lower a policy set given as `(path, text)` pairs, in a fresh database. The same
+/// as [`check`] but for the symbols, which it does not record, and it hands over the program
+/// instead of copying it out of the database.
 pub fn compile(files: &[(String, String)]) -> Compiled {
     let db = Database::default();
     let set = db.policy_set(files);
-    let checked = check(&db, set);
+    let checked = check_set(&db, set, checker::Mode::Referenced, false);
     let mut all = files.to_vec();
     all.extend(
         STDLIB
@@ -298,8 +306,8 @@ pub fn compile(files: &[(String, String)]) -> Compiled {
             .map(|(_, p, t)| ((*p).to_string(), (*t).to_string())),
     );
     Compiled {
-        program: checked.program.clone(),
-        diagnostics: checked.diagnostics.clone(),
+        program: checked.program,
+        diagnostics: checked.diagnostics,
         files: all,
     }
 }
@@ -309,7 +317,7 @@ pub fn compile(files: &[(String, String)]) -> Compiled {
 pub fn check_stdlib(files: &[(String, String)]) -> Vec<FileDiagnostic> {
     let db = Database::default();
     let set = db.policy_set(files);
-    check_set(&db, set, checker::Mode::WholeStdlib).diagnostics
+    check_set(&db, set, checker::Mode::WholeStdlib, true).diagnostics
 }
 
 /// Read a policy set: one file, or every `.ward` file below a directory, in sorted path

@@ -5,6 +5,8 @@
 //! a one-line declaration to show, the definition's place and doc comment). It knows nothing
 //! of the LSP protocol.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use ward_syntax::{Span, ast};
 
@@ -52,7 +54,56 @@ pub struct Symbol {
     pub doc: Option<String>,
 }
 
+/// Symbols already built, by what they refer to: every use of the same attribute, field or
+/// declaration gets the same record but for its place, which is cheaper to copy than to build
+/// (a policy set of 10,000 rules has hundreds of thousands of names).
+#[derive(Debug, Default)]
+pub(crate) struct Memo {
+    attrs: HashMap<(u32, u32), Symbol>,
+    /// By name: fields (with their owner and type) and declarations.
+    named: HashMap<String, Vec<(Key, Symbol)>>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Key {
+    Field(Option<String>, Ty),
+    Def(Def),
+}
+
+impl Key {
+    fn is_field(&self, owner: Option<&str>, ty: &Ty) -> bool {
+        matches!(self, Key::Field(o, t) if o.as_deref() == owner && t == ty)
+    }
+}
+
+impl Memo {
+    fn named(&self, name: &str, found: impl Fn(&Key) -> bool) -> Option<&Symbol> {
+        self.named
+            .get(name)?
+            .iter()
+            .find(|(k, _)| found(k))
+            .map(|(_, s)| s)
+    }
+}
+
 impl<'a> Checker<'a> {
+    /// Record a copy of `memo` at `file`, `span`.
+    fn push_copy(&mut self, file: usize, span: Span, memo: Symbol) {
+        self.symbols.push(Symbol { file, span, ..memo });
+    }
+
+    /// Record the symbol just pushed as the one for `key`.
+    fn remember(&mut self, name: &str, key: Key) {
+        if let Some(last) = self.symbols.last() {
+            let copy = last.clone();
+            self.symbol_memo
+                .named
+                .entry(name.to_string())
+                .or_default()
+                .push((key, copy));
+        }
+    }
+
     #[expect(
         clippy::too_many_arguments,
         reason = "a symbol is a flat record; a builder would only add noise"
@@ -67,6 +118,9 @@ impl<'a> Checker<'a> {
         definition: Option<(usize, Span)>,
         doc: Option<&str>,
     ) {
+        if !self.record_symbols {
+            return;
+        }
         self.symbols.push(Symbol {
             file,
             span,
@@ -80,6 +134,26 @@ impl<'a> Checker<'a> {
 
     /// Record a use (or the declaration) of a top-level definition.
     pub(crate) fn def_symbol(&mut self, file: usize, span: Span, name: &str, def: Def) {
+        if !self.record_symbols {
+            // Building the symbol resolves a function's signature (reporting its errors);
+            // without symbols, resolve it all the same so the diagnostics do not change.
+            if let Def::Fn(f) = def {
+                self.fn_sig(f);
+            }
+            return;
+        }
+        if let Some(memo) = self.symbol_memo.named(name, |k| *k == Key::Def(def)) {
+            let memo = memo.clone();
+            return self.push_copy(file, span, memo);
+        }
+        self.build_def_symbol(file, span, name, def);
+        // A constant's type is known only once its value is checked: build it every time.
+        if !matches!(def, Def::Const(_)) {
+            self.remember(name, Key::Def(def));
+        }
+    }
+
+    fn build_def_symbol(&mut self, file: usize, span: Span, name: &str, def: Def) {
         let item = self.items.get(name).copied();
         let at = item.map(|(f, item)| (f, item.name().map_or(item.span(), |n| n.span)));
         let doc = item.and_then(|(_, item)| item.doc());
@@ -165,6 +239,21 @@ impl<'a> Checker<'a> {
 
     /// Record a use of attribute `attr` of entity type `entity`.
     pub(crate) fn attr_symbol(&mut self, file: usize, span: Span, entity: u32, attr: u32) {
+        if !self.record_symbols {
+            return;
+        }
+        if let Some(memo) = self.symbol_memo.attrs.get(&(entity, attr)) {
+            let memo = memo.clone();
+            return self.push_copy(file, span, memo);
+        }
+        self.build_attr_symbol(file, span, entity, attr);
+        if let Some(last) = self.symbols.last() {
+            let copy = last.clone();
+            self.symbol_memo.attrs.insert((entity, attr), copy);
+        }
+    }
+
+    fn build_attr_symbol(&mut self, file: usize, span: Span, entity: u32, attr: u32) {
         let info = &self.entities[entity as usize];
         let (name, ty) = &info.attrs[attr as usize];
         let detail = format!("{}.{name}: {}", info.name, self.show(ty));
@@ -183,6 +272,25 @@ impl<'a> Checker<'a> {
 
     /// Record a use of a rule's action field or of a context field.
     pub(crate) fn field_symbol(
+        &mut self,
+        file: usize,
+        span: Span,
+        name: &str,
+        ty: &Ty,
+        owner: Option<&str>,
+    ) {
+        if !self.record_symbols {
+            return;
+        }
+        if let Some(memo) = self.symbol_memo.named(name, |k| k.is_field(owner, ty)) {
+            let memo = memo.clone();
+            return self.push_copy(file, span, memo);
+        }
+        self.build_field_symbol(file, span, name, ty, owner);
+        self.remember(name, Key::Field(owner.map(str::to_string), ty.clone()));
+    }
+
+    fn build_field_symbol(
         &mut self,
         file: usize,
         span: Span,
@@ -230,6 +338,9 @@ impl<'a> Checker<'a> {
 
     /// Record a use of variant `variant` of enum `en`.
     pub(crate) fn variant_symbol(&mut self, file: usize, span: Span, en: u32, variant: u32) {
+        if !self.record_symbols {
+            return;
+        }
         let info = &self.enums[en as usize];
         let name = info.variants[variant as usize].clone();
         let detail = format!("{}::{name}", info.name);

@@ -390,6 +390,34 @@ fn regexes_and_time_zones() {
     assert_eq!(p.regexes, vec!["^a".to_string(), "b$".to_string()]);
 }
 
+/// The shortcut that skips compiling plain patterns says yes only where `regex` compiles them,
+/// and leaves every pattern with an error to `regex` (so its message is kept).
+#[test]
+fn plain_patterns_skip_compilation_only_when_they_compile() {
+    let cases = [
+        ("^svc-1", true),
+        ("^(VP|Chief|SVP|EVP)", true),
+        ("[a-z]+\\.example\\.com$", true),
+        (".*[^x]?", true),
+        ("", true),
+        ("(", false),
+        ("a{2}", false),
+        ("\\w+", false),
+        ("\\p{Greek}", false),
+        ("(?i)abc", false),
+        ("[z-a]", false),
+        ("a**", true),
+        ("\\", false),
+    ];
+    for (pattern, plain) in cases {
+        assert_eq!(crate::expr::surely_compiles(pattern), plain, "{pattern}");
+        if plain {
+            assert!(regex::Regex::new(pattern).is_ok(), "{pattern}");
+        }
+    }
+    assert!(!crate::expr::surely_compiles(&"a".repeat(257)));
+}
+
 #[test]
 fn windows() {
     check(
@@ -881,7 +909,7 @@ fn with_module(user: &str, module: &str) -> crate::checker::Outcome {
             syntax_errors: false,
         },
     ];
-    crate::checker::check(&sources, crate::checker::Mode::Referenced)
+    crate::checker::check(&sources, crate::checker::Mode::Referenced, true)
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! checks the literals the grammar reads leniently, reports the mistakes the grammar accepts on
 //! purpose (`=` for `==`, `&&`, chained comparisons, a rule without effect) and attaches doc
 //! comments. It knows the grammar's rules and the AST; it does not know about files or IO.
+//! Its submodule `fast` parses well-formed `rule` and `const` declarations without pest.
 
 use crate::ast::{self, Expr, ExprKind, Ident, Spanned};
 use crate::errors::{self, Context};
@@ -14,6 +15,8 @@ use crate::scan::{self, Chunk, MAX_NESTING, MAX_OPERATORS};
 use crate::{Diagnostic, Span, codes};
 use pest::Parser;
 use pest::iterators::Pair;
+
+mod fast;
 
 /// How offsets in the text given to pest become offsets in the file.
 #[derive(Debug)]
@@ -151,6 +154,35 @@ impl<'a> Builder<'a> {
             self.diags.push(d);
             return None;
         }
+        if let Some(mut item) = fast::item(source, &self.map) {
+            let doc = self.doc_before(item.span());
+            match &mut item {
+                ast::Item::Rule(r) => r.doc = doc,
+                ast::Item::Const(c) => c.doc = doc,
+                _ => {}
+            }
+            #[cfg(debug_assertions)]
+            self.cross_check(chunk, &item);
+            return Some(item);
+        }
+        self.chunk_with_pest(chunk)
+    }
+
+    /// Debug builds parse every declaration the fast path took with pest too: both must agree.
+    #[cfg(debug_assertions)]
+    fn cross_check(&self, chunk: &Chunk, fast: &ast::Item) {
+        let mut diags = Vec::new();
+        let mut builder = Builder::new(self.text, self.comments, chunk.start, &mut diags);
+        let slow = builder.chunk_with_pest(chunk);
+        assert!(
+            diags.is_empty() && slow.as_ref() == Some(fast),
+            "the fast path and pest disagree on {:?}: {diags:?}\nfast: {fast:?}\npest: {slow:?}",
+            &self.text[chunk.start..chunk.end],
+        );
+    }
+
+    fn chunk_with_pest(&mut self, chunk: &Chunk) -> Option<ast::Item> {
+        let source = &self.text[chunk.start..chunk.end];
         match WardParser::parse(Rule::chunk, source) {
             Ok(mut pairs) => {
                 let item = pairs.next()?.into_inner().next()?;

@@ -11,12 +11,6 @@
 use crate::Span;
 use crate::ast::Comment;
 
-/// Words that start a declaration.
-pub(crate) const TOP_LEVEL: [&str; 12] = [
-    "use", "enum", "entity", "relation", "context", "action", "window", "const", "fn", "default",
-    "rule", "test",
-];
-
 /// Declarations whose body is a `{ … }` block: the chunk ends where that block closes.
 const BLOCK_KINDS: [&str; 8] = [
     "use", "enum", "entity", "context", "action", "window", "rule", "test",
@@ -28,6 +22,65 @@ pub(crate) const RESERVED: [&str; 32] = [
     "false", "now", "enum", "entity", "relation", "context", "action", "window", "const", "fn",
     "use", "default", "rule", "test", "on", "when", "allow", "deny", "require", "because",
 ];
+
+/// Whether `word` is in [`RESERVED`] (a `match` compiles to a few comparisons; this runs for
+/// every name the fast parser reads).
+pub(crate) fn is_reserved(word: &str) -> bool {
+    matches!(
+        word,
+        "and"
+            | "or"
+            | "not"
+            | "in"
+            | "matches"
+            | "has"
+            | "if"
+            | "then"
+            | "else"
+            | "any"
+            | "all"
+            | "true"
+            | "false"
+            | "now"
+            | "enum"
+            | "entity"
+            | "relation"
+            | "context"
+            | "action"
+            | "window"
+            | "const"
+            | "fn"
+            | "use"
+            | "default"
+            | "rule"
+            | "test"
+            | "on"
+            | "when"
+            | "allow"
+            | "deny"
+            | "require"
+            | "because"
+    )
+}
+
+/// Whether `word` starts a declaration.
+fn is_top_level(word: &str) -> bool {
+    matches!(
+        word,
+        "use"
+            | "enum"
+            | "entity"
+            | "relation"
+            | "context"
+            | "action"
+            | "window"
+            | "const"
+            | "fn"
+            | "default"
+            | "rule"
+            | "test"
+    )
+}
 
 /// Beyond these, a declaration is rejected before pest sees it, so no input can exhaust the
 /// stack of the parser, the builder or later passes.
@@ -113,7 +166,7 @@ pub(crate) fn scan(text: &str) -> Scanned {
         let column_one = i == 0 || bytes[i - 1] == b'\n';
         let token_end = token_end(bytes, i);
         let word = &text[i..token_end];
-        let top_level = b.is_ascii_alphabetic() && TOP_LEVEL.contains(&word);
+        let top_level = b.is_ascii_alphabetic() && is_top_level(word);
         let starts_new = match &open {
             None => true,
             Some(o) => {
@@ -261,4 +314,24 @@ pub(crate) fn next_token(text: &str, mut i: usize) -> Option<Token> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn word_classes() {
+        for w in RESERVED {
+            assert!(is_reserved(w), "{w}");
+        }
+        for w in ["rule", "fn", "const", "test", "use", "default", "window"] {
+            assert!(is_top_level(w), "{w}");
+        }
+        for w in ["", "ruler", "an", "Set", "approval", "from", "x", "ands"] {
+            assert!(!is_reserved(w) && !is_top_level(w), "{w}");
+        }
+        let top = RESERVED.iter().filter(|w| is_top_level(w)).count();
+        assert_eq!(top, 12);
+    }
 }

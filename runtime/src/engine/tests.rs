@@ -9,6 +9,7 @@ use ward_ir::*;
 use super::Engine;
 use crate::decision::{Decision, render_explanation, render_value};
 use crate::interp::{Env, Evaluator};
+use crate::Value;
 use crate::store::Store;
 
 // ---- expression builders -------------------------------------------------------------------
@@ -1654,4 +1655,157 @@ fn engine_is_send_and_sync_and_swaps_atomically() {
             }
         });
     });
+}
+
+/// Messages render timestamps and ints without the formatting machinery: the same text as
+/// `time::format_timestamp` and `Display`, across the supported range and beyond it.
+#[test]
+fn fast_rendering_matches_the_reference_formatting() {
+    let schema = Schema::default();
+    let store = Store::empty(&schema);
+    let mut stamps = vec![
+        crate::time::MIN_TIMESTAMP,
+        crate::time::MAX_TIMESTAMP,
+        crate::time::MIN_TIMESTAMP - 1,
+        crate::time::MAX_TIMESTAMP + 1,
+        0,
+        -1,
+        951_782_400,   // 2000-02-29
+        1_795_000_000, // 2026
+    ];
+    let mut x: i64 = 0x2545_f491_4f6c_dd1d;
+    for _ in 0..20_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        stamps.push(x.rem_euclid(crate::time::MAX_TIMESTAMP - crate::time::MIN_TIMESTAMP) + crate::time::MIN_TIMESTAMP);
+    }
+    for t in stamps {
+        let mut out = String::new();
+        render_value(&mut out, &Value::Int(t), &Type::Timestamp, &schema, &store);
+        assert_eq!(out, crate::time::format_timestamp(t), "timestamp {t}");
+        let mut out = String::new();
+        render_value(&mut out, &Value::Int(t), &Type::Int, &schema, &store);
+        assert_eq!(out, t.to_string());
+        let d = t / 1_000;
+        let mut out = String::new();
+        render_value(&mut out, &Value::Int(d), &Type::Duration, &schema, &store);
+        assert_eq!(out, crate::time::format_duration(d), "duration {d}");
+    }
+    for n in [i64::MIN, i64::MAX, 0, -7, 10, 99, 100, 59, 60, 3_600, 5_400, 86_400, 187_200] {
+        let mut out = String::new();
+        render_value(&mut out, &Value::Int(n), &Type::Int, &schema, &store);
+        assert_eq!(out, n.to_string());
+        let mut out = String::new();
+        render_value(&mut out, &Value::Int(n), &Type::Duration, &schema, &store);
+        assert_eq!(out, crate::time::format_duration(n), "duration {n}");
+    }
+}
+
+// ---- the JIT's memoization ------------------------------------------------------------------
+
+fn reports(of: Expr, inverse: bool) -> Expr {
+    e(
+        set_of(IDENTITY),
+        ExprKind::Closure {
+            rel: RelationId(1),
+            inverse,
+            of: b(of),
+        },
+    )
+}
+
+/// Expressions that depend only on one entity are memoized per entity by the JIT (scalars,
+/// and the rendered text of message holes): deciding the same entities again, in any order,
+/// gives what the interpreter gives, and an error is raised every time, never remembered.
+#[test]
+fn memoized_expressions_decide_as_the_interpreter_every_time() {
+    let count_reports = |inverse| {
+        builtin(
+            Builtin::Count,
+            Type::Int,
+            vec![reports(target(), inverse)],
+        )
+    };
+    let rules = vec![
+        rule(
+            "has_reports",
+            1,
+            vec![bin(BinOp::Gt, count_reports(true), int(0))],
+            EffectKind::Deny,
+            None,
+            Some(vec![
+                MessagePart::Text("managers ".into()),
+                MessagePart::Expr(reports(target(), false)),
+                MessagePart::Text(", reports ".into()),
+                MessagePart::Expr(count_reports(true)),
+            ]),
+        ),
+        rule(
+            "finance_chain",
+            10,
+            vec![e(
+                Type::Bool,
+                ExprKind::Quantifier {
+                    all: false,
+                    var: LocalId(0),
+                    set: b(reports(target(), false)),
+                    body: b(is_in(s("finance"), attr(local(0, IDENTITY), 4))),
+                },
+            )],
+            EffectKind::RequireApproval,
+            Some(s("finance-security")),
+            Some(vec![MessagePart::Expr(attr(target(), 4))]),
+        ),
+        rule(
+            "overflows_for_managers",
+            20,
+            vec![bin(
+                BinOp::Gt,
+                bin(
+                    BinOp::Mul,
+                    bin(BinOp::Add, count_reports(true), int(1)),
+                    int(i64::MAX),
+                ),
+                int(0),
+            )],
+            EffectKind::Deny,
+            None,
+            None,
+        ),
+    ];
+    let p = program(rules);
+    verify(&p).unwrap();
+    let stats = crate::jit::stats(&p).unwrap();
+    for rule in &stats {
+        assert!(
+            rule.runtime_calls.contains_key("memo"),
+            "rule `{}` is not memoized: {:?}",
+            rule.rule,
+            rule.runtime_calls
+        );
+    }
+    let jit = engine_of(p.clone());
+    let interp = Engine::with_config(
+        p,
+        super::EngineConfig {
+            engine: super::EngineKind::Interp,
+        },
+    )
+    .unwrap();
+    interp.load_entities_json(&entities()).unwrap();
+    let mut errors = 0;
+    for round in 0..3 {
+        for target in ["alice", "bob", "bot", "bob", "alice"] {
+            let want = interp.decide(&request(target));
+            let got = jit.decide(&request(target));
+            assert_eq!(got, want, "round {round}, target {target}");
+            errors += got.errors.len();
+        }
+    }
+    // Bob has a report: the overflow is an error of every decision about him.
+    assert_eq!(errors, 6);
+    // A new snapshot starts with empty memos.
+    jit.load_entities_json(&entities()).unwrap();
+    assert_eq!(jit.decide(&request("bob")), interp.decide(&request("bob")));
 }

@@ -1,32 +1,88 @@
 //! Deciding a request with compiled code: prepares the per-decision context (request slots,
-//! outcome array, entity literals of the snapshot), runs the action's native function, and
-//! combines what fired exactly as `decision::evaluate` does for the interpreter (same
-//! [`Decision`], same errors in the same order, same explanation). Messages and approvers are
-//! evaluated by native code; only the rendering of their values is shared with the interpreter.
+//! outcome array, entity literals and memo tables of the snapshot), runs the action's native
+//! function, and hands its results to the combiner shared with the interpreter
+//! ([`decision::combine`]), so both engines produce the same [`Decision`], errors and
+//! explanation by construction. Messages and approvers are evaluated by native code; only the
+//! rendering of their values is shared with the interpreter. The buffers of a decision are kept
+//! per thread and reused, so deciding allocates little beyond the decision itself.
 //! This module knows decisions and the context layout; not Cranelift.
 
-use ward_ir::{EffectKind, MessagePart, Rule};
+use std::cell::RefCell;
+
+use ward_ir::{Expr, MessagePart, Rule};
 
 use super::Code;
-use super::rt::Ctx;
-use crate::decision::{
-    self, ConditionTrace, Decision, DecisionError, Explanation, Fired, RuleTrace, render_value,
-};
-use crate::engine::Compiled;
+use super::rt::{Ctx, Item, SnapshotTables};
+use crate::Value;
+use crate::decision::{self, Decision, Explanation, RuleParts, render_value};
+use crate::engine::{Compiled, PlannedRule};
 use crate::interp::EvalError;
 use crate::request::Request;
 use crate::store::Store;
-use crate::{EntityRef, Value, time};
+
+/// Buffers of one decision, kept per thread between decisions (emptied, capacity kept).
+#[derive(Default)]
+struct Scratch {
+    slots: Vec<i64>,
+    outcomes: Vec<i64>,
+    request_memos: Vec<i64>,
+    arena: Vec<Item>,
+    builders: Vec<Vec<Value>>,
+    emitted: Vec<Value>,
+    rule_errors: Vec<(usize, EvalError)>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
 
 /// Decides `request` against `store` with compiled code. `literals` must come from
-/// `code.tables.resolve_literals(store)`; it is recomputed when its length does not match.
+/// `code.tables.resolve_literals(store)` and `memos` from `code.tables.snapshot_tables(store)`;
+/// both are recomputed (the memo tables as empty ones) when they do not match.
 pub(crate) fn evaluate(
     compiled: &Compiled,
     code: &Code,
     literals: &[i64],
+    memos: Option<&SnapshotTables>,
     store: &Store,
     request: &Request,
     explain: bool,
+) -> (Decision, Option<Explanation>) {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => decide(
+            compiled,
+            code,
+            literals,
+            memos,
+            store,
+            request,
+            explain,
+            &mut scratch,
+        ),
+        // Only reachable if deciding re-entered itself on this thread: fresh buffers.
+        Err(_) => decide(
+            compiled,
+            code,
+            literals,
+            memos,
+            store,
+            request,
+            explain,
+            &mut Scratch::default(),
+        ),
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn decide(
+    compiled: &Compiled,
+    code: &Code,
+    literals: &[i64],
+    memos: Option<&SnapshotTables>,
+    store: &Store,
+    request: &Request,
+    explain: bool,
+    scratch: &mut Scratch,
 ) -> (Decision, Option<Explanation>) {
     let program = &compiled.program;
     let (Some(plan), Some(action)) = (
@@ -43,11 +99,26 @@ pub(crate) fn evaluate(
         owned = code.tables.resolve_literals(store);
         &owned[..]
     };
+    let owned_memos;
+    let memos = match memos {
+        Some(m) if m.fits(&code.tables) => m,
+        _ => {
+            owned_memos = SnapshotTables::unused(&code.tables);
+            &owned_memos
+        }
+    };
     let n_context = program.schema.context.len();
     let mut ctx = Ctx::new(compiled, &code.tables, store, request, literals, n_context);
+    ctx.set_memos(memos);
+    ctx.arena = std::mem::take(&mut scratch.arena);
+    ctx.builders = std::mem::take(&mut scratch.builders);
+    ctx.emitted = std::mem::take(&mut scratch.emitted);
+    ctx.rule_errors = std::mem::take(&mut scratch.rule_errors);
     // `[present, payload]` per context field, then per action field, as native code reads them.
     let n_slots = n_context + action.fields.len();
-    let mut slots = vec![0i64; 2 * n_slots];
+    let mut slots = std::mem::take(&mut scratch.slots);
+    slots.clear();
+    slots.resize(2 * n_slots, 0);
     let values = (0..n_context)
         .map(|i| request.context.get(i))
         .chain((0..action.fields.len()).map(|i| request.args.get(i)));
@@ -59,223 +130,164 @@ pub(crate) fn evaluate(
             *payload = x;
         }
     }
-    let mut outcomes = vec![0i64; plan.rules.len()];
+    let mut outcomes = std::mem::take(&mut scratch.outcomes);
+    outcomes.clear();
+    outcomes.resize(plan.rules.len(), 0);
+    let mut request_memos = std::mem::take(&mut scratch.request_memos);
+    request_memos.clear();
+    request_memos.resize(2 * code.tables.request_memos, 0);
     ctx.slots = slots.as_ptr();
     ctx.outcomes = outcomes.as_mut_ptr();
+    ctx.request_memos = request_memos.as_mut_ptr();
     let action_index = request.action.index();
     let status = code.run_action(&mut ctx, action_index, 0, 0);
+    let rule_errors = std::mem::take(&mut ctx.rule_errors);
+    let mut parts = Native {
+        compiled,
+        code,
+        store,
+        ctx,
+        action: action_index,
+        status,
+        outcomes,
+        rule_errors,
+        next_error: 0,
+    };
+    let result = decision::combine(compiled, request, &mut parts, explain);
+    let Native {
+        mut ctx,
+        outcomes,
+        mut rule_errors,
+        ..
+    } = parts;
+    // Back to the thread's scratch, emptied (values dropped, capacity kept).
+    rule_errors.clear();
+    ctx.emitted.clear();
+    ctx.builders.clear();
+    ctx.arena.clear();
+    scratch.arena = std::mem::take(&mut ctx.arena);
+    scratch.builders = std::mem::take(&mut ctx.builders);
+    scratch.emitted = std::mem::take(&mut ctx.emitted);
+    scratch.rule_errors = rule_errors;
+    scratch.slots = slots;
+    scratch.outcomes = outcomes;
+    scratch.request_memos = request_memos;
+    result
+}
 
-    let mut fired = Vec::new();
-    let mut errors = Vec::new();
-    let mut approvers = Vec::new();
-    let mut traces = Vec::new();
-    let mut strongest: Option<EffectKind> = None;
-    let mut rule_errors = std::mem::take(&mut ctx.rule_errors).into_iter().peekable();
-    for (ri, planned) in plan.rules.iter().enumerate() {
-        let Some(rule) = program.rules.get(planned.rule) else {
-            continue;
-        };
-        let outcome = outcomes.get(ri).copied().unwrap_or(0);
+/// The compiled code's [`RuleParts`]: mode 0 of the action's function has run (outcomes and
+/// errors of every rule); messages and approvers run modes 1 and 2 on demand.
+struct Native<'a, 'c> {
+    compiled: &'c Compiled,
+    code: &'c Code,
+    store: &'a Store,
+    ctx: Ctx<'a>,
+    action: usize,
+    /// What mode 0 returned (non-zero: the native code failed outside a rule).
+    status: i64,
+    outcomes: Vec<i64>,
+    /// Errors of rules, by position in the plan, in plan order.
+    rule_errors: Vec<(usize, EvalError)>,
+    next_error: usize,
+}
+
+impl<'c> RuleParts<'c> for Native<'_, 'c> {
+    fn conditions(
+        &mut self,
+        ri: usize,
+        _planned: &'c PlannedRule,
+        _rule: &'c Rule,
+    ) -> Result<Option<usize>, (Option<usize>, EvalError)> {
+        let outcome = self.outcomes.get(ri).copied().unwrap_or(0);
+        // A rule's error comes with a negative outcome: the common cases need no lookup.
+        if self.status == 0 && outcome > 0 {
+            return Ok(Some((outcome - 1) as usize));
+        }
         let mut error = None;
-        while let Some((r, _)) = rule_errors.peek() {
+        while let Some((r, e)) = self.rule_errors.get_mut(self.next_error) {
             if *r != ri {
                 break;
             }
-            if let Some((_, e)) = rule_errors.next() {
-                error = Some(e);
-            }
+            error = Some(std::mem::replace(e, EvalError::new(String::new())));
+            self.next_error += 1;
         }
-        if status != 0 && error.is_none() {
+        if self.status != 0 && error.is_none() {
             error = Some(EvalError::new("internal error: compiled code failed"));
         }
-        let (fires, condition) = match (outcome, &error) {
-            (0, None) => (true, None),
-            (n, None) if n > 0 => (false, Some((n - 1) as usize)),
-            (n, _) => (
-                rule.effect.kind != EffectKind::Allow,
+        match (outcome, error) {
+            (0, None) => Ok(None),
+            (n, None) if n > 0 => Ok(Some((n - 1) as usize)),
+            (n, error) => Err((
                 usize::try_from(-(n + 1)).ok(),
-            ),
+                error.unwrap_or_else(|| {
+                    EvalError::new("internal error: a failure without an error")
+                }),
+            )),
+        }
+    }
+
+    fn message(
+        &mut self,
+        ri: usize,
+        _rule: &'c Rule,
+        parts: &'c [MessagePart],
+        out: &mut String,
+    ) -> Result<(), EvalError> {
+        let result = match self.code.run_action(&mut self.ctx, self.action, 1, ri as i64) {
+            0 => {
+                render(parts, &self.ctx.emitted, self.compiled, self.store, out);
+                Ok(())
+            }
+            _ => Err(self.ctx.take_error()),
         };
-        let mut trace_error = error.as_ref().map(|e| e.message.clone());
-        if let Some(e) = error {
-            errors.push(DecisionError {
-                rule: Some(rule.name.clone()),
-                message: e.message,
-            });
-        }
-        let mut fires = fires;
-        if fires {
-            let message = match &rule.message {
-                None => Ok(None),
-                Some(m) => {
-                    let result = match code.run_action(&mut ctx, action_index, 1, ri as i64) {
-                        0 => Ok(Some(render(&m.parts, &ctx.emitted, compiled, store))),
-                        _ => Err(ctx.take_error()),
-                    };
-                    ctx.emitted.clear();
-                    result
-                }
-            };
-            let message = match message {
-                Ok(text) => text,
-                Err(e) => {
-                    errors.push(DecisionError {
-                        rule: Some(rule.name.clone()),
-                        message: e.message.clone(),
-                    });
-                    trace_error.get_or_insert_with(|| e.message.clone());
-                    // Fail closed, as the interpreter: an `allow` whose message cannot be
-                    // rendered does not fire.
-                    fires = rule.effect.kind != EffectKind::Allow;
-                    Some(format!("could not render message: {e}"))
-                }
-            };
-            if fires {
-                strongest =
-                    Some(strongest.map_or(rule.effect.kind, |s| stronger(s, rule.effect.kind)));
-                if rule.effect.kind == EffectKind::RequireApproval
-                    && rule.effect.approvers.is_some()
-                {
-                    let result = match code.run_action(&mut ctx, action_index, 2, ri as i64) {
-                        0 => collect_approvers(ctx.emitted.drain(..), store, &mut approvers),
-                        _ => Err(ctx.take_error()),
-                    };
-                    ctx.emitted.clear();
-                    if let Err(e) = result {
-                        let message = format!("could not evaluate approvers: {e}");
-                        trace_error.get_or_insert_with(|| message.clone());
-                        errors.push(DecisionError {
-                            rule: Some(rule.name.clone()),
-                            message,
-                        });
-                    }
-                }
-                fired.push(Fired {
-                    rule: rule.name.clone(),
-                    effect: rule.effect.kind,
-                    message,
-                    location: rule.location.to_string(),
-                });
-            }
-        }
-        if explain {
-            traces.push(trace(rule, fires, condition, trace_error));
-        }
+        self.ctx.emitted.clear();
+        result
     }
-    let decision = match strongest {
-        Some(kind) => kind,
-        None => {
-            let default = &program.default;
-            if default.kind == EffectKind::RequireApproval && default.approvers.is_some() {
-                let result = match code.run_default(&mut ctx) {
-                    0 => collect_approvers(ctx.emitted.drain(..), store, &mut approvers),
-                    _ => Err(ctx.take_error()),
-                };
-                if let Err(e) = result {
-                    errors.push(DecisionError {
-                        rule: None,
-                        message: format!("could not evaluate the default's approvers: {e}"),
-                    });
-                }
-            }
-            default.kind
-        }
-    };
-    if decision == EffectKind::RequireApproval {
-        approvers.sort_unstable();
-        approvers.dedup();
-    } else {
-        approvers.clear();
-    }
-    let explanation = explain.then(|| Explanation {
-        action: Some(action.name.clone()),
-        at: Some(time::format_timestamp(request.at)),
-        rules: traces,
-        not_applicable: program.rules.len().saturating_sub(plan.rules.len()),
-        default_applied: strongest.is_none(),
-    });
-    (
-        Decision {
-            decision,
-            fired,
-            approvers,
-            errors,
-        },
-        explanation,
-    )
-}
 
-fn trace(rule: &Rule, fires: bool, condition: Option<usize>, error: Option<String>) -> RuleTrace {
-    RuleTrace {
-        rule: rule.name.clone(),
-        location: rule.location.to_string(),
-        effect: rule.effect.kind,
-        fired: fires,
-        condition: condition.and_then(|i| {
-            rule.conditions.get(i).map(|c| ConditionTrace {
-                index: i,
-                source: c.source.clone(),
-                location: c.location.to_string(),
-            })
-        }),
-        error,
-    }
-}
-
-/// The stricter of two effects: deny > require approval > allow.
-fn stronger(a: EffectKind, b: EffectKind) -> EffectKind {
-    let rank = |k: EffectKind| match k {
-        EffectKind::Allow => 0,
-        EffectKind::RequireApproval => 1,
-        EffectKind::Deny => 2,
-    };
-    if rank(b) > rank(a) { b } else { a }
-}
-
-/// Adds the approvers a value names: strings as they are, entities as their ids, sets
-/// flattened (as `decision::collect_approvers`).
-fn collect_approvers(
-    values: impl Iterator<Item = Value>,
-    store: &Store,
-    out: &mut Vec<String>,
-) -> Result<(), EvalError> {
-    for value in values {
-        let items = match &value {
-            Value::Set(items) => &items[..],
-            single => std::slice::from_ref(single),
+    fn approvers(
+        &mut self,
+        ri: usize,
+        _expr: &'c Expr,
+        out: &mut Vec<String>,
+    ) -> Result<(), EvalError> {
+        let result = match self.code.run_action(&mut self.ctx, self.action, 2, ri as i64) {
+            0 => decision::collect_approvers(self.ctx.emitted.drain(..), self.store, out),
+            _ => Err(self.ctx.take_error()),
         };
-        for item in items {
-            match item {
-                Value::Str(s) => out.push(s.to_string()),
-                Value::Entity(e) => out.push(entity_id(e, store)),
-                _ => return Err(EvalError::new("approvers must be strings or entities")),
-            }
-        }
+        self.ctx.emitted.clear();
+        result
     }
-    Ok(())
-}
 
-fn entity_id(e: &EntityRef, store: &Store) -> String {
-    match e {
-        EntityRef::Known { ty, idx } => store
-            .entity_id(*ty, *idx)
-            .map_or_else(String::new, |id| id.to_string()),
-        EntityRef::Unknown { id, .. } => id.to_string(),
+    fn default_approvers(
+        &mut self,
+        _expr: &'c Expr,
+        out: &mut Vec<String>,
+    ) -> Result<(), EvalError> {
+        let result = match self.code.run_default(&mut self.ctx) {
+            0 => decision::collect_approvers(self.ctx.emitted.drain(..), self.store, out),
+            _ => Err(self.ctx.take_error()),
+        };
+        self.ctx.emitted.clear();
+        result
     }
 }
 
 /// The message text from its parts and the values native code emitted for its holes.
-fn render(parts: &[MessagePart], emitted: &[Value], compiled: &Compiled, store: &Store) -> String {
-    let mut out = String::new();
+fn render(
+    parts: &[MessagePart],
+    emitted: &[Value],
+    compiled: &Compiled,
+    store: &Store,
+    out: &mut String,
+) {
     let mut values = emitted.iter();
     for part in parts {
         match part {
             MessagePart::Text(text) => out.push_str(text),
             MessagePart::Expr(e) => {
                 let v = values.next().unwrap_or(&Value::Absent);
-                render_value(&mut out, v, &e.ty, &compiled.program.schema, store);
+                render_value(out, v, &e.ty, &compiled.program.schema, store);
             }
         }
     }
-    out
 }

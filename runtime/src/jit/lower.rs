@@ -55,6 +55,9 @@ pub(crate) enum H {
     Raise,
     RuleError,
     Emit,
+    MemoPut,
+    TextGet,
+    TextPut,
 }
 
 /// A helper: its symbol, address, number of `i64` parameters after the context, and whether
@@ -106,6 +109,9 @@ pub(crate) fn helpers() -> Vec<(H, HelperInfo)> {
         h!(Raise, h_raise, 1, false),
         h!(RuleError, h_rule_error, 1, false),
         h!(Emit, h_emit, 3, true),
+        h!(MemoPut, h_memo_put, 3, false),
+        h!(TextGet, h_text_get, 2, false),
+        h!(TextPut, h_text_put, 5, true),
     ]
 }
 
@@ -146,6 +152,7 @@ fn stat_name(h: H) -> &'static str {
         H::LocalTime => "local_time",
         H::Raise | H::RuleError => "error",
         H::Emit => "emit",
+        H::MemoPut | H::TextGet | H::TextPut => "memo",
     }
 }
 
@@ -156,6 +163,16 @@ pub(crate) struct Shared<'p> {
     pub(crate) helper_ids: HashMap<H, (FuncId, bool)>,
     const_index: HashMap<ConstKey, usize>,
     tz_index: HashMap<String, usize>,
+    /// Memoized sub-expressions by their key (see [`Lower::memo_candidate`]).
+    memo_index: HashMap<String, usize>,
+    /// Per-decision memos, by their key.
+    request_index: HashMap<String, usize>,
+    /// Attribute columns, by what they hold.
+    column_index: HashMap<rt::ColumnSpec, usize>,
+    /// Message holes whose text is memoized, by their key.
+    text_index: HashMap<String, usize>,
+    /// What each function's body depends on, once computed.
+    fn_deps: HashMap<usize, Deps>,
     /// Statistics of the rule being lowered, when they are being recorded.
     pub(crate) stats: Option<RuleStats>,
 }
@@ -174,6 +191,11 @@ impl<'p> Shared<'p> {
             helper_ids,
             const_index: HashMap::new(),
             tz_index: HashMap::new(),
+            memo_index: HashMap::new(),
+            text_index: HashMap::new(),
+            column_index: HashMap::new(),
+            request_index: HashMap::new(),
+            fn_deps: HashMap::new(),
             stats: None,
         }
     }
@@ -210,11 +232,132 @@ impl<'p> Shared<'p> {
         Ok(k)
     }
 
+    /// The number of the memo with this key, new or shared with an earlier occurrence.
+    fn memo(&mut self, key: String, spec: rt::MemoSpec) -> usize {
+        let memos = &mut self.tables.memos;
+        *self.memo_index.entry(key).or_insert_with(|| {
+            memos.push(spec);
+            memos.len() - 1
+        })
+    }
+
+    /// The number of the per-decision memo with this key, new or shared.
+    fn request_memo(&mut self, key: String) -> usize {
+        let n = &mut self.tables.request_memos;
+        *self.request_index.entry(key).or_insert_with(|| {
+            *n += 1;
+            *n - 1
+        })
+    }
+
+    /// The number of the column of an attribute, new or shared.
+    fn column(&mut self, spec: rt::ColumnSpec) -> usize {
+        let columns = &mut self.tables.columns;
+        *self.column_index.entry(spec).or_insert_with(|| {
+            columns.push(spec);
+            columns.len() - 1
+        })
+    }
+
+    /// The number of the text memo with this key, new or shared.
+    fn text_memo(&mut self, key: String, ty: EntityTypeId, hole: &Type) -> usize {
+        let texts = &mut self.tables.text_memos;
+        *self.text_index.entry(key).or_insert_with(|| {
+            texts.push((ty, hole.clone()));
+            texts.len() - 1
+        })
+    }
+
+    /// What the body of function `f` depends on (bodies never call themselves).
+    fn fn_deps(&mut self, f: usize) -> Deps {
+        if let Some(d) = self.fn_deps.get(&f) {
+            return d.clone();
+        }
+        let mut deps = Deps::default();
+        if let Some(func) = self.program.functions.get(f) {
+            let mut calls = Vec::new();
+            deps = collect_deps(&func.body, &mut calls);
+            for g in calls {
+                let inner = if g == f {
+                    Deps {
+                        impure: true,
+                        ..Deps::default()
+                    }
+                } else {
+                    self.fn_deps(g)
+                };
+                deps.impure |= inner.impure;
+                deps.timed |= inner.timed;
+                deps.expensive |= inner.expensive;
+            }
+        }
+        // A function's parameters are its own: only purity and cost matter to callers.
+        deps.args.clear();
+        deps.locals.clear();
+        self.fn_deps.insert(f, deps.clone());
+        deps
+    }
+
     fn native_op(&mut self) {
         if let Some(s) = &mut self.stats {
             s.native_ops += 1;
         }
     }
+}
+
+/// What an expression depends on, for memoization.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Deps {
+    /// Rule arguments read.
+    args: Vec<u32>,
+    /// Local slots read that the expression does not bind itself.
+    locals: Vec<u32>,
+    /// Reads the request's time or context, or a window or clock (never memoized per entity).
+    impure: bool,
+    /// Reads a window or a local clock (worth computing once per decision).
+    timed: bool,
+    /// Does work worth memoizing: graph walks, loops, set or string helpers, regexes, calls.
+    expensive: bool,
+}
+
+/// The dependencies of `e` (function calls are listed in `calls`, their bodies not visited).
+fn collect_deps(e: &Expr, calls: &mut Vec<usize>) -> Deps {
+    let mut deps = Deps::default();
+    let mut bound = Vec::new();
+    let mut read = Vec::new();
+    crate::engine::walk(e, &mut |x| match &x.kind {
+        ExprKind::Arg(i) => deps.args.push(*i),
+        ExprKind::Local(id) => read.push(id.0),
+        ExprKind::Now
+        | ExprKind::Context(_)
+        | ExprKind::InWindow { .. }
+        | ExprKind::Remaining { .. }
+        | ExprKind::Fits { .. }
+        | ExprKind::NextOpen { .. }
+        | ExprKind::LocalTime { .. } => {
+            deps.impure = true;
+            deps.timed |= !matches!(x.kind, ExprKind::Now | ExprKind::Context(_));
+        }
+        ExprKind::Quantifier { var, .. } | ExprKind::Filter { var, .. } => {
+            bound.push(var.0);
+            deps.expensive = true;
+        }
+        ExprKind::Call { func, .. } => calls.push(func.index()),
+        ExprKind::Related { .. }
+        | ExprKind::Closure { .. }
+        | ExprKind::Path { .. }
+        | ExprKind::Matches { .. }
+        | ExprKind::Builtin { .. }
+        | ExprKind::In { .. } => deps.expensive = true,
+        _ => {}
+    });
+    read.retain(|id| !bound.contains(id));
+    read.sort_unstable();
+    read.dedup();
+    deps.args.sort_unstable();
+    deps.args.dedup();
+    deps.locals = read;
+    deps
 }
 
 /// The signature of every helper: the context pointer, then `n` `i64`s, returning an `i64`.
@@ -226,6 +369,13 @@ pub(crate) fn helper_signature(module: &JITModule, n: usize) -> Signature {
     }
     sig.returns.push(AbiParam::new(types::I64));
     sig
+}
+
+/// The entity a memoized expression depends on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Root {
+    Arg(u32),
+    Local(u32),
 }
 
 /// A native value: a payload, and a presence flag when the static type is optional.
@@ -425,7 +575,254 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
         Ok(())
     }
 
+    /// Lowers a message hole: like [`Lower::emit`], except that a hole whose value depends
+    /// only on one entity and is costly to compute or to render (a set) has its rendered text
+    /// memoized per entity.
+    pub(crate) fn emit_hole(&mut self, e: &Expr) -> Result<(), JitError> {
+        let Some((root, entity, deps)) = self.entity_root(e) else {
+            return self.emit(e);
+        };
+        if !(deps.expensive || matches!(e.ty.strip_optional(), Type::Set(_))) {
+            return self.emit(e);
+        }
+        let key = format!("{root:?}|{e:?}");
+        let m = self.shared.text_memo(key, entity, &e.ty);
+        let idx = self.root_value(root)?;
+        let m = self.iconst(m as i64);
+        let known = self.call(H::TextGet, &[m, idx])?;
+        let miss = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.ins().brif(known, done, &[], miss, &[]);
+        self.b.switch_to_block(miss);
+        let nv = self.expr(e)?;
+        let present = match nv.present {
+            Some(p) => p,
+            None => self.iconst(1),
+        };
+        let code = self.iconst(code_of(&e.ty));
+        self.call(H::TextPut, &[m, idx, code, present, nv.v])?;
+        self.b.ins().jump(done, &[]);
+        self.b.switch_to_block(done);
+        Ok(())
+    }
+
     fn expr(&mut self, e: &Expr) -> Result<Nv, JitError> {
+        if let Some((root, spec, key)) = self.memo_candidate(e) {
+            return self.memoized(e, root, spec, key);
+        }
+        if let Some(key) = self.request_candidate(e) {
+            return self.once_per_decision(e, key);
+        }
+        self.compute(e)
+    }
+
+    /// Whether `e` is computed once per decision: a scalar window test, local-clock reading or
+    /// call of a function that reads one, with no local slot (it depends on the request's time,
+    /// context and fields only), so that the rules of an action share it. The key names the
+    /// request fields the rule's arguments read.
+    fn request_candidate(&mut self, e: &Expr) -> Option<String> {
+        if e.ty.is_optional() || is_handle(&e.ty) {
+            return None;
+        }
+        if !matches!(
+            e.kind,
+            ExprKind::InWindow { .. }
+                | ExprKind::Remaining { .. }
+                | ExprKind::Fits { .. }
+                | ExprKind::NextOpen { .. }
+                | ExprKind::LocalTime { .. }
+                | ExprKind::Call { .. }
+        ) {
+            return None;
+        }
+        let mut calls = Vec::new();
+        let mut deps = collect_deps(e, &mut calls);
+        for f in calls {
+            deps.timed |= self.shared.fn_deps(f).timed;
+        }
+        if !deps.timed || !deps.locals.is_empty() {
+            return None;
+        }
+        let slots: Option<Vec<usize>> = deps
+            .args
+            .iter()
+            .map(|a| self.arg_slots.get(*a as usize).copied())
+            .collect();
+        Some(format!("{:?}|{e:?}", slots?))
+    }
+
+    /// `e` through the decision's memo: computed the first time a rule of the decision needs
+    /// it (not kept when it fails), then read back.
+    fn once_per_decision(&mut self, e: &Expr, key: String) -> Result<Nv, JitError> {
+        let k = self.shared.request_memo(key);
+        let offset = i32::try_from(k * 16)
+            .map_err(|_| JitError::Unsupported("too many per-decision values".into()))?;
+        self.shared.native_op();
+        let flags = MemFlagsData::trusted();
+        let base = self.load_ctx(rt::OFF_REQUEST_MEMOS);
+        let known = self.b.ins().load(types::I64, flags, base, offset);
+        let (done, out) = self.merge_block(&e.ty);
+        let hit = self.b.create_block();
+        let miss = self.b.create_block();
+        self.b.ins().brif(known, hit, &[], miss, &[]);
+        self.b.switch_to_block(hit);
+        let v = self.b.ins().load(types::I64, flags, base, offset + 8);
+        self.b.ins().jump(done, &[v.into()]);
+        self.b.switch_to_block(miss);
+        let v = self.compute(e)?.v;
+        let base = self.load_ctx(rt::OFF_REQUEST_MEMOS);
+        let one = self.iconst(1);
+        self.b.ins().store(flags, v, base, offset + 8);
+        self.b.ins().store(flags, one, base, offset);
+        self.b.ins().jump(done, &[v.into()]);
+        self.b.switch_to_block(done);
+        Ok(out)
+    }
+
+    /// Whether `e` is memoized: a `Bool`, `Int` (or duration, timestamp) or enum expression
+    /// that does work worth saving and depends on nothing but one entity (a rule argument or a
+    /// local slot, not optional) and the snapshot: no `now`, context, window or clock. Returns
+    /// the entity it depends on, the memo's shape and its key (the expression and the entity's
+    /// designation: equal keys are the same function of the entity).
+    fn memo_candidate(&mut self, e: &Expr) -> Option<(Root, rt::MemoSpec, String)> {
+        let wide = match &e.ty {
+            Type::Bool | Type::Enum(_) => false,
+            Type::Int | Type::Duration | Type::Timestamp => true,
+            _ => return None,
+        };
+        let (root, entity, deps) = self.entity_root(e)?;
+        if !deps.expensive {
+            return None;
+        }
+        let key = format!("{root:?}|{e:?}");
+        Some((
+            root,
+            rt::MemoSpec {
+                ty: entity,
+                wide,
+            },
+            key,
+        ))
+    }
+
+    /// The one entity `e` depends on besides the snapshot (a rule argument or a local slot
+    /// of a non-optional entity type), with its type and `e`'s dependencies; `None` when `e`
+    /// reads the request's time or context, a window or clock, or anything else.
+    fn entity_root(&mut self, e: &Expr) -> Option<(Root, EntityTypeId, Deps)> {
+        if matches!(
+            e.kind,
+            ExprKind::Arg(_) | ExprKind::Local(_) | ExprKind::Bool(_) | ExprKind::Int(_)
+        ) {
+            return None;
+        }
+        let mut calls = Vec::new();
+        let mut deps = collect_deps(e, &mut calls);
+        for f in calls {
+            let inner = self.shared.fn_deps(f);
+            deps.impure |= inner.impure;
+            deps.expensive |= inner.expensive;
+        }
+        if deps.impure {
+            return None;
+        }
+        let root = match (deps.args.as_slice(), deps.locals.as_slice()) {
+            ([arg], []) => Root::Arg(*arg),
+            ([], [local]) => Root::Local(*local),
+            _ => return None,
+        };
+        // The entity's static type, from an occurrence in `e`.
+        let mut ty = None;
+        crate::engine::walk(e, &mut |x| {
+            let is_root = match (&x.kind, root) {
+                (ExprKind::Arg(i), Root::Arg(r)) => *i == r,
+                (ExprKind::Local(id), Root::Local(r)) => id.0 == r,
+                _ => false,
+            };
+            if is_root && ty.is_none() {
+                ty = Some(x.ty.clone());
+            }
+        });
+        match ty {
+            Some(Type::Entity(entity)) => Some((root, entity, deps)),
+            _ => None,
+        }
+    }
+
+    /// The native index of the entity a memo depends on.
+    fn root_value(&mut self, root: Root) -> Result<Value, JitError> {
+        match root {
+            Root::Arg(i) => {
+                let slot = *self
+                    .arg_slots
+                    .get(i as usize)
+                    .ok_or_else(|| internal("rule argument out of range"))?;
+                Ok(self.slot(slot, &Type::Bool)?.v)
+            }
+            Root::Local(id) => Ok(self
+                .frame
+                .get(id as usize)
+                .copied()
+                .flatten()
+                .ok_or_else(|| internal("local slot read before it is bound"))?
+                .v),
+        }
+    }
+
+    /// `e` through its memo: the entity's slot is read natively; on a miss (or for an entity
+    /// the snapshot does not hold) the value is computed and stored.
+    fn memoized(
+        &mut self,
+        e: &Expr,
+        root: Root,
+        spec: rt::MemoSpec,
+        key: String,
+    ) -> Result<Nv, JitError> {
+        let idx = self.root_value(root)?;
+        let m = self.shared.memo(key, spec);
+        let header = i32::try_from(m * 16)
+            .map_err(|_| JitError::Unsupported("too many memoized expressions".into()))?;
+        self.shared.native_op();
+        let headers = self.load_ctx(rt::OFF_MEMOS);
+        let flags = MemFlagsData::trusted();
+        let base = self.b.ins().load(types::I64, flags, headers, header);
+        let len = self.b.ins().load(types::I64, flags, headers, header + 8);
+        let (done, out) = self.merge_block(&e.ty);
+        let probe = self.b.create_block();
+        let miss = self.b.create_block();
+        // Unsigned: an unknown entity's negative code is out of range too.
+        let inside = self.b.ins().icmp(IntCC::UnsignedLessThan, idx, len);
+        self.b.ins().brif(inside, probe, &[], miss, &[]);
+        self.b.switch_to_block(probe);
+        if spec.wide {
+            let offset = self.b.ins().ishl_imm_u(idx, 4);
+            let addr = self.b.ins().iadd(base, offset);
+            let known = self.b.ins().atomic_load(types::I64, flags, addr);
+            let hit = self.b.create_block();
+            self.b.ins().brif(known, hit, &[], miss, &[]);
+            self.b.switch_to_block(hit);
+            let v = self.b.ins().load(types::I64, flags, addr, 8);
+            self.b.ins().jump(done, &[v.into()]);
+        } else {
+            let offset = self.b.ins().ishl_imm_u(idx, 3);
+            let addr = self.b.ins().iadd(base, offset);
+            let word = self.b.ins().atomic_load(types::I64, flags, addr);
+            let hit = self.b.create_block();
+            self.b.ins().brif(word, hit, &[], miss, &[]);
+            self.b.switch_to_block(hit);
+            let v = self.b.ins().iadd_imm_s(word, -1);
+            self.b.ins().jump(done, &[v.into()]);
+        }
+        self.b.switch_to_block(miss);
+        let v = self.compute(e)?.v;
+        let m = self.iconst(m as i64);
+        self.call(H::MemoPut, &[m, idx, v])?;
+        self.b.ins().jump(done, &[v.into()]);
+        self.b.switch_to_block(done);
+        Ok(out)
+    }
+
+    /// Lowers `e` itself (its sub-expressions may be memoized).
+    fn compute(&mut self, e: &Expr) -> Result<Nv, JitError> {
         match &e.kind {
             ExprKind::Bool(v) => {
                 self.shared.native_op();
@@ -775,16 +1172,58 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
         }
         let optional = field.ty.is_optional();
         let code = code_of(&field.ty);
+        // Native read from the snapshot's column when the index is in range; otherwise (an
+        // entity the store does not hold, or a column that is not kept) `h_attr` reads the
+        // attribute or reports the error.
+        let c = self.shared.column(rt::ColumnSpec {
+            ty: *ty,
+            attr,
+            code,
+        });
+        let header = i32::try_from(c * 24)
+            .map_err(|_| JitError::Unsupported("too many attributes read".into()))?;
+        self.shared.native_op();
+        let flags = MemFlagsData::trusted();
+        let headers = self.load_ctx(rt::OFF_COLUMNS);
+        let len = self.b.ins().load(types::I64, flags, headers, header + 16);
+        let fast = self.b.create_block();
+        let slow = self.b.create_block();
+        let done = self.b.create_block();
+        let v = self.b.append_block_param(done, types::I64);
+        let p = self.b.append_block_param(done, types::I64);
+        let inside = self.b.ins().icmp(IntCC::UnsignedLessThan, ent, len);
+        self.b.ins().brif(inside, fast, &[], slow, &[]);
+        self.b.switch_to_block(fast);
+        let present = if optional {
+            let column = self.b.ins().load(types::I64, flags, headers, header + 8);
+            let addr = self.b.ins().iadd(column, ent);
+            self.b.ins().uload8(types::I64, flags, addr, 0)
+        } else {
+            self.iconst(1)
+        };
+        let value = if code & 0xff == rt::K_HANDLE {
+            let base = self.iconst(rt::attr_handle_base(ty.0, attr));
+            self.b.ins().bor(ent, base)
+        } else {
+            let column = self.b.ins().load(types::I64, flags, headers, header);
+            let offset = self.b.ins().ishl_imm_u(ent, 3);
+            let addr = self.b.ins().iadd(column, offset);
+            self.b.ins().load(types::I64, flags, addr, 0)
+        };
+        self.b.ins().jump(done, &[value.into(), present.into()]);
+        self.b.switch_to_block(slow);
         let t = self.iconst(i64::from(ty.0));
         let a = self.iconst(i64::from(attr));
-        let c = self.iconst(code);
-        let v = self.call(H::Attr, &[t, ent, a, c])?;
+        let k = self.iconst(code);
+        let value = self.call(H::Attr, &[t, ent, a, k])?;
         let present = if optional {
-            Some(self.load_ctx(rt::OFF_AUX))
+            self.load_ctx(rt::OFF_AUX)
         } else {
-            None
+            self.iconst(1)
         };
-        Ok((v, present))
+        self.b.ins().jump(done, &[value.into(), present.into()]);
+        self.b.switch_to_block(done);
+        Ok((v, optional.then_some(p)))
     }
 
     fn set_literal(&mut self, e: &Expr, items: &[Expr]) -> Result<Nv, JitError> {

@@ -12,6 +12,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 use jiff::tz::TimeZone;
 use ward_ir::{EntityTypeId, Program, RelationId, TimePart, WindowId};
@@ -47,6 +48,12 @@ pub(crate) fn slot_handle(slot: usize) -> i64 {
     (S_SLOT << SPACE_SHIFT) | slot as i64
 }
 
+/// The attribute handle of attribute `attr` of type `ty` for entity index 0 (native code adds
+/// the index).
+pub(crate) fn attr_handle_base(ty: u32, attr: u32) -> i64 {
+    attr_handle(ty, attr, 0)
+}
+
 fn attr_handle(ty: u32, attr: u32, idx: u32) -> i64 {
     (S_ATTR << SPACE_SHIFT) | (i64::from(ty) << 44) | (i64::from(attr) << 32) | i64::from(idx)
 }
@@ -71,6 +78,199 @@ pub(crate) struct Tables {
     pub(crate) literals: Vec<(EntityTypeId, Arc<str>)>,
     pub(crate) literal_index: HashMap<(EntityTypeId, Arc<str>), usize>,
     pub(crate) timezones: Vec<TimeZone>,
+    /// The memoized sub-expressions (see [`SnapshotTables`]), by memo number.
+    pub(crate) memos: Vec<MemoSpec>,
+    /// The message holes whose rendered text is memoized, by number: the type of entity the
+    /// hole depends on, and the hole's type (how its value renders).
+    pub(crate) text_memos: Vec<(EntityTypeId, ward_ir::Type)>,
+    /// How many values are computed once per decision (`[known, value]` each at
+    /// `Ctx::request_memos`).
+    pub(crate) request_memos: usize,
+    /// The attributes native code reads from columns (see [`SnapshotTables`]), by number.
+    pub(crate) columns: Vec<ColumnSpec>,
+}
+
+/// An attribute native code reads directly: attribute `attr` of entity type `ty`, of type code
+/// `code` (scalars are copied into an `i64` column; strings and sets only need presence).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct ColumnSpec {
+    pub(crate) ty: EntityTypeId,
+    pub(crate) attr: u32,
+    pub(crate) code: i64,
+}
+
+/// One attribute as native code reads it: `[values, present, entities]` (addresses of an `i64`
+/// per entity, of a byte per entity, and the number of entities; `entities` is 0 when the
+/// column is not kept, and native code then calls `h_attr`).
+#[derive(Debug, Default)]
+struct Column {
+    values: Box<[i64]>,
+    present: Box<[u8]>,
+}
+
+impl Column {
+    /// The column of `spec` in `store`; `None` when a value has no native form (an entity the
+    /// store does not hold), so that reads go through `h_attr`, which reports it.
+    fn build(spec: &ColumnSpec, store: &Store) -> Option<Column> {
+        let n = store.entity_count(spec.ty);
+        let mut values = Vec::new();
+        if spec.code & 0xff != K_HANDLE {
+            values.reserve_exact(n);
+        }
+        let mut present = Vec::with_capacity(n);
+        for idx in 0..n {
+            let v = store.attr(spec.ty, u32::try_from(idx).ok()?, spec.attr)?;
+            present.push(u8::from(*v != Value::Absent));
+            if spec.code & 0xff == K_HANDLE {
+                continue;
+            }
+            values.push(match v {
+                Value::Absent => 0,
+                Value::Bool(b) => i64::from(*b),
+                Value::Int(n) => *n,
+                Value::Enum(e) => i64::from(*e),
+                Value::Entity(EntityRef::Known { idx, .. }) => i64::from(*idx),
+                _ => return None,
+            });
+        }
+        Some(Column {
+            values: values.into_boxed_slice(),
+            present: present.into_boxed_slice(),
+        })
+    }
+}
+
+/// A sub-expression whose value depends only on one entity (and the snapshot): its value is
+/// kept per entity of type `ty` once computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct MemoSpec {
+    pub(crate) ty: EntityTypeId,
+    /// An `Int` (two words per entity: known flag, value); else a `Bool` or enum variant (one
+    /// word: `value + 1`, 0 while unknown).
+    pub(crate) wide: bool,
+}
+
+/// The memo tables of one snapshot: for each [`MemoSpec`], one slot per entity of its type,
+/// filled in by native code (through [`h_memo_put`]) the first time the value is computed and
+/// read directly by native code afterwards. Slots are atomics: concurrent decisions may compute
+/// the same value twice and store it twice, which is harmless (it is the same value). Errors
+/// are never stored: an expression that fails is evaluated again next time.
+///
+/// The rendered text of memoized message holes is kept the same way, one pointer per entity
+/// (null while unknown), set once with a compare-and-swap and freed with the tables.
+#[derive(Debug)]
+pub(crate) struct SnapshotTables {
+    tables: Vec<Box<[AtomicU64]>>,
+    /// `[address, entities]` per memo, as native code reads them (`entities` is 0 for a
+    /// table that is not kept).
+    headers: Box<[i64]>,
+    /// Per text memo, per entity: a leaked `Box<Arc<str>>`, or null.
+    texts: Vec<Box<[AtomicPtr<Arc<str>>]>>,
+    /// How many text memos the program has (`texts` is empty for unused tables).
+    n_texts: usize,
+    /// The attribute columns native code reads (owned here, read through the headers'
+    /// addresses), and their headers (`[values, present, entities]` per column).
+    _columns: Vec<Column>,
+    column_headers: Box<[i64]>,
+}
+
+/// `n` zeroed atomics. The memory comes from the allocator already zeroed, so the pages of a
+/// large table are only touched (and resident) where entries are filled in.
+fn zeroed_u64(n: usize) -> Box<[AtomicU64]> {
+    // SAFETY: an `AtomicU64` has the in-memory representation of a `u64`, for which all-zero
+    // bytes are a valid value (0).
+    unsafe { Box::<[AtomicU64]>::new_zeroed_slice(n).assume_init() }
+}
+
+fn zeroed_ptrs(n: usize) -> Box<[AtomicPtr<Arc<str>>]> {
+    // SAFETY: an `AtomicPtr` has the in-memory representation of a raw pointer, for which
+    // all-zero bytes are a valid value (null).
+    unsafe { Box::<[AtomicPtr<Arc<str>>]>::new_zeroed_slice(n).assume_init() }
+}
+
+impl Drop for SnapshotTables {
+    fn drop(&mut self) {
+        for table in &self.texts {
+            for slot in table.iter() {
+                let p = slot.swap(std::ptr::null_mut(), Ordering::Acquire);
+                if !p.is_null() {
+                    // SAFETY: every non-null pointer in a text table comes from
+                    // `Box::into_raw` in `put_text` and is owned by the table (it was swapped
+                    // out, so it is freed once).
+                    drop(unsafe { Box::from_raw(p) });
+                }
+            }
+        }
+    }
+}
+
+impl SnapshotTables {
+    /// Empty tables for `tables`' memos: every lookup misses and nothing is stored.
+    pub(crate) fn unused(tables: &Tables) -> SnapshotTables {
+        SnapshotTables {
+            tables: Vec::new(),
+            headers: vec![0; 2 * tables.memos.len()].into_boxed_slice(),
+            texts: Vec::new(),
+            n_texts: tables.text_memos.len(),
+            _columns: Vec::new(),
+            column_headers: vec![0; 3 * tables.columns.len()].into_boxed_slice(),
+        }
+    }
+
+    /// Whether these are tables for `tables`' memos and columns.
+    pub(crate) fn fits(&self, tables: &Tables) -> bool {
+        self.headers.len() == 2 * tables.memos.len()
+            && self.n_texts == tables.text_memos.len()
+            && self.column_headers.len() == 3 * tables.columns.len()
+    }
+
+    /// The column headers native code reads (`Ctx::columns`).
+    pub(crate) fn columns_ptr(&self) -> *const i64 {
+        self.column_headers.as_ptr()
+    }
+
+    /// The memoized text of hole memo `m` for entity `idx`, if known.
+    fn text(&self, m: usize, idx: usize) -> Option<Arc<str>> {
+        let p = self.texts.get(m)?.get(idx)?.load(Ordering::Acquire);
+        // SAFETY: a non-null pointer in a text table points to a `Box<Arc<str>>` the table owns
+        // until it is dropped, which cannot happen while `self` is borrowed; it is never
+        // mutated after it was published.
+        unsafe { p.as_ref() }.cloned()
+    }
+
+    /// Keeps `text` as hole memo `m`'s for entity `idx` (the first stored text wins).
+    fn put_text(&self, m: usize, idx: usize, text: &Arc<str>) {
+        let Some(slot) = self.texts.get(m).and_then(|t| t.get(idx)) else {
+            return;
+        };
+        let p = Box::into_raw(Box::new(Arc::clone(text)));
+        if slot
+            .compare_exchange(std::ptr::null_mut(), p, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            // SAFETY: `p` was not published (the exchange failed), so it is still ours.
+            drop(unsafe { Box::from_raw(p) });
+        }
+    }
+
+    /// The headers native code reads (`Ctx::memos`).
+    pub(crate) fn as_ptr(&self) -> *const i64 {
+        self.headers.as_ptr()
+    }
+
+    fn put(&self, memo: usize, idx: usize, wide: bool, value: i64) {
+        let Some(table) = self.tables.get(memo) else {
+            return;
+        };
+        if wide {
+            if let (Some(flag), Some(slot)) = (table.get(2 * idx), table.get(2 * idx + 1)) {
+                slot.store(value as u64, Ordering::Relaxed);
+                flag.store(1, Ordering::Release);
+            }
+        } else if let Some(slot) = table.get(idx) {
+            slot.store((value as u64).wrapping_add(1), Ordering::Release);
+        }
+    }
 }
 
 impl Tables {
@@ -86,6 +286,44 @@ impl Tables {
             })
             .collect()
     }
+
+    /// Empty memo tables sized for a snapshot.
+    pub(crate) fn snapshot_tables(&self, store: &Store) -> SnapshotTables {
+        let mut tables = Vec::with_capacity(self.memos.len());
+        let mut headers = Vec::with_capacity(2 * self.memos.len());
+        for spec in &self.memos {
+            let n = store.entity_count(spec.ty);
+            let words = if spec.wide { 2 * n } else { n };
+            let table = zeroed_u64(words);
+            headers.push(table.as_ptr() as i64);
+            headers.push(n as i64);
+            tables.push(table);
+        }
+        let texts = self
+            .text_memos
+            .iter()
+            .map(|(ty, _)| zeroed_ptrs(store.entity_count(*ty)))
+            .collect();
+        let mut columns = Vec::with_capacity(self.columns.len());
+        let mut column_headers = Vec::with_capacity(3 * self.columns.len());
+        for spec in &self.columns {
+            let column = Column::build(spec, store);
+            let kept = column.is_some();
+            let column = column.unwrap_or_default();
+            column_headers.push(column.values.as_ptr() as i64);
+            column_headers.push(column.present.as_ptr() as i64);
+            column_headers.push(if kept { column.present.len() as i64 } else { 0 });
+            columns.push(column);
+        }
+        SnapshotTables {
+            tables,
+            headers: headers.into_boxed_slice(),
+            texts,
+            n_texts: self.text_memos.len(),
+            _columns: columns,
+            column_headers: column_headers.into_boxed_slice(),
+        }
+    }
 }
 
 fn unknown_code(k: usize) -> i64 {
@@ -94,10 +332,18 @@ fn unknown_code(k: usize) -> i64 {
 
 /// A value produced during one decision.
 #[derive(Debug)]
-pub(crate) enum Item<'a> {
+pub(crate) enum Item {
     Val(Value),
-    /// A set of entities of one type, as sorted store indices (relations, closures).
-    Idx(EntityTypeId, &'a [u32]),
+    /// The entities of type `ty` related to entity `idx` by `rel` (against the edges when
+    /// `inverse`; its closure when `transitive`): the store's sorted indices, looked up (the
+    /// closure is memoized by the store) whenever the item is read.
+    Rel {
+        ty: EntityTypeId,
+        rel: RelationId,
+        inverse: bool,
+        transitive: bool,
+        idx: u32,
+    },
 }
 
 /// What a handle stands for.
@@ -122,13 +368,20 @@ pub(crate) struct Ctx<'a> {
     pub(crate) aux: i64,
     /// Offset 40: the request's time.
     pub(crate) now: i64,
+    /// Offset 48: the memo tables' headers (`[address, entities]` per memo).
+    pub(crate) memos: *const i64,
+    /// Offset 56: the attribute columns' headers (`[values, present, entities]` per column).
+    pub(crate) columns: *const i64,
+    /// Offset 64: `[known, value]` per value computed once per decision (zeroed for each).
+    pub(crate) request_memos: *mut i64,
+    memo_tables: Option<&'a SnapshotTables>,
     pub(crate) compiled: &'a Compiled,
     /// How many of the slots are context fields (the action's fields follow).
     n_context: usize,
     pub(crate) tables: &'a Tables,
     pub(crate) store: &'a Store,
     pub(crate) request: &'a Request,
-    pub(crate) arena: Vec<Item<'a>>,
+    pub(crate) arena: Vec<Item>,
     pub(crate) builders: Vec<Vec<Value>>,
     pub(crate) error: Option<EvalError>,
     /// Errors of rules, by position in the action's plan.
@@ -145,6 +398,9 @@ pub(crate) const OFF_OUTCOMES: i32 = 16;
 pub(crate) const OFF_LITERALS: i32 = 24;
 pub(crate) const OFF_AUX: i32 = 32;
 pub(crate) const OFF_NOW: i32 = 40;
+pub(crate) const OFF_MEMOS: i32 = 48;
+pub(crate) const OFF_COLUMNS: i32 = 56;
+pub(crate) const OFF_REQUEST_MEMOS: i32 = 64;
 
 impl<'a> Ctx<'a> {
     pub(crate) fn new(
@@ -162,6 +418,10 @@ impl<'a> Ctx<'a> {
             literals: literals.as_ptr(),
             aux: 0,
             now: request.at,
+            memos: std::ptr::null(),
+            columns: std::ptr::null(),
+            request_memos: std::ptr::null_mut(),
+            memo_tables: None,
             compiled,
             tables,
             n_context,
@@ -174,6 +434,13 @@ impl<'a> Ctx<'a> {
             emitted: Vec::new(),
             extra_unknown: Vec::new(),
         }
+    }
+
+    /// Uses `memos` (tables for this context's program) for memoized sub-expressions.
+    pub(crate) fn set_memos(&mut self, memos: &'a SnapshotTables) {
+        self.memos = memos.as_ptr();
+        self.columns = memos.columns_ptr();
+        self.memo_tables = Some(memos);
     }
 
     fn program(&self) -> &'a Program {
@@ -208,7 +475,20 @@ impl<'a> Ctx<'a> {
         match space {
             S_ARENA => match self.arena.get(low)? {
                 Item::Val(v) => Some(Res::Val(v)),
-                Item::Idx(ty, items) => Some(Res::Idx(*ty, items)),
+                Item::Rel {
+                    ty,
+                    rel,
+                    inverse,
+                    transitive,
+                    idx,
+                } => Some(Res::Idx(
+                    *ty,
+                    if *transitive {
+                        self.store.closure(*rel, *inverse, *idx)
+                    } else {
+                        self.store.related(*rel, *inverse, *idx)
+                    },
+                )),
             },
             S_CONST => self.tables.consts.get(low).map(Res::Val),
             S_SLOT => match low.checked_sub(self.n_context) {
@@ -233,7 +513,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn push(&mut self, item: Item<'a>) -> i64 {
+    fn push(&mut self, item: Item) -> i64 {
         self.arena.push(item);
         (S_ARENA << SPACE_SHIFT) | (self.arena.len() - 1) as i64
     }
@@ -582,13 +862,15 @@ pub(crate) extern "C" fn h_related(p: *mut u8, rel: i64, flags: i64, ent: i64, t
         let (Ok(rel), Ok(ty)) = (u32::try_from(rel), u32::try_from(ty)) else {
             return ctx.internal("relation out of range");
         };
-        let store = ctx.store;
-        let items: &[u32] = match u32::try_from(ent) {
-            Ok(idx) if flags & 2 != 0 => store.closure(RelationId(rel), flags & 1 != 0, idx),
-            Ok(idx) => store.related(RelationId(rel), flags & 1 != 0, idx),
-            Err(_) => &[],
-        };
-        ctx.push(Item::Idx(EntityTypeId(ty), items))
+        // An entity the store does not hold has no edges (index past every relation's nodes).
+        let idx = u32::try_from(ent).unwrap_or(u32::MAX);
+        ctx.push(Item::Rel {
+            ty: EntityTypeId(ty),
+            rel: RelationId(rel),
+            inverse: flags & 1 != 0,
+            transitive: flags & 2 != 0,
+            idx,
+        })
     })
 }
 
@@ -697,5 +979,66 @@ pub(crate) extern "C" fn h_emit(p: *mut u8, code: i64, present: i64, x: i64) -> 
             }
             None => ctx.internal("emitted value of an unexpected type"),
         }
+    })
+}
+
+/// Stores the value of memo `m` for entity `idx` (nothing for an index out of range, such as
+/// an entity the store does not hold).
+pub(crate) extern "C" fn h_memo_put(p: *mut u8, m: i64, idx: i64, value: i64) -> i64 {
+    with(p, 0, |ctx| {
+        let (Ok(m), Ok(idx)) = (usize::try_from(m), usize::try_from(idx)) else {
+            return 0;
+        };
+        if let (Some(tables), Some(spec)) = (ctx.memo_tables, ctx.tables.memos.get(m)) {
+            tables.put(m, idx, spec.wide, value);
+        }
+        0
+    })
+}
+
+/// Emits the memoized text of message hole memo `m` for entity `idx`: 1 when it was known
+/// (and emitted), 0 when the hole must be evaluated.
+pub(crate) extern "C" fn h_text_get(p: *mut u8, m: i64, idx: i64) -> i64 {
+    with(p, 0, |ctx| {
+        let (Ok(m), Ok(idx), Some(tables)) =
+            (usize::try_from(m), usize::try_from(idx), ctx.memo_tables)
+        else {
+            return 0;
+        };
+        match tables.text(m, idx) {
+            Some(text) => {
+                ctx.emitted.push(Value::Str(text));
+                1
+            }
+            None => 0,
+        }
+    })
+}
+
+/// Renders the value of message hole memo `m` (absent when `present` is 0), keeps the text for
+/// entity `idx` and emits it (a string renders as itself).
+pub(crate) extern "C" fn h_text_put(p: *mut u8, m: i64, idx: i64, code: i64, present: i64, x: i64) -> i64 {
+    with(p, 0, |ctx| {
+        let Some((_, ty)) = usize::try_from(m).ok().and_then(|m| ctx.tables.text_memos.get(m)) else {
+            return ctx.internal("text memo out of range");
+        };
+        let value = if present == 0 {
+            Some(Value::Absent)
+        } else {
+            ctx.boxed(code, x)
+        };
+        let Some(value) = value else {
+            return ctx.internal("emitted value of an unexpected type");
+        };
+        let mut text = String::new();
+        crate::decision::render_value(&mut text, &value, ty, &ctx.compiled.program.schema, ctx.store);
+        let text: Arc<str> = Arc::from(text);
+        if let (Ok(m), Ok(idx), Some(tables)) =
+            (usize::try_from(m), usize::try_from(idx), ctx.memo_tables)
+        {
+            tables.put_text(m, idx, &text);
+        }
+        ctx.emitted.push(Value::Str(text));
+        0
     })
 }
