@@ -7,9 +7,9 @@ use serde_json::json;
 use ward_ir::*;
 
 use super::Engine;
+use crate::Value;
 use crate::decision::{Decision, render_explanation, render_value};
 use crate::interp::{Env, Evaluator};
-use crate::Value;
 use crate::store::Store;
 
 // ---- expression builders -------------------------------------------------------------------
@@ -1678,7 +1678,10 @@ fn fast_rendering_matches_the_reference_formatting() {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        stamps.push(x.rem_euclid(crate::time::MAX_TIMESTAMP - crate::time::MIN_TIMESTAMP) + crate::time::MIN_TIMESTAMP);
+        stamps.push(
+            x.rem_euclid(crate::time::MAX_TIMESTAMP - crate::time::MIN_TIMESTAMP)
+                + crate::time::MIN_TIMESTAMP,
+        );
     }
     for t in stamps {
         let mut out = String::new();
@@ -1692,7 +1695,21 @@ fn fast_rendering_matches_the_reference_formatting() {
         render_value(&mut out, &Value::Int(d), &Type::Duration, &schema, &store);
         assert_eq!(out, crate::time::format_duration(d), "duration {d}");
     }
-    for n in [i64::MIN, i64::MAX, 0, -7, 10, 99, 100, 59, 60, 3_600, 5_400, 86_400, 187_200] {
+    for n in [
+        i64::MIN,
+        i64::MAX,
+        0,
+        -7,
+        10,
+        99,
+        100,
+        59,
+        60,
+        3_600,
+        5_400,
+        86_400,
+        187_200,
+    ] {
         let mut out = String::new();
         render_value(&mut out, &Value::Int(n), &Type::Int, &schema, &store);
         assert_eq!(out, n.to_string());
@@ -1720,13 +1737,8 @@ fn reports(of: Expr, inverse: bool) -> Expr {
 /// gives what the interpreter gives, and an error is raised every time, never remembered.
 #[test]
 fn memoized_expressions_decide_as_the_interpreter_every_time() {
-    let count_reports = |inverse| {
-        builtin(
-            Builtin::Count,
-            Type::Int,
-            vec![reports(target(), inverse)],
-        )
-    };
+    let count_reports =
+        |inverse| builtin(Builtin::Count, Type::Int, vec![reports(target(), inverse)]);
     let rules = vec![
         rule(
             "has_reports",

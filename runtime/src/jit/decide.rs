@@ -5,7 +5,7 @@
 //! explanation by construction. Messages and approvers are evaluated by native code; only the
 //! rendering of their values is shared with the interpreter. The buffers of a decision are kept
 //! per thread and reused, so deciding allocates little beyond the decision itself.
-//! This module knows decisions and the context layout; not Cranelift.
+//! This module knows decisions and the context layout, not Cranelift.
 
 use std::cell::RefCell;
 
@@ -141,25 +141,19 @@ fn decide(
     ctx.request_memos = request_memos.as_mut_ptr();
     let action_index = request.action.index();
     let status = code.run_action(&mut ctx, action_index, 0, 0);
-    let rule_errors = std::mem::take(&mut ctx.rule_errors);
+    let mut rule_errors = std::mem::take(&mut ctx.rule_errors);
     let mut parts = Native {
         compiled,
         code,
         store,
-        ctx,
+        ctx: &mut ctx,
         action: action_index,
         status,
-        outcomes,
-        rule_errors,
+        outcomes: &outcomes,
+        rule_errors: &mut rule_errors,
         next_error: 0,
     };
     let result = decision::combine(compiled, request, &mut parts, explain);
-    let Native {
-        mut ctx,
-        outcomes,
-        mut rule_errors,
-        ..
-    } = parts;
     // Back to the thread's scratch, emptied (values dropped, capacity kept).
     rule_errors.clear();
     ctx.emitted.clear();
@@ -177,21 +171,22 @@ fn decide(
 
 /// The compiled code's [`RuleParts`]: mode 0 of the action's function has run (outcomes and
 /// errors of every rule); messages and approvers run modes 1 and 2 on demand.
-struct Native<'a, 'c> {
+struct Native<'a, 'c, 'x> {
     compiled: &'c Compiled,
     code: &'c Code,
     store: &'a Store,
-    ctx: Ctx<'a>,
+    ctx: &'x mut Ctx<'a>,
     action: usize,
     /// What mode 0 returned (non-zero: the native code failed outside a rule).
     status: i64,
-    outcomes: Vec<i64>,
+    outcomes: &'x [i64],
     /// Errors of rules, by position in the plan, in plan order.
-    rule_errors: Vec<(usize, EvalError)>,
+    rule_errors: &'x mut [(usize, EvalError)],
     next_error: usize,
 }
 
-impl<'c> RuleParts<'c> for Native<'_, 'c> {
+impl<'c> RuleParts<'c> for Native<'_, 'c, '_> {
+    #[inline]
     fn conditions(
         &mut self,
         ri: usize,
@@ -233,7 +228,7 @@ impl<'c> RuleParts<'c> for Native<'_, 'c> {
         parts: &'c [MessagePart],
         out: &mut String,
     ) -> Result<(), EvalError> {
-        let result = match self.code.run_action(&mut self.ctx, self.action, 1, ri as i64) {
+        let result = match self.code.run_action(self.ctx, self.action, 1, ri as i64) {
             0 => {
                 render(parts, &self.ctx.emitted, self.compiled, self.store, out);
                 Ok(())
@@ -247,10 +242,13 @@ impl<'c> RuleParts<'c> for Native<'_, 'c> {
     fn approvers(
         &mut self,
         ri: usize,
-        _expr: &'c Expr,
+        expr: &'c Expr,
         out: &mut Vec<String>,
     ) -> Result<(), EvalError> {
-        let result = match self.code.run_action(&mut self.ctx, self.action, 2, ri as i64) {
+        if literal_approvers(expr, out) {
+            return Ok(());
+        }
+        let result = match self.code.run_action(self.ctx, self.action, 2, ri as i64) {
             0 => decision::collect_approvers(self.ctx.emitted.drain(..), self.store, out),
             _ => Err(self.ctx.take_error()),
         };
@@ -263,12 +261,38 @@ impl<'c> RuleParts<'c> for Native<'_, 'c> {
         _expr: &'c Expr,
         out: &mut Vec<String>,
     ) -> Result<(), EvalError> {
-        let result = match self.code.run_default(&mut self.ctx) {
+        let result = match self.code.run_default(self.ctx) {
             0 => decision::collect_approvers(self.ctx.emitted.drain(..), self.store, out),
             _ => Err(self.ctx.take_error()),
         };
         self.ctx.emitted.clear();
         result
+    }
+}
+
+/// Approvers written as a string literal or a set of them (constants are inlined): added to
+/// `out` directly, as the compiled code would emit them. `false` (and nothing added) for any
+/// other expression.
+fn literal_approvers(expr: &Expr, out: &mut Vec<String>) -> bool {
+    use ward_ir::ExprKind;
+    match &expr.kind {
+        ExprKind::Str(s) => {
+            out.push(s.clone());
+            true
+        }
+        ExprKind::Set(items)
+            if items
+                .iter()
+                .all(|item| matches!(item.kind, ExprKind::Str(_))) =>
+        {
+            for item in items {
+                if let ExprKind::Str(s) = &item.kind {
+                    out.push(s.clone());
+                }
+            }
+            true
+        }
+        _ => false,
     }
 }
 

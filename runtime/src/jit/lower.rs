@@ -695,14 +695,7 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
             return None;
         }
         let key = format!("{root:?}|{e:?}");
-        Some((
-            root,
-            rt::MemoSpec {
-                ty: entity,
-                wide,
-            },
-            key,
-        ))
+        Some((root, rt::MemoSpec { ty: entity, wide }, key))
     }
 
     /// The one entity `e` depends on besides the snapshot (a rule argument or a local slot

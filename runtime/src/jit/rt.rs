@@ -1017,9 +1017,19 @@ pub(crate) extern "C" fn h_text_get(p: *mut u8, m: i64, idx: i64) -> i64 {
 
 /// Renders the value of message hole memo `m` (absent when `present` is 0), keeps the text for
 /// entity `idx` and emits it (a string renders as itself).
-pub(crate) extern "C" fn h_text_put(p: *mut u8, m: i64, idx: i64, code: i64, present: i64, x: i64) -> i64 {
+pub(crate) extern "C" fn h_text_put(
+    p: *mut u8,
+    m: i64,
+    idx: i64,
+    code: i64,
+    present: i64,
+    x: i64,
+) -> i64 {
     with(p, 0, |ctx| {
-        let Some((_, ty)) = usize::try_from(m).ok().and_then(|m| ctx.tables.text_memos.get(m)) else {
+        let Some((_, ty)) = usize::try_from(m)
+            .ok()
+            .and_then(|m| ctx.tables.text_memos.get(m))
+        else {
             return ctx.internal("text memo out of range");
         };
         let value = if present == 0 {
@@ -1031,7 +1041,13 @@ pub(crate) extern "C" fn h_text_put(p: *mut u8, m: i64, idx: i64, code: i64, pre
             return ctx.internal("emitted value of an unexpected type");
         };
         let mut text = String::new();
-        crate::decision::render_value(&mut text, &value, ty, &ctx.compiled.program.schema, ctx.store);
+        crate::decision::render_value(
+            &mut text,
+            &value,
+            ty,
+            &ctx.compiled.program.schema,
+            ctx.store,
+        );
         let text: Arc<str> = Arc::from(text);
         if let (Ok(m), Ok(idx), Some(tables)) =
             (usize::try_from(m), usize::try_from(idx), ctx.memo_tables)

@@ -16,6 +16,7 @@ use ward_ir::*;
 /// Where the generator's choices come from: a seeded splitmix64 stream, or a fuzzer's input
 /// (eight bytes per choice, then a stream seeded by the input once it is used up), so that the
 /// fuzzer's mutations change the program's shape rather than only a seed.
+#[derive(Debug)]
 pub struct Rng {
     state: u64,
     input: Vec<u8>,
@@ -42,7 +43,7 @@ impl Rng {
         }
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         if let Some(chunk) = self.input.get(self.pos..self.pos + 8) {
             self.pos += 8;
             let mut bytes = [0u8; 8];
@@ -56,7 +57,7 @@ impl Rng {
         z ^ (z >> 31)
     }
     pub fn below(&mut self, n: u64) -> u64 {
-        if n == 0 { 0 } else { self.next() % n }
+        if n == 0 { 0 } else { self.next_u64() % n }
     }
     pub fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
@@ -67,6 +68,7 @@ impl Rng {
 }
 
 /// One generated case: a program, an entities document and requests.
+#[derive(Debug)]
 pub struct Case {
     pub program: Program,
     pub entities: Json,
