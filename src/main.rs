@@ -38,6 +38,9 @@ enum Command {
     Eval(EvalArgs),
     /// Rewrite `.ward` files in the canonical layout (`--check`: only report what would change)
     Fmt(FmtArgs),
+    /// Run the language server on stdin and stdout (diagnostics, hover, go to definition,
+    /// references, formatting, completion)
+    Lsp,
 }
 
 /// How diagnostics and results are printed.
@@ -147,6 +150,14 @@ fn main() -> ExitCode {
         Command::Test(args) => cmd_test::run(&args),
         Command::Eval(args) => cmd_eval::run(&args),
         Command::Fmt(args) => cmd_fmt::run(&args),
+        // The LSP specification asks for exit code 1 when the session ends without `shutdown`.
+        Command::Lsp => Ok(match ward_lsp::run_stdio() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                let _ = writeln!(std::io::stderr(), "error: language server: {e}");
+                ExitCode::from(1)
+            }
+        }),
     };
     match result {
         Ok(code) => code,

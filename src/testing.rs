@@ -152,7 +152,7 @@ pub fn mismatch(case: &TestCase, decision: &Decision) -> Option<String> {
                 .fired
                 .iter()
                 .filter(|f| f.effect == decision.decision)
-                .map(|f| f.rule.clone()),
+                .map(|f| f.rule.to_string()),
         );
         if expected != got {
             problems.push(format!(

@@ -12,6 +12,7 @@
 //! engine is shared between threads.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use ward_ir::{EffectKind, Expr, MessagePart, Rule, Schema, Type};
@@ -33,15 +34,35 @@ pub struct Decision {
     pub errors: Vec<DecisionError>,
 }
 
-/// A rule that fired.
+/// A rule that fired. The rule's name and location are shared with the engine (formatted
+/// once when it is built), so a decision does not copy them; they serialize as strings.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fired {
-    pub rule: String,
+    #[serde(with = "shared_str")]
+    pub rule: Arc<str>,
     pub effect: EffectKind,
     /// The rendered `because` message; `null` when the rule has none.
     pub message: Option<String>,
     /// `path:line:col` of the `rule` keyword.
-    pub location: String,
+    #[serde(with = "shared_str")]
+    pub location: Arc<str>,
+}
+
+/// Serde for `Arc<str>` as a plain string (without serde's `rc` feature).
+mod shared_str {
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(s: &Arc<str>, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Arc<str>, D::Error> {
+        String::deserialize(deserializer).map(Arc::from)
+    }
 }
 
 /// An evaluation error of a rule (or of the default), or a request-validation error
@@ -152,7 +173,7 @@ pub fn render_explanation(decision: &Decision, explanation: &Explanation) -> Str
             trace.effect.as_str(),
             trace.location
         );
-        if let Some(fired) = decision.fired.iter().find(|f| f.rule == trace.rule)
+        if let Some(fired) = decision.fired.iter().find(|f| *f.rule == *trace.rule)
             && let Some(message) = &fired.message
         {
             let _ = writeln!(out, "      because: {message}");
@@ -359,7 +380,7 @@ pub(crate) fn combine<'c>(
         };
         if let Some(e) = error {
             errors.push(DecisionError {
-                rule: Some(strings.name.clone()),
+                rule: Some(strings.name.to_string()),
                 message: e.message,
             });
         }
@@ -377,7 +398,7 @@ pub(crate) fn combine<'c>(
                             }
                             let text = format!("could not render message: {e}");
                             errors.push(DecisionError {
-                                rule: Some(strings.name.clone()),
+                                rule: Some(strings.name.to_string()),
                                 message: e.message,
                             });
                             // Fail closed: an error can only make the decision stricter, so an
@@ -400,22 +421,22 @@ pub(crate) fn combine<'c>(
                         trace_error.get_or_insert_with(|| message.clone());
                     }
                     errors.push(DecisionError {
-                        rule: Some(strings.name.clone()),
+                        rule: Some(strings.name.to_string()),
                         message,
                     });
                 }
                 fired.push(Fired {
-                    rule: strings.name.clone(),
+                    rule: Arc::clone(&strings.name),
                     effect: rule.effect.kind,
                     message,
-                    location: strings.location.clone(),
+                    location: Arc::clone(&strings.location),
                 });
             }
         }
         if explain {
             traces.push(RuleTrace {
-                rule: strings.name.clone(),
-                location: strings.location.clone(),
+                rule: strings.name.to_string(),
+                location: strings.location.to_string(),
                 effect: rule.effect.kind,
                 fired: fires,
                 condition: condition.and_then(|i| {

@@ -215,9 +215,9 @@ pub(crate) struct Compiled {
 
 /// A rule's name and location as a decision shows them, formatted once.
 pub(crate) struct RuleStrings {
-    pub(crate) name: String,
+    pub(crate) name: Arc<str>,
     /// `path:line:col`.
-    pub(crate) location: String,
+    pub(crate) location: Arc<str>,
     /// A first guess of the rendered message's length (its text plus a little per hole).
     pub(crate) message_capacity: usize,
 }
@@ -234,8 +234,8 @@ impl RuleStrings {
                 .sum()
         });
         RuleStrings {
-            name: rule.name.clone(),
-            location: rule.location.to_string(),
+            name: Arc::from(rule.name.as_str()),
+            location: Arc::from(rule.location.to_string()),
             message_capacity,
         }
     }

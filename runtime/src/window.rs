@@ -40,8 +40,19 @@
 //!   starts), within the 366-day horizon (decisions.md #18). Clipping to a range is exact:
 //!   an interval ending at the range's end continues if the next range starts with one.
 //!
+//! *Cache.* Between [`CACHE_FROM`] (1970) and [`CACHE_TO`] (early 2100) the public queries do
+//! not run the above per request: the exact set of each window is computed once per chunk of
+//! four weeks of absolute time (with `collect`, so merged and with the except windows
+//! subtracted), lazily on the first query that needs it, and kept in a lock-free table
+//! (`OnceLock` per chunk). `contains` is then a binary search, `remaining` and `next_open`
+//! walk a few intervals, continuing into the next chunk when an interval ends exactly at a
+//! chunk's end. Queries whose range leaves the cached span use the direct computation, which
+//! stays the reference the cache is tested against.
+//!
 //! Time is limited to [`MIN_TIMESTAMP`]`..=`[`MAX_TIMESTAMP`] (decisions.md #19): outside,
 //! no window contains anything, and intervals are cut at the end of that range.
+
+use std::sync::OnceLock;
 
 use jiff::Timestamp;
 use jiff::tz::{Offset, TimeZone};
@@ -79,10 +90,49 @@ pub enum WindowError {
 /// An interval `[start, end)` of absolute time.
 type Interval = (i64, i64);
 
-/// All windows of a program, compiled once; immutable and shareable between threads.
+/// The first instant of the cache of window sets: 1970-01-01T00:00:00Z.
+const CACHE_FROM: i64 = 0;
+/// The span of one cached chunk.
+const CHUNK: i64 = 4 * WEEK;
+/// The number of chunks of a window's cache (up to 2100-01-07).
+const CACHE_CHUNKS: usize = 1_696;
+/// The end of the cached span (exclusive).
+const CACHE_TO: i64 = CACHE_FROM + CACHE_CHUNKS as i64 * CHUNK;
+
+/// All windows of a program, compiled once; immutable and shareable between threads (the
+/// lazily filled caches are lock-free).
 #[derive(Debug, Clone)]
 pub struct Windows {
     windows: Vec<Compiled>,
+    /// Per window (same indices), its exact set per chunk of [`CHUNK`] seconds.
+    caches: Vec<Cache>,
+}
+
+/// The cached sets of one window: a table of [`CACHE_CHUNKS`] chunks, allocated on the first
+/// query, each filled on the first query that needs it.
+#[derive(Clone, Default)]
+struct Cache {
+    chunks: OnceLock<Box<[OnceLock<Box<[Interval]>>]>>,
+}
+
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let filled = self
+            .chunks
+            .get()
+            .map_or(0, |t| t.iter().filter(|c| c.get().is_some()).count());
+        write!(f, "Cache({filled} chunks)")
+    }
+}
+
+/// The index of the chunk containing `t`, which must lie in `CACHE_FROM..CACHE_TO`.
+fn chunk_index(t: i64) -> usize {
+    usize::try_from((t - CACHE_FROM).div_euclid(CHUNK)).unwrap_or(usize::MAX)
+}
+
+/// The first instant of chunk `i`.
+fn chunk_start(i: usize) -> i64 {
+    CACHE_FROM.saturating_add((i as i64).saturating_mul(CHUNK))
 }
 
 #[derive(Debug, Clone)]
@@ -167,7 +217,11 @@ impl Windows {
             .map(|w| compile_one(w, windows.len()))
             .collect::<Result<Vec<_>, _>>()?;
         check_acyclic(windows, &compiled)?;
-        Ok(Windows { windows: compiled })
+        let caches = compiled.iter().map(|_| Cache::default()).collect();
+        Ok(Windows {
+            windows: compiled,
+            caches,
+        })
     }
 
     /// The number of compiled windows.
@@ -182,13 +236,16 @@ impl Windows {
 
     /// `t in w`: whether `t` lies in an interval of `w`.
     pub fn contains(&self, w: WindowId, t: i64) -> bool {
-        (MIN_TIMESTAMP..=MAX_TIMESTAMP).contains(&t) && self.contains_at(w.index(), t)
+        if (CACHE_FROM..CACHE_TO).contains(&t) {
+            return self.cached_contains(w.index(), t);
+        }
+        self.contains_direct(w, t)
     }
 
     /// `remaining(w, t)`: seconds from `t` until the merged interval of `w` containing `t`
     /// closes, at most [`HORIZON`]; `0` when `t` is outside `w`.
     pub fn remaining(&self, w: WindowId, t: i64) -> i64 {
-        self.remaining_capped(w.index(), t, HORIZON)
+        self.remaining_at(w.index(), t, HORIZON)
     }
 
     /// `fits(w, t, d)`: `t in w` and `remaining(w, t) >= d`.
@@ -196,12 +253,109 @@ impl Windows {
         if d <= 0 {
             return self.contains(w, t);
         }
-        d <= HORIZON && self.remaining_capped(w.index(), t, d) >= d
+        d <= HORIZON && self.remaining_at(w.index(), t, d) >= d
     }
 
     /// `next_open(w, t)`: `t` when `t in w`, else the start of the next interval of `w`
     /// within [`HORIZON`] of `t`; `None` when `w` does not open in that time.
     pub fn next_open(&self, w: WindowId, t: i64) -> Option<i64> {
+        if cacheable(t, HORIZON + 1) {
+            return self.cached_next_open(w.index(), t);
+        }
+        self.next_open_direct(w, t)
+    }
+
+    /// `remaining` looking at most `cap` (`<= HORIZON`) seconds ahead.
+    fn remaining_at(&self, w: usize, t: i64, cap: i64) -> i64 {
+        if cacheable(t, cap) {
+            return self.cached_remaining(w, t, cap);
+        }
+        self.remaining_capped(w, t, cap)
+    }
+
+    /// The exact set of window `w` within chunk `i` (`< CACHE_CHUNKS`), computed on first use.
+    fn chunk(&self, w: usize, i: usize) -> &[Interval] {
+        let Some(cache) = self.caches.get(w) else {
+            return &[];
+        };
+        let table = cache
+            .chunks
+            .get_or_init(|| (0..CACHE_CHUNKS).map(|_| OnceLock::new()).collect());
+        let Some(slot) = table.get(i) else {
+            return &[];
+        };
+        slot.get_or_init(|| {
+            let lo = chunk_start(i);
+            let mut set = Vec::new();
+            self.collect(w, lo, lo + CHUNK, &mut set, &mut Scratch::default(), 1);
+            set.into_boxed_slice()
+        })
+    }
+
+    /// `contains` from the cache, for `t` in `CACHE_FROM..CACHE_TO`.
+    fn cached_contains(&self, w: usize, t: i64) -> bool {
+        let set = self.chunk(w, chunk_index(t));
+        let k = set.partition_point(|&(_, end)| end <= t);
+        set.get(k).is_some_and(|&(start, _)| start <= t)
+    }
+
+    /// `remaining_capped` from the cache, for `t` and `t + cap` within the cached span.
+    fn cached_remaining(&self, w: usize, t: i64, cap: i64) -> i64 {
+        let limit = t.saturating_add(cap).min(END_OF_TIME);
+        let mut i = chunk_index(t);
+        let set = self.chunk(w, i);
+        let k = set.partition_point(|&(_, end)| end <= t);
+        let mut end = match set.get(k) {
+            Some(&(start, end)) if start <= t => end,
+            _ => return 0,
+        };
+        // An interval ending at its chunk's end may continue in the next chunk.
+        while end < limit && end == chunk_start(i + 1) {
+            i += 1;
+            match self.chunk(w, i).first() {
+                Some(&(start, next_end)) if start == end => end = next_end,
+                _ => break,
+            }
+        }
+        end.min(limit) - t
+    }
+
+    /// `next_open` from the cache, for `t` and `t + HORIZON + 1` within the cached span.
+    fn cached_next_open(&self, w: usize, t: i64) -> Option<i64> {
+        let limit = t.saturating_add(HORIZON).saturating_add(1).min(END_OF_TIME);
+        let mut i = chunk_index(t);
+        let set = self.chunk(w, i);
+        let k = set.partition_point(|&(_, end)| end <= t);
+        let mut next = match set.get(k) {
+            Some(&(start, _)) if start <= t => return Some(t),
+            found => found.map(|&(start, _)| start),
+        };
+        // Not inside: the first interval starting after `t`, maybe in a later chunk.
+        while next.is_none() {
+            i += 1;
+            if chunk_start(i) >= limit {
+                return None;
+            }
+            next = self.chunk(w, i).first().map(|&(start, _)| start);
+        }
+        next.filter(|&start| start < limit)
+    }
+
+    /// `contains` computed directly (the reference for the cache): whether `t` lies in an interval of `w`.
+    pub(crate) fn contains_direct(&self, w: WindowId, t: i64) -> bool {
+        (MIN_TIMESTAMP..=MAX_TIMESTAMP).contains(&t) && self.contains_at(w.index(), t)
+    }
+
+    /// `remaining` computed directly (the reference for the cache): seconds from `t` until the merged interval of `w` containing `t`
+    /// closes, at most [`HORIZON`]; `0` when `t` is outside `w`.
+    #[cfg(test)]
+    pub(crate) fn remaining_direct(&self, w: WindowId, t: i64) -> i64 {
+        self.remaining_capped(w.index(), t, HORIZON)
+    }
+
+    /// `next_open` computed directly (the reference for the cache): `t` when `t in w`, else the start of the next interval of `w`
+    /// within [`HORIZON`] of `t`; `None` when `w` does not open in that time.
+    pub(crate) fn next_open_direct(&self, w: WindowId, t: i64) -> Option<i64> {
         if !(MIN_TIMESTAMP..=MAX_TIMESTAMP).contains(&t) {
             return None;
         }
@@ -317,6 +471,11 @@ impl Windows {
             scratch.give(depth + 1, result);
         }
     }
+}
+
+/// Whether the queries at `t` looking `ahead` seconds stay within the cached span.
+fn cacheable(t: i64, ahead: i64) -> bool {
+    t >= CACHE_FROM && t.saturating_add(ahead) <= CACHE_TO
 }
 
 /// The absolute occurrences of the periodic intervals of `win` that may overlap `[lo, hi)`

@@ -1113,7 +1113,7 @@ fn effects(engine: &Engine, target: &str) -> (String, Vec<String>, Vec<String>) 
     let d = engine.decide(&request(target));
     (
         d.decision.as_str().to_string(),
-        d.fired.iter().map(|f| f.rule.clone()).collect(),
+        d.fired.iter().map(|f| f.rule.to_string()).collect(),
         d.approvers,
     )
 }

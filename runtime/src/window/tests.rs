@@ -919,3 +919,129 @@ fn agrees_with_reference() {
         );
     }
 }
+
+/// The cached queries agree with the direct computation (the reference): random instants over
+/// the whole cached span, days around DST transitions in several zones, chunk boundaries and
+/// the edges of the cached span, for windows with except windows, between lines and lines
+/// crossing midnight, a week's end and DST changes.
+#[test]
+fn cache_agrees_with_direct_computation() {
+    let specs: &[Spec<'_>] = &[
+        (
+            "a",
+            "America/New_York",
+            &[
+                "weekly Sat 01:30 - Sun 02:30",
+                "daily 22:00 - 02:00 on Fri",
+                "daily 02:00 - 03:00 on Sat",
+                "weekly Sun 23:30 - Mon 01:15",
+            ],
+            &["b"],
+        ),
+        (
+            "b",
+            "Europe/London",
+            &[
+                "daily 06:00 - 07:00 on Sun-Tue",
+                "weekly Sun 00:30 - Sun 02:30",
+            ],
+            &["c"],
+        ),
+        (
+            "c",
+            "Australia/Sydney",
+            &[
+                "daily 17:00 - 17:30",
+                "between 2026-03-20T00:00:00Z and 2026-03-22T00:00:00Z",
+            ],
+            &[],
+        ),
+        (
+            "d",
+            "Europe/Berlin",
+            &["daily 02:00 - 03:00", "daily 03:00 - 02:00 on Wed"],
+            &["e"],
+        ),
+        ("e", "UTC", &["daily 00:00 - 00:00 on Sat"], &[]),
+        ("always", "Asia/Kolkata", &["daily 00:00 - 00:00"], &[]),
+        (
+            "holidays",
+            "Pacific/Auckland",
+            &["between 1990-12-20T00:00:00Z and 2091-01-03T00:00:00Z"],
+            &["d"],
+        ),
+        ("empty", "UTC", &[], &[]),
+    ];
+    let windows = compile(specs);
+    let mut instants: Vec<i64> = Vec::new();
+    // Random instants over (and a little beyond) the cached span.
+    let mut seed: i64 = 987_654_321;
+    for _ in 0..3_000 {
+        seed = (seed * 1_103_515_245 + 12_345).rem_euclid(1 << 31);
+        let t = CACHE_FROM - 2 * HORIZON
+            + (seed * 7_919).rem_euclid(CACHE_TO - CACHE_FROM + 4 * HORIZON);
+        instants.push(t);
+    }
+    // Every 7 minutes (plus a second) around DST transitions in the zones used.
+    for day in [
+        "2026-03-07T00:00:00Z",
+        "2026-03-28T00:00:00Z",
+        "2026-04-04T00:00:00Z",
+        "2026-10-03T00:00:00Z",
+        "2026-10-24T00:00:00Z",
+        "2026-10-31T00:00:00Z",
+        "2030-03-09T00:00:00Z",
+    ] {
+        let lo = ts(day);
+        instants.extend((0..(3 * DAY / 421)).map(|k| lo + k * 421));
+    }
+    // Chunk boundaries and the edges of the cached span.
+    for i in [0, 1, 2, 700, 1_000, CACHE_CHUNKS - 20, CACHE_CHUNKS - 1, CACHE_CHUNKS] {
+        let b = chunk_start(i);
+        instants.extend([b - 1, b, b + 1, b - HORIZON - 1, b - HORIZON, b - HORIZON - 2]);
+    }
+    let mut checked_in = 0;
+    for &t in &instants {
+        for w in 0..specs.len() {
+            let id = WindowId(u32::try_from(w).expect("small"));
+            let what = format!("{} at {}", specs[w].0, format_timestamp(t));
+            let inside = windows.contains_direct(id, t);
+            checked_in += usize::from(inside);
+            assert_eq!(windows.contains(id, t), inside, "in: {what}");
+            assert_eq!(
+                windows.remaining(id, t),
+                windows.remaining_direct(id, t),
+                "remaining: {what}"
+            );
+            assert_eq!(
+                windows.next_open(id, t),
+                windows.next_open_direct(id, t),
+                "next_open: {what}"
+            );
+            for d in [1, 3_600, 6 * 3_600, 9 * DAY, HORIZON] {
+                let direct = inside && windows.remaining_capped(w, t, d) >= d;
+                assert_eq!(windows.fits(id, t, d), direct, "fits {d}: {what}");
+            }
+        }
+    }
+    assert!(checked_in > 1_000, "{checked_in}");
+}
+
+/// Intervals running across chunk boundaries merge into one in `remaining`.
+#[test]
+fn cache_merges_across_chunks() {
+    let windows = compile(&[("always", "UTC", &["daily 00:00 - 00:00"], &[])]);
+    let t = chunk_start(10) - 5;
+    assert_eq!(windows.remaining(W0, t), HORIZON);
+    assert_eq!(windows.remaining_direct(W0, t), HORIZON);
+    assert!(windows.fits(W0, t, 5 * CHUNK));
+    let windows = compile(&[(
+        "span",
+        "UTC",
+        &["between 2026-01-01T00:00:00Z and 2026-06-01T00:00:00Z"],
+        &[],
+    )]);
+    let t = ts("2026-01-01T00:00:00Z");
+    assert_eq!(windows.remaining(W0, t), ts("2026-06-01T00:00:00Z") - t);
+    assert_eq!(windows.next_open(W0, t - 90 * DAY), Some(t));
+}
