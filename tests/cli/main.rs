@@ -388,3 +388,52 @@ fn fmt_unreadable_path_is_exit_2() {
         stderr(&out)
     );
 }
+
+/// Frame a JSON-RPC message for the language server.
+fn lsp_frame(body: &serde_json::Value) -> Vec<u8> {
+    let text = body.to_string();
+    format!("Content-Length: {}\r\n\r\n{text}", text.len()).into_bytes()
+}
+
+#[test]
+fn lsp_session_over_stdio() {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ward"))
+        .arg("lsp")
+        .current_dir(fixtures())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ward lsp starts");
+    let mut input = Vec::new();
+    for msg in [
+        serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}}),
+        serde_json::json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}),
+        serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "no/such/request", "params": {}}),
+        serde_json::json!({"jsonrpc": "2.0", "id": 3, "method": "shutdown"}),
+        serde_json::json!({"jsonrpc": "2.0", "method": "exit"}),
+    ] {
+        input.extend(lsp_frame(&msg));
+    }
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&input)
+        .expect("write");
+    let out = child.wait_with_output().expect("ward lsp ends");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("\"capabilities\""), "{text}");
+    assert!(
+        text.contains("-32601"),
+        "an unknown request gets MethodNotFound: {text}"
+    );
+}
