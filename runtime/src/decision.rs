@@ -370,6 +370,8 @@ pub(crate) fn combine<'c>(
             continue;
         };
         let (fires, error, condition) = match parts.conditions(ri, planned, rule) {
+            // The common case: a rule that does not fire leaves no trace in a decision.
+            Ok(Some(_)) if !explain => continue,
             Ok(None) => (true, None, None),
             Ok(Some(false_at)) => (false, None, Some(false_at)),
             Err((at, e)) => (rule.effect.kind != EffectKind::Allow, Some(e), at),

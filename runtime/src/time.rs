@@ -187,6 +187,60 @@ pub fn local_weekday(secs: i64, tz: &TimeZone) -> i64 {
     weekday_of_days(secs.saturating_add(offset_at(secs, tz)).div_euclid(DAY))
 }
 
+/// The first instant [`ZoneOffsets`] precomputes: 1970-01-01T00:00:00Z.
+const OFFSETS_FROM: i64 = 0;
+/// The end of the span [`ZoneOffsets`] precomputes (exclusive): 2100-01-01T00:00:00Z.
+const OFFSETS_TO: i64 = 4_102_444_800;
+
+/// A time zone with its UTC offsets from 1970 to 2100 read from jiff once, so that `hour` and
+/// `weekday` need a binary search only (jiff answers outside that span).
+#[derive(Debug, Clone)]
+pub struct ZoneOffsets {
+    tz: TimeZone,
+    /// The offset in force at `OFFSETS_FROM`.
+    first: i64,
+    /// `(instant, offset from then on)` of every transition in `(OFFSETS_FROM, OFFSETS_TO)`.
+    table: Vec<(i64, i64)>,
+}
+
+impl ZoneOffsets {
+    /// Reads the transitions of `tz` in the precomputed span.
+    pub fn new(tz: TimeZone) -> ZoneOffsets {
+        let first = offset_at(OFFSETS_FROM, &tz);
+        let table = match Timestamp::from_second(OFFSETS_FROM) {
+            Ok(from) => tz
+                .following(from)
+                .map(|t| (t.timestamp().as_second(), i64::from(t.offset().seconds())))
+                .take_while(|&(at, _)| at < OFFSETS_TO)
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        ZoneOffsets { tz, first, table }
+    }
+
+    /// The UTC offset in seconds at the instant `secs` (as [`offset_at`]).
+    pub fn offset_at(&self, secs: i64) -> i64 {
+        if !(OFFSETS_FROM..OFFSETS_TO).contains(&secs) {
+            return offset_at(secs, &self.tz);
+        }
+        let index = self.table.partition_point(|&(at, _)| at <= secs);
+        match index.checked_sub(1).and_then(|i| self.table.get(i)) {
+            Some(&(_, offset)) => offset,
+            None => self.first,
+        }
+    }
+
+    /// The local wall-clock hour (0 ..= 23) at the instant `secs` (as [`local_hour`]).
+    pub fn local_hour(&self, secs: i64) -> i64 {
+        secs.saturating_add(self.offset_at(secs)).rem_euclid(DAY) / 3_600
+    }
+
+    /// The local ISO weekday (1 = Monday ..= 7 = Sunday) at `secs` (as [`local_weekday`]).
+    pub fn local_weekday(&self, secs: i64) -> i64 {
+        weekday_of_days(secs.saturating_add(self.offset_at(secs)).div_euclid(DAY))
+    }
+}
+
 /// The ISO weekday (1 = Monday ..= 7 = Sunday) of a day counted from 1970-01-01 (a Thursday).
 pub fn weekday_of_days(days: i64) -> i64 {
     days.rem_euclid(7).wrapping_add(3) % 7 + 1
@@ -415,6 +469,50 @@ mod tests {
         for secs in [i64::MIN, i64::MAX, 0] {
             assert!((0..24).contains(&local_hour(secs, &tz)));
             assert!((1..=7).contains(&local_weekday(secs, &tz)));
+        }
+    }
+
+    /// `ZoneOffsets` agrees with jiff at random instants over (and beyond) its span and
+    /// around every transition of several zones.
+    #[test]
+    fn zone_offsets_agree_with_jiff() {
+        for zone in [
+            "UTC",
+            "Europe/Berlin",
+            "America/New_York",
+            "Australia/Lord_Howe",
+            "Pacific/Apia",
+        ] {
+            let tz = timezone(zone).unwrap();
+            let offsets = ZoneOffsets::new(tz.clone());
+            let mut instants = vec![
+                OFFSETS_FROM - 1,
+                OFFSETS_FROM,
+                OFFSETS_TO - 1,
+                OFFSETS_TO,
+                i64::MIN,
+                i64::MAX,
+            ];
+            for &(at, _) in offsets.table.iter().step_by(3) {
+                instants.extend([at - 1, at, at + 1]);
+            }
+            let mut seed: i64 = 42;
+            for _ in 0..300 {
+                seed = (seed * 1_103_515_245 + 12_345).rem_euclid(1 << 31);
+                instants.push(OFFSETS_FROM - DAY * 400 + (seed * 9_973).rem_euclid(5_000_000_000));
+            }
+            for t in instants {
+                assert_eq!(offsets.offset_at(t), offset_at(t, &tz), "{zone} at {t}");
+                assert_eq!(offsets.local_hour(t), local_hour(t, &tz), "{zone} at {t}");
+                assert_eq!(
+                    offsets.local_weekday(t),
+                    local_weekday(t, &tz),
+                    "{zone} at {t}"
+                );
+            }
+            if zone == "Europe/Berlin" {
+                assert!(offsets.table.len() > 200, "{}", offsets.table.len());
+            }
         }
     }
 }

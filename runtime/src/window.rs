@@ -108,19 +108,51 @@ pub struct Windows {
     caches: Vec<Cache>,
 }
 
-/// The cached sets of one window: a table of [`CACHE_CHUNKS`] chunks, allocated on the first
-/// query, each filled on the first query that needs it.
-#[derive(Clone, Default)]
+/// The chunks of a cache block: blocks are allocated on first use, so a window queried
+/// around one date holds one block.
+const BLOCK: usize = 32;
+
+/// A lazily filled chunk: the window's exact set within it.
+type Chunk = OnceLock<Box<[Interval]>>;
+
+/// The cached sets of one window: [`CACHE_CHUNKS`] chunks in blocks of [`BLOCK`], each block
+/// allocated on the first query in it, each chunk filled on the first query that needs it.
+#[derive(Clone)]
 struct Cache {
-    chunks: OnceLock<Box<[OnceLock<Box<[Interval]>>]>>,
+    blocks: Box<[OnceLock<Box<[Chunk]>>]>,
+}
+
+impl Cache {
+    fn new() -> Cache {
+        Cache {
+            blocks: (0..CACHE_CHUNKS.div_ceil(BLOCK))
+                .map(|_| OnceLock::new())
+                .collect(),
+        }
+    }
+
+    /// The slot of chunk `i` (`None` beyond the cached span).
+    fn slot(&self, i: usize) -> Option<&Chunk> {
+        if i >= CACHE_CHUNKS {
+            return None;
+        }
+        let block = self
+            .blocks
+            .get(i / BLOCK)?
+            .get_or_init(|| (0..BLOCK).map(|_| OnceLock::new()).collect());
+        block.get(i % BLOCK)
+    }
 }
 
 impl std::fmt::Debug for Cache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let filled = self
-            .chunks
-            .get()
-            .map_or(0, |t| t.iter().filter(|c| c.get().is_some()).count());
+            .blocks
+            .iter()
+            .filter_map(OnceLock::get)
+            .flat_map(|b| b.iter())
+            .filter(|c| c.get().is_some())
+            .count();
         write!(f, "Cache({filled} chunks)")
     }
 }
@@ -217,7 +249,7 @@ impl Windows {
             .map(|w| compile_one(w, windows.len()))
             .collect::<Result<Vec<_>, _>>()?;
         check_acyclic(windows, &compiled)?;
-        let caches = compiled.iter().map(|_| Cache::default()).collect();
+        let caches = compiled.iter().map(|_| Cache::new()).collect();
         Ok(Windows {
             windows: compiled,
             caches,
@@ -275,13 +307,7 @@ impl Windows {
 
     /// The exact set of window `w` within chunk `i` (`< CACHE_CHUNKS`), computed on first use.
     fn chunk(&self, w: usize, i: usize) -> &[Interval] {
-        let Some(cache) = self.caches.get(w) else {
-            return &[];
-        };
-        let table = cache
-            .chunks
-            .get_or_init(|| (0..CACHE_CHUNKS).map(|_| OnceLock::new()).collect());
-        let Some(slot) = table.get(i) else {
+        let Some(slot) = self.caches.get(w).and_then(|c| c.slot(i)) else {
             return &[];
         };
         slot.get_or_init(|| {

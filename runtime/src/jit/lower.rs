@@ -226,7 +226,7 @@ impl<'p> Shared<'p> {
         }
         let tz = time::timezone(name)
             .ok_or_else(|| JitError::Unsupported(format!("unknown time zone `{name}`")))?;
-        self.tables.timezones.push(tz);
+        self.tables.timezones.push(time::ZoneOffsets::new(tz));
         let k = self.tables.timezones.len() - 1;
         self.tz_index.insert(name.to_string(), k);
         Ok(k)

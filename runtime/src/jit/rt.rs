@@ -14,7 +14,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
-use jiff::tz::TimeZone;
 use ward_ir::{EntityTypeId, Program, RelationId, TimePart, WindowId};
 
 use crate::engine::Compiled;
@@ -77,7 +76,7 @@ pub(crate) struct Tables {
     /// Entity literals, deduplicated by (type, id); literal `k` is `-(k + 1)` when unknown.
     pub(crate) literals: Vec<(EntityTypeId, Arc<str>)>,
     pub(crate) literal_index: HashMap<(EntityTypeId, Arc<str>), usize>,
-    pub(crate) timezones: Vec<TimeZone>,
+    pub(crate) timezones: Vec<time::ZoneOffsets>,
     /// The memoized sub-expressions (see [`SnapshotTables`]), by memo number.
     pub(crate) memos: Vec<MemoSpec>,
     /// The message holes whose rendered text is memoized, by number: the type of entity the
@@ -928,8 +927,8 @@ pub(crate) extern "C" fn h_local_time(p: *mut u8, tz: i64, part: i64, t: i64) ->
             .ok()
             .and_then(|tz| ctx.tables.timezones.get(tz));
         match zone {
-            Some(zone) if part == 0 => time::local_hour(t, zone),
-            Some(zone) => time::local_weekday(t, zone),
+            Some(zone) if part == 0 => zone.local_hour(t),
+            Some(zone) => zone.local_weekday(t),
             None => ctx.internal("time zone out of range"),
         }
     })
