@@ -38,7 +38,8 @@ fn conformance_tests_pass() {
         failures.len(),
         failures.join("\n\n")
     );
-    assert!(n_tests > 0, "no conformance test ran");
+    // The contract is covered case by case: one `test` block per request and expectation.
+    assert!(n_tests >= 200, "only {n_tests} conformance tests ran");
 }
 
 #[test]
