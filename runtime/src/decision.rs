@@ -627,22 +627,20 @@ fn push_timestamp(out: &mut String, secs: i64) {
         return;
     }
     let (h, m, s) = (of_day / 3_600, of_day / 60 % 60, of_day % 60);
-    let digit = |n: i64| char::from(b'0' + (n % 10) as u8);
-    for (value, width, sep) in [
-        (year, 4, '-'),
-        (month, 2, '-'),
-        (day, 2, 'T'),
-        (h, 2, ':'),
-        (m, 2, ':'),
-        (s, 2, 'Z'),
-    ] {
-        let mut scale = if width == 4 { 1_000 } else { 10 };
-        while scale > 0 {
-            out.push(digit(value / scale));
-            scale /= 10;
+    // `YYYY-MM-DDTHH:MM:SSZ`, written into a fixed buffer and appended at once.
+    let mut text = *b"0000-00-00T00:00:00Z";
+    for (value, end) in [(year, 4), (month, 7), (day, 10), (h, 13), (m, 16), (s, 19)] {
+        let width = if end == 4 { 4 } else { 2 };
+        let mut v = value;
+        for i in (end - width..end).rev() {
+            if let Some(b) = text.get_mut(i) {
+                *b = b'0' + (v % 10) as u8;
+            }
+            v /= 10;
         }
-        out.push(sep);
     }
+    // Only ASCII digits and separators were written.
+    out.push_str(std::str::from_utf8(&text).unwrap_or_default());
 }
 
 /// Appends `secs` as `time::format_duration` writes it (`1h30m`, `0s`, `-1h`).
@@ -697,5 +695,37 @@ pub(crate) fn entity_id<'s>(e: &'s EntityRef, store: &'s Store) -> &'s str {
     match e {
         EntityRef::Known { ty, idx } => store.entity_id(*ty, *idx).map_or("", |id| &**id),
         EntityRef::Unknown { id, .. } => id,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast timestamp rendering agrees with `time::format_timestamp` (which it stands in
+    /// for), inside and at the edges of the years it handles, and falls back outside them.
+    #[test]
+    fn push_timestamp_matches_format_timestamp() {
+        let cases = [
+            0,
+            -1,
+            1,
+            59,
+            86_399,
+            86_400,
+            951_782_400,   // 2000-02-29
+            1_767_225_599, // 2025-12-31T23:59:59Z
+            1_767_225_600,
+            -62_135_596_800, // 0001-01-01
+            253_402_300_799, // 9999-12-31T23:59:59Z
+            253_402_300_800, // year 10000: the slow path
+            -62_135_596_801, // year 0: the slow path
+        ];
+        let steps = (0..2_000).map(|i: i64| i * 7_919_993 - 5_000_000_000);
+        for secs in cases.into_iter().chain(steps) {
+            let mut out = String::from(">");
+            push_timestamp(&mut out, secs);
+            assert_eq!(out, format!(">{}", time::format_timestamp(secs)), "{secs}");
+        }
     }
 }
