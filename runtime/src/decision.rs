@@ -584,7 +584,13 @@ pub fn render_value(out: &mut String, value: &Value, ty: &Type, schema: &Schema,
                 Type::Set(inner) => inner.as_ref(),
                 other => other,
             };
-            // Every element rendered into one buffer, then the pieces sorted as text.
+            // Every element rendered into one buffer, then the pieces sorted: numbers, durations,
+            // timestamps and booleans by value (the set's own order), everything else (strings,
+            // entity ids, enum names) as text.
+            let by_value = matches!(
+                elem,
+                Type::Int | Type::Duration | Type::Timestamp | Type::Bool
+            );
             let mut buffer = String::new();
             let mut pieces = Vec::with_capacity(items.len());
             for item in items.iter() {
@@ -593,7 +599,9 @@ pub fn render_value(out: &mut String, value: &Value, ty: &Type, schema: &Schema,
                 pieces.push(start..buffer.len());
             }
             let text = |r: &std::ops::Range<usize>| buffer.get(r.clone()).unwrap_or("");
-            pieces.sort_unstable_by(|a, b| text(a).cmp(text(b)));
+            if !by_value {
+                pieces.sort_unstable_by(|a, b| text(a).cmp(text(b)));
+            }
             out.push('[');
             for (i, piece) in pieces.iter().enumerate() {
                 if i > 0 {
