@@ -380,7 +380,7 @@ fn evaluates_literals_and_inputs() {
         (entity(IDENTITY, "alice"), "alice"),
         (entity(IDENTITY, "zed"), "zed"),
         (set(Type::String, vec![s("b"), s("a"), s("b")]), "[a, b]"),
-        (set(Type::Int, vec![int(10), int(9)]), "[10, 9]"),
+        (set(Type::Int, vec![int(10), int(9)]), "[9, 10]"),
         (e(opt(Type::String), ExprKind::None), "none"),
         (e(opt(Type::String), ExprKind::Some(b(s("y")))), "y"),
         (target(), "alice"),
@@ -1366,7 +1366,7 @@ fn renders_messages_as_the_contract_says() {
     assert_eq!(
         d.fired[0].message.as_deref(),
         Some(
-            "alice crown_jewel 2d4h 2026-11-28T10:00:00Z [execs, finance] none 42 false [api-1, lb-1, web-1] [10, 9]"
+            "alice crown_jewel 2d4h 2026-11-28T10:00:00Z [execs, finance] none 42 false [api-1, lb-1, web-1] [9, 10]"
         )
     );
 }
