@@ -169,29 +169,12 @@ pub fn generate(estate: &Estate, n: usize, seed: u64) -> Vec<RequestSpec> {
 
 /// A duration in Ward's literal syntax, largest units first (`1h30m`, `45m`, `0s`).
 pub fn duration_literal(seconds: i64) -> String {
-    let (d, h, m, s) = (
-        seconds / 86_400,
-        seconds % 86_400 / 3_600,
-        seconds % 3_600 / 60,
-        seconds % 60,
-    );
-    let mut out = String::new();
-    for (v, unit) in [(d, "d"), (h, "h"), (m, "m"), (s, "s")] {
-        if v != 0 {
-            out.push_str(&format!("{v}{unit}"));
-        }
-    }
-    if out.is_empty() {
-        out.push_str("0s");
-    }
-    out
+    ward_ir::literal::format_duration(seconds)
 }
 
 /// RFC 3339 in UTC (`2026-12-01T00:00:00Z`).
 pub fn rfc3339(seconds: i64) -> String {
-    jiff::Timestamp::from_second(seconds)
-        .map(|t| t.to_string())
-        .unwrap_or_default()
+    ward_ir::literal::format_timestamp(seconds)
 }
 
 impl RequestSpec {

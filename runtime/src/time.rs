@@ -10,6 +10,9 @@
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
+/// Durations and timestamps are written back as the literal syntax of `ward-ir`.
+pub use ward_ir::literal::{format_duration, format_timestamp};
+
 /// Seconds in a day.
 pub const DAY: i64 = 86_400;
 
@@ -69,30 +72,6 @@ pub fn parse_duration(s: &str) -> Option<i64> {
     Some(total)
 }
 
-/// Formats seconds as a duration literal, largest units first: `5400` is `1h30m`, `187200` is
-/// `2d4h`, `0` is `0s`, `-3600` is `-1h`. [`parse_duration`] reads back every non-negative
-/// result.
-pub fn format_duration(secs: i64) -> String {
-    if secs == 0 {
-        return "0s".to_owned();
-    }
-    let mut out = String::new();
-    if secs < 0 {
-        out.push('-');
-    }
-    let mut rest = secs.unsigned_abs();
-    for (unit, len) in UNITS {
-        let len = len.unsigned_abs();
-        let n = rest / len;
-        if n > 0 {
-            out.push_str(&n.to_string());
-            out.push(char::from(unit));
-            rest %= len;
-        }
-    }
-    out
-}
-
 /// Parses an RFC 3339 timestamp (`2026-11-29T10:00:00Z`, `2026-11-29T10:00:00+01:00`) into
 /// seconds since the Unix epoch.
 ///
@@ -143,23 +122,6 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
     let local = days_from_civil(year, month, day) * DAY + hour * 3_600 + minute * 60 + second;
     let secs = local - offset;
     in_range(secs).then_some(secs)
-}
-
-/// Formats seconds since the Unix epoch as RFC 3339 in UTC: `2026-11-28T05:00:00Z`.
-/// [`parse_timestamp`] reads back every result in the supported range; outside it the year
-/// is written with a sign and six digits (`+010000-01-01T00:00:00Z`).
-pub fn format_timestamp(secs: i64) -> String {
-    let days = secs.div_euclid(DAY);
-    let of_day = secs.rem_euclid(DAY);
-    let (year, month, day) = civil_from_days(days);
-    let (h, m, s) = (of_day / 3_600, of_day / 60 % 60, of_day % 60);
-    if (1..=9999).contains(&year) {
-        format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}Z")
-    } else {
-        let sign = if year < 0 { '-' } else { '+' };
-        let year = year.unsigned_abs();
-        format!("{sign}{year:06}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}Z")
-    }
 }
 
 /// Looks a time zone up by IANA name (`Europe/Berlin`, `UTC`) in the bundled tz database.
@@ -269,23 +231,6 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let doy = (153 * mp + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
-}
-
-/// The proleptic Gregorian date of a day counted from 1970-01-01 (inverse of
-/// `days_from_civil`), total over every `i64` day count produced from seconds.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = i128::from(days) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i128::from(month <= 2);
-    // `days` comes from seconds / 86400, so the year fits easily in an i64.
-    let year = i64::try_from(year).unwrap_or(i64::MAX);
-    (year, month as i64, day as i64)
 }
 
 #[cfg(test)]

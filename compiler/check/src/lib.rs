@@ -30,7 +30,6 @@ use serde::Serialize;
 use ward_syntax::{Diagnostic, Span, ast};
 
 pub use symbols::{Symbol, SymbolKind};
-pub use test_block::{format_duration, rfc3339};
 
 /// The stdlib modules shipped in the binary: module name, path shown in diagnostics, text.
 pub const STDLIB: &[(&str, &str, &str)] = &[

@@ -10,6 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value, json};
 use ward_ir as ir;
+use ward_ir::literal::{format_duration, format_timestamp};
 use ward_syntax::ast::{self, ExprKind};
 use ward_syntax::{Diagnostic, Span};
 
@@ -237,7 +238,7 @@ impl Checker<'_> {
         let at = case.at.map_or(0, |t| t.value.seconds);
         let request = json!({
             "action": case.action.name,
-            "at": rfc3339(at),
+            "at": format_timestamp(at),
             "args": args,
             "context": context,
         });
@@ -355,7 +356,7 @@ impl Checker<'_> {
             }
             (ExprKind::Str(s), Ty::String) => Value::String(s.clone()),
             (ExprKind::Duration(secs), Ty::Duration) => Value::String(format_duration(*secs)),
-            (ExprKind::Timestamp(t), Ty::Timestamp) => Value::String(rfc3339(t.seconds)),
+            (ExprKind::Timestamp(t), Ty::Timestamp) => Value::String(format_timestamp(t.seconds)),
             (ExprKind::EntityRef { ty: name, id }, Ty::Entity(want)) => {
                 match self.entity_type(file, name) {
                     Some(found) if found == *want => Value::String(id.value.clone()),
@@ -444,52 +445,4 @@ fn literal_type(e: &ast::Expr) -> Option<Ty> {
         )),
         _ => return None,
     })
-}
-
-/// A duration in literal syntax, largest units first (`1h30m`, `2d4h`, `0s`).
-pub fn format_duration(seconds: i64) -> String {
-    if seconds == 0 {
-        return "0s".to_string();
-    }
-    let mut out = String::new();
-    if seconds < 0 {
-        out.push('-');
-    }
-    let mut rest = seconds.unsigned_abs();
-    for (unit, size) in [("d", 86_400u64), ("h", 3_600), ("m", 60), ("s", 1)] {
-        if rest >= size {
-            out.push_str(&format!("{}{unit}", rest / size));
-            rest %= size;
-        }
-    }
-    out
-}
-
-/// A timestamp as RFC 3339 in UTC.
-pub fn rfc3339(seconds: i64) -> String {
-    jiff::Timestamp::from_second(seconds).map_or_else(|_| seconds.to_string(), |t| t.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_render_largest_units_first() {
-        for (secs, text) in [
-            (0, "0s"),
-            (5400, "1h30m"),
-            (187_200, "2d4h"),
-            (90, "1m30s"),
-            (-3600, "-1h"),
-        ] {
-            assert_eq!(format_duration(secs), text);
-        }
-    }
-
-    #[test]
-    fn timestamps_render_in_utc() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_795_842_000), "2026-11-28T05:00:00Z");
-    }
 }

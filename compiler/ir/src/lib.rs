@@ -10,6 +10,7 @@
 //! between the compiler and the engines (the reference interpreter and the JIT).
 
 mod builtins;
+pub mod literal;
 mod print;
 mod verify;
 

@@ -45,48 +45,6 @@ pub(crate) fn type_name(schema: &Schema, ty: &Type) -> String {
     }
 }
 
-/// A duration in literal syntax, largest units first (`1h30m`, `2d4h`, `0s`, `-5m`).
-pub(crate) fn duration_text(seconds: i64) -> String {
-    if seconds == 0 {
-        return "0s".into();
-    }
-    let mut out = String::new();
-    if seconds < 0 {
-        out.push('-');
-    }
-    let mut rest = seconds.unsigned_abs();
-    for (unit, size) in [("d", 86_400u64), ("h", 3_600), ("m", 60), ("s", 1)] {
-        let n = rest / size;
-        rest %= size;
-        if n > 0 {
-            let _ = write!(out, "{n}{unit}");
-        }
-    }
-    out
-}
-
-/// Seconds since the epoch as RFC 3339 in UTC (`2026-11-28T05:00:00Z`), proleptic Gregorian.
-pub(crate) fn timestamp_text(seconds: i64) -> String {
-    let days = seconds.div_euclid(86_400);
-    let secs = seconds.rem_euclid(86_400);
-    // Howard Hinnant's civil-from-days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
-}
-
 const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 
 fn day_name(day: u8) -> String {
@@ -223,8 +181,8 @@ impl<'p> Printer<'p> {
                     WindowLine::Between { from, to } => {
                         format!(
                             "between {} and {}",
-                            timestamp_text(from),
-                            timestamp_text(to)
+                            crate::literal::format_timestamp(from),
+                            crate::literal::format_timestamp(to)
                         )
                     }
                 };
@@ -429,8 +387,8 @@ impl<'p> Printer<'p> {
         match &e.kind {
             ExprKind::Bool(b) => b.to_string(),
             ExprKind::Int(n) => match e.ty {
-                Type::Duration => duration_text(*n),
-                Type::Timestamp => timestamp_text(*n),
+                Type::Duration => crate::literal::format_duration(*n),
+                Type::Timestamp => crate::literal::format_timestamp(*n),
                 _ => n.to_string(),
             },
             ExprKind::Str(s) => quoted(s),

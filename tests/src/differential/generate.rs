@@ -1221,7 +1221,7 @@ fn estate(rng: &mut Rng) -> Json {
 
 fn request(rng: &mut Rng) -> Json {
     let at = BASE + rng.below(30 * 86_400) as i64;
-    let at = jiff_free_rfc3339(at);
+    let at = literal::format_timestamp(at);
     let host = format!("h{}", rng.below(HOSTS as u64));
     let k = *rng.pick(&[0i64, 1, 10, i64::MAX, -5]);
     let mut context = json!({"agent": format!("u{}", rng.below(USERS as u64))});
@@ -1238,26 +1238,4 @@ fn request(rng: &mut Rng) -> Json {
             "host": host, "k": k, "user": format!("u{}", rng.below(USERS as u64)),
             "s": rng.pick(&STRINGS), "d": rng.pick(&["0s", "1h", "45m", "3d"])}, "context": context})
     }
-}
-
-/// `secs` as RFC 3339 UTC (days from the civil calendar, no time library needed).
-fn jiff_free_rfc3339(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
 }
