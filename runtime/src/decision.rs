@@ -620,16 +620,7 @@ fn push_timestamp(out: &mut String, secs: i64) {
     const DAY: i64 = 86_400;
     let days = secs.div_euclid(DAY);
     let of_day = secs.rem_euclid(DAY);
-    // Days to the proleptic Gregorian calendar (H. Hinnant's `civil_from_days`).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = ward_ir::literal::civil_from_days(days);
     if !(1..=9999).contains(&year) {
         out.push_str(&time::format_timestamp(secs));
         return;

@@ -45,8 +45,9 @@ pub fn format_timestamp(secs: i64) -> String {
 }
 
 /// The proleptic Gregorian date of a day counted from 1970-01-01 (H. Hinnant's
-/// `civil_from_days`), total over every day count that seconds can produce.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
+/// `civil_from_days`) as `(year, month, day)`, total over every day count that seconds can
+/// produce.
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = i128::from(days) + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
