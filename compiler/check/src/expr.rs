@@ -629,21 +629,34 @@ impl Checker<'_> {
         }
     }
 
+    /// E0101: `ty` names no `what` (an entity type or an enum): it is unknown, or a definition
+    /// of another `kind`.
+    fn report_not_a_type(
+        &mut self,
+        file: usize,
+        ty: &ast::Ident,
+        kind: Option<&str>,
+        what: &str,
+        help: Option<String>,
+    ) {
+        let message = match kind {
+            Some(kind) => format!("`{}` is a {kind}, not an {what}", ty.name),
+            None => format!("unknown {what} `{}`", ty.name),
+        };
+        let mut diag = Diagnostic::error("E0101", message, ty.span);
+        if let Some(help) = help {
+            diag = diag.with_help(help);
+        }
+        self.report(file, diag);
+    }
+
     pub(crate) fn entity_type(&mut self, file: usize, ty: &ast::Ident) -> Option<u32> {
         match self.globals.get(&ty.name) {
             Some(Def::Entity(id)) => Some(*id),
             other => {
-                let message = match other {
-                    Some(def) => format!("`{}` is a {}, not an entity type", ty.name, def.kind()),
-                    None => format!("unknown entity type `{}`", ty.name),
-                };
-                let mut diag = Diagnostic::error("E0101", message, ty.span);
-                if let Some(help) =
-                    did_you_mean(&ty.name, self.entities.iter().map(|e| e.name.as_str()))
-                {
-                    diag = diag.with_help(help);
-                }
-                self.report(file, diag);
+                let help = did_you_mean(&ty.name, self.entities.iter().map(|e| e.name.as_str()));
+                let kind = other.map(|def| def.kind());
+                self.report_not_a_type(file, ty, kind, "entity type", help);
                 None
             }
         }
@@ -658,17 +671,9 @@ impl Checker<'_> {
         let en = match self.globals.get(&ty.name) {
             Some(Def::Enum(id)) => *id,
             other => {
-                let message = match other {
-                    Some(def) => format!("`{}` is a {}, not an enum", ty.name, def.kind()),
-                    None => format!("unknown enum `{}`", ty.name),
-                };
-                let mut diag = Diagnostic::error("E0101", message, ty.span);
-                if let Some(help) =
-                    did_you_mean(&ty.name, self.enums.iter().map(|e| e.name.as_str()))
-                {
-                    diag = diag.with_help(help);
-                }
-                self.report(file, diag);
+                let help = did_you_mean(&ty.name, self.enums.iter().map(|e| e.name.as_str()));
+                let kind = other.map(|def| def.kind());
+                self.report_not_a_type(file, ty, kind, "enum", help);
                 return None;
             }
         };
