@@ -560,8 +560,45 @@ impl Engine {
         }
     }
 
-    /// Decides a request document. Never panics: a request that does not validate is decided
-    /// `deny` with the validation error (decisions.md #23).
+    /// Decides a request given as JSON text: the entry point for anything that receives a
+    /// request from outside. The text is parsed strictly ([`crate::json::parse_strict`]): a
+    /// duplicate key anywhere (`action`, a field of `args` or `context`, a nested object) is
+    /// a validation error naming it, so the request is denied. Never panics.
+    pub fn decide_str(&self, text: &str) -> Decision {
+        match crate::json::parse_strict(text) {
+            Ok(doc) => self.decide(&doc),
+            Err(e) => Decision::rejected(e.to_string()),
+        }
+    }
+
+    /// Like [`Engine::decide_str`] for bytes: text that is not UTF-8 is denied with the offset
+    /// of the first bad byte.
+    pub fn decide_bytes(&self, bytes: &[u8]) -> Decision {
+        match crate::json::parse_strict_bytes(bytes) {
+            Ok(doc) => self.decide(&doc),
+            Err(e) => Decision::rejected(e.to_string()),
+        }
+    }
+
+    /// Like [`Engine::explain`] for JSON text, parsed strictly as [`Engine::decide_str`] does.
+    pub fn explain_str(&self, text: &str) -> (Decision, Explanation) {
+        match crate::json::parse_strict(text) {
+            Ok(doc) => self.explain(&doc),
+            Err(e) => (
+                Decision::rejected(e.to_string()),
+                decision::rejected_explanation(),
+            ),
+        }
+    }
+
+    /// Decides an already-parsed request document. Never panics: a request that does not
+    /// validate is decided `deny` with the validation error (decisions.md #23).
+    ///
+    /// **The caller owns the duplicate-key check.** A `serde_json::Value` cannot hold two
+    /// equal keys, so when it was parsed with `serde_json::from_str` the last of them already
+    /// won silently, and a request whose text says `"target": "breakglass-admin"` first may be
+    /// decided for another target. Parse outside input with [`crate::json::parse_strict`], or
+    /// give the text to [`Engine::decide_str`].
     pub fn decide(&self, doc: &Json) -> Decision {
         self.with_snapshot(|snapshot| {
             let store = &snapshot.store;
@@ -587,7 +624,8 @@ impl Engine {
         self.with_snapshot(|snapshot| self.evaluate(Some(snapshot), store, request, false).0)
     }
 
-    /// Decides a request document and explains the decision.
+    /// Decides a request document and explains the decision. As for [`Engine::decide`], the
+    /// caller owns the duplicate-key check ([`Engine::explain_str`] does it).
     pub fn explain(&self, doc: &Json) -> (Decision, Explanation) {
         let store = self.store();
         match request::parse_request(&self.compiled.program.schema, &store, doc) {

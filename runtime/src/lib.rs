@@ -24,6 +24,7 @@ pub mod interp;
     reason = "calling Cranelift-compiled code and freeing its memory; every block has a SAFETY comment"
 )]
 pub mod jit;
+pub mod json;
 pub mod request;
 pub mod store;
 pub mod time;
