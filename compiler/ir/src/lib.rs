@@ -10,11 +10,13 @@
 //! between the compiler and the engines (the reference interpreter and the JIT).
 
 mod builtins;
+pub mod limits;
 pub mod literal;
 mod print;
 mod verify;
 
 pub use builtins::{BUILTINS, Builtin, BuiltinInfo};
+pub use limits::MAX_DEPTH;
 pub use print::print;
 pub use verify::{VerifyError, verify};
 
