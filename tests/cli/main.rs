@@ -940,3 +940,56 @@ fn the_readme_installs_ward_and_lists_every_command() {
         );
     }
 }
+
+/// Issue 7.5 through the binary: a link loop and a FIFO in a policy directory neither hang nor
+/// fail `ward check`; the FIFO is named in a warning. A dangling `.ward` link is an error that
+/// names it.
+#[cfg(unix)]
+#[test]
+fn check_survives_link_loops_and_fifos_and_names_a_dangling_file() {
+    use std::os::unix::fs::symlink;
+    let dir = tempdir().join("policy-dir");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("rules")).expect("temp dir");
+    std::fs::copy(
+        fixtures().join("policy.ward"),
+        dir.join("rules/policy.ward"),
+    )
+    .expect("copy");
+    std::fs::copy(
+        fixtures().join("estate.json"),
+        dir.join("rules/estate.json"),
+    )
+    .expect("copy");
+    symlink("..", dir.join("rules/loop")).expect("symlink");
+    symlink("rules/policy.ward", dir.join("again.ward")).expect("symlink");
+    let fifo = dir.join("rules/pipe.ward");
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ward"))
+        .args(["check", "."])
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("ward starts");
+    let status = wait_bounded(&mut child, 60, "ward check on a directory with a FIFO");
+    let out = child.wait_with_output().expect("output");
+    assert_eq!(status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "warning: skipped `./rules/pipe.ward`: it is a FIFO (named pipe), not a policy file\n\
+         checked 1 file in `.`: no problems\n"
+    );
+    symlink("gone.ward", dir.join("rules/dangling.ward")).expect("symlink");
+    let out = ward_in(&dir, &["check", "."]);
+    assert_eq!(code(&out), 2);
+    assert_eq!(
+        stderr(&out),
+        "error: cannot read `./rules/dangling.ward`: it is a symbolic link to `gone.ward`, which \
+         does not exist\n"
+    );
+}
