@@ -113,8 +113,6 @@ pub struct Plan {
     /// never allowed within the horizon: the rules that deny it at every instant of it. The
     /// policy set's default counts as a rule named `default` where it decides `deny`.
     pub blocked_by: Vec<String>,
-    /// How many decisions the engine made for this plan.
-    pub decisions: usize,
     /// Whether the plan had to ask the engine at every second (see the module doc).
     pub exhaustive: bool,
 }
@@ -344,15 +342,49 @@ impl<'e> Planner<'e> {
     /// Plans a request validated against this planner's snapshot ([`Planner::store`]).
     pub fn plan_request(&mut self, request: &Request) -> Plan {
         self.stats.requests += 1;
-        let at = request.at;
-        let until = at
-            .saturating_add(self.options.horizon)
+        let until = self.horizon_end(request.at);
+        let mut record = Record::new(request.at, until);
+        record.exhaustive = self.walk(request, until, &mut |t, decision| {
+            record.observe(t, decision);
+            record.done()
+        });
+        record.finish()
+    }
+
+    /// Every change of the decision of `request` within the horizon: the instants where the
+    /// set of fired rules changes, each with the engine's decision there (which holds until
+    /// the next one). Starts with the decision at `at`. For tests and tools that draw a
+    /// schedule; [`Planner::plan_request`] stops as soon as its answer is known.
+    pub fn timeline(&mut self, request: &Request) -> Vec<(i64, Decision)> {
+        let until = self.horizon_end(request.at);
+        let mut out = Vec::new();
+        self.walk(request, until, &mut |t, decision| {
+            out.push((t, decision.clone()));
+            false
+        });
+        out
+    }
+
+    fn horizon_end(&self, at: i64) -> i64 {
+        at.saturating_add(self.options.horizon)
             .min(END_OF_TIME)
-            .max(at.saturating_add(1));
-        let mut record = Record::new(at, until);
+            .max(at.saturating_add(1))
+    }
+
+    /// Walks `[request.at, until)`, calling `visit` with the engine's decision at the first
+    /// instant and wherever the fired rules change, until it returns `true`. Returns whether
+    /// it fell back to a decision per second.
+    fn walk(
+        &mut self,
+        request: &Request,
+        until: i64,
+        visit: &mut dyn FnMut(i64, &Decision) -> bool,
+    ) -> bool {
+        let at = request.at;
         let mut probe = request.clone();
         let engine = self.engine;
         let store = &*self.store;
+        let stats = &mut self.stats;
         let mut decide = |t: i64, stats: &mut PlanStats| {
             probe.at = t;
             stats.decisions += 1;
@@ -385,7 +417,7 @@ impl<'e> Planner<'e> {
                 {
                     sense.now = t;
                     *state = sense.rule(rule, &ar.args);
-                    self.stats.walks += 1;
+                    stats.walks += 1;
                 }
                 next = next.min(state.1);
             }
@@ -393,34 +425,34 @@ impl<'e> Planner<'e> {
                 .as_ref()
                 .is_none_or(|l| l.iter().zip(&states).any(|(a, b)| *a != b.0));
             if changed {
-                let decision = decide(t, &mut self.stats);
+                let decision = decide(t, stats);
                 let predicted = rules
                     .iter()
                     .zip(&states)
                     .filter(|(_, s)| s.0)
                     .map(|(r, _)| &*r.name);
                 let agrees = predicted.eq(decision.fired.iter().map(|f| &*f.rule));
-                record.observe(t, &decision);
+                if visit(t, &decision) {
+                    return false;
+                }
                 if !agrees {
                     // Exact fallback: the engine at every second from here on.
-                    self.stats.exhaustive += 1;
-                    record.exhaustive = true;
+                    stats.exhaustive += 1;
                     let mut s = t.saturating_add(1);
-                    while s < until && !record.done() {
-                        let decision = decide(s, &mut self.stats);
-                        record.observe(s, &decision);
+                    while s < until {
+                        let decision = decide(s, stats);
+                        if visit(s, &decision) {
+                            break;
+                        }
                         s += 1;
                     }
-                    break;
-                }
-                if record.done() {
-                    break;
+                    return true;
                 }
                 last = Some(states.iter().map(|s| s.0).collect());
             }
             t = next.max(t.saturating_add(1));
         }
-        record.finish()
+        false
     }
 
     /// The estate snapshot this planner plans against.
@@ -441,7 +473,6 @@ struct Record {
     blocked_now: Vec<String>,
     /// The rules denying at every instant so far.
     throughout: Vec<String>,
-    decisions: usize,
     exhaustive: bool,
 }
 
@@ -456,14 +487,12 @@ impl Record {
             approvers: Vec::new(),
             blocked_now: Vec::new(),
             throughout: Vec::new(),
-            decisions: 0,
             exhaustive: false,
         }
     }
 
     /// The decision at `t`, which holds until the next observed instant.
     fn observe(&mut self, t: i64, decision: &Decision) {
-        self.decisions += 1;
         let denying: Vec<String> = if decision.fired.is_empty() {
             if decision.decision == EffectKind::Deny {
                 vec![DEFAULT_RULE.to_owned()]
@@ -518,7 +547,6 @@ impl Record {
             approval_at: self.approval_at,
             approvers: self.approvers,
             blocked_by,
-            decisions: self.decisions,
             exhaustive: self.exhaustive,
         }
     }

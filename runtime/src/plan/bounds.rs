@@ -311,13 +311,22 @@ mod tests {
 
     #[test]
     fn zone_pieces_hold_one_local_hour_or_day() {
-        for name in ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"] {
+        for name in [
+            "UTC",
+            "Europe/Berlin",
+            "America/New_York",
+            "Asia/Kolkata",
+            "Australia/Lord_Howe",
+        ] {
             let tz = timezone(name).unwrap();
             let zone = Zone::new(tz.clone());
             let mut t = parse_timestamp("2026-03-01T00:00:00Z").unwrap();
             let stop = t + 70 * DAY;
             while t < stop {
-                for (unit, f) in [(3_600, local_hour as fn(i64, &TimeZone) -> i64), (DAY, local_weekday)] {
+                for (unit, f) in [
+                    (3_600, local_hour as fn(i64, &TimeZone) -> i64),
+                    (DAY, local_weekday),
+                ] {
                     let (lo, hi) = zone.piece(t, unit);
                     assert!(lo <= t && t < hi, "{name} {t}: [{lo}, {hi})");
                     assert_eq!(f(lo, &tz), f(t, &tz), "{name} {t}");

@@ -485,7 +485,8 @@ impl<'a> Sense<'a> {
             self.stack.push(v);
         }
         let n_locals = (f.n_locals as usize).max(args.len());
-        self.stack.resize(frame + n_locals, Sym::flat(Value::Absent));
+        self.stack
+            .resize(frame + n_locals, Sym::flat(Value::Absent));
         let saved = std::mem::replace(&mut self.base, frame);
         let result = self.eval(&f.body);
         self.base = saved;
@@ -592,9 +593,7 @@ impl<'a> Sense<'a> {
             (Builtin::Count, Value::Set(items), _) => {
                 Value::Int(i64::try_from(items.len()).map_err(|_| Fail)?)
             }
-            (Builtin::SetContains, Value::Set(items), _) => {
-                Value::Bool(self.member(&b, items))
-            }
+            (Builtin::SetContains, Value::Set(items), _) => Value::Bool(self.member(&b, items)),
             (Builtin::Intersects, Value::Set(s), Value::Set(t)) => {
                 Value::Bool(s.iter().any(|x| t.binary_search(x).is_ok()))
             }
@@ -679,7 +678,12 @@ impl<'a> Sense<'a> {
             let s = self.minus(0, k);
             Ok(Sym::int(r0, s))
         } else {
-            self.leave(a0, k, lo, hi.min(close.saturating_sub(HORIZON).saturating_add(1)));
+            self.leave(
+                a0,
+                k,
+                lo,
+                hi.min(close.saturating_sub(HORIZON).saturating_add(1)),
+            );
             Ok(Sym::int(r0, 0))
         }
     }
