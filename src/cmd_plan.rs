@@ -146,7 +146,7 @@ fn plan_line(planner: &mut Planner<'_>, line: usize, text: &str) -> Entry {
             return Entry {
                 line,
                 action: None,
-                result: Err(format!("not a JSON request: {e}")),
+                result: Err(e.to_string()),
             };
         }
     };
@@ -154,9 +154,7 @@ fn plan_line(planner: &mut Planner<'_>, line: usize, text: &str) -> Entry {
         .get("action")
         .and_then(|a| a.as_str())
         .map(str::to_owned);
-    let result = planner
-        .plan(&doc)
-        .map_err(|e| format!("invalid request: {e}"));
+    let result = planner.plan(&doc).map_err(|e| e.to_string());
     Entry {
         line,
         action,
@@ -189,6 +187,12 @@ struct Row<'a> {
     plan: &'a Plan,
 }
 
+#[derive(serde::Serialize)]
+struct Bad<'a> {
+    line: usize,
+    error: &'a str,
+}
+
 fn entry_json(e: &Entry) -> String {
     let doc = match &e.result {
         Ok(plan) => serde_json::to_string(&Row {
@@ -196,7 +200,10 @@ fn entry_json(e: &Entry) -> String {
             action: &e.action,
             plan,
         }),
-        Err(why) => serde_json::to_string(&serde_json::json!({ "line": e.line, "error": why })),
+        Err(error) => serde_json::to_string(&Bad {
+            line: e.line,
+            error,
+        }),
     };
     doc.unwrap_or_else(|e| format!("{{\"error\": \"cannot write the plan: {e}\"}}"))
 }
