@@ -54,22 +54,27 @@ fn ts(t: i64) -> String {
     ward_ir::literal::format_timestamp(t)
 }
 
+/// Both engines for a program and its estate.
+fn both(program: &Program, entities: Option<&Json>) -> Result<(Engine, Engine), String> {
+    Ok((
+        engine(program, EngineKind::Interp, entities)?,
+        engine(program, EngineKind::Jit, entities)?,
+    ))
+}
+
 /// Plans `request` with both engines and checks the plan against the interpreter's decisions
 /// at run starts, one second before them and at sampled instants.
 fn check(
     label: &str,
-    program: &Program,
-    entities: Option<&Json>,
+    (interp, jit): &(Engine, Engine),
     request: &Json,
     horizon: i64,
     step: i64,
     tally: &mut Tally,
 ) -> Result<(), String> {
-    let interp = engine(program, EngineKind::Interp, entities)?;
-    let jit = engine(program, EngineKind::Jit, entities)?;
     let options = PlanOptions::with_horizon(horizon).map_err(|e| e.to_string())?;
-    let mut pi = Planner::new(&interp, options).map_err(|e| e.to_string())?;
-    let mut pj = Planner::new(&jit, options).map_err(|e| e.to_string())?;
+    let mut pi = Planner::new(interp, options).map_err(|e| e.to_string())?;
+    let mut pj = Planner::new(jit, options).map_err(|e| e.to_string())?;
     let (a, b) = (pi.plan(request), pj.plan(request));
     let (plan, other): (Plan, Plan) = match (a, b) {
         (Ok(a), Ok(b)) => (a, b),
@@ -151,17 +156,16 @@ fn check(
         }
     }
 
-    // Sampled instants: a regular grid, every quarter hour and the second before it, and a
+    // Sampled instants: a regular grid, every whole hour and the second before it, and a
     // few pseudo-random seconds.
     let mut samples: Vec<i64> = (0..)
         .map(|i| at + i * step)
         .take_while(|&t| t < until)
         .collect();
-    let first_quarter = (at / (HOUR / 4) + 1) * (HOUR / 4);
-    let mut q = first_quarter;
+    let mut q = (at / HOUR + 1) * HOUR;
     while q < until {
         samples.extend([q - 1, q]);
-        q += HOUR / 4;
+        q += HOUR;
     }
     let mut seed = (at as u64) ^ 0x9e37_79b9_7f4a_7c15;
     for _ in 0..40 {
@@ -307,17 +311,10 @@ fn plans_of_the_conformance_corpus_match_brute_force() {
                     Some(serde_json::from_str(&text).expect("entities are JSON"))
                 }
             };
+            let engines = both(program, entities.as_ref()).expect("the test's estate loads");
             for (i, c) in test.cases.iter().enumerate() {
                 let label = format!("{} `{}` case {}", case.display(), test.name, i + 1);
-                if let Err(why) = check(
-                    &label,
-                    program,
-                    entities.as_ref(),
-                    &c.request,
-                    3 * DAY,
-                    97,
-                    &mut tally,
-                ) {
+                if let Err(why) = check(&label, &engines, &c.request, 3 * DAY, 401, &mut tally) {
                     failures.push(why);
                 }
             }
@@ -358,17 +355,10 @@ fn plans_of_generated_programs_match_brute_force() {
     let mut failures = Vec::new();
     for seed in 0..SEEDS {
         let case = generate::case(seed);
+        let engines = both(&case.program, Some(&case.entities)).expect("the estate loads");
         for (i, request) in case.requests.iter().enumerate() {
             let label = format!("seed {seed} request {i}");
-            if let Err(why) = check(
-                &label,
-                &case.program,
-                Some(&case.entities),
-                request,
-                2 * DAY,
-                131,
-                &mut tally,
-            ) {
+            if let Err(why) = check(&label, &engines, request, 2 * DAY, 599, &mut tally) {
                 failures.push(format!(
                     "{why}\nprogram:\n{}",
                     ward_ir::print(&case.program)
@@ -906,9 +896,10 @@ fn plans_of_time_heavy_programs_match_brute_force() {
                 ward_ir::print(&program)
             );
         }
+        let engines = both(&program, None).expect("no estate to load");
         for (i, request) in requests.iter().enumerate() {
             let label = format!("timely seed {seed} request {i}");
-            if let Err(why) = check(&label, &program, None, request, 3 * DAY, 173, &mut tally) {
+            if let Err(why) = check(&label, &engines, request, 3 * DAY, 307, &mut tally) {
                 failures.push(format!("{why}\nprogram:\n{}", ward_ir::print(&program)));
             }
         }
