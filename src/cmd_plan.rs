@@ -170,7 +170,7 @@ fn progress_bar(len: usize) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(len as u64);
     bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
     if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "planning {bar:40} {pos}/{len} requests ({per_sec}, {eta} left)",
+        "planning {bar:40} {pos}/{len} requests ({eta} left)",
     ) {
         bar.set_style(style);
     }
