@@ -342,6 +342,8 @@ fn summary(entries: &[Entry], path: &Path, horizon: &str) -> String {
             ),
         ));
     }
+    let stepped = plans.iter().filter(|(_, p)| p.stepped).count();
+    let exhaustive = plans.iter().filter(|(_, p)| p.exhaustive).count();
     let width = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
     let mut out = String::new();
     let _ = writeln!(
@@ -357,6 +359,23 @@ fn summary(entries: &[Entry], path: &Path, horizon: &str) -> String {
         }
         let line = format!("{label:<width$}  {n:>5}  {detail}");
         let _ = writeln!(out, "{}", line.trim_end());
+    }
+    if stepped > 0 {
+        let _ = writeln!(
+            out,
+            "\nnote: {} use `now` in a way the planner cannot bound (a set built from `now`, a \
+             product of two durations that depend on it): their rules were re-examined every \
+             second while that held, which is exact but slower",
+            plural(stepped, "request"),
+        );
+    }
+    if exhaustive > 0 {
+        let _ = writeln!(
+            out,
+            "\nnote: for {} the engine fired other rules than the planner predicted, so the \
+             rest of the horizon was decided at every second (exact, slower); please report it",
+            plural(exhaustive, "request"),
+        );
     }
     out
 }

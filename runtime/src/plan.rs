@@ -19,7 +19,7 @@
 //! at every second for the rest of the horizon — slow, still exact — and says so
 //! ([`Plan::exhaustive`]). Parts of a program the walk cannot bound (a set literal whose
 //! elements depend on `now`, a product of two durations that both depend on `now`) make it
-//! re-examine that rule one second later, which is exact too.
+//! re-examine that rule one second later, which is exact too ([`Plan::stepped`]).
 //!
 //! This module knows the IR, the engine's public API, windows and zones; nothing about the
 //! CLI, JSON Lines or the service.
@@ -115,6 +115,9 @@ pub struct Plan {
     pub blocked_by: Vec<String>,
     /// Whether the plan had to ask the engine at every second (see the module doc).
     pub exhaustive: bool,
+    /// Whether the program used `now` in a way the walk cannot bound (see the module doc),
+    /// so that a rule was re-examined second by second for a while: exact, but slower.
+    pub stepped: bool,
 }
 
 /// `{"at", "until", "now", "allow_at", "approval_at", "approvers", "blocked_by"}`, instants
@@ -344,10 +347,12 @@ impl<'e> Planner<'e> {
         self.stats.requests += 1;
         let until = self.horizon_end(request.at);
         let mut record = Record::new(request.at, until);
-        record.exhaustive = self.walk(request, until, &mut |t, decision| {
+        let end = self.walk(request, until, &mut |t, decision| {
             record.observe(t, decision);
             record.done()
         });
+        record.exhaustive = end.exhaustive;
+        record.stepped = end.stepped;
         record.finish()
     }
 
@@ -372,14 +377,13 @@ impl<'e> Planner<'e> {
     }
 
     /// Walks `[request.at, until)`, calling `visit` with the engine's decision at the first
-    /// instant and wherever the fired rules change, until it returns `true`. Returns whether
-    /// it fell back to a decision per second.
+    /// instant and wherever the fired rules change, until it returns `true`.
     fn walk(
         &mut self,
         request: &Request,
         until: i64,
         visit: &mut dyn FnMut(i64, &Decision) -> bool,
-    ) -> bool {
+    ) -> WalkEnd {
         let at = request.at;
         let mut probe = request.clone();
         let engine = self.engine;
@@ -433,7 +437,10 @@ impl<'e> Planner<'e> {
                     .map(|(r, _)| &*r.name);
                 let agrees = predicted.eq(decision.fired.iter().map(|f| &*f.rule));
                 if visit(t, &decision) {
-                    return false;
+                    return WalkEnd {
+                        exhaustive: false,
+                        stepped: sense.stepped,
+                    };
                 }
                 if !agrees {
                     // Exact fallback: the engine at every second from here on.
@@ -446,19 +453,31 @@ impl<'e> Planner<'e> {
                         }
                         s += 1;
                     }
-                    return true;
+                    return WalkEnd {
+                        exhaustive: true,
+                        stepped: sense.stepped,
+                    };
                 }
                 last = Some(states.iter().map(|s| s.0).collect());
             }
             t = next.max(t.saturating_add(1));
         }
-        false
+        WalkEnd {
+            exhaustive: false,
+            stepped: sense.stepped,
+        }
     }
 
     /// The estate snapshot this planner plans against.
     pub fn store(&self) -> &Arc<Store> {
         &self.store
     }
+}
+
+/// How a walk ended.
+struct WalkEnd {
+    exhaustive: bool,
+    stepped: bool,
 }
 
 /// What the decisions of one plan add up to.
@@ -474,6 +493,7 @@ struct Record {
     /// The rules denying at every instant so far.
     throughout: Vec<String>,
     exhaustive: bool,
+    stepped: bool,
 }
 
 impl Record {
@@ -488,6 +508,7 @@ impl Record {
             blocked_now: Vec::new(),
             throughout: Vec::new(),
             exhaustive: false,
+            stepped: false,
         }
     }
 
@@ -548,6 +569,7 @@ impl Record {
             approvers: self.approvers,
             blocked_by,
             exhaustive: self.exhaustive,
+            stepped: self.stepped,
         }
     }
 }

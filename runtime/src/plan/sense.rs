@@ -92,6 +92,8 @@ pub(super) struct Sense<'a> {
     base: usize,
     /// The earliest breakpoint found so far (an instant, `<= end`).
     until: i64,
+    /// Some value could not be bounded, so a rule was re-examined one second later.
+    pub(super) stepped: bool,
 }
 
 impl<'a> Sense<'a> {
@@ -119,6 +121,7 @@ impl<'a> Sense<'a> {
             stack: Vec::new(),
             base: 0,
             until: end,
+            stepped: false,
         }
     }
 
@@ -172,6 +175,7 @@ impl<'a> Sense<'a> {
 
     /// The values can only be trusted for this instant: decide again one second later.
     fn fine(&mut self) {
+        self.stepped = true;
         self.at(1);
     }
 

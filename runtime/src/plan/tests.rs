@@ -92,7 +92,7 @@ fn a_window_across_the_spring_forward_gap() {
             .plan(&request("2026-03-07T06:59:59Z"), PlanOptions::default())
             .unwrap();
         assert_eq!(plan.allow_at, Some(ts("2026-03-07T07:00:00Z")));
-        assert!(!plan.exhaustive);
+        assert!(!plan.exhaustive && !plan.stepped);
     }
 }
 
@@ -135,6 +135,7 @@ fn a_set_built_from_now_is_re_examined_every_second() {
         let plan = planner.plan(&request("2026-03-07T12:00:00Z")).unwrap();
         assert_eq!(plan.allow_at, Some(deadline));
         assert!(!plan.exhaustive);
+        assert!(plan.stepped);
         let stats = planner.stats();
         // Every second of the hour (no approval is ever needed, so the whole horizon is
         // walked); the engine decides where the outcome changes: deny, allow for one
