@@ -23,7 +23,9 @@ fn ward_with(args: &[&str], input: &str) -> Output {
         .spawn()
         .expect("the ward binary runs");
     if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(input.as_bytes()).expect("stdin takes the input");
+        stdin
+            .write_all(input.as_bytes())
+            .expect("stdin takes the input");
     }
     child.wait_with_output().expect("the ward binary finishes")
 }
@@ -92,18 +94,36 @@ fn json_has_one_object_per_request_in_order() {
         assert_eq!(row["line"], i + 1);
         assert_eq!(row["action"], request["action"]);
         assert_eq!(row["at"], request["at"]);
-        for key in ["now", "allow_at", "approval_at", "approvers", "blocked_by", "until"] {
-            assert!(row.get(key).is_some(), "line {}: no `{key}` in {row}", i + 1);
+        for key in [
+            "now",
+            "allow_at",
+            "approval_at",
+            "approvers",
+            "blocked_by",
+            "until",
+        ] {
+            assert!(
+                row.get(key).is_some(),
+                "line {}: no `{key}` in {row}",
+                i + 1
+            );
         }
         let now = row["now"].as_str().unwrap();
         // Allowed now means `allow_at` is the request's own time.
         assert_eq!(now == "allow", row["allow_at"] == row["at"], "{row}");
-        assert_eq!(now == "require_approval", row["approval_at"] == row["at"], "{row}");
+        assert_eq!(
+            now == "require_approval",
+            row["approval_at"] == row["at"],
+            "{row}"
+        );
     }
     // The worked example's request: a 1h reboot patch on Sunday night in New York waits for
     // Wednesday's change window (22:00 New York, 03:00 UTC).
     assert_eq!(rows[2]["allow_at"], "2026-12-03T03:00:00Z");
-    assert_eq!(rows[2]["blocked_by"], serde_json::json!(["prod_patch_reboot_fits_window"]));
+    assert_eq!(
+        rows[2]["blocked_by"],
+        serde_json::json!(["prod_patch_reboot_fits_window"])
+    );
 }
 
 #[test]
@@ -144,13 +164,22 @@ fn bad_lines_are_reported_with_their_number_never_dropped() {
         assert!(row.get("now").is_none(), "a bad line was planned: {row}");
         assert!(row["error"].is_string(), "{row}");
     }
-    assert!(rows[1]["error"].as_str().unwrap().contains("duplicate key `target`"));
+    assert!(
+        rows[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("duplicate key `target`")
+    );
     assert!(rows[3]["error"].as_str().unwrap().contains("nobody"));
     assert_eq!(rows[4]["now"], "allow");
 
     let out = ward_with(&args, &backlog);
     assert_eq!(code(&out), 1);
-    assert!(stdout(&out).contains("could not be planned"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("could not be planned"),
+        "{}",
+        stdout(&out)
+    );
     let err = stderr(&out);
     for n in [3, 4, 5] {
         assert!(err.contains(&format!("error: line {n}: ")), "{err}");
@@ -164,7 +193,11 @@ fn horizon_must_be_a_duration_within_366_days() {
     assert!(stderr(&out).contains("not a duration"), "{}", stderr(&out));
     let out = ward(&[&BUNDLED[..], &["--horizon", "400d"]].concat());
     assert_eq!(code(&out), 2);
-    assert!(stderr(&out).contains("between 1s and 366d"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("between 1s and 366d"),
+        "{}",
+        stderr(&out)
+    );
     let out = ward(&[&BUNDLED[..], &["--horizon", "36h", "--format", "json"]].concat());
     assert_eq!(code(&out), 0);
     let rows = lines_of(&out);
@@ -180,5 +213,9 @@ fn missing_backlog_is_a_usage_error() {
         "no-such-backlog.jsonl",
     ]);
     assert_eq!(code(&out), 2);
-    assert!(stderr(&out).contains("no-such-backlog.jsonl"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no-such-backlog.jsonl"),
+        "{}",
+        stderr(&out)
+    );
 }
