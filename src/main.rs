@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 mod cmd_check;
 mod cmd_eval;
 mod cmd_fmt;
+mod cmd_plan;
 mod cmd_test;
 
 #[derive(Debug, Parser)]
@@ -39,6 +40,8 @@ enum Command {
     Test(TestArgs),
     /// Decide one request (or a stream of them) against a policy set and an estate
     Eval(EvalArgs),
+    /// Schedule a backlog of requests: when each can run, and who must approve what sooner
+    Plan(PlanArgs),
     /// Rewrite `.ward` files in the canonical layout (`--check`: only report what would change)
     Fmt(FmtArgs),
     /// Run the language server on stdin and stdout (diagnostics, hover, go to definition,
@@ -142,6 +145,27 @@ struct EvalArgs {
 }
 
 #[derive(Debug, clap::Args)]
+struct PlanArgs {
+    /// A `.ward` file or a directory of them
+    path: PathBuf,
+    /// The estate: entities and relations as JSON; an empty estate when left out
+    #[arg(long, value_name = "FILE")]
+    entities: Option<PathBuf>,
+    /// The backlog: requests as JSON lines (`-` for stdin); each request's `at` is its "now"
+    #[arg(long, value_name = "FILE")]
+    requests: PathBuf,
+    /// How far ahead of each request's time to look (a duration: `14d`, `36h`; at most `366d`)
+    #[arg(long, value_name = "DURATION", default_value = "14d")]
+    horizon: String,
+    /// The engine that decides
+    #[arg(long, value_enum, default_value = "jit")]
+    engine: EngineChoice,
+    /// `human`: a summary; `json`: one JSON object per request, in input order
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+#[derive(Debug, clap::Args)]
 struct FmtArgs {
     /// A `.ward` file or a directory (every `.ward` file below it, in sorted path order)
     path: PathBuf,
@@ -160,6 +184,7 @@ fn main() -> ExitCode {
         Command::Check(args) => cmd_check::run(&args),
         Command::Test(args) => cmd_test::run(&args),
         Command::Eval(args) => cmd_eval::run(&args),
+        Command::Plan(args) => cmd_plan::run(&args),
         Command::Fmt(args) => cmd_fmt::run(&args),
         // The LSP specification asks for exit code 1 when the session ends without `shutdown`.
         Command::Lsp => Ok(match ward_lsp::run_stdio() {

@@ -27,6 +27,7 @@ pub mod interp;
 )]
 pub mod jit;
 pub mod json;
+pub mod plan;
 pub mod request;
 pub mod store;
 pub mod time;
