@@ -1,0 +1,67 @@
+//! `ward-python`: the native part of the `ward` Python package (`ward._ward`), built by
+//! maturin as a CPython extension on the stable ABI (abi3, CPython 3.9 and later).
+//!
+//! It exposes the in-process engine: `Engine` (compile a policy set, load an estate, decide),
+//! `Decision`, `Fired` and `ErrorDetail`. The rest of the package (the exceptions, the tool
+//! guard, the client for `ward serve`) is Python, in `ward/`. Deciding releases the GIL.
+//! This crate must not know the CLI, the service or any agent framework; it reaches the
+//! compiler and the runtime only through [`backend`].
+
+mod backend;
+mod convert;
+mod decision;
+mod engine;
+mod errors;
+
+use pyo3::prelude::*;
+
+/// The native module `ward._ward`; `import ward` re-exports what it holds.
+#[pymodule]
+mod _ward {
+    #[pymodule_export]
+    use crate::decision::{Decision, ErrorDetail, Fired};
+    #[pymodule_export]
+    use crate::engine::Engine;
+
+    use pyo3::prelude::*;
+
+    /// Converts a Python value to JSON text exactly as `Engine.decide` reads its arguments:
+    /// raises `ValueError` listing every problem (non-string keys, NaN, naive datetimes, …).
+    #[pyfunction]
+    fn to_json(value: &Bound<'_, PyAny>) -> PyResult<String> {
+        let mut problems = crate::convert::Problems::default();
+        let json = crate::convert::to_json(value, &crate::convert::Path::Root, &mut problems);
+        if problems.is_empty() {
+            Ok(json.to_string())
+        } else {
+            Err(pyo3::exceptions::PyValueError::new_err(problems.joined()))
+        }
+    }
+
+    /// The `test` blocks of the policy set at `policy_path` as JSON text, so that the
+    /// package's own tests can decide the same requests as `ward test` (not part of the API).
+    #[pyfunction]
+    fn _compiled_tests(py: Python<'_>, policy_path: std::path::PathBuf) -> PyResult<String> {
+        let shown = policy_path.display().to_string();
+        let files = crate::backend::read_policy_set(&policy_path)
+            .map_err(|message| crate::errors::policy_error(py, &message, Vec::new()))?;
+        let compiled = crate::backend::compile(&files);
+        let diagnostics = crate::backend::diagnostics(&compiled, &shown);
+        match compiled.program {
+            Some(program) if diagnostics.errors == 0 => {
+                Ok(crate::backend::tests_json(&program).to_string())
+            }
+            _ => Err(crate::errors::policy_error(
+                py,
+                &diagnostics.rendered,
+                diagnostics.json,
+            )),
+        }
+    }
+
+    #[pymodule_init]
+    fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+        m.add("MAX_DEPTH", crate::convert::MAX_DEPTH)?;
+        Ok(())
+    }
+}
