@@ -53,3 +53,31 @@ def ward_eval(ward_bin: Path, policy: Path, entities: Path, requests: List[Dict[
     )
     assert out.returncode == 0, out.stderr
     return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+
+
+DATA = Path(__file__).resolve().parent / "data"
+OPS = DATA / "ops.ward"
+OPS_ESTATE = DATA / "ops-estate.json"
+AT = "2026-11-28T10:00:00Z"
+
+
+def reboot_args(**overrides: Any) -> Dict[str, Any]:
+    """Arguments of `reboot` in ops.ward that are allowed; override one to break it."""
+    args: Dict[str, Any] = {
+        "host": "web-1",
+        "count": 1,
+        "force": False,
+        "duration": "30m",
+        "until": "2026-11-28T11:00:00Z",
+        "tags": ["routine"],
+        "note": "kernel update",
+    }
+    args.update(overrides)
+    return args
+
+
+@pytest.fixture()
+def ops() -> "Any":
+    import ward
+
+    return ward.Engine.load(OPS, entities=OPS_ESTATE)

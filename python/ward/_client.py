@@ -455,18 +455,20 @@ def _status_error(status: int, doc: Any, raw: str) -> ServiceError:
         403: "the token's role does not allow this",
         404: "not found",
         409: "the approval is final",
+        413: "the request is too large",
+        501: "the service does not implement this",
+        503: "the service is unavailable",
     }.get(status, "unexpected answer")
     detail = ""
     if isinstance(doc, dict):
-        for key in ("error", "message"):
-            if isinstance(doc.get(key), str):
-                detail = f": {doc[key]}"
-                break
-        else:
-            errors = doc.get("errors")
-            if isinstance(errors, list):
-                texts = [e.get("message") for e in errors if isinstance(e, dict)]
-                detail = ": " + "; ".join(t for t in texts if isinstance(t, str))
+        error = doc.get("error")
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            detail = f": {error['message']}"
+        elif isinstance(error, str):
+            detail = f": {error}"
+        elif isinstance(doc.get("errors"), list):
+            texts = [e.get("message") for e in doc["errors"] if isinstance(e, dict)]
+            detail = ": " + "; ".join(t for t in texts if isinstance(t, str))
     return ServiceError(f"status {status}: {reason}{detail}", status, raw)
 
 
