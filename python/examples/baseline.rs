@@ -44,13 +44,13 @@ fn run() -> Result<(), String> {
         .program
         .ok_or_else(|| format!("`{policy}` does not check (run `ward check {policy}`)"))?;
     let engine = Engine::new(program).map_err(|e| e.to_string())?;
-    let text = std::fs::read_to_string(&entities)
-        .map_err(|e| format!("cannot read `{entities}`: {e}"))?;
+    let text =
+        std::fs::read_to_string(&entities).map_err(|e| format!("cannot read `{entities}`: {e}"))?;
     engine
         .load_entities_str(&text)
         .map_err(|e| format!("`{entities}`: {e}"))?;
-    let lines = std::fs::read_to_string(&requests)
-        .map_err(|e| format!("cannot read `{requests}`: {e}"))?;
+    let lines =
+        std::fs::read_to_string(&requests).map_err(|e| format!("cannot read `{requests}`: {e}"))?;
     let docs = lines
         .lines()
         .filter(|l| !l.trim().is_empty())

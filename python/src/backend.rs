@@ -93,8 +93,8 @@ fn plural(n: usize, word: &str) -> String {
 
 /// Reads a policy set (a `.ward` file or a directory of them) as `(path, text)` pairs.
 pub fn read_policy_set(path: &Path) -> Result<Vec<(String, String)>, String> {
-    let files = load_policy_set(path)
-        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let files =
+        load_policy_set(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
     if files.is_empty() {
         return Err(format!("no `.ward` files in `{}`", path.display()));
     }

@@ -115,7 +115,10 @@ pub fn to_json(value: &Bound<'_, PyAny>, path: &Path<'_>, problems: &mut Problem
         return match s.to_cow() {
             Ok(s) => Json::String(s.into_owned()),
             Err(_) => {
-                problems.push(path, "the string is not valid Unicode (it holds a lone surrogate)");
+                problems.push(
+                    path,
+                    "the string is not valid Unicode (it holds a lone surrogate)",
+                );
                 Json::Null
             }
         };
@@ -218,7 +221,10 @@ pub fn dict_to_json(
             continue;
         };
         let Ok(key) = key.to_cow() else {
-            problems.push(path, "a key is not valid Unicode (it holds a lone surrogate)");
+            problems.push(
+                path,
+                "a key is not valid Unicode (it holds a lone surrogate)",
+            );
             continue;
         };
         let converted = to_json(&item, &path.key(&key), problems);
@@ -257,7 +263,11 @@ static EPOCH: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// `datetime` and `timedelta` values as Ward's timestamp and duration strings; `None` when
 /// the value is neither (a problem may have been recorded when it is, but is unusable).
-fn time_to_json(value: &Bound<'_, PyAny>, path: &Path<'_>, problems: &mut Problems) -> Option<Json> {
+fn time_to_json(
+    value: &Bound<'_, PyAny>,
+    path: &Path<'_>,
+    problems: &mut Problems,
+) -> Option<Json> {
     let py = value.py();
     let datetime = DATETIME.import(py, "datetime", "datetime").ok()?;
     if value.is_instance(datetime).unwrap_or(false) {

@@ -147,8 +147,8 @@ impl Decision {
     /// The same trace as a dict (`ward eval --explain --format json` prints it).
     fn explanation<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let (_, explanation) = self.trace_of(py);
-        let json = serde_json::to_value(&explanation)
-            .map_err(|e| PyTypeError::new_err(e.to_string()))?;
+        let json =
+            serde_json::to_value(&explanation).map_err(|e| PyTypeError::new_err(e.to_string()))?;
         convert::to_python(py, &json)
     }
 
@@ -163,10 +163,12 @@ impl Decision {
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         let py = other.py();
         match other.cast::<Decision>() {
-            Ok(other) => Ok(pyo3::types::PyBool::new(py, self.inner == other.get().inner)
-                .to_owned()
-                .into_any()
-                .unbind()),
+            Ok(other) => Ok(
+                pyo3::types::PyBool::new(py, self.inner == other.get().inner)
+                    .to_owned()
+                    .into_any()
+                    .unbind(),
+            ),
             Err(_) => Ok(py.NotImplemented()),
         }
     }

@@ -23,7 +23,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import pytest
 
 import ward
-from conftest import EXAMPLES, OPS, OPS_ESTATE, REPO, missing, reboot_args
+from conftest import EXAMPLES, OPS, OPS_ESTATE, REPO, reboot_args
 
 CTX = {"agent": "bot"}
 
@@ -292,7 +292,9 @@ class Serve:
 @pytest.fixture()
 def serve(ward_bin: Path, tmp_path: Path) -> Iterator[Any]:
     if not serve_available(ward_bin):
-        missing("`ward serve`", f"the `ward` binary at {ward_bin} has no `serve` command; build a ward with the service")
+        # Not an external part: the service is part of this repository. A `ward` built
+        # before it existed has no `serve` command; these tests run as soon as it does.
+        pytest.skip(f"the `ward` binary at {ward_bin} has no `serve` command (built without the service)")
     started: List[Serve] = []
 
     def start(*extra: str, **kw: Any) -> Serve:
