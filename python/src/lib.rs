@@ -59,6 +59,22 @@ mod _ward {
         }
     }
 
+    /// Renders a decision and its explanation, both as JSON text (as `ward serve` sends them
+    /// with `?explain=true`), as `Decision.explain()` does.
+    #[pyfunction]
+    fn _render_explanation(decision: &str, explanation: &str) -> PyResult<String> {
+        fn read<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> PyResult<T> {
+            let bad = |e: String| {
+                pyo3::exceptions::PyValueError::new_err(format!("the {what} is malformed: {e}"))
+            };
+            let doc = crate::backend::parse_strict(text).map_err(|e| bad(e.to_string()))?;
+            serde_json::from_value(doc).map_err(|e| bad(e.to_string()))
+        }
+        let decision: crate::backend::Decision = read("decision", decision)?;
+        let explanation: crate::backend::Explanation = read("explanation", explanation)?;
+        Ok(crate::backend::render_explanation(&decision, &explanation))
+    }
+
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add("MAX_DEPTH", crate::convert::MAX_DEPTH)?;

@@ -23,6 +23,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from ward._errors import ApprovalTimeout, ServiceError
 from ward._ward import ErrorDetail, Fired
+from ward._ward import _render_explanation
 from ward._ward import to_json as _to_json
 
 _KINDS = ("allow", "deny", "require_approval")
@@ -104,6 +105,13 @@ class RemoteDecision:
 
     def to_json(self) -> str:
         return json.dumps(self._doc, ensure_ascii=False, separators=(",", ":"))
+
+    def explain(self) -> str:
+        """The readable trace, as ``Decision.explain()`` gives it; only for a decision asked
+        with ``explain=True`` (the service sends the trace then)."""
+        if self.explanation is None:
+            raise ValueError("the service sent no explanation: decide with `explain=True`")
+        return _render_explanation(json.dumps(self._doc), json.dumps(self.explanation))
 
     def __bool__(self) -> bool:
         raise TypeError(
