@@ -12,20 +12,13 @@ use std::process::ExitCode;
 use ward::FileDiagnostic;
 use ward::render::Renderer;
 
-use crate::{CliError, FmtArgs, Format, color_stderr, plural};
+use crate::{CliError, FmtArgs, Format, color_stderr, out, outln, plural};
 
 /// Lines of each side shown per changed file by `--check`.
 const DIFF_LINES: usize = 6;
 
 pub(crate) fn run(args: &FmtArgs) -> Result<ExitCode, CliError> {
-    let files = ward::load_policy_set(&args.path)
-        .map_err(|e| CliError::new(format!("cannot read `{}`: {e}", args.path.display())))?;
-    if files.is_empty() {
-        return Err(CliError::new(format!(
-            "no `.ward` files in `{}`",
-            args.path.display()
-        )));
-    }
+    let files = crate::load(&args.path)?;
     let mut changed = Vec::new();
     let mut diagnostics = Vec::new();
     let mut refused = Vec::new();
@@ -58,7 +51,7 @@ pub(crate) fn run(args: &FmtArgs) -> Result<ExitCode, CliError> {
         }
         changed.push(path.clone());
     }
-    report(args, &files, &changed, &diagnostics, &refused, &diffs);
+    report(args, &files, &changed, &diagnostics, &refused, &diffs)?;
     let failed =
         !diagnostics.is_empty() || !refused.is_empty() || (args.check && !changed.is_empty());
     Ok(if failed {
@@ -80,7 +73,7 @@ fn report(
     diagnostics: &[FileDiagnostic],
     refused: &[String],
     diffs: &[String],
-) {
+) -> Result<(), CliError> {
     let renderer = Renderer::new(files, color_stderr());
     match args.format {
         Format::Human => {
@@ -91,10 +84,8 @@ fn report(
             for why in refused {
                 let _ = writeln!(err, "error: {why}");
             }
-            let mut out = std::io::stdout().lock();
             for (path, diff) in changed.iter().zip(diffs) {
-                let _ = writeln!(out, "{path}");
-                let _ = write!(out, "{diff}");
+                out!("{path}\n{diff}")?;
             }
             let n_bad = files_with_errors(diagnostics) + refused.len();
             let _ = writeln!(
@@ -112,9 +103,10 @@ fn report(
                 "diagnostics": diagnostics,
                 "internal_errors": refused,
             });
-            println!("{doc:#}");
+            outln!("{doc:#}")?;
         }
     }
+    Ok(())
 }
 
 fn files_with_errors(diagnostics: &[FileDiagnostic]) -> usize {

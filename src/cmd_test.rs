@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use ward::testing::{Outcome, run_tests_on};
 
-use crate::{CliError, Format, TestArgs, compile_and_report};
+use crate::{CliError, Format, TestArgs, compile_and_report, outln};
 
 pub(crate) fn run(args: &TestArgs) -> Result<ExitCode, CliError> {
     let (compiled, ok) = compile_and_report(&args.path, args.format, true)?;
@@ -18,16 +18,16 @@ pub(crate) fn run(args: &TestArgs) -> Result<ExitCode, CliError> {
         Format::Human => {
             for test in &report.tests {
                 match &test.outcome {
-                    Outcome::Passed => println!("test {} ... ok", test.name),
+                    Outcome::Passed => outln!("test {} ... ok", test.name)?,
                     Outcome::Failed(why) => {
-                        println!("test {} ... FAILED ({})", test.name, test.location);
+                        outln!("test {} ... FAILED ({})", test.name, test.location)?;
                         for line in why.lines() {
-                            println!("    {line}");
+                            outln!("    {line}")?;
                         }
                     }
                 }
             }
-            println!("{} passed, {} failed", report.passed(), report.failed());
+            outln!("{} passed, {} failed", report.passed(), report.failed())?;
         }
         Format::Json => {
             let doc = serde_json::json!({
@@ -35,7 +35,7 @@ pub(crate) fn run(args: &TestArgs) -> Result<ExitCode, CliError> {
                 "failed": report.failed(),
                 "tests": report.tests,
             });
-            println!("{doc:#}");
+            outln!("{doc:#}")?;
         }
     }
     Ok(if report.failed() == 0 {

@@ -1,7 +1,9 @@
 //! The `ward` command line: check, test and evaluate guardrail policy sets.
 //!
 //! Exit codes: 0 success, 1 the policy set has errors or a test failed, 2 a usage error or an
-//! input that cannot be read (docs/cli.md).
+//! input that cannot be read, 141 standard output closed by its reader (docs/cli.md). Every
+//! command writes standard output through [`out!`] and [`outln!`], so that a closed pipe ends
+//! it quietly instead of a panic.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -21,7 +23,8 @@ mod cmd_test;
     about = "Guardrails for agentic security automation: check, test and evaluate Ward policy sets",
     long_about = "Ward decides whether an action an agent proposes is allowed, denied or needs human \
                   approval, and says why. A policy set is a `.ward` file or a directory of them.\n\n\
-                  Exit codes: 0 success, 1 policy errors or failed tests, 2 usage errors or unreadable input."
+                  Exit codes: 0 success, 1 policy errors or failed tests, 2 usage errors or unreadable input, \
+                  141 standard output closed by its reader (`ward … | head`). See docs/cli.md."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -105,10 +108,11 @@ struct TestArgs {
 struct EvalArgs {
     /// A `.ward` file or a directory of them
     path: PathBuf,
-    /// The estate: entities and relations as JSON (spec §7); an empty estate when left out
+    /// The estate: entities and relations as JSON (docs/language.md §9); an empty estate when
+    /// left out
     #[arg(long, value_name = "FILE")]
     entities: Option<PathBuf>,
-    /// One request as JSON
+    /// One request as JSON (docs/language.md §9); a duplicate key is a deny naming it
     #[arg(
         long,
         value_name = "FILE",
@@ -116,10 +120,17 @@ struct EvalArgs {
         required_unless_present = "requests"
     )]
     request: Option<PathBuf>,
-    /// Requests as JSON lines (`-` for stdin); prints one decision per line, in order
+    /// Requests as JSON lines (`-` for stdin): one decision per line, in order, each written as
+    /// soon as its line is decided; a line that cannot be decided gets a deny naming its number
     #[arg(long, value_name = "FILE")]
     requests: Option<PathBuf>,
-    /// Explain the decision: which rules matched, which did not and why
+    /// The longest request accepted, in bytes: a longer line of `--requests` (or a longer
+    /// `--request` file) is denied without being read into memory
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20, value_parser = clap::value_parser!(u64).range(1..))]
+    max_line: u64,
+    /// Explain the decision: which rules matched, which did not and why (with `--requests`, one
+    /// trace per line, headed by its number; with `--format json`, `{"decision", "explanation"}`
+    /// for every line)
     #[arg(long)]
     explain: bool,
     /// The engine that decides
@@ -161,44 +172,88 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
-        Err(err) => {
+        // Whoever read our output has gone (`ward eval … | head`): stop without a word, with
+        // the status a shell shows for a Unix tool that SIGPIPE ended (128 + 13).
+        Err(CliError::ClosedStdout) => ExitCode::from(141),
+        Err(CliError::Message(err)) => {
             let _ = writeln!(std::io::stderr(), "error: {err}");
             ExitCode::from(2)
         }
     }
 }
 
-/// A failure to read input or write output; the CLI exits with code 2.
+/// Why a command stopped early. A message means exit code 2 (docs/cli.md).
 #[derive(Debug)]
-struct CliError(String);
-
-impl std::fmt::Display for CliError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
+enum CliError {
+    /// Input that cannot be read, output that cannot be written, an unusable argument.
+    Message(String),
+    /// Standard output was closed by its reader: the command ends quietly.
+    ClosedStdout,
 }
 
 impl CliError {
     fn new(message: impl Into<String>) -> CliError {
-        CliError(message.into())
+        CliError::Message(message.into())
+    }
+
+    /// An error writing to standard output: a closed pipe ends the command quietly, anything
+    /// else is reported.
+    fn stdout(err: &std::io::Error) -> CliError {
+        if err.kind() == std::io::ErrorKind::BrokenPipe {
+            CliError::ClosedStdout
+        } else {
+            CliError::new(format!("cannot write to standard output: {err}"))
+        }
     }
 }
 
-/// Read a policy set and compile it; prints the diagnostics. `Ok(None)` when it has errors.
-fn compile_and_report(
-    path: &std::path::Path,
-    format: Format,
-    quiet_when_clean: bool,
-) -> Result<(ward_check::Compiled, bool), CliError> {
-    let files = ward_check::load_policy_set(path)
-        .map_err(|e| CliError::new(format!("cannot read `{}`: {e}", path.display())))?;
-    if files.is_empty() {
+/// Writes to standard output; a closed pipe becomes [`CliError::ClosedStdout`].
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($arg)*).map_err(|e| $crate::CliError::stdout(&e))
+    }};
+}
+
+/// [`out!`] with a line break.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*).map_err(|e| $crate::CliError::stdout(&e))
+    }};
+}
+
+pub(crate) use {out, outln};
+
+/// Read a policy set (the files the user wrote); prints what was skipped, and refuses a
+/// directory without `.ward` files.
+fn load(path: &std::path::Path) -> Result<Vec<(String, String)>, CliError> {
+    let loaded =
+        ward::load_policy_set_with_warnings(path).map_err(|e| CliError::new(e.to_string()))?;
+    let mut err = std::io::stderr().lock();
+    for warning in &loaded.warnings {
+        let _ = writeln!(err, "warning: {warning}");
+    }
+    if loaded.files.is_empty() {
         return Err(CliError::new(format!(
             "no `.ward` files in `{}`",
             path.display()
         )));
     }
-    let compiled = ward_check::compile(&files);
+    Ok(loaded.files)
+}
+
+/// Read a policy set and compile it; prints the diagnostics. The flag says whether it has no
+/// errors.
+fn compile_and_report(
+    path: &std::path::Path,
+    format: Format,
+    quiet_when_clean: bool,
+) -> Result<(ward::Compiled, bool), CliError> {
+    let files = load(path)?;
+    // What the user wrote: `compiled.files` also holds the embedded stdlib modules.
+    let n_files = files.len();
+    let compiled = ward::compile(&files);
     let n_errors = compiled
         .diagnostics
         .iter()
@@ -213,11 +268,7 @@ fn compile_and_report(
                 let _ = write!(err, "{}", renderer.human(diag));
             }
             if n_errors > 0 || n_warnings > 0 || !quiet_when_clean {
-                let _ = writeln!(
-                    err,
-                    "{}",
-                    summary(path, compiled.files.len(), n_errors, n_warnings)
-                );
+                let _ = writeln!(err, "{}", summary(path, n_files, n_errors, n_warnings));
             }
         }
         Format::Json if n_errors > 0 || !quiet_when_clean => {
@@ -227,12 +278,12 @@ fn compile_and_report(
                 .map(|d| renderer.json(d))
                 .collect();
             let doc = serde_json::json!({
-                "files": compiled.files.len(),
+                "files": n_files,
                 "errors": n_errors,
                 "warnings": n_warnings,
                 "diagnostics": diagnostics,
             });
-            println!("{doc:#}");
+            outln!("{doc:#}")?;
         }
         Format::Json => {}
     }

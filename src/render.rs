@@ -1,14 +1,18 @@
-//! Showing diagnostics to people (miette, with source snippets) and to machines (JSON).
+//! Showing diagnostics to people on a terminal (miette, with source snippets and colour) and to
+//! machines (JSON, from `ward_embed::diagnostics`).
 //!
 //! Diagnostics arrive as plain values from `ward-check`; this is the only place that knows how
-//! they look on a terminal.
+//! they look on a terminal, and the only user of miette (a fence test holds it to that). The
+//! location printed in the header, `file:line:col`, is computed by the lean library as the JSON
+//! form does (columns in characters; miette would count bytes), so both forms agree.
 
 use std::fmt;
 
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
-use serde::Serialize;
-use ward_check::FileDiagnostic;
-use ward_syntax::{Diagnostic, Severity, line_col};
+use ward_embed::FileDiagnostic;
+use ward_embed::diagnostics::{self, location};
+pub use ward_embed::diagnostics::{JsonDiagnostic, JsonLabel};
+use ward_syntax::{Diagnostic, Label, Severity, line_col};
 
 /// Renders diagnostics of one policy set; `files` are `(path, text)` in [`FileId`] order.
 ///
@@ -35,7 +39,9 @@ impl<'a> Renderer<'a> {
         };
         Renderer {
             files,
-            handler: GraphicalReportHandler::new_themed(theme).with_context_lines(1),
+            handler: GraphicalReportHandler::new_themed(theme)
+                .with_context_lines(1)
+                .without_primary_span_start(),
         }
     }
 
@@ -48,7 +54,7 @@ impl<'a> Renderer<'a> {
 
     /// The human form: `error[E0103]: …` with the source line and labels, as rustc does.
     pub fn human(&self, diag: &FileDiagnostic) -> String {
-        let report = Report::new(self, &diag.file, &diag.diagnostic);
+        let report = Report::new(self, diag);
         let mut out = String::new();
         if self.handler.render_report(&mut out, &report).is_err() {
             out = format!("{}: {}\n", diag.file, diag.diagnostic.message);
@@ -57,65 +63,11 @@ impl<'a> Renderer<'a> {
         out
     }
 
-    /// The machine form of `--format json`.
+    /// The machine form of `--format json` (the lean library's, so that the service and the
+    /// CLI print the same).
     pub fn json(&self, diag: &FileDiagnostic) -> JsonDiagnostic {
-        let text = self.text_of(&diag.file);
-        let span = diag.diagnostic.span();
-        let (line, column) = line_col(text, span.start);
-        let (end_line, end_column) = line_col(text, span.end);
-        let labels = diag
-            .diagnostic
-            .labels
-            .iter()
-            .map(|label| {
-                let file = match label.file {
-                    Some(id) => self.files.get(id.0 as usize).map_or(&diag.file, |(p, _)| p),
-                    None => &diag.file,
-                };
-                let (line, column) = line_col(self.text_of(file), label.span.start);
-                JsonLabel {
-                    file: file.clone(),
-                    line,
-                    column,
-                    message: label.message.clone(),
-                }
-            })
-            .collect();
-        JsonDiagnostic {
-            file: diag.file.clone(),
-            line,
-            column,
-            end_line,
-            end_column,
-            code: diag.diagnostic.code,
-            severity: diag.diagnostic.severity,
-            message: diag.diagnostic.message.clone(),
-            help: diag.diagnostic.help.clone(),
-            labels,
-        }
+        diagnostics::to_json(self.files, diag)
     }
-}
-
-#[derive(Debug, Serialize)]
-pub struct JsonDiagnostic {
-    pub file: String,
-    pub line: u32,
-    pub column: u32,
-    pub end_line: u32,
-    pub end_column: u32,
-    pub code: &'static str,
-    pub severity: Severity,
-    pub message: String,
-    pub help: Option<String>,
-    pub labels: Vec<JsonLabel>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct JsonLabel {
-    pub file: String,
-    pub line: u32,
-    pub column: u32,
-    pub message: String,
 }
 
 /// One diagnostic as a miette report: the labels in its own file are drawn on its source,
@@ -134,37 +86,86 @@ struct Related {
 }
 
 impl<'d> Report<'d> {
-    fn new(renderer: &Renderer<'_>, file: &str, diag: &'d Diagnostic) -> Report<'d> {
-        let source = NamedSource::new(file, renderer.text_of(file).to_owned());
+    fn new(renderer: &Renderer<'_>, diag: &'d FileDiagnostic) -> Report<'d> {
+        let file = diag.file.as_str();
+        let text = renderer.text_of(file);
+        let (_, line, column) = location(renderer.files, diag);
+        let source = NamedSource::new(format!("{file}:{line}:{column}"), text.to_owned());
         let mut labels = Vec::new();
         let mut related = Vec::new();
-        for label in &diag.labels {
-            let text = (!label.message.is_empty()).then(|| label.message.clone());
+        let here: Vec<&Label> = diag
+            .diagnostic
+            .labels
+            .iter()
+            .filter(|l| other_file(renderer, file, l).is_none())
+            .collect();
+        for label in &diag.diagnostic.labels {
+            let message = (!label.message.is_empty()).then(|| label.message.clone());
             let at = (label.span.start as usize, label.span.len());
-            let other = label
-                .file
-                .and_then(|id| renderer.files.get(id.0 as usize))
-                .filter(|(path, _)| path != file);
-            match other {
-                Some((path, text_of_other)) => related.push(Related {
-                    message: format!(
-                        "note: {}",
-                        text.clone().unwrap_or_else(|| "see here".to_owned())
-                    ),
-                    source: NamedSource::new(path, text_of_other.clone()),
-                    label: LabeledSpan::new_with_span(text, at),
-                }),
-                None if label.primary => labels.push(LabeledSpan::new_primary_with_span(text, at)),
-                None => labels.push(LabeledSpan::new_with_span(text, at)),
+            match other_file(renderer, file, label) {
+                Some((path, text_of_other)) => {
+                    let (line, column) = line_col(text_of_other, label.span.start);
+                    related.push(Related {
+                        message: format!(
+                            "note: {}",
+                            message.clone().unwrap_or_else(|| "see here".to_owned())
+                        ),
+                        source: NamedSource::new(
+                            format!("{path}:{line}:{column}"),
+                            text_of_other.clone(),
+                        ),
+                        label: LabeledSpan::new_with_span(message, at),
+                    });
+                }
+                None if draws_a_stray_connector(text, label, &here) => {}
+                None if label.primary => {
+                    labels.push(LabeledSpan::new_primary_with_span(message, at));
+                }
+                None => labels.push(LabeledSpan::new_with_span(message, at)),
             }
         }
         Report {
-            diag,
+            diag: &diag.diagnostic,
             source,
             labels,
             related,
         }
     }
+}
+
+/// The path and text of the file `label` points into, when it is not `file`.
+fn other_file<'r>(
+    renderer: &Renderer<'r>,
+    file: &str,
+    label: &Label,
+) -> Option<&'r (String, String)> {
+    label
+        .file
+        .and_then(|id| renderer.files.get(id.0 as usize))
+        .filter(|(path, _)| path != file)
+}
+
+/// Whether miette would draw a connector (`│`) that leads to no text for `label`: it draws
+/// one for every span of a line, labelled or not, across the lines of the labels to its
+/// right. A span without text that is not entirely right of every labelled span on its line
+/// is left out: it would add a stray bar and no information, since the header
+/// already points at the primary span.
+fn draws_a_stray_connector(text: &str, label: &Label, here: &[&Label]) -> bool {
+    if !label.message.is_empty() || !single_line(text, label) {
+        return false;
+    }
+    let line = line_col(text, label.span.start).0;
+    here.iter().any(|other| {
+        !other.message.is_empty()
+            && single_line(text, other)
+            && line_col(text, other.span.start).0 == line
+            && other.span.end > label.span.start
+    })
+}
+
+fn single_line(text: &str, label: &Label) -> bool {
+    text.get(label.span.range())
+        .is_some_and(|s| !s.contains('\n'))
 }
 
 impl fmt::Debug for Report<'_> {

@@ -1,4 +1,4 @@
-//! Running the `test` blocks of a compiled policy set (spec §6), for `ward test` and the
+//! Running the `test` blocks of a compiled policy set (`docs/language.md` §8), for `ward test` and the
 //! conformance suite.
 
 use serde::Serialize;

@@ -1,11 +1,11 @@
-//! The generated estate of BENCH.md at scale `N`: `10_000 × N` identities in a manager tree
+//! The generated estate of the benchmark scenario at scale `N`: `10_000 × N` identities in a manager tree
 //! about six levels deep (a CEO, six chiefs including the CFO, VPs, directors, managers and
 //! staff), a few privileged accounts and automation agents, and `50_000 × N` assets in a
 //! layered dependency DAG (frontends → services → databases → storage, about three edges per
 //! asset). The assets form `N` regions of 50,000 whose dependencies stay inside the region, so
 //! the distribution of blast radii (0 to thousands) is the same at every scale.
 //!
-//! The estate is plain data: [`Estate::to_json`] writes the entities document of LANGUAGE.md §7,
+//! The estate is plain data: [`Estate::to_json`] writes the entities document of `docs/language.md` §9,
 //! and the peer translations read the same structs. This module knows nothing of Ward's
 //! runtime or of any peer.
 
@@ -151,7 +151,7 @@ impl Estate {
         out
     }
 
-    /// The entities document of LANGUAGE.md §7, as JSON text.
+    /// The entities document of `docs/language.md` §9, as JSON text.
     pub fn to_json(&self) -> String {
         let mut out = String::with_capacity(self.assets.len() * 200 + self.identities.len() * 200);
         out.push_str("{\"entities\":{\"Identity\":{");

@@ -1,7 +1,7 @@
-//! The request stream of BENCH.md: requests across the scenario's eight actions, timestamps
+//! The request stream of the benchmark scenario: requests across the scenario's eight actions, timestamps
 //! spread over December 2026 (which contains the start of the year-end freeze), against the
 //! entities of a generated [`Estate`]. A request is kept as a compact [`RequestSpec`] and
-//! rendered as the JSON of LANGUAGE.md §7 on demand, so a million of them cost little memory.
+//! rendered as the JSON of `docs/language.md` §9 on demand, so a million of them cost little memory.
 //! This module knows nothing of Ward's runtime or of any peer.
 
 use serde_json::{Value as Json, json};
@@ -178,7 +178,7 @@ pub fn rfc3339(seconds: i64) -> String {
 }
 
 impl RequestSpec {
-    /// The request document of LANGUAGE.md §7.
+    /// The request document of `docs/language.md` §9.
     pub fn to_json(&self, estate: &Estate) -> Json {
         let subject_id = if self.action.on_identity() {
             estate.identities[self.subject].id.as_str()

@@ -1,4 +1,4 @@
-//! The benchmark scenario of BENCH.md as Ward source: the schema, windows and functions
+//! The benchmark scenario (`bench/src/lib.rs`) as Ward source: the schema, windows and functions
 //! (`scenario/schema.ward`), the common subset every peer can express (`scenario/common.ward`)
 //! and the rest of the guardrails (`scenario/rules.ward`), about 60 rules over eight actions.
 //! This module only hands out the text and compiles it; it knows nothing of estates or peers.

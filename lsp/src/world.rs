@@ -22,7 +22,7 @@ use ward_syntax::Severity;
 use crate::position::LineIndex;
 use crate::uri;
 
-/// The reserved words of the language (spec §1), offered by completion.
+/// The reserved words of the language (`docs/language.md` §2), offered by completion.
 const KEYWORDS: [&str; 32] = [
     "and", "or", "not", "in", "matches", "has", "if", "then", "else", "any", "all", "true",
     "false", "now", "enum", "entity", "relation", "context", "action", "window", "const", "fn",
@@ -67,7 +67,7 @@ impl World {
         let files = root
             .as_deref()
             .filter(|r| r.is_dir())
-            .and_then(|r| ward_check::load_policy_set(r).ok())
+            .and_then(|r| ward_files::load_policy_set(r).ok())
             .unwrap_or_default();
         let db = Database::default();
         let set = db.policy_set(&files);

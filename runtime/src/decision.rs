@@ -1,7 +1,7 @@
 //! Decisions: evaluating the rules of one action for one request, combining what fired
-//! (LANGUAGE.md §5, decisions.md #16, #20-#23), and explaining the result.
+//! (`docs/language.md` §6, decisions.md #16, #20-#23), and explaining the result.
 //!
-//! A [`Decision`] serializes to exactly the JSON of LANGUAGE.md §7. Combining: any `deny` →
+//! A [`Decision`] serializes to exactly the JSON of `docs/language.md` §9. Combining: any `deny` →
 //! deny; else any `require approval` → require approval with the union of approvers; else any
 //! `allow` → allow; else the program's default. Evaluation errors fail closed: a `deny` or
 //! `require approval` rule with an error fires, an `allow` rule with an error does not, and the
@@ -23,7 +23,7 @@ use crate::request::Request;
 use crate::store::Store;
 use crate::{EntityRef, Value, time};
 
-/// The decision for one request (LANGUAGE.md §7).
+/// The decision for one request (`docs/language.md` §9).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Decision {
     pub decision: EffectKind,
@@ -343,7 +343,7 @@ impl<'a> RuleParts<'a> for Interpreted<'a> {
     }
 }
 
-/// Decides `request` from the rule parts an engine evaluates: LANGUAGE.md §5 and
+/// Decides `request` from the rule parts an engine evaluates: `docs/language.md` §6 and
 /// decisions.md #16, #20-#23 (fail closed), in policy order, with the explanation when
 /// `explain` is set.
 pub(crate) fn combine<'c>(
@@ -553,7 +553,7 @@ pub(crate) fn collect_approvers(
     Ok(())
 }
 
-/// Renders a value of static type `ty` as a message shows it (LANGUAGE.md §5).
+/// Renders a value of static type `ty` as a message shows it (`docs/language.md` §6).
 pub fn render_value(out: &mut String, value: &Value, ty: &Type, schema: &Schema, store: &Store) {
     let ty = ty.strip_optional();
     match value {

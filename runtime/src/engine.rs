@@ -479,7 +479,7 @@ impl Engine {
         &self.compiled.program
     }
 
-    /// Validates an entities document (LANGUAGE.md §7) and, if it loads, makes it the current
+    /// Validates an entities document (`docs/language.md` §9) and, if it loads, makes it the current
     /// snapshot. On error the previous snapshot stays in place.
     pub fn load_entities_json(&self, doc: &Json) -> Result<(), LoadError> {
         let store = Store::from_json(&self.compiled.program.schema, doc)?;

@@ -1,6 +1,6 @@
 //! The reference interpreter: evaluates a typed `ward_ir::Expr` to a [`Value`].
 //!
-//! It is the definition of what a Ward expression means (LANGUAGE.md §3-§5, decisions.md
+//! It is the definition of what a Ward expression means (`docs/language.md` §3-§7, decisions.md
 //! #11, #16-#19); the JIT must agree with it on every input. Evaluation is total: arithmetic is
 //! checked, timestamps stay in the supported range, and everything that can still go wrong at
 //! run time (overflow, an entity literal missing from the store, a window that never opens) is

@@ -1,4 +1,4 @@
-//! Request validation: turns a request document (spec §7:
+//! Request validation: turns a request document (`docs/language.md` §9:
 //! `{"action": …, "at": …, "args": {…}, "context": {…}}`) into a typed [`Request`] against the
 //! schema and a loaded store, or an error listing every problem with its JSON path.
 //!

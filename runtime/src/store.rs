@@ -1,5 +1,5 @@
 //! The entity store: an immutable snapshot of the estate (entities, attributes, relation edges),
-//! loaded from the JSON format of spec §7 and validated against the program's schema.
+//! loaded from the JSON format of `docs/language.md` §9 and validated against the program's schema.
 //!
 //! Loading reports every problem it finds (up to a cap) with its JSON path, and returns either a
 //! complete store or an error, never something half-loaded. Strings are interned (one `Arc<str>`

@@ -1,5 +1,5 @@
 //! Durations, timestamps and time zones: the literal syntax of `Duration` and `Timestamp`
-//! (LANGUAGE.md §3), their canonical printing, the supported timestamp range (decisions.md #19)
+//! (`docs/language.md` §2), their canonical printing, the supported timestamp range (decisions.md #19)
 //! and the time-zone queries behind `hour` and `weekday`.
 //!
 //! Durations and timestamps are plain `i64` seconds (timestamps since the Unix epoch, UTC);

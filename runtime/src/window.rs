@@ -1,4 +1,4 @@
-//! Time windows (LANGUAGE.md §3): compiles the program's [`ward_ir::Window`]s once into
+//! Time windows (`docs/language.md` §4): compiles the program's [`ward_ir::Window`]s once into
 //! [`Windows`], which answers `t in w`, `remaining`, `fits` and `next_open` per request.
 //!
 //! A window is a set of half-open intervals `[start, end)` of absolute time (seconds since the
@@ -66,7 +66,7 @@ const WEEK: i64 = 7 * DAY;
 const WEEK_BASE: i64 = -3 * DAY;
 /// A bound on the absolute value of any UTC offset (jiff's limit is 25:59:59).
 const MAX_OFFSET: i64 = 26 * 3_600;
-/// How far `remaining` and `next_open` look ahead (LANGUAGE.md §3, decisions.md #18).
+/// How far `remaining` and `next_open` look ahead (`docs/language.md` §4, decisions.md #18).
 pub const HORIZON: i64 = 366 * DAY;
 /// The end of time for windows: just after [`MAX_TIMESTAMP`].
 const END_OF_TIME: i64 = MAX_TIMESTAMP + 1;

@@ -1,4 +1,4 @@
-//! The peers of BENCH.md §4 (Cedar, Rego through `regorus`, CEL through `cel`) evaluating the
+//! The peers of the benchmark (Cedar, Rego through `regorus`, CEL through `cel`) evaluating the
 //! scenario's common subset (`scenario/common.ward`) on the same requests as Ward.
 //!
 //! Every peer translation is built once from the generated [`Estate`] (untimed), prebuilds one
@@ -86,7 +86,7 @@ pub fn effect_of(rule: &str) -> Option<Effect> {
         .map(|&(_, _, e)| e)
 }
 
-/// Combines the fired rules of the subset (LANGUAGE.md §5, default deny). Unknown names are
+/// Combines the fired rules of the subset (`docs/language.md` §6, default deny). Unknown names are
 /// ignored by the caller's choice: they cannot come from a correct translation.
 pub fn combine<'a>(fired: impl IntoIterator<Item = &'a str>) -> Outcome {
     let (mut deny, mut allow) = (false, false);

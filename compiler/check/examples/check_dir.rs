@@ -3,10 +3,10 @@
 
 fn main() {
     let path = std::env::args().nth(1).unwrap_or_else(|| ".".to_string());
-    let files = match ward_check::load_policy_set(std::path::Path::new(&path)) {
+    let files = match ward_files::load_policy_set(std::path::Path::new(&path)) {
         Ok(files) => files,
         Err(err) => {
-            eprintln!("cannot read `{path}`: {err}");
+            eprintln!("error: {err}");
             std::process::exit(2);
         }
     };

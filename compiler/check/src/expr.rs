@@ -1,4 +1,4 @@
-//! Expressions: name resolution, typing (spec §3–§5, decisions #8–#14) and lowering to
+//! Expressions: name resolution, typing (`docs/language.md` §3–§5, decisions #8–#14) and lowering to
 //! [`ward_ir::Expr`] in one walk.
 //!
 //! A mistake is reported once and typed as [`Ty::Error`], which every later check accepts,

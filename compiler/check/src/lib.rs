@@ -6,7 +6,9 @@
 //! stdlib modules; the queries are [`parse`], [`file_items`], [`check`] and [`lower`].
 //! [`compile`] is the one-shot convenience used by the CLI and tests. [`Checked::symbols`]
 //! records every resolved name (hover, go to definition, references) as plain data. This crate
-//! knows nothing of the LSP, terminals or the runtime; its only IO is [`load_policy_set`].
+//! knows nothing of the LSP, terminals or the runtime, and does no file IO: its inputs are
+//! `(path, text)` pairs, read from disk at the edge (`ward-files`); the fence test in
+//! `tests/tests/fences.rs` and `clippy.toml` hold it to that.
 //!
 //! ```text
 //!  SourceFile ──parse──► ast + syntax diagnostics
@@ -23,8 +25,6 @@ mod symbols;
 mod test_block;
 mod ty;
 mod window;
-
-use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use ward_syntax::{Diagnostic, Span, ast};
@@ -317,34 +317,6 @@ pub fn check_stdlib(files: &[(String, String)]) -> Vec<FileDiagnostic> {
     let db = Database::default();
     let set = db.policy_set(files);
     check_set(&db, set, checker::Mode::WholeStdlib, true).diagnostics
-}
-
-/// Read a policy set: one file, or every `.ward` file below a directory, in sorted path
-/// order. Paths are returned as found (the directory joined with the relative path).
-pub fn load_policy_set(path: &Path) -> std::io::Result<Vec<(String, String)>> {
-    if path.is_file() {
-        let text = std::fs::read_to_string(path)?;
-        return Ok(vec![(path.to_string_lossy().into_owned(), text)]);
-    }
-    let mut found = Vec::new();
-    collect_ward_files(path, &mut found)?;
-    found.sort();
-    found
-        .into_iter()
-        .map(|p| std::fs::read_to_string(&p).map(|text| (p.to_string_lossy().into_owned(), text)))
-        .collect()
-}
-
-fn collect_ward_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            collect_ward_files(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "ward") {
-            out.push(path);
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

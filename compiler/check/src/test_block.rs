@@ -1,5 +1,5 @@
-//! `test` blocks (spec §6): check entities, requests and expectations against the schema and
-//! lower them to the JSON documents of spec §7, so tests go through the runtime's own
+//! `test` blocks (`docs/language.md` §8): check entities, requests and expectations against the schema and
+//! lower them to the JSON documents of `docs/language.md` §9, so tests go through the runtime's own
 //! validation like production data.
 //!
 //! Values in tests are constants (literals, entity references, enum values, sets of them and
@@ -340,7 +340,7 @@ impl Checker<'_> {
         self.report(file, diag);
     }
 
-    /// A constant test value as JSON (spec §7), checked against `ty`.
+    /// A constant test value as JSON (`docs/language.md` §9), checked against `ty`.
     fn const_json(&mut self, file: usize, e: &ast::Expr, ty: &Ty, depth: u32) -> Value {
         let ty = ty.strip_optional();
         match (&e.kind, ty) {

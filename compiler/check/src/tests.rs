@@ -867,23 +867,6 @@ fn incremental_database_rechecks_after_an_edit() {
 }
 
 #[test]
-fn load_policy_set_reads_ward_files_in_sorted_order() {
-    let dir = std::env::temp_dir().join(format!("ward-check-load-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("b")).unwrap();
-    std::fs::write(dir.join("b/z.ward"), "const z = 1").unwrap();
-    std::fs::write(dir.join("a.ward"), "const a = 1").unwrap();
-    std::fs::write(dir.join("notes.txt"), "not ward").unwrap();
-    let files = crate::load_policy_set(&dir).unwrap();
-    let names: Vec<String> = files
-        .iter()
-        .map(|(p, _)| p.strip_prefix(dir.to_str().unwrap()).unwrap().to_string())
-        .collect();
-    assert_eq!(names, vec!["/a.ward".to_string(), "/b/z.ward".to_string()]);
-    std::fs::remove_dir_all(&dir).unwrap();
-}
-
-#[test]
 fn the_shipped_stdlib_type_checks() {
     let diags = crate::check_stdlib(&[]);
     assert!(diags.is_empty(), "{diags:#?}");

@@ -268,7 +268,7 @@ pub struct Message {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum MessagePart {
     Text(String),
-    /// Rendered as the spec says: entity as its id, enum as its name, duration in literal
+    /// Rendered as `docs/language.md` §6 says: entity as its id, enum as its name, duration in literal
     /// syntax, timestamp in RFC 3339 UTC, set sorted in brackets, absent as `none`.
     Expr(Expr),
 }
@@ -445,7 +445,7 @@ pub enum BinOp {
     Mul,
 }
 
-/// A `test` block, lowered to the same JSON shapes the runtime reads from files (spec §7),
+/// A `test` block, lowered to the same JSON shapes the runtime reads from files (`docs/language.md` §9),
 /// so tests go through the same validation as production data.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Test {

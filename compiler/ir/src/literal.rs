@@ -1,5 +1,5 @@
 //! The literal syntax of durations and timestamps, as Ward writes them back: in messages
-//! (spec §5), in decisions and test documents (spec §7), and in the IR printer. One
+//! (`docs/language.md` §6), in decisions and test documents (§9), and in the IR printer. One
 //! implementation, so every place renders a value the same way.
 
 use std::fmt::Write;

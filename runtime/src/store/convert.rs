@@ -2,7 +2,7 @@
 //! request validation, plus what both need around it: JSON paths for messages, the problem list,
 //! "did you mean" suggestions and a JSON parser that reports duplicate object keys.
 //!
-//! It knows the schema types and the JSON shapes of spec §7, but not how the store lays out its
+//! It knows the schema types and the JSON shapes of `docs/language.md` §9, but not how the store lays out its
 //! tables: entity ids are resolved and strings interned through the [`Env`] the caller passes.
 
 use std::cell::RefCell;

@@ -20,7 +20,7 @@ pub(crate) const DEPENDS_ON: RelationId = RelationId(0);
 pub(crate) const REPORTS_TO: RelationId = RelationId(1);
 pub(crate) const OWNS: RelationId = RelationId(2);
 
-/// The schema of the spec's examples, with a few more attribute types.
+/// The schema of the examples of `docs/language.md`, with a few more attribute types.
 pub(crate) fn schema() -> Schema {
     let opt = |t: Type| Type::Optional(Box::new(t));
     let set = |t: Type| Type::Set(Box::new(t));
@@ -550,7 +550,7 @@ fn text_errors_and_duplicates() {
     assert_eq!(store.entity_count(ASSET), 3);
 }
 
-/// A synthetic estate at the scale of the spec's performance design: 50,000 assets with three
+/// A synthetic estate at the scale of the benchmark scenario (`bench/src/lib.rs`): 50,000 assets with three
 /// edges each, 10,000 identities in a six-level manager tree.
 pub(crate) fn big_estate() -> String {
     use std::fmt::Write;

@@ -1,4 +1,4 @@
-//! Tests of window evaluation: hand-checked tables for each rule of LANGUAGE.md §3, and a
+//! Tests of window evaluation: hand-checked tables for each rule of `docs/language.md` §4, and a
 //! comparison against a brute-force reference built day by day with jiff's civil calendar.
 
 use super::*;
