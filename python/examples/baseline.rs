@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use ward_runtime::engine::Engine;
+use ward_embed::Engine;
 
 fn main() -> ExitCode {
     match run() {
@@ -38,9 +38,8 @@ fn run() -> Result<(), String> {
             _ => return Err(format!("unknown argument `{flag}`")),
         }
     }
-    let files = ward_check::load_policy_set(&PathBuf::from(&policy))
-        .map_err(|e| format!("cannot read `{policy}`: {e}"))?;
-    let program = ward_check::compile(&files)
+    let files = ward_embed::load_policy_set(&PathBuf::from(&policy)).map_err(|e| e.to_string())?;
+    let program = ward_embed::compile(&files)
         .program
         .ok_or_else(|| format!("`{policy}` does not check (run `ward check {policy}`)"))?;
     let engine = Engine::new(program).map_err(|e| e.to_string())?;
@@ -54,7 +53,7 @@ fn run() -> Result<(), String> {
     let docs = lines
         .lines()
         .filter(|l| !l.trim().is_empty())
-        .map(ward_runtime::json::parse_strict)
+        .map(ward_embed::json::parse_strict)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("`{requests}`: {e}"))?;
     if docs.is_empty() {

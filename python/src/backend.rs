@@ -1,20 +1,23 @@
-//! The one place that names the Rust crates this package wraps: compiling a policy set,
-//! rendering its diagnostics as `ward check` prints them, the engine, decisions and strict
-//! JSON. Everything else in the package goes through these items, so moving to another
-//! library crate is a change of this file alone.
+//! The one place that names the Rust crates this package wraps: reading and compiling a
+//! policy set and rendering its diagnostics (`ward-embed`, the lean library for embedders),
+//! the engine, decisions and strict JSON, and the few runtime and IR items an extension needs
+//! beyond it (validated requests and estate snapshots for `explain()`, literal rendering of
+//! times). Everything else in the package goes through these items, so a change of the Rust
+//! API is a change of this file alone.
 //!
 //! It knows nothing about Python.
 
 use std::path::Path;
 
-pub use ward_check::{Compiled, compile, load_policy_set};
-pub use ward_ir::EffectKind;
+pub use ward_embed::json::parse_strict;
+pub use ward_embed::{
+    Compiled, Decision, EffectKind, Engine, EngineConfig, EngineKind, Explanation, Fired,
+    LoadError, compile,
+};
 pub use ward_ir::literal::{format_duration, format_timestamp};
-pub use ward_runtime::decision::{Decision, Explanation, Fired, render_explanation};
-pub use ward_runtime::engine::{Engine, EngineConfig, EngineKind};
-pub use ward_runtime::json::parse_strict;
+pub use ward_runtime::decision::render_explanation;
 pub use ward_runtime::request::{Request, parse_request};
-pub use ward_runtime::store::{LoadError, Store};
+pub use ward_runtime::store::Store;
 
 /// The approvers a fired rule lists: its own, for a `require_approval` rule.
 ///
@@ -38,29 +41,32 @@ pub fn fired_approvers(fired: &Fired) -> Vec<String> {
 
 /// What a policy set that does not check looks like to a person and to a program.
 pub struct Diagnostics {
-    /// Every diagnostic as `ward check` prints it without colour, then its summary line.
+    /// Every diagnostic as plain text (`error[E0134]: …`, ` --> file:line:col`, the source
+    /// line marked, `= help: …`), then the summary line `ward check` ends with.
     pub rendered: String,
     /// The JSON form of `ward check --format json`, one object per diagnostic.
     pub json: Vec<serde_json::Value>,
     pub errors: usize,
 }
 
-/// Renders the diagnostics of `compiled`; `path` is the policy set as the user named it.
-pub fn diagnostics(compiled: &Compiled, path: &str) -> Diagnostics {
-    let renderer = ward::render::Renderer::new(&compiled.files, false);
-    let mut rendered = String::new();
-    let mut json = Vec::new();
-    for diag in &compiled.diagnostics {
-        rendered.push_str(&renderer.human(diag));
-        json.push(serde_json::to_value(renderer.json(diag)).unwrap_or_default());
-    }
+/// Renders the diagnostics of `compiled`; `path` is the policy set as the user named it and
+/// `n_files` how many files of theirs it holds (`compiled.files` also has the stdlib).
+pub fn diagnostics(compiled: &Compiled, path: &str, n_files: usize) -> Diagnostics {
+    let mut rendered = ward_embed::diagnostics::render_all_text(compiled);
+    let json = ward_embed::diagnostics::all_to_json(compiled)
+        .iter()
+        .map(|d| serde_json::to_value(d).unwrap_or_default())
+        .collect();
     let errors = compiled
         .diagnostics
         .iter()
         .filter(|d| d.diagnostic.is_error())
         .count();
     let warnings = compiled.diagnostics.len() - errors;
-    rendered.push_str(&summary(path, compiled.files.len(), errors, warnings));
+    if !rendered.is_empty() {
+        rendered.push('\n');
+    }
+    rendered.push_str(&summary(path, n_files, errors, warnings));
     Diagnostics {
         rendered,
         json,
@@ -91,14 +97,34 @@ fn plural(n: usize, word: &str) -> String {
     }
 }
 
+/// A policy set read from disk: its files, and the entries that were left out (as warnings
+/// in the JSON form of diagnostics).
+pub struct PolicySet {
+    pub files: Vec<(String, String)>,
+    pub skipped: Vec<serde_json::Value>,
+}
+
 /// Reads a policy set (a `.ward` file or a directory of them) as `(path, text)` pairs.
-pub fn read_policy_set(path: &Path) -> Result<Vec<(String, String)>, String> {
-    let files =
-        load_policy_set(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-    if files.is_empty() {
+pub fn read_policy_set(path: &Path) -> Result<PolicySet, String> {
+    let loaded = ward_embed::load_policy_set_with_warnings(path).map_err(|e| e.to_string())?;
+    if loaded.files.is_empty() {
         return Err(format!("no `.ward` files in `{}`", path.display()));
     }
-    Ok(files)
+    let skipped = loaded
+        .warnings
+        .iter()
+        .map(|w| {
+            serde_json::json!({
+                "file": w.path.display().to_string(), "line": null, "column": null,
+                "end_line": null, "end_column": null, "code": null, "severity": "warning",
+                "message": w.to_string(), "help": null, "labels": [],
+            })
+        })
+        .collect();
+    Ok(PolicySet {
+        files: loaded.files,
+        skipped,
+    })
 }
 
 /// A type as the policy writes it (`Set<String>`, `Identity?`).

@@ -42,10 +42,10 @@ impl Engine {
         let kind = engine_kind(engine)?;
         let path = fs_path(policy_path, "policy_path")?;
         let shown = path.display().to_string();
-        let files = py
+        let set = py
             .detach(|| backend::read_policy_set(&path))
             .map_err(|message| errors::policy_error(py, &message, Vec::new()))?;
-        Engine::build(py, &files, &shown, kind, entities)
+        Engine::build(py, &set.files, set.skipped, &shown, kind, entities)
     }
 
     /// Compiles a policy set given as source text (one file named `filename`).
@@ -60,7 +60,7 @@ impl Engine {
     ) -> PyResult<Engine> {
         let kind = engine_kind(engine)?;
         let files = vec![(filename.to_owned(), source.to_owned())];
-        Engine::build(py, &files, filename, kind, entities)
+        Engine::build(py, &files, Vec::new(), filename, kind, entities)
     }
 
     /// Decides one request. Never raises for a bad request: it is decided `deny` with the
@@ -180,12 +180,13 @@ impl Engine {
     fn build(
         py: Python<'_>,
         files: &[(String, String)],
+        skipped: Vec<Json>,
         shown: &str,
         kind: EngineKind,
         entities: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Engine> {
         let compiled = py.detach(|| backend::compile(files));
-        let diagnostics = backend::diagnostics(&compiled, shown);
+        let diagnostics = backend::diagnostics(&compiled, shown, files.len());
         let program = match compiled.program {
             Some(program) if diagnostics.errors == 0 => program,
             _ => {
@@ -209,10 +210,9 @@ impl Engine {
         if let Some(entities) = entities.filter(|e| !e.is_none()) {
             load_entities(py, &inner, entities)?;
         }
-        Ok(Engine {
-            inner,
-            warnings: diagnostics.json,
-        })
+        let mut warnings = skipped;
+        warnings.extend(diagnostics.json);
+        Ok(Engine { inner, warnings })
     }
 }
 

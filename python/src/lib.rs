@@ -43,10 +43,10 @@ mod _ward {
     #[pyfunction]
     fn _compiled_tests(py: Python<'_>, policy_path: std::path::PathBuf) -> PyResult<String> {
         let shown = policy_path.display().to_string();
-        let files = crate::backend::read_policy_set(&policy_path)
+        let set = crate::backend::read_policy_set(&policy_path)
             .map_err(|message| crate::errors::policy_error(py, &message, Vec::new()))?;
-        let compiled = crate::backend::compile(&files);
-        let diagnostics = crate::backend::diagnostics(&compiled, &shown);
+        let compiled = crate::backend::compile(&set.files);
+        let diagnostics = crate::backend::diagnostics(&compiled, &shown, set.files.len());
         match compiled.program {
             Some(program) if diagnostics.errors == 0 => {
                 Ok(crate::backend::tests_json(&program).to_string())

@@ -164,16 +164,28 @@ def ward_check_stderr(ward_bin: Path, path: Path) -> str:
 
 
 @pytest.mark.parametrize("case", ["tests/corpus/check/fail/three_syntax_errors.ward", "tests/corpus/check/fail/duplicate_rule_two_files"])
-def test_policy_error_is_rendered_like_ward_check(case: str, ward_bin: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_policy_error_shows_what_ward_check_shows(case: str, ward_bin: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The message is plain text (no terminal drawing): each diagnostic's headline, its
+    `--> file:line:col`, the source line and the help, then `ward check`'s summary line; the
+    same diagnostics, places and summary as `ward check` prints."""
     monkeypatch.chdir(REPO)
     with pytest.raises(ward.PolicyError) as caught:
         ward.Engine.load(case)
-    assert str(caught.value).rstrip("\n") == ward_check_stderr(ward_bin, Path(case)).rstrip("\n")
+    text = str(caught.value)
+    check = ward_check_stderr(ward_bin, Path(case))
     diagnostics = caught.value.diagnostics
     assert diagnostics
     for d in diagnostics:
         assert {"code", "file", "line", "column", "message", "help"} <= set(d)
         assert d["code"].startswith("E") and d["line"] >= 1 and d["column"] >= 1
+        headline = f"{d['severity']}[{d['code']}]: {d['message']}"
+        assert headline in text and headline in check
+        where = f"{d['file']}:{d['line']}:{d['column']}"
+        assert f"--> {where}" in text and where in check
+        if d["help"]:
+            assert f"= help: {d['help']}" in text and d["help"] in check
+    assert text.splitlines()[-1] == check.rstrip("\n").splitlines()[-1]
+    assert "\x1b[" not in text, "no colour"
     assert isinstance(caught.value, ward.WardError)
 
 
@@ -201,6 +213,15 @@ def test_unreadable_policies(tmp_path: Path) -> None:
         ward.Engine.load(tmp_path)
     with pytest.raises(TypeError):
         ward.Engine.load(42)  # type: ignore[arg-type]
+
+
+def test_entries_left_out_of_a_policy_directory_are_warnings(tmp_path: Path) -> None:
+    (tmp_path / "ops.ward").write_text(OPS.read_text())
+    os.mkfifo(tmp_path / "pipe.ward")
+    engine = ward.Engine.load(tmp_path, entities=OPS_ESTATE)
+    assert "reboot" in engine.actions
+    skipped = [w for w in engine.warnings if "pipe.ward" in w["file"]]
+    assert skipped and skipped[0]["severity"] == "warning" and skipped[0]["message"]
 
 
 def test_warnings_are_kept(tmp_path: Path) -> None:

@@ -17,7 +17,9 @@ class WardError(Exception):
 class PolicyError(WardError):
     """The policy set cannot be used: it does not check, cannot be read, or cannot run.
 
-    ``str(error)`` is the rendered diagnostics, as ``ward check`` prints them (without colour).
+    ``str(error)`` shows the diagnostics ``ward check`` prints, as plain text (no colour, no
+    terminal drawing): ``error[CODE]: message``, `` --> file:line:col``, the source line with
+    the span marked, ``= help: ...``, then the summary line of ``ward check``.
     ``diagnostics`` is a list of dicts, one per diagnostic, as ``ward check --format json``
     writes them: ``code``, ``severity``, ``file``, ``line``, ``column``, ``end_line``,
     ``end_column``, ``message``, ``help`` (or ``None``) and ``labels``. It is empty when the
