@@ -8,8 +8,10 @@
 # spread over November 2026; every other one is written as a `ward serve` decision-log line
 # (`"kind": "decision"` with the request in `"request"`), so both input forms are timed. A run
 # over N/10 requests comes first: the peak memory of the two runs shows that it does not grow
-# with the input. Prints, per run, the wall time, requests per second and the peak resident
-# memory (GNU time, Debian package `time`).
+# with the input. Prints, per run, the wall time and requests per second, the CPU time (all
+# threads: the input is decided by one worker per core) and the peak resident memory (GNU time,
+# Debian package `time`). On a machine shared with other work, wall time varies; CPU time
+# much less.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,16 +52,16 @@ run() {
   generate "$count" "$file"
   local bytes
   bytes=$(stat -c %s "$file")
-  /usr/bin/time -f '%e %M' -o "$work/time" \
+  /usr/bin/time -f '%e %U %S %M' -o "$work/time" \
     "$ward" diff examples/guardrails "$work/new" --entities examples/estate.json \
     --requests "$file" --format json > "$work/report.json"
-  local secs kib
-  read -r secs kib < "$work/time"
+  local secs user sys kib
+  read -r secs user sys kib < "$work/time"
   local changed
   changed=$(grep -m1 '"changed"' "$work/report.json" | tr -dc 0-9)
-  awk -v n="$count" -v s="$secs" -v k="$kib" -v b="$bytes" -v c="$changed" 'BEGIN {
-    printf "%9d requests (%5.0f MiB): %6.2f s, %9.0f requests/s, peak memory %6.1f MiB, %d changed\n",
-      n, b / 1048576, s, (s > 0 ? n / s : 0), k / 1024, c
+  awk -v n="$count" -v s="$secs" -v u="$user" -v y="$sys" -v k="$kib" -v b="$bytes" -v c="$changed" 'BEGIN {
+    printf "%9d requests (%4.0f MiB): %6.2f s wall, %8.0f requests/s; CPU %5.2f s (%4.2f us a request); peak memory %5.1f MiB; %d changed\n",
+      n, b / 1048576, s, (s > 0 ? n / s : 0), u + y, (u + y) * 1e6 / n, k / 1024, c
   }'
   rm -f "$file"
 }

@@ -13,15 +13,15 @@
 mod report;
 mod source;
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 
 use clap::ValueEnum;
 use serde_json::{Value, json};
-use ward::{EffectKind, Engine, EngineConfig};
+use ward::{Decision, EffectKind, Engine, EngineConfig};
 
 use crate::cmd_eval::{Line, Lines, MIN_SKIP, SKIP_FACTOR};
 use crate::{CliError, EngineChoice, Format, color_stdout, out, report_diagnostics};
@@ -233,6 +233,44 @@ fn entry(doc: &Value) -> Result<Entry<'_>, String> {
     }
 }
 
+/// Lines per batch handed to a worker.
+const BATCH: usize = 512;
+
+/// A line as the reader hands it on: its text, or why it cannot be replayed.
+enum Read {
+    Text(String),
+    Bad(String),
+}
+
+/// Consecutive lines of the input, numbered.
+struct Batch {
+    index: u64,
+    lines: Vec<(usize, Read)>,
+}
+
+/// What a worker made of a batch: how many requests kept their decision, and everything
+/// else, in line order.
+struct Done {
+    index: u64,
+    lines: usize,
+    unchanged: u64,
+    events: Vec<(usize, Event)>,
+}
+
+enum Event {
+    Bad(String),
+    Skip(String),
+    Replayed {
+        request: Value,
+        old: Decision,
+        new: Decision,
+    },
+}
+
+/// Replays the input: one thread reads lines (bounded, as `ward eval` does), workers parse
+/// and decide batches of them, and this thread takes their results in input order, so the
+/// report (the first examples of each group, bad lines on stderr) is that of a sequential run.
+/// The channels are bounded: at most a few batches are in flight, whatever the input's size.
 fn replay(
     old: &Engine,
     new: &Engine,
@@ -245,7 +283,7 @@ fn replay(
     } else {
         format!("`{}`", args.requests.display())
     };
-    let (input, size): (Box<dyn Read>, Option<u64>) = if stdin {
+    let (input, size): (Box<dyn std::io::Read + Send>, Option<u64>) = if stdin {
         (Box::new(std::io::stdin()), None)
     } else {
         let file = std::fs::File::open(&args.requests)
@@ -264,70 +302,160 @@ fn replay(
     });
     let max = usize::try_from(args.max_line).unwrap_or(usize::MAX);
     let skip_limit = args.max_line.saturating_mul(SKIP_FACTOR).max(MIN_SKIP);
-    let mut lines = Lines::new(input, max, skip_limit, name);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
     let mut progress = Progress::new(size, read);
-    let bad = |report: &mut report::Report, progress: &Progress, line: usize, why: String| {
-        progress.println(&format!("error: line {line}: {why}"));
-        report.bad_line(line, why);
+    std::thread::scope(|scope| {
+        let (to_workers, jobs) = mpsc::sync_channel::<Batch>(workers * 2);
+        let (to_collector, results) = mpsc::sync_channel::<Done>(workers * 2);
+        let jobs = Arc::new(Mutex::new(jobs));
+        for _ in 0..workers {
+            let jobs = Arc::clone(&jobs);
+            let to_collector = to_collector.clone();
+            scope.spawn(move || {
+                loop {
+                    let batch = match jobs.lock() {
+                        Ok(jobs) => jobs.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok(batch) = batch else {
+                        return;
+                    };
+                    if to_collector.send(decide_batch(old, new, batch)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(to_collector);
+        let reader = scope.spawn(move || {
+            let mut lines = Lines::new(input, max, skip_limit, name);
+            let mut batch = Batch {
+                index: 0,
+                lines: Vec::with_capacity(BATCH),
+            };
+            while let Some((number, line)) = lines.next(&mut || Ok(()))? {
+                let read = match line {
+                    Line::TooLong => {
+                        Read::Bad(format!("longer than {max} bytes (the limit of --max-line)"))
+                    }
+                    Line::Text(bytes) => match std::str::from_utf8(bytes) {
+                        Ok(text) if text.trim().is_empty() => continue,
+                        Ok(text) => Read::Text(text.to_owned()),
+                        Err(e) => Read::Bad(format!(
+                            "not valid UTF-8 (bad byte at offset {})",
+                            e.valid_up_to()
+                        )),
+                    },
+                };
+                batch.lines.push((number, read));
+                if batch.lines.len() == BATCH {
+                    let next = Batch {
+                        index: batch.index + 1,
+                        lines: Vec::with_capacity(BATCH),
+                    };
+                    if to_workers
+                        .send(std::mem::replace(&mut batch, next))
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            }
+            let mut sent = batch.index;
+            if !batch.lines.is_empty() && to_workers.send(batch).is_ok() {
+                sent += 1;
+            }
+            Ok::<u64, CliError>(sent)
+        });
+        // Results come back in any order; they are taken in input order.
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut next = 0;
+        for done in results {
+            waiting.insert(done.index, done);
+            while let Some(done) = waiting.remove(&next) {
+                next += 1;
+                report.unchanged(done.unchanged);
+                for (line, event) in done.events {
+                    match event {
+                        Event::Bad(why) => {
+                            progress.println(&format!("error: line {line}: {why}"));
+                            report.bad_line(line, why);
+                        }
+                        Event::Skip(kind) => report.skipped(&kind),
+                        Event::Replayed { request, old, new } => {
+                            report.record(line, &request, old, new);
+                        }
+                    }
+                }
+                progress.advance(done.lines, report);
+            }
+        }
+        progress.finish();
+        match reader.join() {
+            // Every batch read was taken: none was lost with a worker.
+            Ok(Ok(sent)) if sent == next => Ok(()),
+            Ok(Err(e)) => Err(e),
+            _ => Err(CliError::new(
+                "the replay stopped before every line was decided",
+            )),
+        }
+    })
+}
+
+/// Parses and decides the lines of one batch in both versions.
+fn decide_batch(old: &Engine, new: &Engine, batch: Batch) -> Done {
+    let mut done = Done {
+        index: batch.index,
+        lines: batch.lines.len(),
+        unchanged: 0,
+        events: Vec::new(),
     };
-    while let Some((number, line)) = lines.next(&mut || Ok(()))? {
-        let text = match line {
-            Line::TooLong => {
-                bad(
-                    report,
-                    &progress,
-                    number,
-                    format!("longer than {max} bytes (the limit of --max-line)"),
-                );
+    for (line, read) in batch.lines {
+        let text = match read {
+            Read::Bad(why) => {
+                done.events.push((line, Event::Bad(why)));
                 continue;
             }
-            Line::Text(bytes) => match std::str::from_utf8(bytes) {
-                Ok(text) => text,
-                Err(e) => {
-                    bad(
-                        report,
-                        &progress,
-                        number,
-                        format!("not valid UTF-8 (bad byte at offset {})", e.valid_up_to()),
-                    );
-                    continue;
-                }
-            },
+            Read::Text(text) => text,
         };
-        if text.trim().is_empty() {
-            continue;
-        }
-        let doc = match ward::json::parse_strict(text) {
+        let doc = match ward::json::parse_strict(&text) {
             Ok(doc) => doc,
             Err(e) => {
                 let why = e
                     .to_string()
                     .replacen("invalid JSON at line 1, ", "invalid JSON at ", 1);
-                bad(report, &progress, number, why);
+                done.events.push((line, Event::Bad(why)));
                 continue;
             }
         };
-        match entry(&doc) {
-            Err(why) => bad(report, &progress, number, why),
-            Ok(Entry::Skip(kind)) => report.skipped(kind),
+        let event = match entry(&doc) {
+            Err(why) => Event::Bad(why),
+            Ok(Entry::Skip(kind)) => Event::Skip(kind.to_owned()),
             Ok(Entry::Request(request)) => {
                 let (before, after) = (old.decide(request), new.decide(request));
-                report.record(number, request, before, after);
+                if report::unchanged(&before, &after) {
+                    done.unchanged += 1;
+                    continue;
+                }
+                Event::Replayed {
+                    request: request.clone(),
+                    old: before,
+                    new: after,
+                }
             }
-        }
-        progress.tick(report);
+        };
+        done.events.push((line, event));
     }
-    progress.finish();
-    Ok(())
+    done
 }
 
 /// Counts the bytes read, for the progress bar.
 struct Counting {
-    inner: Box<dyn Read>,
+    inner: Box<dyn std::io::Read + Send>,
     read: Arc<AtomicU64>,
 }
 
-impl Read for Counting {
+impl std::io::Read for Counting {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.read.fetch_add(n as u64, Ordering::Relaxed);
@@ -375,10 +503,12 @@ impl Progress {
         }
     }
 
-    fn tick(&mut self, report: &report::Report) {
-        self.lines += 1;
+    /// `lines` more lines were taken.
+    fn advance(&mut self, lines: usize, report: &report::Report) {
+        let before = self.lines;
+        self.lines += lines as u64;
         if let Some(bar) = &self.bar
-            && self.lines.is_multiple_of(4096)
+            && before / 4096 != self.lines / 4096
         {
             bar.set_position(self.read.load(Ordering::Relaxed));
             bar.set_message(format!(

@@ -122,8 +122,18 @@ impl Report {
         }
     }
 
+    /// `n` requests whose decision did not change ([`unchanged`]).
+    pub(super) fn unchanged(&mut self, n: u64) {
+        self.requests += n;
+        self.unchanged += n;
+    }
+
     /// One request and its decision in each version.
     pub(super) fn record(&mut self, line: usize, request: &Value, old: Decision, new: Decision) {
+        if unchanged(&old, &new) {
+            self.unchanged(1);
+            return;
+        }
         self.requests += 1;
         let (old_rejected, new_rejected) = (rejected(&old), rejected(&new));
         if old_rejected && new_rejected {
@@ -132,12 +142,6 @@ impl Report {
                 let why = new.errors.first().map(|e| e.message.clone());
                 self.invalid_listed.push((line, why.unwrap_or_default()));
             }
-            return;
-        }
-        let approvers_changed =
-            old.decision == EffectKind::RequireApproval && old.approvers != new.approvers;
-        if old.decision == new.decision && !approvers_changed {
-            self.unchanged += 1;
             return;
         }
         self.changed += 1;
@@ -392,6 +396,14 @@ impl Report {
             "failed": failed,
         })
     }
+}
+
+/// Whether a request kept its decision: both versions accept it, with the same outcome and,
+/// for `require_approval`, the same approvers. (A request both reject is counted apart.)
+pub(super) fn unchanged(old: &Decision, new: &Decision) -> bool {
+    old.decision == new.decision
+        && (old.decision != EffectKind::RequireApproval || old.approvers == new.approvers)
+        && !(rejected(old) && rejected(new))
 }
 
 fn first_line(group: &Group) -> usize {

@@ -462,7 +462,7 @@ fn diff_shows_a_progress_bar_only_on_a_terminal() {
     };
     assert!(shown.contains(" changed"), "{shown}");
     assert!(
-        shown.contains("requests, ") && shown.contains("KiB"),
+        shown.contains("requests, ") && shown.contains("iB/"),
         "no progress bar on the terminal:\n{shown}"
     );
     let out = piped(&diff_dir, &args);
