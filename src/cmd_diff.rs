@@ -260,11 +260,14 @@ struct Done {
 enum Event {
     Bad(String),
     Skip(String),
-    Replayed {
-        request: Value,
-        old: Decision,
-        new: Decision,
-    },
+    /// A request whose decision changed (boxed: most events are small).
+    Replayed(Box<Replayed>),
+}
+
+struct Replayed {
+    request: Value,
+    old: Decision,
+    new: Decision,
 }
 
 /// Replays the input: one thread reads lines (bounded, as `ward eval` does), workers parse
@@ -382,7 +385,8 @@ fn replay(
                             report.bad_line(line, why);
                         }
                         Event::Skip(kind) => report.skipped(&kind),
-                        Event::Replayed { request, old, new } => {
+                        Event::Replayed(replayed) => {
+                            let Replayed { request, old, new } = *replayed;
                             report.record(line, &request, old, new);
                         }
                     }
@@ -437,11 +441,11 @@ fn decide_batch(old: &Engine, new: &Engine, batch: Batch) -> Done {
                     done.unchanged += 1;
                     continue;
                 }
-                Event::Replayed {
+                Event::Replayed(Box::new(Replayed {
                     request: request.clone(),
                     old: before,
                     new: after,
-                }
+                }))
             }
         };
         done.events.push((line, event));

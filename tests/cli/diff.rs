@@ -610,3 +610,57 @@ fn unknown_revisions_and_paths_are_explained() {
         stderr(&out)
     );
 }
+
+/// Many batches, decided in parallel: counts add up and the examples and bad lines are the
+/// first ones, in input order, as a sequential replay would give.
+#[test]
+fn a_long_input_gives_the_report_of_a_sequential_replay() {
+    let dir = tempdir().join("diff-long-input");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let one = std::fs::read_to_string(diff_dir().join("requests.jsonl")).expect("read");
+    let mut many = String::new();
+    for i in 0..400 {
+        many.push_str(&one);
+        if i % 100 == 99 {
+            many.push_str("{\"truncated\": \n");
+        }
+    }
+    let requests = dir.join("many.jsonl");
+    std::fs::write(&requests, many).expect("write");
+    let out = diff(&[
+        "--requests",
+        requests.to_str().expect("utf-8"),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(doc["requests"], 4400);
+    assert_eq!(doc["changed"], 3600);
+    assert_eq!(doc["unchanged"], 400);
+    assert_eq!(doc["invalid_in_both"], 400);
+    let short = &doc["transitions"][2]["groups"][0];
+    assert_eq!(short["count"], 1600);
+    let lines: Vec<u64> = short["examples"]
+        .as_array()
+        .expect("examples")
+        .iter()
+        .map(|e| e["line"].as_u64().expect("line"))
+        .collect();
+    assert_eq!(lines, [1, 10, 11]);
+    let bad: Vec<u64> = doc["bad_lines_listed"]
+        .as_array()
+        .expect("listed")
+        .iter()
+        .map(|b| b["line"].as_u64().expect("line"))
+        .collect();
+    // 12 lines per copy (one blank), a bad line after every hundredth copy.
+    assert_eq!(bad, [1201, 2402, 3603, 4804]);
+    let err = stderr(&out);
+    let numbers: Vec<&str> = err
+        .lines()
+        .filter_map(|l| l.strip_prefix("error: line "))
+        .map(|l| l.split(':').next().unwrap_or(""))
+        .collect();
+    assert_eq!(numbers, ["1201", "2402", "3603", "4804"]);
+}
