@@ -20,8 +20,8 @@ use crate::{CliError, EvalArgs, Format, compile_and_report, out};
 /// How far past `--max-line` an unfinished line is skipped before the input is given up on as
 /// not being JSON lines at all (`/dev/zero`, a binary file): this many times the limit, and at
 /// least [`MIN_SKIP`] bytes.
-const SKIP_FACTOR: u64 = 64;
-const MIN_SKIP: u64 = 64 << 20;
+pub(crate) const SKIP_FACTOR: u64 = 64;
+pub(crate) const MIN_SKIP: u64 = 64 << 20;
 
 pub(crate) fn run(args: &EvalArgs) -> Result<ExitCode, CliError> {
     let Some(engine) = build_engine(
@@ -259,7 +259,7 @@ fn decide_stream(engine: &Engine, path: &Path, args: &EvalArgs) -> Result<(), Cl
 }
 
 /// What [`Lines::next`] read.
-enum Line<'a> {
+pub(crate) enum Line<'a> {
     /// A whole line, without its line break.
     Text(&'a [u8]),
     /// A line longer than the limit: what was read of it is dropped, the rest is skipped on
@@ -268,7 +268,7 @@ enum Line<'a> {
 }
 
 /// JSON lines read with a bounded buffer: no line is held beyond `max` bytes.
-struct Lines {
+pub(crate) struct Lines {
     input: BufReader<Box<dyn Read>>,
     max: usize,
     skip_limit: u64,
@@ -281,7 +281,7 @@ struct Lines {
 }
 
 impl Lines {
-    fn new(input: Box<dyn Read>, max: usize, skip_limit: u64, name: String) -> Lines {
+    pub(crate) fn new(input: Box<dyn Read>, max: usize, skip_limit: u64, name: String) -> Lines {
         Lines {
             input: BufReader::with_capacity(64 << 10, input),
             max,
@@ -296,7 +296,7 @@ impl Lines {
     /// The next line and its 1-based number; `None` at the end of the input. `before_wait` is
     /// called before every read that may block (nothing is buffered), so that the answers to
     /// the lines already read are out before waiting for more.
-    fn next(
+    pub(crate) fn next(
         &mut self,
         before_wait: &mut dyn FnMut() -> Result<(), CliError>,
     ) -> Result<Option<(usize, Line<'_>)>, CliError> {

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod cmd_check;
+mod cmd_diff;
 mod cmd_eval;
 mod cmd_fmt;
 mod cmd_plan;
@@ -44,6 +45,9 @@ enum Command {
     Plan(PlanArgs),
     /// Rewrite `.ward` files in the canonical layout (`--check`: only report what would change)
     Fmt(FmtArgs),
+    /// Replay requests against two versions of a policy set (directories or git revisions) and
+    /// report every decision that changes
+    Diff(cmd_diff::DiffArgs),
     /// Run the language server on stdin and stdout (diagnostics, hover, go to definition,
     /// references, formatting, completion)
     Lsp,
@@ -59,13 +63,37 @@ enum Format {
     Json,
 }
 
+/// How `ward check` prints its diagnostics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+enum CheckFormat {
+    /// For people: source snippets, labels and help
+    #[default]
+    Human,
+    /// For machines: one JSON document on stdout
+    Json,
+    /// SARIF 2.1.0 on stdout, for code-scanning tools (GitHub, GitLab, IDEs)
+    Sarif,
+}
+
+/// How `ward test` prints its results.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+enum TestFormat {
+    /// For people: one line per test, what failed and why
+    #[default]
+    Human,
+    /// For machines: one JSON document on stdout
+    Json,
+    /// JUnit XML on stdout, one testcase per test, for CI test reports
+    Junit,
+}
+
 #[derive(Debug, clap::Args)]
 struct CheckArgs {
     /// A `.ward` file or a directory (every `.ward` file below it, in sorted path order)
     path: PathBuf,
     /// Output format of the diagnostics
     #[arg(long, value_enum, default_value_t)]
-    format: Format,
+    format: CheckFormat,
     /// Print the typed IR the runtime executes (only when the policy set has no errors)
     #[arg(long)]
     emit_ir: bool,
@@ -104,7 +132,21 @@ struct TestArgs {
     engine: Option<EngineChoice>,
     /// Output format of diagnostics and results
     #[arg(long, value_enum, default_value_t)]
-    format: Format,
+    format: TestFormat,
+    /// Report what the tests exercise: the rules no test made fire, the `when` conditions no
+    /// test made false, and the share of both that the tests cover
+    #[arg(long)]
+    coverage: bool,
+    /// Exit with code 1 when the coverage is below this percentage (implies `--coverage`)
+    #[arg(long, value_name = "PERCENT", value_parser = parse_percent)]
+    min_coverage: Option<f64>,
+}
+
+fn parse_percent(text: &str) -> Result<f64, String> {
+    match text.trim_end_matches('%').parse::<f64>() {
+        Ok(n) if (0.0..=100.0).contains(&n) => Ok(n),
+        _ => Err(format!("`{text}` is not a percentage between 0 and 100")),
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -186,6 +228,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => cmd_eval::run(&args),
         Command::Plan(args) => cmd_plan::run(&args),
         Command::Fmt(args) => cmd_fmt::run(&args),
+        Command::Diff(args) => cmd_diff::run(&args),
         // The LSP specification asks for exit code 1 when the session ends without `shutdown`.
         Command::Lsp => Ok(match ward_lsp::run_stdio() {
             Ok(()) => ExitCode::SUCCESS,
@@ -276,15 +319,21 @@ fn compile_and_report(
     quiet_when_clean: bool,
 ) -> Result<(ward::Compiled, bool), CliError> {
     let files = load(path)?;
+    report_diagnostics(path, files, format, quiet_when_clean)
+}
+
+/// Compile `files` (read from `path`) and print the diagnostics as [`compile_and_report`]
+/// does; the flag says whether the policy set has no errors.
+fn report_diagnostics(
+    path: &std::path::Path,
+    files: Vec<(String, String)>,
+    format: Format,
+    quiet_when_clean: bool,
+) -> Result<(ward::Compiled, bool), CliError> {
     // What the user wrote: `compiled.files` also holds the embedded stdlib modules.
     let n_files = files.len();
     let compiled = ward::compile(&files);
-    let n_errors = compiled
-        .diagnostics
-        .iter()
-        .filter(|d| d.diagnostic.is_error())
-        .count();
-    let n_warnings = compiled.diagnostics.len() - n_errors;
+    let (n_errors, n_warnings) = count_diagnostics(&compiled);
     let renderer = ward::render::Renderer::new(&compiled.files, color_stderr());
     match format {
         Format::Human => {
@@ -315,6 +364,16 @@ fn compile_and_report(
     Ok((compiled, n_errors == 0))
 }
 
+/// How many errors and warnings `compiled` has.
+fn count_diagnostics(compiled: &ward::Compiled) -> (usize, usize) {
+    let n_errors = compiled
+        .diagnostics
+        .iter()
+        .filter(|d| d.diagnostic.is_error())
+        .count();
+    (n_errors, compiled.diagnostics.len() - n_errors)
+}
+
 fn summary(path: &std::path::Path, n_files: usize, n_errors: usize, n_warnings: usize) -> String {
     let files = plural(n_files, "file");
     match (n_errors, n_warnings) {
@@ -342,7 +401,28 @@ fn plural(n: usize, word: &str) -> String {
     }
 }
 
+/// Whether diagnostics on stderr may be coloured: stderr is a terminal and `NO_COLOR` is
+/// unset or empty (no-color.org).
 fn color_stderr() -> bool {
     use std::io::IsTerminal;
-    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+    std::io::stderr().is_terminal() && color_allowed()
+}
+
+/// Whether what is written on stdout may be coloured, as [`color_stderr`] for stdout.
+fn color_stdout() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal() && color_allowed()
+}
+
+fn color_allowed() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// `text` in the ANSI colour `code` (`32` green, `31` red, `33` yellow, `1` bold) when `on`.
+fn paint(on: bool, code: &str, text: &str) -> String {
+    if on {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_owned()
+    }
 }

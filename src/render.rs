@@ -1,5 +1,6 @@
 //! Showing diagnostics to people on a terminal (miette, with source snippets and colour) and to
-//! machines (JSON, from `ward_embed::diagnostics`).
+//! machines (JSON, from `ward_embed::diagnostics`; SARIF 2.1.0 for code-scanning tools,
+//! [`sarif`]).
 //!
 //! Diagnostics arrive as plain values from `ward-check`; this is the only place that knows how
 //! they look on a terminal, and the only user of miette (a fence test holds it to that). The
@@ -68,6 +69,139 @@ impl<'a> Renderer<'a> {
     pub fn json(&self, diag: &FileDiagnostic) -> JsonDiagnostic {
         diagnostics::to_json(self.files, diag)
     }
+}
+
+/// The diagnostics of one policy set as a SARIF 2.1.0 log (one run, tool `ward`): each
+/// diagnostic a result whose rule is its code (described from `docs/diagnostics.md`), its
+/// primary span the location, its other labels related locations. Positions are the JSON
+/// form's (1-based, columns in Unicode characters, said by `columnKind`); the end column is
+/// the one after the span, as SARIF counts it. `files` are `Compiled::files`.
+pub fn sarif(files: &[(String, String)], all: &[FileDiagnostic]) -> serde_json::Value {
+    use serde_json::json;
+    let mut rules: Vec<(String, Severity)> = Vec::new();
+    let mut results = Vec::new();
+    for diag in all {
+        let d = diagnostics::to_json(files, diag);
+        let rule_index = match rules.iter().position(|(code, _)| *code == d.code) {
+            Some(i) => i,
+            None => {
+                rules.push((d.code.clone(), d.severity));
+                rules.len() - 1
+            }
+        };
+        let mut text = d.message.clone();
+        if let Some(help) = &d.help {
+            text.push_str("\nhelp: ");
+            text.push_str(help);
+        }
+        let related: Vec<_> = d
+            .labels
+            .iter()
+            .skip(1)
+            .enumerate()
+            .map(|(i, label)| {
+                let mut related = json!({
+                    "id": i,
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": file_uri(&label.file)},
+                        "region": {"startLine": label.line, "startColumn": label.column},
+                    },
+                });
+                if !label.message.is_empty() {
+                    related["message"] = json!({"text": label.message});
+                }
+                related
+            })
+            .collect();
+        let mut result = json!({
+            "ruleId": d.code,
+            "ruleIndex": rule_index,
+            "level": sarif_level(d.severity),
+            "message": {"text": text},
+            "locations": [{
+                "physicalLocation": {
+                    "artifactLocation": {"uri": file_uri(&d.file)},
+                    "region": {
+                        "startLine": d.line,
+                        "startColumn": d.column,
+                        "endLine": d.end_line,
+                        "endColumn": d.end_column,
+                    },
+                },
+            }],
+        });
+        if !related.is_empty() {
+            result["relatedLocations"] = json!(related);
+        }
+        results.push(result);
+    }
+    let rules: Vec<_> = rules
+        .iter()
+        .map(|(code, severity)| {
+            json!({
+                "id": code,
+                "shortDescription": {"text": code_meaning(code).unwrap_or_else(|| code.clone())},
+                "defaultConfiguration": {"level": sarif_level(*severity)},
+            })
+        })
+        .collect();
+    json!({
+        "$schema": "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "ward",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules,
+            }},
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }],
+    })
+}
+
+fn sarif_level(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    }
+}
+
+/// The meaning of a diagnostic code, from the tables of `docs/diagnostics.md`
+/// (`| E0103 | meaning | example |`).
+fn code_meaning(code: &str) -> Option<String> {
+    const DOC: &str = include_str!("../docs/diagnostics.md");
+    DOC.lines().find_map(|line| {
+        let rest = line
+            .strip_prefix("| ")?
+            .strip_prefix(code)?
+            .strip_prefix(" | ")?;
+        // The cell ends at the first `|` that is not escaped as `\|`.
+        let bytes = rest.as_bytes();
+        let end =
+            (0..bytes.len()).find(|&i| bytes[i] == b'|' && (i == 0 || bytes[i - 1] != b'\\'))?;
+        Some(rest.get(..end)?.trim_end().replace("\\|", "|"))
+    })
+}
+
+/// A file path as a URI reference: relative paths stay relative (to the directory `ward` ran
+/// in, which code-scanning tools take as the repository root), absolute ones become `file://`
+/// URIs; every byte outside the unreserved set and `/` is percent-encoded.
+fn file_uri(path: &str) -> String {
+    let path = path.strip_prefix("./").unwrap_or(path);
+    let mut uri = String::with_capacity(path.len());
+    if path.starts_with('/') {
+        uri.push_str("file://");
+    }
+    for byte in path.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                uri.push(byte as char);
+            }
+            _ => uri.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    uri
 }
 
 /// One diagnostic as a miette report: the labels in its own file are drawn on its source,
@@ -246,5 +380,29 @@ impl miette::Diagnostic for Related {
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         Some(Box::new(std::iter::once(self.label.clone())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_meanings_come_from_the_diagnostics_page() {
+        assert_eq!(
+            code_meaning("E0006"),
+            Some("`&&`, `||` or `!` instead of `and`, `or`, `not`".to_owned())
+        );
+        assert_eq!(
+            code_meaning("E0004").as_deref(),
+            Some("comparisons do not chain")
+        );
+        assert_eq!(code_meaning("E9999"), None);
+    }
+
+    #[test]
+    fn file_uris_are_encoded() {
+        assert_eq!(file_uri("./rules/a b.ward"), "rules/a%20b.ward");
+        assert_eq!(file_uri("/tmp/é.ward"), "file:///tmp/%C3%A9.ward");
     }
 }

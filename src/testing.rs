@@ -1,9 +1,17 @@
 //! Running the `test` blocks of a compiled policy set (`docs/language.md` §8), for `ward test` and the
-//! conformance suite.
+//! conformance suite, and measuring what they exercise ([`Coverage`]).
+//!
+//! Coverage is read from the runtime's explanations, the same trace `ward eval --explain`
+//! prints: a rule is covered when a test made it fire (without an evaluation error), a `when`
+//! condition when it was, in some test, the first condition of its rule to be false — the
+//! rule's conditions are evaluated in order and stop there, so the ones after it were not
+//! tried. This module knows nothing of how results are printed.
+
+use std::collections::HashMap;
 
 use serde::Serialize;
 use ward_ir::{EffectKind, Program, Test, TestCase, TestEntities};
-use ward_runtime::decision::Decision;
+use ward_runtime::decision::{Decision, Explanation};
 use ward_runtime::engine::{Engine, EngineConfig, EngineError, EngineKind};
 use ward_runtime::store::Store;
 
@@ -11,6 +19,9 @@ use ward_runtime::store::Store;
 #[derive(Debug, Default, Serialize)]
 pub struct TestReport {
     pub tests: Vec<TestResult>,
+    /// What the tests that ran exercised, when asked for ([`TestOptions::coverage`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<Coverage>,
 }
 
 impl TestReport {
@@ -31,6 +42,145 @@ pub struct TestResult {
     pub name: String,
     pub location: String,
     pub outcome: Outcome,
+    /// How long the test took, on every engine it ran on.
+    #[serde(skip)]
+    pub duration: std::time::Duration,
+}
+
+/// Which tests to run, on which engines, and whether to measure coverage.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TestOptions<'a> {
+    /// Only the tests whose name contains this text (all when `None`).
+    pub filter: Option<&'a str>,
+    /// One engine, or both (`None`: a disagreement is a failure).
+    pub engine: Option<EngineKind>,
+    /// Record which rules fired and which conditions were false ([`TestReport::coverage`]).
+    pub coverage: bool,
+}
+
+/// What the tests exercised: every rule of the policy set, in policy order.
+///
+/// Counted: one item per rule (covered when a test case made it fire without an evaluation
+/// error) and one per `when` condition (a rule's `when`, split at its top-level `and`s;
+/// covered when it was the first false condition of its rule in a test case).
+#[derive(Debug, Default, Serialize)]
+pub struct Coverage {
+    /// Covered items (rules that fired plus conditions made false).
+    pub covered: usize,
+    /// All items (rules plus conditions).
+    pub total: usize,
+    /// `covered / total` as a percentage, rounded down to one decimal (100 when there is
+    /// nothing to cover).
+    pub percent: f64,
+    pub rules: Vec<RuleCoverage>,
+}
+
+/// Coverage of one rule.
+#[derive(Debug, Serialize)]
+pub struct RuleCoverage {
+    pub rule: String,
+    pub location: String,
+    /// Whether a test case made the rule fire.
+    pub fired: bool,
+    pub conditions: Vec<ConditionCoverage>,
+}
+
+/// Coverage of one `when` condition.
+#[derive(Debug, Serialize)]
+pub struct ConditionCoverage {
+    /// 0-based position among the rule's conditions.
+    pub index: usize,
+    pub source: String,
+    pub location: String,
+    /// Whether a test case made it the first false condition of its rule.
+    pub made_false: bool,
+}
+
+impl Coverage {
+    fn new(program: &Program) -> Coverage {
+        let rules = program
+            .rules
+            .iter()
+            .map(|rule| RuleCoverage {
+                rule: rule.name.clone(),
+                location: rule.location.to_string(),
+                fired: false,
+                conditions: rule
+                    .conditions
+                    .iter()
+                    .enumerate()
+                    .map(|(index, c)| ConditionCoverage {
+                        index,
+                        source: c.source.clone(),
+                        location: c.location.to_string(),
+                        made_false: false,
+                    })
+                    .collect(),
+            })
+            .collect();
+        Coverage {
+            rules,
+            ..Coverage::default()
+        }
+    }
+
+    /// Marks what one explained decision exercised.
+    fn record(&mut self, index: &HashMap<String, usize>, explanation: &Explanation) {
+        for trace in &explanation.rules {
+            let Some(rule) = index.get(&trace.rule).and_then(|&i| self.rules.get_mut(i)) else {
+                continue;
+            };
+            if trace.error.is_some() {
+                continue;
+            }
+            if trace.fired {
+                rule.fired = true;
+            } else if let Some(condition) = trace
+                .condition
+                .as_ref()
+                .and_then(|c| rule.conditions.get_mut(c.index))
+            {
+                condition.made_false = true;
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        let (mut covered, mut total) = (0, 0);
+        for rule in &self.rules {
+            total += 1 + rule.conditions.len();
+            covered +=
+                usize::from(rule.fired) + rule.conditions.iter().filter(|c| c.made_false).count();
+        }
+        self.covered = covered;
+        self.total = total;
+        self.percent = if total == 0 {
+            100.0
+        } else {
+            // Rounded down, so that 100 means complete.
+            (covered as f64 * 1000.0 / total as f64).floor() / 10.0
+        };
+    }
+
+    /// Whether the coverage is at least `percent` (compared exactly, not rounded).
+    pub fn at_least(&self, percent: f64) -> bool {
+        self.total == 0 || self.covered as f64 * 100.0 >= percent * self.total as f64
+    }
+
+    /// The rules no test made fire.
+    pub fn unfired(&self) -> impl Iterator<Item = &RuleCoverage> {
+        self.rules.iter().filter(|r| !r.fired)
+    }
+
+    /// The conditions no test made false, with their rule.
+    pub fn never_false(&self) -> impl Iterator<Item = (&RuleCoverage, &ConditionCoverage)> {
+        self.rules.iter().flat_map(|r| {
+            r.conditions
+                .iter()
+                .filter(|c| !c.made_false)
+                .map(move |c| (r, c))
+        })
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -53,6 +203,22 @@ pub fn run_tests_on(
     filter: Option<&str>,
     engine: Option<EngineKind>,
 ) -> Result<TestReport, EngineError> {
+    run_tests_with(
+        program,
+        &TestOptions {
+            filter,
+            engine,
+            coverage: false,
+        },
+    )
+}
+
+/// Runs the tests `options` selects, measuring coverage when asked.
+pub fn run_tests_with(
+    program: &Program,
+    options: &TestOptions<'_>,
+) -> Result<TestReport, EngineError> {
+    let (filter, engine) = (options.filter, options.engine);
     let kinds = match engine {
         Some(kind) => vec![kind],
         None => vec![EngineKind::Jit, EngineKind::Interp],
@@ -62,11 +228,21 @@ pub fn run_tests_on(
         .map(|kind| Engine::with_config(program.clone(), EngineConfig { engine: kind }))
         .collect::<Result<Vec<_>, _>>()?;
     let mut report = TestReport::default();
+    let mut coverage = options.coverage.then(|| {
+        let index: HashMap<String, usize> = program
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.name.clone(), i))
+            .collect();
+        (Coverage::new(program), index)
+    });
     for test in &program.tests {
         if filter.is_some_and(|f| !test.name.contains(f)) {
             continue;
         }
-        let outcome = match run_test(&engines, program, test) {
+        let start = std::time::Instant::now();
+        let outcome = match run_test(&engines, program, test, coverage.as_mut()) {
             Ok(()) => Outcome::Passed,
             Err(why) => Outcome::Failed(why),
         };
@@ -74,12 +250,22 @@ pub fn run_tests_on(
             name: test.name.clone(),
             location: test.location.to_string(),
             outcome,
+            duration: start.elapsed(),
         });
     }
+    report.coverage = coverage.map(|(mut coverage, _)| {
+        coverage.finish();
+        coverage
+    });
     Ok(report)
 }
 
-fn run_test(engines: &[Engine], program: &Program, test: &Test) -> Result<(), String> {
+fn run_test(
+    engines: &[Engine],
+    program: &Program,
+    test: &Test,
+    mut coverage: Option<&mut (Coverage, HashMap<String, usize>)>,
+) -> Result<(), String> {
     let store = match &test.entities {
         TestEntities::None => Store::empty(&program.schema),
         TestEntities::Inline(doc) => Store::from_json(&program.schema, doc)
@@ -105,6 +291,11 @@ fn run_test(engines: &[Engine], program: &Program, test: &Test) -> Result<(), St
         let Some((_, decision)) = decisions.first() else {
             continue;
         };
+        if let (Some((coverage, index)), Some(engine)) = (coverage.as_deref_mut(), engines.first())
+        {
+            let (_, explanation) = engine.explain(&case.request);
+            coverage.record(index, &explanation);
+        }
         if let Some(why) = mismatch(case, decision) {
             failures.push(format!("at {}: {why}", case.location));
         }

@@ -993,3 +993,8 @@ fn check_survives_link_loops_and_fifos_and_names_a_dangling_file() {
          does not exist\n"
     );
 }
+
+// The CI commands and outputs, in their own files.
+mod diff;
+mod outputs;
+mod pipeline;
