@@ -14,9 +14,10 @@ pub mod limits;
 pub mod literal;
 mod print;
 mod verify;
+mod walk;
 
 pub use builtins::{BUILTINS, Builtin, BuiltinInfo};
-pub use limits::MAX_DEPTH;
+pub use limits::{Depths, MAX_DEPTH};
 pub use print::print;
 pub use verify::{VerifyError, verify};
 
