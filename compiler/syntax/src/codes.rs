@@ -39,6 +39,8 @@ pub const EXPECTED_DECLARATION: &str = "E0017";
 pub const BAD_NUMBER: &str = "E0018";
 /// A declaration nested too deeply (or too long) for the parser.
 pub const TOO_DEEP: &str = "E0019";
+/// An expression whose tree nests more than `ward_ir::MAX_DEPTH` levels deep.
+pub const EXPR_TOO_DEEP: &str = "E0020";
 
 /// Every syntax code, in order (the docs test checks each is documented).
 pub const ALL: &[&str] = &[
@@ -61,4 +63,5 @@ pub const ALL: &[&str] = &[
     EXPECTED_DECLARATION,
     BAD_NUMBER,
     TOO_DEEP,
+    EXPR_TOO_DEEP,
 ];
