@@ -13,6 +13,7 @@ use ward_syntax::ast;
 use ward_syntax::{Diagnostic, FileId, Span};
 
 use crate::Symbol;
+use crate::depth::{Item, Site};
 use crate::suggest::did_you_mean;
 use crate::ty::{Ty, TypeNames};
 
@@ -129,6 +130,8 @@ pub(crate) struct ConstInfo<'a> {
     pub state: State,
     /// Type, lowered value (locals numbered from 0) and the number of locals it uses.
     pub value: Option<(Ty, ir::Expr, u32)>,
+    /// The effective depth of the value (`ward_ir::limits::depth`).
+    pub depth: usize,
 }
 
 #[derive(Debug)]
@@ -180,6 +183,10 @@ pub(crate) struct Checker<'a> {
     /// Lowered functions and windows, by IR id.
     pub ir_fns: Vec<Option<ir::Function>>,
     pub ir_windows: Vec<Option<ir::Window>>,
+    /// The effective depth of each function's body and each window's `except` chain, by IR id
+    /// (1 until known, and for one already reported too deep).
+    pub ir_fn_depths: Vec<usize>,
+    pub ir_window_depths: Vec<usize>,
     pub regexes: Vec<String>,
     pub regex_index: HashMap<String, u32>,
     pub fn_stack: Vec<u32>,
@@ -279,6 +286,8 @@ impl<'a> Checker<'a> {
             context_decl: None,
             ir_fns: Vec::new(),
             ir_windows: Vec::new(),
+            ir_fn_depths: Vec::new(),
+            ir_window_depths: Vec::new(),
             regexes: Vec::new(),
             regex_index: HashMap::new(),
             fn_stack: Vec::new(),
@@ -380,6 +389,7 @@ impl<'a> Checker<'a> {
             file,
             state: State::Todo,
             value: None,
+            depth: 1,
         });
         Def::Const(self.consts.len() as u32 - 1)
     }
@@ -929,19 +939,16 @@ impl<'a> Checker<'a> {
                 self.window_ir_id(idx as u32);
             }
         }
-        for idx in 0..self.windows.len() {
-            if self.files[self.windows[idx].file].module.is_none() {
-                self.ensure_window(idx as u32);
-            }
-        }
-        for idx in 0..self.consts.len() {
-            if self.files[self.consts[idx].file].module.is_none() {
-                self.ensure_const(idx as u32);
-            }
-        }
-        for idx in 0..self.fns.len() {
-            if self.files[self.fns[idx].file].module.is_none() {
-                self.ensure_fn_body(idx as u32);
+        // Each after what it refers to, so checking one never recurses through a long chain.
+        for item in self.dependency_order() {
+            match item {
+                Item::Window(w) => {
+                    self.ensure_window(w);
+                }
+                Item::Const(c) => {
+                    self.ensure_const(c);
+                }
+                Item::Fn(f) => self.ensure_fn_body(f),
             }
         }
         let mut rules = Vec::with_capacity(self.rules.len());
@@ -1047,6 +1054,7 @@ impl<'a> Checker<'a> {
         }
         let id = self.ir_fns.len() as u32;
         self.ir_fns.push(None);
+        self.ir_fn_depths.push(1);
         self.fns[idx as usize].ir_id = Some(id);
         id
     }
@@ -1057,6 +1065,7 @@ impl<'a> Checker<'a> {
         }
         let id = self.ir_windows.len() as u32;
         self.ir_windows.push(None);
+        self.ir_window_depths.push(1);
         self.windows[idx as usize].ir_id = Some(id);
         id
     }
@@ -1140,6 +1149,14 @@ impl<'a> Checker<'a> {
             }
             State::Todo => {}
         }
+        let (file, name) = (
+            self.fns[idx as usize].file,
+            &self.fns[idx as usize].decl.name,
+        );
+        if self.too_many_pending(file, name) {
+            self.fns[idx as usize].state = State::Done;
+            return;
+        }
         self.fns[idx as usize].state = State::InProgress;
         self.fn_stack.push(idx);
         let (params, ret) = self.fn_sig(idx);
@@ -1157,6 +1174,14 @@ impl<'a> Checker<'a> {
         self.fn_stack.pop();
         self.fns[idx as usize].state = State::Done;
         let id = self.fn_ir_id(idx);
+        let depth = self.depth_of(&body);
+        if depth > ward_ir::MAX_DEPTH {
+            let display = self.fns[idx as usize].display.clone();
+            self.report_too_deep(file, decl.name.span, Site::Fn(&display), depth);
+            self.ir_fn_depths[id as usize] = crate::depth::REPORTED;
+        } else {
+            self.ir_fn_depths[id as usize] = depth;
+        }
         self.ir_fns[id as usize] = Some(ir::Function {
             name: self.fns[idx as usize].display.clone(),
             params: params.iter().map(Ty::to_ir).collect(),
@@ -1169,7 +1194,10 @@ impl<'a> Checker<'a> {
     /// Check a constant once; a cycle is reported with its path.
     pub(crate) fn ensure_const(&mut self, idx: u32) -> Option<(Ty, ir::Expr, u32)> {
         match self.consts[idx as usize].state {
-            State::Done => return self.consts[idx as usize].value.clone(),
+            State::Done => {
+                let info = &self.consts[idx as usize];
+                return info.value.as_ref().map(|v| clone_value(v, info.depth));
+            }
             State::InProgress => {
                 let start = self.const_stack.iter().position(|&c| c == idx).unwrap_or(0);
                 let mut path: Vec<String> = self.const_stack[start..]
@@ -1193,6 +1221,14 @@ impl<'a> Checker<'a> {
             }
             State::Todo => {}
         }
+        let (file, name) = (
+            self.consts[idx as usize].file,
+            &self.consts[idx as usize].decl.name,
+        );
+        if self.too_many_pending(file, name) {
+            self.consts[idx as usize].state = State::Done;
+            return None;
+        }
         self.consts[idx as usize].state = State::InProgress;
         self.const_stack.push(idx);
         let (file, decl) = (
@@ -1210,11 +1246,25 @@ impl<'a> Checker<'a> {
             None => self.expr(&mut scope, &decl.value, None),
         };
         self.const_stack.pop();
+        let mut depth = self.depth_of(&value.1);
+        let value = if depth <= ward_ir::MAX_DEPTH {
+            value
+        } else {
+            self.report_too_deep(file, decl.name.span, Site::Const(&decl.name.name), depth);
+            depth = 1;
+            let error = ir::Expr {
+                ty: Ty::Error.to_ir(),
+                kind: ir::ExprKind::Bool(false),
+            };
+            (Ty::Error, error)
+        };
         let result = (value.0, value.1, scope.n_locals);
+        let copy = clone_value(&result, depth);
         let info = &mut self.consts[idx as usize];
         info.state = State::Done;
-        info.value = Some(result.clone());
-        Some(result)
+        info.value = Some(result);
+        info.depth = depth;
+        Some(copy)
     }
 
     pub(crate) fn regex_id(&mut self, pattern: &str) -> u32 {
@@ -1245,6 +1295,14 @@ impl<'a> Checker<'a> {
         }
         effect
     }
+}
+
+/// A copy of a constant's value (`depth` levels deep) to inline. The derived `Clone` recurses
+/// once per level, about 1.5 KiB of stack each in a debug build, and a value may be
+/// `MAX_DEPTH` deep: it is copied where enough stack is left (on a heap segment if need be).
+fn clone_value((ty, e, n): &(Ty, ir::Expr, u32), depth: usize) -> (Ty, ir::Expr, u32) {
+    let need = (64 << 10) + depth * (2 << 10);
+    stacker::maybe_grow(need, 2 * need, || (ty.clone(), e.clone(), *n))
 }
 
 fn fields_ir(fields: &[(String, Ty)]) -> Vec<ir::Field> {

@@ -412,7 +412,18 @@ impl Checker<'_> {
 
     /// Type-check and lower one expression. `hint` is the type the context expects, used to
     /// type an empty set literal (decision #12); the caller checks the result against it.
+    ///
+    /// Recursive, one level per node of a syntax tree at most `MAX_DEPTH` deep (the parser
+    /// refuses deeper ones). A level takes up to about 25 KiB of stack in a debug build (the
+    /// operators' frames are large), far more than a 2 MiB thread has for 1000 levels, and the
+    /// walk interleaves typing, lowering and diagnostics too closely for an explicit stack to
+    /// stay readable: so every level enters through `grow_stack`, which continues on a heap
+    /// segment when the thread's stack runs low.
     pub(crate) fn expr(&mut self, sc: &mut Scope, e: &ast::Expr, hint: Option<&Ty>) -> Typed {
+        ir::limits::grow_stack(|| self.expr_node(sc, e, hint))
+    }
+
+    fn expr_node(&mut self, sc: &mut Scope, e: &ast::Expr, hint: Option<&Ty>) -> Typed {
         match &e.kind {
             ExprKind::Bool(b) => bool_expr(ir::ExprKind::Bool(*b)),
             ExprKind::Int(n) => (Ty::Int, mk(&Ty::Int, ir::ExprKind::Int(*n))),
@@ -513,6 +524,15 @@ impl Checker<'_> {
                     let (ty, inner) = self.value(sc, operand, None);
                     match ty {
                         Ty::Int | Ty::Duration => {
+                            if let ir::ExprKind::Int(v) = inner.kind {
+                                return match v.checked_neg() {
+                                    Some(v) => (ty.clone(), mk(&ty, ir::ExprKind::Int(v))),
+                                    None => {
+                                        self.always_overflows(sc, e.span, &ty);
+                                        error()
+                                    }
+                                };
+                            }
                             (ty.clone(), mk(&ty, ir::ExprKind::Neg(Box::new(inner))))
                         }
                         Ty::Error => error(),
@@ -1315,7 +1335,17 @@ impl Checker<'_> {
                     BinaryOp::Sub => ir::BinOp::Sub,
                     _ => ir::BinOp::Mul,
                 };
-                let _ = e;
+                // Arithmetic on constants is done now (decisions #38): the result, or an error
+                // where every evaluation would fail.
+                if let (ir::ExprKind::Int(a), ir::ExprKind::Int(b)) = (&li.kind, &ri.kind) {
+                    return match fold(op, &ty, *a, *b) {
+                        Some(v) => (ty.clone(), mk(&ty, ir::ExprKind::Int(v))),
+                        None => {
+                            self.always_overflows(sc, e.span, &ty);
+                            error()
+                        }
+                    };
+                }
                 (
                     ty.clone(),
                     mk(
@@ -1329,6 +1359,34 @@ impl Checker<'_> {
                 )
             }
         }
+    }
+
+    /// E0179: arithmetic on constants whose every evaluation fails.
+    fn always_overflows(&mut self, sc: &Scope, span: Span, ty: &Ty) {
+        let text = self.text(sc.file, span).to_string();
+        let (what, help) = match ty {
+            Ty::Timestamp => (
+                "leaves the range of timestamps",
+                "timestamps range over the years 0001 to 9999 (in UTC)",
+            ),
+            Ty::Duration => (
+                "is out of range for Duration",
+                "a duration is a whole number of seconds from -9223372036854775808s to 9223372036854775807s",
+            ),
+            _ => (
+                "is out of range for Int",
+                "an Int is from -9223372036854775808 to 9223372036854775807",
+            ),
+        };
+        let diag = Diagnostic::error(
+            "E0179",
+            format!("`{text}` always fails: its result {what}"),
+            span,
+        )
+        .with_help(format!(
+            "{help}; the operation would be an evaluation error every time the rule is decided"
+        ));
+        self.report(sc.file, diag);
     }
 
     // ------------------------------------------------------------ windows and relations
@@ -1967,75 +2025,28 @@ impl Checker<'_> {
     }
 }
 
+/// `a op b` on constants of the operation's result type `ty` (ints, durations, timestamps as
+/// their seconds), as evaluation would compute it: `None` when it would fail (overflow, or a
+/// timestamp outside the supported years).
+fn fold(op: ir::BinOp, ty: &Ty, a: i64, b: i64) -> Option<i64> {
+    let v = match op {
+        ir::BinOp::Add => a.checked_add(b),
+        ir::BinOp::Sub => a.checked_sub(b),
+        _ => a.checked_mul(b),
+    }?;
+    let in_range = *ty != Ty::Timestamp
+        || (ir::literal::MIN_TIMESTAMP..=ir::literal::MAX_TIMESTAMP).contains(&v);
+    in_range.then_some(v)
+}
+
 /// Renumber the locals of an inlined constant after the `base` slots already in use.
 fn shift_locals(e: &mut ir::Expr, base: u32) {
-    use ir::ExprKind as K;
-    match &mut e.kind {
-        K::Local(id) => id.0 += base,
-        K::Quantifier { var, set, body, .. } => {
-            var.0 += base;
-            shift_locals(set, base);
-            shift_locals(body, base);
-        }
-        K::Filter { var, set, cond } => {
-            var.0 += base;
-            shift_locals(set, base);
-            shift_locals(cond, base);
-        }
-        K::Bool(_)
-        | K::Int(_)
-        | K::Str(_)
-        | K::Entity(_)
-        | K::Enum(_)
-        | K::None
-        | K::Now
-        | K::Arg(_)
-        | K::Context(_) => {}
-        K::Set(items) => items.iter_mut().for_each(|i| shift_locals(i, base)),
-        K::Builtin { args, .. } | K::Call { args, .. } => {
-            args.iter_mut().for_each(|i| shift_locals(i, base))
-        }
-        K::Some(x) | K::Not(x) | K::Neg(x) => shift_locals(x, base),
-        K::Attr { of, .. }
-        | K::OptAttr { of, .. }
-        | K::Has { of, .. }
-        | K::Related { of, .. }
-        | K::Closure { of, .. } => shift_locals(of, base),
-        K::Binary { lhs, rhs, .. } => {
-            shift_locals(lhs, base);
-            shift_locals(rhs, base);
-        }
-        K::Coalesce { value, fallback } => {
-            shift_locals(value, base);
-            shift_locals(fallback, base);
-        }
-        K::In { elem, set } => {
-            shift_locals(elem, base);
-            shift_locals(set, base);
-        }
-        K::Matches { operand, .. } => shift_locals(operand, base),
-        K::If {
-            cond,
-            then,
-            otherwise,
-        } => {
-            shift_locals(cond, base);
-            shift_locals(then, base);
-            shift_locals(otherwise, base);
-        }
-        K::Path { from, to, .. } => {
-            shift_locals(from, base);
-            shift_locals(to, base);
-        }
-        K::InWindow { at, .. }
-        | K::Remaining { at, .. }
-        | K::NextOpen { at, .. }
-        | K::LocalTime { at, .. } => shift_locals(at, base),
-        K::Fits { at, duration, .. } => {
-            shift_locals(at, base);
-            shift_locals(duration, base);
-        }
-    }
+    e.visit_mut(|node| match &mut node.kind {
+        ir::ExprKind::Local(id)
+        | ir::ExprKind::Quantifier { var: id, .. }
+        | ir::ExprKind::Filter { var: id, .. } => id.0 += base,
+        _ => {}
+    });
 }
 
 /// Whether `Regex::new(pattern)` is sure to succeed, decided without compiling it: the pattern

@@ -16,6 +16,7 @@
 //! Diagnostic codes are listed in `docs/diagnostics.md`.
 
 mod checker;
+mod depth;
 mod expr;
 mod rule;
 mod suggest;

@@ -9,6 +9,7 @@ use ward_syntax::Diagnostic;
 use ward_syntax::ast::{self, BinaryOp, ExprKind};
 
 use crate::checker::Checker;
+use crate::depth::Site;
 use crate::expr::Scope;
 use crate::suggest::did_you_mean;
 use crate::ty::{Ty, TypeNames};
@@ -87,6 +88,7 @@ impl Checker<'_> {
             .into_iter()
             .map(|c| {
                 let expr = self.expect(&mut scope, c, &Ty::Bool, "a `when` condition");
+                self.within_budget(file, c.span, Site::Condition, &expr);
                 ir::Condition {
                     source: self.text(file, c.span).to_string(),
                     location: self.location(file, c.span),
@@ -142,6 +144,7 @@ impl Checker<'_> {
     fn approvers(&mut self, sc: &mut Scope, e: &ast::Expr) -> ir::Expr {
         let hint = Ty::Set(Box::new(Ty::String));
         let (ty, lowered) = self.expr(sc, e, Some(&hint));
+        self.within_budget(sc.file, e.span, Site::Approvers, &lowered);
         let ok = match &ty {
             Ty::Error | Ty::String | Ty::Entity(_) => true,
             Ty::Set(elem) => matches!(**elem, Ty::String | Ty::Entity(_) | Ty::Error),
@@ -176,7 +179,11 @@ impl Checker<'_> {
             .iter()
             .map(|part| match part {
                 ast::MessagePart::Text(text) => ir::MessagePart::Text(text.clone()),
-                ast::MessagePart::Hole(e) => ir::MessagePart::Expr(self.expr(sc, e, None).1),
+                ast::MessagePart::Hole(e) => {
+                    let lowered = self.expr(sc, e, None).1;
+                    self.within_budget(sc.file, e.span, Site::Message, &lowered);
+                    ir::MessagePart::Expr(lowered)
+                }
             })
             .collect();
         ir::Message { parts }

@@ -350,7 +350,24 @@ impl Checker<'_> {
             (ExprKind::Int(n), Ty::Int) => json!(n),
             (ExprKind::Unary { op, operand }, Ty::Int) if op.value == ast::UnaryOp::Neg => {
                 match &operand.kind {
-                    ExprKind::Int(n) => json!(-n),
+                    ExprKind::Int(n) => match n.checked_neg() {
+                        Some(v) => json!(v),
+                        None => {
+                            let text = self.text(file, e.span).to_string();
+                            let diag = Diagnostic::error(
+                                "E0179",
+                                format!(
+                                    "`{text}` always fails: its result is out of range for Int"
+                                ),
+                                e.span,
+                            )
+                            .with_help(
+                                "an Int is from -9223372036854775808 to 9223372036854775807",
+                            );
+                            self.report(file, diag);
+                            Value::Null
+                        }
+                    },
                     _ => self.not_constant(file, e.span),
                 }
             }

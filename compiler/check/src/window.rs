@@ -49,6 +49,16 @@ impl Checker<'_> {
             }
             State::Todo => {}
         }
+        let (file, name) = (
+            self.windows[idx as usize].file,
+            &self.windows[idx as usize].decl.name,
+        );
+        if self.too_many_pending(file, name) {
+            let info = &mut self.windows[idx as usize];
+            info.state = State::Done;
+            info.in_cycle = true;
+            return false;
+        }
         self.windows[idx as usize].state = State::InProgress;
         self.window_stack.push(idx);
         let (file, decl) = (
@@ -59,6 +69,26 @@ impl Checker<'_> {
         self.window_stack.pop();
         self.windows[idx as usize].state = State::Done;
         let id = self.window_ir_id(idx);
+        // 1 plus the deepest window it excepts (`ward_ir::limits`).
+        let depth = window
+            .except
+            .iter()
+            .map(|w| self.ir_window_depths.get(w.index()).copied().unwrap_or(1))
+            .max()
+            .unwrap_or(0)
+            .saturating_add(1);
+        if depth > ward_ir::MAX_DEPTH {
+            let display = self.windows[idx as usize].display.clone();
+            self.report_too_deep(
+                file,
+                decl.name.span,
+                crate::depth::Site::Window(&display),
+                depth,
+            );
+            self.ir_window_depths[id as usize] = crate::depth::REPORTED;
+        } else {
+            self.ir_window_depths[id as usize] = depth;
+        }
         self.ir_windows[id as usize] = Some(ir::Window {
             name: self.windows[idx as usize].display.clone(),
             ..window

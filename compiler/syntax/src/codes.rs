@@ -15,7 +15,7 @@ pub const ASSIGN_IN_EXPR: &str = "E0005";
 pub const C_OPERATOR: &str = "E0006";
 /// A rule without `allow`, `deny` or `require approval`.
 pub const MISSING_EFFECT: &str = "E0007";
-/// An integer literal that does not fit in 64 bits.
+/// An integer literal out of range for Int (64 bits).
 pub const INT_OVERFLOW: &str = "E0008";
 /// An unknown or malformed escape sequence in a string.
 pub const BAD_ESCAPE: &str = "E0009";

@@ -119,9 +119,9 @@ pub(crate) fn int(text: &str) -> Result<i64, LiteralError> {
     text.parse::<i64>().map_err(|_| {
         LiteralError::whole(
             text,
-            format!("integer literal `{text}` does not fit in 64 bits"),
+            format!("integer literal `{text}` is out of range for Int"),
         )
-        .help("integers range from -9223372036854775808 to 9223372036854775807")
+        .help("an Int is from -9223372036854775808 to 9223372036854775807")
     })
 }
 
