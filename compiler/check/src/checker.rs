@@ -13,6 +13,7 @@ use ward_syntax::ast;
 use ward_syntax::{Diagnostic, FileId, Span};
 
 use crate::Symbol;
+use crate::codes;
 use crate::depth::{Item, Site};
 use crate::suggest::did_you_mean;
 use crate::ty::{Ty, TypeNames};
@@ -358,7 +359,7 @@ impl<'a> Checker<'a> {
                             self.report(
                                 idx,
                                 Diagnostic::error(
-                                    "E0199",
+                                    codes::BAD_STDLIB_ITEM,
                                     "a stdlib module may only declare `const`, `fn` and `window` items",
                                     other.span(),
                                 ),
@@ -434,7 +435,7 @@ impl<'a> Checker<'a> {
         if let Some(first) = self.origins.get(&name.name).copied() {
             let kind = self.globals.get(&name.name).map_or("name", |d| d.kind());
             let diag = Diagnostic::error(
-                "E0110",
+                codes::DUPLICATE_NAME,
                 format!("`{}` is defined more than once", name.name),
                 name.span,
             )
@@ -473,7 +474,7 @@ impl<'a> Checker<'a> {
                 for v in &e.variants {
                     if let Some(prev) = first.get(v.name.name.as_str()) {
                         let diag = Diagnostic::error(
-                            "E0112",
+                            codes::DUPLICATE_VARIANT,
                             format!(
                                 "variant `{}` of enum `{}` is declared twice",
                                 v.name.name, e.name.name
@@ -520,7 +521,7 @@ impl<'a> Checker<'a> {
             ast::Item::Context(c) => {
                 if let Some((first_file, first)) = self.context_decl {
                     let diag = Diagnostic::error(
-                        "E0113",
+                        codes::DUPLICATE_CONTEXT,
                         "a policy set may declare only one `context`",
                         c.keyword,
                     )
@@ -557,7 +558,7 @@ impl<'a> Checker<'a> {
             ast::Item::Fn(f) => {
                 if ward_ir::BUILTINS.iter().any(|b| b.name == f.name.name) {
                     let diag = Diagnostic::error(
-                        "E0120",
+                        codes::FUNCTION_NAMED_LIKE_BUILTIN,
                         format!("function `{}` has the name of a builtin", f.name.name),
                         f.name.span,
                     )
@@ -570,7 +571,7 @@ impl<'a> Checker<'a> {
             ast::Item::Default(d) => {
                 if let Some((first_file, first)) = self.default {
                     let diag = Diagnostic::error(
-                        "E0114",
+                        codes::DUPLICATE_DEFAULT,
                         "a policy set may have only one `default`",
                         d.span,
                     )
@@ -616,8 +617,11 @@ impl<'a> Checker<'a> {
         let Some(module) = module else {
             let written = names.join(".");
             let candidates: Vec<String> = modules.iter().map(|(_, m)| format!("std.{m}")).collect();
-            let mut diag =
-                Diagnostic::error("E0107", format!("unknown stdlib module `{written}`"), span);
+            let mut diag = Diagnostic::error(
+                codes::UNKNOWN_MODULE,
+                format!("unknown stdlib module `{written}`"),
+                span,
+            );
             let help = did_you_mean(&written, candidates.iter().map(String::as_str))
                 .unwrap_or_else(|| {
                     format!(
@@ -655,7 +659,7 @@ impl<'a> Checker<'a> {
                                 did_you_mean(&name.name, items.keys().map(String::as_str))
                             });
                             let mut diag = Diagnostic::error(
-                                "E0107",
+                                codes::UNKNOWN_MODULE,
                                 format!("module `std.{module_name}` has no item `{}`", name.name),
                                 name.span,
                             );
@@ -700,7 +704,7 @@ impl<'a> Checker<'a> {
                         Ty::Enum(id)
                     }
                     Some(def) => {
-                        let diag = Diagnostic::error("E0101", format!("`{other}` is a {}, not a type", def.kind()), name.span)
+                        let diag = Diagnostic::error(codes::UNKNOWN_TYPE, format!("`{other}` is a {}, not a type", def.kind()), name.span)
                             .with_help("types are `Bool`, `Int`, `String`, `Duration`, `Timestamp`, `Set<T>`, entity types and enums");
                         self.report(file, diag);
                         Ty::Error
@@ -713,7 +717,7 @@ impl<'a> Checker<'a> {
                             .chain(self.enums.iter().map(|e| e.name.as_str()))
                             .collect();
                         let mut diag = Diagnostic::error(
-                            "E0101",
+                            codes::UNKNOWN_TYPE,
                             format!("unknown type `{other}`"),
                             name.span,
                         );
@@ -727,9 +731,12 @@ impl<'a> Checker<'a> {
             },
             ast::TypeExprKind::Set(inner) => {
                 if matches!(inner.kind, ast::TypeExprKind::Optional(_)) {
-                    let diag =
-                        Diagnostic::error("E0138", "a set cannot hold optional values", inner.span)
-                            .with_help("remove the `?`: a set simply leaves absent values out");
+                    let diag = Diagnostic::error(
+                        codes::OPTIONAL_NOT_ALLOWED,
+                        "a set cannot hold optional values",
+                        inner.span,
+                    )
+                    .with_help("remove the `?`: a set simply leaves absent values out");
                     self.report(file, diag);
                 }
                 let elem = self.resolve_type(file, inner, true, what);
@@ -737,15 +744,18 @@ impl<'a> Checker<'a> {
             }
             ast::TypeExprKind::Optional(inner) => {
                 if matches!(inner.kind, ast::TypeExprKind::Optional(_)) {
-                    let diag =
-                        Diagnostic::error("E0138", "optional types cannot be nested", ty.span)
-                            .with_help("write a single `?`");
+                    let diag = Diagnostic::error(
+                        codes::OPTIONAL_NOT_ALLOWED,
+                        "optional types cannot be nested",
+                        ty.span,
+                    )
+                    .with_help("write a single `?`");
                     self.report(file, diag);
                     return self.resolve_type(file, inner, true, what);
                 }
                 let inner_ty = self.resolve_type(file, inner, true, what);
                 if !optional_ok {
-                    let diag = Diagnostic::error("E0138", format!("{what} cannot be optional"), ty.span)
+                    let diag = Diagnostic::error(codes::OPTIONAL_NOT_ALLOWED, format!("{what} cannot be optional"), ty.span)
                         .with_help("only entity attributes and `context` fields may be optional: remove the `?`");
                     self.report(file, diag);
                     return inner_ty;
@@ -770,7 +780,7 @@ impl<'a> Checker<'a> {
             let ty = self.resolve_type(file, &field.ty, optional_ok, what);
             if let Some(prev) = spans.get(field.name.name.as_str()) {
                 let diag = Diagnostic::error(
-                    "E0111",
+                    codes::DUPLICATE_FIELD,
                     format!(
                         "{} `{}` of {owner} is declared twice",
                         what.rsplit(' ').next().unwrap_or("field"),
@@ -859,7 +869,7 @@ impl<'a> Checker<'a> {
                 if entity.attr_index.contains_key(&r.name.name) {
                     let name = entity.name.clone();
                     let diag = Diagnostic::error(
-                        "E0116",
+                        codes::RELATION_SHADOWS_ATTRIBUTE,
                         format!(
                             "relation `{}` has the name of an attribute of `{name}`",
                             r.name.name
@@ -889,7 +899,7 @@ impl<'a> Checker<'a> {
                 for field in &a.fields {
                     if self.context_index.contains_key(&field.name.name) {
                         let diag = Diagnostic::error(
-                            "E0115",
+                            codes::FIELD_SHADOWS_CONTEXT,
                             format!(
                                 "field `{}` of action `{}` has the name of a context field",
                                 field.name.name, a.name.name
@@ -914,7 +924,7 @@ impl<'a> Checker<'a> {
             other => {
                 let shown = self.show(&other);
                 let diag = Diagnostic::error(
-                    "E0177",
+                    codes::RELATION_END_NOT_ENTITY,
                     format!("a relation connects entities, found `{shown}`"),
                     ty.span,
                 )
@@ -1080,7 +1090,7 @@ impl<'a> Checker<'a> {
         for p in &decl.params {
             if let Some(first) = seen.insert(&p.name.name, p.name.span) {
                 let diag = Diagnostic::error(
-                    "E0111",
+                    codes::DUPLICATE_FIELD,
                     format!(
                         "parameter `{}` of function `{}` is declared twice",
                         p.name.name, decl.name.name
@@ -1123,7 +1133,7 @@ impl<'a> Checker<'a> {
                 }
                 let info = &self.fns[idx as usize];
                 let mut diag = Diagnostic::error(
-                    "E0175",
+                    codes::CALL_CYCLE,
                     format!(
                         "function `{}` calls itself: {}",
                         info.display,
@@ -1207,7 +1217,7 @@ impl<'a> Checker<'a> {
                 let info = &self.consts[idx as usize];
                 path.push(format!("`{}`", info.decl.name.name));
                 let diag = Diagnostic::error(
-                    "E0176",
+                    codes::CONST_CYCLE,
                     format!(
                         "constant `{}` refers to itself: {}",
                         info.decl.name.name,
@@ -1286,7 +1296,7 @@ impl<'a> Checker<'a> {
         let effect = self.effect(&mut scope, &decl.effect);
         if scope.n_locals > 0 {
             let diag = Diagnostic::error(
-                "E0186",
+                codes::DEFAULT_APPROVERS_LOCALS,
                 "the approvers of `default` cannot use quantifiers or filters",
                 decl.effect.span,
             )

@@ -18,6 +18,7 @@ use ward_syntax::ast::{self, ExprKind};
 use ward_syntax::{Diagnostic, Span};
 
 use crate::checker::{Checker, Def};
+use crate::codes;
 
 /// A constant, function or window, by index into the checker's tables.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -165,7 +166,7 @@ impl Checker<'_> {
             return false;
         }
         let diag = Diagnostic::error(
-            "E0178",
+            codes::TOO_DEEP,
             format!(
                 "`{}` is defined through more than {MAX_DEPTH} constants, functions or windows, \
                  each using the next",
@@ -219,7 +220,7 @@ impl Checker<'_> {
         }
         if let Site::Window(name) = site {
             let diag = Diagnostic::error(
-                "E0178",
+                codes::TOO_DEEP,
                 format!(
                     "window `{name}` heads a chain of {depth} windows, each excepting the next; \
                      the limit is {MAX_DEPTH}"
@@ -239,7 +240,7 @@ impl Checker<'_> {
             Site::Message => ("this message hole".to_string(), "nests"),
         };
         let diag = Diagnostic::error(
-            "E0178",
+            codes::TOO_DEEP,
             format!(
                 "{what} {verb} {depth} levels deep, counting the constants, functions and windows \
                  used; the limit is {MAX_DEPTH}"

@@ -12,6 +12,7 @@ use ward_syntax::ast::{self, BinaryOp, ExprKind, UnaryOp};
 use ward_syntax::{Diagnostic, Span};
 
 use crate::checker::{Checker, Def};
+use crate::codes;
 use crate::suggest::did_you_mean;
 use crate::symbols::SymbolKind;
 use crate::ty::{Ty, TypeNames};
@@ -102,18 +103,6 @@ fn unparen(e: &ast::Expr) -> &ast::Expr {
         _ => e,
     }
 }
-
-const VALUE_BUILTINS: [&str; 9] = [
-    "count",
-    "contains",
-    "intersects",
-    "is_subset",
-    "starts_with",
-    "ends_with",
-    "lower",
-    "len",
-    "matches",
-];
 
 impl Checker<'_> {
     fn lookup_global(&self, sc: &Scope, name: &str) -> Option<Def> {
@@ -213,7 +202,7 @@ impl Checker<'_> {
                     )
                 };
                 let diag = Diagnostic::error(
-                    "E0117",
+                    codes::FIELD_NOT_SHARED,
                     format!("field `{}` is not in scope: not every action of this rule declares it with the same type", ident.name),
                     ident.span,
                 )
@@ -223,7 +212,7 @@ impl Checker<'_> {
             }
         }
         let mut diag = Diagnostic::error(
-            "E0100",
+            codes::UNKNOWN_NAME,
             format!("unknown name `{}`", ident.name),
             ident.span,
         );
@@ -260,9 +249,9 @@ impl Checker<'_> {
             }
         };
         let code = if matches!(def, Def::Window(_)) {
-            "E0142"
+            codes::WINDOW_AS_VALUE
         } else {
-            "E0148"
+            codes::NOT_A_VALUE
         };
         let diag = Diagnostic::error(
             code,
@@ -311,7 +300,7 @@ impl Checker<'_> {
         if found.is_none() {
             let module_name = self.files[module].module.unwrap_or("?");
             let mut diag = Diagnostic::error(
-                "E0107",
+                codes::UNKNOWN_MODULE,
                 format!("module `std.{module_name}` has no item `{}`", attr.name),
                 attr.span,
             );
@@ -364,7 +353,7 @@ impl Checker<'_> {
         }
         let (exp, fnd) = (self.show(expected), self.show(&found));
         let diag = Diagnostic::error(
-            "E0130",
+            codes::MISMATCHED_TYPES,
             format!("mismatched types: expected `{exp}`, found `{fnd}`"),
             span,
         )
@@ -378,7 +367,7 @@ impl Checker<'_> {
         let text = self.text(sc.file, span);
         let shown = self.show(found);
         let diag = Diagnostic::error(
-            "E0131",
+            codes::MAY_BE_ABSENT,
             format!("`{text}` may be absent (its type is `{shown}`)"),
             span,
         )
@@ -402,7 +391,7 @@ impl Checker<'_> {
     fn mismatch(&mut self, sc: &Scope, span: Span, expected: &str, found: &Ty) {
         let fnd = self.show(found);
         let diag = Diagnostic::error(
-            "E0130",
+            codes::MISMATCHED_TYPES,
             format!("mismatched types: expected {expected}, found `{fnd}`"),
             span,
         )
@@ -504,7 +493,7 @@ impl Checker<'_> {
             },
             ExprKind::InverseRelation(r) => {
                 let diag = Diagnostic::error(
-                    "E0145",
+                    codes::MISPLACED_INVERSE,
                     format!("`~{}` is only allowed where a relation is expected", r.name),
                     e.span,
                 )
@@ -590,7 +579,7 @@ impl Checker<'_> {
                 } else {
                     let (a, b) = (self.show(&tty), self.show(&ety));
                     let diag = Diagnostic::error(
-                        "E0139",
+                        codes::IF_BRANCHES_DIFFER,
                         format!("the branches of `if` have different types: `{a}` and `{b}`"),
                         e.span,
                     )
@@ -663,7 +652,7 @@ impl Checker<'_> {
             Some(kind) => format!("`{}` is a {kind}, not an {what}", ty.name),
             None => format!("unknown {what} `{}`", ty.name),
         };
-        let mut diag = Diagnostic::error("E0101", message, ty.span);
+        let mut diag = Diagnostic::error(codes::UNKNOWN_TYPE, message, ty.span);
         if let Some(help) = help {
             diag = diag.with_help(help);
         }
@@ -702,7 +691,7 @@ impl Checker<'_> {
             return Some((en, v));
         }
         let mut diag = Diagnostic::error(
-            "E0106",
+            codes::UNKNOWN_VARIANT,
             format!("enum `{}` has no variant `{}`", info.name, variant.name),
             variant.span,
         );
@@ -740,7 +729,7 @@ impl Checker<'_> {
                     (ty.clone(), mk(&ty, ir::ExprKind::Set(Vec::new())))
                 }
                 None => {
-                    let diag = Diagnostic::error("E0137", "cannot tell the element type of the empty set `[]`", span)
+                    let diag = Diagnostic::error(codes::UNTYPED_EMPTY_SET, "cannot tell the element type of the empty set `[]`", span)
                         .with_help("give it a type from its use, e.g. a `const` annotation: `const none: Set<String> = []`");
                     self.report(sc.file, diag);
                     error()
@@ -749,8 +738,12 @@ impl Checker<'_> {
         };
         let (elem, first_ir) = self.expr(sc, first, hint_elem.as_ref());
         if elem.is_optional() {
-            let diag = Diagnostic::error("E0138", "a set cannot hold optional values", first.span)
-                .with_help("use `??` to give a fallback for the absent case");
+            let diag = Diagnostic::error(
+                codes::OPTIONAL_NOT_ALLOWED,
+                "a set cannot hold optional values",
+                first.span,
+            )
+            .with_help("use `??` to give a fallback for the absent case");
             self.report(sc.file, diag);
         }
         let elem = elem.strip_optional().clone();
@@ -784,7 +777,7 @@ impl Checker<'_> {
         };
         if let Some(what) = shadowed {
             let diag = Diagnostic::error(
-                "E0118",
+                codes::VARIABLE_SHADOWS,
                 format!("quantifier variable `{}` shadows {what}", var.name),
                 var.span,
             )
@@ -851,7 +844,7 @@ impl Checker<'_> {
             let text = self.text(sc.file, operand.span);
             let shown = self.show(&oty);
             let diag = Diagnostic::warning(
-                "W0100",
+                codes::NEEDLESS_OPTIONAL_ACCESS,
                 format!("`?.` on `{text}`, which is always present (its type is `{shown}`)"),
                 e.span,
             )
@@ -877,7 +870,7 @@ impl Checker<'_> {
                     let text = self.text(sc.file, operand.span);
                     let shown = self.show(&oty);
                     let diag = Diagnostic::error(
-                        "E0131",
+                        codes::MAY_BE_ABSENT,
                         format!("cannot read `{}` of `{text}`, which may be absent (its type is `{shown}`)", attr.name),
                         e.span,
                     )
@@ -913,7 +906,7 @@ impl Checker<'_> {
             if through_optional {
                 let text = self.text(sc.file, operand.span);
                 let diag = Diagnostic::error(
-                    "E0131",
+                    codes::MAY_BE_ABSENT,
                     format!(
                         "cannot follow relation `{}` from `{text}`, which may be absent",
                         attr.name
@@ -946,7 +939,7 @@ impl Checker<'_> {
             .chain(info.relations.keys().map(String::as_str))
             .collect();
         let mut diag = Diagnostic::error(
-            "E0103",
+            codes::UNKNOWN_ATTRIBUTE,
             format!(
                 "entity type `{name}` has no attribute or relation `{}`",
                 attr.name
@@ -963,12 +956,12 @@ impl Checker<'_> {
     fn no_attributes(&mut self, sc: &Scope, span: Span, ty: &Ty, attr: &ast::Ident) {
         let shown = self.show(ty);
         let mut diag = Diagnostic::error(
-            "E0103",
+            codes::UNKNOWN_ATTRIBUTE,
             format!("a value of type `{shown}` has no attribute `{}`", attr.name),
             attr.span,
         )
         .with_secondary(None, span, format!("this is `{shown}`"));
-        if VALUE_BUILTINS.contains(&attr.name.as_str()) {
+        if ir::Builtin::named(&attr.name).any(|b| b.kind == ir::BuiltinKind::Value) {
             diag = diag.with_help(format!("builtins are called: `.{}(…)`", attr.name));
         }
         self.report(sc.file, diag);
@@ -981,7 +974,7 @@ impl Checker<'_> {
             Ty::Entity(id) => id,
             other => {
                 let shown = self.show(&other);
-                let diag = Diagnostic::error("E0133", format!("`has` needs an entity, found `{shown}`"), operand.span)
+                let diag = Diagnostic::error(codes::BAD_HAS, format!("`has` needs an entity, found `{shown}`"), operand.span)
                     .with_label(format!("this is `{shown}`"))
                     .with_help(if other.is_optional() {
                         "test the optional itself first: `x has a and x.a has b` becomes `x has a and x.a?.b …`".to_string()
@@ -1011,7 +1004,7 @@ impl Checker<'_> {
             }),
             Some(_) => {
                 let diag = Diagnostic::error(
-                    "E0133",
+                    codes::BAD_HAS,
                     format!(
                         "attribute `{}` of `{}` is always present",
                         attr.name, info.name
@@ -1027,7 +1020,7 @@ impl Checker<'_> {
             None => {
                 let name = info.name.clone();
                 let mut diag = Diagnostic::error(
-                    "E0103",
+                    codes::UNKNOWN_ATTRIBUTE,
                     format!("entity type `{name}` has no attribute `{}`", attr.name),
                     attr.span,
                 );
@@ -1098,7 +1091,7 @@ impl Checker<'_> {
                 if !lt.strip_optional().compatible(rt.strip_optional()) {
                     let (a, b) = (self.show(&lt), self.show(&rt));
                     let diag = Diagnostic::error(
-                        "E0136",
+                        codes::BAD_EQUALITY,
                         format!("cannot compare `{a}` with `{b}` using `{}`", op.symbol()),
                         op_span,
                     )
@@ -1135,7 +1128,7 @@ impl Checker<'_> {
                         (&lt, lhs.span)
                     };
                     let shown = self.show(bad.0);
-                    let diag = Diagnostic::error("E0134", format!("`{}` cannot order values of type `{shown}`", op.symbol()), bad.1)
+                    let diag = Diagnostic::error(codes::BAD_ORDERING, format!("`{}` cannot order values of type `{shown}`", op.symbol()), bad.1)
                         .with_label(format!("this is `{shown}`"))
                         .with_help("`<`, `<=`, `>` and `>=` compare `Int`, `Duration` and `Timestamp` values; use `==` or `!=` for other types");
                     self.report(sc.file, diag);
@@ -1144,7 +1137,7 @@ impl Checker<'_> {
                 if !lt.strip_optional().compatible(rt.strip_optional()) {
                     let (a, b) = (self.show(&lt), self.show(&rt));
                     let diag = Diagnostic::error(
-                        "E0134",
+                        codes::BAD_ORDERING,
                         format!("cannot compare `{a}` with `{b}` using `{}`", op.symbol()),
                         op_span,
                     )
@@ -1184,7 +1177,7 @@ impl Checker<'_> {
                         if !lt.strip_optional().compatible(elem) {
                             let (a, b) = (self.show(&lt), self.show(&st));
                             let diag = Diagnostic::error(
-                                "E0130",
+                                codes::MISMATCHED_TYPES,
                                 format!("cannot look for `{a}` in `{b}`"),
                                 lhs.span,
                             )
@@ -1198,7 +1191,7 @@ impl Checker<'_> {
                     other => {
                         let shown = self.show(other);
                         let diag = Diagnostic::error(
-                            "E0130",
+                            codes::MISMATCHED_TYPES,
                             format!("`in` needs a set or a window on the right, found `{shown}`"),
                             rhs.span,
                         )
@@ -1216,7 +1209,7 @@ impl Checker<'_> {
             BinaryOp::Matches => {
                 let operand = self.expect(sc, lhs, &Ty::String, "the left side of `matches`");
                 let ExprKind::Str(pattern) = &unparen(rhs).kind else {
-                    let diag = Diagnostic::error("E0161", "the pattern of `matches` must be a string literal", rhs.span)
+                    let diag = Diagnostic::error(codes::REGEX_NOT_LITERAL, "the pattern of `matches` must be a string literal", rhs.span)
                         .with_help("patterns are compiled when the policy is checked: write the regular expression as a literal, e.g. `matches \"^svc-\"`");
                     self.report(sc.file, diag);
                     let _ = self.expr(sc, rhs, None);
@@ -1235,7 +1228,7 @@ impl Checker<'_> {
                         .trim()
                         .trim_start_matches("error: ");
                     let diag = Diagnostic::error(
-                        "E0160",
+                        codes::BAD_REGEX,
                         format!("invalid regular expression: {summary}"),
                         rhs.span,
                     )
@@ -1259,7 +1252,7 @@ impl Checker<'_> {
                     other => {
                         let text = self.text(sc.file, lhs.span);
                         let shown = self.show(other);
-                        let diag = Diagnostic::error("E0149", format!("`??` needs an optional value on the left, but `{text}` is `{shown}`"), lhs.span)
+                        let diag = Diagnostic::error(codes::COALESCE_NOT_OPTIONAL, format!("`??` needs an optional value on the left, but `{text}` is `{shown}`"), lhs.span)
                             .with_help("the value is always present: remove `?? …`");
                         self.report(sc.file, diag);
                         let _ = self.expr(sc, rhs, None);
@@ -1320,7 +1313,7 @@ impl Checker<'_> {
                         _ => "`Int * Int`, `Duration * Int` and `Int * Duration`",
                     };
                     let diag = Diagnostic::error(
-                        "E0135",
+                        codes::BAD_ARITHMETIC,
                         format!("cannot apply `{}` to `{a}` and `{b}`", op.symbol()),
                         op_span,
                     )
@@ -1379,7 +1372,7 @@ impl Checker<'_> {
             ),
         };
         let diag = Diagnostic::error(
-            "E0179",
+            codes::ALWAYS_FAILS,
             format!("`{text}` always fails: its result {what}"),
             span,
         )
@@ -1437,14 +1430,18 @@ impl Checker<'_> {
         }
         let text = self.text(sc.file, e.span);
         let mut diag = Diagnostic::error(
-            "E0143",
+            codes::NOT_A_WINDOW,
             format!("expected a window, found `{text}`"),
             e.span,
         );
         if let ExprKind::Name(n) = &unparen(e).kind
             && matches!(self.resolve_name(sc, &n.name), Resolved::Unknown)
         {
-            diag = Diagnostic::error("E0105", format!("unknown window `{}`", n.name), e.span);
+            diag = Diagnostic::error(
+                codes::UNKNOWN_WINDOW,
+                format!("unknown window `{}`", n.name),
+                e.span,
+            );
             let windows: Vec<&str> = self
                 .globals
                 .iter()
@@ -1469,7 +1466,7 @@ impl Checker<'_> {
             _ => {
                 let text = self.text(sc.file, e.span);
                 let diag = Diagnostic::error(
-                    "E0144",
+                    codes::NOT_A_RELATION,
                     format!("expected a relation, found `{text}`"),
                     e.span,
                 )
@@ -1501,13 +1498,16 @@ impl Checker<'_> {
                         .any(|e| e.attr_index.contains_key(&ident.name)) =>
                     {
                         (
-                            "E0144",
+                            codes::NOT_A_RELATION,
                             format!("expected a relation, but `{}` is an attribute", ident.name),
                         )
                     }
-                    None => ("E0104", format!("unknown relation `{}`", ident.name)),
+                    None => (
+                        codes::UNKNOWN_RELATION,
+                        format!("unknown relation `{}`", ident.name),
+                    ),
                     Some(kind) => (
-                        "E0144",
+                        codes::NOT_A_RELATION,
                         format!("expected a relation, but `{}` is a {kind}", ident.name),
                     ),
                 };
@@ -1515,7 +1515,7 @@ impl Checker<'_> {
                 let relations: Vec<&str> = self.relations.iter().map(|r| r.name.as_str()).collect();
                 if let Some(help) = did_you_mean(&ident.name, relations) {
                     diag = diag.with_help(help);
-                } else if code == "E0144" {
+                } else if code == codes::NOT_A_RELATION {
                     diag = diag.with_help(
                         "`closure`, `path` and `~` follow relations (`relation r: A -> B`), not attributes or values",
                     );
@@ -1543,7 +1543,7 @@ impl Checker<'_> {
         let (exp, fnd) = (self.show(&Ty::Entity(want)), self.show(&ty));
         let rname = self.relations[rel as usize].name.clone();
         let diag = Diagnostic::error(
-            "E0146",
+            codes::RELATION_END_MISMATCH,
             format!("relation `{rname}` expects `{exp}` as its {role}, found `{fnd}`"),
             e.span,
         )
@@ -1579,7 +1579,7 @@ impl Checker<'_> {
                 Resolved::Unknown => self.builtin_call(sc, e, f, None, args),
                 Resolved::Global(def) => {
                     let diag = Diagnostic::error(
-                        "E0141",
+                        codes::NOT_CALLABLE,
                         format!("{} `{}` is not a function", def.kind(), f.name),
                         f.span,
                     )
@@ -1590,7 +1590,7 @@ impl Checker<'_> {
                 }
                 Resolved::Local(..) | Resolved::Arg(..) | Resolved::Context(..) => {
                     let diag = Diagnostic::error(
-                        "E0141",
+                        codes::NOT_CALLABLE,
                         format!("`{}` is a value, not a function", f.name),
                         f.span,
                     )
@@ -1614,7 +1614,7 @@ impl Checker<'_> {
                         Some(def) => {
                             let text = self.text(sc.file, callee.span);
                             let diag = Diagnostic::error(
-                                "E0141",
+                                codes::NOT_CALLABLE,
                                 format!("{} `{text}` is not a function", def.kind()),
                                 callee.span,
                             );
@@ -1630,7 +1630,7 @@ impl Checker<'_> {
                 }
                 if *optional {
                     let diag = Diagnostic::error(
-                        "E0141",
+                        codes::NOT_CALLABLE,
                         "builtins cannot be called with `?.`",
                         callee.span,
                     )
@@ -1642,9 +1642,12 @@ impl Checker<'_> {
                 self.builtin_call(sc, e, attr, Some(operand), args)
             }
             _ => {
-                let diag =
-                    Diagnostic::error("E0141", "this expression cannot be called", callee.span)
-                        .with_help("only functions and builtins can be called");
+                let diag = Diagnostic::error(
+                    codes::NOT_CALLABLE,
+                    "this expression cannot be called",
+                    callee.span,
+                )
+                .with_help("only functions and builtins can be called");
                 self.report(sc.file, diag);
                 self.skip_args(sc, args);
                 error()
@@ -1666,7 +1669,7 @@ impl Checker<'_> {
         }
         let plural = if want == 1 { "" } else { "s" };
         let diag = Diagnostic::error(
-            "E0140",
+            codes::WRONG_ARITY,
             format!("`{name}` takes {want} argument{plural}, found {found}"),
             e.span,
         );
@@ -1719,22 +1722,9 @@ impl Checker<'_> {
     ) -> Typed {
         let all: Vec<&ast::Expr> = receiver.into_iter().chain(args).collect();
         let n = name.name.as_str();
-        let value_builtin = matches!(
-            n,
-            "count"
-                | "contains"
-                | "intersects"
-                | "is_subset"
-                | "starts_with"
-                | "ends_with"
-                | "lower"
-                | "len"
-        );
-        let special = matches!(
-            n,
-            "closure" | "path" | "remaining" | "fits" | "next_open" | "hour" | "weekday"
-        );
-        if !value_builtin && !special {
+        // Names, arity and kinds come from the builtin table; rows sharing a name (`contains`
+        // on sets and strings) agree on both, and the types of the arguments pick the row.
+        let Some(info) = ir::Builtin::named(n).next() else {
             // An unknown receiver was reported already: do not add an unknown method to it.
             let receiver_ty = match receiver {
                 Some(r) => {
@@ -1758,7 +1748,7 @@ impl Checker<'_> {
                 Some(ty) => format!("unknown method `{n}` on `{}`", self.show(ty)),
                 None => format!("unknown function `{n}`"),
             };
-            let mut diag = Diagnostic::error("E0108", message, name.span);
+            let mut diag = Diagnostic::error(codes::UNKNOWN_FUNCTION, message, name.span);
             let alias = match (n, receiver_ty.as_ref().map(|t| t.strip_optional())) {
                 ("size" | "length", Some(Ty::Set(_))) => Some("count"),
                 ("size" | "length", Some(Ty::String)) => Some("len"),
@@ -1776,10 +1766,10 @@ impl Checker<'_> {
             self.report(sc.file, diag);
             self.skip_args(sc, args);
             return error();
-        }
-        if special && receiver.is_some() {
+        };
+        if info.kind != ir::BuiltinKind::Value && receiver.is_some() {
             let diag = Diagnostic::error(
-                "E0141",
+                codes::NOT_CALLABLE,
                 format!("`{n}` cannot be called as a method"),
                 name.span,
             )
@@ -1804,12 +1794,7 @@ impl Checker<'_> {
                 Some(info.doc),
             );
         }
-        let want = match n {
-            "count" | "lower" | "len" => 1,
-            "fits" | "path" => 3,
-            _ => 2,
-        };
-        if !self.arity(sc, e, n, want, all.len()) {
+        if !self.arity(sc, e, n, info.arity, all.len()) {
             for a in all {
                 if !matches!(a.kind, ExprKind::InverseRelation(_)) {
                     let _ = self.expr(sc, a, None);
@@ -1823,8 +1808,9 @@ impl Checker<'_> {
                 mk(&ty, ir::ExprKind::Builtin { builtin: b, args }),
             )
         };
-        match n {
-            "count" => {
+        use ir::Builtin as B;
+        match info.builtin {
+            B::Count => {
                 let (ty, a) = self.value(sc, all[0], None);
                 match ty {
                     Ty::Set(_) | Ty::Error => builtin(ir::Builtin::Count, Ty::Int, vec![a]),
@@ -1834,7 +1820,7 @@ impl Checker<'_> {
                     }
                 }
             }
-            "contains" => {
+            B::SetContains | B::StrContains => {
                 let (ty, a) = self.value(sc, all[0], None);
                 match ty {
                     Ty::Set(elem) => {
@@ -1855,16 +1841,11 @@ impl Checker<'_> {
                     }
                 }
             }
-            "intersects" | "is_subset" => {
+            b_kind @ (B::Intersects | B::IsSubset) => {
                 let (ty, a) = self.value(sc, all[0], None);
                 match ty {
                     Ty::Set(_) => {
                         let b = self.expect(sc, all[1], &ty, "the other set's type");
-                        let b_kind = if n == "intersects" {
-                            ir::Builtin::Intersects
-                        } else {
-                            ir::Builtin::IsSubset
-                        };
                         builtin(b_kind, Ty::Bool, vec![a, b])
                     }
                     Ty::Error => {
@@ -1877,26 +1858,21 @@ impl Checker<'_> {
                     }
                 }
             }
-            "starts_with" | "ends_with" => {
+            kind @ (B::StartsWith | B::EndsWith) => {
                 let what = format!("an argument of `{n}`");
                 let a = self.expect(sc, all[0], &Ty::String, &what);
                 let b = self.expect(sc, all[1], &Ty::String, &what);
-                let kind = if n == "starts_with" {
-                    ir::Builtin::StartsWith
-                } else {
-                    ir::Builtin::EndsWith
-                };
                 builtin(kind, Ty::Bool, vec![a, b])
             }
-            "lower" => {
+            B::Lower => {
                 let a = self.expect(sc, all[0], &Ty::String, "the argument of `lower`");
                 builtin(ir::Builtin::Lower, Ty::String, vec![a])
             }
-            "len" => {
+            B::Len => {
                 let a = self.expect(sc, all[0], &Ty::String, "the argument of `len`");
                 builtin(ir::Builtin::Len, Ty::Int, vec![a])
             }
-            "closure" => {
+            B::Closure => {
                 let rel = self.relation_arg(sc, all[1]);
                 let Some((rel, inverse)) = rel else {
                     let _ = self.expr(sc, all[0], None);
@@ -1918,7 +1894,7 @@ impl Checker<'_> {
                 };
                 (ty.clone(), mk(&ty, kind))
             }
-            "path" => {
+            B::Path => {
                 let rel = self.relation_arg(sc, all[2]);
                 let Some((rel, inverse)) = rel else {
                     let _ = self.expr(sc, all[0], None);
@@ -1940,21 +1916,21 @@ impl Checker<'_> {
                     to: Box::new(b),
                 })
             }
-            "remaining" | "next_open" | "fits" => {
+            which @ (B::Remaining | B::NextOpen | B::Fits) => {
                 let window = self.window_arg(sc, all[0]);
                 let what = format!("the time argument of `{n}`");
                 let at = Box::new(self.expect(sc, all[1], &Ty::Timestamp, &what));
-                let duration = (n == "fits").then(|| {
+                let duration = (which == B::Fits).then(|| {
                     self.expect(sc, all[2], &Ty::Duration, "the duration argument of `fits`")
                 });
                 let Some(window) = window else { return error() };
                 let window = ir::WindowId(window);
-                match (n, duration) {
-                    ("remaining", _) => (
+                match (which, duration) {
+                    (B::Remaining, _) => (
                         Ty::Duration,
                         mk(&Ty::Duration, ir::ExprKind::Remaining { window, at }),
                     ),
-                    ("next_open", _) => (
+                    (B::NextOpen, _) => (
                         Ty::Timestamp,
                         mk(&Ty::Timestamp, ir::ExprKind::NextOpen { window, at }),
                     ),
@@ -1970,8 +1946,7 @@ impl Checker<'_> {
                     }
                 }
             }
-            _ => {
-                // hour / weekday
+            which @ (B::Hour | B::Weekday) => {
                 let at = self.expect(
                     sc,
                     all[0],
@@ -1980,7 +1955,7 @@ impl Checker<'_> {
                 );
                 let ExprKind::Str(tz) = &unparen(all[1]).kind else {
                     let diag = Diagnostic::error(
-                        "E0163",
+                        codes::TIMEZONE_NOT_LITERAL,
                         format!("the time zone of `{n}` must be a string literal"),
                         all[1].span,
                     )
@@ -1993,7 +1968,7 @@ impl Checker<'_> {
                 if !self.check_timezone(sc.file, tz, all[1].span) {
                     return error();
                 }
-                let part = if n == "hour" {
+                let part = if which == B::Hour {
                     ir::TimePart::Hour
                 } else {
                     ir::TimePart::Weekday
@@ -2013,7 +1988,11 @@ impl Checker<'_> {
         if jiff::tz::TimeZone::get(tz).is_ok() {
             return true;
         }
-        let mut diag = Diagnostic::error("E0162", format!("unknown time zone `{tz}`"), span);
+        let mut diag = Diagnostic::error(
+            codes::UNKNOWN_TIMEZONE,
+            format!("unknown time zone `{tz}`"),
+            span,
+        );
         let candidates = jiff::tz::db().available();
         let names: Vec<String> = candidates.map(|n| n.as_str().to_string()).collect();
         diag = diag.with_help(

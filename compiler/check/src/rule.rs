@@ -9,6 +9,7 @@ use ward_syntax::Diagnostic;
 use ward_syntax::ast::{self, BinaryOp, ExprKind};
 
 use crate::checker::Checker;
+use crate::codes;
 use crate::depth::Site;
 use crate::expr::Scope;
 use crate::suggest::did_you_mean;
@@ -34,7 +35,7 @@ impl Checker<'_> {
                         }
                         None => {
                             let mut diag = Diagnostic::error(
-                                "E0102",
+                                codes::UNKNOWN_ACTION,
                                 format!("unknown action `{}`", name.name),
                                 name.span,
                             );
@@ -153,7 +154,7 @@ impl Checker<'_> {
         if !ok {
             let shown = self.show(&ty);
             let mut diag = Diagnostic::error(
-                "E0147",
+                codes::BAD_APPROVERS,
                 format!(
                     "approvers must be a `String`, an entity or a set of them, found `{shown}`"
                 ),

@@ -8,6 +8,7 @@ use ward_syntax::Diagnostic;
 use ward_syntax::ast::{self, WindowLineKind};
 
 use crate::checker::{Checker, Def, State};
+use crate::codes;
 use crate::suggest::did_you_mean;
 
 impl Checker<'_> {
@@ -35,7 +36,7 @@ impl Checker<'_> {
                 }
                 let info = &self.windows[idx as usize];
                 let diag = Diagnostic::error(
-                    "E0173",
+                    codes::EXCEPT_CYCLE,
                     format!(
                         "window `{}` excepts itself: {}",
                         info.display,
@@ -106,7 +107,7 @@ impl Checker<'_> {
                 WindowLineKind::Timezone(tz) => {
                     if let Some((_, first)) = timezone {
                         let diag = Diagnostic::error(
-                            "E0171",
+                            codes::DUPLICATE_TIMEZONE,
                             format!("window `{}` has more than one `timezone` line", decl.name.name),
                             line.span,
                         )
@@ -129,7 +130,7 @@ impl Checker<'_> {
                         let day = start_day.value.name();
                         let next = ast::Weekday::ALL[start_day.value.number() as usize % 7].name();
                         let diag = Diagnostic::error(
-                            "E0170",
+                            codes::BACKWARDS_WEEKLY,
                             if end.value == start.value {
                                 format!("this weekly interval is empty: it ends when it starts on `{day}`")
                             } else {
@@ -176,7 +177,7 @@ impl Checker<'_> {
                 WindowLineKind::Between { from, to } => {
                     if to.value.seconds <= from.value.seconds {
                         let diag = Diagnostic::error(
-                            "E0174",
+                            codes::BACKWARDS_BETWEEN,
                             "the end of `between` must be after its start",
                             to.span,
                         )
@@ -218,7 +219,8 @@ impl Checker<'_> {
                                 .filter(|(_, d)| matches!(d, Def::Window(_)))
                                 .map(|(n, _)| n.as_str())
                                 .collect();
-                            let mut diag = Diagnostic::error("E0105", message, name.span);
+                            let mut diag =
+                                Diagnostic::error(codes::UNKNOWN_WINDOW, message, name.span);
                             if let Some(help) = did_you_mean(&name.name, windows) {
                                 diag = diag.with_help(help);
                             }
@@ -230,7 +232,7 @@ impl Checker<'_> {
         }
         if lines.is_empty() && !self.files[file].syntax_errors {
             let diag = Diagnostic::warning(
-                "W0101",
+                codes::NEVER_OPEN,
                 format!("window `{}` is never open", decl.name.name),
                 decl.name.span,
             )

@@ -16,7 +16,7 @@ mod print;
 mod verify;
 mod walk;
 
-pub use builtins::{BUILTINS, Builtin, BuiltinInfo};
+pub use builtins::{BUILTINS, Builtin, BuiltinInfo, BuiltinKind};
 pub use limits::{Depths, MAX_DEPTH};
 pub use print::print;
 pub use verify::{VerifyError, verify};
