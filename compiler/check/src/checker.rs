@@ -1172,6 +1172,7 @@ impl<'a> Checker<'a> {
         let (params, ret) = self.fn_sig(idx);
         let (file, decl) = (self.fns[idx as usize].file, self.fns[idx as usize].decl);
         let mut scope = crate::expr::Scope::new(file, self.files[file].module.map(|_| file));
+        scope.function = Some(self.fns[idx as usize].display.clone());
         for (p, ty) in decl.params.iter().zip(&params) {
             scope.push_local(&p.name.name, p.name.span, true, ty.clone());
         }
@@ -1246,6 +1247,7 @@ impl<'a> Checker<'a> {
             self.consts[idx as usize].decl,
         );
         let mut scope = crate::expr::Scope::new(file, self.files[file].module.map(|_| file));
+        scope.constant = true;
         let value = match &decl.ty {
             Some(ty) => {
                 let ty = self.resolve_type(file, ty, false, "a constant");

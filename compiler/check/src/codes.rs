@@ -126,6 +126,8 @@ pub const BAD_STDLIB_ITEM: &str = "E0199";
 pub const NEEDLESS_OPTIONAL_ACCESS: &str = "W0100";
 /// A window that is never open.
 pub const NEVER_OPEN: &str = "W0101";
+/// Literal braces (`{{…}}`) around what reads as an expression, in a `because` message.
+pub const LITERAL_BRACES: &str = "W0102";
 
 /// Every checker code, in order.
 pub const ALL: &[&str] = &[
@@ -191,4 +193,5 @@ pub const ALL: &[&str] = &[
     BAD_STDLIB_ITEM,
     NEEDLESS_OPTIONAL_ACCESS,
     NEVER_OPEN,
+    LITERAL_BRACES,
 ];

@@ -39,6 +39,10 @@ pub(crate) struct Scope {
     /// Set when an action of the rule is unknown: its fields cannot be known, so unknown names
     /// are not reported (they would only echo that error).
     pub unknown_action: bool,
+    /// The function (`Some("is_exec")`) or constant (`None` with `constant`) being checked,
+    /// whose bodies see no action or context field (decision #29).
+    pub function: Option<String>,
+    pub constant: bool,
 }
 
 impl Scope {
@@ -54,6 +58,8 @@ impl Scope {
             context: false,
             rule_actions: Vec::new(),
             unknown_action: false,
+            function: None,
+            constant: false,
         }
     }
 
@@ -216,7 +222,9 @@ impl Checker<'_> {
             format!("unknown name `{}`", ident.name),
             ident.span,
         );
-        if let Some(help) = did_you_mean(&ident.name, self.value_names(sc)) {
+        if let Some(help) = self.field_outside_rule(sc, &ident.name) {
+            diag = diag.with_help(help);
+        } else if let Some(help) = did_you_mean(&ident.name, self.value_names(sc)) {
             diag = diag.with_help(help);
         } else if self
             .files
@@ -229,6 +237,85 @@ impl Checker<'_> {
             ));
         }
         self.report(sc.file, diag);
+    }
+
+    /// Whether every name `e` uses is in scope in `sc` (functions and builtins where called),
+    /// without checking anything else or reporting: for the hole-like text of W0102.
+    pub(crate) fn names_in_scope(&self, sc: &Scope, e: &ast::Expr) -> bool {
+        let mut stack = vec![e];
+        while let Some(e) = stack.pop() {
+            match &e.kind {
+                ExprKind::Name(n) => {
+                    if matches!(self.resolve_name(sc, &n.name), Resolved::Unknown) {
+                        return false;
+                    }
+                }
+                ExprKind::Call { callee, args } => {
+                    match &callee.kind {
+                        ExprKind::Name(f) => {
+                            let known = ir::Builtin::named(&f.name).next().is_some()
+                                || matches!(
+                                    self.resolve_name(sc, &f.name),
+                                    Resolved::Global(Def::Fn(_))
+                                );
+                            if !known {
+                                return false;
+                            }
+                        }
+                        other => stack.push(callee_operand(other, callee)),
+                    }
+                    stack.extend(args);
+                }
+                ExprKind::Unary { operand, .. }
+                | ExprKind::Has { operand, .. }
+                | ExprKind::Field { operand, .. } => stack.push(operand),
+                ExprKind::Paren(inner) => stack.push(inner),
+                ExprKind::Binary { lhs, rhs, .. } => stack.extend([&**lhs, &**rhs]),
+                ExprKind::Set(items) => stack.extend(items),
+                ExprKind::If {
+                    cond,
+                    then,
+                    otherwise,
+                } => stack.extend([&**cond, &**then, &**otherwise]),
+                // A quantifier binds a name of its own: not worth resolving here.
+                ExprKind::Quantifier { .. } | ExprKind::Filter { .. } => return false,
+                ExprKind::Error => return false,
+                _ => {}
+            }
+        }
+        true
+    }
+
+    /// When `name` is an action or context field and `sc` is a function's or a constant's
+    /// body: why it is not in scope, and what to write instead.
+    fn field_outside_rule(&self, sc: &Scope, name: &str) -> Option<String> {
+        let declared = self
+            .actions
+            .iter()
+            .find_map(|a| {
+                a.index
+                    .get(name)
+                    .map(|&f| (&a.fields[f as usize].1, "action"))
+            })
+            .or_else(|| {
+                self.context_index
+                    .get(name)
+                    .map(|&f| (&self.context[f as usize].1, "context"))
+            });
+        let (ty, whose) = declared?;
+        let ty = self.show(ty);
+        match (&sc.function, sc.constant) {
+            (Some(function), _) => Some(format!(
+                "`{name}` is a field of the {whose}, and functions see only their parameters \
+                 (and top-level names): add a parameter `{name}: {ty}` to `{function}` and pass \
+                 `{name}` where it is called"
+            )),
+            (None, true) => Some(format!(
+                "`{name}` is a field of the {whose}, and constants see only top-level names: \
+                 use a function with a parameter `{name}: {ty}` instead"
+            )),
+            (None, false) => None,
+        }
     }
 
     fn not_a_value(&mut self, sc: &Scope, name: &str, def: Def, span: Span) {
@@ -1097,7 +1184,13 @@ impl Checker<'_> {
                     )
                     .with_secondary(None, lhs.span, format!("this is `{a}`"))
                     .with_secondary(None, rhs.span, format!("this is `{b}`"))
-                    .with_help("both sides of `==` and `!=` must have the same type");
+                    .with_help(
+                        self.enum_hint(&lt, rhs)
+                            .or_else(|| self.enum_hint(&rt, lhs))
+                            .unwrap_or_else(|| {
+                                "both sides of `==` and `!=` must have the same type".to_owned()
+                            }),
+                    );
                     self.report(sc.file, diag);
                     return error();
                 }
@@ -1183,7 +1276,11 @@ impl Checker<'_> {
                             )
                             .with_label(format!("this is `{a}`"))
                             .with_secondary(None, rhs.span, format!("this is `{b}`"))
-                            .with_help("the element must have the set's element type");
+                            .with_help(
+                                self.enum_set_hint(&lt, rhs).unwrap_or_else(|| {
+                                    "the element must have the set's element type".to_owned()
+                                }),
+                            );
                             self.report(sc.file, diag);
                             return error();
                         }
@@ -1352,6 +1449,73 @@ impl Checker<'_> {
                 )
             }
         }
+    }
+
+    /// When `ty` is an enum and `other` a string literal: the variant to write instead, so
+    /// `tier == "crown_jewel"` suggests `Tier::crown_jewel`.
+    fn enum_hint(&self, ty: &Ty, other: &ast::Expr) -> Option<String> {
+        let (Ty::Enum(en), ExprKind::Str(text)) = (ty.strip_optional(), &unparen(other).kind)
+        else {
+            return None;
+        };
+        let info = &self.enums[*en as usize];
+        let variants = info.variants.iter().map(String::as_str);
+        let exact = info
+            .variants
+            .iter()
+            .find(|v| v.as_str() == text.as_str())
+            .map(String::as_str);
+        let folded = || {
+            info.variants
+                .iter()
+                .find(|v| v.eq_ignore_ascii_case(text.trim()))
+                .map(String::as_str)
+        };
+        Some(
+            match exact
+                .or_else(folded)
+                .or_else(|| crate::suggest::closest(text, variants))
+            {
+                Some(v) => format!(
+                    "an enum is compared with its variants, not with strings: write `{}::{v}`",
+                    info.name
+                ),
+                None => format!(
+                    "an enum is compared with its variants, not with strings; the variants of `{}` are {}",
+                    info.name,
+                    info.variants
+                        .iter()
+                        .map(|v| format!("`{}::{v}`", info.name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            },
+        )
+    }
+
+    /// When `ty` is an enum and `set` a literal of strings naming its variants: the set to
+    /// write instead (`[Tier::crown_jewel, Tier::critical]`).
+    fn enum_set_hint(&self, ty: &Ty, set: &ast::Expr) -> Option<String> {
+        let (Ty::Enum(en), ExprKind::Set(items)) = (ty.strip_optional(), &unparen(set).kind) else {
+            return None;
+        };
+        let info = &self.enums[*en as usize];
+        let variants: Option<Vec<String>> = items
+            .iter()
+            .map(|item| match &unparen(item).kind {
+                ExprKind::Str(text) => info
+                    .variants
+                    .iter()
+                    .find(|v| v.as_str() == text.as_str())
+                    .map(|v| format!("{}::{v}", info.name)),
+                _ => None,
+            })
+            .collect();
+        let variants = variants.filter(|v| !v.is_empty())?;
+        Some(format!(
+            "an enum is compared with its variants, not with strings: write `[{}]`",
+            variants.join(", ")
+        ))
     }
 
     /// E0179: arithmetic on constants whose every evaluation fails.
@@ -2001,6 +2165,14 @@ impl Checker<'_> {
         );
         self.report(file, diag);
         false
+    }
+}
+
+/// The receiver of a method call `x.m(…)` (the callee `x.m` itself for any other shape).
+fn callee_operand<'e>(kind: &'e ExprKind, callee: &'e ast::Expr) -> &'e ast::Expr {
+    match kind {
+        ExprKind::Field { operand, .. } => operand,
+        _ => callee,
     }
 }
 

@@ -174,7 +174,60 @@ impl Checker<'_> {
         lowered
     }
 
+    /// W0102: literal braces around what reads as an expression whose names are in scope
+    /// (`"{{target}}"`), where a hole (`"{target}"`) was probably meant. The `k`-th literal `{` of the text is the `k`-th
+    /// `{{` of the source string.
+    fn literal_braces(&mut self, sc: &Scope, message: &ast::Message) {
+        let file = sc.file;
+        let source = self.text(file, message.span);
+        let mut doubled = source.match_indices("{{").map(|(i, _)| i);
+        let mut found = Vec::new();
+        for part in &message.parts {
+            let ast::MessagePart::Text(text) = part else {
+                continue;
+            };
+            let mut rest = text.as_str();
+            while let Some(open) = rest.find('{') {
+                let at = doubled.next();
+                let after = &rest[open + 1..];
+                let Some(close) = after.find('}') else { break };
+                let inner = &after[..close];
+                let parses = !inner.trim().is_empty() && {
+                    let (e, diags) = ward_syntax::parse_expr(inner);
+                    diags.is_empty() && self.names_in_scope(sc, &e)
+                };
+                if let (true, Some(at)) = (parses, at) {
+                    found.push((at, inner.to_owned()));
+                }
+                // Literal `{`s inside the braces have their own `{{` in the source.
+                for _ in inner.matches('{') {
+                    doubled.next();
+                }
+                rest = &after[close + 1..];
+            }
+        }
+        for (at, inner) in found {
+            let start = message.span.start as usize + at;
+            let end = source[at..]
+                .find("}}")
+                .map_or(start + 2, |i| message.span.start as usize + at + i + 2);
+            let diag = Diagnostic::warning(
+                codes::LITERAL_BRACES,
+                format!(
+                    "`{{{{{inner}}}}}` is literal text, not a hole: the message shows the braces"
+                ),
+                ward_syntax::Span::new(start, end),
+            )
+            .with_help(format!(
+                "write `{{{}}}` to insert its value; `{{{{` and `}}}}` stand for literal braces",
+                inner.trim()
+            ));
+            self.report(file, diag);
+        }
+    }
+
     fn message(&mut self, sc: &mut Scope, message: &ast::Message) -> ir::Message {
+        self.literal_braces(sc, message);
         let parts = message
             .parts
             .iter()

@@ -485,6 +485,9 @@ impl<'a> Builder<'a> {
             }
             Rule::default_decl => {
                 let effect = self.effect(inner.next()?);
+                for q in inner {
+                    self.bad_from(&effect, &q);
+                }
                 ast::Item::Default(ast::DefaultDecl { span, effect })
             }
             Rule::rule_decl => ast::Item::Rule(self.rule(span, doc, inner)?),
@@ -732,6 +735,11 @@ impl<'a> Builder<'a> {
                     }
                 }
                 Rule::effect => effect = Some(self.effect(q)),
+                Rule::bad_from => {
+                    if let Some(effect) = &effect {
+                        self.bad_from(effect, &q);
+                    }
+                }
                 Rule::missing_effect => {
                     let at = self.span(&q);
                     let rule_name = name
@@ -770,6 +778,36 @@ impl<'a> Builder<'a> {
             effect: effect?,
             because,
         })
+    }
+
+    /// `deny from …`: report it (E0021); the approvers are dropped.
+    fn bad_from(&mut self, effect: &ast::Effect, p: &P<'_>) {
+        if p.as_rule() != Rule::bad_from {
+            return;
+        }
+        let span = self.span(p);
+        let written = match effect.kind {
+            ast::EffectKind::Allow => "allow",
+            ast::EffectKind::Deny => "deny",
+            ast::EffectKind::RequireApproval { .. } => {
+                self.error(
+                    codes::FROM_WITHOUT_APPROVAL,
+                    "`require approval` takes one `from`",
+                    span,
+                )
+                .help = Some("put every approver in one set: `from [a, b]`".into());
+                return;
+            }
+        };
+        self.error(
+            codes::FROM_WITHOUT_APPROVAL,
+            format!("`{written}` takes no approvers: only `require approval` takes `from`"),
+            span,
+        )
+        .help = Some(format!(
+            "remove `from …`, or write `require approval {}` to ask someone",
+            self.text.get(span.range()).unwrap_or("from …")
+        ));
     }
 
     fn effect(&mut self, p: P<'_>) -> ast::Effect {
@@ -971,6 +1009,11 @@ impl<'a> Builder<'a> {
                     for e in q.into_inner() {
                         match e.as_rule() {
                             Rule::effect => effect = Some(self.effect(e)),
+                            Rule::bad_from => {
+                                if let Some(effect) = &effect {
+                                    self.bad_from(effect, &e);
+                                }
+                            }
                             Rule::kw_by => by = Some(Vec::new()),
                             Rule::ident => by.get_or_insert_with(Vec::new).push(self.ident(&e)),
                             _ => {}

@@ -41,6 +41,8 @@ pub const BAD_NUMBER: &str = "E0018";
 pub const TOO_DEEP: &str = "E0019";
 /// An expression whose tree nests more than `ward_ir::MAX_DEPTH` levels deep.
 pub const EXPR_TOO_DEEP: &str = "E0020";
+/// `from …` after `allow` or `deny`: only `require approval` takes approvers.
+pub const FROM_WITHOUT_APPROVAL: &str = "E0021";
 
 /// Every syntax code, in order (the docs test checks each is documented).
 pub const ALL: &[&str] = &[
@@ -64,4 +66,5 @@ pub const ALL: &[&str] = &[
     BAD_NUMBER,
     TOO_DEEP,
     EXPR_TOO_DEEP,
+    FROM_WITHOUT_APPROVAL,
 ];
