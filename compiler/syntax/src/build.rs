@@ -128,6 +128,36 @@ fn parse_expr_unguarded(text: &str, map: &SpanMap, diags: &mut Vec<Diagnostic>) 
     }
 }
 
+/// Parse every declaration of `text` that the fast path accepts with pest too, and compare:
+/// the number of declarations both parsed the same, or what differs. See [`crate::cross_check`].
+pub(crate) fn cross_check(text: &str) -> Result<usize, String> {
+    let scanned = scan::scan(text);
+    let mut compared = 0;
+    for chunk in &scanned.chunks {
+        let mut diags = Vec::new();
+        let builder = Builder::new(text, &scanned.comments, chunk.start, &mut diags);
+        if too_deep_chunk(
+            chunk.nesting,
+            chunk.operators,
+            Span::new(chunk.start, chunk.end),
+        )
+        .is_some()
+        {
+            continue;
+        }
+        let agreed = with_stack(parse_stack(chunk.nesting), || {
+            builder
+                .fast_item(chunk)
+                .map(|item| builder.agrees_with_pest(chunk, &item))
+        });
+        if let Some(result) = agreed {
+            result?;
+            compared += 1;
+        }
+    }
+    Ok(compared)
+}
+
 /// Refuse text nested so deeply (or with so many operators) that a parser or a later pass
 /// could exhaust its stack.
 fn too_deep(text: &str, whole: Span) -> Option<Diagnostic> {
@@ -194,32 +224,44 @@ impl<'a> Builder<'a> {
     }
 
     fn chunk_unguarded(&mut self, chunk: &Chunk) -> Option<ast::Item> {
-        let source = &self.text[chunk.start..chunk.end];
-        if let Some(mut item) = fast::item(source, &self.map) {
-            let doc = self.doc_before(item.span());
-            match &mut item {
-                ast::Item::Rule(r) => r.doc = doc,
-                ast::Item::Const(c) => c.doc = doc,
-                _ => {}
-            }
+        if let Some(item) = self.fast_item(chunk) {
             #[cfg(debug_assertions)]
-            self.cross_check(chunk, &item);
+            if let Err(why) = self.agrees_with_pest(chunk, &item) {
+                panic!("{why}");
+            }
             return Some(item);
         }
         self.chunk_with_pest(chunk)
     }
 
-    /// Debug builds parse every declaration the fast path took with pest too: both must agree.
-    #[cfg(debug_assertions)]
-    fn cross_check(&self, chunk: &Chunk, fast: &ast::Item) {
+    /// The declaration as the fast path builds it, doc comment attached; `None` when the fast
+    /// path leaves it to pest.
+    fn fast_item(&self, chunk: &Chunk) -> Option<ast::Item> {
+        let source = &self.text[chunk.start..chunk.end];
+        let mut item = fast::item(source, &self.map)?;
+        let doc = self.doc_before(item.span());
+        match &mut item {
+            ast::Item::Rule(r) => r.doc = doc,
+            ast::Item::Const(c) => c.doc = doc,
+            _ => {}
+        }
+        Some(item)
+    }
+
+    /// Parse the declaration with pest as well: it must give no diagnostic and the same tree
+    /// as the fast path did. Debug builds run this on every declaration the fast path takes;
+    /// [`cross_check`] runs it on demand, in any build.
+    fn agrees_with_pest(&self, chunk: &Chunk, fast: &ast::Item) -> Result<(), String> {
         let mut diags = Vec::new();
         let mut builder = Builder::new(self.text, self.comments, chunk.start, &mut diags);
         let slow = builder.chunk_with_pest(chunk);
-        assert!(
-            diags.is_empty() && slow.as_ref() == Some(fast),
+        if diags.is_empty() && slow.as_ref() == Some(fast) {
+            return Ok(());
+        }
+        Err(format!(
             "the fast path and pest disagree on {:?}: {diags:?}\nfast: {fast:?}\npest: {slow:?}",
             &self.text[chunk.start..chunk.end],
-        );
+        ))
     }
 
     fn chunk_with_pest(&mut self, chunk: &Chunk) -> Option<ast::Item> {
