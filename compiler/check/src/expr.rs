@@ -1,5 +1,5 @@
-//! Expressions: name resolution, typing (spec §3–§5, decisions #8–#14) and lowering to
-//! [`ward_ir::Expr`] in one walk.
+//! Expressions: name resolution, typing (`docs/language.md`, section 5; decisions #8–#14) and
+//! lowering to [`ward_ir::Expr`] in one walk.
 //!
 //! A mistake is reported once and typed as [`Ty::Error`], which every later check accepts,
 //! so one error does not cascade. This module knows nothing of rules or tests beyond the

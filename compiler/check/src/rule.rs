@@ -1,4 +1,4 @@
-//! Rules and effects (spec §5): the `on` clause and the fields it brings into scope, the
+//! Rules and effects (`docs/language.md`, section 6): the `on` clause and the fields it brings into scope, the
 //! `when` conditions (split at top-level `and`), approvers and `because` messages.
 //!
 //! Expressions are typed by `expr.rs`; this module knows nothing of how decisions are combined

@@ -1,6 +1,6 @@
-//! `test` blocks (spec §6): check entities, requests and expectations against the schema and
-//! lower them to the JSON documents of spec §7, so tests go through the runtime's own
-//! validation like production data.
+//! `test` blocks (`docs/language.md`, section 8): check entities, requests and expectations
+//! against the schema and lower them to the JSON documents of section 9, so tests go through
+//! the runtime's own validation like production data.
 //!
 //! Values in tests are constants (literals, entity references, enum values, sets of them and
 //! constants naming such values); this module evaluates them at compile time. It does no IO:
@@ -341,7 +341,7 @@ impl Checker<'_> {
         self.report(file, diag);
     }
 
-    /// A constant test value as JSON (spec §7), checked against `ty`.
+    /// A constant test value as JSON (`docs/language.md`, section 9), checked against `ty`.
     fn const_json(&mut self, file: usize, e: &ast::Expr, ty: &Ty, depth: u32) -> Value {
         let ty = ty.strip_optional();
         match (&e.kind, ty) {

@@ -1,4 +1,4 @@
-//! Windows (spec §3): check each line, the time zone and the `except` graph, and lower the
+//! Windows (`docs/language.md`, section 4): check each line, the time zone and the `except` graph, and lower the
 //! window to [`ward_ir::Window`].
 //!
 //! Only static facts are checked here; interval arithmetic belongs to the runtime.

@@ -446,7 +446,8 @@ pub enum BinOp {
     Mul,
 }
 
-/// A `test` block, lowered to the same JSON shapes the runtime reads from files (spec §7),
+/// A `test` block, lowered to the same JSON shapes the runtime reads from files (the formats of
+/// `docs/language.md`, section 9),
 /// so tests go through the same validation as production data.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Test {
