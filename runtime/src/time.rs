@@ -73,55 +73,14 @@ pub fn parse_duration(s: &str) -> Option<i64> {
 }
 
 /// Parses an RFC 3339 timestamp (`2026-11-29T10:00:00Z`, `2026-11-29T10:00:00+01:00`) into
-/// seconds since the Unix epoch.
+/// seconds since the Unix epoch, with the reader policy literals use
+/// ([`ward_ir::literal::parse_timestamp`]), so a policy and a request accept the same texts.
 ///
 /// Exactly `YYYY-MM-DDTHH:MM:SS` followed by `Z` or `±HH:MM` (`t` and `z` are accepted in
 /// lower case, as RFC 3339 allows). Fractional seconds, leap seconds (`:60`), invalid dates
 /// and instants outside [`MIN_TIMESTAMP`]`..=`[`MAX_TIMESTAMP`] give `None`.
 pub fn parse_timestamp(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    let num = |from: usize, len: usize| -> Option<i64> {
-        let digits = b.get(from..from.checked_add(len)?)?;
-        digits.iter().try_fold(0i64, |acc, &d| {
-            d.is_ascii_digit()
-                .then(|| acc * 10 + i64::from(d.wrapping_sub(b'0')))
-        })
-    };
-    let sep = |at: usize, allowed: &[u8]| b.get(at).is_some_and(|c| allowed.contains(c));
-    if !(sep(4, b"-") && sep(7, b"-") && sep(10, b"Tt") && sep(13, b":") && sep(16, b":")) {
-        return None;
-    }
-    let year = num(0, 4)?;
-    let month = num(5, 2)?;
-    let day = num(8, 2)?;
-    let hour = num(11, 2)?;
-    let minute = num(14, 2)?;
-    let second = num(17, 2)?;
-    if !(1..=12).contains(&month)
-        || day < 1
-        || day > days_in_month(year, month)
-        || hour > 23
-        || minute > 59
-        || second > 59
-    {
-        return None;
-    }
-    let offset = match b.get(19..)? {
-        [b'Z' | b'z'] => 0,
-        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
-            let oh = num(20, 2)?;
-            let om = num(23, 2)?;
-            if oh > 23 || om > 59 {
-                return None;
-            }
-            let off = oh * 3_600 + om * 60;
-            if *sign == b'-' { -off } else { off }
-        }
-        _ => return None,
-    };
-    let local = days_from_civil(year, month, day) * DAY + hour * 3_600 + minute * 60 + second;
-    let secs = local - offset;
-    in_range(secs).then_some(secs)
+    ward_ir::literal::parse_timestamp(s).ok()
 }
 
 /// Looks a time zone up by IANA name (`Europe/Berlin`, `UTC`) in the bundled tz database.
@@ -206,31 +165,6 @@ impl ZoneOffsets {
 /// The ISO weekday (1 = Monday ..= 7 = Sunday) of a day counted from 1970-01-01 (a Thursday).
 pub fn weekday_of_days(days: i64) -> i64 {
     days.rem_euclid(7).wrapping_add(3) % 7 + 1
-}
-
-fn is_leap(year: i64) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if is_leap(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days from 1970-01-01 to the proleptic Gregorian date (H. Hinnant's algorithm), for the
-/// years `parse_timestamp` reads (0 ..= 9999), where nothing overflows.
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]

@@ -3,8 +3,11 @@
 //! The tests themselves are data under `corpus/`: policies that must fail to check (with
 //! their rendered diagnostics as insta snapshots), policies that must check clean, and policy
 //! sets with `test` blocks that must pass. The harnesses in `tests/` walk those folders.
+//! Generators shared with `fuzz/` live here too: random programs for the engines
+//! (`differential`) and random policy source text for the compiler (`source`).
 
 pub mod differential;
+pub mod source;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -13,6 +13,8 @@ use ward_syntax::ast;
 use ward_syntax::{Diagnostic, FileId, Span};
 
 use crate::Symbol;
+use crate::codes;
+use crate::depth::{Item, Site};
 use crate::suggest::did_you_mean;
 use crate::ty::{Ty, TypeNames};
 
@@ -129,6 +131,8 @@ pub(crate) struct ConstInfo<'a> {
     pub state: State,
     /// Type, lowered value (locals numbered from 0) and the number of locals it uses.
     pub value: Option<(Ty, ir::Expr, u32)>,
+    /// The effective depth of the value (`ward_ir::limits::depth`).
+    pub depth: usize,
 }
 
 #[derive(Debug)]
@@ -180,6 +184,10 @@ pub(crate) struct Checker<'a> {
     /// Lowered functions and windows, by IR id.
     pub ir_fns: Vec<Option<ir::Function>>,
     pub ir_windows: Vec<Option<ir::Window>>,
+    /// The effective depth of each function's body and each window's `except` chain, by IR id
+    /// (1 until known, and for one already reported too deep).
+    pub ir_fn_depths: Vec<usize>,
+    pub ir_window_depths: Vec<usize>,
     pub regexes: Vec<String>,
     pub regex_index: HashMap<String, u32>,
     pub fn_stack: Vec<u32>,
@@ -279,6 +287,8 @@ impl<'a> Checker<'a> {
             context_decl: None,
             ir_fns: Vec::new(),
             ir_windows: Vec::new(),
+            ir_fn_depths: Vec::new(),
+            ir_window_depths: Vec::new(),
             regexes: Vec::new(),
             regex_index: HashMap::new(),
             fn_stack: Vec::new(),
@@ -349,7 +359,7 @@ impl<'a> Checker<'a> {
                             self.report(
                                 idx,
                                 Diagnostic::error(
-                                    "E0199",
+                                    codes::BAD_STDLIB_ITEM,
                                     "a stdlib module may only declare `const`, `fn` and `window` items",
                                     other.span(),
                                 ),
@@ -380,6 +390,7 @@ impl<'a> Checker<'a> {
             file,
             state: State::Todo,
             value: None,
+            depth: 1,
         });
         Def::Const(self.consts.len() as u32 - 1)
     }
@@ -424,7 +435,7 @@ impl<'a> Checker<'a> {
         if let Some(first) = self.origins.get(&name.name).copied() {
             let kind = self.globals.get(&name.name).map_or("name", |d| d.kind());
             let diag = Diagnostic::error(
-                "E0110",
+                codes::DUPLICATE_NAME,
                 format!("`{}` is defined more than once", name.name),
                 name.span,
             )
@@ -463,7 +474,7 @@ impl<'a> Checker<'a> {
                 for v in &e.variants {
                     if let Some(prev) = first.get(v.name.name.as_str()) {
                         let diag = Diagnostic::error(
-                            "E0112",
+                            codes::DUPLICATE_VARIANT,
                             format!(
                                 "variant `{}` of enum `{}` is declared twice",
                                 v.name.name, e.name.name
@@ -510,7 +521,7 @@ impl<'a> Checker<'a> {
             ast::Item::Context(c) => {
                 if let Some((first_file, first)) = self.context_decl {
                     let diag = Diagnostic::error(
-                        "E0113",
+                        codes::DUPLICATE_CONTEXT,
                         "a policy set may declare only one `context`",
                         c.keyword,
                     )
@@ -547,7 +558,7 @@ impl<'a> Checker<'a> {
             ast::Item::Fn(f) => {
                 if ward_ir::BUILTINS.iter().any(|b| b.name == f.name.name) {
                     let diag = Diagnostic::error(
-                        "E0120",
+                        codes::FUNCTION_NAMED_LIKE_BUILTIN,
                         format!("function `{}` has the name of a builtin", f.name.name),
                         f.name.span,
                     )
@@ -560,7 +571,7 @@ impl<'a> Checker<'a> {
             ast::Item::Default(d) => {
                 if let Some((first_file, first)) = self.default {
                     let diag = Diagnostic::error(
-                        "E0114",
+                        codes::DUPLICATE_DEFAULT,
                         "a policy set may have only one `default`",
                         d.span,
                     )
@@ -606,8 +617,11 @@ impl<'a> Checker<'a> {
         let Some(module) = module else {
             let written = names.join(".");
             let candidates: Vec<String> = modules.iter().map(|(_, m)| format!("std.{m}")).collect();
-            let mut diag =
-                Diagnostic::error("E0107", format!("unknown stdlib module `{written}`"), span);
+            let mut diag = Diagnostic::error(
+                codes::UNKNOWN_MODULE,
+                format!("unknown stdlib module `{written}`"),
+                span,
+            );
             let help = did_you_mean(&written, candidates.iter().map(String::as_str))
                 .unwrap_or_else(|| {
                     format!(
@@ -645,7 +659,7 @@ impl<'a> Checker<'a> {
                                 did_you_mean(&name.name, items.keys().map(String::as_str))
                             });
                             let mut diag = Diagnostic::error(
-                                "E0107",
+                                codes::UNKNOWN_MODULE,
                                 format!("module `std.{module_name}` has no item `{}`", name.name),
                                 name.span,
                             );
@@ -690,7 +704,7 @@ impl<'a> Checker<'a> {
                         Ty::Enum(id)
                     }
                     Some(def) => {
-                        let diag = Diagnostic::error("E0101", format!("`{other}` is a {}, not a type", def.kind()), name.span)
+                        let diag = Diagnostic::error(codes::UNKNOWN_TYPE, format!("`{other}` is a {}, not a type", def.kind()), name.span)
                             .with_help("types are `Bool`, `Int`, `String`, `Duration`, `Timestamp`, `Set<T>`, entity types and enums");
                         self.report(file, diag);
                         Ty::Error
@@ -703,7 +717,7 @@ impl<'a> Checker<'a> {
                             .chain(self.enums.iter().map(|e| e.name.as_str()))
                             .collect();
                         let mut diag = Diagnostic::error(
-                            "E0101",
+                            codes::UNKNOWN_TYPE,
                             format!("unknown type `{other}`"),
                             name.span,
                         );
@@ -717,9 +731,12 @@ impl<'a> Checker<'a> {
             },
             ast::TypeExprKind::Set(inner) => {
                 if matches!(inner.kind, ast::TypeExprKind::Optional(_)) {
-                    let diag =
-                        Diagnostic::error("E0138", "a set cannot hold optional values", inner.span)
-                            .with_help("remove the `?`: a set simply leaves absent values out");
+                    let diag = Diagnostic::error(
+                        codes::OPTIONAL_NOT_ALLOWED,
+                        "a set cannot hold optional values",
+                        inner.span,
+                    )
+                    .with_help("remove the `?`: a set simply leaves absent values out");
                     self.report(file, diag);
                 }
                 let elem = self.resolve_type(file, inner, true, what);
@@ -727,15 +744,18 @@ impl<'a> Checker<'a> {
             }
             ast::TypeExprKind::Optional(inner) => {
                 if matches!(inner.kind, ast::TypeExprKind::Optional(_)) {
-                    let diag =
-                        Diagnostic::error("E0138", "optional types cannot be nested", ty.span)
-                            .with_help("write a single `?`");
+                    let diag = Diagnostic::error(
+                        codes::OPTIONAL_NOT_ALLOWED,
+                        "optional types cannot be nested",
+                        ty.span,
+                    )
+                    .with_help("write a single `?`");
                     self.report(file, diag);
                     return self.resolve_type(file, inner, true, what);
                 }
                 let inner_ty = self.resolve_type(file, inner, true, what);
                 if !optional_ok {
-                    let diag = Diagnostic::error("E0138", format!("{what} cannot be optional"), ty.span)
+                    let diag = Diagnostic::error(codes::OPTIONAL_NOT_ALLOWED, format!("{what} cannot be optional"), ty.span)
                         .with_help("only entity attributes and `context` fields may be optional: remove the `?`");
                     self.report(file, diag);
                     return inner_ty;
@@ -760,7 +780,7 @@ impl<'a> Checker<'a> {
             let ty = self.resolve_type(file, &field.ty, optional_ok, what);
             if let Some(prev) = spans.get(field.name.name.as_str()) {
                 let diag = Diagnostic::error(
-                    "E0111",
+                    codes::DUPLICATE_FIELD,
                     format!(
                         "{} `{}` of {owner} is declared twice",
                         what.rsplit(' ').next().unwrap_or("field"),
@@ -849,7 +869,7 @@ impl<'a> Checker<'a> {
                 if entity.attr_index.contains_key(&r.name.name) {
                     let name = entity.name.clone();
                     let diag = Diagnostic::error(
-                        "E0116",
+                        codes::RELATION_SHADOWS_ATTRIBUTE,
                         format!(
                             "relation `{}` has the name of an attribute of `{name}`",
                             r.name.name
@@ -879,7 +899,7 @@ impl<'a> Checker<'a> {
                 for field in &a.fields {
                     if self.context_index.contains_key(&field.name.name) {
                         let diag = Diagnostic::error(
-                            "E0115",
+                            codes::FIELD_SHADOWS_CONTEXT,
                             format!(
                                 "field `{}` of action `{}` has the name of a context field",
                                 field.name.name, a.name.name
@@ -904,7 +924,7 @@ impl<'a> Checker<'a> {
             other => {
                 let shown = self.show(&other);
                 let diag = Diagnostic::error(
-                    "E0177",
+                    codes::RELATION_END_NOT_ENTITY,
                     format!("a relation connects entities, found `{shown}`"),
                     ty.span,
                 )
@@ -929,19 +949,16 @@ impl<'a> Checker<'a> {
                 self.window_ir_id(idx as u32);
             }
         }
-        for idx in 0..self.windows.len() {
-            if self.files[self.windows[idx].file].module.is_none() {
-                self.ensure_window(idx as u32);
-            }
-        }
-        for idx in 0..self.consts.len() {
-            if self.files[self.consts[idx].file].module.is_none() {
-                self.ensure_const(idx as u32);
-            }
-        }
-        for idx in 0..self.fns.len() {
-            if self.files[self.fns[idx].file].module.is_none() {
-                self.ensure_fn_body(idx as u32);
+        // Each after what it refers to, so checking one never recurses through a long chain.
+        for item in self.dependency_order() {
+            match item {
+                Item::Window(w) => {
+                    self.ensure_window(w);
+                }
+                Item::Const(c) => {
+                    self.ensure_const(c);
+                }
+                Item::Fn(f) => self.ensure_fn_body(f),
             }
         }
         let mut rules = Vec::with_capacity(self.rules.len());
@@ -1047,6 +1064,7 @@ impl<'a> Checker<'a> {
         }
         let id = self.ir_fns.len() as u32;
         self.ir_fns.push(None);
+        self.ir_fn_depths.push(1);
         self.fns[idx as usize].ir_id = Some(id);
         id
     }
@@ -1057,6 +1075,7 @@ impl<'a> Checker<'a> {
         }
         let id = self.ir_windows.len() as u32;
         self.ir_windows.push(None);
+        self.ir_window_depths.push(1);
         self.windows[idx as usize].ir_id = Some(id);
         id
     }
@@ -1071,7 +1090,7 @@ impl<'a> Checker<'a> {
         for p in &decl.params {
             if let Some(first) = seen.insert(&p.name.name, p.name.span) {
                 let diag = Diagnostic::error(
-                    "E0111",
+                    codes::DUPLICATE_FIELD,
                     format!(
                         "parameter `{}` of function `{}` is declared twice",
                         p.name.name, decl.name.name
@@ -1114,7 +1133,7 @@ impl<'a> Checker<'a> {
                 }
                 let info = &self.fns[idx as usize];
                 let mut diag = Diagnostic::error(
-                    "E0175",
+                    codes::CALL_CYCLE,
                     format!(
                         "function `{}` calls itself: {}",
                         info.display,
@@ -1140,11 +1159,20 @@ impl<'a> Checker<'a> {
             }
             State::Todo => {}
         }
+        let (file, name) = (
+            self.fns[idx as usize].file,
+            &self.fns[idx as usize].decl.name,
+        );
+        if self.too_many_pending(file, name) {
+            self.fns[idx as usize].state = State::Done;
+            return;
+        }
         self.fns[idx as usize].state = State::InProgress;
         self.fn_stack.push(idx);
         let (params, ret) = self.fn_sig(idx);
         let (file, decl) = (self.fns[idx as usize].file, self.fns[idx as usize].decl);
         let mut scope = crate::expr::Scope::new(file, self.files[file].module.map(|_| file));
+        scope.function = Some(self.fns[idx as usize].display.clone());
         for (p, ty) in decl.params.iter().zip(&params) {
             scope.push_local(&p.name.name, p.name.span, true, ty.clone());
         }
@@ -1157,6 +1185,14 @@ impl<'a> Checker<'a> {
         self.fn_stack.pop();
         self.fns[idx as usize].state = State::Done;
         let id = self.fn_ir_id(idx);
+        let depth = self.depth_of(&body);
+        if depth > ward_ir::MAX_DEPTH {
+            let display = self.fns[idx as usize].display.clone();
+            self.report_too_deep(file, decl.name.span, Site::Fn(&display), depth);
+            self.ir_fn_depths[id as usize] = crate::depth::REPORTED;
+        } else {
+            self.ir_fn_depths[id as usize] = depth;
+        }
         self.ir_fns[id as usize] = Some(ir::Function {
             name: self.fns[idx as usize].display.clone(),
             params: params.iter().map(Ty::to_ir).collect(),
@@ -1169,7 +1205,10 @@ impl<'a> Checker<'a> {
     /// Check a constant once; a cycle is reported with its path.
     pub(crate) fn ensure_const(&mut self, idx: u32) -> Option<(Ty, ir::Expr, u32)> {
         match self.consts[idx as usize].state {
-            State::Done => return self.consts[idx as usize].value.clone(),
+            State::Done => {
+                let info = &self.consts[idx as usize];
+                return info.value.as_ref().map(|v| clone_value(v, info.depth));
+            }
             State::InProgress => {
                 let start = self.const_stack.iter().position(|&c| c == idx).unwrap_or(0);
                 let mut path: Vec<String> = self.const_stack[start..]
@@ -1179,7 +1218,7 @@ impl<'a> Checker<'a> {
                 let info = &self.consts[idx as usize];
                 path.push(format!("`{}`", info.decl.name.name));
                 let diag = Diagnostic::error(
-                    "E0176",
+                    codes::CONST_CYCLE,
                     format!(
                         "constant `{}` refers to itself: {}",
                         info.decl.name.name,
@@ -1193,6 +1232,14 @@ impl<'a> Checker<'a> {
             }
             State::Todo => {}
         }
+        let (file, name) = (
+            self.consts[idx as usize].file,
+            &self.consts[idx as usize].decl.name,
+        );
+        if self.too_many_pending(file, name) {
+            self.consts[idx as usize].state = State::Done;
+            return None;
+        }
         self.consts[idx as usize].state = State::InProgress;
         self.const_stack.push(idx);
         let (file, decl) = (
@@ -1200,6 +1247,7 @@ impl<'a> Checker<'a> {
             self.consts[idx as usize].decl,
         );
         let mut scope = crate::expr::Scope::new(file, self.files[file].module.map(|_| file));
+        scope.constant = true;
         let value = match &decl.ty {
             Some(ty) => {
                 let ty = self.resolve_type(file, ty, false, "a constant");
@@ -1210,11 +1258,25 @@ impl<'a> Checker<'a> {
             None => self.expr(&mut scope, &decl.value, None),
         };
         self.const_stack.pop();
+        let mut depth = self.depth_of(&value.1);
+        let value = if depth <= ward_ir::MAX_DEPTH {
+            value
+        } else {
+            self.report_too_deep(file, decl.name.span, Site::Const(&decl.name.name), depth);
+            depth = 1;
+            let error = ir::Expr {
+                ty: Ty::Error.to_ir(),
+                kind: ir::ExprKind::Bool(false),
+            };
+            (Ty::Error, error)
+        };
         let result = (value.0, value.1, scope.n_locals);
+        let copy = clone_value(&result, depth);
         let info = &mut self.consts[idx as usize];
         info.state = State::Done;
-        info.value = Some(result.clone());
-        Some(result)
+        info.value = Some(result);
+        info.depth = depth;
+        Some(copy)
     }
 
     pub(crate) fn regex_id(&mut self, pattern: &str) -> u32 {
@@ -1236,7 +1298,7 @@ impl<'a> Checker<'a> {
         let effect = self.effect(&mut scope, &decl.effect);
         if scope.n_locals > 0 {
             let diag = Diagnostic::error(
-                "E0186",
+                codes::DEFAULT_APPROVERS_LOCALS,
                 "the approvers of `default` cannot use quantifiers or filters",
                 decl.effect.span,
             )
@@ -1245,6 +1307,14 @@ impl<'a> Checker<'a> {
         }
         effect
     }
+}
+
+/// A copy of a constant's value (`depth` levels deep) to inline. The derived `Clone` recurses
+/// once per level, about 1.5 KiB of stack each in a debug build, and a value may be
+/// `MAX_DEPTH` deep: it is copied where enough stack is left (on a heap segment if need be).
+fn clone_value((ty, e, n): &(Ty, ir::Expr, u32), depth: usize) -> (Ty, ir::Expr, u32) {
+    let need = (64 << 10) + depth * (2 << 10);
+    stacker::maybe_grow(need, 2 * need, || (ty.clone(), e.clone(), *n))
 }
 
 fn fields_ir(fields: &[(String, Ty)]) -> Vec<ir::Field> {

@@ -1,5 +1,5 @@
-//! Expressions: name resolution, typing (`docs/language.md` §3–§5, decisions #8–#14) and lowering to
-//! [`ward_ir::Expr`] in one walk.
+//! Expressions: name resolution, typing (`docs/language.md`, section 5; decisions #8–#14) and
+//! lowering to [`ward_ir::Expr`] in one walk.
 //!
 //! A mistake is reported once and typed as [`Ty::Error`], which every later check accepts,
 //! so one error does not cascade. This module knows nothing of rules or tests beyond the
@@ -12,6 +12,7 @@ use ward_syntax::ast::{self, BinaryOp, ExprKind, UnaryOp};
 use ward_syntax::{Diagnostic, Span};
 
 use crate::checker::{Checker, Def};
+use crate::codes;
 use crate::suggest::did_you_mean;
 use crate::symbols::SymbolKind;
 use crate::ty::{Ty, TypeNames};
@@ -38,6 +39,10 @@ pub(crate) struct Scope {
     /// Set when an action of the rule is unknown: its fields cannot be known, so unknown names
     /// are not reported (they would only echo that error).
     pub unknown_action: bool,
+    /// The function (`Some("is_exec")`) or constant (`None` with `constant`) being checked,
+    /// whose bodies see no action or context field (decision #29).
+    pub function: Option<String>,
+    pub constant: bool,
 }
 
 impl Scope {
@@ -53,6 +58,8 @@ impl Scope {
             context: false,
             rule_actions: Vec::new(),
             unknown_action: false,
+            function: None,
+            constant: false,
         }
     }
 
@@ -102,18 +109,6 @@ fn unparen(e: &ast::Expr) -> &ast::Expr {
         _ => e,
     }
 }
-
-const VALUE_BUILTINS: [&str; 9] = [
-    "count",
-    "contains",
-    "intersects",
-    "is_subset",
-    "starts_with",
-    "ends_with",
-    "lower",
-    "len",
-    "matches",
-];
 
 impl Checker<'_> {
     fn lookup_global(&self, sc: &Scope, name: &str) -> Option<Def> {
@@ -213,7 +208,7 @@ impl Checker<'_> {
                     )
                 };
                 let diag = Diagnostic::error(
-                    "E0117",
+                    codes::FIELD_NOT_SHARED,
                     format!("field `{}` is not in scope: not every action of this rule declares it with the same type", ident.name),
                     ident.span,
                 )
@@ -223,11 +218,13 @@ impl Checker<'_> {
             }
         }
         let mut diag = Diagnostic::error(
-            "E0100",
+            codes::UNKNOWN_NAME,
             format!("unknown name `{}`", ident.name),
             ident.span,
         );
-        if let Some(help) = did_you_mean(&ident.name, self.value_names(sc)) {
+        if let Some(help) = self.field_outside_rule(sc, &ident.name) {
+            diag = diag.with_help(help);
+        } else if let Some(help) = did_you_mean(&ident.name, self.value_names(sc)) {
             diag = diag.with_help(help);
         } else if self
             .files
@@ -240,6 +237,85 @@ impl Checker<'_> {
             ));
         }
         self.report(sc.file, diag);
+    }
+
+    /// Whether every name `e` uses is in scope in `sc` (functions and builtins where called),
+    /// without checking anything else or reporting: for the hole-like text of W0102.
+    pub(crate) fn names_in_scope(&self, sc: &Scope, e: &ast::Expr) -> bool {
+        let mut stack = vec![e];
+        while let Some(e) = stack.pop() {
+            match &e.kind {
+                ExprKind::Name(n) => {
+                    if matches!(self.resolve_name(sc, &n.name), Resolved::Unknown) {
+                        return false;
+                    }
+                }
+                ExprKind::Call { callee, args } => {
+                    match &callee.kind {
+                        ExprKind::Name(f) => {
+                            let known = ir::Builtin::named(&f.name).next().is_some()
+                                || matches!(
+                                    self.resolve_name(sc, &f.name),
+                                    Resolved::Global(Def::Fn(_))
+                                );
+                            if !known {
+                                return false;
+                            }
+                        }
+                        other => stack.push(callee_operand(other, callee)),
+                    }
+                    stack.extend(args);
+                }
+                ExprKind::Unary { operand, .. }
+                | ExprKind::Has { operand, .. }
+                | ExprKind::Field { operand, .. } => stack.push(operand),
+                ExprKind::Paren(inner) => stack.push(inner),
+                ExprKind::Binary { lhs, rhs, .. } => stack.extend([&**lhs, &**rhs]),
+                ExprKind::Set(items) => stack.extend(items),
+                ExprKind::If {
+                    cond,
+                    then,
+                    otherwise,
+                } => stack.extend([&**cond, &**then, &**otherwise]),
+                // A quantifier binds a name of its own: not worth resolving here.
+                ExprKind::Quantifier { .. } | ExprKind::Filter { .. } => return false,
+                ExprKind::Error => return false,
+                _ => {}
+            }
+        }
+        true
+    }
+
+    /// When `name` is an action or context field and `sc` is a function's or a constant's
+    /// body: why it is not in scope, and what to write instead.
+    fn field_outside_rule(&self, sc: &Scope, name: &str) -> Option<String> {
+        let declared = self
+            .actions
+            .iter()
+            .find_map(|a| {
+                a.index
+                    .get(name)
+                    .map(|&f| (&a.fields[f as usize].1, "action"))
+            })
+            .or_else(|| {
+                self.context_index
+                    .get(name)
+                    .map(|&f| (&self.context[f as usize].1, "context"))
+            });
+        let (ty, whose) = declared?;
+        let ty = self.show(ty);
+        match (&sc.function, sc.constant) {
+            (Some(function), _) => Some(format!(
+                "`{name}` is a field of the {whose}, and functions see only their parameters \
+                 (and top-level names): add a parameter `{name}: {ty}` to `{function}` and pass \
+                 `{name}` where it is called"
+            )),
+            (None, true) => Some(format!(
+                "`{name}` is a field of the {whose}, and constants see only top-level names: \
+                 use a function with a parameter `{name}: {ty}` instead"
+            )),
+            (None, false) => None,
+        }
     }
 
     fn not_a_value(&mut self, sc: &Scope, name: &str, def: Def, span: Span) {
@@ -260,9 +336,9 @@ impl Checker<'_> {
             }
         };
         let code = if matches!(def, Def::Window(_)) {
-            "E0142"
+            codes::WINDOW_AS_VALUE
         } else {
-            "E0148"
+            codes::NOT_A_VALUE
         };
         let diag = Diagnostic::error(
             code,
@@ -311,7 +387,7 @@ impl Checker<'_> {
         if found.is_none() {
             let module_name = self.files[module].module.unwrap_or("?");
             let mut diag = Diagnostic::error(
-                "E0107",
+                codes::UNKNOWN_MODULE,
                 format!("module `std.{module_name}` has no item `{}`", attr.name),
                 attr.span,
             );
@@ -364,7 +440,7 @@ impl Checker<'_> {
         }
         let (exp, fnd) = (self.show(expected), self.show(&found));
         let diag = Diagnostic::error(
-            "E0130",
+            codes::MISMATCHED_TYPES,
             format!("mismatched types: expected `{exp}`, found `{fnd}`"),
             span,
         )
@@ -378,7 +454,7 @@ impl Checker<'_> {
         let text = self.text(sc.file, span);
         let shown = self.show(found);
         let diag = Diagnostic::error(
-            "E0131",
+            codes::MAY_BE_ABSENT,
             format!("`{text}` may be absent (its type is `{shown}`)"),
             span,
         )
@@ -402,7 +478,7 @@ impl Checker<'_> {
     fn mismatch(&mut self, sc: &Scope, span: Span, expected: &str, found: &Ty) {
         let fnd = self.show(found);
         let diag = Diagnostic::error(
-            "E0130",
+            codes::MISMATCHED_TYPES,
             format!("mismatched types: expected {expected}, found `{fnd}`"),
             span,
         )
@@ -412,7 +488,18 @@ impl Checker<'_> {
 
     /// Type-check and lower one expression. `hint` is the type the context expects, used to
     /// type an empty set literal (decision #12); the caller checks the result against it.
+    ///
+    /// Recursive, one level per node of a syntax tree at most `MAX_DEPTH` deep (the parser
+    /// refuses deeper ones). A level takes up to about 25 KiB of stack in a debug build (the
+    /// operators' frames are large), far more than a 2 MiB thread has for 1000 levels, and the
+    /// walk interleaves typing, lowering and diagnostics too closely for an explicit stack to
+    /// stay readable: so every level enters through `grow_stack`, which continues on a heap
+    /// segment when the thread's stack runs low.
     pub(crate) fn expr(&mut self, sc: &mut Scope, e: &ast::Expr, hint: Option<&Ty>) -> Typed {
+        ir::limits::grow_stack(|| self.expr_node(sc, e, hint))
+    }
+
+    fn expr_node(&mut self, sc: &mut Scope, e: &ast::Expr, hint: Option<&Ty>) -> Typed {
         match &e.kind {
             ExprKind::Bool(b) => bool_expr(ir::ExprKind::Bool(*b)),
             ExprKind::Int(n) => (Ty::Int, mk(&Ty::Int, ir::ExprKind::Int(*n))),
@@ -493,7 +580,7 @@ impl Checker<'_> {
             },
             ExprKind::InverseRelation(r) => {
                 let diag = Diagnostic::error(
-                    "E0145",
+                    codes::MISPLACED_INVERSE,
                     format!("`~{}` is only allowed where a relation is expected", r.name),
                     e.span,
                 )
@@ -513,6 +600,15 @@ impl Checker<'_> {
                     let (ty, inner) = self.value(sc, operand, None);
                     match ty {
                         Ty::Int | Ty::Duration => {
+                            if let ir::ExprKind::Int(v) = inner.kind {
+                                return match v.checked_neg() {
+                                    Some(v) => (ty.clone(), mk(&ty, ir::ExprKind::Int(v))),
+                                    None => {
+                                        self.always_overflows(sc, e.span, &ty);
+                                        error()
+                                    }
+                                };
+                            }
                             (ty.clone(), mk(&ty, ir::ExprKind::Neg(Box::new(inner))))
                         }
                         Ty::Error => error(),
@@ -570,7 +666,7 @@ impl Checker<'_> {
                 } else {
                     let (a, b) = (self.show(&tty), self.show(&ety));
                     let diag = Diagnostic::error(
-                        "E0139",
+                        codes::IF_BRANCHES_DIFFER,
                         format!("the branches of `if` have different types: `{a}` and `{b}`"),
                         e.span,
                     )
@@ -643,7 +739,7 @@ impl Checker<'_> {
             Some(kind) => format!("`{}` is a {kind}, not an {what}", ty.name),
             None => format!("unknown {what} `{}`", ty.name),
         };
-        let mut diag = Diagnostic::error("E0101", message, ty.span);
+        let mut diag = Diagnostic::error(codes::UNKNOWN_TYPE, message, ty.span);
         if let Some(help) = help {
             diag = diag.with_help(help);
         }
@@ -682,7 +778,7 @@ impl Checker<'_> {
             return Some((en, v));
         }
         let mut diag = Diagnostic::error(
-            "E0106",
+            codes::UNKNOWN_VARIANT,
             format!("enum `{}` has no variant `{}`", info.name, variant.name),
             variant.span,
         );
@@ -720,7 +816,7 @@ impl Checker<'_> {
                     (ty.clone(), mk(&ty, ir::ExprKind::Set(Vec::new())))
                 }
                 None => {
-                    let diag = Diagnostic::error("E0137", "cannot tell the element type of the empty set `[]`", span)
+                    let diag = Diagnostic::error(codes::UNTYPED_EMPTY_SET, "cannot tell the element type of the empty set `[]`", span)
                         .with_help("give it a type from its use, e.g. a `const` annotation: `const none: Set<String> = []`");
                     self.report(sc.file, diag);
                     error()
@@ -729,8 +825,12 @@ impl Checker<'_> {
         };
         let (elem, first_ir) = self.expr(sc, first, hint_elem.as_ref());
         if elem.is_optional() {
-            let diag = Diagnostic::error("E0138", "a set cannot hold optional values", first.span)
-                .with_help("use `??` to give a fallback for the absent case");
+            let diag = Diagnostic::error(
+                codes::OPTIONAL_NOT_ALLOWED,
+                "a set cannot hold optional values",
+                first.span,
+            )
+            .with_help("use `??` to give a fallback for the absent case");
             self.report(sc.file, diag);
         }
         let elem = elem.strip_optional().clone();
@@ -764,7 +864,7 @@ impl Checker<'_> {
         };
         if let Some(what) = shadowed {
             let diag = Diagnostic::error(
-                "E0118",
+                codes::VARIABLE_SHADOWS,
                 format!("quantifier variable `{}` shadows {what}", var.name),
                 var.span,
             )
@@ -831,7 +931,7 @@ impl Checker<'_> {
             let text = self.text(sc.file, operand.span);
             let shown = self.show(&oty);
             let diag = Diagnostic::warning(
-                "W0100",
+                codes::NEEDLESS_OPTIONAL_ACCESS,
                 format!("`?.` on `{text}`, which is always present (its type is `{shown}`)"),
                 e.span,
             )
@@ -857,7 +957,7 @@ impl Checker<'_> {
                     let text = self.text(sc.file, operand.span);
                     let shown = self.show(&oty);
                     let diag = Diagnostic::error(
-                        "E0131",
+                        codes::MAY_BE_ABSENT,
                         format!("cannot read `{}` of `{text}`, which may be absent (its type is `{shown}`)", attr.name),
                         e.span,
                     )
@@ -893,7 +993,7 @@ impl Checker<'_> {
             if through_optional {
                 let text = self.text(sc.file, operand.span);
                 let diag = Diagnostic::error(
-                    "E0131",
+                    codes::MAY_BE_ABSENT,
                     format!(
                         "cannot follow relation `{}` from `{text}`, which may be absent",
                         attr.name
@@ -926,7 +1026,7 @@ impl Checker<'_> {
             .chain(info.relations.keys().map(String::as_str))
             .collect();
         let mut diag = Diagnostic::error(
-            "E0103",
+            codes::UNKNOWN_ATTRIBUTE,
             format!(
                 "entity type `{name}` has no attribute or relation `{}`",
                 attr.name
@@ -943,12 +1043,12 @@ impl Checker<'_> {
     fn no_attributes(&mut self, sc: &Scope, span: Span, ty: &Ty, attr: &ast::Ident) {
         let shown = self.show(ty);
         let mut diag = Diagnostic::error(
-            "E0103",
+            codes::UNKNOWN_ATTRIBUTE,
             format!("a value of type `{shown}` has no attribute `{}`", attr.name),
             attr.span,
         )
         .with_secondary(None, span, format!("this is `{shown}`"));
-        if VALUE_BUILTINS.contains(&attr.name.as_str()) {
+        if ir::Builtin::named(&attr.name).any(|b| b.kind == ir::BuiltinKind::Value) {
             diag = diag.with_help(format!("builtins are called: `.{}(…)`", attr.name));
         }
         self.report(sc.file, diag);
@@ -961,7 +1061,7 @@ impl Checker<'_> {
             Ty::Entity(id) => id,
             other => {
                 let shown = self.show(&other);
-                let diag = Diagnostic::error("E0133", format!("`has` needs an entity, found `{shown}`"), operand.span)
+                let diag = Diagnostic::error(codes::BAD_HAS, format!("`has` needs an entity, found `{shown}`"), operand.span)
                     .with_label(format!("this is `{shown}`"))
                     .with_help(if other.is_optional() {
                         "test the optional itself first: `x has a and x.a has b` becomes `x has a and x.a?.b …`".to_string()
@@ -991,7 +1091,7 @@ impl Checker<'_> {
             }),
             Some(_) => {
                 let diag = Diagnostic::error(
-                    "E0133",
+                    codes::BAD_HAS,
                     format!(
                         "attribute `{}` of `{}` is always present",
                         attr.name, info.name
@@ -1007,7 +1107,7 @@ impl Checker<'_> {
             None => {
                 let name = info.name.clone();
                 let mut diag = Diagnostic::error(
-                    "E0103",
+                    codes::UNKNOWN_ATTRIBUTE,
                     format!("entity type `{name}` has no attribute `{}`", attr.name),
                     attr.span,
                 );
@@ -1078,13 +1178,19 @@ impl Checker<'_> {
                 if !lt.strip_optional().compatible(rt.strip_optional()) {
                     let (a, b) = (self.show(&lt), self.show(&rt));
                     let diag = Diagnostic::error(
-                        "E0136",
+                        codes::BAD_EQUALITY,
                         format!("cannot compare `{a}` with `{b}` using `{}`", op.symbol()),
                         op_span,
                     )
                     .with_secondary(None, lhs.span, format!("this is `{a}`"))
                     .with_secondary(None, rhs.span, format!("this is `{b}`"))
-                    .with_help("both sides of `==` and `!=` must have the same type");
+                    .with_help(
+                        self.enum_hint(&lt, rhs)
+                            .or_else(|| self.enum_hint(&rt, lhs))
+                            .unwrap_or_else(|| {
+                                "both sides of `==` and `!=` must have the same type".to_owned()
+                            }),
+                    );
                     self.report(sc.file, diag);
                     return error();
                 }
@@ -1115,7 +1221,7 @@ impl Checker<'_> {
                         (&lt, lhs.span)
                     };
                     let shown = self.show(bad.0);
-                    let diag = Diagnostic::error("E0134", format!("`{}` cannot order values of type `{shown}`", op.symbol()), bad.1)
+                    let diag = Diagnostic::error(codes::BAD_ORDERING, format!("`{}` cannot order values of type `{shown}`", op.symbol()), bad.1)
                         .with_label(format!("this is `{shown}`"))
                         .with_help("`<`, `<=`, `>` and `>=` compare `Int`, `Duration` and `Timestamp` values; use `==` or `!=` for other types");
                     self.report(sc.file, diag);
@@ -1124,7 +1230,7 @@ impl Checker<'_> {
                 if !lt.strip_optional().compatible(rt.strip_optional()) {
                     let (a, b) = (self.show(&lt), self.show(&rt));
                     let diag = Diagnostic::error(
-                        "E0134",
+                        codes::BAD_ORDERING,
                         format!("cannot compare `{a}` with `{b}` using `{}`", op.symbol()),
                         op_span,
                     )
@@ -1164,13 +1270,17 @@ impl Checker<'_> {
                         if !lt.strip_optional().compatible(elem) {
                             let (a, b) = (self.show(&lt), self.show(&st));
                             let diag = Diagnostic::error(
-                                "E0130",
+                                codes::MISMATCHED_TYPES,
                                 format!("cannot look for `{a}` in `{b}`"),
                                 lhs.span,
                             )
                             .with_label(format!("this is `{a}`"))
                             .with_secondary(None, rhs.span, format!("this is `{b}`"))
-                            .with_help("the element must have the set's element type");
+                            .with_help(
+                                self.enum_set_hint(&lt, rhs).unwrap_or_else(|| {
+                                    "the element must have the set's element type".to_owned()
+                                }),
+                            );
                             self.report(sc.file, diag);
                             return error();
                         }
@@ -1178,7 +1288,7 @@ impl Checker<'_> {
                     other => {
                         let shown = self.show(other);
                         let diag = Diagnostic::error(
-                            "E0130",
+                            codes::MISMATCHED_TYPES,
                             format!("`in` needs a set or a window on the right, found `{shown}`"),
                             rhs.span,
                         )
@@ -1196,7 +1306,7 @@ impl Checker<'_> {
             BinaryOp::Matches => {
                 let operand = self.expect(sc, lhs, &Ty::String, "the left side of `matches`");
                 let ExprKind::Str(pattern) = &unparen(rhs).kind else {
-                    let diag = Diagnostic::error("E0161", "the pattern of `matches` must be a string literal", rhs.span)
+                    let diag = Diagnostic::error(codes::REGEX_NOT_LITERAL, "the pattern of `matches` must be a string literal", rhs.span)
                         .with_help("patterns are compiled when the policy is checked: write the regular expression as a literal, e.g. `matches \"^svc-\"`");
                     self.report(sc.file, diag);
                     let _ = self.expr(sc, rhs, None);
@@ -1215,7 +1325,7 @@ impl Checker<'_> {
                         .trim()
                         .trim_start_matches("error: ");
                     let diag = Diagnostic::error(
-                        "E0160",
+                        codes::BAD_REGEX,
                         format!("invalid regular expression: {summary}"),
                         rhs.span,
                     )
@@ -1239,7 +1349,7 @@ impl Checker<'_> {
                     other => {
                         let text = self.text(sc.file, lhs.span);
                         let shown = self.show(other);
-                        let diag = Diagnostic::error("E0149", format!("`??` needs an optional value on the left, but `{text}` is `{shown}`"), lhs.span)
+                        let diag = Diagnostic::error(codes::COALESCE_NOT_OPTIONAL, format!("`??` needs an optional value on the left, but `{text}` is `{shown}`"), lhs.span)
                             .with_help("the value is always present: remove `?? …`");
                         self.report(sc.file, diag);
                         let _ = self.expr(sc, rhs, None);
@@ -1300,7 +1410,7 @@ impl Checker<'_> {
                         _ => "`Int * Int`, `Duration * Int` and `Int * Duration`",
                     };
                     let diag = Diagnostic::error(
-                        "E0135",
+                        codes::BAD_ARITHMETIC,
                         format!("cannot apply `{}` to `{a}` and `{b}`", op.symbol()),
                         op_span,
                     )
@@ -1315,7 +1425,17 @@ impl Checker<'_> {
                     BinaryOp::Sub => ir::BinOp::Sub,
                     _ => ir::BinOp::Mul,
                 };
-                let _ = e;
+                // Arithmetic on constants is done now (decisions #46): the result, or an error
+                // where every evaluation would fail.
+                if let (ir::ExprKind::Int(a), ir::ExprKind::Int(b)) = (&li.kind, &ri.kind) {
+                    return match fold(op, &ty, *a, *b) {
+                        Some(v) => (ty.clone(), mk(&ty, ir::ExprKind::Int(v))),
+                        None => {
+                            self.always_overflows(sc, e.span, &ty);
+                            error()
+                        }
+                    };
+                }
                 (
                     ty.clone(),
                     mk(
@@ -1329,6 +1449,101 @@ impl Checker<'_> {
                 )
             }
         }
+    }
+
+    /// When `ty` is an enum and `other` a string literal: the variant to write instead, so
+    /// `tier == "crown_jewel"` suggests `Tier::crown_jewel`.
+    fn enum_hint(&self, ty: &Ty, other: &ast::Expr) -> Option<String> {
+        let (Ty::Enum(en), ExprKind::Str(text)) = (ty.strip_optional(), &unparen(other).kind)
+        else {
+            return None;
+        };
+        let info = &self.enums[*en as usize];
+        let variants = info.variants.iter().map(String::as_str);
+        let exact = info
+            .variants
+            .iter()
+            .find(|v| v.as_str() == text.as_str())
+            .map(String::as_str);
+        let folded = || {
+            info.variants
+                .iter()
+                .find(|v| v.eq_ignore_ascii_case(text.trim()))
+                .map(String::as_str)
+        };
+        Some(
+            match exact
+                .or_else(folded)
+                .or_else(|| crate::suggest::closest(text, variants))
+            {
+                Some(v) => format!(
+                    "an enum is compared with its variants, not with strings: write `{}::{v}`",
+                    info.name
+                ),
+                None => format!(
+                    "an enum is compared with its variants, not with strings; the variants of `{}` are {}",
+                    info.name,
+                    info.variants
+                        .iter()
+                        .map(|v| format!("`{}::{v}`", info.name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            },
+        )
+    }
+
+    /// When `ty` is an enum and `set` a literal of strings naming its variants: the set to
+    /// write instead (`[Tier::crown_jewel, Tier::critical]`).
+    fn enum_set_hint(&self, ty: &Ty, set: &ast::Expr) -> Option<String> {
+        let (Ty::Enum(en), ExprKind::Set(items)) = (ty.strip_optional(), &unparen(set).kind) else {
+            return None;
+        };
+        let info = &self.enums[*en as usize];
+        let variants: Option<Vec<String>> = items
+            .iter()
+            .map(|item| match &unparen(item).kind {
+                ExprKind::Str(text) => info
+                    .variants
+                    .iter()
+                    .find(|v| v.as_str() == text.as_str())
+                    .map(|v| format!("{}::{v}", info.name)),
+                _ => None,
+            })
+            .collect();
+        let variants = variants.filter(|v| !v.is_empty())?;
+        Some(format!(
+            "an enum is compared with its variants, not with strings: write `[{}]`",
+            variants.join(", ")
+        ))
+    }
+
+    /// E0179: arithmetic on constants whose every evaluation fails.
+    fn always_overflows(&mut self, sc: &Scope, span: Span, ty: &Ty) {
+        let text = self.text(sc.file, span).to_string();
+        let (what, help) = match ty {
+            Ty::Timestamp => (
+                "leaves the range of timestamps",
+                "timestamps range over the years 0001 to 9999 (in UTC)",
+            ),
+            Ty::Duration => (
+                "is out of range for Duration",
+                "a duration is a whole number of seconds from -9223372036854775808s to 9223372036854775807s",
+            ),
+            _ => (
+                "is out of range for Int",
+                "an Int is from -9223372036854775808 to 9223372036854775807",
+            ),
+        };
+        let diag = Diagnostic::error(
+            codes::ALWAYS_FAILS,
+            format!("`{text}` always fails: its result {what}"),
+            span,
+        )
+        .with_help(format!(
+            "{help}; the operation would be an evaluation error every time the rule is decided"
+        ));
+        self.report(sc.file, diag);
     }
 
     // ------------------------------------------------------------ windows and relations
@@ -1379,14 +1594,18 @@ impl Checker<'_> {
         }
         let text = self.text(sc.file, e.span);
         let mut diag = Diagnostic::error(
-            "E0143",
+            codes::NOT_A_WINDOW,
             format!("expected a window, found `{text}`"),
             e.span,
         );
         if let ExprKind::Name(n) = &unparen(e).kind
             && matches!(self.resolve_name(sc, &n.name), Resolved::Unknown)
         {
-            diag = Diagnostic::error("E0105", format!("unknown window `{}`", n.name), e.span);
+            diag = Diagnostic::error(
+                codes::UNKNOWN_WINDOW,
+                format!("unknown window `{}`", n.name),
+                e.span,
+            );
             let windows: Vec<&str> = self
                 .globals
                 .iter()
@@ -1411,7 +1630,7 @@ impl Checker<'_> {
             _ => {
                 let text = self.text(sc.file, e.span);
                 let diag = Diagnostic::error(
-                    "E0144",
+                    codes::NOT_A_RELATION,
                     format!("expected a relation, found `{text}`"),
                     e.span,
                 )
@@ -1443,13 +1662,16 @@ impl Checker<'_> {
                         .any(|e| e.attr_index.contains_key(&ident.name)) =>
                     {
                         (
-                            "E0144",
+                            codes::NOT_A_RELATION,
                             format!("expected a relation, but `{}` is an attribute", ident.name),
                         )
                     }
-                    None => ("E0104", format!("unknown relation `{}`", ident.name)),
+                    None => (
+                        codes::UNKNOWN_RELATION,
+                        format!("unknown relation `{}`", ident.name),
+                    ),
                     Some(kind) => (
-                        "E0144",
+                        codes::NOT_A_RELATION,
                         format!("expected a relation, but `{}` is a {kind}", ident.name),
                     ),
                 };
@@ -1457,7 +1679,7 @@ impl Checker<'_> {
                 let relations: Vec<&str> = self.relations.iter().map(|r| r.name.as_str()).collect();
                 if let Some(help) = did_you_mean(&ident.name, relations) {
                     diag = diag.with_help(help);
-                } else if code == "E0144" {
+                } else if code == codes::NOT_A_RELATION {
                     diag = diag.with_help(
                         "`closure`, `path` and `~` follow relations (`relation r: A -> B`), not attributes or values",
                     );
@@ -1485,7 +1707,7 @@ impl Checker<'_> {
         let (exp, fnd) = (self.show(&Ty::Entity(want)), self.show(&ty));
         let rname = self.relations[rel as usize].name.clone();
         let diag = Diagnostic::error(
-            "E0146",
+            codes::RELATION_END_MISMATCH,
             format!("relation `{rname}` expects `{exp}` as its {role}, found `{fnd}`"),
             e.span,
         )
@@ -1521,7 +1743,7 @@ impl Checker<'_> {
                 Resolved::Unknown => self.builtin_call(sc, e, f, None, args),
                 Resolved::Global(def) => {
                     let diag = Diagnostic::error(
-                        "E0141",
+                        codes::NOT_CALLABLE,
                         format!("{} `{}` is not a function", def.kind(), f.name),
                         f.span,
                     )
@@ -1532,7 +1754,7 @@ impl Checker<'_> {
                 }
                 Resolved::Local(..) | Resolved::Arg(..) | Resolved::Context(..) => {
                     let diag = Diagnostic::error(
-                        "E0141",
+                        codes::NOT_CALLABLE,
                         format!("`{}` is a value, not a function", f.name),
                         f.span,
                     )
@@ -1556,7 +1778,7 @@ impl Checker<'_> {
                         Some(def) => {
                             let text = self.text(sc.file, callee.span);
                             let diag = Diagnostic::error(
-                                "E0141",
+                                codes::NOT_CALLABLE,
                                 format!("{} `{text}` is not a function", def.kind()),
                                 callee.span,
                             );
@@ -1572,7 +1794,7 @@ impl Checker<'_> {
                 }
                 if *optional {
                     let diag = Diagnostic::error(
-                        "E0141",
+                        codes::NOT_CALLABLE,
                         "builtins cannot be called with `?.`",
                         callee.span,
                     )
@@ -1584,9 +1806,12 @@ impl Checker<'_> {
                 self.builtin_call(sc, e, attr, Some(operand), args)
             }
             _ => {
-                let diag =
-                    Diagnostic::error("E0141", "this expression cannot be called", callee.span)
-                        .with_help("only functions and builtins can be called");
+                let diag = Diagnostic::error(
+                    codes::NOT_CALLABLE,
+                    "this expression cannot be called",
+                    callee.span,
+                )
+                .with_help("only functions and builtins can be called");
                 self.report(sc.file, diag);
                 self.skip_args(sc, args);
                 error()
@@ -1608,7 +1833,7 @@ impl Checker<'_> {
         }
         let plural = if want == 1 { "" } else { "s" };
         let diag = Diagnostic::error(
-            "E0140",
+            codes::WRONG_ARITY,
             format!("`{name}` takes {want} argument{plural}, found {found}"),
             e.span,
         );
@@ -1661,22 +1886,9 @@ impl Checker<'_> {
     ) -> Typed {
         let all: Vec<&ast::Expr> = receiver.into_iter().chain(args).collect();
         let n = name.name.as_str();
-        let value_builtin = matches!(
-            n,
-            "count"
-                | "contains"
-                | "intersects"
-                | "is_subset"
-                | "starts_with"
-                | "ends_with"
-                | "lower"
-                | "len"
-        );
-        let special = matches!(
-            n,
-            "closure" | "path" | "remaining" | "fits" | "next_open" | "hour" | "weekday"
-        );
-        if !value_builtin && !special {
+        // Names, arity and kinds come from the builtin table; rows sharing a name (`contains`
+        // on sets and strings) agree on both, and the types of the arguments pick the row.
+        let Some(info) = ir::Builtin::named(n).next() else {
             // An unknown receiver was reported already: do not add an unknown method to it.
             let receiver_ty = match receiver {
                 Some(r) => {
@@ -1700,7 +1912,7 @@ impl Checker<'_> {
                 Some(ty) => format!("unknown method `{n}` on `{}`", self.show(ty)),
                 None => format!("unknown function `{n}`"),
             };
-            let mut diag = Diagnostic::error("E0108", message, name.span);
+            let mut diag = Diagnostic::error(codes::UNKNOWN_FUNCTION, message, name.span);
             let alias = match (n, receiver_ty.as_ref().map(|t| t.strip_optional())) {
                 ("size" | "length", Some(Ty::Set(_))) => Some("count"),
                 ("size" | "length", Some(Ty::String)) => Some("len"),
@@ -1718,10 +1930,10 @@ impl Checker<'_> {
             self.report(sc.file, diag);
             self.skip_args(sc, args);
             return error();
-        }
-        if special && receiver.is_some() {
+        };
+        if info.kind != ir::BuiltinKind::Value && receiver.is_some() {
             let diag = Diagnostic::error(
-                "E0141",
+                codes::NOT_CALLABLE,
                 format!("`{n}` cannot be called as a method"),
                 name.span,
             )
@@ -1746,12 +1958,7 @@ impl Checker<'_> {
                 Some(info.doc),
             );
         }
-        let want = match n {
-            "count" | "lower" | "len" => 1,
-            "fits" | "path" => 3,
-            _ => 2,
-        };
-        if !self.arity(sc, e, n, want, all.len()) {
+        if !self.arity(sc, e, n, info.arity, all.len()) {
             for a in all {
                 if !matches!(a.kind, ExprKind::InverseRelation(_)) {
                     let _ = self.expr(sc, a, None);
@@ -1765,8 +1972,9 @@ impl Checker<'_> {
                 mk(&ty, ir::ExprKind::Builtin { builtin: b, args }),
             )
         };
-        match n {
-            "count" => {
+        use ir::Builtin as B;
+        match info.builtin {
+            B::Count => {
                 let (ty, a) = self.value(sc, all[0], None);
                 match ty {
                     Ty::Set(_) | Ty::Error => builtin(ir::Builtin::Count, Ty::Int, vec![a]),
@@ -1776,7 +1984,7 @@ impl Checker<'_> {
                     }
                 }
             }
-            "contains" => {
+            B::SetContains | B::StrContains => {
                 let (ty, a) = self.value(sc, all[0], None);
                 match ty {
                     Ty::Set(elem) => {
@@ -1797,16 +2005,11 @@ impl Checker<'_> {
                     }
                 }
             }
-            "intersects" | "is_subset" => {
+            b_kind @ (B::Intersects | B::IsSubset) => {
                 let (ty, a) = self.value(sc, all[0], None);
                 match ty {
                     Ty::Set(_) => {
                         let b = self.expect(sc, all[1], &ty, "the other set's type");
-                        let b_kind = if n == "intersects" {
-                            ir::Builtin::Intersects
-                        } else {
-                            ir::Builtin::IsSubset
-                        };
                         builtin(b_kind, Ty::Bool, vec![a, b])
                     }
                     Ty::Error => {
@@ -1819,26 +2022,21 @@ impl Checker<'_> {
                     }
                 }
             }
-            "starts_with" | "ends_with" => {
+            kind @ (B::StartsWith | B::EndsWith) => {
                 let what = format!("an argument of `{n}`");
                 let a = self.expect(sc, all[0], &Ty::String, &what);
                 let b = self.expect(sc, all[1], &Ty::String, &what);
-                let kind = if n == "starts_with" {
-                    ir::Builtin::StartsWith
-                } else {
-                    ir::Builtin::EndsWith
-                };
                 builtin(kind, Ty::Bool, vec![a, b])
             }
-            "lower" => {
+            B::Lower => {
                 let a = self.expect(sc, all[0], &Ty::String, "the argument of `lower`");
                 builtin(ir::Builtin::Lower, Ty::String, vec![a])
             }
-            "len" => {
+            B::Len => {
                 let a = self.expect(sc, all[0], &Ty::String, "the argument of `len`");
                 builtin(ir::Builtin::Len, Ty::Int, vec![a])
             }
-            "closure" => {
+            B::Closure => {
                 let rel = self.relation_arg(sc, all[1]);
                 let Some((rel, inverse)) = rel else {
                     let _ = self.expr(sc, all[0], None);
@@ -1860,7 +2058,7 @@ impl Checker<'_> {
                 };
                 (ty.clone(), mk(&ty, kind))
             }
-            "path" => {
+            B::Path => {
                 let rel = self.relation_arg(sc, all[2]);
                 let Some((rel, inverse)) = rel else {
                     let _ = self.expr(sc, all[0], None);
@@ -1882,21 +2080,21 @@ impl Checker<'_> {
                     to: Box::new(b),
                 })
             }
-            "remaining" | "next_open" | "fits" => {
+            which @ (B::Remaining | B::NextOpen | B::Fits) => {
                 let window = self.window_arg(sc, all[0]);
                 let what = format!("the time argument of `{n}`");
                 let at = Box::new(self.expect(sc, all[1], &Ty::Timestamp, &what));
-                let duration = (n == "fits").then(|| {
+                let duration = (which == B::Fits).then(|| {
                     self.expect(sc, all[2], &Ty::Duration, "the duration argument of `fits`")
                 });
                 let Some(window) = window else { return error() };
                 let window = ir::WindowId(window);
-                match (n, duration) {
-                    ("remaining", _) => (
+                match (which, duration) {
+                    (B::Remaining, _) => (
                         Ty::Duration,
                         mk(&Ty::Duration, ir::ExprKind::Remaining { window, at }),
                     ),
-                    ("next_open", _) => (
+                    (B::NextOpen, _) => (
                         Ty::Timestamp,
                         mk(&Ty::Timestamp, ir::ExprKind::NextOpen { window, at }),
                     ),
@@ -1912,8 +2110,7 @@ impl Checker<'_> {
                     }
                 }
             }
-            _ => {
-                // hour / weekday
+            which @ (B::Hour | B::Weekday) => {
                 let at = self.expect(
                     sc,
                     all[0],
@@ -1922,7 +2119,7 @@ impl Checker<'_> {
                 );
                 let ExprKind::Str(tz) = &unparen(all[1]).kind else {
                     let diag = Diagnostic::error(
-                        "E0163",
+                        codes::TIMEZONE_NOT_LITERAL,
                         format!("the time zone of `{n}` must be a string literal"),
                         all[1].span,
                     )
@@ -1935,7 +2132,7 @@ impl Checker<'_> {
                 if !self.check_timezone(sc.file, tz, all[1].span) {
                     return error();
                 }
-                let part = if n == "hour" {
+                let part = if which == B::Hour {
                     ir::TimePart::Hour
                 } else {
                     ir::TimePart::Weekday
@@ -1955,7 +2152,11 @@ impl Checker<'_> {
         if jiff::tz::TimeZone::get(tz).is_ok() {
             return true;
         }
-        let mut diag = Diagnostic::error("E0162", format!("unknown time zone `{tz}`"), span);
+        let mut diag = Diagnostic::error(
+            codes::UNKNOWN_TIMEZONE,
+            format!("unknown time zone `{tz}`"),
+            span,
+        );
         let candidates = jiff::tz::db().available();
         let names: Vec<String> = candidates.map(|n| n.as_str().to_string()).collect();
         diag = diag.with_help(
@@ -1967,75 +2168,36 @@ impl Checker<'_> {
     }
 }
 
+/// The receiver of a method call `x.m(…)` (the callee `x.m` itself for any other shape).
+fn callee_operand<'e>(kind: &'e ExprKind, callee: &'e ast::Expr) -> &'e ast::Expr {
+    match kind {
+        ExprKind::Field { operand, .. } => operand,
+        _ => callee,
+    }
+}
+
+/// `a op b` on constants of the operation's result type `ty` (ints, durations, timestamps as
+/// their seconds), as evaluation would compute it: `None` when it would fail (overflow, or a
+/// timestamp outside the supported years).
+fn fold(op: ir::BinOp, ty: &Ty, a: i64, b: i64) -> Option<i64> {
+    let v = match op {
+        ir::BinOp::Add => a.checked_add(b),
+        ir::BinOp::Sub => a.checked_sub(b),
+        _ => a.checked_mul(b),
+    }?;
+    let in_range = *ty != Ty::Timestamp
+        || (ir::literal::MIN_TIMESTAMP..=ir::literal::MAX_TIMESTAMP).contains(&v);
+    in_range.then_some(v)
+}
+
 /// Renumber the locals of an inlined constant after the `base` slots already in use.
 fn shift_locals(e: &mut ir::Expr, base: u32) {
-    use ir::ExprKind as K;
-    match &mut e.kind {
-        K::Local(id) => id.0 += base,
-        K::Quantifier { var, set, body, .. } => {
-            var.0 += base;
-            shift_locals(set, base);
-            shift_locals(body, base);
-        }
-        K::Filter { var, set, cond } => {
-            var.0 += base;
-            shift_locals(set, base);
-            shift_locals(cond, base);
-        }
-        K::Bool(_)
-        | K::Int(_)
-        | K::Str(_)
-        | K::Entity(_)
-        | K::Enum(_)
-        | K::None
-        | K::Now
-        | K::Arg(_)
-        | K::Context(_) => {}
-        K::Set(items) => items.iter_mut().for_each(|i| shift_locals(i, base)),
-        K::Builtin { args, .. } | K::Call { args, .. } => {
-            args.iter_mut().for_each(|i| shift_locals(i, base))
-        }
-        K::Some(x) | K::Not(x) | K::Neg(x) => shift_locals(x, base),
-        K::Attr { of, .. }
-        | K::OptAttr { of, .. }
-        | K::Has { of, .. }
-        | K::Related { of, .. }
-        | K::Closure { of, .. } => shift_locals(of, base),
-        K::Binary { lhs, rhs, .. } => {
-            shift_locals(lhs, base);
-            shift_locals(rhs, base);
-        }
-        K::Coalesce { value, fallback } => {
-            shift_locals(value, base);
-            shift_locals(fallback, base);
-        }
-        K::In { elem, set } => {
-            shift_locals(elem, base);
-            shift_locals(set, base);
-        }
-        K::Matches { operand, .. } => shift_locals(operand, base),
-        K::If {
-            cond,
-            then,
-            otherwise,
-        } => {
-            shift_locals(cond, base);
-            shift_locals(then, base);
-            shift_locals(otherwise, base);
-        }
-        K::Path { from, to, .. } => {
-            shift_locals(from, base);
-            shift_locals(to, base);
-        }
-        K::InWindow { at, .. }
-        | K::Remaining { at, .. }
-        | K::NextOpen { at, .. }
-        | K::LocalTime { at, .. } => shift_locals(at, base),
-        K::Fits { at, duration, .. } => {
-            shift_locals(at, base);
-            shift_locals(duration, base);
-        }
-    }
+    e.visit_mut(|node| match &mut node.kind {
+        ir::ExprKind::Local(id)
+        | ir::ExprKind::Quantifier { var: id, .. }
+        | ir::ExprKind::Filter { var: id, .. } => id.0 += base,
+        _ => {}
+    });
 }
 
 /// Whether `Regex::new(pattern)` is sure to succeed, decided without compiling it: the pattern

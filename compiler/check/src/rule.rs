@@ -1,4 +1,4 @@
-//! Rules and effects (`docs/language.md` §6): the `on` clause and the fields it brings into scope, the
+//! Rules and effects (`docs/language.md`, section 6): the `on` clause and the fields it brings into scope, the
 //! `when` conditions (split at top-level `and`), approvers and `because` messages.
 //!
 //! Expressions are typed by `expr.rs`; this module knows nothing of how decisions are combined
@@ -9,6 +9,8 @@ use ward_syntax::Diagnostic;
 use ward_syntax::ast::{self, BinaryOp, ExprKind};
 
 use crate::checker::Checker;
+use crate::codes;
+use crate::depth::Site;
 use crate::expr::Scope;
 use crate::suggest::did_you_mean;
 use crate::ty::{Ty, TypeNames};
@@ -33,7 +35,7 @@ impl Checker<'_> {
                         }
                         None => {
                             let mut diag = Diagnostic::error(
-                                "E0102",
+                                codes::UNKNOWN_ACTION,
                                 format!("unknown action `{}`", name.name),
                                 name.span,
                             );
@@ -87,6 +89,7 @@ impl Checker<'_> {
             .into_iter()
             .map(|c| {
                 let expr = self.expect(&mut scope, c, &Ty::Bool, "a `when` condition");
+                self.within_budget(file, c.span, Site::Condition, &expr);
                 ir::Condition {
                     source: self.text(file, c.span).to_string(),
                     location: self.location(file, c.span),
@@ -142,6 +145,7 @@ impl Checker<'_> {
     fn approvers(&mut self, sc: &mut Scope, e: &ast::Expr) -> ir::Expr {
         let hint = Ty::Set(Box::new(Ty::String));
         let (ty, lowered) = self.expr(sc, e, Some(&hint));
+        self.within_budget(sc.file, e.span, Site::Approvers, &lowered);
         let ok = match &ty {
             Ty::Error | Ty::String | Ty::Entity(_) => true,
             Ty::Set(elem) => matches!(**elem, Ty::String | Ty::Entity(_) | Ty::Error),
@@ -150,7 +154,7 @@ impl Checker<'_> {
         if !ok {
             let shown = self.show(&ty);
             let mut diag = Diagnostic::error(
-                "E0147",
+                codes::BAD_APPROVERS,
                 format!(
                     "approvers must be a `String`, an entity or a set of them, found `{shown}`"
                 ),
@@ -170,13 +174,70 @@ impl Checker<'_> {
         lowered
     }
 
+    /// W0102: literal braces around what reads as an expression whose names are in scope
+    /// (`"{{target}}"`), where a hole (`"{target}"`) was probably meant. The `k`-th literal `{` of the text is the `k`-th
+    /// `{{` of the source string.
+    fn literal_braces(&mut self, sc: &Scope, message: &ast::Message) {
+        let file = sc.file;
+        let source = self.text(file, message.span);
+        let mut doubled = source.match_indices("{{").map(|(i, _)| i);
+        let mut found = Vec::new();
+        for part in &message.parts {
+            let ast::MessagePart::Text(text) = part else {
+                continue;
+            };
+            let mut rest = text.as_str();
+            while let Some(open) = rest.find('{') {
+                let at = doubled.next();
+                let after = &rest[open + 1..];
+                let Some(close) = after.find('}') else { break };
+                let inner = &after[..close];
+                let parses = !inner.trim().is_empty() && {
+                    let (e, diags) = ward_syntax::parse_expr(inner);
+                    diags.is_empty() && self.names_in_scope(sc, &e)
+                };
+                if let (true, Some(at)) = (parses, at) {
+                    found.push((at, inner.to_owned()));
+                }
+                // Literal `{`s inside the braces have their own `{{` in the source.
+                for _ in inner.matches('{') {
+                    doubled.next();
+                }
+                rest = &after[close + 1..];
+            }
+        }
+        for (at, inner) in found {
+            let start = message.span.start as usize + at;
+            let end = source[at..]
+                .find("}}")
+                .map_or(start + 2, |i| message.span.start as usize + at + i + 2);
+            let diag = Diagnostic::warning(
+                codes::LITERAL_BRACES,
+                format!(
+                    "`{{{{{inner}}}}}` is literal text, not a hole: the message shows the braces"
+                ),
+                ward_syntax::Span::new(start, end),
+            )
+            .with_help(format!(
+                "write `{{{}}}` to insert its value; `{{{{` and `}}}}` stand for literal braces",
+                inner.trim()
+            ));
+            self.report(file, diag);
+        }
+    }
+
     fn message(&mut self, sc: &mut Scope, message: &ast::Message) -> ir::Message {
+        self.literal_braces(sc, message);
         let parts = message
             .parts
             .iter()
             .map(|part| match part {
                 ast::MessagePart::Text(text) => ir::MessagePart::Text(text.clone()),
-                ast::MessagePart::Hole(e) => ir::MessagePart::Expr(self.expr(sc, e, None).1),
+                ast::MessagePart::Hole(e) => {
+                    let lowered = self.expr(sc, e, None).1;
+                    self.within_budget(sc.file, e.span, Site::Message, &lowered);
+                    ir::MessagePart::Expr(lowered)
+                }
             })
             .collect();
         ir::Message { parts }

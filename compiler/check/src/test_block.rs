@@ -1,6 +1,6 @@
-//! `test` blocks (`docs/language.md` §8): check entities, requests and expectations against the schema and
-//! lower them to the JSON documents of `docs/language.md` §9, so tests go through the runtime's own
-//! validation like production data.
+//! `test` blocks (`docs/language.md`, section 8): check entities, requests and expectations
+//! against the schema and lower them to the JSON documents of section 9, so tests go through
+//! the runtime's own validation like production data.
 //!
 //! Values in tests are constants (literals, entity references, enum values, sets of them and
 //! constants naming such values); this module evaluates them at compile time. It does no IO:
@@ -15,6 +15,7 @@ use ward_syntax::ast::{self, ExprKind};
 use ward_syntax::{Diagnostic, Span};
 
 use crate::checker::{Checker, Def};
+use crate::codes;
 use crate::suggest::did_you_mean;
 use crate::ty::{Ty, TypeNames};
 
@@ -72,7 +73,7 @@ impl Checker<'_> {
                     };
                     if let Some(first) = seen.get(&(ety, id.value.clone())) {
                         let diag = Diagnostic::error(
-                            "E0185",
+                            codes::DUPLICATE_TEST_ENTITY,
                             format!(
                                 "entity `{}::\"{}\"` is defined twice in this test",
                                 ty.name, id.value
@@ -102,7 +103,7 @@ impl Checker<'_> {
                         Some(Def::Relation(r)) => *r,
                         _ => {
                             let mut diag = Diagnostic::error(
-                                "E0104",
+                                codes::UNKNOWN_RELATION,
                                 format!("unknown relation `{}`", relation.name),
                                 relation.span,
                             );
@@ -152,7 +153,7 @@ impl Checker<'_> {
         for field in given {
             let Some((_, ty)) = fields.iter().find(|(n, _)| *n == field.name.name) else {
                 let mut diag = Diagnostic::error(
-                    "E0182",
+                    codes::TEST_VALUE_UNKNOWN,
                     format!("{owner} has no {what} `{}`", field.name.name),
                     field.name.span,
                 );
@@ -168,7 +169,7 @@ impl Checker<'_> {
             };
             if !seen.insert(&field.name.name) {
                 let diag = Diagnostic::error(
-                    "E0111",
+                    codes::DUPLICATE_FIELD,
                     format!("{what} `{}` is given twice", field.name.name),
                     field.name.span,
                 )
@@ -189,7 +190,7 @@ impl Checker<'_> {
         if !missing.is_empty() {
             let plural = if missing.len() == 1 { "" } else { "s" };
             let diag = Diagnostic::error(
-                "E0181",
+                codes::TEST_VALUE_MISSING,
                 format!("{owner} is missing {what}{plural} {}", missing.join(", ")),
                 span,
             )
@@ -212,7 +213,7 @@ impl Checker<'_> {
             }
             None => {
                 let mut diag = Diagnostic::error(
-                    "E0102",
+                    codes::UNKNOWN_ACTION,
                     format!("unknown action `{}`", case.action.name),
                     case.action.span,
                 );
@@ -264,7 +265,7 @@ impl Checker<'_> {
                         self.def_symbol(file, name.span, &name.name, Def::Rule(rule));
                     } else {
                         let mut diag = Diagnostic::error(
-                            "E0119",
+                            codes::UNKNOWN_RULE,
                             format!("unknown rule `{}`", name.name),
                             name.span,
                         );
@@ -317,7 +318,7 @@ impl Checker<'_> {
                     Some(ty) => {
                         let shown = self.show(&ty);
                         let diag = Diagnostic::error(
-                        "E0184",
+                        codes::TEST_APPROVERS,
                         format!("the approvers a test expects are strings or entities, found `{shown}`"),
                         e.span,
                     )
@@ -332,7 +333,7 @@ impl Checker<'_> {
 
     fn bad_approvers(&mut self, file: usize, span: Span) {
         let diag = Diagnostic::error(
-            "E0184",
+            codes::TEST_APPROVERS,
             "the approvers a test expects must be constants",
             span,
         )
@@ -340,7 +341,7 @@ impl Checker<'_> {
         self.report(file, diag);
     }
 
-    /// A constant test value as JSON (`docs/language.md` §9), checked against `ty`.
+    /// A constant test value as JSON (`docs/language.md`, section 9), checked against `ty`.
     fn const_json(&mut self, file: usize, e: &ast::Expr, ty: &Ty, depth: u32) -> Value {
         let ty = ty.strip_optional();
         match (&e.kind, ty) {
@@ -350,7 +351,24 @@ impl Checker<'_> {
             (ExprKind::Int(n), Ty::Int) => json!(n),
             (ExprKind::Unary { op, operand }, Ty::Int) if op.value == ast::UnaryOp::Neg => {
                 match &operand.kind {
-                    ExprKind::Int(n) => json!(-n),
+                    ExprKind::Int(n) => match n.checked_neg() {
+                        Some(v) => json!(v),
+                        None => {
+                            let text = self.text(file, e.span).to_string();
+                            let diag = Diagnostic::error(
+                                codes::ALWAYS_FAILS,
+                                format!(
+                                    "`{text}` always fails: its result is out of range for Int"
+                                ),
+                                e.span,
+                            )
+                            .with_help(
+                                "an Int is from -9223372036854775808 to 9223372036854775807",
+                            );
+                            self.report(file, diag);
+                            Value::Null
+                        }
+                    },
                     _ => self.not_constant(file, e.span),
                 }
             }
@@ -416,7 +434,7 @@ impl Checker<'_> {
     fn wrong_value(&mut self, file: usize, span: Span, expected: &Ty, found: &Ty) {
         let (exp, fnd) = (self.show(expected), self.show(found));
         let diag = Diagnostic::error(
-            "E0180",
+            codes::TEST_VALUE_TYPE,
             format!("mismatched types: expected `{exp}`, found `{fnd}`"),
             span,
         )
@@ -425,7 +443,7 @@ impl Checker<'_> {
     }
 
     fn not_constant(&mut self, file: usize, span: Span) -> Value {
-        let diag = Diagnostic::error("E0183", "values in tests must be constants", span)
+        let diag = Diagnostic::error(codes::TEST_VALUE_NOT_CONSTANT, "values in tests must be constants", span)
             .with_help("write a literal, an entity reference, an enum value, a set of them or a constant's name");
         self.report(file, diag);
         Value::Null

@@ -1046,3 +1046,144 @@ fn symbols_resolve_names_to_their_declarations() {
     let limit = at("limit and", 0);
     assert_eq!(checked.references(limit).count(), 2);
 }
+
+#[test]
+fn arithmetic_on_constants_is_folded_or_an_error() {
+    // Folded: the program holds the result.
+    let p = ok(
+        "const a = 9223372036854775806 + 1\nconst d = 1h + 30m * 2\nrule r { on patch_host when duration > d and a > 0 deny }",
+    );
+    let cond = &p.rules[0].conditions[0].expr;
+    assert!(
+        matches!(&cond.kind, ir::ExprKind::Binary { rhs, .. } if rhs.kind == ir::ExprKind::Int(7200)),
+        "{cond:?}"
+    );
+    for (src, what) in [
+        (
+            "const a = 9223372036854775807 + 1",
+            "`9223372036854775807 + 1` always fails: its result is out of range for Int",
+        ),
+        (
+            "const a = 9223372036854775807\nconst b = (a - 1) + 2",
+            "`(a - 1) + 2` always fails",
+        ),
+        (
+            "const a = -9223372036854775807 - 2",
+            "`-9223372036854775807 - 2` always fails: its result is out of range for Int",
+        ),
+        (
+            "const a = - -9223372036854775808",
+            "`- -9223372036854775808` always fails",
+        ),
+        (
+            "const a = 4611686018427387904 * 2",
+            "`4611686018427387904 * 2` always fails: its result is out of range for Int",
+        ),
+        (
+            "const d = 106751991167300d * 2",
+            "`106751991167300d * 2` always fails: its result is out of range for Duration",
+        ),
+        (
+            "const t = 9999-12-31T00:00:00Z + 1d",
+            "`9999-12-31T00:00:00Z + 1d` always fails: its result leaves the range of timestamps",
+        ),
+        (
+            "const t = 0001-01-01T00:00:00Z - 1s",
+            "`0001-01-01T00:00:00Z - 1s` always fails: its result leaves the range of timestamps",
+        ),
+    ] {
+        check(src, &[&format!("E0179 {what}")]);
+    }
+    // Only constants are folded: a field may make it fit at run time.
+    let p = ok("rule r { on disable_account when target.level + 9223372036854775807 > 0 deny }");
+    assert!(matches!(
+        p.rules[0].conditions[0].expr.kind,
+        ir::ExprKind::Binary { .. }
+    ));
+    // A test value too.
+    let src = format!(
+        "{SCHEMA}\nconst n = 1\ntest \"t\" {{ entities {{ Identity::\"a\" {{ name: \"a\", title: \"t\", department: \"d\", privileged: false, groups: [], level: - -9223372036854775808 }} }} request revoke_sessions {{ target: Identity::\"a\" }} with {{ agent: Identity::\"a\" }} at 2026-01-01T00:00:00Z expect allow }}"
+    );
+    let codes: Vec<&str> = compile_one(&src)
+        .diagnostics
+        .iter()
+        .map(|d| d.diagnostic.code)
+        .collect();
+    assert_eq!(codes, ["E0179"]);
+}
+
+#[test]
+fn depth_is_counted_through_constants_functions_and_windows() {
+    let nots = |n: usize| "not ".repeat(n);
+    // A condition over a constant: 600 + 401 levels.
+    check(
+        &format!(
+            "const c = {}true\nrule r {{ on * when {}c deny }}",
+            nots(400),
+            nots(600)
+        ),
+        &["E0178 this condition nests 1001 levels deep"],
+    );
+    // Approvers and message holes too.
+    let deep = format!("const deep = {}true\n", nots(600));
+    check(
+        &format!(
+            "{deep}rule r {{ on * require approval from {{ x in [\"a\"] | {}deep }} }}",
+            nots(450)
+        ),
+        &["E0178 these approvers nest 1052 levels deep"],
+    );
+    check(
+        &format!(
+            "{deep}rule r {{ on * deny because \"{{{}deep}}\" }}",
+            nots(450)
+        ),
+        &["E0178 this message hole nests 1051 levels deep"],
+    );
+    // A function's body counts what it calls; one report per chain.
+    let mut src = String::from("fn f0(x: Bool) -> Bool = x\n");
+    for i in 1..1100 {
+        src += &format!("fn f{i}(x: Bool) -> Bool = f{}(x)\n", i - 1);
+    }
+    src += "rule r { on * when f1099(true) deny }";
+    check(
+        &src,
+        &["E0178 the body of function `f1000` nests 1001 levels deep"],
+    );
+    // A constant built on constants, declared last first.
+    let mut src = String::new();
+    for i in (1..1100).rev() {
+        src += &format!("const c{i} = not c{}\n", i - 1);
+    }
+    src += "const c0 = true\nrule r { on * when c1099 deny }";
+    check(&src, &["E0178 constant `c1000` nests 1001 levels deep"]);
+    // Windows: the chain of `except`s.
+    let mut src = String::from("window w0 { daily 09:00 - 17:00 }\n");
+    for i in 1..1100 {
+        src += &format!("window w{i} {{ daily 09:00 - 17:00 except w{} }}\n", i - 1);
+    }
+    src += "rule r { on * when now in w1099 deny }";
+    check(
+        &src,
+        &["E0178 window `w1000` heads a chain of 1001 windows"],
+    );
+    // A cycle longer than the budget is cut, not followed to the end of the stack.
+    let mut src = String::from("const c0 = c1999\n");
+    for i in 1..2000 {
+        src += &format!("const c{i} = c{}\n", i - 1);
+    }
+    let got = rendered(&format!("{SCHEMA}\n{src}"));
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].starts_with("E0178 `c"), "{got:?}");
+}
+
+#[test]
+fn declaration_order_does_not_matter_for_long_chains() {
+    // Each refers to the next one declared: checked in dependency order, not recursively.
+    let mut src = String::new();
+    for i in 0..3000 {
+        src += &format!("const c{i} = c{}\n", i + 1);
+    }
+    src += "const c3000 = true\nrule r { on * when c0 deny }";
+    ok(&src);
+}

@@ -1,4 +1,4 @@
-//! Windows (`docs/language.md` §4): check each line, the time zone and the `except` graph, and lower the
+//! Windows (`docs/language.md`, section 4): check each line, the time zone and the `except` graph, and lower the
 //! window to [`ward_ir::Window`].
 //!
 //! Only static facts are checked here; interval arithmetic belongs to the runtime.
@@ -8,6 +8,7 @@ use ward_syntax::Diagnostic;
 use ward_syntax::ast::{self, WindowLineKind};
 
 use crate::checker::{Checker, Def, State};
+use crate::codes;
 use crate::suggest::did_you_mean;
 
 impl Checker<'_> {
@@ -35,7 +36,7 @@ impl Checker<'_> {
                 }
                 let info = &self.windows[idx as usize];
                 let diag = Diagnostic::error(
-                    "E0173",
+                    codes::EXCEPT_CYCLE,
                     format!(
                         "window `{}` excepts itself: {}",
                         info.display,
@@ -49,6 +50,16 @@ impl Checker<'_> {
             }
             State::Todo => {}
         }
+        let (file, name) = (
+            self.windows[idx as usize].file,
+            &self.windows[idx as usize].decl.name,
+        );
+        if self.too_many_pending(file, name) {
+            let info = &mut self.windows[idx as usize];
+            info.state = State::Done;
+            info.in_cycle = true;
+            return false;
+        }
         self.windows[idx as usize].state = State::InProgress;
         self.window_stack.push(idx);
         let (file, decl) = (
@@ -59,6 +70,26 @@ impl Checker<'_> {
         self.window_stack.pop();
         self.windows[idx as usize].state = State::Done;
         let id = self.window_ir_id(idx);
+        // 1 plus the deepest window it excepts (`ward_ir::limits`).
+        let depth = window
+            .except
+            .iter()
+            .map(|w| self.ir_window_depths.get(w.index()).copied().unwrap_or(1))
+            .max()
+            .unwrap_or(0)
+            .saturating_add(1);
+        if depth > ward_ir::MAX_DEPTH {
+            let display = self.windows[idx as usize].display.clone();
+            self.report_too_deep(
+                file,
+                decl.name.span,
+                crate::depth::Site::Window(&display),
+                depth,
+            );
+            self.ir_window_depths[id as usize] = crate::depth::REPORTED;
+        } else {
+            self.ir_window_depths[id as usize] = depth;
+        }
         self.ir_windows[id as usize] = Some(ir::Window {
             name: self.windows[idx as usize].display.clone(),
             ..window
@@ -76,7 +107,7 @@ impl Checker<'_> {
                 WindowLineKind::Timezone(tz) => {
                     if let Some((_, first)) = timezone {
                         let diag = Diagnostic::error(
-                            "E0171",
+                            codes::DUPLICATE_TIMEZONE,
                             format!("window `{}` has more than one `timezone` line", decl.name.name),
                             line.span,
                         )
@@ -99,7 +130,7 @@ impl Checker<'_> {
                         let day = start_day.value.name();
                         let next = ast::Weekday::ALL[start_day.value.number() as usize % 7].name();
                         let diag = Diagnostic::error(
-                            "E0170",
+                            codes::BACKWARDS_WEEKLY,
                             if end.value == start.value {
                                 format!("this weekly interval is empty: it ends when it starts on `{day}`")
                             } else {
@@ -146,7 +177,7 @@ impl Checker<'_> {
                 WindowLineKind::Between { from, to } => {
                     if to.value.seconds <= from.value.seconds {
                         let diag = Diagnostic::error(
-                            "E0174",
+                            codes::BACKWARDS_BETWEEN,
                             "the end of `between` must be after its start",
                             to.span,
                         )
@@ -188,7 +219,8 @@ impl Checker<'_> {
                                 .filter(|(_, d)| matches!(d, Def::Window(_)))
                                 .map(|(n, _)| n.as_str())
                                 .collect();
-                            let mut diag = Diagnostic::error("E0105", message, name.span);
+                            let mut diag =
+                                Diagnostic::error(codes::UNKNOWN_WINDOW, message, name.span);
                             if let Some(help) = did_you_mean(&name.name, windows) {
                                 diag = diag.with_help(help);
                             }
@@ -200,7 +232,7 @@ impl Checker<'_> {
         }
         if lines.is_empty() && !self.files[file].syntax_errors {
             let diag = Diagnostic::warning(
-                "W0101",
+                codes::NEVER_OPEN,
                 format!("window `{}` is never open", decl.name.name),
                 decl.name.span,
             )

@@ -45,6 +45,19 @@ pub enum Builtin {
     Weekday,
 }
 
+/// What the arguments of a builtin are, which decides how the checker reads and lowers a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BuiltinKind {
+    /// Every argument is a value: an [`crate::ExprKind::Builtin`] node. Callable as a method.
+    Value,
+    /// One argument is a relation (`r` or `~r`): `closure`, `path`.
+    Relation,
+    /// The first argument is a window: `remaining`, `fits`, `next_open`.
+    Window,
+    /// The last argument is a string literal naming a time zone: `hour`, `weekday`.
+    LocalTime,
+}
+
 /// How a builtin is written and what it does, for the checker, hover and docs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BuiltinInfo {
@@ -53,6 +66,9 @@ pub struct BuiltinInfo {
     pub name: &'static str,
     /// `true` when written as a method on its first argument (`s.contains(x)`).
     pub method: bool,
+    /// The number of arguments, the receiver of a method included.
+    pub arity: usize,
+    pub kind: BuiltinKind,
     /// The signature as shown to users.
     pub signature: &'static str,
     pub doc: &'static str,
@@ -64,6 +80,8 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         builtin: Builtin::Count,
         name: "count",
         method: false,
+        arity: 1,
+        kind: BuiltinKind::Value,
         signature: "count(s: Set<T>) -> Int",
         doc: "The number of elements of a set.",
     },
@@ -71,6 +89,8 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         builtin: Builtin::SetContains,
         name: "contains",
         method: true,
+        arity: 2,
+        kind: BuiltinKind::Value,
         signature: "s.contains(x: T) -> Bool",
         doc: "Whether the set `s` has the element `x` (the same as `x in s`).",
     },
@@ -78,6 +98,8 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         builtin: Builtin::Intersects,
         name: "intersects",
         method: true,
+        arity: 2,
+        kind: BuiltinKind::Value,
         signature: "s.intersects(t: Set<T>) -> Bool",
         doc: "Whether the sets `s` and `t` share at least one element.",
     },
@@ -85,6 +107,8 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         builtin: Builtin::IsSubset,
         name: "is_subset",
         method: true,
+        arity: 2,
+        kind: BuiltinKind::Value,
         signature: "s.is_subset(t: Set<T>) -> Bool",
         doc: "Whether every element of `s` is in `t` (true for an empty `s`).",
     },
@@ -92,6 +116,8 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         builtin: Builtin::StartsWith,
         name: "starts_with",
         method: false,
+        arity: 2,
+        kind: BuiltinKind::Value,
         signature: "starts_with(s: String, prefix: String) -> Bool",
         doc: "Whether `s` begins with `prefix`.",
     },
@@ -99,6 +125,8 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         builtin: Builtin::EndsWith,
         name: "ends_with",
         method: false,
+        arity: 2,
+        kind: BuiltinKind::Value,
         signature: "ends_with(s: String, suffix: String) -> Bool",
         doc: "Whether `s` ends with `suffix`.",
     },
@@ -106,6 +134,8 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         builtin: Builtin::StrContains,
         name: "contains",
         method: false,
+        arity: 2,
+        kind: BuiltinKind::Value,
         signature: "contains(s: String, part: String) -> Bool",
         doc: "Whether `part` occurs in `s`.",
     },
@@ -113,6 +143,8 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         builtin: Builtin::Lower,
         name: "lower",
         method: false,
+        arity: 1,
+        kind: BuiltinKind::Value,
         signature: "lower(s: String) -> String",
         doc: "`s` in lower case (Unicode).",
     },
@@ -120,6 +152,8 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         builtin: Builtin::Len,
         name: "len",
         method: false,
+        arity: 1,
+        kind: BuiltinKind::Value,
         signature: "len(s: String) -> Int",
         doc: "The length of `s` in characters (Unicode scalar values).",
     },
@@ -127,6 +161,8 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         builtin: Builtin::Closure,
         name: "closure",
         method: false,
+        arity: 2,
+        kind: BuiltinKind::Relation,
         signature: "closure(x: A, r: Relation<A, B>) -> Set<B>",
         doc: "Everything reachable from `x` by one or more `r` edges; `~r` follows edges backwards. \
               `x` itself is included only when it lies on a cycle.",
@@ -135,6 +171,8 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         builtin: Builtin::Path,
         name: "path",
         method: false,
+        arity: 3,
+        kind: BuiltinKind::Relation,
         signature: "path(x: A, y: B, r: Relation<A, B>) -> Bool",
         doc: "Whether `y` is in `closure(x, r)`.",
     },
@@ -142,6 +180,8 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         builtin: Builtin::Remaining,
         name: "remaining",
         method: false,
+        arity: 2,
+        kind: BuiltinKind::Window,
         signature: "remaining(w: Window, t: Timestamp) -> Duration",
         doc: "Time from `t` until the (merged) interval of `w` containing `t` closes; `0s` outside `w`.",
     },
@@ -149,6 +189,8 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         builtin: Builtin::Fits,
         name: "fits",
         method: false,
+        arity: 3,
+        kind: BuiltinKind::Window,
         signature: "fits(w: Window, t: Timestamp, d: Duration) -> Bool",
         doc: "`t in w and remaining(w, t) >= d`.",
     },
@@ -156,6 +198,8 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         builtin: Builtin::NextOpen,
         name: "next_open",
         method: false,
+        arity: 2,
+        kind: BuiltinKind::Window,
         signature: "next_open(w: Window, t: Timestamp) -> Timestamp",
         doc: "`t` when `t in w`, else the start of the next interval of `w` (at most 366 days ahead; \
               an evaluation error if it never opens).",
@@ -164,6 +208,8 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         builtin: Builtin::Hour,
         name: "hour",
         method: false,
+        arity: 2,
+        kind: BuiltinKind::LocalTime,
         signature: "hour(t: Timestamp, tz: String) -> Int",
         doc: "The local hour (0 to 23) of `t` in the time zone `tz` (a string literal naming an IANA zone).",
     },
@@ -171,6 +217,8 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         builtin: Builtin::Weekday,
         name: "weekday",
         method: false,
+        arity: 2,
+        kind: BuiltinKind::LocalTime,
         signature: "weekday(t: Timestamp, tz: String) -> Int",
         doc: "The local day of the week of `t` in the time zone `tz`: 1 (Monday) to 7 (Sunday).",
     },
@@ -192,27 +240,17 @@ impl Builtin {
 
     /// Whether it is a plain value builtin, represented as [`crate::ExprKind::Builtin`].
     pub fn is_value_builtin(self) -> bool {
-        matches!(
-            self,
-            Builtin::Count
-                | Builtin::SetContains
-                | Builtin::Intersects
-                | Builtin::IsSubset
-                | Builtin::StartsWith
-                | Builtin::EndsWith
-                | Builtin::StrContains
-                | Builtin::Lower
-                | Builtin::Len
-        )
+        self.info().kind == BuiltinKind::Value
     }
 
     /// Number of arguments, the receiver of a method included.
     pub fn arity(self) -> usize {
-        match self {
-            Builtin::Count | Builtin::Lower | Builtin::Len => 1,
-            Builtin::Fits | Builtin::Path => 3,
-            _ => 2,
-        }
+        self.info().arity
+    }
+
+    /// The rows of [`BUILTINS`] written `name` (`contains` has two: on sets and on strings).
+    pub fn named(name: &str) -> impl Iterator<Item = &'static BuiltinInfo> + '_ {
+        BUILTINS.iter().filter(move |b| b.name == name)
     }
 }
 
@@ -248,6 +286,21 @@ mod tests {
                 "{b:?}"
             );
             assert!(!b.info().doc.is_empty());
+            // The signature shows the arity: one parameter per argument.
+            let params = b.info().signature.split("->").next().unwrap_or("");
+            let written = params.matches(':').count() + usize::from(b.info().method);
+            assert_eq!(written, b.arity(), "{b:?}");
+        }
+        // Rows sharing a name agree on arity and kind.
+        for row in BUILTINS {
+            for other in Builtin::named(row.name) {
+                assert_eq!(
+                    (other.arity, other.kind),
+                    (row.arity, row.kind),
+                    "{}",
+                    row.name
+                );
+            }
         }
     }
 }

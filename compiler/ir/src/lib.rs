@@ -14,9 +14,10 @@ pub mod limits;
 pub mod literal;
 mod print;
 mod verify;
+mod walk;
 
-pub use builtins::{BUILTINS, Builtin, BuiltinInfo};
-pub use limits::MAX_DEPTH;
+pub use builtins::{BUILTINS, Builtin, BuiltinInfo, BuiltinKind};
+pub use limits::{Depths, MAX_DEPTH};
 pub use print::print;
 pub use verify::{VerifyError, verify};
 
@@ -445,7 +446,8 @@ pub enum BinOp {
     Mul,
 }
 
-/// A `test` block, lowered to the same JSON shapes the runtime reads from files (`docs/language.md` §9),
+/// A `test` block, lowered to the same JSON shapes the runtime reads from files (the formats of
+/// `docs/language.md`, section 9),
 /// so tests go through the same validation as production data.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Test {

@@ -378,21 +378,38 @@ impl<'p> Printer<'p> {
             .map_or_else(|| format!("<attr {attr}>"), |f| f.name.clone())
     }
 
-    fn exprs(&self, items: &[Expr]) -> String {
-        let parts: Vec<String> = items.iter().map(|e| self.expr(e)).collect();
-        parts.join(", ")
+    /// An expression as text. Iterative (a work stack of pieces), so a tree of any depth
+    /// prints: each node expands into its text and its children in order, and the children are
+    /// expanded in turn when they come off the stack.
+    fn expr(&self, root: &Expr) -> String {
+        let mut out = String::new();
+        let mut stack = vec![Piece::Expr(root)];
+        while let Some(piece) = stack.pop() {
+            match piece {
+                Piece::Text(t) => out.push_str(&t),
+                Piece::Expr(e) => {
+                    let at = stack.len();
+                    stack.extend(self.pieces(e));
+                    stack[at..].reverse();
+                }
+            }
+        }
+        out
     }
 
-    fn expr(&self, e: &Expr) -> String {
+    /// The pieces of one node, in print order: text and the child expressions between it.
+    fn pieces<'e>(&self, e: &'e Expr) -> Vec<Piece<'e>> {
+        use Piece::{Expr as E, Text as T};
+        let t = |s: &str| T(s.to_string());
         match &e.kind {
-            ExprKind::Bool(b) => b.to_string(),
-            ExprKind::Int(n) => match e.ty {
+            ExprKind::Bool(b) => vec![T(b.to_string())],
+            ExprKind::Int(n) => vec![T(match e.ty {
                 Type::Duration => crate::literal::format_duration(*n),
                 Type::Timestamp => crate::literal::format_timestamp(*n),
                 _ => n.to_string(),
-            },
-            ExprKind::Str(s) => quoted(s),
-            ExprKind::Entity(id) => format!("{}::{}", self.ty(&e.ty), quoted(id)),
+            })],
+            ExprKind::Str(s) => vec![T(quoted(s))],
+            ExprKind::Entity(id) => vec![T(format!("{}::{}", self.ty(&e.ty), quoted(id)))],
             ExprKind::Enum(v) => {
                 let variant = match &e.ty {
                     Type::Enum(id) => self
@@ -403,149 +420,188 @@ impl<'p> Printer<'p> {
                         .and_then(|en| en.variants.get(*v as usize)),
                     _ => None,
                 };
-                match variant {
+                vec![T(match variant {
                     Some(name) => format!("{}::{name}", self.ty(&e.ty)),
                     None => format!("{}::<variant {v}>", self.ty(&e.ty)),
-                }
+                })]
             }
-            ExprKind::Set(items) if items.is_empty() => format!("([]: {})", self.ty(&e.ty)),
-            ExprKind::Set(items) => format!("[{}]", self.exprs(items)),
-            ExprKind::None => format!("(none: {})", self.ty(&e.ty)),
-            ExprKind::Some(x) => format!("some({})", self.expr(x)),
-            ExprKind::Now => "now".into(),
-            ExprKind::Arg(i) => self
+            ExprKind::Set(items) if items.is_empty() => {
+                vec![T(format!("([]: {})", self.ty(&e.ty)))]
+            }
+            ExprKind::Set(items) => list(t("["), items, t("]")),
+            ExprKind::None => vec![T(format!("(none: {})", self.ty(&e.ty)))],
+            ExprKind::Some(x) => vec![t("some("), E(x), t(")")],
+            ExprKind::Now => vec![t("now")],
+            ExprKind::Arg(i) => vec![T(self
                 .args
                 .get(*i as usize)
-                .map_or_else(|| format!("<arg {i}>"), |f| f.name.clone()),
-            ExprKind::Context(i) => self.program.schema.context.get(*i as usize).map_or_else(
-                || format!("<context {i}>"),
-                |f| format!("context.{}", f.name),
-            ),
-            ExprKind::Local(id) => format!("%{}", id.0),
+                .map_or_else(|| format!("<arg {i}>"), |f| f.name.clone()))],
+            ExprKind::Context(i) => {
+                vec![T(self.program.schema.context.get(*i as usize).map_or_else(
+                    || format!("<context {i}>"),
+                    |f| format!("context.{}", f.name),
+                ))]
+            }
+            ExprKind::Local(id) => vec![T(format!("%{}", id.0))],
             ExprKind::Attr { of, attr } => {
-                format!("{}.{}", self.expr(of), self.attr_name(&of.ty, *attr))
+                vec![E(of), T(format!(".{}", self.attr_name(&of.ty, *attr)))]
             }
             ExprKind::OptAttr { of, attr } => {
-                format!("{}?.{}", self.expr(of), self.attr_name(&of.ty, *attr))
+                vec![E(of), T(format!("?.{}", self.attr_name(&of.ty, *attr)))]
             }
-            ExprKind::Has { of, attr } => {
-                format!("({} has {})", self.expr(of), self.attr_name(&of.ty, *attr))
-            }
-            ExprKind::Not(x) => format!("(not {})", self.expr(x)),
-            ExprKind::Neg(x) => format!("(-{})", self.expr(x)),
-            ExprKind::Binary { op, lhs, rhs } => {
-                format!("({} {} {})", self.expr(lhs), binop(*op), self.expr(rhs))
-            }
+            ExprKind::Has { of, attr } => vec![
+                t("("),
+                E(of),
+                T(format!(" has {})", self.attr_name(&of.ty, *attr))),
+            ],
+            ExprKind::Not(x) => vec![t("(not "), E(x), t(")")],
+            ExprKind::Neg(x) => vec![t("(-"), E(x), t(")")],
+            ExprKind::Binary { op, lhs, rhs } => vec![
+                t("("),
+                E(lhs),
+                T(format!(" {} ", binop(*op))),
+                E(rhs),
+                t(")"),
+            ],
             ExprKind::Coalesce { value, fallback } => {
-                format!("({} ?? {})", self.expr(value), self.expr(fallback))
+                vec![t("("), E(value), t(" ?? "), E(fallback), t(")")]
             }
-            ExprKind::In { elem, set } => format!("({} in {})", self.expr(elem), self.expr(set)),
+            ExprKind::In { elem, set } => vec![t("("), E(elem), t(" in "), E(set), t(")")],
             ExprKind::Matches { operand, regex } => {
                 let pattern = self
                     .program
                     .regexes
                     .get(regex.index())
                     .map_or_else(|| "<regex out of range>".into(), |r| quoted(r));
-                format!("({} matches {pattern})", self.expr(operand))
+                vec![t("("), E(operand), T(format!(" matches {pattern})"))]
             }
             ExprKind::If {
                 cond,
                 then,
                 otherwise,
-            } => format!(
-                "(if {} then {} else {})",
-                self.expr(cond),
-                self.expr(then),
-                self.expr(otherwise)
-            ),
+            } => vec![
+                t("(if "),
+                E(cond),
+                t(" then "),
+                E(then),
+                t(" else "),
+                E(otherwise),
+                t(")"),
+            ],
             ExprKind::Call { func, args } => {
                 let name = self
                     .program
                     .functions
                     .get(func.index())
                     .map_or("<fn out of range>", |f| f.name.as_str());
-                format!("{name}({})", self.exprs(args))
+                list(T(format!("{name}(")), args, t(")"))
             }
             ExprKind::Builtin { builtin, args } => {
-                format!("{}({})", builtin.name(), self.exprs(args))
+                list(T(format!("{}(", builtin.name())), args, t(")"))
             }
             ExprKind::Quantifier {
                 all,
                 var,
                 set,
                 body,
-            } => format!(
-                "({} %{}: {} in {}: {})",
-                if *all { "all" } else { "any" },
-                var.0,
-                self.ty(set.ty_elem()),
-                self.expr(set),
-                self.expr(body)
-            ),
-            ExprKind::Filter { var, set, cond } => format!(
-                "{{%{}: {} in {} | {}}}",
-                var.0,
-                self.ty(set.ty_elem()),
-                self.expr(set),
-                self.expr(cond)
-            ),
+            } => vec![
+                T(format!(
+                    "({} %{}: {} in ",
+                    if *all { "all" } else { "any" },
+                    var.0,
+                    self.ty(set.ty_elem())
+                )),
+                E(set),
+                t(": "),
+                E(body),
+                t(")"),
+            ],
+            ExprKind::Filter { var, set, cond } => vec![
+                T(format!("{{%{}: {} in ", var.0, self.ty(set.ty_elem()))),
+                E(set),
+                t(" | "),
+                E(cond),
+                t("}"),
+            ],
             ExprKind::Related { rel, inverse, of } => {
-                format!("{}.{}", self.expr(of), self.relation_name(*rel, *inverse))
+                vec![E(of), T(format!(".{}", self.relation_name(*rel, *inverse)))]
             }
-            ExprKind::Closure { rel, inverse, of } => {
-                format!(
-                    "closure({}, {})",
-                    self.expr(of),
-                    self.relation_name(*rel, *inverse)
-                )
-            }
+            ExprKind::Closure { rel, inverse, of } => vec![
+                t("closure("),
+                E(of),
+                T(format!(", {})", self.relation_name(*rel, *inverse))),
+            ],
             ExprKind::Path {
                 rel,
                 inverse,
                 from,
                 to,
-            } => format!(
-                "path({}, {}, {})",
-                self.expr(from),
-                self.expr(to),
-                self.relation_name(*rel, *inverse)
-            ),
-            ExprKind::InWindow { window, at } => {
-                format!("({} in {})", self.expr(at), self.window_name(*window))
-            }
-            ExprKind::Remaining { window, at } => {
-                format!(
-                    "remaining({}, {})",
-                    self.window_name(*window),
-                    self.expr(at)
-                )
-            }
+            } => vec![
+                t("path("),
+                E(from),
+                t(", "),
+                E(to),
+                T(format!(", {})", self.relation_name(*rel, *inverse))),
+            ],
+            ExprKind::InWindow { window, at } => vec![
+                t("("),
+                E(at),
+                T(format!(" in {})", self.window_name(*window))),
+            ],
+            ExprKind::Remaining { window, at } => vec![
+                T(format!("remaining({}, ", self.window_name(*window))),
+                E(at),
+                t(")"),
+            ],
             ExprKind::Fits {
                 window,
                 at,
                 duration,
-            } => format!(
-                "fits({}, {}, {})",
-                self.window_name(*window),
-                self.expr(at),
-                self.expr(duration)
-            ),
-            ExprKind::NextOpen { window, at } => {
-                format!(
-                    "next_open({}, {})",
-                    self.window_name(*window),
-                    self.expr(at)
-                )
-            }
+            } => vec![
+                T(format!("fits({}, ", self.window_name(*window))),
+                E(at),
+                t(", "),
+                E(duration),
+                t(")"),
+            ],
+            ExprKind::NextOpen { window, at } => vec![
+                T(format!("next_open({}, ", self.window_name(*window))),
+                E(at),
+                t(")"),
+            ],
             ExprKind::LocalTime { part, at, timezone } => {
                 let name = match part {
                     TimePart::Hour => "hour",
                     TimePart::Weekday => "weekday",
                 };
-                format!("{name}({}, {})", self.expr(at), quoted(timezone))
+                vec![
+                    T(format!("{name}(")),
+                    E(at),
+                    T(format!(", {})", quoted(timezone))),
+                ]
             }
         }
     }
+}
+
+/// A piece of an expression's text: literal text, or a child still to print.
+enum Piece<'e> {
+    Text(String),
+    Expr(&'e Expr),
+}
+
+/// `open`, the items separated by `, `, then `close`.
+fn list<'e>(open: Piece<'e>, items: &'e [Expr], close: Piece<'e>) -> Vec<Piece<'e>> {
+    let mut out = Vec::with_capacity(items.len() * 2 + 1);
+    out.push(open);
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(Piece::Text(", ".to_string()));
+        }
+        out.push(Piece::Expr(item));
+    }
+    out.push(close);
+    out
 }
 
 impl Expr {

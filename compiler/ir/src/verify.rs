@@ -9,6 +9,7 @@
 
 use std::collections::HashSet;
 
+use crate::limits::{Depths, MAX_DEPTH, grow_stack};
 use crate::print::type_name;
 use crate::{BinOp, Builtin, Effect, EffectKind, Expr, ExprKind, Program, Type, WindowLine};
 
@@ -33,6 +34,7 @@ pub fn verify(program: &Program) -> Result<(), Vec<VerifyError>> {
         program,
         path: String::new(),
         errors: Vec::new(),
+        depths: Depths::of(program),
     };
     v.program();
     if v.errors.is_empty() {
@@ -57,6 +59,8 @@ struct Verifier<'p> {
     program: &'p Program,
     path: String,
     errors: Vec<VerifyError>,
+    /// The effective depth of every function and window (`limits`).
+    depths: Depths,
 }
 
 impl<'p> Verifier<'p> {
@@ -87,7 +91,7 @@ impl<'p> Verifier<'p> {
         let p = self.program;
         self.schema();
         for (i, w) in p.windows.iter().enumerate() {
-            self.at(&format!("windows[{i}]"), |v| v.window(w));
+            self.at(&format!("windows[{i}]"), |v| v.window(w, i));
         }
         self.window_cycles();
         for (i, f) in p.functions.iter().enumerate() {
@@ -112,7 +116,7 @@ impl<'p> Verifier<'p> {
                     *slot = Some(ty.clone());
                 }
                 v.at("body", |v| {
-                    v.expr(&f.body, &mut scope);
+                    v.root(&f.body, &mut scope);
                     v.expect_ty(&f.body.ty, &f.ret);
                 });
             });
@@ -197,7 +201,13 @@ impl<'p> Verifier<'p> {
         }
     }
 
-    fn window(&mut self, w: &crate::Window) {
+    fn window(&mut self, w: &crate::Window, index: usize) {
+        let depth = self.depths.windows.get(index).copied().unwrap_or(0);
+        if depth > MAX_DEPTH {
+            self.error(format!(
+                "the window's `except` chain is {depth} windows deep; the limit is {MAX_DEPTH}"
+            ));
+        }
         if w.timezone.is_empty() {
             self.error("empty time zone name");
         }
@@ -267,8 +277,13 @@ impl<'p> Verifier<'p> {
             .iter()
             .map(|f| {
                 let mut calls = Vec::new();
-                collect_calls(&f.body, &mut calls);
-                calls.retain(|&j| j < fns.len());
+                f.body.visit(|e| {
+                    if let ExprKind::Call { func, .. } = &e.kind
+                        && func.index() < fns.len()
+                    {
+                        calls.push(func.index());
+                    }
+                });
                 calls
             })
             .collect();
@@ -330,7 +345,7 @@ impl<'p> Verifier<'p> {
         };
         for (i, c) in rule.conditions.iter().enumerate() {
             self.at(&format!("conditions[{i}]"), |v| {
-                v.expr(&c.expr, &mut scope);
+                v.root(&c.expr, &mut scope);
                 v.expect_ty(&c.expr.ty, &Type::Bool);
             });
         }
@@ -338,7 +353,7 @@ impl<'p> Verifier<'p> {
         if let Some(message) = &rule.message {
             for (i, part) in message.parts.iter().enumerate() {
                 if let crate::MessagePart::Expr(e) = part {
-                    self.at(&format!("message[{i}]"), |v| v.expr(e, &mut scope));
+                    self.at(&format!("message[{i}]"), |v| v.root(e, &mut scope));
                 }
             }
         }
@@ -352,7 +367,7 @@ impl<'p> Verifier<'p> {
             if effect.kind != EffectKind::RequireApproval {
                 v.error(format!("approvers on a `{}` effect", effect.kind.as_str()));
             }
-            v.expr(approvers, scope);
+            v.root(approvers, scope);
             let ok = match &approvers.ty {
                 Type::String | Type::Entity(_) => true,
                 Type::Set(inner) => matches!(**inner, Type::String | Type::Entity(_)),
@@ -408,6 +423,20 @@ impl<'p> Verifier<'p> {
 
     fn child(&mut self, name: &str, e: &Expr, scope: &mut Scope<'_>) {
         self.at(name, |v| v.expr(e, scope));
+    }
+
+    /// Verify a whole expression (a condition, a body, approvers, a message part): first its
+    /// effective depth, without recursion, and its nodes only when that is within the budget.
+    fn root(&mut self, e: &Expr, scope: &mut Scope<'_>) {
+        let depth = self.depths.of_expr(e);
+        if depth > MAX_DEPTH {
+            self.error(format!(
+                "the expression nests {depth} levels deep, counting the calls and windows it \
+                 uses; the limit is {MAX_DEPTH}"
+            ));
+            return;
+        }
+        self.expr(e, scope);
     }
 
     fn entity_of(&mut self, ty: &Type) -> Option<usize> {
@@ -469,7 +498,17 @@ impl<'p> Verifier<'p> {
     }
 
     /// Verify `e` and its children; report when its annotation disagrees with its kind.
+    ///
+    /// Recursive: the checks of a node interleave with the visits of its children and with
+    /// binding quantifier variables, which an explicit stack would obscure. Its debug-build
+    /// frames (about 6 KiB a level) are more than the 2 KiB a level that `MAX_DEPTH` levels on
+    /// a 2 MiB thread allow, so every level enters through `grow_stack`, which moves to a heap
+    /// segment when the thread's stack runs low.
     fn expr(&mut self, e: &Expr, scope: &mut Scope<'_>) {
+        grow_stack(|| self.expr_node(e, scope));
+    }
+
+    fn expr_node(&mut self, e: &Expr, scope: &mut Scope<'_>) {
         self.well_formed(&e.ty);
         let schema = &self.program.schema;
         // The type the node must have, when it is determined by kind and children alone.
@@ -891,73 +930,6 @@ impl<'p> Verifier<'p> {
             ));
         }
         ok_ret
-    }
-}
-
-fn collect_calls(e: &Expr, out: &mut Vec<usize>) {
-    if let ExprKind::Call { func, .. } = &e.kind {
-        out.push(func.index());
-    }
-    for_each_child(e, &mut |c| collect_calls(c, out));
-}
-
-/// Call `f` on every direct child expression of `e`.
-pub(crate) fn for_each_child(e: &Expr, f: &mut dyn FnMut(&Expr)) {
-    match &e.kind {
-        ExprKind::Bool(_)
-        | ExprKind::Int(_)
-        | ExprKind::Str(_)
-        | ExprKind::Entity(_)
-        | ExprKind::Enum(_)
-        | ExprKind::None
-        | ExprKind::Now
-        | ExprKind::Arg(_)
-        | ExprKind::Context(_)
-        | ExprKind::Local(_) => {}
-        ExprKind::Set(items)
-        | ExprKind::Call { args: items, .. }
-        | ExprKind::Builtin { args: items, .. } => items.iter().for_each(f),
-        ExprKind::Some(x)
-        | ExprKind::Not(x)
-        | ExprKind::Neg(x)
-        | ExprKind::Attr { of: x, .. }
-        | ExprKind::OptAttr { of: x, .. }
-        | ExprKind::Has { of: x, .. }
-        | ExprKind::Matches { operand: x, .. }
-        | ExprKind::Related { of: x, .. }
-        | ExprKind::Closure { of: x, .. }
-        | ExprKind::InWindow { at: x, .. }
-        | ExprKind::Remaining { at: x, .. }
-        | ExprKind::NextOpen { at: x, .. }
-        | ExprKind::LocalTime { at: x, .. } => f(x),
-        ExprKind::Binary { lhs: a, rhs: b, .. }
-        | ExprKind::Coalesce {
-            value: a,
-            fallback: b,
-        }
-        | ExprKind::In { elem: a, set: b }
-        | ExprKind::Quantifier {
-            set: a, body: b, ..
-        }
-        | ExprKind::Filter {
-            set: a, cond: b, ..
-        }
-        | ExprKind::Path { from: a, to: b, .. }
-        | ExprKind::Fits {
-            at: a, duration: b, ..
-        } => {
-            f(a);
-            f(b);
-        }
-        ExprKind::If {
-            cond,
-            then,
-            otherwise,
-        } => {
-            f(cond);
-            f(then);
-            f(otherwise);
-        }
     }
 }
 

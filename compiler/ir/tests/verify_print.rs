@@ -606,3 +606,147 @@ fn prints_literals_in_source_syntax() {
         "{text}"
     );
 }
+
+/// `not not … c` with `depth` levels in all (a bool context field at the bottom).
+fn nots(depth: usize) -> Expr {
+    let mut x = e(Type::Bool, ExprKind::Bool(true));
+    for _ in 1..depth {
+        x = e(Type::Bool, ExprKind::Not(b(x)));
+    }
+    x
+}
+
+#[test]
+fn rejects_expressions_deeper_than_the_budget() {
+    let mut p = sample();
+    p.rules[1].conditions[1].expr = nots(MAX_DEPTH);
+    assert_eq!(verify(&p), Ok(()));
+    print(&p);
+    check_errors(
+        |p| p.rules[1].conditions[1].expr = nots(MAX_DEPTH + 1),
+        &[
+            "rules[1].conditions[1]: the expression nests 1001 levels deep, counting the calls and windows it uses; the limit is 1000",
+        ],
+    );
+    // Approvers and message parts are bounded too.
+    check_errors(
+        |p| {
+            p.rules[0].effect.approvers = Some(e(
+                set(Type::String),
+                ExprKind::Set(vec![e(
+                    Type::String,
+                    ExprKind::Builtin {
+                        builtin: Builtin::Lower,
+                        args: vec![{
+                            let mut s = string("a");
+                            for _ in 0..MAX_DEPTH {
+                                s = e(
+                                    Type::String,
+                                    ExprKind::Builtin {
+                                        builtin: Builtin::Lower,
+                                        args: vec![s],
+                                    },
+                                );
+                            }
+                            s
+                        }],
+                    },
+                )]),
+            ));
+        },
+        &[
+            "rules[0].effect.approvers: the expression nests 1003 levels deep, counting the calls and windows it uses; the limit is 1000",
+        ],
+    );
+}
+
+/// A chain of functions, each calling the previous one and adding a level: the depth counts
+/// through the calls (2 a function), so 500 functions are within the budget and 501 are not.
+#[test]
+fn counts_depth_through_calls_and_except_chains() {
+    let chain = |p: &mut Program, n: usize| {
+        p.functions.truncate(1);
+        for i in 0..n {
+            let inner = if i == 0 {
+                e(Type::Bool, ExprKind::Local(LocalId(0)))
+            } else {
+                e(
+                    Type::Bool,
+                    ExprKind::Call {
+                        func: FnId(i as u32),
+                        args: vec![e(Type::Bool, ExprKind::Local(LocalId(0)))],
+                    },
+                )
+            };
+            p.functions.push(Function {
+                name: format!("f{i}"),
+                params: vec![Type::Bool],
+                ret: Type::Bool,
+                n_locals: 1,
+                body: e(Type::Bool, ExprKind::Not(b(inner))),
+            });
+        }
+        p.rules[1].conditions[1].expr = e(
+            Type::Bool,
+            ExprKind::Call {
+                func: FnId(n as u32),
+                args: vec![e(Type::Bool, ExprKind::Bool(true))],
+            },
+        );
+    };
+    let mut p = sample();
+    chain(&mut p, 499);
+    assert_eq!(verify(&p), Ok(()));
+    assert_eq!(Depths::of(&p).functions[499], 998);
+    let mut p = sample();
+    chain(&mut p, 501);
+    let errors = verify(&p).unwrap_err();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert_eq!(errors[0].path, "functions[501].body");
+    assert_eq!(errors[1].path, "rules[1].conditions[1]");
+    // Windows: a chain of `except`s deeper than the budget.
+    let mut p = sample();
+    for i in 1..MAX_DEPTH as u32 {
+        let mut w = p.windows[0].clone();
+        w.name = format!("w{i}");
+        w.except = vec![WindowId(i - 1)];
+        p.windows.push(w);
+    }
+    assert_eq!(
+        verify(&p),
+        Ok(()),
+        "a chain of 1000 windows is within the budget"
+    );
+    let mut w = p.windows[0].clone();
+    w.name = "one_more".into();
+    w.except = vec![WindowId(MAX_DEPTH as u32 - 1)];
+    p.windows.push(w);
+    let errors = verify(&p).unwrap_err();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(
+        errors[0].to_string(),
+        "windows[1000]: the window's `except` chain is 1001 windows deep; the limit is 1000"
+    );
+}
+
+/// The verifier and the printer are safe on trees far deeper than any stack: the verifier
+/// measures depth without recursion and stops, the printer is iterative.
+#[test]
+fn deep_programs_do_not_overflow_the_stack() {
+    let mut p = sample();
+    p.rules[1].conditions[1].expr = nots(200_000);
+    let errors = verify(&p).unwrap_err();
+    assert_eq!(errors.len(), 1);
+    let text = print(&p);
+    assert!(text.contains(&"(not ".repeat(1000)));
+    // Take the tree apart without the derived (recursive) drop.
+    let mut stack = vec![std::mem::replace(
+        &mut p.rules[1].conditions[1].expr,
+        e(Type::Bool, ExprKind::Bool(true)),
+    )];
+    while let Some(mut x) = stack.pop() {
+        for c in x.children_mut() {
+            stack.push(std::mem::replace(c, e(Type::Bool, ExprKind::Bool(true))));
+        }
+    }
+}

@@ -15,6 +15,7 @@ use crate::scan::{self, Chunk, MAX_NESTING, MAX_OPERATORS};
 use crate::{Diagnostic, Span, codes};
 use pest::Parser;
 use pest::iterators::Pair;
+use ward_ir::MAX_DEPTH;
 
 mod fast;
 
@@ -46,18 +47,47 @@ pub(crate) struct Builder<'a> {
     comments: &'a [ast::Comment],
     map: SpanMap,
     diags: &'a mut Vec<Diagnostic>,
+    /// How many expression nodes lie above the one being built (0 at a root expression).
+    level: usize,
+    /// Whether this declaration was already reported as nesting beyond [`MAX_DEPTH`].
+    too_deep: bool,
+}
+
+/// The stack a declaration nesting `nesting` levels (brackets, `if`, `any`, `all`) may need
+/// to be parsed and built in a debug build: pest's descent costs about 30 KiB a bracket there,
+/// and the tree's own passes (the debug cross-check compares and drops trees up to `MAX_DEPTH`
+/// deep) under 1 MiB.
+fn parse_stack(nesting: usize) -> usize {
+    (1 << 20) + nesting * (32 << 10)
+}
+
+/// Run `f` with at least `need` bytes of stack, moving to a heap segment (the `stacker`
+/// crate) when the thread has less. Pest stops with an error when its stack runs low rather
+/// than overflow, so this is what lets every declaration within the scanner's nesting limit
+/// parse on any thread, the 2 MiB ones of the test harness included.
+fn with_stack<R>(need: usize, f: impl FnOnce() -> R) -> R {
+    stacker::maybe_grow(need, 2 * need, f)
 }
 
 /// Parse `text` as one expression; spans go through `map`.
 pub(crate) fn parse_expr_with(text: &str, map: &SpanMap, diags: &mut Vec<Diagnostic>) -> Expr {
     let whole = Span::new(map.at(0), map.at(text.len()));
-    if let Some(d) = too_deep(text, whole) {
+    let scanned = scan::scan(text);
+    let nesting = scanned.chunks.iter().map(|c| c.nesting).max().unwrap_or(0);
+    if let Some(d) = too_deep_scanned(&scanned, whole) {
         diags.push(d);
         return Expr {
             span: whole,
             kind: ExprKind::Error,
         };
     }
+    with_stack(parse_stack(nesting), || {
+        parse_expr_unguarded(text, map, diags)
+    })
+}
+
+fn parse_expr_unguarded(text: &str, map: &SpanMap, diags: &mut Vec<Diagnostic>) -> Expr {
+    let whole = Span::new(map.at(0), map.at(text.len()));
     let map = match map {
         SpanMap::Offset(o) => SpanMap::Offset(*o),
         SpanMap::Table(t) => SpanMap::Table(t.clone()),
@@ -67,6 +97,8 @@ pub(crate) fn parse_expr_with(text: &str, map: &SpanMap, diags: &mut Vec<Diagnos
         comments: &[],
         map,
         diags,
+        level: 0,
+        too_deep: false,
     };
     match WardParser::parse(Rule::expr_only, text) {
         Ok(mut pairs) => {
@@ -96,10 +128,43 @@ pub(crate) fn parse_expr_with(text: &str, map: &SpanMap, diags: &mut Vec<Diagnos
     }
 }
 
+/// Parse every declaration of `text` that the fast path accepts with pest too, and compare:
+/// the number of declarations both parsed the same, or what differs. See [`crate::cross_check`].
+pub(crate) fn cross_check(text: &str) -> Result<usize, String> {
+    let scanned = scan::scan(text);
+    let mut compared = 0;
+    for chunk in &scanned.chunks {
+        let mut diags = Vec::new();
+        let builder = Builder::new(text, &scanned.comments, chunk.start, &mut diags);
+        if too_deep_chunk(
+            chunk.nesting,
+            chunk.operators,
+            Span::new(chunk.start, chunk.end),
+        )
+        .is_some()
+        {
+            continue;
+        }
+        let agreed = with_stack(parse_stack(chunk.nesting), || {
+            builder
+                .fast_item(chunk)
+                .map(|item| builder.agrees_with_pest(chunk, &item))
+        });
+        if let Some(result) = agreed {
+            result?;
+            compared += 1;
+        }
+    }
+    Ok(compared)
+}
+
 /// Refuse text nested so deeply (or with so many operators) that a parser or a later pass
 /// could exhaust its stack.
 fn too_deep(text: &str, whole: Span) -> Option<Diagnostic> {
-    let scanned = scan::scan(text);
+    too_deep_scanned(&scan::scan(text), whole)
+}
+
+fn too_deep_scanned(scanned: &scan::Scanned, whole: Span) -> Option<Diagnostic> {
     let nesting = scanned.chunks.iter().map(|c| c.nesting).max().unwrap_or(0);
     let operators: usize = scanned.chunks.iter().map(|c| c.operators).sum();
     too_deep_chunk(nesting, operators, whole)
@@ -143,42 +208,60 @@ impl<'a> Builder<'a> {
             comments,
             map: SpanMap::Offset(offset),
             diags,
+            level: 0,
+            too_deep: false,
         }
     }
 
     /// Parse and build one top-level chunk of the file.
     pub(crate) fn chunk(&mut self, chunk: &Chunk) -> Option<ast::Item> {
-        let source = &self.text[chunk.start..chunk.end];
         let whole = Span::new(chunk.start, chunk.end);
         if let Some(d) = too_deep_chunk(chunk.nesting, chunk.operators, whole) {
             self.diags.push(d);
             return None;
         }
-        if let Some(mut item) = fast::item(source, &self.map) {
-            let doc = self.doc_before(item.span());
-            match &mut item {
-                ast::Item::Rule(r) => r.doc = doc,
-                ast::Item::Const(c) => c.doc = doc,
-                _ => {}
-            }
+        with_stack(parse_stack(chunk.nesting), || self.chunk_unguarded(chunk))
+    }
+
+    fn chunk_unguarded(&mut self, chunk: &Chunk) -> Option<ast::Item> {
+        if let Some(item) = self.fast_item(chunk) {
             #[cfg(debug_assertions)]
-            self.cross_check(chunk, &item);
+            if let Err(why) = self.agrees_with_pest(chunk, &item) {
+                panic!("{why}");
+            }
             return Some(item);
         }
         self.chunk_with_pest(chunk)
     }
 
-    /// Debug builds parse every declaration the fast path took with pest too: both must agree.
-    #[cfg(debug_assertions)]
-    fn cross_check(&self, chunk: &Chunk, fast: &ast::Item) {
+    /// The declaration as the fast path builds it, doc comment attached; `None` when the fast
+    /// path leaves it to pest.
+    fn fast_item(&self, chunk: &Chunk) -> Option<ast::Item> {
+        let source = &self.text[chunk.start..chunk.end];
+        let mut item = fast::item(source, &self.map)?;
+        let doc = self.doc_before(item.span());
+        match &mut item {
+            ast::Item::Rule(r) => r.doc = doc,
+            ast::Item::Const(c) => c.doc = doc,
+            _ => {}
+        }
+        Some(item)
+    }
+
+    /// Parse the declaration with pest as well: it must give no diagnostic and the same tree
+    /// as the fast path did. Debug builds run this on every declaration the fast path takes;
+    /// [`cross_check`] runs it on demand, in any build.
+    fn agrees_with_pest(&self, chunk: &Chunk, fast: &ast::Item) -> Result<(), String> {
         let mut diags = Vec::new();
         let mut builder = Builder::new(self.text, self.comments, chunk.start, &mut diags);
         let slow = builder.chunk_with_pest(chunk);
-        assert!(
-            diags.is_empty() && slow.as_ref() == Some(fast),
+        if diags.is_empty() && slow.as_ref() == Some(fast) {
+            return Ok(());
+        }
+        Err(format!(
             "the fast path and pest disagree on {:?}: {diags:?}\nfast: {fast:?}\npest: {slow:?}",
             &self.text[chunk.start..chunk.end],
-        );
+        ))
     }
 
     fn chunk_with_pest(&mut self, chunk: &Chunk) -> Option<ast::Item> {
@@ -444,6 +527,9 @@ impl<'a> Builder<'a> {
             }
             Rule::default_decl => {
                 let effect = self.effect(inner.next()?);
+                for q in inner {
+                    self.bad_from(&effect, &q);
+                }
                 ast::Item::Default(ast::DefaultDecl { span, effect })
             }
             Rule::rule_decl => ast::Item::Rule(self.rule(span, doc, inner)?),
@@ -691,6 +777,11 @@ impl<'a> Builder<'a> {
                     }
                 }
                 Rule::effect => effect = Some(self.effect(q)),
+                Rule::bad_from => {
+                    if let Some(effect) = &effect {
+                        self.bad_from(effect, &q);
+                    }
+                }
                 Rule::missing_effect => {
                     let at = self.span(&q);
                     let rule_name = name
@@ -729,6 +820,36 @@ impl<'a> Builder<'a> {
             effect: effect?,
             because,
         })
+    }
+
+    /// `deny from …`: report it (E0021); the approvers are dropped.
+    fn bad_from(&mut self, effect: &ast::Effect, p: &P<'_>) {
+        if p.as_rule() != Rule::bad_from {
+            return;
+        }
+        let span = self.span(p);
+        let written = match effect.kind {
+            ast::EffectKind::Allow => "allow",
+            ast::EffectKind::Deny => "deny",
+            ast::EffectKind::RequireApproval { .. } => {
+                self.error(
+                    codes::FROM_WITHOUT_APPROVAL,
+                    "`require approval` takes one `from`",
+                    span,
+                )
+                .help = Some("put every approver in one set: `from [a, b]`".into());
+                return;
+            }
+        };
+        self.error(
+            codes::FROM_WITHOUT_APPROVAL,
+            format!("`{written}` takes no approvers: only `require approval` takes `from`"),
+            span,
+        )
+        .help = Some(format!(
+            "remove `from …`, or write `require approval {}` to ask someone",
+            self.text.get(span.range()).unwrap_or("from …")
+        ));
     }
 
     fn effect(&mut self, p: P<'_>) -> ast::Effect {
@@ -930,6 +1051,11 @@ impl<'a> Builder<'a> {
                     for e in q.into_inner() {
                         match e.as_rule() {
                             Rule::effect => effect = Some(self.effect(e)),
+                            Rule::bad_from => {
+                                if let Some(effect) = &effect {
+                                    self.bad_from(effect, &e);
+                                }
+                            }
                             Rule::kw_by => by = Some(Vec::new()),
                             Rule::ident => by.get_or_insert_with(Vec::new).push(self.ident(&e)),
                             _ => {}
@@ -966,8 +1092,58 @@ impl<'a> Builder<'a> {
     // -----------------------------------------------------------------------------------------
     // Expressions
 
+    // The depth budget: every builder of an expression node knows, from the pairs pest read,
+    // how many nodes its tree puts above each operand (a chain of `n` operands nests its first
+    // one `n - 1` levels down), so it sets `level` for each operand and refuses, with one
+    // diagnostic, a tree that would nest beyond `MAX_DEPTH` before building any of it. The
+    // tree of a declaration, and so every later pass over it, is never deeper than the budget.
+    // The fast path measures the same depth bottom-up and leaves such declarations to pest.
+
+    /// Build `p` as an expression `below` levels under the current position.
+    fn sub(&mut self, p: P<'_>, below: usize) -> Expr {
+        let saved = self.level;
+        self.level = saved + below;
+        let e = self.expr(p);
+        self.level = saved;
+        e
+    }
+
+    /// Whether a node `below` levels under the current position nests beyond the budget;
+    /// reported once per declaration.
+    fn beyond(&mut self, below: usize, span: Span) -> bool {
+        if self.level + below < MAX_DEPTH {
+            return false;
+        }
+        if !self.too_deep {
+            self.too_deep = true;
+            let at = Span::new(span.start as usize, span.start as usize);
+            self.diags.push(
+                Diagnostic::error(
+                    codes::EXPR_TOO_DEEP,
+                    format!("this expression nests more than {MAX_DEPTH} levels deep"),
+                    at,
+                )
+                .with_help(
+                    "split it: write a long `or` of comparisons as a set (`x in [\"a\", \"b\"]`), \
+                     a long `and` as several `when` lines, and name parts with `const` or `fn`",
+                ),
+            );
+        }
+        true
+    }
+
+    fn error_expr(span: Span) -> Expr {
+        Expr {
+            span,
+            kind: ExprKind::Error,
+        }
+    }
+
     fn expr(&mut self, p: P<'_>) -> Expr {
         let span = self.span(&p);
+        if self.beyond(0, span) {
+            return Self::error_expr(span);
+        }
         match p.as_rule() {
             Rule::expr => match p.into_inner().next() {
                 Some(q) => self.expr(q),
@@ -1035,17 +1211,22 @@ impl<'a> Builder<'a> {
 
     fn left_assoc(&mut self, p: P<'_>) -> Expr {
         let span = self.span(&p);
-        let mut inner = p.into_inner();
+        let parts: Vec<P<'_>> = p.into_inner().collect();
+        // `a op b op c`: the first operand is `n - 1` levels down, operand `k` is `n - k`.
+        let n = parts.len().div_ceil(2);
+        if n > 1 && self.beyond(n - 1, span) {
+            return Self::error_expr(span);
+        }
+        let mut inner = parts.into_iter();
         let Some(first) = inner.next() else {
-            return Expr {
-                span,
-                kind: ExprKind::Error,
-            };
+            return Self::error_expr(span);
         };
-        let mut lhs = self.expr(first);
+        let mut lhs = self.sub(first, n.saturating_sub(1));
+        let mut k = 1;
         while let (Some(op), Some(rhs)) = (inner.next(), inner.next()) {
             let op = self.binary_op(&op);
-            let rhs = self.expr(rhs);
+            let rhs = self.sub(rhs, n - k);
+            k += 1;
             lhs = Expr {
                 span: lhs.span.to(rhs.span),
                 kind: ExprKind::Binary {
@@ -1059,13 +1240,22 @@ impl<'a> Builder<'a> {
     }
 
     fn coalesce(&mut self, p: P<'_>) -> Expr {
+        let span = self.span(&p);
+        let parts: Vec<P<'_>> = p.into_inner().collect();
+        // `a ?? b ?? c` is `a ?? (b ?? c)`: operand `i` is `i + 1` levels down, the last `n - 1`.
+        let n = parts.len().div_ceil(2);
+        if n > 1 && self.beyond(n - 1, span) {
+            return Self::error_expr(span);
+        }
         let mut operands = Vec::new();
         let mut ops = Vec::new();
-        for q in p.into_inner() {
+        for q in parts {
             if q.as_rule() == Rule::op_coalesce {
                 ops.push(self.binary_op(&q));
             } else {
-                operands.push(self.expr(q));
+                let i = operands.len();
+                let below = if i + 1 == n { i } else { i + 1 };
+                operands.push(self.sub(q, below));
             }
         }
         let mut rhs = operands.pop().unwrap_or(Expr {
@@ -1103,21 +1293,23 @@ impl<'a> Builder<'a> {
             }
         }
         let Some(operand) = operand else {
-            return Expr {
-                span,
-                kind: ExprKind::Error,
-            };
+            return Self::error_expr(span);
         };
-        let mut expr = match (unary, ops.last()) {
-            // `-9223372036854775808` is the smallest Int, not the negation of an overflow.
-            (ast::UnaryOp::Neg, Some(&op_span)) if is_min_int(&operand) => {
+        // `-9223372036854775808` is the smallest Int, not the negation of an overflow.
+        let min_int = unary == ast::UnaryOp::Neg && !ops.is_empty() && is_min_int(&operand);
+        let below = ops.len() - usize::from(min_int);
+        if below > 0 && self.beyond(below, span) {
+            return Self::error_expr(span);
+        }
+        let mut expr = match ops.last() {
+            Some(&op_span) if min_int => {
                 ops.pop();
                 Expr {
                     span: op_span.to(self.span(&operand)),
                     kind: ExprKind::Int(i64::MIN),
                 }
             }
-            _ => self.expr(operand),
+            _ => self.sub(operand, below),
         };
         while let Some(op_span) = ops.pop() {
             expr = Expr {
@@ -1136,14 +1328,17 @@ impl<'a> Builder<'a> {
 
     fn comparison(&mut self, p: P<'_>) -> Expr {
         let span = self.span(&p);
-        let mut inner = p.into_inner();
+        let parts: Vec<P<'_>> = p.into_inner().collect();
+        // Each tail (`== b`, `has a`) is a node over what precedes it.
+        let tails = parts.len().saturating_sub(1);
+        if tails > 0 && self.beyond(tails, span) {
+            return Self::error_expr(span);
+        }
+        let mut inner = parts.into_iter();
         let Some(first) = inner.next() else {
-            return Expr {
-                span,
-                kind: ExprKind::Error,
-            };
+            return Self::error_expr(span);
         };
-        let mut lhs = self.expr(first);
+        let mut lhs = self.sub(first, tails);
         for (idx, tail) in inner.enumerate() {
             let mut parts = tail.into_inner();
             let (Some(op), Some(rhs)) = (parts.next(), parts.next()) else {
@@ -1169,7 +1364,7 @@ impl<'a> Builder<'a> {
                 }
             } else {
                 let op = self.binary_op(&op);
-                let rhs = self.expr(rhs);
+                let rhs = self.sub(rhs, tails - idx);
                 Expr {
                     span: lhs.span.to(rhs.span),
                     kind: ExprKind::Binary {
@@ -1185,23 +1380,31 @@ impl<'a> Builder<'a> {
 
     fn postfix(&mut self, p: P<'_>) -> Expr {
         let span = self.span(&p);
-        let mut inner = p.into_inner();
+        let parts: Vec<P<'_>> = p.into_inner().collect();
+        // Each suffix (`(…)`, `.a`, `?.a`) is a node over what precedes it; the arguments of
+        // a call are one level below the call.
+        let suffixes = parts.len().saturating_sub(1);
+        if suffixes > 0 && self.beyond(suffixes, span) {
+            return Self::error_expr(span);
+        }
+        let mut inner = parts.into_iter();
         let Some(first) = inner.next() else {
-            return Expr {
-                span,
-                kind: ExprKind::Error,
-            };
+            return Self::error_expr(span);
         };
+        let saved = self.level;
+        self.level = saved + suffixes;
         let mut expr = self.primary(first);
-        for q in inner {
+        self.level = saved;
+        for (j, q) in inner.enumerate() {
             let q_span = self.span(&q);
             let whole = expr.span.to(q_span);
+            let call_level = suffixes - j - 1;
             expr = match q.as_rule() {
                 Rule::call_args => {
                     let args = q
                         .into_inner()
                         .filter(|a| a.as_rule() == Rule::expr)
-                        .map(|a| self.expr(a))
+                        .map(|a| self.sub(a, call_level + 1))
                         .collect();
                     Expr {
                         span: whole,
@@ -1233,18 +1436,21 @@ impl<'a> Builder<'a> {
 
     fn primary(&mut self, p: P<'_>) -> Expr {
         let span = self.span(&p);
+        if self.beyond(0, span) {
+            return Self::error_expr(span);
+        }
         let kind = match p.as_rule() {
             Rule::paren_expr => match p.into_inner().find(|q| q.as_rule() == Rule::expr) {
-                Some(e) => ExprKind::Paren(Box::new(self.expr(e))),
+                Some(e) => ExprKind::Paren(Box::new(self.sub(e, 1))),
                 None => ExprKind::Error,
             },
             Rule::if_expr => {
                 let mut parts = p.into_inner().filter(|q| q.as_rule() == Rule::expr);
                 match (parts.next(), parts.next(), parts.next()) {
                     (Some(c), Some(a), Some(b)) => ExprKind::If {
-                        cond: Box::new(self.expr(c)),
-                        then: Box::new(self.expr(a)),
-                        otherwise: Box::new(self.expr(b)),
+                        cond: Box::new(self.sub(c, 1)),
+                        then: Box::new(self.sub(a, 1)),
+                        otherwise: Box::new(self.sub(b, 1)),
                     },
                     _ => ExprKind::Error,
                 }
@@ -1261,8 +1467,8 @@ impl<'a> Builder<'a> {
                     (Some(var), Some(set), Some(body)) => ExprKind::Quantifier {
                         kind,
                         var: self.ident(&var),
-                        set: Box::new(self.expr(set)),
-                        body: Box::new(self.expr(body)),
+                        set: Box::new(self.sub(set, 1)),
+                        body: Box::new(self.sub(body, 1)),
                     },
                     _ => ExprKind::Error,
                 }
@@ -1274,8 +1480,8 @@ impl<'a> Builder<'a> {
                 match (parts.next(), parts.next(), parts.next()) {
                     (Some(var), Some(set), Some(cond)) => ExprKind::Filter {
                         var: self.ident(&var),
-                        set: Box::new(self.expr(set)),
-                        cond: Box::new(self.expr(cond)),
+                        set: Box::new(self.sub(set, 1)),
+                        cond: Box::new(self.sub(cond, 1)),
                     },
                     _ => ExprKind::Error,
                 }
@@ -1283,7 +1489,7 @@ impl<'a> Builder<'a> {
             Rule::set_lit => ExprKind::Set(
                 p.into_inner()
                     .filter(|q| q.as_rule() == Rule::expr)
-                    .map(|q| self.expr(q))
+                    .map(|q| self.sub(q, 1))
                     .collect(),
             ),
             Rule::timestamp => match self.timestamp(p) {

@@ -15,7 +15,7 @@ pub const ASSIGN_IN_EXPR: &str = "E0005";
 pub const C_OPERATOR: &str = "E0006";
 /// A rule without `allow`, `deny` or `require approval`.
 pub const MISSING_EFFECT: &str = "E0007";
-/// An integer literal that does not fit in 64 bits.
+/// An integer literal out of range for Int (64 bits).
 pub const INT_OVERFLOW: &str = "E0008";
 /// An unknown or malformed escape sequence in a string.
 pub const BAD_ESCAPE: &str = "E0009";
@@ -39,6 +39,10 @@ pub const EXPECTED_DECLARATION: &str = "E0017";
 pub const BAD_NUMBER: &str = "E0018";
 /// A declaration nested too deeply (or too long) for the parser.
 pub const TOO_DEEP: &str = "E0019";
+/// An expression whose tree nests more than `ward_ir::MAX_DEPTH` levels deep.
+pub const EXPR_TOO_DEEP: &str = "E0020";
+/// `from …` after `allow` or `deny`: only `require approval` takes approvers.
+pub const FROM_WITHOUT_APPROVAL: &str = "E0021";
 
 /// Every syntax code, in order (the docs test checks each is documented).
 pub const ALL: &[&str] = &[
@@ -61,4 +65,6 @@ pub const ALL: &[&str] = &[
     EXPECTED_DECLARATION,
     BAD_NUMBER,
     TOO_DEEP,
+    EXPR_TOO_DEEP,
+    FROM_WITHOUT_APPROVAL,
 ];

@@ -80,6 +80,12 @@ pub fn format(text: &str) -> Result<String, Vec<Diagnostic>> {
 /// tree equals the original's once spans are erased, and it has the same comments. The error
 /// says what differs. `ward fmt` runs this before it writes a file.
 pub fn verify(original: &str, formatted: &str) -> Result<(), String> {
+    // Cloning, comparing and dropping two trees up to `MAX_DEPTH` deep (derived, recursive)
+    // takes about 1.3 MiB of stack in a debug build: run where at least 4 MiB are left.
+    stacker::maybe_grow(4 << 20, 8 << 20, || verify_trees(original, formatted))
+}
+
+fn verify_trees(original: &str, formatted: &str) -> Result<(), String> {
     let (before, _) = crate::parse(original);
     let (after, diags) = crate::parse(formatted);
     if let Some(d) = diags.iter().find(|d| d.is_error()) {

@@ -49,6 +49,15 @@ pub fn parse(text: &str) -> (ast::File, Vec<Diagnostic>) {
     )
 }
 
+/// Parse every declaration of `text` that the fast path (`build/fast.rs`) accepts with pest as
+/// well and compare the two trees: `Ok(n)` when all `n` agree, else what differs. Debug builds
+/// make the same comparison inside [`parse`] (and panic on a difference); this runs it in any
+/// build, for the generated-source tests and fuzz targets. Declarations the fast path leaves to
+/// pest are not counted: pest is the definition of the language.
+pub fn cross_check(text: &str) -> Result<usize, String> {
+    build::cross_check(text)
+}
+
 /// Parse a single expression (the whole text must be one expression). Handy for tests and for
 /// the language server; spans are offsets into `text`.
 pub fn parse_expr(text: &str) -> (ast::Expr, Vec<Diagnostic>) {

@@ -119,9 +119,9 @@ pub(crate) fn int(text: &str) -> Result<i64, LiteralError> {
     text.parse::<i64>().map_err(|_| {
         LiteralError::whole(
             text,
-            format!("integer literal `{text}` does not fit in 64 bits"),
+            format!("integer literal `{text}` is out of range for Int"),
         )
-        .help("integers range from -9223372036854775808 to 9223372036854775807")
+        .help("an Int is from -9223372036854775808 to 9223372036854775807")
     })
 }
 
@@ -168,50 +168,37 @@ pub(crate) fn duration(text: &str) -> Result<i64, LiteralError> {
     Ok(total)
 }
 
-/// An RFC 3339 timestamp with a UTC offset and whole seconds, years 0001 to 9999.
+/// An RFC 3339 timestamp with a UTC offset and whole seconds, years 0001 to 9999, read by the
+/// same function that reads the timestamps of requests ([`ward_ir::literal::parse_timestamp`]).
 pub(crate) fn timestamp(text: &str) -> Result<i64, LiteralError> {
+    use ward_ir::literal::TimestampError as E;
     let example =
         "write an RFC 3339 timestamp such as `2026-11-29T10:00:00Z` or `2026-11-29T10:00:00+01:00`";
-    let Some(t) = text.find(['T', 't']) else {
-        return Err(
-            LiteralError::whole(text, format!("timestamp `{text}` has no time of day"))
-                .help(example),
-        );
-    };
-    let time = &text[t + 1..];
-    let offset_at = time.find(['Z', 'z', '+', '-']);
-    let clock = &time[..offset_at.unwrap_or(time.len())];
-    if clock.contains('.') {
-        return Err(LiteralError::whole(
-            text,
-            format!("timestamp `{text}` has fractional seconds"),
-        )
-        .help("timestamps have a precision of one second: remove the fraction"));
-    }
-    if clock.len() != 8 {
-        return Err(
-            LiteralError::whole(text, format!("timestamp `{text}` has no seconds")).help(example),
-        );
-    }
-    if offset_at.is_none() {
-        return Err(
-            LiteralError::whole(text, format!("timestamp `{text}` has no UTC offset"))
-                .help("add `Z` for UTC or an offset such as `+01:00`"),
-        );
-    }
-    if text.starts_with("0000") {
-        return Err(
-            LiteralError::whole(text, format!("timestamp `{text}` is before year 1"))
-                .help("timestamps range over the years 0001 to 9999"),
-        );
-    }
-    let normalized = text.replace('t', "T").replace('z', "Z");
-    normalized
-        .parse::<jiff::Timestamp>()
-        .map(|ts| ts.as_second())
-        .map_err(|_| {
+    let range = "timestamps range over the years 0001 to 9999 (in UTC)";
+    ward_ir::literal::parse_timestamp(text).map_err(|e| match e {
+        E::NoTime => LiteralError::whole(text, format!("timestamp `{text}` has no time of day"))
+            .help(example),
+        E::NoSeconds => {
+            LiteralError::whole(text, format!("timestamp `{text}` has no seconds")).help(example)
+        }
+        E::FractionalSeconds => {
+            LiteralError::whole(text, format!("timestamp `{text}` has fractional seconds"))
+                .help("timestamps have a precision of one second: remove the fraction")
+        }
+        E::NoOffset => LiteralError::whole(text, format!("timestamp `{text}` has no UTC offset"))
+            .help("add `Z` for UTC or an offset such as `+01:00`"),
+        E::LeapSecond => LiteralError::whole(text, format!("timestamp `{text}` is a leap second"))
+            .help("Ward's time has no leap seconds: write the second before (`:59`) or after it"),
+        E::BeforeYearOne => {
+            LiteralError::whole(text, format!("timestamp `{text}` is before year 1")).help(range)
+        }
+        E::AfterYear9999 => {
+            LiteralError::whole(text, format!("timestamp `{text}` is after year 9999")).help(range)
+        }
+        E::InvalidDate | E::Malformed => {
             LiteralError::whole(text, format!("`{text}` is not a valid timestamp")).help(example)
-        })
+        }
+    })
 }
 
 /// `HH:MM` → minutes since midnight.
@@ -283,6 +270,22 @@ mod tests {
         assert_eq!(
             msg("0000-01-01T00:00:00Z"),
             "timestamp `0000-01-01T00:00:00Z` is before year 1"
+        );
+        // The documented rules (decisions #27): no leap seconds, every instant of years 0001 to
+        // 9999 in UTC, nothing outside, as in requests.
+        assert_eq!(
+            msg("2026-12-31T23:59:60Z"),
+            "timestamp `2026-12-31T23:59:60Z` is a leap second"
+        );
+        assert_eq!(timestamp("9999-12-31T00:00:00Z"), Ok(253_402_214_400));
+        assert_eq!(timestamp("9999-12-31T23:59:59Z"), Ok(253_402_300_799));
+        assert_eq!(
+            msg("0001-01-01T00:30:00+01:00"),
+            "timestamp `0001-01-01T00:30:00+01:00` is before year 1"
+        );
+        assert_eq!(
+            msg("9999-12-31T23:00:00-01:00"),
+            "timestamp `9999-12-31T23:00:00-01:00` is after year 9999"
         );
     }
 

@@ -129,31 +129,41 @@ pub(crate) fn split(body: &str) -> (Vec<Piece>, Vec<PieceError>) {
 /// The offset of the `}` closing a hole whose text starts at `start`: nested braces (a filter)
 /// and string literals (written `\"…\"` inside the message) are skipped.
 fn hole_end(body: &str, start: usize) -> Option<usize> {
+    // The hole is read as its decoded text will be parsed: a `\"` of the message is a `"` of
+    // the hole, and a `\\` a `\`; inside a string of the hole, a (decoded) backslash escapes
+    // the character after it, so `\"a\\\"b\"` is the one string `"a\"b"`.
     let bytes = body.as_bytes();
     let mut depth = 0usize;
     let mut in_string = false;
+    let mut escaped = false;
     let mut i = start;
     while i < bytes.len() {
-        match bytes[i] {
-            b'\\' if bytes.get(i + 1) == Some(&b'"') => {
-                in_string = !in_string;
-                i += 2;
-                continue;
+        let (c, len) = match bytes[i] {
+            b'\\' => match bytes.get(i + 1) {
+                Some(&next @ (b'"' | b'\\')) => (next, 2),
+                Some(_) => (b'x', 2),
+                None => return None,
+            },
+            other => (other, 1),
+        };
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == b'\\' {
+                escaped = true;
+            } else if c == b'"' {
+                in_string = false;
             }
-            b'\\' => {
-                i += 2;
-                continue;
+        } else {
+            match c {
+                b'"' => in_string = true,
+                b'{' => depth += 1,
+                b'}' if depth == 0 => return Some(i),
+                b'}' => depth -= 1,
+                _ => {}
             }
-            b'{' if !in_string => depth += 1,
-            b'}' if !in_string => {
-                if depth == 0 {
-                    return Some(i);
-                }
-                depth -= 1;
-            }
-            _ => {}
         }
-        i += 1;
+        i += len;
     }
     None
 }

@@ -97,7 +97,8 @@ pub(crate) struct Scanned {
 pub(crate) struct Chunk {
     pub start: usize,
     pub end: usize,
-    /// Deepest bracket nesting plus every `if`, `any`, `all` (each nests an expression).
+    /// Deepest nesting of brackets and `Set<…>` types, plus every `if`, `any`, `all` (each
+    /// nests an expression).
     pub nesting: usize,
     /// Binary operators, which the builder folds into nested trees.
     pub operators: usize,
@@ -113,6 +114,10 @@ struct Open {
     max_nesting: usize,
     operators: usize,
     tokens: usize,
+    /// Open `Set<` of types (a `>` closes one).
+    angles: usize,
+    /// Whether the previous token was the word `Set`.
+    after_set: bool,
 }
 
 impl Open {
@@ -127,6 +132,8 @@ impl Open {
             max_nesting: 0,
             operators: 0,
             tokens: 0,
+            angles: 0,
+            after_set: false,
         }
     }
 
@@ -202,7 +209,14 @@ pub(crate) fn scan(text: &str) -> Scanned {
                 _ if matches!(word, "if" | "any" | "all") => o.nesting += 1,
                 _ => {}
             }
-            o.max_nesting = o.max_nesting.max(o.brackets);
+            // `Set<` nests a type, as a bracket does (only types write `Set` before `<`).
+            match b {
+                b'<' if o.after_set => o.angles += 1,
+                b'>' => o.angles = o.angles.saturating_sub(1),
+                _ => {}
+            }
+            o.after_set = word == "Set";
+            o.max_nesting = o.max_nesting.max(o.brackets + o.angles);
         }
         i = token_end;
     }

@@ -374,3 +374,17 @@ fn every_code_is_documented() {
         );
     }
 }
+
+/// A string with an escaped quote inside a hole (`{lower("a\"b")}`, written with the
+/// message's own escapes) is one string: the hole ends at its `}`.
+#[test]
+fn holes_hold_strings_with_escaped_quotes() {
+    let text = r#"rule r { on a deny because "{lower(\"a\\\"b\")} and {s}" }"#;
+    let (file, diags) = parse(text);
+    assert!(diags.is_empty(), "{diags:?}");
+    let ward_syntax::ast::Item::Rule(rule) = &file.items[0] else {
+        panic!("a rule")
+    };
+    let parts = &rule.because.as_ref().expect("a message").parts;
+    assert_eq!(parts.len(), 3, "{parts:?}");
+}

@@ -195,7 +195,7 @@ fn literal_errors() {
     fails(
         "99999999999999999999",
         "E0008",
-        "integer literal `99999999999999999999` does not fit in 64 bits",
+        "integer literal `99999999999999999999` is out of range for Int",
     );
     fails(r#""a\qb""#, "E0009", "unknown escape `\\q` in string");
     fails(

@@ -17,9 +17,21 @@ use crate::ast::{self, Expr, ExprKind, Ident, Spanned};
 use crate::literal;
 use crate::message::{self, Piece};
 use crate::scan::{is_ident_char, is_reserved};
+use ward_ir::MAX_DEPTH;
 
-/// Beyond this depth the fast path gives up (pest has its own limits and messages).
-const MAX_DEPTH: usize = 48;
+/// Beyond this many nested brackets and `if`/`any`/`all` the fast path gives up (pest has its
+/// own limits and messages).
+const MAX_NESTING: usize = 48;
+
+/// An expression and the depth of its tree (1 for a leaf). Every node is built through
+/// [`deep`], which gives up on a tree deeper than [`MAX_DEPTH`]: pest reports those (`E0020`),
+/// and the fast path never builds a tree deeper than the budget.
+type D = (Expr, usize);
+
+/// `Some(depth)` when a node of this depth is within the budget.
+fn deep(depth: usize) -> Option<usize> {
+    (depth <= MAX_DEPTH).then_some(depth)
+}
 
 /// Parse the declaration `source` (a chunk of the file) if it is a `rule` or an untyped
 /// `const` the fast path accepts; `None` otherwise. Spans go through `map`; the doc comment is
@@ -44,7 +56,7 @@ fn hole(text: &str, map: &SpanMap) -> Option<Expr> {
         return None;
     }
     let mut p = Fast::new(text, map);
-    let e = p.expr()?;
+    let (e, _) = p.expr()?;
     p.at_end().then_some(e)
 }
 
@@ -218,7 +230,7 @@ impl<'t> Fast<'t> {
         };
         let mut when = Vec::new();
         while self.keyword("when").is_some() {
-            when.push(self.expr()?);
+            when.push(self.expr()?.0);
         }
         let effect = self.effect()?;
         let because = match self.keyword("because") {
@@ -252,7 +264,7 @@ impl<'t> Fast<'t> {
                 self.bump(7);
                 self.keyword("approval")?;
                 let from = match self.keyword("from") {
-                    Some(_) => Some(self.expr()?),
+                    Some(_) => Some(self.expr()?.0),
                     None => None,
                 };
                 ast::EffectKind::RequireApproval { from }
@@ -292,7 +304,7 @@ impl<'t> Fast<'t> {
         self.keyword("const")?;
         let name = self.ident()?;
         self.punct(b'=')?;
-        let value = self.expr()?;
+        let (value, _) = self.expr()?;
         self.punct(b';');
         Some(ast::ConstDecl {
             span: self.span(start, self.last_end),
@@ -306,9 +318,9 @@ impl<'t> Fast<'t> {
     // -----------------------------------------------------------------------------------------
     // Expressions, loosest first, as in the grammar.
 
-    fn expr(&mut self) -> Option<Expr> {
+    fn expr(&mut self) -> Option<D> {
         self.depth += 1;
-        if self.depth > MAX_DEPTH {
+        if self.depth > MAX_NESTING {
             return None;
         }
         let e = self.or_expr();
@@ -316,7 +328,7 @@ impl<'t> Fast<'t> {
         e
     }
 
-    fn or_expr(&mut self) -> Option<Expr> {
+    fn or_expr(&mut self) -> Option<D> {
         let mut lhs = self.and_expr()?;
         loop {
             if self.starts("||") {
@@ -326,11 +338,11 @@ impl<'t> Fast<'t> {
                 return Some(lhs);
             };
             let rhs = self.and_expr()?;
-            lhs = binary(lhs, ast::BinaryOp::Or, op, rhs);
+            lhs = binary(lhs, ast::BinaryOp::Or, op, rhs)?;
         }
     }
 
-    fn and_expr(&mut self) -> Option<Expr> {
+    fn and_expr(&mut self) -> Option<D> {
         let mut lhs = self.not_expr()?;
         loop {
             if self.starts("&&") {
@@ -340,11 +352,11 @@ impl<'t> Fast<'t> {
                 return Some(lhs);
             };
             let rhs = self.not_expr()?;
-            lhs = binary(lhs, ast::BinaryOp::And, op, rhs);
+            lhs = binary(lhs, ast::BinaryOp::And, op, rhs)?;
         }
     }
 
-    fn not_expr(&mut self) -> Option<Expr> {
+    fn not_expr(&mut self) -> Option<D> {
         let mut ops = Vec::new();
         loop {
             if self.peek() == Some(b'!') && self.peek2() != Some(b'=') {
@@ -356,7 +368,7 @@ impl<'t> Fast<'t> {
             }
         }
         let operand = self.cmp_expr()?;
-        Some(unary(ops, ast::UnaryOp::Not, operand))
+        unary(ops, ast::UnaryOp::Not, operand)
     }
 
     /// A comparison operator (or `has`, `=`) at the cursor: its length and meaning.
@@ -387,7 +399,7 @@ impl<'t> Fast<'t> {
         }
     }
 
-    fn cmp_expr(&mut self) -> Option<Expr> {
+    fn cmp_expr(&mut self) -> Option<D> {
         let lhs = self.coalesce_expr()?;
         let Some((len, op)) = self.cmp_op() else {
             return Some(lhs);
@@ -399,16 +411,18 @@ impl<'t> Fast<'t> {
         let op_span = self.bump(len);
         let e = if is_has {
             let attr = self.ident()?;
-            Expr {
+            let (lhs, d) = lhs;
+            let e = Expr {
                 span: lhs.span.to(attr.span),
                 kind: ExprKind::Has {
                     operand: Box::new(lhs),
                     attr,
                 },
-            }
+            };
+            (e, deep(d + 1)?)
         } else {
             let rhs = self.coalesce_expr()?;
-            binary(lhs, op?, op_span, rhs)
+            binary(lhs, op?, op_span, rhs)?
         };
         // A second comparison is reported as chained (or fails): pest's business.
         if self.cmp_op().is_some() {
@@ -417,21 +431,23 @@ impl<'t> Fast<'t> {
         Some(e)
     }
 
-    fn coalesce_expr(&mut self) -> Option<Expr> {
+    fn coalesce_expr(&mut self) -> Option<D> {
         let mut operands = vec![self.add_expr()?];
         let mut ops = Vec::new();
         while self.starts("??") {
             ops.push(self.bump(2));
             operands.push(self.add_expr()?);
+            // The first operand ends up one level below each `??`.
+            deep(operands.len())?;
         }
         let mut rhs = operands.pop()?;
         while let (Some(op), Some(lhs)) = (ops.pop(), operands.pop()) {
-            rhs = binary(lhs, ast::BinaryOp::Coalesce, op, rhs);
+            rhs = binary(lhs, ast::BinaryOp::Coalesce, op, rhs)?;
         }
         Some(rhs)
     }
 
-    fn add_expr(&mut self) -> Option<Expr> {
+    fn add_expr(&mut self) -> Option<D> {
         let mut lhs = self.mul_expr()?;
         loop {
             let op = match self.peek() {
@@ -441,21 +457,21 @@ impl<'t> Fast<'t> {
             };
             let op_span = self.bump(1);
             let rhs = self.mul_expr()?;
-            lhs = binary(lhs, op, op_span, rhs);
+            lhs = binary(lhs, op, op_span, rhs)?;
         }
     }
 
-    fn mul_expr(&mut self) -> Option<Expr> {
+    fn mul_expr(&mut self) -> Option<D> {
         let mut lhs = self.neg_expr()?;
         while self.peek() == Some(b'*') {
             let op_span = self.bump(1);
             let rhs = self.neg_expr()?;
-            lhs = binary(lhs, ast::BinaryOp::Mul, op_span, rhs);
+            lhs = binary(lhs, ast::BinaryOp::Mul, op_span, rhs)?;
         }
         Some(lhs)
     }
 
-    fn neg_expr(&mut self) -> Option<Expr> {
+    fn neg_expr(&mut self) -> Option<D> {
         let mut ops = Vec::new();
         while self.peek() == Some(b'-') && self.peek2() != Some(b'>') {
             ops.push(self.bump(1));
@@ -473,27 +489,28 @@ impl<'t> Fast<'t> {
                         span: op.to(int_span),
                         kind: ExprKind::Int(i64::MIN),
                     };
-                    return Some(unary(ops, ast::UnaryOp::Neg, operand));
+                    return unary(ops, ast::UnaryOp::Neg, (operand, 1));
                 }
             }
             (self.pos, self.last_end, self.word_end) = save;
         }
         let operand = self.postfix_expr()?;
-        Some(unary(ops, ast::UnaryOp::Neg, operand))
+        unary(ops, ast::UnaryOp::Neg, operand)
     }
 
     fn at_postfix(&self) -> bool {
         matches!(self.peek(), Some(b'(' | b'.')) || self.starts("?.")
     }
 
-    fn postfix_expr(&mut self) -> Option<Expr> {
-        let mut e = self.primary()?;
+    fn postfix_expr(&mut self) -> Option<D> {
+        let (mut e, mut d) = self.primary()?;
         loop {
             e = match self.peek() {
                 Some(b'(') => {
                     self.bump(1);
-                    let args = self.list(b')')?;
+                    let (args, args_depth) = self.list(b')')?;
                     let end = self.span(self.last_end, self.last_end);
+                    d = deep(1 + d.max(args_depth))?;
                     Expr {
                         span: e.span.to(end),
                         kind: ExprKind::Call {
@@ -504,81 +521,90 @@ impl<'t> Fast<'t> {
                 }
                 Some(b'.') => {
                     self.bump(1);
+                    d = deep(d + 1)?;
                     field(e, self.ident()?, false)
                 }
                 Some(b'?') if self.peek2() == Some(b'.') => {
                     self.bump(2);
+                    d = deep(d + 1)?;
                     field(e, self.ident()?, true)
                 }
-                _ => return Some(e),
+                _ => return Some((e, d)),
             };
         }
     }
 
-    /// `expr, expr, …` with an optional trailing comma, then `close` (taken).
-    fn list(&mut self, close: u8) -> Option<Vec<Expr>> {
+    /// `expr, expr, …` with an optional trailing comma, then `close` (taken); the items and
+    /// the depth of the deepest (0 for none).
+    fn list(&mut self, close: u8) -> Option<(Vec<Expr>, usize)> {
         let mut items = Vec::new();
+        let mut depth = 0;
         if self.punct(close).is_some() {
-            return Some(items);
+            return Some((items, depth));
         }
         loop {
             self.depth += 1;
             let item = self.expr();
             self.depth -= 1;
-            items.push(item?);
+            let (item, d) = item?;
+            depth = depth.max(d);
+            items.push(item);
             if self.punct(b',').is_some() {
                 if self.punct(close).is_some() {
-                    return Some(items);
+                    return Some((items, depth));
                 }
             } else {
                 self.punct(close)?;
-                return Some(items);
+                return Some((items, depth));
             }
         }
     }
 
-    fn primary(&mut self) -> Option<Expr> {
+    fn primary(&mut self) -> Option<D> {
         let start = self.pos;
-        let kind = match self.peek()? {
+        let (kind, below) = match self.peek()? {
             b'(' => {
                 self.bump(1);
-                let inner = self.expr()?;
+                let (inner, d) = self.expr()?;
                 self.punct(b')')?;
-                ExprKind::Paren(Box::new(inner))
+                (ExprKind::Paren(Box::new(inner)), d)
             }
             b'{' => {
                 self.bump(1);
                 let var = self.ident()?;
                 self.keyword("in")?;
-                let set = self.add_expr()?;
+                let (set, ds) = self.add_expr()?;
                 if self.peek() != Some(b'|') || self.peek2() == Some(b'|') {
                     return None;
                 }
                 self.bump(1);
-                let cond = self.expr()?;
+                let (cond, dc) = self.expr()?;
                 self.punct(b'}')?;
-                ExprKind::Filter {
+                let kind = ExprKind::Filter {
                     var,
                     set: Box::new(set),
                     cond: Box::new(cond),
-                }
+                };
+                (kind, ds.max(dc))
             }
             b'[' => {
                 self.bump(1);
-                ExprKind::Set(self.list(b']')?)
+                let (items, d) = self.list(b']')?;
+                (ExprKind::Set(items), d)
             }
-            b'"' => ExprKind::Str(self.str_lit()?.value),
+            b'"' => (ExprKind::Str(self.str_lit()?.value), 0),
             b'~' => {
                 self.bump(1);
-                ExprKind::InverseRelation(self.ident()?)
+                (ExprKind::InverseRelation(self.ident()?), 0)
             }
-            b'0'..=b'9' => self.number()?,
+            b'0'..=b'9' => (self.number()?, 0),
             _ => return self.word_primary(),
         };
-        Some(Expr {
+        let e = Expr {
             span: self.span(start, self.last_end),
             kind,
-        })
+        };
+        Some((e, deep(below + 1)?))
     }
 
     /// An integer or a duration (anything else that starts with a digit is left to pest).
@@ -603,21 +629,22 @@ impl<'t> Fast<'t> {
         Some(kind)
     }
 
-    fn word_primary(&mut self) -> Option<Expr> {
+    fn word_primary(&mut self) -> Option<D> {
         let start = self.pos;
-        let kind = match self.word() {
+        let (kind, below) = match self.word() {
             "if" => {
                 self.bump(2);
-                let cond = self.expr()?;
+                let (cond, dc) = self.expr()?;
                 self.keyword("then")?;
-                let then = self.expr()?;
+                let (then, dt) = self.expr()?;
                 self.keyword("else")?;
-                let otherwise = self.expr()?;
-                ExprKind::If {
+                let (otherwise, de) = self.expr()?;
+                let kind = ExprKind::If {
                     cond: Box::new(cond),
                     then: Box::new(then),
                     otherwise: Box::new(otherwise),
-                }
+                };
+                (kind, dc.max(dt).max(de))
             }
             w @ ("any" | "all") => {
                 self.bump(3);
@@ -628,53 +655,56 @@ impl<'t> Fast<'t> {
                 };
                 let var = self.ident()?;
                 self.keyword("in")?;
-                let set = self.add_expr()?;
+                let (set, ds) = self.add_expr()?;
                 if self.peek() != Some(b':') || self.peek2() == Some(b':') {
                     return None;
                 }
                 self.bump(1);
-                let body = self.expr()?;
-                ExprKind::Quantifier {
+                let (body, db) = self.expr()?;
+                let kind = ExprKind::Quantifier {
                     kind,
                     var,
                     set: Box::new(set),
                     body: Box::new(body),
-                }
+                };
+                (kind, ds.max(db))
             }
             "true" => {
                 self.bump(4);
-                ExprKind::Bool(true)
+                (ExprKind::Bool(true), 0)
             }
             "false" => {
                 self.bump(5);
-                ExprKind::Bool(false)
+                (ExprKind::Bool(false), 0)
             }
             "now" => {
                 self.bump(3);
-                ExprKind::Now
+                (ExprKind::Now, 0)
             }
             _ => {
                 let ty = self.ident()?;
                 if !self.starts("::") {
-                    return Some(Expr {
+                    let e = Expr {
                         span: ty.span,
                         kind: ExprKind::Name(ty),
-                    });
+                    };
+                    return Some((e, 1));
                 }
                 self.bump(2);
                 if self.peek() == Some(b'"') {
                     let id = self.str_lit()?;
-                    ExprKind::EntityRef { ty, id }
+                    (ExprKind::EntityRef { ty, id }, 0)
                 } else {
                     let variant = self.ident()?;
-                    ExprKind::EnumValue { ty, variant }
+                    (ExprKind::EnumValue { ty, variant }, 0)
                 }
             }
         };
-        Some(Expr {
+        let e = Expr {
             span: self.span(start, self.last_end),
             kind,
-        })
+        };
+        Some((e, deep(below + 1)?))
     }
 }
 
@@ -695,8 +725,9 @@ fn is_duration(word: &str) -> bool {
     !b.is_empty()
 }
 
-fn binary(lhs: Expr, op: ast::BinaryOp, op_span: Span, rhs: Expr) -> Expr {
-    Expr {
+fn binary(lhs: D, op: ast::BinaryOp, op_span: Span, rhs: D) -> Option<D> {
+    let ((lhs, dl), (rhs, dr)) = (lhs, rhs);
+    let e = Expr {
         span: lhs.span.to(rhs.span),
         kind: ExprKind::Binary {
             op: Spanned {
@@ -706,12 +737,14 @@ fn binary(lhs: Expr, op: ast::BinaryOp, op_span: Span, rhs: Expr) -> Expr {
             lhs: Box::new(lhs),
             rhs: Box::new(rhs),
         },
-    }
+    };
+    Some((e, deep(1 + dl.max(dr))?))
 }
 
 /// Apply prefix operators (written in `ops`, left to right) to `operand`, innermost last.
-fn unary(mut ops: Vec<Span>, op: ast::UnaryOp, operand: Expr) -> Expr {
-    let mut e = operand;
+fn unary(mut ops: Vec<Span>, op: ast::UnaryOp, operand: D) -> Option<D> {
+    let (mut e, d) = operand;
+    let d = deep(d + ops.len())?;
     while let Some(op_span) = ops.pop() {
         e = Expr {
             span: op_span.to(e.span),
@@ -724,7 +757,7 @@ fn unary(mut ops: Vec<Span>, op: ast::UnaryOp, operand: Expr) -> Expr {
             },
         };
     }
-    e
+    Some((e, d))
 }
 
 fn field(operand: Expr, attr: Ident, optional: bool) -> Expr {

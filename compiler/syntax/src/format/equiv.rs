@@ -261,7 +261,13 @@ fn expectation(e: &mut Expectation) {
     }
 }
 
+/// Recursive over a tree at most `MAX_DEPTH` deep, each level through `grow_stack` (see the
+/// expression printer).
 fn expr(e: &mut Expr) {
+    ward_ir::limits::grow_stack(|| erase_expr(e));
+}
+
+fn erase_expr(e: &mut Expr) {
     e.span = ZERO;
     match &mut e.kind {
         ExprKind::Bool(_)

@@ -85,7 +85,15 @@ impl<'a> ExprPrinter<'a> {
         Some((op.symbol(), parts))
     }
 
+    /// Write `e`. Recursive, one call per node of a tree at most `MAX_DEPTH` deep (the parser
+    /// refuses deeper ones); a level takes about 1 KiB of stack in a debug build, so every
+    /// level enters through `grow_stack`, which moves to a heap segment when the thread's stack
+    /// runs low.
     fn write(&self, out: &mut String, e: &Expr, min: u8, tail: bool) {
+        ward_ir::limits::grow_stack(|| self.write_node(out, e, min, tail));
+    }
+
+    fn write_node(&self, out: &mut String, e: &Expr, min: u8, tail: bool) {
         let parens = if greedy(e) { !tail } else { strength(e) < min };
         if parens {
             out.push('(');
@@ -227,10 +235,7 @@ impl<'a> ExprPrinter<'a> {
         if looks_right {
             return written.to_ascii_uppercase();
         }
-        match jiff::Timestamp::from_second(ts.seconds) {
-            Ok(t) => t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
-            Err(_) => written.to_owned(),
-        }
+        ward_ir::literal::format_timestamp(ts.seconds)
     }
 
     /// A `because` message: text re-escaped (literal braces doubled), holes as `{expr}`.
