@@ -12,7 +12,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 mod cmd_check;
 mod cmd_eval;
 mod cmd_fmt;
+mod cmd_log;
+mod cmd_serve;
 mod cmd_test;
+mod cmd_token;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -41,6 +44,13 @@ enum Command {
     /// Run the language server on stdin and stdout (diagnostics, hover, go to definition,
     /// references, formatting, completion)
     Lsp,
+    /// Serve decisions over HTTP, with hot reload, a shadow policy and a hash-chained
+    /// decision log (docs/server.md)
+    Serve(cmd_serve::ServeArgs),
+    /// Make bearer tokens for `ward serve --tokens`
+    Token(cmd_token::TokenArgs),
+    /// Verify or read the decision log of `ward serve`
+    Log(cmd_log::LogArgs),
 }
 
 /// How diagnostics and results are printed.
@@ -150,6 +160,9 @@ fn main() -> ExitCode {
         Command::Test(args) => cmd_test::run(&args),
         Command::Eval(args) => cmd_eval::run(&args),
         Command::Fmt(args) => cmd_fmt::run(&args),
+        Command::Serve(args) => cmd_serve::run(&args),
+        Command::Token(args) => cmd_token::run(&args),
+        Command::Log(args) => cmd_log::run(&args),
         // The LSP specification asks for exit code 1 when the session ends without `shutdown`.
         Command::Lsp => Ok(match ward_lsp::run_stdio() {
             Ok(()) => ExitCode::SUCCESS,
