@@ -80,6 +80,13 @@ fn verify(args: &VerifyArgs) -> Result<ExitCode, CliError> {
             torn.display()
         );
     }
+    if let Some((file, offset, bytes)) = &report.torn_tail {
+        let _ = writeln!(
+            out,
+            "note: `{}` ends in a torn line ({bytes} bytes at offset {offset}, a write cut short by a crash, never acknowledged); `ward serve` moves it aside when it starts",
+            file.display()
+        );
+    }
     if let Some(problem) = &report.problem {
         let _ = writeln!(
             std::io::stderr(),

@@ -26,6 +26,10 @@ pub struct VerifyReport {
     /// Torn lines moved aside when the log was opened (`*.jsonl.torn-*`): not part of the
     /// chain, listed so that nobody mistakes them for lost decisions.
     pub torn: Vec<PathBuf>,
+    /// Bytes after the last newline of the last file (file, offset, length): a write cut short
+    /// by a crash, never acknowledged. Not part of the chain; the writer moves it aside when
+    /// it next opens the log.
+    pub torn_tail: Option<(PathBuf, u64, u64)>,
 }
 
 /// The first line that breaks the chain.
@@ -101,15 +105,17 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, LogError> {
         },
         problem: None,
         torn: torn_files(dir)?,
+        torn_tail: None,
     };
     for (idx, path) in files.iter().enumerate() {
         let bytes = std::fs::read(path).map_err(|e| LogError::io("read", path, &e))?;
-        let ends_cleanly = bytes.is_empty() || bytes.ends_with(b"\n");
-        let body = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
-        if body.is_empty() {
-            continue;
-        }
-        for (n, line) in body.split(|&b| b == b'\n').enumerate() {
+        let is_last = idx + 1 == files.len();
+        let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let ends_cleanly = complete == bytes.len();
+        let body = bytes.get(..complete).unwrap_or_default();
+        let body = body.strip_suffix(b"\n").unwrap_or(body);
+        let lines = if body.is_empty() { None } else { Some(body.split(|&b| b == b'\n')) };
+        for (n, line) in lines.into_iter().flatten().enumerate() {
             let line_no = n as u64 + 1;
             let expected = report.head.seq + 1;
             let problem = |kind| Problem {
@@ -150,12 +156,20 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, LogError> {
             };
             report.lines += 1;
         }
-        if !ends_cleanly {
+        if !ends_cleanly && is_last {
+            report.torn_tail = Some((
+                path.clone(),
+                complete as u64,
+                (bytes.len() - complete) as u64,
+            ));
+        } else if !ends_cleanly {
             report.problem = Some(Problem {
                 file: path.clone(),
                 line: count_lines(&bytes) + 1,
                 expected_seq: report.head.seq + 1,
-                kind: ProblemKind::Malformed("the file ends in the middle of a line".into()),
+                kind: ProblemKind::Malformed(
+                    "the file ends in the middle of a line, and a later file follows".into(),
+                ),
             });
             return Ok(report);
         }

@@ -143,6 +143,10 @@ fn a_torn_last_line_is_moved_aside_and_reported() {
         .unwrap();
     std::io::Write::write_all(&mut file, br#"{"seq":4,"kind":"decision","id":"dec_"#).unwrap();
     drop(file);
+    // Before the log is opened again, verify passes and points at the torn tail.
+    let report = verify(dir.path()).unwrap();
+    assert_eq!((report.lines, report.problem), (3, None));
+    assert_eq!(report.torn_tail, Some((path.clone(), std::fs::metadata(&path).unwrap().len() - 37, 37)));
     let opened = open(dir.path(), 1 << 20);
     let torn = opened.torn.clone().unwrap();
     assert_eq!(torn.file, path);
