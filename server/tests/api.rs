@@ -547,3 +547,25 @@ fn the_shutdown_drains_and_a_restart_continues_the_chain() {
     assert_eq!(report.problem, None);
     assert_eq!(report.lines, head.seq + 2);
 }
+
+#[test]
+fn a_forged_or_replayed_decision_id_is_only_a_label() {
+    let fx = start(|_, _| {});
+    let mut client = fx.client();
+    let (_, first) = decide(&mut client, &reboot("db-1"));
+    // The agent sends back the id the server issued, as its own id and as an approval.
+    let mut replay = reboot("db-1");
+    replay["id"] = first["id"].clone();
+    replay["approval"] = first["id"].clone();
+    let (status, again) = decide(&mut client, &replay);
+    assert_eq!(status, 200);
+    assert_ne!(again["id"], first["id"], "the server issues a new id");
+    assert_eq!(again["request_id"], first["id"], "the caller's id is only echoed");
+    assert_eq!(again["decision"], "require_approval", "never an allow");
+    // Both are in the log as separate lines; the replay's line names what it claimed.
+    let lines = fx.log_lines();
+    let line = lines.iter().find(|l| l["id"] == again["id"]).unwrap();
+    assert_eq!(line["request_id"], first["id"]);
+    assert_eq!(line["approval"], first["id"]);
+    assert_eq!(lines.iter().filter(|l| l["id"] == first["id"]).count(), 1);
+}
