@@ -11,13 +11,11 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::Value as Json;
-use ward_ir::EffectKind;
 use ward_log::{Kind, Record};
-use ward_runtime::decision::DecisionError;
 
 use crate::auth::Principal;
 use crate::metrics::NO_ACTION;
-use crate::policy::{self, Decision, Explanation, Version};
+use crate::policy::{self, Decision, DecisionError, EffectKind, Explanation, Fired, Version};
 use crate::state::AppState;
 
 /// The longest caller `id` echoed back.
@@ -44,7 +42,7 @@ struct DecisionDoc<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     request_id: Option<&'a str>,
     decision: EffectKind,
-    fired: &'a [ward_runtime::decision::Fired],
+    fired: &'a [Fired],
     approvers: &'a [String],
     errors: &'a [DecisionError],
     policy: &'a str,

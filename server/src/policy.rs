@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 pub use ward_check::Compiled;
-pub use ward_runtime::decision::{Decision, Explanation};
+pub use ward_ir::EffectKind;
+pub use ward_runtime::decision::{Decision, DecisionError, Explanation, Fired};
 pub use ward_runtime::engine::{Engine, EngineKind};
 pub use ward_runtime::request::Request;
 
