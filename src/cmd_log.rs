@@ -56,7 +56,11 @@ struct ShowArgs {
 
 fn log_dir(state: &Path) -> PathBuf {
     let nested = state.join("log");
-    if nested.is_dir() { nested } else { state.to_owned() }
+    if nested.is_dir() {
+        nested
+    } else {
+        state.to_owned()
+    }
 }
 
 pub(crate) fn run(args: &LogArgs) -> Result<ExitCode, CliError> {
@@ -69,7 +73,10 @@ pub(crate) fn run(args: &LogArgs) -> Result<ExitCode, CliError> {
 fn verify(args: &VerifyArgs) -> Result<ExitCode, CliError> {
     let dir = log_dir(&args.state);
     if !dir.is_dir() {
-        return Err(CliError::new(format!("there is no decision log in `{}`", args.state.display())));
+        return Err(CliError::new(format!(
+            "there is no decision log in `{}`",
+            args.state.display()
+        )));
     }
     let report = ward_log::verify(&dir).map_err(|e| CliError::new(e.to_string()))?;
     let mut out = std::io::stdout().lock();
@@ -101,7 +108,8 @@ fn verify(args: &VerifyArgs) -> Result<ExitCode, CliError> {
         let _ = writeln!(
             std::io::stderr(),
             "error: the last line (seq {}) has hash `{}`, not `{head}`: lines were cut from the end, or the log is another one",
-            report.head.seq, report.head.hash
+            report.head.seq,
+            report.head.hash
         );
         return Ok(ExitCode::from(1));
     }
@@ -119,7 +127,10 @@ fn verify(args: &VerifyArgs) -> Result<ExitCode, CliError> {
 fn show(args: &ShowArgs) -> Result<ExitCode, CliError> {
     let dir = log_dir(&args.state);
     if !dir.is_dir() {
-        return Err(CliError::new(format!("there is no decision log in `{}`", args.state.display())));
+        return Err(CliError::new(format!(
+            "there is no decision log in `{}`",
+            args.state.display()
+        )));
     }
     let since_ms = match &args.since {
         None => None,
@@ -140,14 +151,22 @@ fn show(args: &ShowArgs) -> Result<ExitCode, CliError> {
         };
         written.map_err(|e| CliError::new(format!("cannot write to stdout: {e}")))?;
     }
-    out.flush().map_err(|e| CliError::new(format!("cannot write to stdout: {e}")))?;
+    out.flush()
+        .map_err(|e| CliError::new(format!("cannot write to stdout: {e}")))?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// `seq time kind id principal …` on one line.
 fn summary(line: &serde_json::Value) -> String {
-    let s = |ptr: &str| line.pointer(ptr).and_then(serde_json::Value::as_str).unwrap_or("-");
-    let seq = line.get("seq").and_then(serde_json::Value::as_u64).unwrap_or(0);
+    let s = |ptr: &str| {
+        line.pointer(ptr)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("-")
+    };
+    let seq = line
+        .get("seq")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0);
     let principal = s("/principal");
     match s("/kind") {
         "decision" => {
@@ -162,12 +181,20 @@ fn summary(line: &serde_json::Value) -> String {
             let messages: Vec<&str> = line
                 .pointer("/decision/fired")
                 .and_then(serde_json::Value::as_array)
-                .map(|f| f.iter().filter_map(|r| r.get("message").and_then(serde_json::Value::as_str)).collect())
+                .map(|f| {
+                    f.iter()
+                        .filter_map(|r| r.get("message").and_then(serde_json::Value::as_str))
+                        .collect()
+                })
                 .unwrap_or_default();
             let errors: Vec<&str> = line
                 .pointer("/decision/errors")
                 .and_then(serde_json::Value::as_array)
-                .map(|f| f.iter().filter_map(|r| r.get("message").and_then(serde_json::Value::as_str)).collect())
+                .map(|f| {
+                    f.iter()
+                        .filter_map(|r| r.get("message").and_then(serde_json::Value::as_str))
+                        .collect()
+                })
                 .unwrap_or_default();
             if !messages.is_empty() {
                 text.push_str(&format!(" ({})", messages.join("; ")));
@@ -175,14 +202,24 @@ fn summary(line: &serde_json::Value) -> String {
             if !errors.is_empty() {
                 text.push_str(&format!(" [errors: {}]", errors.join("; ")));
             }
-            if let Some(shadow) = line.pointer("/shadow/decision/decision").and_then(serde_json::Value::as_str) {
+            if let Some(shadow) = line
+                .pointer("/shadow/decision/decision")
+                .and_then(serde_json::Value::as_str)
+            {
                 text.push_str(&format!(" [shadow: {shadow}]"));
             }
             text
         }
         "reload" => {
-            let ok = line.get("ok").and_then(serde_json::Value::as_bool).unwrap_or(false);
-            let result = if ok { "ok" } else { "FAILED, previous version kept" };
+            let ok = line
+                .get("ok")
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false);
+            let result = if ok {
+                "ok"
+            } else {
+                "FAILED, previous version kept"
+            };
             format!(
                 "{seq:>6} {} reload {} ({}): {result}, policy {}",
                 s("/time"),

@@ -114,7 +114,11 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, LogError> {
         let ends_cleanly = complete == bytes.len();
         let body = bytes.get(..complete).unwrap_or_default();
         let body = body.strip_suffix(b"\n").unwrap_or(body);
-        let lines = if body.is_empty() { None } else { Some(body.split(|&b| b == b'\n')) };
+        let lines = if body.is_empty() {
+            None
+        } else {
+            Some(body.split(|&b| b == b'\n'))
+        };
         for (n, line) in lines.into_iter().flatten().enumerate() {
             let line_no = n as u64 + 1;
             let expected = report.head.seq + 1;

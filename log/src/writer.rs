@@ -335,12 +335,13 @@ impl Writer {
             return;
         }
         let pending = self.buf.len() as u64;
-        if self.size + pending >= self.config.max_file_bytes && self.size + pending > 0 {
-            if let Err(e) = self.flush().and_then(|()| self.rotate()) {
-                self.fail(&e);
-                group.push((0, String::new(), queued, done));
-                return;
-            }
+        if self.size + pending >= self.config.max_file_bytes
+            && self.size + pending > 0
+            && let Err(e) = self.flush().and_then(|()| self.rotate())
+        {
+            self.fail(&e);
+            group.push((0, String::new(), queued, done));
+            return;
         }
         let seq = self.head.seq + 1;
         let hash = record.write_line(seq, &self.head.hash, &mut self.buf);

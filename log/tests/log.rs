@@ -14,12 +14,12 @@ fn record(n: u64) -> Record {
     )
     .field(
         "request",
-        &serde_json::json!({"action": if n % 2 == 0 { "reboot" } else { "patch" }}),
+        &serde_json::json!({"action": if n.is_multiple_of(2) { "reboot" } else { "patch" }}),
     )
     .unwrap()
     .field(
         "decision",
-        &serde_json::json!({"decision": if n % 3 == 0 { "deny" } else { "allow" }}),
+        &serde_json::json!({"decision": if n.is_multiple_of(3) { "deny" } else { "allow" }}),
     )
     .unwrap()
 }
@@ -146,7 +146,14 @@ fn a_torn_last_line_is_moved_aside_and_reported() {
     // Before the log is opened again, verify passes and points at the torn tail.
     let report = verify(dir.path()).unwrap();
     assert_eq!((report.lines, report.problem), (3, None));
-    assert_eq!(report.torn_tail, Some((path.clone(), std::fs::metadata(&path).unwrap().len() - 37, 37)));
+    assert_eq!(
+        report.torn_tail,
+        Some((
+            path.clone(),
+            std::fs::metadata(&path).unwrap().len() - 37,
+            37
+        ))
+    );
     let opened = open(dir.path(), 1 << 20);
     let torn = opened.torn.clone().unwrap();
     assert_eq!(torn.file, path);

@@ -79,7 +79,13 @@ pub trait ApprovalStore: Send + Sync + std::fmt::Debug {
     /// Approvals with `status` (all when `None`), oldest first.
     fn list(&self, status: Option<Status>) -> Result<Vec<Approval>, StoreError>;
     /// Records an approve or reject of a pending approval and returns it updated.
-    fn act(&self, id: &str, entry: HistoryEntry, needs: Vec<Need>, status: Status) -> Result<Approval, StoreError>;
+    fn act(
+        &self,
+        id: &str,
+        entry: HistoryEntry,
+        needs: Vec<Need>,
+        status: Status,
+    ) -> Result<Approval, StoreError>;
     /// `approved` → `used`, atomically; `Err(Final)` if it was not `approved`.
     fn mark_used(&self, id: &str, entry: HistoryEntry) -> Result<Approval, StoreError>;
 }

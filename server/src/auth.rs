@@ -104,14 +104,18 @@ impl Tokens {
     pub fn load(path: &Path) -> Result<Tokens, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read the tokens file `{}`: {e}", path.display()))?;
-        Tokens::parse(&text).map_err(|e| format!("the tokens file `{}` is not valid: {e}", path.display()))
+        Tokens::parse(&text)
+            .map_err(|e| format!("the tokens file `{}` is not valid: {e}", path.display()))
     }
 
     /// Parses the text of a tokens file.
     pub fn parse(text: &str) -> Result<Tokens, String> {
         let file: File = toml::from_str(text).map_err(|e| e.message().to_owned())?;
         if file.token.is_empty() {
-            return Err("it lists no `[[token]]`; create one with `ward token new NAME --role agent`".into());
+            return Err(
+                "it lists no `[[token]]`; create one with `ward token new NAME --role agent`"
+                    .into(),
+            );
         }
         let mut entries: Vec<(Principal, [u8; 32])> = Vec::new();
         for (idx, entry) in file.token.into_iter().enumerate() {
@@ -120,7 +124,9 @@ impl Tokens {
                 return Err(format!("token {}: `name` is empty", idx + 1));
             }
             if entry.roles.is_empty() {
-                return Err(format!("{at}: `roles` is empty (one or more of `agent`, `approver`, `admin`)"));
+                return Err(format!(
+                    "{at}: `roles` is empty (one or more of `agent`, `approver`, `admin`)"
+                ));
             }
             let mut roles = BTreeSet::new();
             for role in &entry.roles {
@@ -130,7 +136,9 @@ impl Tokens {
                 roles.insert(parsed);
             }
             let hash = parse_hash(&entry.sha256).ok_or_else(|| {
-                format!("{at}: `sha256` must be 64 hexadecimal digits, the hash `ward token new` prints")
+                format!(
+                    "{at}: `sha256` must be 64 hexadecimal digits, the hash `ward token new` prints"
+                )
             })?;
             if entries.iter().any(|(p, _)| p.name == entry.name) {
                 return Err(format!("{at}: the name is used by an earlier token"));
@@ -184,9 +192,7 @@ pub fn authorize(
             let header = authorization.ok_or_else(|| {
                 (
                     None,
-                    Denied::Unauthenticated(
-                        "missing `Authorization: Bearer TOKEN` header".into(),
-                    ),
+                    Denied::Unauthenticated("missing `Authorization: Bearer TOKEN` header".into()),
                 )
             })?;
             let token = std::str::from_utf8(header)
@@ -202,12 +208,10 @@ pub fn authorize(
                         ),
                     )
                 })?;
-            tokens.authenticate(token).cloned().ok_or_else(|| {
-                (
-                    None,
-                    Denied::Unauthenticated("unknown token".into()),
-                )
-            })?
+            tokens
+                .authenticate(token)
+                .cloned()
+                .ok_or_else(|| (None, Denied::Unauthenticated("unknown token".into())))?
         }
     };
     if principal.may(role) {
@@ -307,7 +311,12 @@ mod tests {
     fn a_new_token_round_trips_through_its_entry() {
         let (token, hash) = new_token().unwrap();
         assert!(token.starts_with("ward_") && token.len() == 69);
-        let entry = token_entry("carol", &[Role::Approver], &["security-oncall".into()], &hash);
+        let entry = token_entry(
+            "carol",
+            &[Role::Approver],
+            &["security-oncall".into()],
+            &hash,
+        );
         let tokens = Tokens::parse(&entry).unwrap();
         let carol = tokens.authenticate(&token).unwrap();
         assert_eq!(carol.name, "carol");
@@ -320,9 +329,18 @@ mod tests {
     fn bad_files_are_refused_with_the_reason() {
         for (text, why) in [
             ("", "lists no `[[token]]`"),
-            ("[[token]]\nname = \"a\"\nroles = [\"root\"]\nsha256 = \"00\"\n", "unknown role `root`"),
-            ("[[token]]\nname = \"a\"\nroles = [\"agent\"]\nsha256 = \"00\"\n", "64 hexadecimal digits"),
-            ("[[token]]\nname = \"a\"\nroles = [\"agent\"]\nsha256 = \"00\"\ntoken = \"x\"\n", "unknown field"),
+            (
+                "[[token]]\nname = \"a\"\nroles = [\"root\"]\nsha256 = \"00\"\n",
+                "unknown role `root`",
+            ),
+            (
+                "[[token]]\nname = \"a\"\nroles = [\"agent\"]\nsha256 = \"00\"\n",
+                "64 hexadecimal digits",
+            ),
+            (
+                "[[token]]\nname = \"a\"\nroles = [\"agent\"]\nsha256 = \"00\"\ntoken = \"x\"\n",
+                "unknown field",
+            ),
         ] {
             let err = Tokens::parse(text).unwrap_err();
             assert!(err.contains(why), "{err}");

@@ -72,7 +72,12 @@ impl Client {
 
     /// `POST` with a JSON body.
     pub fn post_json(&mut self, path: &str, body: &[u8]) -> std::io::Result<Response> {
-        self.request("POST", path, &[("content-type", "application/json")], Some(body))
+        self.request(
+            "POST",
+            path,
+            &[("content-type", "application/json")],
+            Some(body),
+        )
     }
 
     /// Sends one request and reads its response. A connection the server closed while idle is
@@ -158,7 +163,12 @@ pub fn read_response(reader: &mut impl BufRead) -> std::io::Result<Response> {
         let (name, value) = trimmed.split_once(':').ok_or_else(|| bad("bad header"))?;
         headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
     }
-    let find = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    let find = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
     let mut body = Vec::new();
     if find("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
         loop {

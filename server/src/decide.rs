@@ -100,7 +100,16 @@ pub fn decide_doc(
         Ok(taken) => taken,
         Err(message) => {
             return reject_parts(
-                state, principal, &version, id, received_ms, 400, &message, Some(&doc), None, None,
+                state,
+                principal,
+                &version,
+                id,
+                received_ms,
+                400,
+                &message,
+                Some(&doc),
+                None,
+                None,
             );
         }
     };
@@ -207,11 +216,23 @@ pub fn reject(
         (bytes.len(), String::from_utf8_lossy(prefix).into_owned())
     });
     reject_parts(
-        state, principal, &version, id, received_ms, status, message, None, raw, None,
+        state,
+        principal,
+        &version,
+        id,
+        received_ms,
+        status,
+        message,
+        None,
+        raw,
+        None,
     )
 }
 
-#[expect(clippy::too_many_arguments, reason = "one call site per way of refusing")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site per way of refusing"
+)]
 fn reject_parts(
     state: &AppState,
     principal: Option<&Principal>,

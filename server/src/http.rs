@@ -78,7 +78,10 @@ pub async fn serve(
     }
     drop(listener);
     let drain = async { while connections.join_next().await.is_some() {} };
-    if tokio::time::timeout(limits.drain_timeout, drain).await.is_err() {
+    if tokio::time::timeout(limits.drain_timeout, drain)
+        .await
+        .is_err()
+    {
         tracing::warn!("connections still open after the drain timeout; closing them");
         connections.abort_all();
     }

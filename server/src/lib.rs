@@ -221,7 +221,8 @@ impl Server {
         let state = Arc::clone(&self.state);
         runtime.block_on(async move {
             use tokio::signal::unix::{SignalKind, signal};
-            let signal_error = |e: std::io::Error| StartError::Runtime(format!("cannot listen for signals: {e}"));
+            let signal_error =
+                |e: std::io::Error| StartError::Runtime(format!("cannot listen for signals: {e}"));
             let mut term = signal(SignalKind::terminate()).map_err(signal_error)?;
             let mut int = signal(SignalKind::interrupt()).map_err(signal_error)?;
             let mut hup = signal(SignalKind::hangup()).map_err(signal_error)?;

@@ -127,7 +127,9 @@ impl Metrics {
             return;
         }
         if let Ok(mut map) = self.shadow_flips.write() {
-            map.entry((from, to)).or_default().fetch_add(1, Ordering::Relaxed);
+            map.entry((from, to))
+                .or_default()
+                .fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -140,7 +142,9 @@ impl Metrics {
             return;
         }
         if let Ok(mut map) = self.requests_rejected.write() {
-            map.entry(status).or_default().fetch_add(1, Ordering::Relaxed);
+            map.entry(status)
+                .or_default()
+                .fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -156,7 +160,11 @@ impl Metrics {
             let _ = writeln!(out, "# TYPE {name} gauge");
         };
 
-        counter(&mut out, "ward_decisions_total", "Decisions made, by action and outcome.");
+        counter(
+            &mut out,
+            "ward_decisions_total",
+            "Decisions made, by action and outcome.",
+        );
         if let Ok(map) = self.decisions.read() {
             for (action, counters) in map.iter() {
                 for (outcome, c) in OUTCOMES.iter().zip(counters) {
@@ -175,7 +183,11 @@ impl Metrics {
             "Time from receiving a decision request to sending its response.",
         );
 
-        counter(&mut out, "ward_requests_rejected_total", "Requests refused before deciding, by HTTP status.");
+        counter(
+            &mut out,
+            "ward_requests_rejected_total",
+            "Requests refused before deciding, by HTTP status.",
+        );
         if let Ok(map) = self.requests_rejected.read() {
             for (status, c) in map.iter() {
                 let _ = writeln!(
@@ -186,16 +198,36 @@ impl Metrics {
             }
         }
 
-        counter(&mut out, "ward_reloads_total", "Loads of the policy and estate after start-up, by result.");
-        let _ = writeln!(out, "ward_reloads_total{{result=\"ok\"}} {}", self.reloads_ok.load(Ordering::Relaxed));
+        counter(
+            &mut out,
+            "ward_reloads_total",
+            "Loads of the policy and estate after start-up, by result.",
+        );
+        let _ = writeln!(
+            out,
+            "ward_reloads_total{{result=\"ok\"}} {}",
+            self.reloads_ok.load(Ordering::Relaxed)
+        );
         let _ = writeln!(
             out,
             "ward_reloads_total{{result=\"failed\"}} {}",
             self.reloads_failed.load(Ordering::Relaxed)
         );
-        gauge(&mut out, "ward_reload_failing", "1 while the last reload failed and the previous version is serving.");
-        let _ = writeln!(out, "ward_reload_failing {}", self.reload_failing.load(Ordering::Relaxed));
-        gauge(&mut out, "ward_reload_last_success_timestamp_seconds", "When the serving version was loaded.");
+        gauge(
+            &mut out,
+            "ward_reload_failing",
+            "1 while the last reload failed and the previous version is serving.",
+        );
+        let _ = writeln!(
+            out,
+            "ward_reload_failing {}",
+            self.reload_failing.load(Ordering::Relaxed)
+        );
+        gauge(
+            &mut out,
+            "ward_reload_last_success_timestamp_seconds",
+            "When the serving version was loaded.",
+        );
         let _ = writeln!(
             out,
             "ward_reload_last_success_timestamp_seconds {}",
@@ -207,7 +239,11 @@ impl Metrics {
             let _ = writeln!(out, "ward_approvals{{status=\"{status}\"}} {n}");
         }
 
-        counter(&mut out, "ward_shadow_flips_total", "Requests the shadow policy decided differently, by transition.");
+        counter(
+            &mut out,
+            "ward_shadow_flips_total",
+            "Requests the shadow policy decided differently, by transition.",
+        );
         if let Ok(map) = self.shadow_flips.read() {
             for ((from, to), c) in map.iter() {
                 let _ = writeln!(
@@ -223,14 +259,38 @@ impl Metrics {
             "ward_log_write_duration_seconds",
             "Time from queueing a decision log line until it is durable.",
         );
-        counter(&mut out, "ward_log_lines_total", "Lines written to the decision log.");
-        let _ = writeln!(out, "ward_log_lines_total {}", self.log_lines.load(Ordering::Relaxed));
-        counter(&mut out, "ward_log_failures_total", "Log lines that could not be written (their requests were denied).");
-        let _ = writeln!(out, "ward_log_failures_total {}", self.log_failures.load(Ordering::Relaxed));
+        counter(
+            &mut out,
+            "ward_log_lines_total",
+            "Lines written to the decision log.",
+        );
+        let _ = writeln!(
+            out,
+            "ward_log_lines_total {}",
+            self.log_lines.load(Ordering::Relaxed)
+        );
+        counter(
+            &mut out,
+            "ward_log_failures_total",
+            "Log lines that could not be written (their requests were denied).",
+        );
+        let _ = writeln!(
+            out,
+            "ward_log_failures_total {}",
+            self.log_failures.load(Ordering::Relaxed)
+        );
 
         gauge(&mut out, "ward_connections_open", "Open HTTP connections.");
-        let _ = writeln!(out, "ward_connections_open {}", self.connections_open.load(Ordering::Relaxed));
-        counter(&mut out, "ward_connections_rejected_total", "Connections refused at the connection limit.");
+        let _ = writeln!(
+            out,
+            "ward_connections_open {}",
+            self.connections_open.load(Ordering::Relaxed)
+        );
+        counter(
+            &mut out,
+            "ward_connections_rejected_total",
+            "Connections refused at the connection limit.",
+        );
         let _ = writeln!(
             out,
             "ward_connections_rejected_total {}",

@@ -56,7 +56,10 @@ impl LoadFailure {
             }
             LoadFailure::Policy { compiled } => render_diagnostics(compiled),
             LoadFailure::Estate { path, message } => {
-                format!("the entities in `{}` are not valid:\n{message}", path.display())
+                format!(
+                    "the entities in `{}` are not valid:\n{message}",
+                    path.display()
+                )
             }
             LoadFailure::Engine { message } => {
                 format!("the compiled policy set is not executable: {message}")
@@ -102,7 +105,11 @@ pub fn read_sources(policy: &Path, entities: &Path) -> Result<Sources, LoadFailu
         path: entities.to_owned(),
         message: e.to_string(),
     })?;
-    let root = if policy.is_dir() { Some(policy) } else { policy.parent() };
+    let root = if policy.is_dir() {
+        Some(policy)
+    } else {
+        policy.parent()
+    };
     let relative: Vec<String> = files
         .iter()
         .map(|(path, _)| relative_to(Path::new(path), root))
@@ -149,13 +156,10 @@ pub fn build(sources: Sources, kind: EngineKind, now_ms: i64) -> Result<Version,
         }
     };
     let rules = program.rules.len();
-    let engine = Engine::with_config(
-        program,
-        ward_runtime::engine::EngineConfig { engine: kind },
-    )
-    .map_err(|e| LoadFailure::Engine {
-        message: e.to_string(),
-    })?;
+    let engine = Engine::with_config(program, ward_runtime::engine::EngineConfig { engine: kind })
+        .map_err(|e| LoadFailure::Engine {
+            message: e.to_string(),
+        })?;
     let text = String::from_utf8(estate_bytes).map_err(|e| LoadFailure::Estate {
         path: entities.clone(),
         message: format!(

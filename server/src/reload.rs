@@ -201,9 +201,10 @@ pub async fn reload(
         metrics.reloads_ok.fetch_add(1, Ordering::Relaxed);
         metrics.reload_failing.store(0, Ordering::Relaxed);
         if report.changed {
-            metrics
-                .last_reload_success_ms
-                .store(u64::try_from(serving.loaded_at_ms).unwrap_or(0), Ordering::Relaxed);
+            metrics.last_reload_success_ms.store(
+                u64::try_from(serving.loaded_at_ms).unwrap_or(0),
+                Ordering::Relaxed,
+            );
         }
     } else {
         metrics.reloads_failed.fetch_add(1, Ordering::Relaxed);
@@ -339,7 +340,7 @@ impl Relevant {
 
     fn matches(&self, path: &Path) -> bool {
         let path = absolute(path);
-        self.files.iter().any(|f| *f == path)
+        self.files.contains(&path)
             || (path.extension().is_some_and(|x| x == "ward")
                 && self.dirs.iter().any(|d| path.starts_with(d)))
     }

@@ -59,9 +59,10 @@ pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response
 fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }
 
@@ -79,7 +80,9 @@ fn denied_response(denied: &Denied) -> Response {
 }
 
 fn authorization(headers: &HeaderMap) -> Option<&[u8]> {
-    headers.get(header::AUTHORIZATION).map(HeaderValue::as_bytes)
+    headers
+        .get(header::AUTHORIZATION)
+        .map(HeaderValue::as_bytes)
 }
 
 // --- Deciding ------------------------------------------------------------------------------
@@ -103,7 +106,8 @@ async fn decide_one(State(state): State<Arc<AppState>>, request: Request) -> Res
         Ok(explain) => explain,
         Err(message) => {
             let principal = principal_or_none(&state, request.headers());
-            let decided = decide::reject(&state, principal.as_ref(), received_ms, 400, &message, None);
+            let decided =
+                decide::reject(&state, principal.as_ref(), received_ms, 400, &message, None);
             return answer(&state, vec![decided], started, None).await;
         }
     };
@@ -138,7 +142,8 @@ async fn decide_batch(State(state): State<Arc<AppState>>, request: Request) -> R
         Ok(explain) => explain,
         Err(message) => {
             let principal = principal_or_none(&state, request.headers());
-            let decided = decide::reject(&state, principal.as_ref(), received_ms, 400, &message, None);
+            let decided =
+                decide::reject(&state, principal.as_ref(), received_ms, 400, &message, None);
             return answer(&state, vec![decided], started, None).await;
         }
     };
@@ -170,7 +175,14 @@ async fn decide_batch(State(state): State<Arc<AppState>>, request: Request) -> R
     let requests = match requests {
         Ok(requests) => requests,
         Err(message) => {
-            let decided = decide::reject(&state, Some(&principal), received_ms, 400, &message, Some(&bytes));
+            let decided = decide::reject(
+                &state,
+                Some(&principal),
+                received_ms,
+                400,
+                &message,
+                Some(&bytes),
+            );
             return answer(&state, vec![decided], started, None).await;
         }
     };
@@ -184,16 +196,26 @@ async fn decide_batch(State(state): State<Arc<AppState>>, request: Request) -> R
 /// `explain=true|false`; any other query parameter is an error (so a typo is not ignored).
 fn explain_flag(query: Option<&str>) -> Result<bool, String> {
     let mut explain = false;
-    for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+    for pair in query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         match (key, value) {
             ("explain", "true" | "1" | "") => explain = true,
             ("explain", "false" | "0") => explain = false,
             ("explain", other) => {
-                return Err(format!("`explain` must be `true` or `false`, not `{other}`"));
+                return Err(format!(
+                    "`explain` must be `true` or `false`, not `{other}`"
+                ));
             }
             (other, _) => {
-                let hint = if strsim_close(other, "explain") { " (did you mean `explain`?)" } else { "" };
+                let hint = if strsim_close(other, "explain") {
+                    " (did you mean `explain`?)"
+                } else {
+                    ""
+                };
                 return Err(format!("unknown query parameter `{other}`{hint}"));
             }
         }
@@ -208,8 +230,7 @@ fn strsim_close(a: &str, b: &str) -> bool {
 /// The principal, if the headers name a valid one with the role to decide (for logging a
 /// request refused before its body was read).
 fn principal_or_none(state: &AppState, headers: &HeaderMap) -> Option<Principal> {
-    auth::authorize(state.tokens.as_ref(), authorization(headers), Role::Agent)
-        .ok()
+    auth::authorize(state.tokens.as_ref(), authorization(headers), Role::Agent).ok()
 }
 
 /// Authenticates, checks the content type and reads the body within the size and time
@@ -221,9 +242,20 @@ async fn read_body(
 ) -> Result<(Principal, Vec<u8>), Box<Decided>> {
     let (parts, body) = request.into_parts();
     let refuse = |principal: Option<&Principal>, status: u16, message: &str| {
-        Box::new(decide::reject(state, principal, received_ms, status, message, None))
+        Box::new(decide::reject(
+            state,
+            principal,
+            received_ms,
+            status,
+            message,
+            None,
+        ))
     };
-    let principal = match auth::authorize(state.tokens.as_ref(), authorization(&parts.headers), Role::Agent) {
+    let principal = match auth::authorize(
+        state.tokens.as_ref(),
+        authorization(&parts.headers),
+        Role::Agent,
+    ) {
         Ok(principal) => principal,
         Err((principal, denied)) => {
             let (status, message) = match &denied {
@@ -248,13 +280,13 @@ async fn read_body(
         return Err(refuse(
             Some(&principal),
             415,
-            &format!("the body must be JSON sent with `Content-Type: application/json`, found {found}"),
+            &format!(
+                "the body must be JSON sent with `Content-Type: application/json`, found {found}"
+            ),
         ));
     }
     let limit = state.config.limits.max_body_bytes;
-    let too_large = || {
-        format!("the body is larger than the limit of {limit} bytes")
-    };
+    let too_large = || format!("the body is larger than the limit of {limit} bytes");
     if let Some(length) = parts
         .headers
         .get(header::CONTENT_LENGTH)
@@ -336,14 +368,19 @@ async fn answer(
         state.metrics.log_failures.fetch_add(1, Ordering::Relaxed);
         state.metrics.rejected(503);
         tracing::error!(error = %why, "decision log write failed; answering deny");
-        let message = format!("the decision could not be recorded in the decision log, so it is denied: {why}");
+        let message = format!(
+            "the decision could not be recorded in the decision log, so it is denied: {why}"
+        );
         let body = json!({
             "id": decided.first().map(|d| d.id.as_str()),
             "decision": "deny", "fired": [], "approvers": [],
             "errors": [{"rule": null, "message": message}],
             "policy": state.current.load().policy, "estate": state.current.load().estate, "at": null,
         });
-        return json_response(StatusCode::SERVICE_UNAVAILABLE, body.to_string().into_bytes());
+        return json_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            body.to_string().into_bytes(),
+        );
     }
     for d in &decided {
         state.metrics.decision(&d.action, d.outcome.as_str());
@@ -358,7 +395,8 @@ async fn answer(
             None => (500, Vec::new()),
         },
         Some(()) => {
-            let mut body = Vec::with_capacity(decided.iter().map(|d| d.body.len() + 1).sum::<usize>() + 16);
+            let mut body =
+                Vec::with_capacity(decided.iter().map(|d| d.body.len() + 1).sum::<usize>() + 16);
             body.extend_from_slice(b"{\"decisions\":[");
             for (i, d) in decided.iter().enumerate() {
                 if i > 0 {
@@ -392,10 +430,11 @@ async fn answer(
 /// the new files are good: they are checked like at start-up, and a version that fails keeps
 /// the old one serving.
 async fn reload_now(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let principal = match auth::authorize(state.tokens.as_ref(), authorization(&headers), Role::Admin) {
-        Ok(p) => p,
-        Err((_, denied)) => return denied_response(&denied),
-    };
+    let principal =
+        match auth::authorize(state.tokens.as_ref(), authorization(&headers), Role::Admin) {
+            Ok(p) => p,
+            Err((_, denied)) => return denied_response(&denied),
+        };
     let report = reload::reload(&state, Trigger::Api, Some(principal.name), false).await;
     let status = if report.ok {
         StatusCode::OK
@@ -430,9 +469,8 @@ pub fn status_doc(state: &AppState) -> Json {
     };
     let current = state.current.load_full();
     let shadow = state.shadow.as_ref().map(|s| version_doc(&s.load_full()));
-    let (last, last_error, ok, failed) = state.reload_history(|h| {
-        (h.last.clone(), h.last_error.clone(), h.ok, h.failed)
-    });
+    let (last, last_error, ok, failed) =
+        state.reload_history(|h| (h.last.clone(), h.last_error.clone(), h.ok, h.failed));
     let [allow, deny, approval] = state.metrics.decisions_by_outcome();
     let head = state.log.head();
     json!({
@@ -489,7 +527,9 @@ async fn ready(State(state): State<Arc<AppState>>) -> Response {
         Ok(()) => json_response(StatusCode::OK, br#"{"ready":true}"#.to_vec()),
         Err(why) => json_response(
             StatusCode::SERVICE_UNAVAILABLE,
-            json!({"ready": false, "reason": why}).to_string().into_bytes(),
+            json!({"ready": false, "reason": why})
+                .to_string()
+                .into_bytes(),
         ),
     }
 }
@@ -513,7 +553,13 @@ async fn metrics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Resp
         return denied_response(&denied);
     }
     // No approvals exist on this server yet, so every status counts zero.
-    let approvals = [("pending", 0), ("approved", 0), ("rejected", 0), ("expired", 0), ("used", 0)];
+    let approvals = [
+        ("pending", 0),
+        ("approved", 0),
+        ("rejected", 0),
+        ("expired", 0),
+        ("used", 0),
+    ];
     let text = state.metrics.render(&approvals);
     let mut response = Response::new(Body::from(text));
     response.headers_mut().insert(
@@ -536,7 +582,11 @@ async fn openapi() -> Response {
 /// available on this server yet: an allowed caller gets `501`, and nothing is recorded as
 /// approved. Trusts nothing from the caller: the id in the path is never looked up.
 async fn approvals(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    if let Err((_, denied)) = auth::authorize(state.tokens.as_ref(), authorization(&headers), Role::Approver) {
+    if let Err((_, denied)) = auth::authorize(
+        state.tokens.as_ref(),
+        authorization(&headers),
+        Role::Approver,
+    ) {
         return denied_response(&denied);
     }
     error_response(

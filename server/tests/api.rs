@@ -29,7 +29,12 @@ fn a_decision_carries_its_id_hashes_time_and_rules() {
     assert_eq!(doc["at"], NOW, "no `at`: the server's clock decides");
     assert!(doc["policy"].as_str().unwrap().starts_with("sha256:"));
     assert!(doc["estate"].as_str().unwrap().starts_with("sha256:"));
-    let keys: Vec<&str> = doc.as_object().unwrap().keys().map(String::as_str).collect();
+    let keys: Vec<&str> = doc
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     assert_eq!(
         keys.len(),
         9,
@@ -59,7 +64,12 @@ fn ids_are_unique_and_time_ordered() {
         if i == 10 {
             fx.clock.advance(1);
         }
-        ids.push(decide(&mut client, &reboot("web-1")).1["id"].as_str().unwrap().to_owned());
+        ids.push(
+            decide(&mut client, &reboot("web-1")).1["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
     }
     let mut sorted = ids.clone();
     sorted.sort();
@@ -83,8 +93,17 @@ fn explain_is_structured() {
     // A typo in the query is not silently ignored.
     let response = post(&mut client, "/v1/decide?explian=true", &reboot("web-1"));
     let doc = response.json().unwrap();
-    assert_eq!((response.status, doc["decision"].as_str()), (400, Some("deny")));
-    assert!(doc["errors"][0]["message"].as_str().unwrap().contains("did you mean `explain`"), "{doc}");
+    assert_eq!(
+        (response.status, doc["decision"].as_str()),
+        (400, Some("deny"))
+    );
+    assert!(
+        doc["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean `explain`"),
+        "{doc}"
+    );
 }
 
 #[test]
@@ -108,9 +127,20 @@ fn a_batch_is_decided_in_order_and_a_bad_request_is_a_deny_in_its_place() {
         .collect();
     assert_eq!(outcomes, ["allow", "deny", "require_approval", "deny"]);
     let unknown = &doc["decisions"][1]["errors"][0]["message"];
-    assert!(unknown.as_str().unwrap().contains("no `Host` with id `nowhere`"), "{unknown}");
+    assert!(
+        unknown
+            .as_str()
+            .unwrap()
+            .contains("no `Host` with id `nowhere`"),
+        "{unknown}"
+    );
     // Four decisions, four log lines.
-    let ids: Vec<&Json> = doc["decisions"].as_array().unwrap().iter().map(|d| &d["id"]).collect();
+    let ids: Vec<&Json> = doc["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| &d["id"])
+        .collect();
     let lines = fx.log_lines();
     for id in ids {
         assert!(lines.iter().any(|l| l["id"] == *id), "{id} not logged");
@@ -128,7 +158,11 @@ fn a_lying_clock_is_denied_and_a_small_skew_is_decided_at_its_time() {
     let mut body = reboot("web-1");
     body["at"] = json!("2026-12-01T14:00:00Z");
     let (status, doc) = decide(&mut client, &body);
-    assert_eq!((status, doc["decision"].as_str()), (400, Some("deny")), "{doc}");
+    assert_eq!(
+        (status, doc["decision"].as_str()),
+        (400, Some("deny")),
+        "{doc}"
+    );
     assert_eq!(
         doc["errors"][0]["message"],
         "`at` is 4h ahead of the server's clock (2026-12-01T10:00:00Z), more than the 5s allowed: leave `at` out to be decided at the server's time"
@@ -150,7 +184,10 @@ fn duplicate_keys_are_denied_naming_the_key() {
     let text = r#"{"action": "reboot", "args": {"host": "db-1", "host": "web-1"}, "context": {"agent": "a"}}"#;
     let response = client.post_json("/v1/decide", text.as_bytes()).unwrap();
     let doc = response.json().unwrap();
-    assert_eq!((response.status, doc["decision"].as_str()), (400, Some("deny")));
+    assert_eq!(
+        (response.status, doc["decision"].as_str()),
+        (400, Some("deny"))
+    );
     let message = doc["errors"][0]["message"].as_str().unwrap();
     assert!(message.contains("args: duplicate key `host`"), "{message}");
 }
@@ -160,10 +197,18 @@ fn bodies_that_are_not_requests_are_denied_with_the_reason() {
     let fx = start(|_, _| {});
     let mut client = fx.client();
     for (body, status, expected) in [
-        (&b"not json"[..], 400, "the body is not a JSON request: invalid JSON at line 1"),
+        (
+            &b"not json"[..],
+            400,
+            "the body is not a JSON request: invalid JSON at line 1",
+        ),
         (b"[1, 2]", 400, "expected a request object"),
         (b"{\"action\": \"reboot\"}", 400, "missing field `host`"),
-        (b"{\"action\": \"reboot\", \"id\": 7}", 400, "`id` must be a string"),
+        (
+            b"{\"action\": \"reboot\", \"id\": 7}",
+            400,
+            "`id` must be a string",
+        ),
         (b"\xff\xfe", 400, "not valid UTF-8"),
     ] {
         let response = client.post_json("/v1/decide", body).unwrap();
@@ -177,15 +222,33 @@ fn bodies_that_are_not_requests_are_denied_with_the_reason() {
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     let response = client.post_json("/v1/decide", deep.as_bytes()).unwrap();
     let doc = response.json().unwrap();
-    assert_eq!((response.status, doc["decision"].as_str()), (400, Some("deny")));
-    assert!(doc["errors"][0]["message"].as_str().unwrap().contains("recursion limit"), "{doc}");
+    assert_eq!(
+        (response.status, doc["decision"].as_str()),
+        (400, Some("deny"))
+    );
+    assert!(
+        doc["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("recursion limit"),
+        "{doc}"
+    );
     // Wrong or missing content type.
     for headers in [&[("content-type", "text/plain")][..], &[]] {
         let response = client
-            .request("POST", "/v1/decide", headers, Some(reboot("web-1").to_string().as_bytes()))
+            .request(
+                "POST",
+                "/v1/decide",
+                headers,
+                Some(reboot("web-1").to_string().as_bytes()),
+            )
             .unwrap();
         let doc = response.json().unwrap();
-        assert_eq!((response.status, doc["decision"].as_str()), (415, Some("deny")), "{doc}");
+        assert_eq!(
+            (response.status, doc["decision"].as_str()),
+            (415, Some("deny")),
+            "{doc}"
+        );
     }
     // The server still serves.
     assert_eq!(decide(&mut client, &reboot("web-1")).1["decision"], "allow");
@@ -202,13 +265,24 @@ fn a_huge_body_is_refused_before_it_is_read() {
         "POST /v1/decide HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 104857600\r\n\r\n"
     )
     .unwrap();
-    let response = ward_server::client::read_response(&mut std::io::BufReader::new(&stream)).unwrap();
+    let response =
+        ward_server::client::read_response(&mut std::io::BufReader::new(&stream)).unwrap();
     let doc = response.json().unwrap();
-    assert_eq!((response.status, doc["decision"].as_str()), (413, Some("deny")));
-    assert!(doc["errors"][0]["message"].as_str().unwrap().contains("larger than the limit of 1048576 bytes"));
+    assert_eq!(
+        (response.status, doc["decision"].as_str()),
+        (413, Some("deny"))
+    );
+    assert!(
+        doc["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("larger than the limit of 1048576 bytes")
+    );
     // Streamed without a length: cut off at the limit.
     let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
     write!(
         stream,
         "POST /v1/decide HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n"
@@ -226,7 +300,8 @@ fn a_huge_body_is_refused_before_it_is_read() {
             }
         }
     });
-    let response = ward_server::client::read_response(&mut std::io::BufReader::new(&stream)).unwrap();
+    let response =
+        ward_server::client::read_response(&mut std::io::BufReader::new(&stream)).unwrap();
     assert_eq!(response.status, 413);
     assert_eq!(response.json().unwrap()["decision"], "deny");
     drop(stream);
@@ -244,24 +319,39 @@ fn slow_clients_are_cut_off_and_others_are_served_meanwhile() {
     let addr = fx.server().local_addr();
     // Headers that never finish: the connection is closed.
     let mut slow_headers = TcpStream::connect(addr).unwrap();
-    slow_headers.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    slow_headers.write_all(b"POST /v1/decide HTTP/1.1\r\nhost: x\r\n").unwrap();
+    slow_headers
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    slow_headers
+        .write_all(b"POST /v1/decide HTTP/1.1\r\nhost: x\r\n")
+        .unwrap();
     // A body that never finishes: 408 and a deny.
     let mut slow_body = TcpStream::connect(addr).unwrap();
-    slow_body.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    slow_body
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     slow_body
         .write_all(b"POST /v1/decide HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"act")
         .unwrap();
     let started = Instant::now();
     let mut client = fx.client();
     assert_eq!(decide(&mut client, &reboot("web-1")).1["decision"], "allow");
-    let response = ward_server::client::read_response(&mut std::io::BufReader::new(&slow_body)).unwrap();
+    let response =
+        ward_server::client::read_response(&mut std::io::BufReader::new(&slow_body)).unwrap();
     let doc = response.json().unwrap();
-    assert_eq!((response.status, doc["decision"].as_str()), (408, Some("deny")), "{doc}");
+    assert_eq!(
+        (response.status, doc["decision"].as_str()),
+        (408, Some("deny")),
+        "{doc}"
+    );
     let mut rest = Vec::new();
     let closed = slow_headers.read_to_end(&mut rest);
     assert!(closed.is_ok() || started.elapsed() < Duration::from_secs(10));
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(decide(&mut client, &reboot("web-1")).1["decision"], "allow");
 }
 
@@ -275,7 +365,10 @@ fn connections_beyond_the_limit_get_a_clear_503() {
     let mut c = fx.client();
     let response = c.get("/health").unwrap();
     assert_eq!(response.status, 503);
-    assert_eq!(response.json().unwrap()["error"]["code"], "too_many_connections");
+    assert_eq!(
+        response.json().unwrap()["error"]["code"],
+        "too_many_connections"
+    );
     drop(a);
     // Once a connection closes, a new one is served.
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -284,7 +377,10 @@ fn connections_beyond_the_limit_get_a_clear_503() {
         if d.get("/health").unwrap().status == 200 {
             break;
         }
-        assert!(Instant::now() < deadline, "the freed connection was not reused");
+        assert!(
+            Instant::now() < deadline,
+            "the freed connection was not reused"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -298,7 +394,10 @@ fn unknown_routes_and_methods_get_json_errors() {
     assert_eq!(response.json().unwrap()["error"]["code"], "not_found");
     let response = client.get("/v1/decide").unwrap();
     assert_eq!(response.status, 405);
-    assert_eq!(response.json().unwrap()["error"]["code"], "method_not_allowed");
+    assert_eq!(
+        response.json().unwrap()["error"]["code"],
+        "method_not_allowed"
+    );
 }
 
 #[test]
@@ -308,18 +407,37 @@ fn an_approval_id_is_never_an_allow_and_approval_endpoints_are_not_available() {
     let mut body = reboot("db-1");
     body["approval"] = json!("apr_01JDFORGED");
     let (status, doc) = decide(&mut client, &body);
-    assert_eq!((status, doc["decision"].as_str()), (200, Some("require_approval")));
-    assert!(doc["errors"][0]["message"].as_str().unwrap().contains("approval `apr_01JDFORGED` was not used"));
+    assert_eq!(
+        (status, doc["decision"].as_str()),
+        (200, Some("require_approval"))
+    );
+    assert!(
+        doc["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("approval `apr_01JDFORGED` was not used")
+    );
     // Without tokens, nobody may act on approvals.
-    let response = post(&mut client, "/v1/approvals/apr_1/approve", &json!({"comment": "ok"}));
+    let response = post(
+        &mut client,
+        "/v1/approvals/apr_1/approve",
+        &json!({"comment": "ok"}),
+    );
     assert_eq!(response.status, 403);
     let dir = tempfile::tempdir().unwrap();
     let (tokens, secrets) = tokens_file(dir.path(), &[("carol", &[Role::Approver], &["oncall"])]);
     let fx = start(|config, _| config.tokens = Some(tokens));
     let mut carol = fx.client_with(&secrets[0]);
-    let response = post(&mut carol, "/v1/approvals/apr_1/approve", &json!({"comment": "ok"}));
+    let response = post(
+        &mut carol,
+        "/v1/approvals/apr_1/approve",
+        &json!({"comment": "ok"}),
+    );
     assert_eq!(response.status, 501);
-    assert_eq!(response.json().unwrap()["error"]["code"], "approvals_unavailable");
+    assert_eq!(
+        response.json().unwrap()["error"]["code"],
+        "approvals_unavailable"
+    );
 }
 
 #[test]
@@ -345,14 +463,26 @@ fn tokens_decide_who_may_call_what() {
     let mut bot = fx.client_with(&t[0]);
     let (status, doc) = decide(&mut bot, &reboot("web-1"));
     assert_eq!((status, doc["decision"].as_str()), (200, Some("allow")));
-    let line = fx.log_lines().into_iter().find(|l| l["id"] == doc["id"]).unwrap();
+    let line = fx
+        .log_lines()
+        .into_iter()
+        .find(|l| l["id"] == doc["id"])
+        .unwrap();
     assert_eq!(line["principal"], "remediation-bot");
     // An approver's token does not decide; an agent's does not reload.
     let mut carol = fx.client_with(&t[1]);
     let (status, doc) = decide(&mut carol, &reboot("web-1"));
     assert_eq!((status, doc["decision"].as_str()), (403, Some("deny")));
-    assert!(doc["errors"][0]["message"].as_str().unwrap().contains("`carol` has `approver`; this call needs the role `agent`"));
-    assert_eq!(bot.request("POST", "/v1/reload", &[], None).unwrap().status, 403);
+    assert!(
+        doc["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`carol` has `approver`; this call needs the role `agent`")
+    );
+    assert_eq!(
+        bot.request("POST", "/v1/reload", &[], None).unwrap().status,
+        403
+    );
     // The admin may do everything.
     let mut root = fx.client_with(&t[2]);
     assert_eq!(decide(&mut root, &reboot("web-1")).0, 200);
@@ -374,7 +504,11 @@ fn without_tokens_only_loopback_is_served() {
     config.listen = "0.0.0.0:0".parse().unwrap();
     config.state = dir.path().join("state");
     let err = ward_server::Server::start(config).unwrap_err();
-    assert!(err.to_string().starts_with("without `--tokens` the server only listens on a loopback address"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("without `--tokens` the server only listens on a loopback address"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -391,17 +525,30 @@ fn a_failed_reload_keeps_the_old_version_and_says_so_everywhere() {
     assert_eq!(response.status, 422, "{report}");
     assert_eq!(report["ok"], false);
     assert_eq!(report["error"]["part"], "policy");
-    assert!(report["error"]["message"].as_str().unwrap().contains("main.ward:"), "{report}");
+    assert!(
+        report["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("main.ward:"),
+        "{report}"
+    );
     // Still serving the old version.
     let after = decide(&mut root, &reboot("web-1")).1;
-    assert_eq!((after["decision"].as_str(), &after["policy"]), (Some("allow"), &before["policy"]));
+    assert_eq!(
+        (after["decision"].as_str(), &after["policy"]),
+        (Some("allow"), &before["policy"])
+    );
     let status = root.get("/v1/status").unwrap().json().unwrap();
     assert_eq!(status["last_reload_error"]["ok"], false);
     assert_eq!(status["reloads"]["failed"], 1);
     let metrics = String::from_utf8(root.get("/metrics").unwrap().body).unwrap();
     assert!(metrics.contains("ward_reload_failing 1"), "{metrics}");
     assert!(metrics.contains("ward_reloads_total{result=\"failed\"} 1"));
-    let failed = fx.log_lines().into_iter().find(|l| l["kind"] == "reload" && l["ok"] == false).unwrap();
+    let failed = fx
+        .log_lines()
+        .into_iter()
+        .find(|l| l["kind"] == "reload" && l["ok"] == false)
+        .unwrap();
     assert_eq!(failed["trigger"], "api");
     assert_eq!(failed["principal"], "root");
     // A good version swaps in.
@@ -414,11 +561,18 @@ fn a_failed_reload_keeps_the_old_version_and_says_so_everywhere() {
     let metrics = String::from_utf8(root.get("/metrics").unwrap().body).unwrap();
     assert!(metrics.contains("ward_reload_failing 0"), "{metrics}");
     // A broken estate is refused the same way.
-    std::fs::write(fx.dir.path().join("entities.json"), r#"{"entities": {"Host": {"web-1": {}}}}"#).unwrap();
+    std::fs::write(
+        fx.dir.path().join("entities.json"),
+        r#"{"entities": {"Host": {"web-1": {}}}}"#,
+    )
+    .unwrap();
     let response = root.request("POST", "/v1/reload", &[], None).unwrap();
     assert_eq!(response.status, 422);
     assert_eq!(response.json().unwrap()["error"]["part"], "estate");
-    assert_eq!(decide(&mut root, &reboot("web-1")).1["estate"], now["estate"]);
+    assert_eq!(
+        decide(&mut root, &reboot("web-1")).1["estate"],
+        now["estate"]
+    );
 }
 
 #[test]
@@ -440,7 +594,11 @@ fn file_changes_are_reloaded() {
         assert!(Instant::now() < deadline, "the change was not picked up");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let reload = fx.log_lines().into_iter().find(|l| l["kind"] == "reload" && l["trigger"] == "watch").unwrap();
+    let reload = fx
+        .log_lines()
+        .into_iter()
+        .find(|l| l["kind"] == "reload" && l["trigger"] == "watch")
+        .unwrap();
     assert_eq!(reload["ok"], true);
 }
 
@@ -455,15 +613,30 @@ fn the_shadow_policy_is_logged_and_counted_but_never_answers() {
     assert_eq!(doc["decision"], "allow", "the real policy answers");
     let (_, doc2) = decide(&mut client, &reboot("db-1"));
     assert_eq!(doc2["decision"], "require_approval");
-    let line = fx.log_lines().into_iter().find(|l| l["id"] == doc["id"]).unwrap();
+    let line = fx
+        .log_lines()
+        .into_iter()
+        .find(|l| l["id"] == doc["id"])
+        .unwrap();
     assert_eq!(line["decision"]["decision"], "allow");
     assert_eq!(line["shadow"]["decision"]["decision"], "deny");
     assert_ne!(line["shadow"]["policy"], line["policy"]);
     let metrics = String::from_utf8(client.get("/metrics").unwrap().body).unwrap();
-    assert!(metrics.contains("ward_shadow_flips_total{from=\"allow\",to=\"deny\"} 1"), "{metrics}");
-    assert!(!metrics.contains("from=\"require_approval\""), "no flip for db-1: {metrics}");
+    assert!(
+        metrics.contains("ward_shadow_flips_total{from=\"allow\",to=\"deny\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains("from=\"require_approval\""),
+        "no flip for db-1: {metrics}"
+    );
     let status = client.get("/v1/status").unwrap().json().unwrap();
-    assert!(status["shadow"]["policy"].as_str().unwrap().starts_with("sha256:"));
+    assert!(
+        status["shadow"]["policy"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
 }
 
 #[test]
@@ -472,14 +645,31 @@ fn health_ready_status_and_metrics() {
     let mut client = fx.client();
     decide(&mut client, &reboot("web-1"));
     decide(&mut client, &reboot("nowhere"));
-    assert_eq!(client.get("/health").unwrap().json().unwrap(), json!({"status": "ok"}));
-    assert_eq!(client.get("/ready").unwrap().json().unwrap(), json!({"ready": true}));
+    assert_eq!(
+        client.get("/health").unwrap().json().unwrap(),
+        json!({"status": "ok"})
+    );
+    assert_eq!(
+        client.get("/ready").unwrap().json().unwrap(),
+        json!({"ready": true})
+    );
     let status = client.get("/v1/status").unwrap().json().unwrap();
-    assert_eq!(status["decisions"], json!({"allow": 1, "deny": 1, "require_approval": 0}));
+    assert_eq!(
+        status["decisions"],
+        json!({"allow": 1, "deny": 1, "require_approval": 0})
+    );
     assert_eq!(status["version"]["files"], json!(["main.ward"]));
-    assert_eq!(status["log"]["head"]["seq"], 3, "start-up line and two decisions");
+    assert_eq!(
+        status["log"]["head"]["seq"], 3,
+        "start-up line and two decisions"
+    );
     let response = client.get("/metrics").unwrap();
-    assert!(response.header("content-type").unwrap().starts_with("text/plain; version=0.0.4"));
+    assert!(
+        response
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
     let text = String::from_utf8(response.body).unwrap();
     for series in [
         "ward_decisions_total{action=\"reboot\",decision=\"allow\"} 1",
@@ -505,7 +695,10 @@ fn every_answered_decision_is_in_a_log_that_verifies() {
                 (0..25)
                     .map(|i| {
                         let host = if i % 2 == 0 { "web-1" } else { "db-1" };
-                        decide(&mut client, &reboot(host)).1["id"].as_str().unwrap().to_owned()
+                        decide(&mut client, &reboot(host)).1["id"]
+                            .as_str()
+                            .unwrap()
+                            .to_owned()
                     })
                     .collect::<Vec<_>>()
             })
@@ -518,8 +711,11 @@ fn every_answered_decision_is_in_a_log_that_verifies() {
     let report = ward_log::verify(&fx.state().join("log")).unwrap();
     assert_eq!(report.problem, None);
     assert_eq!(report.lines, 101);
-    let logged: std::collections::HashSet<String> =
-        fx.log_lines().into_iter().map(|l| l["id"].as_str().unwrap().to_owned()).collect();
+    let logged: std::collections::HashSet<String> = fx
+        .log_lines()
+        .into_iter()
+        .map(|l| l["id"].as_str().unwrap().to_owned())
+        .collect();
     for id in ids {
         assert!(logged.contains(&id), "{id}");
     }
@@ -560,7 +756,10 @@ fn a_forged_or_replayed_decision_id_is_only_a_label() {
     let (status, again) = decide(&mut client, &replay);
     assert_eq!(status, 200);
     assert_ne!(again["id"], first["id"], "the server issues a new id");
-    assert_eq!(again["request_id"], first["id"], "the caller's id is only echoed");
+    assert_eq!(
+        again["request_id"], first["id"],
+        "the caller's id is only echoed"
+    );
     assert_eq!(again["decision"], "require_approval", "never an allow");
     // Both are in the log as separate lines; the replay's line names what it claimed.
     let lines = fx.log_lines();
@@ -568,4 +767,29 @@ fn a_forged_or_replayed_decision_id_is_only_a_label() {
     assert_eq!(line["request_id"], first["id"]);
     assert_eq!(line["approval"], first["id"]);
     assert_eq!(lines.iter().filter(|l| l["id"] == first["id"]).count(), 1);
+}
+
+#[test]
+fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
+    let fx = start(|config, _| config.limits.header_timeout = Duration::from_millis(300));
+    let addr = fx.server().local_addr();
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n")
+        .unwrap();
+    let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+    let response = ward_server::client::read_response(&mut reader).unwrap();
+    assert_eq!(response.status, 200);
+    let started = Instant::now();
+    let mut rest = Vec::new();
+    let n = reader.read_to_end(&mut rest).unwrap_or(0);
+    assert_eq!(n, 0, "{}", String::from_utf8_lossy(&rest));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "closed after {:?}",
+        started.elapsed()
+    );
 }

@@ -43,7 +43,9 @@ fn the_corpus_decides_the_same_over_http_as_ward_eval() {
     files.sort();
     for path in &files {
         let sources = ward_check::load_policy_set(path).unwrap();
-        let program = ward_check::compile(&sources).program.expect("corpus files check");
+        let program = ward_check::compile(&sources)
+            .program
+            .expect("corpus files check");
         for test in &program.tests {
             let entities = entities_text(&test.entities);
             let group = groups
@@ -54,9 +56,10 @@ fn the_corpus_decides_the_same_over_http_as_ward_eval() {
                     requests: Vec::new(),
                 });
             for case in &test.cases {
-                group
-                    .requests
-                    .push((format!("{} ({})", test.name, case.location), case.request.clone()));
+                group.requests.push((
+                    format!("{} ({})", test.name, case.location),
+                    case.request.clone(),
+                ));
             }
         }
     }
@@ -97,7 +100,13 @@ fn the_corpus_decides_the_same_over_http_as_ward_eval() {
         let server = Server::start(config).unwrap();
         let sources = ward_check::load_policy_set(&group.policy).unwrap();
         let program = ward_check::compile(&sources).program.unwrap();
-        let reference = Engine::with_config(program, EngineConfig { engine: EngineKind::Jit }).unwrap();
+        let reference = Engine::with_config(
+            program,
+            EngineConfig {
+                engine: EngineKind::Jit,
+            },
+        )
+        .unwrap();
         reference.load_entities_str(&group.entities).unwrap();
         let mut client = Client::new(server.local_addr());
         for (name, request) in &group.requests {
@@ -107,10 +116,11 @@ fn the_corpus_decides_the_same_over_http_as_ward_eval() {
                 .post_json("/v1/decide", request.to_string().as_bytes())
                 .unwrap();
             let got = response.json().unwrap();
-            let decided: serde_json::Map<String, Json> = ["decision", "fired", "approvers", "errors"]
-                .into_iter()
-                .map(|k| (k.to_owned(), got[k].clone()))
-                .collect();
+            let decided: serde_json::Map<String, Json> =
+                ["decision", "fired", "approvers", "errors"]
+                    .into_iter()
+                    .map(|k| (k.to_owned(), got[k].clone()))
+                    .collect();
             let status_ok = if expected["errors"]
                 .as_array()
                 .unwrap()
@@ -130,6 +140,11 @@ fn the_corpus_decides_the_same_over_http_as_ward_eval() {
         }
         server.shutdown();
     }
-    assert!(failures.is_empty(), "{} of {n_requests} differ:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {n_requests} differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert!(n_requests >= 250, "only {n_requests} requests");
 }

@@ -7,11 +7,24 @@ use std::process::Command;
 
 fn deps_of(package: &str) -> Vec<String> {
     let out = Command::new(env!("CARGO"))
-        .args(["tree", "--offline", "-e", "normal", "--prefix", "none", "-p", package])
+        .args([
+            "tree",
+            "--offline",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "-p",
+            package,
+        ])
         .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
         .output()
         .expect("cargo runs");
-    assert!(out.status.success(), "cargo tree failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "cargo tree failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
@@ -21,11 +34,9 @@ fn deps_of(package: &str) -> Vec<String> {
 #[test]
 fn the_log_knows_no_http_and_no_policy() {
     for name in deps_of("ward-log") {
-        assert!(
-            !(name.starts_with("ward-") && name != "ward-log")
-                && !["tokio", "hyper", "axum", "notify"].contains(&name.as_str()),
-            "`ward-log` depends on `{name}`"
-        );
+        let other_ward_crate = name.starts_with("ward-") && name != "ward-log";
+        let http = ["tokio", "hyper", "axum", "notify"].contains(&name.as_str());
+        assert!(!other_ward_crate && !http, "`ward-log` depends on `{name}`");
     }
 }
 
@@ -33,8 +44,18 @@ fn the_log_knows_no_http_and_no_policy() {
 fn the_server_has_no_tls_rendering_or_language_server() {
     for name in deps_of("ward-server") {
         assert!(
-            !["openssl", "openssl-sys", "native-tls", "rustls", "miette", "ward-lsp", "lsp-server", "lsp-types", "ward"]
-                .contains(&name.as_str()),
+            ![
+                "openssl",
+                "openssl-sys",
+                "native-tls",
+                "rustls",
+                "miette",
+                "ward-lsp",
+                "lsp-server",
+                "lsp-types",
+                "ward"
+            ]
+            .contains(&name.as_str()),
             "`ward-server` depends on `{name}`"
         );
     }

@@ -25,7 +25,8 @@ fn every_response_is_decided_by_one_good_version_while_the_policy_cycles() {
         let dir = hashes.path().join(name);
         std::fs::create_dir(&dir).unwrap();
         std::fs::write(dir.join("main.ward"), text).unwrap();
-        let sources = ward_server::policy::read_sources(&dir, &fx.dir.path().join("entities.json")).unwrap();
+        let sources =
+            ward_server::policy::read_sources(&dir, &fx.dir.path().join("entities.json")).unwrap();
         expected.insert(sources.policy, web);
     }
     let expected = Arc::new(expected);
@@ -38,15 +39,28 @@ fn every_response_is_decided_by_one_good_version_while_the_policy_cycles() {
                 let mut seen: HashMap<String, u64> = HashMap::new();
                 let mut n = 0u64;
                 while !stop.load(Ordering::Relaxed) && n < 50_000 {
-                    let host = if (n + t) % 3 == 0 { "db-1" } else { "web-1" };
+                    let host = if (n + t).is_multiple_of(3) {
+                        "db-1"
+                    } else {
+                        "web-1"
+                    };
                     let response = post(&mut client, "/v1/decide", &reboot(host));
-                    assert_eq!(response.status, 200, "{}", String::from_utf8_lossy(&response.body));
+                    assert_eq!(
+                        response.status,
+                        200,
+                        "{}",
+                        String::from_utf8_lossy(&response.body)
+                    );
                     let doc = response.json().unwrap();
                     let policy = doc["policy"].as_str().unwrap().to_owned();
                     let Some(web) = expected.get(&policy) else {
                         panic!("decided by a version that is neither good one: {doc}");
                     };
-                    let want = if host == "db-1" { "require_approval" } else { web };
+                    let want = if host == "db-1" {
+                        "require_approval"
+                    } else {
+                        web
+                    };
                     assert_eq!(doc["decision"], want, "{doc}");
                     assert!(doc["id"].as_str().unwrap().starts_with("dec_"));
                     *seen.entry(policy).or_default() += 1;
@@ -57,7 +71,11 @@ fn every_response_is_decided_by_one_good_version_while_the_policy_cycles() {
         })
         .collect();
     let started = Instant::now();
-    let versions = [POLICY_B.to_owned(), format!("{POLICY_A}\n{BROKEN}"), POLICY_A.to_owned()];
+    let versions = [
+        POLICY_B.to_owned(),
+        format!("{POLICY_A}\n{BROKEN}"),
+        POLICY_A.to_owned(),
+    ];
     let mut i = 0;
     while started.elapsed() < Duration::from_secs(3) {
         std::thread::sleep(Duration::from_millis(200));
@@ -73,7 +91,10 @@ fn every_response_is_decided_by_one_good_version_while_the_policy_cycles() {
     }
     assert_eq!(total.len(), 2, "both good versions served: {total:?}");
     let status = fx.client().get("/v1/status").unwrap().json().unwrap();
-    assert!(status["reloads"]["failed"].as_u64().unwrap() >= 1, "{status}");
+    assert!(
+        status["reloads"]["failed"].as_u64().unwrap() >= 1,
+        "{status}"
+    );
     assert!(status["reloads"]["ok"].as_u64().unwrap() >= 2, "{status}");
     let served: u64 = total.values().sum();
     assert!(served > 100, "only {served} decisions");

@@ -137,12 +137,28 @@ fn example_requests() -> Vec<Json> {
 }
 
 fn logged_ids(state: &Path) -> Vec<String> {
-    let out = ward(&["log", "show", &state.display().to_string(), "--format", "json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = ward(&[
+        "log",
+        "show",
+        &state.display().to_string(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()
-        .map(|l| serde_json::from_str::<Json>(l).unwrap()["id"].as_str().unwrap().to_owned())
+        .map(|l| {
+            serde_json::from_str::<Json>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect()
 }
 
@@ -162,7 +178,11 @@ fn kill_9_in_a_burst_loses_no_answered_decision_and_the_chain_continues() {
     let answered = Arc::new(Mutex::new(Vec::new()));
     let clients: Vec<_> = (0..4)
         .map(|t| {
-            let (requests, stop, answered) = (Arc::clone(&requests), Arc::clone(&stop), Arc::clone(&answered));
+            let (requests, stop, answered) = (
+                Arc::clone(&requests),
+                Arc::clone(&stop),
+                Arc::clone(&answered),
+            );
             let mut client = served.client();
             std::thread::spawn(move || {
                 let mut i = t;
@@ -174,7 +194,11 @@ fn kill_9_in_a_burst_loses_no_answered_decision_and_the_chain_continues() {
                             let id = r.json().unwrap()["id"].as_str().unwrap().to_owned();
                             answered.lock().unwrap().push(id);
                         }
-                        Ok(r) => panic!("unexpected {} {}", r.status, String::from_utf8_lossy(&r.body)),
+                        Ok(r) => panic!(
+                            "unexpected {} {}",
+                            r.status,
+                            String::from_utf8_lossy(&r.body)
+                        ),
                         Err(_) => break,
                     }
                     i += 4;
@@ -195,23 +219,44 @@ fn kill_9_in_a_burst_loses_no_answered_decision_and_the_chain_continues() {
     let answered = answered.lock().unwrap().clone();
     assert!(answered.len() >= 200, "only {} answered", answered.len());
     let out = verify(&state);
-    assert_eq!(out.status.code(), Some(0), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let logged: std::collections::HashSet<String> = logged_ids(&state).into_iter().collect();
     let missing: Vec<&String> = answered.iter().filter(|id| !logged.contains(*id)).collect();
-    assert!(missing.is_empty(), "{} answered decisions are not in the log: {:?}", missing.len(), &missing[..missing.len().min(5)]);
+    assert!(
+        missing.is_empty(),
+        "{} answered decisions are not in the log: {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
     let lines_before = logged.len();
 
     // A restart continues the chain.
     let mut served = Served::start(&args);
     let mut client = served.client();
-    let r = client.post_json("/v1/decide", requests[0].to_string().as_bytes()).unwrap();
+    let r = client
+        .post_json("/v1/decide", requests[0].to_string().as_bytes())
+        .unwrap();
     assert_eq!(r.status, 200);
     served.signal("TERM");
     assert!(served.wait(Duration::from_secs(30)).success());
     let out = verify(&state);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(out.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(text.contains(&format!("ok: {} lines", lines_before + 2)), "{text}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains(&format!("ok: {} lines", lines_before + 2)),
+        "{text}"
+    );
 }
 
 #[test]
@@ -225,11 +270,17 @@ fn sigterm_drains_in_flight_requests_and_exits_0() {
     // A batch in flight while SIGTERM arrives is answered in full.
     let batch = json!({"requests": (0..200).map(|i| requests[i % requests.len()].clone()).collect::<Vec<_>>()});
     let mut client = served.client();
-    let sender = std::thread::spawn(move || client.post_json("/v1/decide/batch", batch.to_string().as_bytes()));
+    let sender = std::thread::spawn(move || {
+        client.post_json("/v1/decide/batch", batch.to_string().as_bytes())
+    });
     std::thread::sleep(Duration::from_millis(30));
     served.signal("TERM");
     let status = served.wait(Duration::from_secs(30));
-    assert!(status.success(), "exit {status:?}:\n{}", served.stderr.lock().unwrap());
+    assert!(
+        status.success(),
+        "exit {status:?}:\n{}",
+        served.stderr.lock().unwrap()
+    );
     if let Ok(response) = sender.join().unwrap() {
         assert_eq!(response.status, 200);
         let ids: Vec<String> = response.json().unwrap()["decisions"]
@@ -242,7 +293,13 @@ fn sigterm_drains_in_flight_requests_and_exits_0() {
         let logged: std::collections::HashSet<String> = logged_ids(&state).into_iter().collect();
         assert!(ids.iter().all(|id| logged.contains(id)));
     }
-    assert!(served.stderr.lock().unwrap().contains("ward serve: stopped"));
+    assert!(
+        served
+            .stderr
+            .lock()
+            .unwrap()
+            .contains("ward serve: stopped")
+    );
     assert_eq!(verify(&state).status.code(), Some(0));
 }
 
@@ -256,11 +313,21 @@ fn sighup_reloads_and_a_broken_policy_keeps_the_old_one() {
     let deny = "action ping { n: Int }\nrule no { on ping deny because \"not today\" }\n";
     std::fs::write(&policy, allow).unwrap();
     let state = dir.path().join("state");
-    let (p, e, s) = (policy.display().to_string(), entities.display().to_string(), state.display().to_string());
+    let (p, e, s) = (
+        policy.display().to_string(),
+        entities.display().to_string(),
+        state.display().to_string(),
+    );
     let mut served = Served::start(&[&p, "--entities", &e, "--state", &s, "--no-watch"]);
     let mut client = served.client();
     let ping = json!({"action": "ping", "args": {"n": 1}, "context": {}}).to_string();
-    let decide = |client: &mut Client| client.post_json("/v1/decide", ping.as_bytes()).unwrap().json().unwrap();
+    let decide = |client: &mut Client| {
+        client
+            .post_json("/v1/decide", ping.as_bytes())
+            .unwrap()
+            .json()
+            .unwrap()
+    };
     assert_eq!(decide(&mut client)["decision"], "allow");
     std::fs::write(&policy, "rule broken {").unwrap();
     served.signal("HUP");
@@ -281,58 +348,126 @@ fn sighup_reloads_and_a_broken_policy_keeps_the_old_one() {
     let out = ward(&["log", "show", &s, "--kind", "reload"]);
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(text.lines().count(), 3, "{text}");
-    assert!(text.contains("(signal): FAILED, previous version kept"), "{text}");
+    assert!(
+        text.contains("(signal): FAILED, previous version kept"),
+        "{text}"
+    );
 }
 
 #[test]
 fn a_policy_or_estate_that_does_not_load_stops_the_start_with_diagnostics() {
     let dir = tempfile::tempdir().unwrap();
     let policy = dir.path().join("policy.ward");
-    std::fs::write(&policy, "action ping { n: Int }\nrule r { on ping when m > 1 allow }\n").unwrap();
+    std::fs::write(
+        &policy,
+        "action ping { n: Int }\nrule r { on ping when m > 1 allow }\n",
+    )
+    .unwrap();
     std::fs::write(dir.path().join("e.json"), "{}").unwrap();
     let (p, e, s) = (
         policy.display().to_string(),
         dir.path().join("e.json").display().to_string(),
         dir.path().join("state").display().to_string(),
     );
-    let out = ward(&["serve", &p, "--entities", &e, "--state", &s, "--listen", "127.0.0.1:0"]);
+    let out = ward(&[
+        "serve",
+        &p,
+        "--entities",
+        &e,
+        "--state",
+        &s,
+        "--listen",
+        "127.0.0.1:0",
+    ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("error[E"), "{err}");
     assert!(err.contains("policy.ward:2:"), "{err}");
     assert!(err.contains("nothing is served"), "{err}");
-    std::fs::write(&policy, "entity Host { tier: String }\naction ping { h: Host }\n").unwrap();
-    std::fs::write(dir.path().join("e.json"), r#"{"entities": {"Host": {"a": {}}}}"#).unwrap();
-    let out = ward(&["serve", &p, "--entities", &e, "--state", &s, "--listen", "127.0.0.1:0"]);
+    std::fs::write(
+        &policy,
+        "entity Host { tier: String }\naction ping { h: Host }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("e.json"),
+        r#"{"entities": {"Host": {"a": {}}}}"#,
+    )
+    .unwrap();
+    let out = ward(&[
+        "serve",
+        &p,
+        "--entities",
+        &e,
+        "--state",
+        &s,
+        "--listen",
+        "127.0.0.1:0",
+    ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("are not valid"), "{err}");
-    let out = ward(&["serve", &p, "--entities", &e, "--state", &s, "--listen", "0.0.0.0:0"]);
+    let out = ward(&[
+        "serve",
+        &p,
+        "--entities",
+        &e,
+        "--state",
+        &s,
+        "--listen",
+        "0.0.0.0:0",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("only listens on a loopback address"));
 }
 
 #[test]
 fn token_new_prints_a_token_and_an_entry_the_server_accepts() {
-    let out = ward(&["token", "new", "carol", "--role", "agent", "--group", "security-oncall"]);
+    let out = ward(&[
+        "token",
+        "new",
+        "carol",
+        "--role",
+        "agent",
+        "--group",
+        "security-oncall",
+    ]);
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap();
     let (token, entry) = text.split_once('\n').unwrap();
     assert!(token.starts_with("ward_") && token.len() == 69, "{token}");
-    assert!(!entry.contains(token), "the entry holds the hash, not the token");
+    assert!(
+        !entry.contains(token),
+        "the entry holds the hash, not the token"
+    );
     assert!(entry.starts_with("[[token]]\nname = \"carol\"\ngroups = [\"security-oncall\"]\nroles = [\"agent\"]\nsha256 = \""), "{entry}");
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("tokens.toml"), entry).unwrap();
     let state = dir.path().join("state");
     let mut args = example_args(&state);
-    args.extend(["--tokens".into(), dir.path().join("tokens.toml").display().to_string()]);
+    args.extend([
+        "--tokens".into(),
+        dir.path().join("tokens.toml").display().to_string(),
+    ]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let served = Served::start(&args);
     let request = example_requests()[0].to_string();
     let mut anonymous = served.client();
-    assert_eq!(anonymous.post_json("/v1/decide", request.as_bytes()).unwrap().status, 401);
+    assert_eq!(
+        anonymous
+            .post_json("/v1/decide", request.as_bytes())
+            .unwrap()
+            .status,
+        401
+    );
     let mut carol = served.client().with_token(token);
-    assert_eq!(carol.post_json("/v1/decide", request.as_bytes()).unwrap().status, 200);
+    assert_eq!(
+        carol
+            .post_json("/v1/decide", request.as_bytes())
+            .unwrap()
+            .status,
+        200
+    );
 }
 
 #[test]
@@ -344,7 +479,13 @@ fn log_verify_names_a_tampered_line_and_show_filters() {
     let mut served = Served::start(&args);
     let mut client = served.client();
     for request in example_requests() {
-        assert_eq!(client.post_json("/v1/decide", request.to_string().as_bytes()).unwrap().status, 200);
+        assert_eq!(
+            client
+                .post_json("/v1/decide", request.to_string().as_bytes())
+                .unwrap()
+                .status,
+            200
+        );
     }
     served.signal("TERM");
     assert!(served.wait(Duration::from_secs(30)).success());
@@ -355,25 +496,57 @@ fn log_verify_names_a_tampered_line_and_show_filters() {
 
     let out = ward(&["log", "show", &s, "--decision", "deny"]);
     let denied = String::from_utf8(out.stdout).unwrap();
-    assert!(!denied.is_empty() && denied.lines().all(|l| l.ends_with("-> deny") || l.contains("-> deny ")), "{denied}");
-    let out = ward(&["log", "show", &s, "--action", "reboot_host", "--format", "json"]);
+    assert!(
+        !denied.is_empty()
+            && denied
+                .lines()
+                .all(|l| l.ends_with("-> deny") || l.contains("-> deny ")),
+        "{denied}"
+    );
+    let out = ward(&[
+        "log",
+        "show",
+        &s,
+        "--action",
+        "reboot_host",
+        "--format",
+        "json",
+    ]);
     let reboots = String::from_utf8(out.stdout).unwrap();
     assert_eq!(reboots.lines().count(), 2, "{reboots}");
     let out = ward(&["log", "show", &s, "--since", "2100-01-01T00:00:00Z"]);
     assert!(out.stdout.is_empty());
 
     // Turn a deny into an allow in line 4: verify names it.
-    let file = std::fs::read_dir(state.join("log")).unwrap().next().unwrap().unwrap().path();
+    let file = std::fs::read_dir(state.join("log"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     let text = std::fs::read_to_string(&file).unwrap();
     let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
-    let idx = lines.iter().position(|l| l.contains("\"decision\":{\"decision\":\"deny\"")).unwrap();
-    lines[idx] = lines[idx].replacen("\"decision\":{\"decision\":\"deny\"", "\"decision\":{\"decision\":\"allow\"", 1);
+    let idx = lines
+        .iter()
+        .position(|l| l.contains("\"decision\":{\"decision\":\"deny\""))
+        .unwrap();
+    lines[idx] = lines[idx].replacen(
+        "\"decision\":{\"decision\":\"deny\"",
+        "\"decision\":{\"decision\":\"allow\"",
+        1,
+    );
     std::fs::write(&file, lines.join("\n") + "\n").unwrap();
     let out = verify(&state);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.starts_with(&format!("error: line {} of `", idx + 1)), "{err}");
-    assert!(err.contains("was changed: its hash does not match its content"), "{err}");
+    assert!(
+        err.starts_with(&format!("error: line {} of `", idx + 1)),
+        "{err}"
+    );
+    assert!(
+        err.contains("was changed: its hash does not match its content"),
+        "{err}"
+    );
     // Removing a line is named too.
     lines.remove(idx);
     std::fs::write(&file, lines.join("\n") + "\n").unwrap();

@@ -161,7 +161,10 @@ pub fn decide(client: &mut Client, body: &Json) -> (u16, Json) {
 }
 
 /// A tokens file with one token per (name, roles, groups); returns the path and the tokens.
-pub fn tokens_file(dir: &Path, entries: &[(&str, &[ward_server::auth::Role], &[&str])]) -> (PathBuf, Vec<String>) {
+pub fn tokens_file(
+    dir: &Path,
+    entries: &[(&str, &[ward_server::auth::Role], &[&str])],
+) -> (PathBuf, Vec<String>) {
     let mut text = String::new();
     let mut tokens = Vec::new();
     for (name, roles, groups) in entries {
