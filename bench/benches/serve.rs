@@ -250,6 +250,7 @@ async fn exchange(
         buf.extend_from_slice(&chunk[..n]);
         if let Some(end) = find(buf, b"\r\n\r\n") {
             let head = std::str::from_utf8(&buf[..end]).unwrap_or("");
+            let status_ok = head.starts_with("HTTP/1.1 200");
             let length: usize = head
                 .lines()
                 .find_map(|l| {
@@ -265,8 +266,7 @@ async fn exchange(
                 }
                 buf.extend_from_slice(&chunk[..n]);
             }
-            let ok =
-                head.starts_with("HTTP/1.1 200") && find(&buf[end..], b"\"decision\":\"").is_some();
+            let ok = status_ok && find(&buf[end..], b"\"decision\":\"").is_some();
             return Ok(ok);
         }
     }

@@ -2,14 +2,13 @@
 //! (`kind`, `request.action`, `decision.decision`, `time`). Reading does not verify: use
 //! [`crate::verify`] for that.
 
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value as Json;
 
 use crate::LogError;
 use crate::line::Kind;
-use crate::writer::log_files;
+use crate::writer::{log_files, strip_padding};
 
 /// Which lines to read. Every condition given must hold.
 #[derive(Clone, Debug, Default)]
@@ -70,10 +69,21 @@ pub struct Entry {
 pub fn read(dir: &Path, filter: &Filter) -> Result<Vec<Entry>, LogError> {
     let mut out = Vec::new();
     for path in log_files(dir)? {
-        let file = std::fs::File::open(&path).map_err(|e| LogError::io("open", &path, &e))?;
-        for (n, text) in std::io::BufReader::new(file).lines().enumerate() {
-            let text = text.map_err(|e| LogError::io("read", &path, &e))?;
+        let bytes = std::fs::read(&path).map_err(|e| LogError::io("read", &path, &e))?;
+        let content = strip_padding(&bytes);
+        // A torn last line (no newline) is not part of the log.
+        let complete = content
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        let lines = content.get(..complete).unwrap_or_default();
+        let lines = lines.strip_suffix(b"\n").unwrap_or(lines);
+        if lines.is_empty() {
+            continue;
+        }
+        for (n, text) in lines.split(|&b| b == b'\n').enumerate() {
             let line = n as u64 + 1;
+            let text = String::from_utf8_lossy(text).into_owned();
             let value: Json = serde_json::from_str(&text).map_err(|e| LogError::Corrupt {
                 path: path.clone(),
                 line,

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::LogError;
 use crate::line::{GENESIS, LineFault, check_line};
-use crate::writer::{Head, log_files};
+use crate::writer::{Head, log_files, strip_padding};
 
 /// The result of verifying a log.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -109,6 +109,7 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, LogError> {
     };
     for (idx, path) in files.iter().enumerate() {
         let bytes = std::fs::read(path).map_err(|e| LogError::io("read", path, &e))?;
+        let bytes = strip_padding(&bytes).to_vec();
         let is_last = idx + 1 == files.len();
         let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
         let ends_cleanly = complete == bytes.len();
@@ -190,7 +191,7 @@ fn seq_appears_later(
 ) -> Result<bool, LogError> {
     for path in files {
         let bytes = std::fs::read(path).map_err(|e| LogError::io("read", path, &e))?;
-        for (n, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        for (n, line) in strip_padding(&bytes).split(|&b| b == b'\n').enumerate() {
             if path == from && (n as u64 + 1) <= line_no {
                 continue;
             }

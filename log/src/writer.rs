@@ -3,10 +3,17 @@
 //! commit), and only then completes them. Opening the log finds the head of the chain, moves a
 //! torn last line aside, and refuses a log whose last complete line does not verify.
 //!
+//! The current file is extended with zeros ahead of the writes (4 MiB at a time, synced once),
+//! so that syncing a group of lines only flushes data into blocks the file already has: on
+//! ext4 that is a fraction of a millisecond, where an append that grows the file costs a
+//! journal commit of several. The zeros past the last line are cut off when the file is
+//! closed or rotated, and ignored (and cut off) when a log that was not closed is opened.
+//!
 //! This module knows files and threads; it does not know what the records say.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 use std::sync::{Arc, Mutex};
@@ -142,7 +149,8 @@ impl Log {
         let (path, file, size) = match files.last() {
             Some(path) => {
                 let file = OpenOptions::new()
-                    .append(true)
+                    .read(true)
+                    .write(true)
                     .open(path)
                     .map_err(|e| LogError::io("open", path, &e))?;
                 let size = file
@@ -166,6 +174,7 @@ impl Log {
             path,
             file,
             size,
+            allocated: size,
             head,
             shared: Arc::clone(&shared),
             buf: Vec::with_capacity(1 << 16),
@@ -274,7 +283,10 @@ struct Writer {
     config: LogConfig,
     path: PathBuf,
     file: File,
+    /// Bytes of lines in the current file.
     size: u64,
+    /// The file's length: lines, then zeros written ahead.
+    allocated: u64,
     head: Head,
     shared: Arc<Shared>,
     buf: Vec<u8>,
@@ -317,6 +329,11 @@ impl Writer {
                     self.frame(&record, queued, done, &mut group);
                 }
                 self.commit(&mut group);
+                if self.failed().is_none()
+                    && let Err(e) = self.cut_padding()
+                {
+                    self.fail(&e);
+                }
                 return;
             }
         }
@@ -385,24 +402,62 @@ impl Writer {
         if self.buf.is_empty() {
             return Ok(());
         }
+        let len = self.buf.len() as u64;
+        if self.size + len > self.allocated {
+            self.preallocate(self.size + len)?;
+        }
         self.file
-            .write_all(&self.buf)
+            .write_all_at(&self.buf, self.size)
             .map_err(|e| LogError::io("write to", &self.path, &e))?;
         if self.config.durability == Durability::Fsync {
             self.file
                 .sync_data()
                 .map_err(|e| LogError::io("sync", &self.path, &e))?;
         }
-        self.size += self.buf.len() as u64;
+        self.size += len;
         self.buf.clear();
         Ok(())
     }
 
+    /// Extends the file with zeros to hold at least `needed` bytes, and syncs the new length.
+    fn preallocate(&mut self, needed: u64) -> Result<(), LogError> {
+        const CHUNK: u64 = 4 << 20;
+        let target = needed.div_ceil(CHUNK).max(1) * CHUNK;
+        let zeros = vec![0u8; 1 << 16];
+        let mut at = self.allocated;
+        while at < target {
+            let n = (target - at).min(zeros.len() as u64);
+            self.file
+                .write_all_at(zeros.get(..n as usize).unwrap_or_default(), at)
+                .map_err(|e| LogError::io("extend", &self.path, &e))?;
+            at += n;
+        }
+        self.file
+            .sync_all()
+            .map_err(|e| LogError::io("sync", &self.path, &e))?;
+        self.allocated = target;
+        Ok(())
+    }
+
+    /// Cuts the zeros after the last line (when the file is closed or rotated).
+    fn cut_padding(&mut self) -> Result<(), LogError> {
+        if self.allocated > self.size {
+            self.file
+                .set_len(self.size)
+                .and_then(|()| self.file.sync_all())
+                .map_err(|e| LogError::io("truncate", &self.path, &e))?;
+            self.allocated = self.size;
+        }
+        Ok(())
+    }
+
     fn rotate(&mut self) -> Result<(), LogError> {
+        self.cut_padding()?;
         let (path, file) = create_file(&self.config.dir, self.head.seq + 1)?;
         self.path = path;
         self.file = file;
         self.size = 0;
+        self.allocated = 0;
         Ok(())
     }
 
@@ -441,7 +496,9 @@ fn create_file(dir: &Path, first_seq: u64) -> Result<(PathBuf, File), LogError> 
     let path = dir.join(format!("{first_seq:020}.jsonl"));
     let file = OpenOptions::new()
         .create(true)
-        .append(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
         .open(&path)
         .map_err(|e| LogError::io("create", &path, &e))?;
     // The new name must survive a crash too.
@@ -467,14 +524,19 @@ fn tail_of(path: &Path, is_last: bool) -> Result<Tail, LogError> {
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes)
         .map_err(|e| LogError::io("read", path, &e))?;
-    let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    // Zeros written ahead of the lines by a writer that did not close the file.
+    let content = strip_padding(&bytes);
+    let complete = content
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
     let mut torn = None;
-    if complete < bytes.len() {
-        let fragment = bytes.get(complete..).unwrap_or_default();
+    if complete < content.len() {
+        let fragment = content.get(complete..).unwrap_or_default();
         if !is_last {
             return Err(LogError::Corrupt {
                 path: path.to_owned(),
-                line: count_lines(bytes.get(..complete).unwrap_or_default()) + 1,
+                line: count_lines(content.get(..complete).unwrap_or_default()) + 1,
                 why: "it has no newline although a later file follows".into(),
             });
         }
@@ -488,17 +550,17 @@ fn tail_of(path: &Path, is_last: bool) -> Result<Tail, LogError> {
             .write_all(fragment)
             .and_then(|()| aside.sync_all())
             .map_err(|e| LogError::io("write", &moved_to, &e))?;
-        file.set_len(offset)
-            .and_then(|()| file.sync_all())
-            .map_err(|e| LogError::io("truncate", path, &e))?;
-        file.seek(SeekFrom::End(0))
-            .map_err(|e| LogError::io("seek in", path, &e))?;
         torn = Some(TornTail {
             file: path.to_owned(),
             offset,
             bytes: fragment.len() as u64,
             moved_to,
         });
+    }
+    if is_last && (complete as u64) < bytes.len() as u64 {
+        file.set_len(complete as u64)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| LogError::io("truncate", path, &e))?;
     }
     let lines = bytes.get(..complete).unwrap_or_default();
     let Some(last) = lines
@@ -525,6 +587,12 @@ fn tail_of(path: &Path, is_last: bool) -> Result<Tail, LogError> {
             },
         }),
     }
+}
+
+/// `bytes` without the zeros a writer wrote ahead of its lines.
+pub(crate) fn strip_padding(bytes: &[u8]) -> &[u8] {
+    let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    bytes.get(..end).unwrap_or_default()
 }
 
 fn count_lines(bytes: &[u8]) -> u64 {

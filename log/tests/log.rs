@@ -289,3 +289,56 @@ fn filters_select_lines() {
     .unwrap();
     assert_eq!(late.len(), 3);
 }
+
+#[test]
+fn a_log_that_was_not_closed_is_read_verified_and_continued() {
+    // While a log is open its file ends in zeros written ahead of the lines; a crash leaves
+    // them there, with perhaps a torn line written into them.
+    let dir = tempfile::tempdir().unwrap();
+    let opened = open(dir.path(), 1 << 30);
+    for i in 1..=5 {
+        opened.log.append_blocking(record(i)).unwrap();
+    }
+    let crashed = tempfile::tempdir().unwrap();
+    let (path, _) = lines(dir.path()).pop().unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(
+        bytes.len() >= 4 << 20 && bytes.ends_with(&[0, 0, 0]),
+        "{} bytes",
+        bytes.len()
+    );
+    let copy = crashed.path().join(path.file_name().unwrap());
+    std::fs::write(&copy, &bytes).unwrap();
+    opened.log.close();
+    let report = verify(crashed.path()).unwrap();
+    assert_eq!(
+        (
+            report.lines,
+            report.problem.clone(),
+            report.torn_tail.clone()
+        ),
+        (5, None, None)
+    );
+    assert_eq!(
+        ward_log::read(crashed.path(), &Filter::default())
+            .unwrap()
+            .len(),
+        5
+    );
+    // A torn line inside the zeros.
+    let end = bytes.iter().rposition(|&b| b == b'\n').unwrap() + 1;
+    let mut torn = bytes.clone();
+    torn[end..end + 10].copy_from_slice(b"{\"seq\":6,\"");
+    std::fs::write(&copy, &torn).unwrap();
+    let report = verify(crashed.path()).unwrap();
+    assert_eq!((report.lines, report.problem), (5, None));
+    assert_eq!(report.torn_tail.unwrap().2, 10);
+    let reopened = open(crashed.path(), 1 << 30);
+    assert_eq!(reopened.torn.clone().unwrap().bytes, 10);
+    assert_eq!(reopened.log.append_blocking(record(6)).unwrap().seq, 6);
+    reopened.log.close();
+    let report = verify(crashed.path()).unwrap();
+    assert_eq!((report.lines, report.problem), (6, None));
+    // Closed, the file has no zeros left.
+    assert!(!std::fs::read(&copy).unwrap().ends_with(&[0]));
+}

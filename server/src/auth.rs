@@ -229,8 +229,7 @@ pub fn authorize(
         };
         let why = match tokens {
             None => format!(
-                "`{}` needs the role `{}`, and without a tokens file every caller is `anonymous` with the role `agent` (start the server with `--tokens FILE`)",
-                "this call",
+                "this call needs the role `{}`; without a tokens file every caller is `anonymous` with the role `agent` (start the server with `--tokens FILE`)",
                 role.as_str()
             ),
             Some(_) => format!(

@@ -340,16 +340,16 @@ async fn collect(mut body: Body, limit: usize) -> Result<Vec<u8>, Collect> {
 /// `{"decisions": [...]}` instead of the one document.
 async fn answer(
     state: &AppState,
-    decided: Vec<Decided>,
+    mut decided: Vec<Decided>,
     started: Instant,
     batch: Option<()>,
 ) -> Response {
     let deadline = state.config.limits.request_timeout;
     let mut waits = Vec::with_capacity(decided.len());
     let mut failed: Option<String> = None;
-    for d in &decided {
-        match &d.record {
-            Ok(record) => waits.push(state.append(record.clone())),
+    for d in &mut decided {
+        match std::mem::replace(&mut d.record, Err(ward_log::LogError::Closed)) {
+            Ok(record) => waits.push(state.append(record)),
             Err(e) => failed = Some(e.to_string()),
         }
     }
