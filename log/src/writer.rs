@@ -3,7 +3,7 @@
 //! commit), and only then completes them. Opening the log finds the head of the chain, moves a
 //! torn last line aside, and refuses a log whose last complete line does not verify.
 //!
-//! The current file is extended with zeros ahead of the writes (4 MiB at a time, synced once),
+//! The current file is extended with zeros ahead of the writes (512 KiB at a time, synced once),
 //! so that syncing a group of lines only flushes data into blocks the file already has: on
 //! ext4 that is a fraction of a millisecond, where an append that grows the file costs a
 //! journal commit of several. The zeros past the last line are cut off when the file is
@@ -421,7 +421,7 @@ impl Writer {
 
     /// Extends the file with zeros to hold at least `needed` bytes, and syncs the new length.
     fn preallocate(&mut self, needed: u64) -> Result<(), LogError> {
-        const CHUNK: u64 = 4 << 20;
+        const CHUNK: u64 = 512 << 10;
         let target = needed.div_ceil(CHUNK).max(1) * CHUNK;
         let zeros = vec![0u8; 1 << 16];
         let mut at = self.allocated;
