@@ -140,10 +140,12 @@ fn main() {
     let _ = writeln!(out, "- commit: {}", measure::commit());
     let _ = writeln!(
         out,
-        "- scenario of docs/benchmarks.md: N = 1 estate ({} identities, {} assets), 63 rules, {} distinct generated requests (JSON texts, 330–420 bytes), cycled",
+        "- scenario of docs/benchmarks.md: N = 1 estate ({} identities, {} assets), 63 rules, {} distinct generated requests (JSON texts of {}–{} bytes), cycled",
         measure::thousands(estate.identities.len()),
         measure::thousands(estate.assets.len()),
-        measure::thousands(N_REQUESTS)
+        measure::thousands(N_REQUESTS),
+        bodies.iter().map(String::len).min().unwrap_or(0),
+        bodies.iter().map(String::len).max().unwrap_or(0)
     );
     let _ = writeln!(
         out,
