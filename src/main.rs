@@ -16,7 +16,10 @@ mod cmd_diff;
 mod cmd_eval;
 mod cmd_fmt;
 mod cmd_plan;
+mod cmd_log;
+mod cmd_serve;
 mod cmd_test;
+mod cmd_token;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -51,6 +54,13 @@ enum Command {
     /// Run the language server on stdin and stdout (diagnostics, hover, go to definition,
     /// references, formatting, completion)
     Lsp,
+    /// Serve decisions over HTTP, with hot reload, a shadow policy and a hash-chained
+    /// decision log (docs/server.md)
+    Serve(cmd_serve::ServeArgs),
+    /// Make bearer tokens for `ward serve --tokens`
+    Token(cmd_token::TokenArgs),
+    /// Verify or read the decision log of `ward serve`
+    Log(cmd_log::LogArgs),
 }
 
 /// How diagnostics and results are printed.
@@ -229,6 +239,9 @@ fn main() -> ExitCode {
         Command::Plan(args) => cmd_plan::run(&args),
         Command::Fmt(args) => cmd_fmt::run(&args),
         Command::Diff(args) => cmd_diff::run(&args),
+        Command::Serve(args) => cmd_serve::run(&args),
+        Command::Token(args) => cmd_token::run(&args),
+        Command::Log(args) => cmd_log::run(&args),
         // The LSP specification asks for exit code 1 when the session ends without `shutdown`.
         Command::Lsp => Ok(match ward_lsp::run_stdio() {
             Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,393 @@
+//! `ward serve` under load, on the benchmark scenario (docs/benchmarks.md): the generated
+//! estate (N = 1), the 63-rule guardrails and 20,000 generated requests, sent over loopback
+//! HTTP/1.1 keep-alive connections by a load generator in this process (one thread, async) to
+//! a server in this process (two worker threads), on the same 2-core machine.
+//!
+//! Measured, with the durable log (`fsync` before each answer, group commit) and without it
+//! (`buffered`): decisions/s with 32 connections sending as fast as answers come back, and
+//! latency percentiles at a fixed 5,000 requests/s (open loop: latency counts from when a
+//! request was due, so a stall is not hidden); beside the in-process `Engine::decide_str` of
+//! the same request texts (strict parse + validation + decision), single-threaded.
+//!
+//! `cargo bench -p ward-bench --bench serve` writes `docs/benchmarks-serve.md`.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use ward_bench::estate::Estate;
+use ward_bench::{measure, requests, scenario};
+use ward_server::{Config, Durability, Server};
+
+const ESTATE_SEED: u64 = 0x5EED_0001;
+const REQUEST_SEED: u64 = 0x5EED_0002;
+const N_REQUESTS: usize = 20_000;
+const CONNECTIONS: usize = 32;
+const RUN: Duration = Duration::from_secs(6);
+const WARMUP: Duration = Duration::from_secs(1);
+const RATE: f64 = 5_000.0;
+
+struct Load {
+    decisions_per_s: f64,
+    p50: Duration,
+    p99: Duration,
+    max: Duration,
+    errors: usize,
+}
+
+struct ServerSide {
+    /// Mean time from receiving a decision request to sending its response.
+    decision_mean: Duration,
+    /// Mean wait for the log line to be durable.
+    log_wait_mean: Duration,
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let run = if quick { Duration::from_secs(2) } else { RUN };
+    let dir = tempfile_dir();
+    let estate = Estate::generate(1, ESTATE_SEED);
+    let policy_dir = dir.join("scenario");
+    std::fs::create_dir_all(&policy_dir).unwrap();
+    for (path, text) in scenario::files() {
+        std::fs::write(dir.join(&path), text).unwrap();
+    }
+    let entities = dir.join("estate.json");
+    std::fs::write(&entities, estate.to_json()).unwrap();
+    let specs = requests::generate(&estate, N_REQUESTS, REQUEST_SEED);
+    let bodies: Vec<String> = specs
+        .iter()
+        .map(|s| s.to_json(&estate).to_string())
+        .collect();
+    let bodies = Arc::new(bodies);
+
+    // In-process: the same texts through `Engine::decide_str`.
+    let program = scenario::compile(&scenario::files()).unwrap();
+    let engine = scenario::engine(program, ward_runtime::engine::EngineKind::Jit).unwrap();
+    engine.load_entities_str(&estate.to_json()).unwrap();
+    for b in bodies.iter() {
+        std::hint::black_box(engine.decide_str(b));
+    }
+    let mut per_decision = Vec::with_capacity(bodies.len());
+    let started = Instant::now();
+    for _ in 0..3 {
+        for b in bodies.iter() {
+            let t = Instant::now();
+            std::hint::black_box(engine.decide_str(b));
+            per_decision.push(t.elapsed());
+        }
+    }
+    let in_process_rate = per_decision.len() as f64 / started.elapsed().as_secs_f64();
+    per_decision.sort();
+    let in_p50 = per_decision[per_decision.len() / 2];
+    let in_p99 = per_decision[per_decision.len() * 99 / 100];
+    eprintln!(
+        "in-process: {:.0}/s, p50 {in_p50:?}, p99 {in_p99:?}",
+        in_process_rate
+    );
+
+    let mut rows = Vec::new();
+    for durability in [Durability::Fsync, Durability::Buffered] {
+        let state = dir.join(format!("state-{durability:?}"));
+        let mut config = Config::new(&policy_dir, &entities);
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        config.state = state;
+        config.watch = false;
+        config.worker_threads = Some(2);
+        config.log.durability = durability;
+        config.max_skew = Duration::from_secs(3650 * 86_400);
+        let server = Server::start(config).unwrap();
+        let addr = server.local_addr();
+        let generator = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        generator.block_on(closed_loop(addr, Arc::clone(&bodies), WARMUP));
+        let before = server_side(&server);
+        let closed = generator.block_on(closed_loop(addr, Arc::clone(&bodies), run));
+        let after = server_side(&server);
+        let fixed = generator.block_on(fixed_rate(addr, Arc::clone(&bodies), run, RATE));
+        let side = ServerSide {
+            decision_mean: mean_between(&before.0, &after.0),
+            log_wait_mean: mean_between(&before.1, &after.1),
+        };
+        eprintln!(
+            "{durability:?}: closed {:.0}/s p50 {:?} p99 {:?}; fixed {:.0}/s p50 {:?} p99 {:?}; server mean {:?}, log wait {:?}",
+            closed.decisions_per_s,
+            closed.p50,
+            closed.p99,
+            fixed.decisions_per_s,
+            fixed.p50,
+            fixed.p99,
+            side.decision_mean,
+            side.log_wait_mean
+        );
+        server.shutdown();
+        rows.push((durability, closed, fixed, side));
+    }
+
+    let mut out = String::new();
+    let _ = writeln!(out, "# `ward serve` benchmarks\n");
+    let _ = writeln!(
+        out,
+        "Generated by `cargo bench -p ward-bench --bench serve`. Do not edit by hand.\n"
+    );
+    let _ = writeln!(out, "- machine: {}", measure::machine());
+    let _ = writeln!(out, "- commit: {}", measure::commit());
+    let _ = writeln!(
+        out,
+        "- scenario of docs/benchmarks.md: N = 1 estate ({} identities, {} assets), 63 rules, {} distinct generated requests (JSON texts of {}–{} bytes), cycled",
+        measure::thousands(estate.identities.len()),
+        measure::thousands(estate.assets.len()),
+        measure::thousands(N_REQUESTS),
+        bodies.iter().map(String::len).min().unwrap_or(0),
+        bodies.iter().map(String::len).max().unwrap_or(0)
+    );
+    let _ = writeln!(
+        out,
+        "- server: in this process, 2 worker threads, JIT engine, HTTP/1.1 keep-alive over loopback; load generator: in this process, one thread (tokio, current-thread), on the same 2 cores; release profile"
+    );
+    let _ = writeln!(
+        out,
+        "- every response is checked (status 200, a `decision`); runs of {} s after a 1 s warm-up; the machine is shared: compare figures within this run\n",
+        run.as_secs()
+    );
+    let _ = writeln!(
+        out,
+        "| setup | decisions/s (32 connections, closed loop) | p50 | p99 | p99 at 5,000 req/s (open loop) | p50 at 5,000 req/s | max at 5,000 req/s | server time per decision (mean) | log wait (mean) | errors |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (durability, closed, fixed, side) in &rows {
+        let name = match durability {
+            Durability::Fsync => "HTTP, durable log (fdatasync, group commit)",
+            Durability::Buffered => "HTTP, log written but not synced",
+        };
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            measure::rate(closed.decisions_per_s),
+            ms(closed.p50),
+            ms(closed.p99),
+            ms(fixed.p99),
+            ms(fixed.p50),
+            ms(fixed.max),
+            ms(side.decision_mean),
+            ms(side.log_wait_mean),
+            closed.errors + fixed.errors
+        );
+    }
+    let _ = writeln!(
+        out,
+        "| in-process `Engine::decide_str`, one thread | {} | {} | {} | | | | | | |",
+        measure::rate(in_process_rate),
+        ms(in_p50),
+        ms(in_p99)
+    );
+    let _ = writeln!(
+        out,
+        "\nServer time per decision: `ward_decision_duration_seconds` (from reading the request to sending the response, log wait included) over the closed-loop run; log wait: `ward_log_write_duration_seconds` (queued → durable)."
+    );
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/benchmarks-serve.md");
+    std::fs::write(&path, &out).unwrap();
+    print!("{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1e3)
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("ward-bench-serve-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// (count, sum in seconds) of a histogram in the metrics text.
+fn histogram(text: &str, name: &str) -> (f64, f64) {
+    let value = |suffix: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}_{suffix} ")))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (value("count"), value("sum"))
+}
+
+fn server_side(server: &Server) -> ((f64, f64), (f64, f64)) {
+    let text = server.state().metrics.render(&[]);
+    (
+        histogram(&text, "ward_decision_duration_seconds"),
+        histogram(&text, "ward_log_write_duration_seconds"),
+    )
+}
+
+fn mean_between(before: &(f64, f64), after: &(f64, f64)) -> Duration {
+    let n = after.0 - before.0;
+    if n <= 0.0 {
+        return Duration::ZERO;
+    }
+    Duration::from_secs_f64((after.1 - before.1) / n)
+}
+
+/// One request on a keep-alive connection; returns whether it was a 200 with a decision.
+async fn exchange(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    message: &[u8],
+) -> std::io::Result<bool> {
+    stream.write_all(message).await?;
+    buf.clear();
+    let mut chunk = [0u8; 8192];
+    loop {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::Error::other("closed"));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = find(buf, b"\r\n\r\n") {
+            let head = std::str::from_utf8(&buf[..end]).unwrap_or("");
+            let status_ok = head.starts_with("HTTP/1.1 200");
+            let length: usize = head
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse().ok())?
+                })
+                .unwrap_or(0);
+            while buf.len() < end + 4 + length {
+                let n = stream.read(&mut chunk).await?;
+                if n == 0 {
+                    return Err(std::io::Error::other("closed"));
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            let ok = status_ok && find(&buf[end..], b"\"decision\":\"").is_some();
+            return Ok(ok);
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn message(addr: SocketAddr, body: &str) -> Vec<u8> {
+    format!(
+        "POST /v1/decide HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+fn summarize(mut latencies: Vec<Duration>, elapsed: Duration, errors: usize) -> Load {
+    latencies.sort();
+    let at = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    Load {
+        decisions_per_s: latencies.len() as f64 / elapsed.as_secs_f64(),
+        p50: at(0.5),
+        p99: at(0.99),
+        max: latencies.last().copied().unwrap_or_default(),
+        errors,
+    }
+}
+
+/// 32 connections, each sending its next request as soon as the answer is back.
+async fn closed_loop(addr: SocketAddr, bodies: Arc<Vec<String>>, run: Duration) -> Load {
+    let next = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..CONNECTIONS {
+        let (next, stop, bodies) = (Arc::clone(&next), Arc::clone(&stop), Arc::clone(&bodies));
+        tasks.push(tokio::spawn(async move {
+            let mut stream = TcpStream::connect(addr).await.unwrap();
+            stream.set_nodelay(true).unwrap();
+            let mut buf = Vec::new();
+            let mut latencies = Vec::new();
+            let mut errors = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let i = next.fetch_add(1, Ordering::Relaxed) % bodies.len();
+                let msg = message(addr, &bodies[i]);
+                let t = Instant::now();
+                match exchange(&mut stream, &mut buf, &msg).await {
+                    Ok(true) => latencies.push(t.elapsed()),
+                    Ok(false) => errors += 1,
+                    Err(_) => {
+                        errors += 1;
+                        stream = TcpStream::connect(addr).await.unwrap();
+                    }
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    tokio::time::sleep(run).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await.unwrap();
+        all.extend(l);
+        errors += e;
+    }
+    summarize(all, started.elapsed(), errors)
+}
+
+/// Requests due at a fixed rate, spread over 32 connections; latency from when each was due.
+async fn fixed_rate(addr: SocketAddr, bodies: Arc<Vec<String>>, run: Duration, rate: f64) -> Load {
+    let per_connection = rate / CONNECTIONS as f64;
+    let interval = Duration::from_secs_f64(1.0 / per_connection);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..CONNECTIONS {
+        let bodies = Arc::clone(&bodies);
+        tasks.push(tokio::spawn(async move {
+            let mut stream = TcpStream::connect(addr).await.unwrap();
+            stream.set_nodelay(true).unwrap();
+            let mut buf = Vec::new();
+            let mut latencies = Vec::new();
+            let mut errors = 0;
+            // Stagger the connections over one interval.
+            let offset = interval.mul_f64(c as f64 / CONNECTIONS as f64);
+            let mut k = 0u32;
+            loop {
+                let due = started + offset + interval * k;
+                if due > started + run {
+                    break;
+                }
+                tokio::time::sleep_until(due.into()).await;
+                let msg = message(addr, &bodies[(c + k as usize * CONNECTIONS) % bodies.len()]);
+                match exchange(&mut stream, &mut buf, &msg).await {
+                    Ok(true) => latencies.push(due.elapsed()),
+                    Ok(false) => errors += 1,
+                    Err(_) => {
+                        errors += 1;
+                        stream = TcpStream::connect(addr).await.unwrap();
+                    }
+                }
+                k += 1;
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await.unwrap();
+        all.extend(l);
+        errors += e;
+    }
+    summarize(all, started.elapsed(), errors)
+}

@@ -1,0 +1,418 @@
+//! Deciding one request document: the caller's `id` and `approval` are taken out, `at` is the
+//! server's clock (or the caller's, within `--max-skew`), the serving version decides, the
+//! shadow version decides beside it, and the result becomes both the response document and
+//! the decision log line.
+//!
+//! Every path out of here is a decision document; a request that cannot be decided is a
+//! `deny` with the reason in `errors`, never anything that reads as allow. This module knows
+//! the decision document and the log line; the HTTP plumbing is in `routes`.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::Value as Json;
+use ward_log::{Kind, Record};
+
+use crate::auth::Principal;
+use crate::metrics::NO_ACTION;
+use crate::policy::{self, Decision, DecisionError, EffectKind, Explanation, Fired, Version};
+use crate::state::AppState;
+
+/// The longest caller `id` echoed back.
+pub const MAX_REQUEST_ID: usize = 256;
+
+/// A decision ready to be logged and answered.
+#[derive(Debug)]
+pub struct Decided {
+    pub status: u16,
+    pub id: String,
+    /// The response document.
+    pub body: Vec<u8>,
+    /// The log line; `Err` if it could not be built (the request is then refused).
+    pub record: Result<Record, ward_log::LogError>,
+    /// For the metrics: the action's name, or [`NO_ACTION`].
+    pub action: String,
+    pub outcome: EffectKind,
+}
+
+/// The response document of one decision (field order as documented).
+#[derive(Serialize)]
+struct DecisionDoc<'a> {
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<&'a str>,
+    decision: EffectKind,
+    fired: &'a [Fired],
+    approvers: &'a [String],
+    errors: &'a [DecisionError],
+    policy: &'a str,
+    estate: &'a str,
+    at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    explanation: Option<&'a Explanation>,
+}
+
+#[derive(Serialize)]
+struct ShadowLine<'a> {
+    policy: &'a str,
+    estate: &'a str,
+    decision: &'a Decision,
+}
+
+/// What the request said about itself, beyond the request proper.
+struct Taken {
+    request_id: Option<String>,
+    approval: Option<String>,
+}
+
+/// The parts of a decision that go into both the response and the log line.
+struct Parts<'a> {
+    state: &'a AppState,
+    principal: Option<&'a Principal>,
+    version: &'a Version,
+    id: String,
+    received_ms: i64,
+    status: u16,
+    request_id: Option<String>,
+    approval: Option<String>,
+    /// The request as decided (`at` filled in), or `None` when the body was not a request.
+    request: Option<&'a Json>,
+    at: Option<i64>,
+    decision: Decision,
+    explanation: Option<Explanation>,
+    shadow: Option<(Arc<Version>, Decision)>,
+    action: Option<String>,
+    /// For a body that is not JSON: its length and a prefix, for the log.
+    raw: Option<(usize, String)>,
+}
+
+/// Decides a parsed request document received at `received_ms`.
+pub fn decide_doc(
+    state: &AppState,
+    principal: Option<&Principal>,
+    mut doc: Json,
+    received_ms: i64,
+    explain: bool,
+) -> Decided {
+    let version = state.current.load_full();
+    let id = state.ids.next("dec", received_ms);
+    let taken = match take_own_fields(&mut doc) {
+        Ok(taken) => taken,
+        Err(message) => {
+            return reject_parts(
+                state,
+                principal,
+                &version,
+                id,
+                received_ms,
+                400,
+                &message,
+                Some(&doc),
+                None,
+                None,
+            );
+        }
+    };
+    let at = match set_time(state, &mut doc, received_ms) {
+        Ok(at) => at,
+        Err(message) => {
+            return reject_parts(
+                state,
+                principal,
+                &version,
+                id,
+                received_ms,
+                400,
+                &message,
+                Some(&doc),
+                None,
+                taken.request_id,
+            );
+        }
+    };
+    let engine = &version.engine;
+    let request = match engine.parse_request(&doc) {
+        Ok(request) => request,
+        Err(e) => {
+            let parts = Parts {
+                state,
+                principal,
+                version: &version,
+                id,
+                received_ms,
+                status: 400,
+                request_id: taken.request_id,
+                approval: taken.approval,
+                request: Some(&doc),
+                at,
+                decision: Decision::rejected(e.to_string()),
+                explanation: explain.then(policy::rejected_explanation),
+                shadow: None,
+                action: None,
+                raw: None,
+            };
+            return finish(parts);
+        }
+    };
+    let (mut decision, explanation) = if explain {
+        let store = engine.store();
+        let (d, e) = engine.explain_request_with(&store, &request);
+        (d, Some(e))
+    } else {
+        (engine.decide_request(&request), None)
+    };
+    if let Some(approval) = &taken.approval {
+        decision.errors.push(DecisionError {
+            rule: None,
+            message: format!(
+                "approvals are not available on this server yet, so approval `{approval}` was not used: this is the decision without it"
+            ),
+        });
+    }
+    let action = engine
+        .program()
+        .schema
+        .actions
+        .get(request.action.index())
+        .map(|a| a.name.clone());
+    let shadow = state.shadow.as_ref().map(|slot| {
+        let shadow = slot.load_full();
+        let decided = shadow.engine.decide(&doc);
+        (shadow, decided)
+    });
+    finish(Parts {
+        state,
+        principal,
+        version: &version,
+        id,
+        received_ms,
+        status: 200,
+        request_id: taken.request_id,
+        approval: taken.approval,
+        request: Some(&doc),
+        at,
+        decision,
+        explanation,
+        shadow,
+        action,
+        raw: None,
+    })
+}
+
+/// A request refused before it could be decided (authentication, content type, size, time,
+/// JSON syntax): `deny` with `message`, answered with `status`.
+pub fn reject(
+    state: &AppState,
+    principal: Option<&Principal>,
+    received_ms: i64,
+    status: u16,
+    message: &str,
+    raw: Option<&[u8]>,
+) -> Decided {
+    let version = state.current.load_full();
+    let id = state.ids.next("dec", received_ms);
+    let raw = raw.map(|bytes| {
+        let prefix = bytes.get(..bytes.len().min(1024)).unwrap_or_default();
+        (bytes.len(), String::from_utf8_lossy(prefix).into_owned())
+    });
+    reject_parts(
+        state,
+        principal,
+        &version,
+        id,
+        received_ms,
+        status,
+        message,
+        None,
+        raw,
+        None,
+    )
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site per way of refusing"
+)]
+fn reject_parts(
+    state: &AppState,
+    principal: Option<&Principal>,
+    version: &Version,
+    id: String,
+    received_ms: i64,
+    status: u16,
+    message: &str,
+    request: Option<&Json>,
+    raw: Option<(usize, String)>,
+    request_id: Option<String>,
+) -> Decided {
+    finish(Parts {
+        state,
+        principal,
+        version,
+        id,
+        received_ms,
+        status,
+        request_id,
+        approval: None,
+        request,
+        at: None,
+        decision: Decision::rejected(message),
+        explanation: None,
+        shadow: None,
+        action: None,
+        raw,
+    })
+}
+
+/// Builds the response document and the log line.
+fn finish(parts: Parts<'_>) -> Decided {
+    let at = parts.at.map(policy::format_timestamp);
+    let doc = DecisionDoc {
+        id: &parts.id,
+        request_id: parts.request_id.as_deref(),
+        decision: parts.decision.decision,
+        fired: &parts.decision.fired,
+        approvers: &parts.decision.approvers,
+        errors: &parts.decision.errors,
+        policy: &parts.version.policy,
+        estate: &parts.version.estate,
+        at: at.clone(),
+        explanation: parts.explanation.as_ref(),
+    };
+    let body = serde_json::to_vec(&doc).unwrap_or_else(|_| {
+        // Serializing plain strings and numbers cannot fail; if it ever did, still deny.
+        br#"{"decision":"deny","fired":[],"approvers":[],"errors":[{"rule":null,"message":"the decision could not be written"}]}"#.to_vec()
+    });
+    if let Some((shadow, shadow_decision)) = &parts.shadow {
+        let (from, to) = (parts.decision.decision, shadow_decision.decision);
+        if from != to {
+            parts.state.metrics.shadow_flip(from.as_str(), to.as_str());
+        }
+        // A request the shadow policy could not validate (its schema differs).
+        if shadow_decision.errors.iter().any(|e| e.rule.is_none()) {
+            parts
+                .state
+                .metrics
+                .shadow_failures
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        let _ = shadow;
+    }
+    let record = build_record(&parts, at.as_deref());
+    Decided {
+        status: parts.status,
+        id: parts.id,
+        body,
+        record,
+        action: parts.action.unwrap_or_else(|| NO_ACTION.to_owned()),
+        outcome: parts.decision.decision,
+    }
+}
+
+fn build_record(parts: &Parts<'_>, at: Option<&str>) -> Result<Record, ward_log::LogError> {
+    let mut record = Record::new(Kind::Decision, parts.id.clone(), parts.received_ms)
+        .field("principal", &parts.principal.map(|p| p.name.as_str()))?
+        .field("status", &parts.status)?;
+    if let Some(request_id) = &parts.request_id {
+        record = record.field("request_id", request_id)?;
+    }
+    if let Some(approval) = &parts.approval {
+        record = record.field("approval", approval)?;
+    }
+    record = record.field("request", &parts.request)?;
+    if let Some((len, prefix)) = &parts.raw {
+        record = record
+            .field("body_bytes", len)?
+            .field("body_prefix", prefix)?;
+    }
+    record = record
+        .field("at", &at)?
+        .field("decision", &parts.decision)?
+        .field("policy", &parts.version.policy)?
+        .field("estate", &parts.version.estate)?;
+    if let Some((shadow, decision)) = &parts.shadow {
+        record = record.field(
+            "shadow",
+            &ShadowLine {
+                policy: &shadow.policy,
+                estate: &shadow.estate,
+                decision,
+            },
+        )?;
+    }
+    Ok(record)
+}
+
+/// Takes `id` and `approval` out of the request document: the runtime validates the request
+/// proper, and neither belongs to it.
+fn take_own_fields(doc: &mut Json) -> Result<Taken, String> {
+    let Some(obj) = doc.as_object_mut() else {
+        return Ok(Taken {
+            request_id: None,
+            approval: None,
+        });
+    };
+    let request_id = match obj.remove("id") {
+        None | Some(Json::Null) => None,
+        Some(Json::String(s)) if s.chars().count() <= MAX_REQUEST_ID => Some(s),
+        Some(_) => {
+            return Err(format!(
+                "`id` must be a string of at most {MAX_REQUEST_ID} characters (your own id for the request, echoed as `request_id`)"
+            ));
+        }
+    };
+    let approval = match obj.remove("approval") {
+        None | Some(Json::Null) => None,
+        Some(Json::String(s)) if s.chars().count() <= MAX_REQUEST_ID => Some(s),
+        Some(_) => {
+            return Err("`approval` must be the id of an approval (a string like `apr_…`)".into());
+        }
+    };
+    Ok(Taken {
+        request_id,
+        approval,
+    })
+}
+
+/// Fills in `at` from the server's clock, or checks the caller's `at` against it. Returns
+/// the time the request is decided at (`None` when `at` is present but not a timestamp: the
+/// runtime's validation says what is wrong with it).
+fn set_time(state: &AppState, doc: &mut Json, received_ms: i64) -> Result<Option<i64>, String> {
+    let Some(obj) = doc.as_object_mut() else {
+        return Ok(None);
+    };
+    match obj.get("at") {
+        None | Some(Json::Null) => {
+            let secs = received_ms.div_euclid(1000);
+            obj.insert("at".into(), Json::String(policy::format_timestamp(secs)));
+            Ok(Some(secs))
+        }
+        Some(Json::String(text)) => {
+            let Some(at) = policy::parse_timestamp(text) else {
+                return Ok(None);
+            };
+            let skew_ms = i64::try_from(state.config.max_skew.as_millis()).unwrap_or(i64::MAX);
+            let off_ms = at.saturating_mul(1000).saturating_sub(received_ms);
+            if off_ms.unsigned_abs() > skew_ms.unsigned_abs() {
+                let off_secs = (off_ms.unsigned_abs().div_ceil(1000)) as i64;
+                let direction = if off_ms > 0 { "ahead of" } else { "behind" };
+                return Err(format!(
+                    "`at` is {} {direction} the server's clock ({}), more than the {} allowed: leave `at` out to be decided at the server's time",
+                    policy::format_duration(off_secs),
+                    policy::format_timestamp(received_ms.div_euclid(1000)),
+                    policy::format_duration(state.config.max_skew.as_secs() as i64),
+                ));
+            }
+            Ok(Some(at))
+        }
+        Some(_) => Ok(None),
+    }
+}
+
+/// A time as the service writes it: RFC 3339, UTC, milliseconds.
+pub fn format_time_ms(ms: i64) -> String {
+    match jiff::Timestamp::from_millisecond(ms) {
+        Ok(t) => format!("{t:.3}"),
+        Err(_) => ms.to_string(),
+    }
+}
