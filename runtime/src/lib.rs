@@ -25,6 +25,8 @@ pub mod interp;
 )]
 pub mod jit;
 pub mod json;
+mod prepared;
+pub mod render;
 pub mod request;
 pub mod store;
 pub mod time;

@@ -8,8 +8,9 @@ use ward_ir::*;
 
 use super::Engine;
 use crate::Value;
-use crate::decision::{Decision, render_explanation, render_value};
+use crate::decision::{Decision, render_explanation};
 use crate::interp::{Env, Evaluator};
+use crate::render::render_value;
 use crate::store::Store;
 
 // ---- expression builders -------------------------------------------------------------------
@@ -341,7 +342,7 @@ fn eval_with(functions: Vec<Function>, expr: Expr) -> String {
     let engine = engine_of(p);
     let store = engine.store();
     let req = engine.parse_request(&request("alice")).unwrap();
-    let c = &engine.compiled;
+    let c = &engine.prepared.compiled;
     let env = Env {
         program: &c.program,
         store: &store,

@@ -14,9 +14,10 @@ use ward_ir::{Expr, MessagePart, Rule};
 use super::Code;
 use super::rt::{Ctx, Item, SnapshotTables};
 use crate::Value;
-use crate::decision::{self, Decision, Explanation, RuleParts, render_value};
-use crate::engine::{Compiled, PlannedRule};
+use crate::decision::{self, Decision, Explanation, RuleParts};
 use crate::interp::EvalError;
+use crate::prepared::{Compiled, PlannedRule};
+use crate::render::render_value;
 use crate::request::Request;
 use crate::store::Store;
 

@@ -325,7 +325,7 @@ fn collect_deps(e: &Expr, calls: &mut Vec<usize>) -> Deps {
     let mut deps = Deps::default();
     let mut bound = Vec::new();
     let mut read = Vec::new();
-    crate::engine::walk(e, &mut |x| match &x.kind {
+    crate::prepared::walk(e, &mut |x| match &x.kind {
         ExprKind::Arg(i) => deps.args.push(*i),
         ExprKind::Local(id) => read.push(id.0),
         ExprKind::Now
@@ -725,7 +725,7 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
         };
         // The entity's static type, from an occurrence in `e`.
         let mut ty = None;
-        crate::engine::walk(e, &mut |x| {
+        crate::prepared::walk(e, &mut |x| {
             let is_root = match (&x.kind, root) {
                 (ExprKind::Arg(i), Root::Arg(r)) => *i == r,
                 (ExprKind::Local(id), Root::Local(r)) => id.0 == r,

@@ -16,8 +16,8 @@ use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 use ward_ir::{EntityTypeId, Program, RelationId, TimePart, WindowId};
 
-use crate::engine::Compiled;
 use crate::interp::{EvalError, quote};
+use crate::prepared::Compiled;
 use crate::request::Request;
 use crate::store::Store;
 use crate::{EntityRef, Value, time};
@@ -1040,7 +1040,7 @@ pub(crate) extern "C" fn h_text_put(
             return ctx.internal("emitted value of an unexpected type");
         };
         let mut text = String::new();
-        crate::decision::render_value(
+        crate::render::render_value(
             &mut text,
             &value,
             ty,
