@@ -307,27 +307,27 @@ impl Engine {
     /// duplicate key anywhere (`action`, a field of `args` or `context`, a nested object) is
     /// a validation error naming it, so the request is denied. Never panics.
     pub fn decide_str(&self, text: &str) -> Decision {
-        match crate::json::parse_strict(text) {
+        match crate::json::parse_strict_keeping(text) {
             Ok(doc) => self.decide(&doc),
-            Err(e) => Decision::rejected(e.to_string()),
+            Err((e, doc)) => Decision::rejected(e.to_string()).with_request_id(id_of(doc)),
         }
     }
 
     /// Like [`Engine::decide_str`] for bytes: text that is not UTF-8 is denied with the offset
     /// of the first bad byte.
     pub fn decide_bytes(&self, bytes: &[u8]) -> Decision {
-        match crate::json::parse_strict_bytes(bytes) {
+        match crate::json::parse_strict_bytes_keeping(bytes) {
             Ok(doc) => self.decide(&doc),
-            Err(e) => Decision::rejected(e.to_string()),
+            Err((e, doc)) => Decision::rejected(e.to_string()).with_request_id(id_of(doc)),
         }
     }
 
     /// Like [`Engine::explain`] for JSON text, parsed strictly as [`Engine::decide_str`] does.
     pub fn explain_str(&self, text: &str) -> (Decision, Explanation) {
-        match crate::json::parse_strict(text) {
+        match crate::json::parse_strict_keeping(text) {
             Ok(doc) => self.explain(&doc),
-            Err(e) => (
-                Decision::rejected(e.to_string()),
+            Err((e, doc)) => (
+                Decision::rejected(e.to_string()).with_request_id(id_of(doc)),
                 decision::rejected_explanation(),
             ),
         }
@@ -346,7 +346,9 @@ impl Engine {
             let store = &snapshot.store;
             match request::parse_request(&self.prepared.compiled.program.schema, store, doc) {
                 Ok(request) => self.evaluate(Some(snapshot), store, &request, false).0,
-                Err(e) => Decision::rejected(e.to_string()),
+                Err(e) => {
+                    Decision::rejected(e.to_string()).with_request_id(request::readable_id(doc))
+                }
             }
         })
     }
@@ -373,7 +375,7 @@ impl Engine {
         match request::parse_request(&self.prepared.compiled.program.schema, &store, doc) {
             Ok(request) => self.explain_request_with(&store, &request),
             Err(e) => (
-                Decision::rejected(e.to_string()),
+                Decision::rejected(e.to_string()).with_request_id(request::readable_id(doc)),
                 decision::rejected_explanation(),
             ),
         }
@@ -392,4 +394,9 @@ impl Engine {
             explanation.unwrap_or_else(decision::rejected_explanation),
         )
     }
+}
+
+/// The `id` of a request document that could be parsed but not accepted.
+fn id_of(doc: Option<Json>) -> Option<String> {
+    doc.as_ref().and_then(request::readable_id)
 }

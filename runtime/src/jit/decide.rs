@@ -225,6 +225,7 @@ impl<'c> RuleParts<'c> for Native<'_, 'c, '_> {
     fn message(
         &mut self,
         ri: usize,
+        _planned: &'c PlannedRule,
         _rule: &'c Rule,
         parts: &'c [MessagePart],
         out: &mut String,
@@ -243,6 +244,8 @@ impl<'c> RuleParts<'c> for Native<'_, 'c, '_> {
     fn approvers(
         &mut self,
         ri: usize,
+        _planned: &'c PlannedRule,
+        _rule: &'c Rule,
         expr: &'c Expr,
         out: &mut Vec<String>,
     ) -> Result<(), EvalError> {

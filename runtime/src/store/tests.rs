@@ -419,7 +419,50 @@ fn wrong_types() {
             "entities.Identity.alice.groups[1]: expected a string, found the number 2",
             "entities.Identity.alice.groups[2]: expected a string, found `null`",
             "entities.Identity.alice.level: the integer 18446744073709551615 is out of range \
-             (64-bit signed integers only)",
+             for Int (-9223372036854775808 to 9223372036854775807)",
+        ],
+    );
+}
+
+/// Issue 7.9: an integer below `i64::MIN` (which JSON parsers read as a float) says it is out
+/// of range, not "the number -9.223372036854776e18"; so does one beyond `u64::MAX`.
+#[test]
+fn integers_outside_i64_are_out_of_range_for_int() {
+    for text in [
+        "-9223372036854775809",
+        "-100000000000000000000",
+        "100000000000000000000",
+    ] {
+        let doc = format!(
+            r#"{{"entities": {{"Identity": {{"alice": {{"name": "A", "privileged": false,
+                "groups": [], "level": {text}}}}}}}}}"#
+        );
+        check_text_errors(
+            &doc,
+            &[
+                "entities.Identity.alice.level: the integer is out of range for Int \
+               (-9223372036854775808 to 9223372036854775807)",
+            ],
+        );
+    }
+    // The ends of the range load.
+    for text in ["-9223372036854775808", "9223372036854775807"] {
+        let doc = format!(
+            r#"{{"entities": {{"Identity": {{"alice": {{"name": "A", "privileged": false,
+                "groups": [], "level": {text}}}}}}}}}"#
+        );
+        assert!(Store::from_str(&schema(), &doc).is_ok(), "{text}");
+    }
+}
+
+/// Issue 7.9: a byte order mark before the document is named, not "expected value".
+#[test]
+fn a_byte_order_mark_is_named() {
+    check_text_errors(
+        "\u{feff}{\"entities\": {}}",
+        &[
+            "the document starts with a UTF-8 byte order mark (BOM), which JSON does not allow: \
+           save it as UTF-8 without a BOM",
         ],
     );
 }
