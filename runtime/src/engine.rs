@@ -23,6 +23,8 @@ use crate::request::{self, Request, RequestError};
 use crate::store::{LoadError, Store};
 
 #[cfg(test)]
+mod deep;
+#[cfg(test)]
 mod tests;
 
 /// Which engine decides requests: both give the same decisions (the interpreter is the
@@ -185,7 +187,19 @@ impl Engine {
 
     /// Verifies `program` and prepares it for the chosen engine; an empty store.
     pub fn with_config(program: Program, config: EngineConfig) -> Result<Engine, EngineError> {
-        let compiled = Compiled::new(program)?;
+        Engine::from_compiled(Compiled::new(program)?, config)
+    }
+
+    /// An engine for a program the caller knows to be verified (tests of the runtime's passes).
+    #[cfg(test)]
+    pub(crate) fn unverified(
+        program: Program,
+        config: EngineConfig,
+    ) -> Result<Engine, EngineError> {
+        Engine::from_compiled(Compiled::prepare(program)?, config)
+    }
+
+    fn from_compiled(compiled: Compiled, config: EngineConfig) -> Result<Engine, EngineError> {
         let jit = match config.engine {
             EngineKind::Jit => Some(crate::jit::compile(&compiled)?),
             EngineKind::Interp => None,

@@ -122,6 +122,11 @@ impl<'a> Evaluator<'a> {
 
     /// Evaluates an expression to its value.
     pub fn eval(&mut self, e: &Expr) -> Result<Value> {
+        crate::prepared::deeper(|| self.eval_node(e))
+    }
+
+    /// Evaluates one node (its children through [`Evaluator::eval`]).
+    fn eval_node(&mut self, e: &Expr) -> Result<Value> {
         let env = self.env;
         match &e.kind {
             ExprKind::Bool(b) => Ok(Value::Bool(*b)),

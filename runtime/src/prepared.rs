@@ -116,6 +116,12 @@ impl Compiled {
     /// Verifies `program` and prepares it for either engine.
     pub(crate) fn new(program: Program) -> Result<Compiled, EngineError> {
         ward_ir::verify(&program).map_err(EngineError::Verify)?;
+        Compiled::prepare(program)
+    }
+
+    /// Prepares a program that was verified (tests of the runtime's own passes call it
+    /// directly, so that they do not measure the verifier).
+    pub(crate) fn prepare(program: Program) -> Result<Compiled, EngineError> {
         let regexes = program
             .regexes
             .iter()
@@ -200,6 +206,22 @@ fn for_each_rule_expr(rule: &ward_ir::Rule, f: &mut dyn FnMut(&Expr)) {
             f(e);
         }
     }
+}
+
+/// How much stack a recursive pass over the IR keeps free before it recurses once more: each
+/// level (a node of the interpreter or of the JIT's lowering) uses far less, even in a debug
+/// build.
+const RED_ZONE: usize = 256 * 1024;
+/// The size of each further stack segment when the red zone is reached.
+const SEGMENT: usize = 2 * 1024 * 1024;
+
+/// Runs one level of a recursive pass over the IR (`f`), on a fresh stack segment when the
+/// current one is nearly used up. A verified program nests at most `ward_ir::MAX_DEPTH` levels
+/// (through calls and `except` chains), so the segments this allocates are bounded too; with
+/// them, no program can overflow the stack of the thread that decides, whatever its size.
+#[inline]
+pub(crate) fn deeper<R>(f: impl FnOnce() -> R) -> R {
+    stacker::maybe_grow(RED_ZONE, SEGMENT, f)
 }
 
 /// Visits `e` and every expression below it, parents before children and children in order.

@@ -268,34 +268,54 @@ impl<'p> Shared<'p> {
         })
     }
 
-    /// What the body of function `f` depends on (bodies never call themselves).
+    /// What the body of function `f` depends on (bodies never call themselves). The call
+    /// graph is walked with an explicit stack, callees first: a chain of calls as long as a
+    /// verified program allows costs no stack.
     fn fn_deps(&mut self, f: usize) -> Deps {
         if let Some(d) = self.fn_deps.get(&f) {
             return d.clone();
         }
-        let mut deps = Deps::default();
-        if let Some(func) = self.program.functions.get(f) {
+        // (function, its own dependencies and the functions it calls), pending its callees.
+        let mut stack: Vec<(usize, Deps, Vec<usize>)> = Vec::new();
+        let push = |g: usize, stack: &mut Vec<(usize, Deps, Vec<usize>)>| {
             let mut calls = Vec::new();
-            deps = collect_deps(&func.body, &mut calls);
-            for g in calls {
-                let inner = if g == f {
-                    Deps {
-                        impure: true,
-                        ..Deps::default()
-                    }
-                } else {
-                    self.fn_deps(g)
-                };
+            let deps = match self.program.functions.get(g) {
+                Some(func) => collect_deps(&func.body, &mut calls),
+                None => Deps::default(),
+            };
+            stack.push((g, deps, calls));
+        };
+        push(f, &mut stack);
+        while let Some((g, _, calls)) = stack.last() {
+            let g = *g;
+            // A callee not known yet is computed first (a cycle, which the verifier rejects,
+            // counts as impure instead of looping).
+            let pending = calls
+                .iter()
+                .copied()
+                .find(|c| !self.fn_deps.contains_key(c) && !stack.iter().any(|(h, _, _)| h == c));
+            if let Some(c) = pending {
+                push(c, &mut stack);
+                continue;
+            }
+            let Some((_, mut deps, calls)) = stack.pop() else {
+                break;
+            };
+            for c in calls {
+                let inner = self.fn_deps.get(&c).cloned().unwrap_or(Deps {
+                    impure: true,
+                    ..Deps::default()
+                });
                 deps.impure |= inner.impure;
                 deps.timed |= inner.timed;
                 deps.expensive |= inner.expensive;
             }
+            // A function's parameters are its own: only purity and cost matter to callers.
+            deps.args.clear();
+            deps.locals.clear();
+            self.fn_deps.insert(g, deps);
         }
-        // A function's parameters are its own: only purity and cost matter to callers.
-        deps.args.clear();
-        deps.locals.clear();
-        self.fn_deps.insert(f, deps.clone());
-        deps
+        self.fn_deps.get(&f).cloned().unwrap_or_default()
     }
 
     fn native_op(&mut self) {
@@ -358,6 +378,60 @@ fn collect_deps(e: &Expr, calls: &mut Vec<usize>) -> Deps {
     deps.args.dedup();
     deps.locals = read;
     deps
+}
+
+/// A text that equals another expression's exactly when the expressions are equal (the key
+/// of a memo): every node in preorder, with its type and payload, each kind having a fixed
+/// number of children or saying how many. Built with an explicit stack, so that a deep
+/// expression costs no stack (the derived `Debug` recurses).
+fn expr_key(e: &Expr) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    crate::prepared::walk(e, &mut |x| {
+        let _ = write!(out, "{:?}:", x.ty);
+        let _ = match &x.kind {
+            ExprKind::Bool(b) => write!(out, "bool {b}"),
+            ExprKind::Int(n) => write!(out, "int {n}"),
+            ExprKind::Str(s) => write!(out, "str {}:{s}", s.len()),
+            ExprKind::Entity(id) => write!(out, "entity {}:{id}", id.len()),
+            ExprKind::Enum(v) => write!(out, "enum {v}"),
+            ExprKind::Set(items) => write!(out, "set {}", items.len()),
+            ExprKind::None => write!(out, "none"),
+            ExprKind::Some(_) => write!(out, "some"),
+            ExprKind::Now => write!(out, "now"),
+            ExprKind::Arg(i) => write!(out, "arg {i}"),
+            ExprKind::Context(i) => write!(out, "context {i}"),
+            ExprKind::Local(id) => write!(out, "local {}", id.0),
+            ExprKind::Attr { attr, .. } => write!(out, "attr {attr}"),
+            ExprKind::OptAttr { attr, .. } => write!(out, "optattr {attr}"),
+            ExprKind::Has { attr, .. } => write!(out, "has {attr}"),
+            ExprKind::Not(_) => write!(out, "not"),
+            ExprKind::Neg(_) => write!(out, "neg"),
+            ExprKind::Binary { op, .. } => write!(out, "binary {op:?}"),
+            ExprKind::Coalesce { .. } => write!(out, "coalesce"),
+            ExprKind::In { .. } => write!(out, "in"),
+            ExprKind::Matches { regex, .. } => write!(out, "matches {}", regex.0),
+            ExprKind::If { .. } => write!(out, "if"),
+            ExprKind::Call { func, args } => write!(out, "call {} {}", func.0, args.len()),
+            ExprKind::Builtin { builtin, args } => {
+                write!(out, "builtin {builtin:?} {}", args.len())
+            }
+            ExprKind::Quantifier { all, var, .. } => write!(out, "quantifier {all} {}", var.0),
+            ExprKind::Filter { var, .. } => write!(out, "filter {}", var.0),
+            ExprKind::Related { rel, inverse, .. } => write!(out, "related {} {inverse}", rel.0),
+            ExprKind::Closure { rel, inverse, .. } => write!(out, "closure {} {inverse}", rel.0),
+            ExprKind::Path { rel, inverse, .. } => write!(out, "path {} {inverse}", rel.0),
+            ExprKind::InWindow { window, .. } => write!(out, "in_window {}", window.0),
+            ExprKind::Remaining { window, .. } => write!(out, "remaining {}", window.0),
+            ExprKind::Fits { window, .. } => write!(out, "fits {}", window.0),
+            ExprKind::NextOpen { window, .. } => write!(out, "next_open {}", window.0),
+            ExprKind::LocalTime { part, timezone, .. } => {
+                write!(out, "local_time {part:?} {}:{timezone}", timezone.len())
+            }
+        };
+        out.push(';');
+    });
+    out
 }
 
 /// The signature of every helper: the context pointer, then `n` `i64`s, returning an `i64`.
@@ -585,7 +659,7 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
         if !(deps.expensive || matches!(e.ty.strip_optional(), Type::Set(_))) {
             return self.emit(e);
         }
-        let key = format!("{root:?}|{e:?}");
+        let key = format!("{root:?}|{}", expr_key(e));
         let m = self.shared.text_memo(key, entity, &e.ty);
         let idx = self.root_value(root)?;
         let m = self.iconst(m as i64);
@@ -607,6 +681,11 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
     }
 
     fn expr(&mut self, e: &Expr) -> Result<Nv, JitError> {
+        crate::prepared::deeper(|| self.expr_node(e))
+    }
+
+    /// Lowers one node, through its memo when it has one.
+    fn expr_node(&mut self, e: &Expr) -> Result<Nv, JitError> {
         if let Some((root, spec, key)) = self.memo_candidate(e) {
             return self.memoized(e, root, spec, key);
         }
@@ -648,7 +727,7 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
             .iter()
             .map(|a| self.arg_slots.get(*a as usize).copied())
             .collect();
-        Some(format!("{:?}|{e:?}", slots?))
+        Some(format!("{:?}|{}", slots?, expr_key(e)))
     }
 
     /// `e` through the decision's memo: computed the first time a rule of the decision needs
@@ -694,7 +773,7 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
         if !deps.expensive {
             return None;
         }
-        let key = format!("{root:?}|{e:?}");
+        let key = format!("{root:?}|{}", expr_key(e));
         Some((root, rt::MemoSpec { ty: entity, wide }, key))
     }
 
