@@ -17,6 +17,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use ward_ir::{EffectKind, Expr, MessagePart, Rule};
 
+use crate::budget::Budget;
 use crate::interp::{Env, EvalError, Evaluator};
 use crate::prepared::{Compiled, PlannedRule};
 use crate::render::{entity_id, render_value};
@@ -308,6 +309,7 @@ pub(crate) fn evaluate(
     store: &Store,
     request: &Request,
     explain: bool,
+    budget: Budget,
 ) -> (Decision, Option<Explanation>) {
     let program = &compiled.program;
     let env = Env {
@@ -319,6 +321,7 @@ pub(crate) fn evaluate(
         request,
     };
     let mut ev = Evaluator::new(env, &[], 0);
+    ev.set_budget(budget);
     // The conditions of every rule first, in policy order, then (from `combine`) the messages
     // and approvers of the rules that fired: the order the compiled code evaluates in, so that
     // both engines spend a decision's budget identically.

@@ -16,6 +16,7 @@ use std::sync::{Arc, RwLock};
 use serde_json::Value as Json;
 use ward_ir::Program;
 
+use crate::budget::Budget;
 use crate::decision::{self, Decision, Explanation};
 use crate::prepared::Compiled;
 pub use crate::prepared::EngineError;
@@ -132,6 +133,8 @@ pub struct EngineConfig {
 pub struct Engine {
     prepared: Arc<Prepared>,
     store: RwLock<Snapshot>,
+    /// The work each decision may do.
+    budget: Budget,
 }
 
 /// The program as this engine runs it: prepared for deciding and, for a JIT engine, compiled
@@ -210,6 +213,7 @@ impl Engine {
         Ok(Engine {
             prepared: Arc::new(prepared),
             store: RwLock::new(snapshot),
+            budget: Budget::default(),
         })
     }
 
@@ -234,7 +238,21 @@ impl Engine {
         Engine {
             prepared: Arc::clone(&self.prepared),
             store: RwLock::new(snapshot),
+            budget: self.budget,
         }
+    }
+
+    /// The same engine giving each decision `budget` (the default is
+    /// [`Budget::default`], [`crate::budget::DEFAULT_STEPS`] steps): a decision that needs
+    /// more fails closed with an evaluation error (see [`crate::budget`]).
+    pub fn with_budget(mut self, budget: Budget) -> Engine {
+        self.budget = budget;
+        self
+    }
+
+    /// The work each decision may do.
+    pub fn budget(&self) -> Budget {
+        self.budget
     }
 
     /// The program this engine runs.
@@ -296,9 +314,18 @@ impl Engine {
                     }
                     _ => (&[][..], None),
                 };
-                crate::jit::evaluate(compiled, code, literals, memos, store, request, explain)
+                crate::jit::evaluate(
+                    compiled,
+                    code,
+                    literals,
+                    memos,
+                    store,
+                    request,
+                    explain,
+                    self.budget,
+                )
             }
-            None => decision::evaluate(compiled, store, request, explain),
+            None => decision::evaluate(compiled, store, request, explain, self.budget),
         }
     }
 

@@ -16,6 +16,7 @@
     )
 )]
 
+pub mod budget;
 pub mod decision;
 pub mod engine;
 pub mod interp;

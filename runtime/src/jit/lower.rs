@@ -46,6 +46,7 @@ pub(crate) enum H {
     StrLen,
     Matches,
     Related,
+    ClosureCount,
     Path,
     InWindow,
     Remaining,
@@ -100,7 +101,8 @@ pub(crate) fn helpers() -> Vec<(H, HelperInfo)> {
         h!(StrLen, h_strlen, 1, true),
         h!(Matches, h_matches, 2, true),
         h!(Related, h_related, 4, true),
-        h!(Path, h_path, 4, false),
+        h!(ClosureCount, h_closure_count, 3, true),
+        h!(Path, h_path, 4, true),
         h!(InWindow, h_in_window, 2, false),
         h!(Remaining, h_remaining, 2, false),
         h!(Fits, h_fits, 3, false),
@@ -109,9 +111,9 @@ pub(crate) fn helpers() -> Vec<(H, HelperInfo)> {
         h!(Raise, h_raise, 1, false),
         h!(RuleError, h_rule_error, 1, false),
         h!(Emit, h_emit, 3, true),
-        h!(MemoPut, h_memo_put, 3, false),
-        h!(TextGet, h_text_get, 2, false),
-        h!(TextPut, h_text_put, 5, true),
+        h!(MemoPut, h_memo_put, 4, false),
+        h!(TextGet, h_text_get, 2, true),
+        h!(TextPut, h_text_put, 6, true),
     ]
 }
 
@@ -144,6 +146,7 @@ fn stat_name(h: H) -> &'static str {
         H::StrLen => "len",
         H::Matches => "matches",
         H::Related => "related",
+        H::ClosureCount => "count",
         H::Path => "path",
         H::InWindow => "in_window",
         H::Remaining => "remaining",
@@ -595,6 +598,42 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
         Ok(())
     }
 
+    /// Spends `n` (at least 1) steps of the decision's budget, leaving through the error block
+    /// when it is exhausted.
+    fn charge(&mut self, n: i64) -> Result<(), JitError> {
+        let left = self.load_ctx(rt::OFF_BUDGET);
+        let left = self.b.ins().iadd_imm_s(left, -n);
+        self.b
+            .ins()
+            .store(MemFlagsData::trusted(), left, self.ctx, rt::OFF_BUDGET);
+        let out = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, left, 0);
+        self.raise_if(out, rt::RAISE_BUDGET)
+    }
+
+    /// Spends the steps a memoized value cost to compute (`cost`, computed at run time);
+    /// nothing at all when it cost none, as computing it would not have.
+    fn charge_recorded(&mut self, cost: Value) -> Result<(), JitError> {
+        let spend = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.ins().brif(cost, spend, &[], done, &[]);
+        self.b.switch_to_block(spend);
+        let left = self.load_ctx(rt::OFF_BUDGET);
+        let left = self.b.ins().isub(left, cost);
+        self.b
+            .ins()
+            .store(MemFlagsData::trusted(), left, self.ctx, rt::OFF_BUDGET);
+        let out = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, left, 0);
+        self.raise_if(out, rt::RAISE_BUDGET)?;
+        self.b.ins().jump(done, &[]);
+        self.b.switch_to_block(done);
+        Ok(())
+    }
+
+    /// The steps left, to measure what a memoized value costs.
+    fn steps_left(&mut self) -> Value {
+        self.load_ctx(rt::OFF_BUDGET)
+    }
+
     /// A merge block for values of type `ty`, with its parameters.
     fn merge_block(&mut self, ty: &Type) -> (Block, Nv) {
         let block = self.b.create_block();
@@ -668,13 +707,16 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
         let done = self.b.create_block();
         self.b.ins().brif(known, done, &[], miss, &[]);
         self.b.switch_to_block(miss);
+        let before = self.steps_left();
         let nv = self.expr(e)?;
+        let after = self.steps_left();
+        let cost = self.b.ins().isub(before, after);
         let present = match nv.present {
             Some(p) => p,
             None => self.iconst(1),
         };
         let code = self.iconst(code_of(&e.ty));
-        self.call(H::TextPut, &[m, idx, code, present, nv.v])?;
+        self.call(H::TextPut, &[m, idx, code, present, nv.v, cost])?;
         self.b.ins().jump(done, &[]);
         self.b.switch_to_block(done);
         Ok(())
@@ -730,11 +772,12 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
         Some(format!("{:?}|{}", slots?, expr_key(e)))
     }
 
-    /// `e` through the decision's memo: computed the first time a rule of the decision needs
-    /// it (not kept when it fails), then read back.
+    /// `e` through the decision's memo (`[known, value, cost]` per value): computed the first
+    /// time a rule of the decision needs it (not kept when it fails), then read back, spending
+    /// the steps it cost again.
     fn once_per_decision(&mut self, e: &Expr, key: String) -> Result<Nv, JitError> {
         let k = self.shared.request_memo(key);
-        let offset = i32::try_from(k * 16)
+        let offset = i32::try_from(k * 24)
             .map_err(|_| JitError::Unsupported("too many per-decision values".into()))?;
         self.shared.native_op();
         let flags = MemFlagsData::trusted();
@@ -746,12 +789,18 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
         self.b.ins().brif(known, hit, &[], miss, &[]);
         self.b.switch_to_block(hit);
         let v = self.b.ins().load(types::I64, flags, base, offset + 8);
+        let cost = self.b.ins().load(types::I64, flags, base, offset + 16);
+        self.charge_recorded(cost)?;
         self.b.ins().jump(done, &[v.into()]);
         self.b.switch_to_block(miss);
+        let before = self.steps_left();
         let v = self.compute(e)?.v;
+        let after = self.steps_left();
+        let cost = self.b.ins().isub(before, after);
         let base = self.load_ctx(rt::OFF_REQUEST_MEMOS);
         let one = self.iconst(1);
         self.b.ins().store(flags, v, base, offset + 8);
+        self.b.ins().store(flags, cost, base, offset + 16);
         self.b.ins().store(flags, one, base, offset);
         self.b.ins().jump(done, &[v.into()]);
         self.b.switch_to_block(done);
@@ -865,29 +914,37 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
         let inside = self.b.ins().icmp(IntCC::UnsignedLessThan, idx, len);
         self.b.ins().brif(inside, probe, &[], miss, &[]);
         self.b.switch_to_block(probe);
+        // Entries of 32 (wide) or 16 bytes: see `rt::WIDE_WORDS`.
         if spec.wide {
-            let offset = self.b.ins().ishl_imm_u(idx, 4);
+            let offset = self.b.ins().ishl_imm_u(idx, 5);
             let addr = self.b.ins().iadd(base, offset);
             let known = self.b.ins().atomic_load(types::I64, flags, addr);
             let hit = self.b.create_block();
             self.b.ins().brif(known, hit, &[], miss, &[]);
             self.b.switch_to_block(hit);
             let v = self.b.ins().load(types::I64, flags, addr, 8);
+            let cost = self.b.ins().load(types::I64, flags, addr, 16);
+            self.charge_recorded(cost)?;
             self.b.ins().jump(done, &[v.into()]);
         } else {
-            let offset = self.b.ins().ishl_imm_u(idx, 3);
+            let offset = self.b.ins().ishl_imm_u(idx, 4);
             let addr = self.b.ins().iadd(base, offset);
             let word = self.b.ins().atomic_load(types::I64, flags, addr);
             let hit = self.b.create_block();
             self.b.ins().brif(word, hit, &[], miss, &[]);
             self.b.switch_to_block(hit);
             let v = self.b.ins().iadd_imm_s(word, -1);
+            let cost = self.b.ins().load(types::I64, flags, addr, 8);
+            self.charge_recorded(cost)?;
             self.b.ins().jump(done, &[v.into()]);
         }
         self.b.switch_to_block(miss);
+        let before = self.steps_left();
         let v = self.compute(e)?.v;
+        let after = self.steps_left();
+        let cost = self.b.ins().isub(before, after);
         let m = self.iconst(m as i64);
-        self.call(H::MemoPut, &[m, idx, v])?;
+        self.call(H::MemoPut, &[m, idx, v, cost])?;
         self.b.ins().jump(done, &[v.into()]);
         self.b.switch_to_block(done);
         Ok(out)
@@ -1116,6 +1173,8 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
                 if let Some(s) = &mut self.shared.stats {
                     s.inlined_calls += 1;
                 }
+                // A call costs a step, after its arguments (as in the interpreter).
+                self.charge(1)?;
                 let n = (f.n_locals as usize).max(args.len());
                 values.resize(n, None);
                 let saved = std::mem::replace(&mut self.frame, values);
@@ -1466,6 +1525,15 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
     }
 
     fn builtin(&mut self, builtin: Builtin, args: &[Expr]) -> Result<Nv, JitError> {
+        // The size of a closure needs no closure.
+        if let (Builtin::Count, [arg]) = (builtin, args)
+            && let ExprKind::Closure { rel, inverse, of } = &arg.kind
+        {
+            let x = self.expr(of)?.v;
+            let rel = self.iconst(i64::from(rel.0));
+            let inv = self.iconst(i64::from(*inverse));
+            return Ok(Nv::plain(self.call(H::ClosureCount, &[rel, inv, x])?));
+        }
         let mut values = Vec::with_capacity(args.len());
         for arg in args {
             values.push(self.expr(arg)?);
@@ -1537,6 +1605,7 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
             .ins()
             .brif(more, body_block, &[], exit, &[done.into()]);
         self.b.switch_to_block(body_block);
+        self.charge(1)?;
         let code = self.iconst(code_of(&elem_ty));
         let elem = self.call(H::Get, &[h, i, code])?;
         self.bind(var, Nv::plain(elem))?;
@@ -1574,6 +1643,7 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
         let more = self.b.ins().icmp(IntCC::SignedLessThan, i, n);
         self.b.ins().brif(more, body_block, &[], exit, &[]);
         self.b.switch_to_block(body_block);
+        self.charge(1)?;
         let code = self.iconst(code_of(&elem_ty));
         let elem = self.call(H::Get, &[h, i, code])?;
         self.bind(var, Nv::plain(elem))?;
