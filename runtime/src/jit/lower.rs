@@ -59,6 +59,24 @@ pub(crate) enum H {
     MemoPut,
     TextGet,
     TextPut,
+    /// A helper that panics (tests only).
+    #[cfg(test)]
+    TestPanic,
+}
+
+#[cfg(test)]
+thread_local! {
+    /// When set while a program is compiled, `len` of a string calls a helper that panics.
+    pub(crate) static PANIC_IN_LEN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The helper `len` of a string calls.
+fn strlen_helper() -> H {
+    #[cfg(test)]
+    if PANIC_IN_LEN.with(std::cell::Cell::get) {
+        return H::TestPanic;
+    }
+    H::StrLen
 }
 
 /// A helper: its symbol, address, number of `i64` parameters after the context, and whether
@@ -84,7 +102,8 @@ pub(crate) fn helpers() -> Vec<(H, HelperInfo)> {
             )
         };
     }
-    vec![
+    #[allow(unused_mut, reason = "tests add a helper")]
+    let mut all = vec![
         h!(Attr, h_attr, 4, true),
         h!(SetNew, h_set_new, 0, false),
         h!(SetPush, h_set_push, 3, true),
@@ -114,7 +133,10 @@ pub(crate) fn helpers() -> Vec<(H, HelperInfo)> {
         h!(MemoPut, h_memo_put, 4, false),
         h!(TextGet, h_text_get, 2, true),
         h!(TextPut, h_text_put, 6, true),
-    ]
+    ];
+    #[cfg(test)]
+    all.push(h!(TestPanic, h_test_panic, 1, true));
+    all
 }
 
 /// How one rule is executed, for `ward check --stats`.
@@ -156,6 +178,8 @@ fn stat_name(h: H) -> &'static str {
         H::Raise | H::RuleError => "error",
         H::Emit => "emit",
         H::MemoPut | H::TextGet | H::TextPut => "memo",
+        #[cfg(test)]
+        H::TestPanic => "test",
     }
 }
 
@@ -1562,7 +1586,7 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
                 self.call(H::StrTest, &[op, a.v, second(b)?.v])?
             }
             Builtin::Lower => self.call(H::Lower, &[a.v])?,
-            Builtin::Len => self.call(H::StrLen, &[a.v])?,
+            Builtin::Len => self.call(strlen_helper(), &[a.v])?,
             Builtin::Closure
             | Builtin::Path
             | Builtin::Remaining

@@ -6,7 +6,9 @@
 //! in registers; strings and sets are `i64` handles that only these helpers resolve, always
 //! through bounds-checked lookups, so a wrong handle is an evaluation error, never a wild read.
 //! Helpers never panic and never unwind: a failure stores an [`EvalError`] in the context and
-//! sets its `err` flag, which native code checks after every fallible call. This module knows the
+//! sets its `err` flag, which native code checks after every fallible call; a panic (a bug) is
+//! caught by the wrapper every helper runs in ([`with`]) and becomes such an error. Helpers also
+//! spend the decision's budget of steps (`crate::budget`) for the work they do. This module knows the
 //! store, windows, values and requests; it does not know Cranelift or how decisions combine.
 
 use std::borrow::Cow;
@@ -664,14 +666,38 @@ fn entity_set(ty: EntityTypeId, indices: &[u32]) -> Value {
 }
 
 /// Runs `f` on the context behind the pointer native code passes to every helper.
+///
+/// No panic leaves a helper: unwinding out of an `extern "C"` function would abort the
+/// process (and unwinding through native code is not something Cranelift's frames support).
+/// A panic inside `f` (a bug of Ward) is caught here and becomes an evaluation error of the
+/// rule being evaluated, which fails closed like any other; the helper returns `default`.
 fn with<R>(p: *mut u8, default: R, f: impl FnOnce(&mut Ctx<'_>) -> R) -> R {
     // SAFETY: native code only ever passes the pointer it received as its first argument, which
     // `Code::run_*` derives from a `&mut Ctx` that outlives the call and is not otherwise used
     // while native code runs; `as_mut` turns a null pointer into `None`.
-    match unsafe { p.cast::<Ctx<'_>>().as_mut() } {
-        Some(ctx) => f(ctx),
-        None => default,
+    let Some(ctx) = (unsafe { p.cast::<Ctx<'_>>().as_mut() }) else {
+        return default;
+    };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut *ctx))) {
+        Ok(result) => result,
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".into());
+            ctx.fail(EvalError::new(format!(
+                "internal error: the runtime failed while evaluating ({what})"
+            )));
+            default
+        }
     }
+}
+
+/// A helper that panics, for the test that no panic crosses into native code.
+#[cfg(test)]
+pub(crate) extern "C" fn h_test_panic(p: *mut u8, _h: i64) -> i64 {
+    with(p, 0, |_| panic!("a test helper panics on purpose"))
 }
 
 fn flag(b: bool) -> i64 {
