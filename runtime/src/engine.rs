@@ -275,6 +275,14 @@ impl Engine {
         Ok(())
     }
 
+    /// Like [`Engine::load_entities_str`] for bytes: text that is not UTF-8 is an error naming
+    /// the offset of the first bad byte.
+    pub fn load_entities_bytes(&self, bytes: &[u8]) -> Result<(), LoadError> {
+        let store = Store::from_bytes(&self.prepared.compiled.program.schema, bytes)?;
+        self.set_store(store);
+        Ok(())
+    }
+
     /// Replaces the current snapshot atomically. The store must have been built for this
     /// engine's schema (`engine.program().schema`).
     pub fn set_store(&self, store: Store) {
@@ -366,6 +374,17 @@ impl Engine {
     /// Like [`Engine::explain`] for JSON text, parsed strictly as [`Engine::decide_str`] does.
     pub fn explain_str(&self, text: &str) -> (Decision, Explanation) {
         match crate::json::parse_strict_keeping(text) {
+            Ok(doc) => self.explain(&doc),
+            Err((e, doc)) => (
+                Decision::rejected(e.to_string()).with_request_id(id_of(doc)),
+                decision::rejected_explanation(),
+            ),
+        }
+    }
+
+    /// Like [`Engine::explain_str`] for bytes, which must be UTF-8 (as [`Engine::decide_bytes`]).
+    pub fn explain_bytes(&self, bytes: &[u8]) -> (Decision, Explanation) {
+        match crate::json::parse_strict_bytes_keeping(bytes) {
             Ok(doc) => self.explain(&doc),
             Err((e, doc)) => (
                 Decision::rejected(e.to_string()).with_request_id(id_of(doc)),

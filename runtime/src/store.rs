@@ -144,6 +144,22 @@ impl Store {
         }
     }
 
+    /// Like [`Store::from_str`] for bytes: text that is not UTF-8 is a problem naming the
+    /// offset of the first bad byte.
+    pub fn from_bytes(schema: &Schema, bytes: &[u8]) -> Result<Store, LoadError> {
+        let text = std::str::from_utf8(bytes).map_err(|e| LoadError {
+            problems: vec![Problem {
+                path: String::new(),
+                message: format!(
+                    "the document is not valid UTF-8 (bad byte at offset {})",
+                    e.valid_up_to()
+                ),
+            }],
+            omitted: 0,
+        })?;
+        Store::from_str(schema, text)
+    }
+
     /// The dense index of entity `id` of type `ty`.
     pub fn lookup(&self, ty: EntityTypeId, id: &str) -> Option<u32> {
         self.types.get(ty.index())?.index.get(id).copied()
