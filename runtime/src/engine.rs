@@ -6,7 +6,8 @@
 //! with each rule's argument table (rule argument → action field), so deciding a request only
 //! evaluates the rules of its action. The store lives behind an `RwLock<Arc<Store>>`: loading
 //! validates a complete new snapshot first and then swaps the `Arc`, so a concurrent `decide`
-//! sees either the old or the new estate, never half of one.
+//! sees either the old or the new estate, never half of one. Each decision gets the engine's
+//! budget of steps ([`crate::budget`]); running out fails the rule being evaluated closed.
 //!
 //! This module knows nothing about the source language, the CLI or how a program was compiled.
 

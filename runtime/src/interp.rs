@@ -7,6 +7,10 @@
 //! an [`EvalError`] value, never a panic. The interpreter trusts a verified program
 //! (`ward_ir::verify`) for types, but an ill-typed node is still only an error.
 //!
+//! It counts the work it does against the decision's budget (`crate::budget`, the same costs
+//! as the JIT's), and recurses through `crate::prepared::deeper`, so that a verified program
+//! never overflows the stack.
+//!
 //! It reads a store snapshot, compiled windows, compiled regexes and one validated request; it
 //! knows nothing about combining decisions, JSON or how the engine is shared between threads.
 
@@ -94,6 +98,8 @@ pub struct Evaluator<'a> {
     budget: Budget,
     /// Steps left (negative once exhausted).
     remaining: i64,
+    /// How deep the evaluation is nested right now.
+    depth: u32,
 }
 
 type Result<T> = std::result::Result<T, EvalError>;
@@ -109,6 +115,7 @@ impl<'a> Evaluator<'a> {
             base: 0,
             budget: Budget::default(),
             remaining: Budget::default().start(),
+            depth: 0,
         }
     }
 
@@ -116,11 +123,6 @@ impl<'a> Evaluator<'a> {
     pub fn set_budget(&mut self, budget: Budget) {
         self.budget = budget;
         self.remaining = budget.start();
-    }
-
-    /// The steps taken so far.
-    pub fn steps_taken(&self) -> u64 {
-        u64::try_from(self.budget.start().saturating_sub(self.remaining)).unwrap_or(0)
     }
 
     /// Spends `n` steps; an error once the budget is exhausted.
@@ -150,7 +152,16 @@ impl<'a> Evaluator<'a> {
 
     /// Evaluates an expression to its value.
     pub fn eval(&mut self, e: &Expr) -> Result<Value> {
-        crate::prepared::deeper(|| self.eval_node(e))
+        // The stack is looked at every few levels only: each level takes far less than the
+        // red zone `deeper` keeps free divided by the interval.
+        self.depth = self.depth.wrapping_add(1);
+        let result = if self.depth.is_multiple_of(crate::prepared::CHECK_EVERY) {
+            crate::prepared::deeper(|| self.eval_node(e))
+        } else {
+            self.eval_node(e)
+        };
+        self.depth = self.depth.wrapping_sub(1);
+        result
     }
 
     /// Evaluates one node (its children through [`Evaluator::eval`]).

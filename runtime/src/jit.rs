@@ -158,6 +158,7 @@ pub fn describe(stats: &RuleStats) -> String {
 /// Compiles every action of a verified program.
 pub(crate) fn compile(compiled: &Compiled) -> Result<Code, JitError> {
     let program = &compiled.program;
+    lower::check_size(program)?;
     let mut flags = settings::builder();
     for (name, value) in [
         ("opt_level", "speed"),

@@ -125,6 +125,17 @@ mod tests {
         }
     }
 
+    /// Issue 7.9: a byte order mark is named, not reported as "expected value".
+    #[test]
+    fn a_byte_order_mark_is_named() {
+        let err = parse_strict_bytes(b"\xef\xbb\xbf{\"action\": \"a\"}").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the document starts with a UTF-8 byte order mark (BOM), which JSON does not \
+             allow: save it as UTF-8 without a BOM"
+        );
+    }
+
     #[test]
     fn bad_utf8_names_the_offset() {
         let err = parse_strict_bytes(b"{\"a\": \"\xff\"}").unwrap_err();

@@ -214,6 +214,10 @@ fn for_each_rule_expr(rule: &ward_ir::Rule, f: &mut dyn FnMut(&Expr)) {
 const RED_ZONE: usize = 256 * 1024;
 /// The size of each further stack segment when the red zone is reached.
 const SEGMENT: usize = 2 * 1024 * 1024;
+/// A pass may call [`deeper`] only every this many levels (the interpreter does, where looking
+/// at the stack at every node would cost a fifth of its time): a level of any pass takes less
+/// than `RED_ZONE / CHECK_EVERY` (16 KiB) of stack, even in a debug build.
+pub(crate) const CHECK_EVERY: u32 = 16;
 
 /// Runs one level of a recursive pass over the IR (`f`), on a fresh stack segment when the
 /// current one is nearly used up. A verified program nests at most `ward_ir::MAX_DEPTH` levels

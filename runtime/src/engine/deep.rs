@@ -459,3 +459,74 @@ fn an_except_lattice_is_linear() {
         assert_eq!(decision(d), expected, "{d}");
     }
 }
+
+/// Functions that each call the next twice (`f{i}(x) = f{i+1}(x) or f{i+1}(x)`): 40 levels
+/// nest only 80 deep but would be a trillion calls. The JIT refuses to inline them (an error of
+/// building the engine, not a hang); the interpreter runs out of its budget of steps and fails
+/// closed.
+#[test]
+fn doubling_calls_are_refused_by_the_jit_and_bounded_by_the_budget() {
+    let levels = 40;
+    let mut p = program(
+        e(
+            Type::Bool,
+            ExprKind::Call {
+                func: FnId(0),
+                args: vec![flag()],
+            },
+        ),
+        None,
+    );
+    for i in 0..levels {
+        let x = || e(Type::Bool, ExprKind::Local(LocalId(0)));
+        let call = || {
+            e(
+                Type::Bool,
+                ExprKind::Call {
+                    func: FnId(i as u32 + 1),
+                    args: vec![x()],
+                },
+            )
+        };
+        let body = if i + 1 == levels {
+            x()
+        } else {
+            bin(BinOp::Or, Type::Bool, call(), call())
+        };
+        p.functions.push(Function {
+            name: format!("f{i}"),
+            params: vec![Type::Bool],
+            ret: Type::Bool,
+            n_locals: 1,
+            body,
+        });
+    }
+    match Engine::unverified(
+        p.clone(),
+        EngineConfig {
+            engine: EngineKind::Jit,
+        },
+    ) {
+        Err(e) => assert!(e.to_string().contains("too large for native code"), "{e}"),
+        Ok(_) => panic!("the JIT inlined a trillion calls"),
+    }
+    let interp = Engine::unverified(
+        p,
+        EngineConfig {
+            engine: EngineKind::Interp,
+        },
+    )
+    .unwrap();
+    // `flag` false: every path is walked, and the budget runs out (the deny rule fires).
+    let d = interp.decide(&request(false, 0));
+    assert_eq!(d.decision, EffectKind::Deny);
+    assert!(
+        d.errors[0]
+            .message
+            .starts_with("evaluation budget exhausted"),
+        "{d:?}"
+    );
+    // `flag` true: `or` stops at the first call of each level.
+    assert_eq!(interp.decide(&request(true, 0)).decision, EffectKind::Deny);
+    assert!(interp.decide(&request(true, 0)).errors.is_empty());
+}

@@ -204,6 +204,12 @@ pub(crate) struct Shared<'p> {
     pub(crate) stats: Option<RuleStats>,
 }
 
+/// The most expression nodes one program may lower to (after inlining its functions). A
+/// program whose functions call each other twice per level doubles at every level: 30 levels
+/// of that are a billion nodes, which no compiler should try. Real policies lower to a few
+/// thousand.
+pub(crate) const MAX_LOWERED: usize = 2_000_000;
+
 #[derive(PartialEq, Eq, Hash)]
 enum ConstKey {
     Str(String),
@@ -459,6 +465,86 @@ fn expr_key(e: &Expr) -> String {
         out.push(';');
     });
     out
+}
+
+/// Refuses a program that would lower to more than [`MAX_LOWERED`] expression nodes once its
+/// functions are inlined (each call site gets a copy of the callee's body), before lowering
+/// anything: sizes are added up over the call graph, callees first, with an explicit stack.
+pub(crate) fn check_size(program: &Program) -> Result<(), JitError> {
+    let functions = &program.functions;
+    // The inlined size of each function's body, once known.
+    let mut sizes: Vec<Option<usize>> = vec![None; functions.len()];
+    let own = |e: &Expr, sizes: &[Option<usize>]| -> Result<usize, usize> {
+        // Ok(size), or Err(a callee whose size is not known yet).
+        let mut total = 0usize;
+        let mut missing = None;
+        crate::prepared::walk(e, &mut |x| {
+            total = total.saturating_add(1);
+            if let ExprKind::Call { func, .. } = &x.kind {
+                match sizes.get(func.index()) {
+                    Some(Some(n)) => total = total.saturating_add(*n),
+                    Some(None) => missing = missing.or(Some(func.index())),
+                    None => {}
+                }
+            }
+        });
+        missing.map_or(Ok(total), Err)
+    };
+    for start in 0..functions.len() {
+        let mut stack = vec![start];
+        while let Some(&f) = stack.last() {
+            if sizes.get(f).is_some_and(Option::is_some) {
+                stack.pop();
+                continue;
+            }
+            let Some(func) = functions.get(f) else {
+                stack.pop();
+                continue;
+            };
+            match own(&func.body, &sizes) {
+                Ok(n) => {
+                    if let Some(slot) = sizes.get_mut(f) {
+                        *slot = Some(n);
+                    }
+                    stack.pop();
+                }
+                // A cycle (which the verifier rejects) would push forever: count it as huge.
+                Err(_) if stack.len() > functions.len() => return Err(too_large()),
+                Err(callee) => stack.push(callee),
+            }
+        }
+    }
+    let mut total = 0usize;
+    let mut add = |e: &Expr| {
+        total = total.saturating_add(own(e, &sizes).unwrap_or(usize::MAX));
+    };
+    for rule in &program.rules {
+        for c in &rule.conditions {
+            add(&c.expr);
+        }
+        if let Some(e) = &rule.effect.approvers {
+            add(e);
+        }
+        for part in rule.message.iter().flat_map(|m| &m.parts) {
+            if let ward_ir::MessagePart::Expr(e) = part {
+                add(e);
+            }
+        }
+    }
+    if let Some(e) = &program.default.approvers {
+        add(e);
+    }
+    if total > MAX_LOWERED {
+        return Err(too_large());
+    }
+    Ok(())
+}
+
+fn too_large() -> JitError {
+    JitError::Unsupported(format!(
+        "the program is too large for native code: more than {MAX_LOWERED} expression nodes \
+         once its functions are inlined (the interpreter can run it)"
+    ))
 }
 
 /// The signature of every helper: the context pointer, then `n` `i64`s, returning an `i64`.
