@@ -15,17 +15,23 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use ward_ir::{EffectKind, Expr, MessagePart, Rule, Schema, Type};
+use ward_ir::{EffectKind, Expr, MessagePart, Rule};
 
-use crate::engine::{Compiled, PlannedRule};
+use crate::budget::Budget;
 use crate::interp::{Env, EvalError, Evaluator};
+use crate::prepared::{Compiled, PlannedRule};
+use crate::render::{entity_id, render_value};
 use crate::request::Request;
 use crate::store::Store;
-use crate::{EntityRef, Value, time};
+use crate::{Value, time};
 
 /// The decision for one request (`docs/language.md` §9).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Decision {
+    /// The request's own `id`, echoed (also when the request was rejected, if its `id` could
+    /// be read); not serialized when the request has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
     pub decision: EffectKind,
     /// Every rule that fired, in policy order.
     pub fired: Vec<Fired>,
@@ -46,6 +52,11 @@ pub struct Fired {
     /// `path:line:col` of the `rule` keyword.
     #[serde(with = "shared_str")]
     pub location: Arc<str>,
+    /// For a `require_approval` rule, the approvers it names (sorted and deduplicated; empty
+    /// when it names none or they could not be evaluated), also when another rule's `deny`
+    /// decided. `None`, and not serialized, for the other effects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approvers: Option<Vec<String>>,
 }
 
 /// Serde for `Arc<str>` as a plain string (without serde's `rc` feature).
@@ -78,6 +89,7 @@ impl Decision {
     /// fired rule (decisions.md #23).
     pub fn rejected(message: impl Into<String>) -> Decision {
         Decision {
+            request_id: None,
             decision: EffectKind::Deny,
             fired: Vec::new(),
             approvers: Vec::new(),
@@ -86,6 +98,17 @@ impl Decision {
                 message: message.into(),
             }],
         }
+    }
+
+    /// The same decision, answering the request with this `id`.
+    pub fn with_request_id(mut self, id: Option<String>) -> Decision {
+        self.request_id = id;
+        self
+    }
+
+    /// Whether the rule `fired` decided the outcome: it fired with the decision's effect.
+    pub fn decided_by(&self, fired: &Fired) -> bool {
+        fired.effect == self.decision
     }
 }
 
@@ -127,32 +150,31 @@ pub struct ConditionTrace {
     pub location: String,
 }
 
-/// A readable trace of a decision, for `ward eval --explain`.
+/// A readable trace of a decision, for `ward eval --explain`: the decision, the rules of the
+/// action in policy order (those that decided the outcome marked `decides`), each fired rule's
+/// message and, for an approval rule, its approvers (also when a `deny` decided), the first
+/// false or failing condition of the others, and the errors.
 pub fn render_explanation(decision: &Decision, explanation: &Explanation) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "decision: {}", decision.decision.as_str());
     if !decision.approvers.is_empty() {
         let _ = writeln!(out, "approvers: {}", decision.approvers.join(", "));
     }
+    if let Some(id) = &decision.request_id {
+        let _ = writeln!(out, "request: {id}");
+    }
     match (&explanation.action, &explanation.at) {
         (Some(action), at) => {
-            let applying = explanation.rules.len();
             let _ = write!(out, "action `{action}`");
             if let Some(at) = at {
                 let _ = write!(out, " at {at}");
             }
+            let n = explanation.rules.len();
+            let fired = explanation.rules.iter().filter(|t| t.fired).count();
             let _ = writeln!(
                 out,
-                ": {applying} {} {}, {} other{} {}",
-                plural(applying, "rule", "rules"),
-                plural(applying, "applies", "apply"),
-                explanation.not_applicable,
-                if explanation.not_applicable == 1 {
-                    ""
-                } else {
-                    "s"
-                },
-                plural(explanation.not_applicable, "does not", "do not"),
+                "\n{n} {} of `{action}`: {fired} fired",
+                plural(n, "rule", "rules")
             );
         }
         (None, _) => {
@@ -160,23 +182,35 @@ pub fn render_explanation(decision: &Decision, explanation: &Explanation) -> Str
         }
     }
     for trace in &explanation.rules {
-        let status = match (trace.fired, &trace.error) {
-            (true, None) => "fired",
-            (true, Some(_)) => "fired (error)",
-            (false, Some(_)) => "not fired (error)",
-            (false, None) => "not fired",
+        let fired = decision.fired.iter().find(|f| *f.rule == *trace.rule);
+        let decides = trace.fired && fired.is_some_and(|f| decision.decided_by(f));
+        let status = match (trace.fired, trace.error.is_some(), decides) {
+            (true, false, false) => "fired",
+            (true, false, true) => "fired, decides",
+            (true, true, false) => "fired (error)",
+            (true, true, true) => "fired (error), decides",
+            (false, true, _) => "not fired (error)",
+            (false, false, _) => "not fired",
         };
         let _ = writeln!(
             out,
-            "  {status:<17} {} ({}) at {}",
+            "  {status:<22} {} ({}) at {}",
             trace.rule,
             trace.effect.as_str(),
             trace.location
         );
-        if let Some(fired) = decision.fired.iter().find(|f| *f.rule == *trace.rule)
-            && let Some(message) = &fired.message
-        {
-            let _ = writeln!(out, "      because: {message}");
+        if let Some(fired) = fired {
+            if let Some(message) = &fired.message {
+                let _ = writeln!(out, "      because: {message}");
+            }
+            if let Some(approvers) = &fired.approvers {
+                let names = if approvers.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    approvers.join(", ")
+                };
+                let _ = writeln!(out, "      approvers: {names}");
+            }
         }
         if let Some(c) = &trace.condition {
             let verb = if trace.error.is_some() {
@@ -226,6 +260,11 @@ fn plural<'s>(n: usize, one: &'s str, many: &'s str) -> &'s str {
 /// How an engine evaluates the parts of the rules of one action for one request; [`combine`]
 /// does the rest (fail-closed errors, combining, approvers, explanation) identically for every
 /// engine. `'c` is the lifetime of the compiled program.
+///
+/// An engine evaluates the conditions of every rule of the action, in policy order, before any
+/// message or approvers (then asked for in policy order, message before approvers): both
+/// engines spend a decision's evaluation budget in that order, so they run out at the same
+/// point.
 pub(crate) trait RuleParts<'c> {
     /// The `when` conditions of the rule at position `ri` of the action's plan: `Ok(None)` when
     /// all hold, `Ok(Some(i))` when condition `i` is the first false one, `Err((i, e))` when it
@@ -242,6 +281,7 @@ pub(crate) trait RuleParts<'c> {
     fn message(
         &mut self,
         ri: usize,
+        planned: &'c PlannedRule,
         rule: &'c Rule,
         parts: &'c [MessagePart],
         out: &mut String,
@@ -251,6 +291,8 @@ pub(crate) trait RuleParts<'c> {
     fn approvers(
         &mut self,
         ri: usize,
+        planned: &'c PlannedRule,
+        rule: &'c Rule,
         expr: &'c Expr,
         out: &mut Vec<String>,
     ) -> Result<(), EvalError>;
@@ -267,6 +309,7 @@ pub(crate) fn evaluate(
     store: &Store,
     request: &Request,
     explain: bool,
+    budget: Budget,
 ) -> (Decision, Option<Explanation>) {
     let program = &compiled.program;
     let env = Env {
@@ -277,39 +320,70 @@ pub(crate) fn evaluate(
         timezones: &compiled.timezones,
         request,
     };
+    let mut ev = Evaluator::new(env, &[], 0);
+    ev.set_budget(budget);
+    // The conditions of every rule first, in policy order, then (from `combine`) the messages
+    // and approvers of the rules that fired: the order the compiled code evaluates in, so that
+    // both engines spend a decision's budget identically.
+    let plan = compiled.actions.get(request.action.index());
+    let outcomes = plan
+        .map(|plan| {
+            plan.rules
+                .iter()
+                .map(|planned| {
+                    let rule = program.rules.get(planned.rule)?;
+                    ev.reset(&planned.args, rule.n_locals);
+                    Some(conditions(&mut ev, rule).map_err(|(i, e)| (Some(i), e)))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let mut parts = Interpreted {
-        ev: Evaluator::new(env, &[], 0),
+        ev,
         compiled,
         store,
+        outcomes,
     };
     combine(compiled, request, &mut parts, explain)
 }
+
+/// What the conditions of a rule gave: all held, the first false one, or a failure.
+type Outcome = Result<Option<usize>, (Option<usize>, EvalError)>;
 
 /// The interpreter's [`RuleParts`]: walks the IR.
 struct Interpreted<'a> {
     ev: Evaluator<'a>,
     compiled: &'a Compiled,
     store: &'a Store,
+    /// Per planned rule of the action, its conditions' outcome (taken by `conditions`).
+    outcomes: Vec<Option<Outcome>>,
 }
 
 impl<'a> RuleParts<'a> for Interpreted<'a> {
     fn conditions(
         &mut self,
-        _ri: usize,
+        ri: usize,
         planned: &'a PlannedRule,
         rule: &'a Rule,
     ) -> Result<Option<usize>, (Option<usize>, EvalError)> {
-        self.ev.reset(&planned.args, rule.n_locals);
-        conditions(&mut self.ev, rule).map_err(|(i, e)| (Some(i), e))
+        match self.outcomes.get_mut(ri).and_then(Option::take) {
+            Some(outcome) => outcome,
+            None => {
+                self.ev.reset(&planned.args, rule.n_locals);
+                conditions(&mut self.ev, rule).map_err(|(i, e)| (Some(i), e))
+            }
+        }
     }
 
     fn message(
         &mut self,
         _ri: usize,
-        _rule: &'a Rule,
+        planned: &'a PlannedRule,
+        rule: &'a Rule,
         parts: &'a [MessagePart],
         out: &mut String,
     ) -> Result<(), EvalError> {
+        self.ev.reset(&planned.args, rule.n_locals);
         for part in parts {
             match part {
                 MessagePart::Text(text) => out.push_str(text),
@@ -325,9 +399,12 @@ impl<'a> RuleParts<'a> for Interpreted<'a> {
     fn approvers(
         &mut self,
         _ri: usize,
+        planned: &'a PlannedRule,
+        rule: &'a Rule,
         expr: &'a Expr,
         out: &mut Vec<String>,
     ) -> Result<(), EvalError> {
+        self.ev.reset(&planned.args, rule.n_locals);
         let value = self.ev.eval(expr)?;
         collect_approvers(std::iter::once(value), self.store, out)
     }
@@ -380,11 +457,15 @@ pub(crate) fn combine<'c>(
             (Some(e), true) => Some(e.message.clone()),
             _ => None,
         };
+        // The error of the conditions, so that the same error met again by the message (an
+        // attribute read in both, say) is listed once.
+        let mut condition_error = None;
         if let Some(e) = error {
             errors.push(DecisionError {
                 rule: Some(strings.name.to_string()),
-                message: e.message,
+                message: e.message.clone(),
             });
+            condition_error = Some(e.message);
         }
         let mut fires = fires;
         if fires {
@@ -392,17 +473,19 @@ pub(crate) fn combine<'c>(
                 None => None,
                 Some(m) => {
                     let mut text = String::with_capacity(strings.message_capacity);
-                    match parts.message(ri, rule, &m.parts, &mut text) {
+                    match parts.message(ri, planned, rule, &m.parts, &mut text) {
                         Ok(()) => Some(text),
                         Err(e) => {
                             if explain {
                                 trace_error.get_or_insert_with(|| e.message.clone());
                             }
                             let text = format!("could not render message: {e}");
-                            errors.push(DecisionError {
-                                rule: Some(strings.name.to_string()),
-                                message: e.message,
-                            });
+                            if condition_error.as_deref() != Some(e.message.as_str()) {
+                                errors.push(DecisionError {
+                                    rule: Some(strings.name.to_string()),
+                                    message: e.message,
+                                });
+                            }
                             // Fail closed: an error can only make the decision stricter, so an
                             // `allow` whose message cannot be rendered does not fire.
                             fires = rule.effect.kind != EffectKind::Allow;
@@ -414,24 +497,34 @@ pub(crate) fn combine<'c>(
             if fires {
                 strongest =
                     Some(strongest.map_or(rule.effect.kind, |s| stronger(s, rule.effect.kind)));
-                if rule.effect.kind == EffectKind::RequireApproval
-                    && let Some(expr) = &rule.effect.approvers
-                    && let Err(e) = parts.approvers(ri, expr, &mut approvers)
-                {
-                    let message = format!("could not evaluate approvers: {e}");
-                    if explain {
-                        trace_error.get_or_insert_with(|| message.clone());
+                let mut own = None;
+                if rule.effect.kind == EffectKind::RequireApproval {
+                    let mut names = Vec::new();
+                    if let Some(expr) = &rule.effect.approvers
+                        && let Err(e) = parts.approvers(ri, planned, rule, expr, &mut names)
+                    {
+                        // The rule fires without the approvers it could not name.
+                        names.clear();
+                        let message = format!("could not evaluate approvers: {e}");
+                        if explain {
+                            trace_error.get_or_insert_with(|| message.clone());
+                        }
+                        errors.push(DecisionError {
+                            rule: Some(strings.name.to_string()),
+                            message,
+                        });
                     }
-                    errors.push(DecisionError {
-                        rule: Some(strings.name.to_string()),
-                        message,
-                    });
+                    approvers.extend(names.iter().cloned());
+                    names.sort_unstable();
+                    names.dedup();
+                    own = Some(names);
                 }
                 fired.push(Fired {
                     rule: Arc::clone(&strings.name),
                     effect: rule.effect.kind,
                     message,
                     location: Arc::clone(&strings.location),
+                    approvers: own,
                 });
             }
         }
@@ -487,6 +580,7 @@ pub(crate) fn combine<'c>(
     });
     (
         Decision {
+            request_id: request.id.clone(),
             decision,
             fired,
             approvers,
@@ -551,180 +645,4 @@ pub(crate) fn collect_approvers(
         }
     }
     Ok(())
-}
-
-/// Renders a value of static type `ty` as a message shows it (`docs/language.md` §6).
-pub fn render_value(out: &mut String, value: &Value, ty: &Type, schema: &Schema, store: &Store) {
-    let ty = ty.strip_optional();
-    match value {
-        Value::Absent => out.push_str("none"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(n) => match ty {
-            Type::Duration => push_duration(out, *n),
-            Type::Timestamp => push_timestamp(out, *n),
-            _ => push_int(out, *n),
-        },
-        Value::Str(s) => out.push_str(s),
-        Value::Entity(e) => out.push_str(entity_id(e, store)),
-        Value::Enum(v) => {
-            let name = match ty {
-                Type::Enum(id) => schema
-                    .enums
-                    .get(id.index())
-                    .and_then(|e| e.variants.get(*v as usize)),
-                _ => None,
-            };
-            match name {
-                Some(name) => out.push_str(name),
-                None => push_int(out, i64::from(*v)),
-            }
-        }
-        Value::Set(items) => {
-            let elem = match ty {
-                Type::Set(inner) => inner.as_ref(),
-                other => other,
-            };
-            // Every element rendered into one buffer, then the pieces sorted: numbers, durations,
-            // timestamps and booleans by value (the set's own order), everything else (strings,
-            // entity ids, enum names) as text.
-            let by_value = matches!(
-                elem,
-                Type::Int | Type::Duration | Type::Timestamp | Type::Bool
-            );
-            let mut buffer = String::new();
-            let mut pieces = Vec::with_capacity(items.len());
-            for item in items.iter() {
-                let start = buffer.len();
-                render_value(&mut buffer, item, elem, schema, store);
-                pieces.push(start..buffer.len());
-            }
-            let text = |r: &std::ops::Range<usize>| buffer.get(r.clone()).unwrap_or("");
-            if !by_value {
-                pieces.sort_unstable_by(|a, b| text(a).cmp(text(b)));
-            }
-            out.push('[');
-            for (i, piece) in pieces.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                out.push_str(text(piece));
-            }
-            out.push(']');
-        }
-    }
-}
-
-/// Appends `secs` as `time::format_timestamp` writes it (RFC 3339 in UTC), directly for the
-/// years 0001 to 9999.
-fn push_timestamp(out: &mut String, secs: i64) {
-    const DAY: i64 = 86_400;
-    let days = secs.div_euclid(DAY);
-    let of_day = secs.rem_euclid(DAY);
-    let (year, month, day) = ward_ir::literal::civil_from_days(days);
-    if !(1..=9999).contains(&year) {
-        out.push_str(&time::format_timestamp(secs));
-        return;
-    }
-    let (h, m, s) = (of_day / 3_600, of_day / 60 % 60, of_day % 60);
-    // `YYYY-MM-DDTHH:MM:SSZ`, written into a fixed buffer and appended at once.
-    let mut text = *b"0000-00-00T00:00:00Z";
-    for (value, end) in [(year, 4), (month, 7), (day, 10), (h, 13), (m, 16), (s, 19)] {
-        let width = if end == 4 { 4 } else { 2 };
-        let mut v = value;
-        for i in (end - width..end).rev() {
-            if let Some(b) = text.get_mut(i) {
-                *b = b'0' + (v % 10) as u8;
-            }
-            v /= 10;
-        }
-    }
-    // Only ASCII digits and separators were written.
-    out.push_str(std::str::from_utf8(&text).unwrap_or_default());
-}
-
-/// Appends `secs` as `time::format_duration` writes it (`1h30m`, `0s`, `-1h`).
-fn push_duration(out: &mut String, secs: i64) {
-    if secs == 0 {
-        out.push_str("0s");
-        return;
-    }
-    if secs < 0 {
-        out.push('-');
-    }
-    let mut rest = secs.unsigned_abs();
-    for (unit, len) in [('d', 86_400u64), ('h', 3_600), ('m', 60), ('s', 1)] {
-        let n = rest / len;
-        if n > 0 {
-            push_u64(out, n);
-            out.push(unit);
-            rest %= len;
-        }
-    }
-}
-
-/// Appends the decimal form of `n` without going through the formatting machinery.
-fn push_int(out: &mut String, n: i64) {
-    if n < 0 {
-        out.push('-');
-    }
-    push_u64(out, n.unsigned_abs());
-}
-
-fn push_u64(out: &mut String, n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    let mut m = n;
-    loop {
-        i -= 1;
-        if let Some(d) = digits.get_mut(i) {
-            *d = b'0' + (m % 10) as u8;
-        }
-        m /= 10;
-        if m == 0 || i == 0 {
-            break;
-        }
-    }
-    for &d in digits.get(i..).unwrap_or(&[]) {
-        out.push(char::from(d));
-    }
-}
-
-/// The id of an entity (empty for an index the store does not have).
-pub(crate) fn entity_id<'s>(e: &'s EntityRef, store: &'s Store) -> &'s str {
-    match e {
-        EntityRef::Known { ty, idx } => store.entity_id(*ty, *idx).map_or("", |id| &**id),
-        EntityRef::Unknown { id, .. } => id,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The fast timestamp rendering agrees with `time::format_timestamp` (which it stands in
-    /// for), inside and at the edges of the years it handles, and falls back outside them.
-    #[test]
-    fn push_timestamp_matches_format_timestamp() {
-        let cases = [
-            0,
-            -1,
-            1,
-            59,
-            86_399,
-            86_400,
-            951_782_400,   // 2000-02-29
-            1_767_225_599, // 2025-12-31T23:59:59Z
-            1_767_225_600,
-            -62_135_596_800, // 0001-01-01
-            253_402_300_799, // 9999-12-31T23:59:59Z
-            253_402_300_800, // year 10000: the slow path
-            -62_135_596_801, // year 0: the slow path
-        ];
-        let steps = (0..2_000).map(|i: i64| i * 7_919_993 - 5_000_000_000);
-        for secs in cases.into_iter().chain(steps) {
-            let mut out = String::from(">");
-            push_timestamp(&mut out, secs);
-            assert_eq!(out, format!(">{}", time::format_timestamp(secs)), "{secs}");
-        }
-    }
 }

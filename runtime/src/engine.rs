@@ -6,47 +6,28 @@
 //! with each rule's argument table (rule argument → action field), so deciding a request only
 //! evaluates the rules of its action. The store lives behind an `RwLock<Arc<Store>>`: loading
 //! validates a complete new snapshot first and then swaps the `Arc`, so a concurrent `decide`
-//! sees either the old or the new estate, never half of one.
+//! sees either the old or the new estate, never half of one. Each decision gets the engine's
+//! budget of steps ([`crate::budget`]); running out fails the rule being evaluated closed.
 //!
 //! This module knows nothing about the source language, the CLI or how a program was compiled.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, RwLock};
 
-use regex::Regex;
 use serde_json::Value as Json;
-use ward_ir::{Expr, Program};
+use ward_ir::Program;
 
+use crate::budget::Budget;
 use crate::decision::{self, Decision, Explanation};
-use crate::interp::TimeZones;
+use crate::prepared::Compiled;
+pub use crate::prepared::EngineError;
 use crate::request::{self, Request, RequestError};
 use crate::store::{LoadError, Store};
-use crate::time;
-use crate::window::{WindowError, Windows};
 
 #[cfg(test)]
+mod deep;
+#[cfg(test)]
 mod tests;
-
-/// A program that cannot be run.
-#[derive(Debug, thiserror::Error)]
-pub enum EngineError {
-    /// The IR breaks an invariant (one line per problem).
-    #[error("the program does not verify:\n{}", lines(.0))]
-    Verify(Vec<ward_ir::VerifyError>),
-    /// A regular expression of `matches` does not compile.
-    #[error("regular expression `{pattern}` does not compile: {message}")]
-    Regex { pattern: String, message: String },
-    /// A window cannot be compiled.
-    #[error("window error: {0}")]
-    Window(WindowError),
-    /// `hour` or `weekday` names a time zone the bundled database does not have.
-    #[error("unknown time zone `{0}`")]
-    TimeZone(String),
-    /// The JIT could not compile the program (a bug of Ward: there is no fallback).
-    #[error("the JIT cannot compile the program: {0}")]
-    Jit(#[from] crate::jit::JitError),
-}
 
 /// Which engine decides requests: both give the same decisions (the interpreter is the
 /// reference the JIT is tested against).
@@ -82,11 +63,6 @@ impl EngineKind {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct EngineConfig {
     pub engine: EngineKind,
-}
-
-fn lines(errors: &[ward_ir::VerifyError]) -> String {
-    let all: Vec<String> = errors.iter().map(ToString::to_string).collect();
-    all.join("\n")
 }
 
 /// Decides requests against a compiled Ward program and the current estate.
@@ -156,8 +132,18 @@ fn lines(errors: &[ward_ir::VerifyError]) -> String {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Engine {
-    compiled: Arc<Compiled>,
+    prepared: Arc<Prepared>,
     store: RwLock<Snapshot>,
+    /// The work each decision may do.
+    budget: Budget,
+}
+
+/// The program as this engine runs it: prepared for deciding and, for a JIT engine, compiled
+/// to native code. Shared by the engines [`Engine::with_store`] makes.
+struct Prepared {
+    compiled: Compiled,
+    /// The native code, for a JIT engine.
+    jit: Option<crate::jit::Code>,
 }
 
 /// The current estate, with the program's entity literals resolved against it (JIT only).
@@ -170,8 +156,8 @@ struct Snapshot {
 }
 
 impl Snapshot {
-    fn new(compiled: &Compiled, store: Arc<Store>) -> Snapshot {
-        let (literals, memos) = match &compiled.jit {
+    fn new(prepared: &Prepared, store: Arc<Store>) -> Snapshot {
+        let (literals, memos) = match &prepared.jit {
             Some(code) => (
                 code.tables.resolve_literals(&store),
                 Some(Arc::new(code.tables.snapshot_tables(&store))),
@@ -189,247 +175,11 @@ impl Snapshot {
 impl fmt::Debug for Engine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Engine")
-            .field("rules", &self.compiled.program.rules.len())
+            .field("rules", &self.prepared.compiled.program.rules.len())
             .field("engine", &self.kind())
             .field("store", &self.store())
             .finish()
     }
-}
-
-/// A verified program with everything precomputed for deciding.
-pub(crate) struct Compiled {
-    pub(crate) program: Program,
-    pub(crate) windows: Windows,
-    /// `program.regexes`, compiled, same indices.
-    pub(crate) regexes: Vec<Regex>,
-    pub(crate) timezones: TimeZones,
-    /// Per action (by `ActionId`), the rules that apply, in policy order.
-    pub(crate) actions: Vec<ActionPlan>,
-    /// Local slots the default's approvers need.
-    pub(crate) default_locals: u32,
-    /// Per rule (same indices as `program.rules`), the strings a decision copies.
-    pub(crate) rule_strings: Vec<RuleStrings>,
-    /// The native code, for a JIT engine.
-    pub(crate) jit: Option<crate::jit::Code>,
-}
-
-/// A rule's name and location as a decision shows them, formatted once.
-pub(crate) struct RuleStrings {
-    pub(crate) name: Arc<str>,
-    /// `path:line:col`.
-    pub(crate) location: Arc<str>,
-    /// A first guess of the rendered message's length (its text plus a little per hole).
-    pub(crate) message_capacity: usize,
-}
-
-impl RuleStrings {
-    fn new(rule: &ward_ir::Rule) -> RuleStrings {
-        let message_capacity = rule.message.as_ref().map_or(0, |m| {
-            m.parts
-                .iter()
-                .map(|p| match p {
-                    ward_ir::MessagePart::Text(t) => t.len(),
-                    ward_ir::MessagePart::Expr(_) => 16,
-                })
-                .sum()
-        });
-        RuleStrings {
-            name: Arc::from(rule.name.as_str()),
-            location: Arc::from(rule.location.to_string()),
-            message_capacity,
-        }
-    }
-}
-
-pub(crate) struct ActionPlan {
-    pub(crate) rules: Vec<PlannedRule>,
-}
-
-pub(crate) struct PlannedRule {
-    /// Index into `program.rules`.
-    pub(crate) rule: usize,
-    /// For each rule argument, the index of the action field of the same name.
-    pub(crate) args: Vec<u32>,
-}
-
-impl Compiled {
-    pub(crate) fn new(program: Program, kind: EngineKind) -> Result<Compiled, EngineError> {
-        ward_ir::verify(&program).map_err(EngineError::Verify)?;
-        let regexes = program
-            .regexes
-            .iter()
-            .map(|pattern| {
-                Regex::new(pattern).map_err(|e| EngineError::Regex {
-                    pattern: pattern.clone(),
-                    message: e.to_string(),
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let windows = Windows::compile(&program.windows).map_err(EngineError::Window)?;
-        let mut timezones = HashMap::new();
-        let mut names = Vec::new();
-        for f in &program.functions {
-            collect_timezones(&f.body, &mut names);
-        }
-        for rule in &program.rules {
-            for_each_rule_expr(rule, &mut |e| collect_timezones(e, &mut names));
-        }
-        if let Some(e) = &program.default.approvers {
-            collect_timezones(e, &mut names);
-        }
-        for name in names {
-            if let std::collections::hash_map::Entry::Vacant(slot) = timezones.entry(name) {
-                let tz = time::timezone(slot.key())
-                    .ok_or_else(|| EngineError::TimeZone(slot.key().clone()))?;
-                slot.insert(tz);
-            }
-        }
-        let mut actions: Vec<ActionPlan> = program
-            .schema
-            .actions
-            .iter()
-            .map(|_| ActionPlan { rules: Vec::new() })
-            .collect();
-        for (i, rule) in program.rules.iter().enumerate() {
-            for action_id in &rule.actions {
-                let (Some(plan), Some(action)) = (
-                    actions.get_mut(action_id.index()),
-                    program.schema.actions.get(action_id.index()),
-                ) else {
-                    continue;
-                };
-                // The verifier guarantees every argument is a field of every listed action.
-                let args = rule
-                    .args
-                    .iter()
-                    .map(|arg| {
-                        action
-                            .fields
-                            .iter()
-                            .position(|f| f.name == arg.name)
-                            .unwrap_or(0) as u32
-                    })
-                    .collect();
-                plan.rules.push(PlannedRule { rule: i, args });
-            }
-        }
-        let default_locals = program.default.approvers.as_ref().map_or(0, max_local);
-        let rule_strings = program.rules.iter().map(RuleStrings::new).collect();
-        let mut compiled = Compiled {
-            rule_strings,
-            program,
-            windows,
-            regexes,
-            timezones,
-            actions,
-            default_locals,
-            jit: None,
-        };
-        if kind == EngineKind::Jit {
-            compiled.jit = Some(crate::jit::compile(&compiled)?);
-        }
-        Ok(compiled)
-    }
-}
-
-fn for_each_rule_expr(rule: &ward_ir::Rule, f: &mut dyn FnMut(&Expr)) {
-    for c in &rule.conditions {
-        f(&c.expr);
-    }
-    if let Some(e) = &rule.effect.approvers {
-        f(e);
-    }
-    for part in rule.message.iter().flat_map(|m| &m.parts) {
-        if let ward_ir::MessagePart::Expr(e) = part {
-            f(e);
-        }
-    }
-}
-
-/// Visit `e` and every expression below it.
-pub(crate) fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
-    use ward_ir::ExprKind as K;
-    f(e);
-    match &e.kind {
-        K::Bool(_)
-        | K::Int(_)
-        | K::Str(_)
-        | K::Entity(_)
-        | K::Enum(_)
-        | K::None
-        | K::Now
-        | K::Arg(_) => {}
-        K::Context(_) | K::Local(_) => {}
-        K::Set(items) | K::Call { args: items, .. } | K::Builtin { args: items, .. } => {
-            items.iter().for_each(|x| walk(x, f));
-        }
-        K::Some(x)
-        | K::Not(x)
-        | K::Neg(x)
-        | K::Attr { of: x, .. }
-        | K::OptAttr { of: x, .. }
-        | K::Has { of: x, .. }
-        | K::Matches { operand: x, .. }
-        | K::Related { of: x, .. }
-        | K::Closure { of: x, .. }
-        | K::InWindow { at: x, .. }
-        | K::Remaining { at: x, .. }
-        | K::NextOpen { at: x, .. }
-        | K::LocalTime { at: x, .. } => walk(x, f),
-        K::Binary { lhs: a, rhs: b, .. }
-        | K::Coalesce {
-            value: a,
-            fallback: b,
-        }
-        | K::In { elem: a, set: b }
-        | K::Quantifier {
-            set: a, body: b, ..
-        }
-        | K::Filter {
-            set: a, cond: b, ..
-        }
-        | K::Path { from: a, to: b, .. }
-        | K::Fits {
-            at: a, duration: b, ..
-        } => {
-            walk(a, f);
-            walk(b, f);
-        }
-        K::If {
-            cond,
-            then,
-            otherwise,
-        } => {
-            walk(cond, f);
-            walk(then, f);
-            walk(otherwise, f);
-        }
-    }
-}
-
-fn collect_timezones(e: &Expr, out: &mut Vec<String>) {
-    walk(e, &mut |x| {
-        if let ward_ir::ExprKind::LocalTime { timezone, .. } = &x.kind {
-            out.push(timezone.clone());
-        }
-    });
-}
-
-/// One more than the largest local slot an expression binds or reads.
-fn max_local(e: &Expr) -> u32 {
-    let mut n = 0;
-    walk(e, &mut |x| {
-        let slot = match &x.kind {
-            ward_ir::ExprKind::Local(id)
-            | ward_ir::ExprKind::Quantifier { var: id, .. }
-            | ward_ir::ExprKind::Filter { var: id, .. } => Some(id.0),
-            _ => None,
-        };
-        if let Some(slot) = slot {
-            n = n.max(slot.saturating_add(1));
-        }
-    });
-    n
 }
 
 impl Engine {
@@ -441,18 +191,36 @@ impl Engine {
 
     /// Verifies `program` and prepares it for the chosen engine; an empty store.
     pub fn with_config(program: Program, config: EngineConfig) -> Result<Engine, EngineError> {
-        let compiled = Compiled::new(program, config.engine)?;
-        let store = Arc::new(Store::empty(&compiled.program.schema));
-        let snapshot = Snapshot::new(&compiled, store);
+        Engine::from_compiled(Compiled::new(program)?, config)
+    }
+
+    /// An engine for a program the caller knows to be verified (tests of the runtime's passes).
+    #[cfg(test)]
+    pub(crate) fn unverified(
+        program: Program,
+        config: EngineConfig,
+    ) -> Result<Engine, EngineError> {
+        Engine::from_compiled(Compiled::prepare(program)?, config)
+    }
+
+    fn from_compiled(compiled: Compiled, config: EngineConfig) -> Result<Engine, EngineError> {
+        let jit = match config.engine {
+            EngineKind::Jit => Some(crate::jit::compile(&compiled)?),
+            EngineKind::Interp => None,
+        };
+        let prepared = Prepared { compiled, jit };
+        let store = Arc::new(Store::empty(&prepared.compiled.program.schema));
+        let snapshot = Snapshot::new(&prepared, store);
         Ok(Engine {
-            compiled: Arc::new(compiled),
+            prepared: Arc::new(prepared),
             store: RwLock::new(snapshot),
+            budget: Budget::default(),
         })
     }
 
     /// Which engine decides.
     pub fn kind(&self) -> EngineKind {
-        if self.compiled.jit.is_some() {
+        if self.prepared.jit.is_some() {
             EngineKind::Jit
         } else {
             EngineKind::Interp
@@ -467,29 +235,51 @@ impl Engine {
 
     /// Like [`Engine::with_store`] with a snapshot shared with other engines.
     pub fn with_shared_store(&self, store: Arc<Store>) -> Engine {
-        let snapshot = Snapshot::new(&self.compiled, store);
+        let snapshot = Snapshot::new(&self.prepared, store);
         Engine {
-            compiled: Arc::clone(&self.compiled),
+            prepared: Arc::clone(&self.prepared),
             store: RwLock::new(snapshot),
+            budget: self.budget,
         }
+    }
+
+    /// The same engine giving each decision `budget` (the default is
+    /// [`Budget::default`], [`crate::budget::DEFAULT_STEPS`] steps): a decision that needs
+    /// more fails closed with an evaluation error (see [`crate::budget`]).
+    pub fn with_budget(mut self, budget: Budget) -> Engine {
+        self.budget = budget;
+        self
+    }
+
+    /// The work each decision may do.
+    pub fn budget(&self) -> Budget {
+        self.budget
     }
 
     /// The program this engine runs.
     pub fn program(&self) -> &Program {
-        &self.compiled.program
+        &self.prepared.compiled.program
     }
 
     /// Validates an entities document (`docs/language.md` §9) and, if it loads, makes it the current
     /// snapshot. On error the previous snapshot stays in place.
     pub fn load_entities_json(&self, doc: &Json) -> Result<(), LoadError> {
-        let store = Store::from_json(&self.compiled.program.schema, doc)?;
+        let store = Store::from_json(&self.prepared.compiled.program.schema, doc)?;
         self.set_store(store);
         Ok(())
     }
 
     /// Like [`Engine::load_entities_json`] from text; duplicate keys are reported too.
     pub fn load_entities_str(&self, text: &str) -> Result<(), LoadError> {
-        let store = Store::from_str(&self.compiled.program.schema, text)?;
+        let store = Store::from_str(&self.prepared.compiled.program.schema, text)?;
+        self.set_store(store);
+        Ok(())
+    }
+
+    /// Like [`Engine::load_entities_str`] for bytes: text that is not UTF-8 is an error naming
+    /// the offset of the first bad byte.
+    pub fn load_entities_bytes(&self, bytes: &[u8]) -> Result<(), LoadError> {
+        let store = Store::from_bytes(&self.prepared.compiled.program.schema, bytes)?;
         self.set_store(store);
         Ok(())
     }
@@ -497,7 +287,7 @@ impl Engine {
     /// Replaces the current snapshot atomically. The store must have been built for this
     /// engine's schema (`engine.program().schema`).
     pub fn set_store(&self, store: Store) {
-        let snapshot = Snapshot::new(&self.compiled, Arc::new(store));
+        let snapshot = Snapshot::new(&self.prepared, Arc::new(store));
         match self.store.write() {
             Ok(mut slot) => *slot = snapshot,
             Err(poisoned) => *poisoned.into_inner() = snapshot,
@@ -524,7 +314,8 @@ impl Engine {
         request: &Request,
         explain: bool,
     ) -> (Decision, Option<Explanation>) {
-        match &self.compiled.jit {
+        let compiled = &self.prepared.compiled;
+        match &self.prepared.jit {
             Some(code) => {
                 let (literals, memos) = match snapshot {
                     Some(s) if std::ptr::eq(Arc::as_ptr(&s.store), store) => {
@@ -533,22 +324,23 @@ impl Engine {
                     _ => (&[][..], None),
                 };
                 crate::jit::evaluate(
-                    &self.compiled,
+                    compiled,
                     code,
                     literals,
                     memos,
                     store,
                     request,
                     explain,
+                    self.budget,
                 )
             }
-            None => decision::evaluate(&self.compiled, store, request, explain),
+            None => decision::evaluate(compiled, store, request, explain, self.budget),
         }
     }
 
     /// Validates a request document against the schema and the current snapshot.
     pub fn parse_request(&self, doc: &Json) -> Result<Request, RequestError> {
-        request::parse_request(&self.compiled.program.schema, &self.store(), doc)
+        request::parse_request(&self.prepared.compiled.program.schema, &self.store(), doc)
     }
 
     /// Runs `f` on the current snapshot, under the read lock (deciding does not clone the
@@ -565,27 +357,38 @@ impl Engine {
     /// duplicate key anywhere (`action`, a field of `args` or `context`, a nested object) is
     /// a validation error naming it, so the request is denied. Never panics.
     pub fn decide_str(&self, text: &str) -> Decision {
-        match crate::json::parse_strict(text) {
+        match crate::json::parse_strict_keeping(text) {
             Ok(doc) => self.decide(&doc),
-            Err(e) => Decision::rejected(e.to_string()),
+            Err((e, doc)) => Decision::rejected(e.to_string()).with_request_id(id_of(doc)),
         }
     }
 
     /// Like [`Engine::decide_str`] for bytes: text that is not UTF-8 is denied with the offset
     /// of the first bad byte.
     pub fn decide_bytes(&self, bytes: &[u8]) -> Decision {
-        match crate::json::parse_strict_bytes(bytes) {
+        match crate::json::parse_strict_bytes_keeping(bytes) {
             Ok(doc) => self.decide(&doc),
-            Err(e) => Decision::rejected(e.to_string()),
+            Err((e, doc)) => Decision::rejected(e.to_string()).with_request_id(id_of(doc)),
         }
     }
 
     /// Like [`Engine::explain`] for JSON text, parsed strictly as [`Engine::decide_str`] does.
     pub fn explain_str(&self, text: &str) -> (Decision, Explanation) {
-        match crate::json::parse_strict(text) {
+        match crate::json::parse_strict_keeping(text) {
             Ok(doc) => self.explain(&doc),
-            Err(e) => (
-                Decision::rejected(e.to_string()),
+            Err((e, doc)) => (
+                Decision::rejected(e.to_string()).with_request_id(id_of(doc)),
+                decision::rejected_explanation(),
+            ),
+        }
+    }
+
+    /// Like [`Engine::explain_str`] for bytes, which must be UTF-8 (as [`Engine::decide_bytes`]).
+    pub fn explain_bytes(&self, bytes: &[u8]) -> (Decision, Explanation) {
+        match crate::json::parse_strict_bytes_keeping(bytes) {
+            Ok(doc) => self.explain(&doc),
+            Err((e, doc)) => (
+                Decision::rejected(e.to_string()).with_request_id(id_of(doc)),
                 decision::rejected_explanation(),
             ),
         }
@@ -602,9 +405,11 @@ impl Engine {
     pub fn decide(&self, doc: &Json) -> Decision {
         self.with_snapshot(|snapshot| {
             let store = &snapshot.store;
-            match request::parse_request(&self.compiled.program.schema, store, doc) {
+            match request::parse_request(&self.prepared.compiled.program.schema, store, doc) {
                 Ok(request) => self.evaluate(Some(snapshot), store, &request, false).0,
-                Err(e) => Decision::rejected(e.to_string()),
+                Err(e) => {
+                    Decision::rejected(e.to_string()).with_request_id(request::readable_id(doc))
+                }
             }
         })
     }
@@ -628,10 +433,10 @@ impl Engine {
     /// caller owns the duplicate-key check ([`Engine::explain_str`] does it).
     pub fn explain(&self, doc: &Json) -> (Decision, Explanation) {
         let store = self.store();
-        match request::parse_request(&self.compiled.program.schema, &store, doc) {
+        match request::parse_request(&self.prepared.compiled.program.schema, &store, doc) {
             Ok(request) => self.explain_request_with(&store, &request),
             Err(e) => (
-                Decision::rejected(e.to_string()),
+                Decision::rejected(e.to_string()).with_request_id(request::readable_id(doc)),
                 decision::rejected_explanation(),
             ),
         }
@@ -650,4 +455,9 @@ impl Engine {
             explanation.unwrap_or_else(decision::rejected_explanation),
         )
     }
+}
+
+/// The `id` of a request document that could be parsed but not accepted.
+fn id_of(doc: Option<Json>) -> Option<String> {
+    doc.as_ref().and_then(request::readable_id)
 }

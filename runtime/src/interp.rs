@@ -7,6 +7,10 @@
 //! an [`EvalError`] value, never a panic. The interpreter trusts a verified program
 //! (`ward_ir::verify`) for types, but an ill-typed node is still only an error.
 //!
+//! It counts the work it does against the decision's budget (`crate::budget`, the same costs
+//! as the JIT's), and recurses through `crate::prepared::deeper`, so that a verified program
+//! never overflows the stack.
+//!
 //! It reads a store snapshot, compiled windows, compiled regexes and one validated request; it
 //! knows nothing about combining decisions, JSON or how the engine is shared between threads.
 
@@ -18,6 +22,7 @@ use jiff::tz::TimeZone;
 use regex::Regex;
 use ward_ir::{BinOp, Builtin, EntityTypeId, Expr, ExprKind, Program, TimePart, Type};
 
+use crate::budget::{Budget, result_steps, size_steps, value_size};
 use crate::request::Request;
 use crate::store::Store;
 use crate::time;
@@ -80,7 +85,9 @@ impl fmt::Debug for Env<'_> {
 ///
 /// Local slots live on one stack shared by all calls: a call pushes a frame of the callee's
 /// `n_locals` slots (parameters first) and pops it after, so the evaluator allocates only when
-/// a deeper frame than ever before is needed.
+/// a deeper frame than ever before is needed. The evaluator counts the steps it takes against
+/// its [`Budget`] (the default one unless [`Evaluator::set_budget`] says otherwise), across
+/// [`Evaluator::reset`]: one evaluator is one decision.
 #[derive(Debug)]
 pub struct Evaluator<'a> {
     env: Env<'a>,
@@ -88,6 +95,11 @@ pub struct Evaluator<'a> {
     arg_map: &'a [u32],
     stack: Vec<Value>,
     base: usize,
+    budget: Budget,
+    /// Steps left (negative once exhausted).
+    remaining: i64,
+    /// How deep the evaluation is nested right now.
+    depth: u32,
 }
 
 type Result<T> = std::result::Result<T, EvalError>;
@@ -101,7 +113,25 @@ impl<'a> Evaluator<'a> {
             arg_map,
             stack: vec![Value::Absent; n_locals as usize],
             base: 0,
+            budget: Budget::default(),
+            remaining: Budget::default().start(),
+            depth: 0,
         }
+    }
+
+    /// Counts the steps from now on against `budget`.
+    pub fn set_budget(&mut self, budget: Budget) {
+        self.budget = budget;
+        self.remaining = budget.start();
+    }
+
+    /// Spends `n` steps; an error once the budget is exhausted.
+    fn charge(&mut self, n: i64) -> Result<()> {
+        self.remaining = self.remaining.saturating_sub(n);
+        if self.remaining < 0 {
+            return Err(self.budget.exhausted());
+        }
+        Ok(())
     }
 
     /// Reuse this evaluator for another rule of the same request.
@@ -122,6 +152,20 @@ impl<'a> Evaluator<'a> {
 
     /// Evaluates an expression to its value.
     pub fn eval(&mut self, e: &Expr) -> Result<Value> {
+        // The stack is looked at every few levels only: each level takes far less than the
+        // red zone `deeper` keeps free divided by the interval.
+        self.depth = self.depth.wrapping_add(1);
+        let result = if self.depth.is_multiple_of(crate::prepared::CHECK_EVERY) {
+            crate::prepared::deeper(|| self.eval_node(e))
+        } else {
+            self.eval_node(e)
+        };
+        self.depth = self.depth.wrapping_sub(1);
+        result
+    }
+
+    /// Evaluates one node (its children through [`Evaluator::eval`]).
+    fn eval_node(&mut self, e: &Expr) -> Result<Value> {
         let env = self.env;
         match &e.kind {
             ExprKind::Bool(b) => Ok(Value::Bool(*b)),
@@ -189,14 +233,17 @@ impl<'a> Evaluator<'a> {
             ExprKind::In { elem, set } => {
                 if let Some(lit) = str_literal(elem) {
                     let set = self.eval(set)?;
+                    self.charge(1 + size_steps(lit.len()))?;
                     return Ok(Value::Bool(contains_str(as_set(&set)?, lit)));
                 }
                 if let Some(lits) = str_set_literal(set) {
                     let elem = self.eval(elem)?;
+                    self.charge_element(&elem)?;
                     return Ok(Value::Bool(in_literals(&elem, lits)));
                 }
                 let elem = self.eval(elem)?;
                 let set = self.eval(set)?;
+                self.charge_element(&elem)?;
                 Ok(Value::Bool(contains(&set, &elem)?))
             }
             ExprKind::Matches { operand, regex } => {
@@ -206,7 +253,10 @@ impl<'a> Evaluator<'a> {
                     .get(regex.index())
                     .ok_or_else(|| EvalError::internal("regex out of range"))?;
                 match s {
-                    Value::Str(s) => Ok(Value::Bool(re.is_match(&s))),
+                    Value::Str(s) => {
+                        self.charge(1 + size_steps(s.len()))?;
+                        Ok(Value::Bool(re.is_match(&s)))
+                    }
                     _ => Err(EvalError::internal("`matches` on a non-string")),
                 }
             }
@@ -233,6 +283,7 @@ impl<'a> Evaluator<'a> {
                 let items = as_set(&set)?;
                 let slot = self.base + var.index();
                 for item in items {
+                    self.charge(1)?;
                     self.set_local(slot, item.clone())?;
                     if self.eval_bool(body)? != *all {
                         return Ok(Value::Bool(!*all));
@@ -246,6 +297,7 @@ impl<'a> Evaluator<'a> {
                 let slot = self.base + var.index();
                 let mut kept = Vec::new();
                 for item in items {
+                    self.charge(1)?;
                     self.set_local(slot, item.clone())?;
                     if self.eval_bool(cond)? {
                         kept.push(item.clone());
@@ -265,15 +317,21 @@ impl<'a> Evaluator<'a> {
                 let transitive = matches!(e.kind, ExprKind::Closure { .. });
                 match self.eval(of)? {
                     Value::Entity(EntityRef::Known { idx, .. }) => {
-                        let related = if transitive {
-                            env.store.closure(*rel, *inverse, idx)
+                        if transitive {
+                            let closure = env.store.closure(*rel, *inverse, idx);
+                            self.charge(result_steps(closure.len()))?;
+                            Ok(entity_set(target, &closure))
                         } else {
-                            env.store.related(*rel, *inverse, idx)
-                        };
-                        Ok(entity_set(target, related))
+                            let related = env.store.related(*rel, *inverse, idx);
+                            self.charge(result_steps(related.len()))?;
+                            Ok(entity_set(target, related))
+                        }
                     }
                     // An entity the store does not hold has no edges (decisions.md #17).
-                    Value::Entity(EntityRef::Unknown { .. }) => Ok(Value::empty_set()),
+                    Value::Entity(EntityRef::Unknown { .. }) => {
+                        self.charge(1)?;
+                        Ok(Value::empty_set())
+                    }
                     _ => Err(EvalError::internal("relation of a non-entity")),
                 }
             }
@@ -289,8 +347,15 @@ impl<'a> Evaluator<'a> {
                     (
                         Value::Entity(EntityRef::Known { idx: a, .. }),
                         Value::Entity(EntityRef::Known { idx: b, .. }),
-                    ) => Ok(Value::Bool(env.store.reaches(*rel, *inverse, a, b))),
-                    (Value::Entity(_), Value::Entity(_)) => Ok(Value::Bool(false)),
+                    ) => {
+                        let size = env.store.closure_count(*rel, *inverse, a).count;
+                        self.charge(result_steps(size))?;
+                        Ok(Value::Bool(env.store.reaches(*rel, *inverse, a, b)))
+                    }
+                    (Value::Entity(_), Value::Entity(_)) => {
+                        self.charge(1)?;
+                        Ok(Value::Bool(false))
+                    }
                     _ => Err(EvalError::internal("`path` between non-entities")),
                 }
             }
@@ -340,6 +405,22 @@ impl<'a> Evaluator<'a> {
                 }))
             }
         }
+    }
+
+    /// The steps of `elem in s` (none for an absent element, which is in no set).
+    fn charge_element(&mut self, elem: &Value) -> Result<()> {
+        if *elem == Value::Absent {
+            return Ok(());
+        }
+        self.charge(1 + size_steps(value_size(elem)))
+    }
+
+    /// The steps of an operation on the strings or sets `values`.
+    fn charge_sizes(&mut self, values: &[&Value]) -> Result<()> {
+        let steps = values
+            .iter()
+            .fold(1i64, |n, v| n.saturating_add(size_steps(value_size(v))));
+        self.charge(steps)
     }
 
     fn eval_int(&mut self, e: &Expr) -> Result<i64> {
@@ -397,6 +478,7 @@ impl<'a> Evaluator<'a> {
             let v = self.eval(arg)?;
             self.stack.push(v);
         }
+        self.charge(1)?;
         let n_locals = (f.n_locals as usize).max(args.len());
         self.stack.resize(frame + n_locals, Value::Absent);
         let saved = std::mem::replace(&mut self.base, frame);
@@ -418,11 +500,23 @@ impl<'a> Evaluator<'a> {
                     (None, None) => None,
                 };
                 if let Some((other, lit)) = literal {
-                    let equal = matches!(self.eval(other)?, Value::Str(s) if &*s == lit);
+                    let equal = match self.eval(other)? {
+                        Value::Str(s) => {
+                            self.charge(1 + size_steps(s.len()) + size_steps(lit.len()))?;
+                            &*s == lit
+                        }
+                        _ => false,
+                    };
                     return Ok(Value::Bool(equal == (op == BinOp::Eq)));
                 }
                 let a = self.eval(lhs)?;
                 let b = self.eval(rhs)?;
+                if matches!(
+                    (&a, &b),
+                    (Value::Str(_), Value::Str(_)) | (Value::Set(_), Value::Set(_))
+                ) {
+                    self.charge_sizes(&[&a, &b])?;
+                }
                 // `Absent` equals only `Absent`: `T? == T` is false when absent (decisions.md #11).
                 Ok(Value::Bool((a == b) == (op == BinOp::Eq)))
             }
@@ -466,18 +560,47 @@ impl<'a> Evaluator<'a> {
             && let Some(lit) = str_literal(elem)
         {
             let set = self.eval(set)?;
+            self.charge(1 + size_steps(lit.len()))?;
             return Ok(Value::Bool(contains_str(as_set(&set)?, lit)));
+        }
+        // The size of a closure needs no closure.
+        if let (Builtin::Count, [arg]) = (builtin, args)
+            && let ExprKind::Closure { rel, inverse, of } = &arg.kind
+        {
+            return match self.eval(of)? {
+                Value::Entity(EntityRef::Known { idx, .. }) => {
+                    let size = self.env.store.closure_count(*rel, *inverse, idx);
+                    self.charge(if size.direct {
+                        1
+                    } else {
+                        result_steps(size.count)
+                    })?;
+                    Ok(Value::Int(
+                        i64::try_from(size.count).map_err(|_| overflow("count"))?,
+                    ))
+                }
+                Value::Entity(EntityRef::Unknown { .. }) => {
+                    self.charge(1)?;
+                    Ok(Value::Int(0))
+                }
+                _ => Err(EvalError::internal("relation of a non-entity")),
+            };
         }
         // A literal set of strings is not built: it is searched where it is written.
         match (builtin, args) {
             (Builtin::SetContains, [set, elem]) if let Some(lits) = str_set_literal(set) => {
                 let elem = self.eval(elem)?;
+                self.charge_element(&elem)?;
                 return Ok(Value::Bool(in_literals(&elem, lits)));
             }
             (Builtin::Intersects, [s, t]) | (Builtin::Intersects, [t, s])
                 if let Some(lits) = str_set_literal(t) =>
             {
                 let s = self.eval(s)?;
+                self.charge(
+                    1i64.saturating_add(size_steps(value_size(&s)))
+                        .saturating_add(size_steps(distinct(lits))),
+                )?;
                 let items = as_set(&s)?;
                 return Ok(Value::Bool(lits.iter().any(|lit| match &lit.kind {
                     ExprKind::Str(lit) => contains_str(items, lit),
@@ -486,6 +609,10 @@ impl<'a> Evaluator<'a> {
             }
             (Builtin::IsSubset, [s, t]) if let Some(lits) = str_set_literal(t) => {
                 let s = self.eval(s)?;
+                self.charge(
+                    1i64.saturating_add(size_steps(value_size(&s)))
+                        .saturating_add(size_steps(distinct(lits))),
+                )?;
                 let items = as_set(&s)?;
                 return Ok(Value::Bool(items.iter().all(|x| in_literals(x, lits))));
             }
@@ -504,6 +631,16 @@ impl<'a> Evaluator<'a> {
             }
         };
         let [a, b] = values;
+        match builtin {
+            Builtin::SetContains => self.charge_element(&b)?,
+            Builtin::Intersects
+            | Builtin::IsSubset
+            | Builtin::StartsWith
+            | Builtin::EndsWith
+            | Builtin::StrContains => self.charge_sizes(&[&a, &b])?,
+            Builtin::Lower | Builtin::Len => self.charge_sizes(&[&a])?,
+            _ => {}
+        }
         let result = match (builtin, &a, &b) {
             (Builtin::Count, Value::Set(items), _) => {
                 Value::Int(i64::try_from(items.len()).map_err(|_| overflow("count"))?)
@@ -528,6 +665,18 @@ impl<'a> Evaluator<'a> {
         };
         Ok(result)
     }
+}
+
+/// The number of distinct strings of a literal set of strings (exactly when it matters to the
+/// steps, that is from 64 on).
+fn distinct(lits: &[Expr]) -> usize {
+    if lits.len() < 64 {
+        return lits.len();
+    }
+    let mut all: Vec<&str> = lits.iter().filter_map(str_literal).collect();
+    all.sort_unstable();
+    all.dedup();
+    all.len()
 }
 
 fn overflow(op: &str) -> EvalError {

@@ -30,22 +30,12 @@ use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{Linkage, Module};
 use ward_ir::{EffectKind, MessagePart, Program};
 
-use crate::engine::Compiled;
+use crate::prepared::Compiled;
 
+pub use crate::prepared::JitError;
 pub(crate) use decide::evaluate;
 pub use lower::RuleStats;
 pub(crate) use rt::{SnapshotTables, Tables};
-
-/// A program the JIT cannot compile (this is a bug of Ward: every verified program compiles).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum JitError {
-    /// An expression the JIT does not handle.
-    #[error("cannot compile: {0}")]
-    Unsupported(String),
-    /// Cranelift rejected the generated code or the host.
-    #[error("code generation failed: {0}")]
-    Codegen(String),
-}
 
 fn codegen(e: impl std::fmt::Display) -> JitError {
     JitError::Codegen(e.to_string())
@@ -131,13 +121,10 @@ impl Code {
 }
 
 /// How each rule is executed once compiled, in policy order (`ward check --stats`).
-pub fn stats(program: &Program) -> Result<Vec<RuleStats>, crate::engine::EngineError> {
-    let compiled = Compiled::new(program.clone(), crate::engine::EngineKind::Jit)?;
-    Ok(compiled
-        .jit
-        .as_ref()
-        .map(|c| c.stats.clone())
-        .unwrap_or_default())
+pub fn stats(program: &Program) -> Result<Vec<RuleStats>, crate::prepared::EngineError> {
+    let compiled = Compiled::new(program.clone())?;
+    let code = compile(&compiled)?;
+    Ok(code.stats.clone())
 }
 
 /// Renders statistics of one rule as `native (3 runtime calls: attr ×2, matches)`.
@@ -171,6 +158,7 @@ pub fn describe(stats: &RuleStats) -> String {
 /// Compiles every action of a verified program.
 pub(crate) fn compile(compiled: &Compiled) -> Result<Code, JitError> {
     let program = &compiled.program;
+    lower::check_size(program)?;
     let mut flags = settings::builder();
     for (name, value) in [
         ("opt_level", "speed"),
@@ -333,7 +321,7 @@ fn action_body(
     module: &mut JITModule,
     shared: &mut lower::Shared<'_>,
     compiled: &Compiled,
-    plan: &crate::engine::ActionPlan,
+    plan: &crate::prepared::ActionPlan,
     n_context: usize,
     stats: &mut [RuleStats],
     recorded: &mut [bool],

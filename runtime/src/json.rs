@@ -51,9 +51,22 @@ impl fmt::Display for StrictJsonError {
 /// assert!(ward_runtime::json::parse_strict(r#"{"args": {"target": "a"}}"#).is_ok());
 /// ```
 pub fn parse_strict(text: &str) -> Result<Json, StrictJsonError> {
-    let (doc, duplicates) = parse_json(text).map_err(|p| StrictJsonError { problems: vec![p] })?;
+    parse_strict_keeping(text).map_err(|(e, _)| e)
+}
+
+/// Like [`parse_strict`], also giving back, on an error, the document when only duplicate keys
+/// were wrong, without the top-level keys that were duplicated (so that no value of an
+/// ambiguous key is ever read from it): a rejected request still echoes its `id`.
+pub(crate) fn parse_strict_keeping(text: &str) -> Result<Json, (StrictJsonError, Option<Json>)> {
+    let (mut doc, duplicates) =
+        parse_json(text).map_err(|p| (StrictJsonError { problems: vec![p] }, None))?;
     if duplicates.is_empty() {
         return Ok(doc);
+    }
+    for dup in &duplicates {
+        if let (true, Json::Object(top)) = (dup.object.is_empty(), &mut doc) {
+            top.remove(&dup.key);
+        }
     }
     let problems = duplicates
         .into_iter()
@@ -62,22 +75,30 @@ pub fn parse_strict(text: &str) -> Result<Json, StrictJsonError> {
             message: format!("duplicate key `{}`", dup.key),
         })
         .collect();
-    Err(StrictJsonError { problems })
+    Err((StrictJsonError { problems }, Some(doc)))
 }
 
 /// Like [`parse_strict`] for bytes: text that is not UTF-8 is an error naming the offset of
 /// the first bad byte.
 pub fn parse_strict_bytes(bytes: &[u8]) -> Result<Json, StrictJsonError> {
-    let text = std::str::from_utf8(bytes).map_err(|e| StrictJsonError {
-        problems: vec![Problem {
+    parse_strict_bytes_keeping(bytes).map_err(|(e, _)| e)
+}
+
+/// [`parse_strict_keeping`] for bytes.
+pub(crate) fn parse_strict_bytes_keeping(
+    bytes: &[u8],
+) -> Result<Json, (StrictJsonError, Option<Json>)> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let problems = vec![Problem {
             path: String::new(),
             message: format!(
                 "the document is not valid UTF-8 (bad byte at offset {})",
                 e.valid_up_to()
             ),
-        }],
+        }];
+        (StrictJsonError { problems }, None)
     })?;
-    parse_strict(text)
+    parse_strict_keeping(text)
 }
 
 #[cfg(test)]
@@ -102,6 +123,17 @@ mod tests {
         ] {
             assert_eq!(parse_strict(text).unwrap_err().to_string(), expected);
         }
+    }
+
+    /// Issue 7.9: a byte order mark is named, not reported as "expected value".
+    #[test]
+    fn a_byte_order_mark_is_named() {
+        let err = parse_strict_bytes(b"\xef\xbb\xbf{\"action\": \"a\"}").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the document starts with a UTF-8 byte order mark (BOM), which JSON does not \
+             allow: save it as UTF-8 without a BOM"
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@
     )
 )]
 
+pub mod budget;
 pub mod decision;
 pub mod engine;
 pub mod interp;
@@ -28,6 +29,8 @@ pub mod interp;
 pub mod jit;
 pub mod json;
 pub mod plan;
+mod prepared;
+pub mod render;
 pub mod request;
 pub mod store;
 pub mod time;

@@ -1,6 +1,7 @@
 //! Request validation: turns a request document (`docs/language.md` §9:
-//! `{"action": …, "at": …, "args": {…}, "context": {…}}`) into a typed [`Request`] against the
-//! schema and a loaded store, or an error listing every problem with its JSON path.
+//! `{"action": …, "at": …, "args": {…}, "context": {…}}`, optionally with the caller's own
+//! `"id"`) into a typed [`Request`] against the schema and a loaded store, or an error listing
+//! every problem with its JSON path.
 //!
 //! A request that does not validate is decided `deny` by the caller (decisions.md #23); this
 //! module only validates. It knows the schema and the store's entity ids, not rules or decisions.
@@ -26,7 +27,13 @@ pub struct Request {
     pub args: Vec<Value>,
     /// The context fields in `Schema::context` order; [`Value::Absent`] for an absent optional.
     pub context: Vec<Value>,
+    /// The caller's own id of the request (its `"id"`), echoed in the decision as
+    /// `request_id`: a string of 1 to [`MAX_ID_LEN`] bytes without control characters.
+    pub id: Option<String>,
 }
+
+/// The longest request `id` accepted, in bytes (UTF-8).
+pub const MAX_ID_LEN: usize = 256;
 
 /// A request that does not match the schema: every problem found, each with its JSON path
 /// (`args.host`, `context.agent`, `at`).
@@ -54,7 +61,36 @@ impl fmt::Display for RequestError {
     }
 }
 
-const REQUEST_KEYS: [&str; 4] = ["action", "at", "args", "context"];
+const REQUEST_KEYS: [&str; 5] = ["action", "at", "args", "context", "id"];
+
+/// The request's `id` when the document has a valid one: what a decision echoes, also for a
+/// request that does not validate otherwise.
+pub fn readable_id(doc: &Json) -> Option<String> {
+    match doc.get("id") {
+        Some(Json::String(id)) if id_problem(id).is_none() => Some(id.clone()),
+        _ => None,
+    }
+}
+
+/// What is wrong with a request id, if anything.
+fn id_problem(id: &str) -> Option<String> {
+    if id.is_empty() {
+        return Some("the request `id` is empty (leave it out, or give a non-empty string)".into());
+    }
+    if id.len() > MAX_ID_LEN {
+        return Some(format!(
+            "the request `id` is {} bytes long (at most {MAX_ID_LEN})",
+            id.len()
+        ));
+    }
+    if let Some(c) = id.chars().find(|c| c.is_control()) {
+        return Some(format!(
+            "the request `id` contains the control character U+{:04X}",
+            u32::from(c)
+        ));
+    }
+    None
+}
 
 /// Validates a parsed request document.
 pub fn parse_request(schema: &Schema, store: &Store, doc: &Json) -> Result<Request, RequestError> {
@@ -173,6 +209,29 @@ fn validate(
             .and_then(|v| v.as_int()),
     };
 
+    let id_path = root.key("id");
+    let id = match top.get("id") {
+        None | Some(Json::Null) => Some(None),
+        Some(Json::String(id)) => match id_problem(id) {
+            None => Some(Some(id.clone())),
+            Some(problem) => {
+                problems.push(&id_path, problem);
+                None
+            }
+        },
+        Some(other) => {
+            problems.push(
+                &id_path,
+                format!(
+                    "expected the request's own id (a string of at most {MAX_ID_LEN} bytes), \
+                     found {}",
+                    describe_json(other)
+                ),
+            );
+            None
+        }
+    };
+
     let args = match action.and_then(|a| schema.actions.get(a.index())) {
         Some(decl) => fields(
             schema,
@@ -210,6 +269,7 @@ fn validate(
         at: at?,
         args: args?,
         context: context?,
+        id: id?,
     })
 }
 
@@ -342,6 +402,7 @@ mod tests {
                     Value::set(vec![Value::Enum(0), Value::Enum(1)]),
                 ],
                 context: vec![entity(IDENTITY, "bot"), Value::Absent],
+                id: None,
             })
         );
         let request = parse(json!({
@@ -371,8 +432,8 @@ mod tests {
         check(
             json!({"at": "2026-11-28T05:00:00Z", "context": {"agent": "bot"}, "arg": {}}),
             &[
-                "arg: unknown key `arg` (a request has `action`, `at`, `args`, `context`); did \
-                 you mean `args`?",
+                "arg: unknown key `arg` (a request has `action`, `at`, `args`, `context`, \
+                 `id`); did you mean `args`?",
                 "action: missing `action` (one of `disable_account`, `patch_host`)",
             ],
         );

@@ -4,7 +4,8 @@
 //! Loading reports every problem it finds (up to a cap) with its JSON path, and returns either a
 //! complete store or an error, never something half-loaded. Strings are interned (one `Arc<str>`
 //! per distinct string), entities are dense `u32` indices per type, attributes live in columns,
-//! relations are adjacency in CSR form with a lazily memoized closure (see [`graph`]). A `Store`
+//! relations are adjacency in CSR form with a lazily memoized closure and closure sizes (see
+//! [`graph`]). A `Store`
 //! is `Send + Sync` and never changes after it is built; the closure memo fills in without locks
 //! on the read path. The store knows the schema and JSON, not rules, requests or evaluation.
 
@@ -23,6 +24,7 @@ pub(crate) use convert::{
     DuplicateKey, Env, Path, Problems, convert, describe_json, did_you_mean, list, parse_json,
     type_name, write_problems,
 };
+pub use graph::ClosureCount;
 use graph::RelationIndex;
 
 use crate::{EntityRef, Value};
@@ -142,6 +144,22 @@ impl Store {
         }
     }
 
+    /// Like [`Store::from_str`] for bytes: text that is not UTF-8 is a problem naming the
+    /// offset of the first bad byte.
+    pub fn from_bytes(schema: &Schema, bytes: &[u8]) -> Result<Store, LoadError> {
+        let text = std::str::from_utf8(bytes).map_err(|e| LoadError {
+            problems: vec![Problem {
+                path: String::new(),
+                message: format!(
+                    "the document is not valid UTF-8 (bad byte at offset {})",
+                    e.valid_up_to()
+                ),
+            }],
+            omitted: 0,
+        })?;
+        Store::from_str(schema, text)
+    }
+
     /// The dense index of entity `id` of type `ty`.
     pub fn lookup(&self, ty: EntityTypeId, id: &str) -> Option<u32> {
         self.types.get(ty.index())?.index.get(id).copied()
@@ -184,16 +202,31 @@ impl Store {
     }
 
     /// Everything reachable from `idx` by one or more edges (against the edges when
-    /// `inverse`), sorted; `idx` itself only when it lies on a cycle. Memoized per snapshot.
-    pub fn closure(&self, rel: RelationId, inverse: bool, idx: u32) -> &[u32] {
+    /// `inverse`), sorted; `idx` itself only when it lies on a cycle. Memoized per snapshot (up
+    /// to a cap, past which closures are computed for each call).
+    pub fn closure(&self, rel: RelationId, inverse: bool, idx: u32) -> Arc<[u32]> {
         self.relations
             .get(rel.index())
-            .map_or(&[], |r| r.closure(inverse, idx))
+            .map_or_else(|| Arc::from([]), |r| r.closure(inverse, idx))
+    }
+
+    /// The size of [`Store::closure`], without computing the closure where the relation's
+    /// shape gives it (chains and trees); memoized per snapshot.
+    pub fn closure_count(&self, rel: RelationId, inverse: bool, idx: u32) -> ClosureCount {
+        self.relations.get(rel.index()).map_or(
+            ClosureCount {
+                count: 0,
+                direct: true,
+            },
+            |r| r.closure_count(inverse, idx),
+        )
     }
 
     /// `to` is in the closure of `from`.
     pub fn reaches(&self, rel: RelationId, inverse: bool, from: u32, to: u32) -> bool {
-        self.closure(rel, inverse, from).binary_search(&to).is_ok()
+        self.relations
+            .get(rel.index())
+            .is_some_and(|r| r.reaches(inverse, from, to))
     }
 
     /// The store's shared `Arc` when the string occurs in the data, else a new one.

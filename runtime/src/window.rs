@@ -13,7 +13,9 @@
 //! `ls < le <= ls + WEEK` (an end not after the start wraps to the next day or week; a weekly
 //! line with equal days and an end not after its start is empty). `between` lines stay
 //! absolute. Zones without transitions (UTC, fixed offsets) become a plain offset. Except
-//! edges are checked for cycles, so the recursion below terminates.
+//! edges are checked for cycles, so the walks below terminate; they use explicit stacks and
+//! decide each window reachable through `except` once per query, so neither a long `except`
+//! chain nor one window excepted along many paths costs stack or repeated work.
 //!
 //! *Local to absolute.* The occurrence of `[ls, le)` in local week `k` is
 //! `[A(ls + kW), A(le + kW))`, where `A` maps a local time to an instant: `x - o` with the
@@ -52,6 +54,7 @@
 //! Time is limited to [`MIN_TIMESTAMP`]`..=`[`MAX_TIMESTAMP`] (decisions.md #19): outside,
 //! no window contains anything, and intervals are cut at the end of that range.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use jiff::Timestamp;
@@ -437,12 +440,10 @@ impl Windows {
         limit - t
     }
 
-    /// Whether window `w` contains `t` (in range): a point query that allocates nothing.
-    fn contains_at(&self, w: usize, t: i64) -> bool {
-        let Some(win) = self.windows.get(w) else {
-            return false;
-        };
-        let in_lines = win.between.iter().any(|&(from, to)| from <= t && t < to)
+    /// Whether the lines of `win` (not its excepts) contain `t`: a point query that allocates
+    /// nothing.
+    fn in_lines(&self, win: &Compiled, t: i64) -> bool {
+        win.between.iter().any(|&(from, to)| from <= t && t < to)
             || (!win.periodic.is_empty() && {
                 let map = LocalMap::new(
                     &win.zone,
@@ -450,26 +451,59 @@ impl Windows {
                     t.saturating_add(win.max_len),
                 );
                 occurrences(win, &map, t, t + 1).any(|(start, end)| start <= t && t < end)
-            });
-        in_lines && !win.except.iter().any(|&e| self.contains_at(e, t))
+            })
     }
 
-    /// Replaces `out` with the set of window `w` intersected with `[lo, hi)`: sorted,
-    /// disjoint, non-adjacent intervals. `scratch` holds buffers for the except windows,
-    /// `depth` is the first buffer this call may use.
-    fn collect(
-        &self,
-        w: usize,
-        lo: i64,
-        hi: i64,
-        out: &mut Vec<Interval>,
-        scratch: &mut Scratch,
-        depth: usize,
-    ) {
-        out.clear();
+    /// Whether window `w` contains `t` (in range). A window without excepts allocates
+    /// nothing; otherwise every window reachable through `except` is decided once (children
+    /// first, with an explicit stack: an `except` chain as long as a verified program allows
+    /// costs no stack, and a window excepted along many paths is not decided again).
+    fn contains_at(&self, w: usize, t: i64) -> bool {
         let Some(win) = self.windows.get(w) else {
-            return;
+            return false;
         };
+        if !self.in_lines(win, t) {
+            return false;
+        }
+        if win.except.is_empty() {
+            return true;
+        }
+        let mut known: HashMap<usize, bool> = HashMap::new();
+        // (window whose lines contain `t`, next except to look at)
+        let mut stack = vec![(w, 0usize)];
+        while let Some(top) = stack.last_mut() {
+            let (v, i) = *top;
+            let next = self.windows.get(v).and_then(|c| c.except.get(i)).copied();
+            let Some(e) = next else {
+                // No excepted window contains `t`.
+                known.insert(v, true);
+                stack.pop();
+                continue;
+            };
+            match known.get(&e) {
+                Some(true) => {
+                    known.insert(v, false);
+                    stack.pop();
+                }
+                Some(false) => top.1 += 1,
+                None => match self.windows.get(e) {
+                    // `compile` rejected cycles; the bound is only a guard.
+                    Some(ew) if self.in_lines(ew, t) && stack.len() <= self.windows.len() => {
+                        stack.push((e, 0));
+                    }
+                    _ => {
+                        known.insert(e, false);
+                    }
+                },
+            }
+        }
+        known.get(&w).copied().unwrap_or(false)
+    }
+
+    /// The lines of window `w` intersected with `[lo, hi)`, into `out`: sorted, disjoint,
+    /// non-adjacent intervals.
+    fn lines_within(&self, win: &Compiled, lo: i64, hi: i64, out: &mut Vec<Interval>) {
+        out.clear();
         let clip = |(start, end): Interval| {
             let (start, end) = (start.max(lo), end.min(hi));
             (start < end).then_some((start, end))
@@ -484,17 +518,70 @@ impl Windows {
             out.extend(occurrences(win, &map, lo, hi).filter_map(clip));
         }
         normalize(out);
-        for &e in &win.except {
-            if out.is_empty() {
-                return;
+    }
+
+    /// Replaces `out` with the set of window `w` intersected with `[lo, hi)`: sorted,
+    /// disjoint, non-adjacent intervals. The windows reachable through `except` are computed
+    /// once each, children first, with an explicit stack (as in [`Windows::contains_at`]);
+    /// `scratch` lends the buffers.
+    fn collect(
+        &self,
+        w: usize,
+        lo: i64,
+        hi: i64,
+        out: &mut Vec<Interval>,
+        scratch: &mut Scratch,
+        depth: usize,
+    ) {
+        out.clear();
+        let Some(win) = self.windows.get(w) else {
+            return;
+        };
+        self.lines_within(win, lo, hi, out);
+        if win.except.is_empty() || out.is_empty() {
+            return;
+        }
+        let mut done: HashMap<usize, Vec<Interval>> = HashMap::new();
+        // (window, next except to subtract, its set so far)
+        let mut stack = vec![(w, 0usize, std::mem::take(out))];
+        let mut result = scratch.take(depth);
+        while let Some(top) = stack.last_mut() {
+            let (v, i) = (top.0, top.1);
+            let next = self.windows.get(v).and_then(|c| c.except.get(i)).copied();
+            let finished = top.2.is_empty() || next.is_none();
+            if finished {
+                if let Some((v, _, set)) = stack.pop() {
+                    done.insert(v, set);
+                }
+                continue;
             }
-            let mut minus = scratch.take(depth);
-            self.collect(e, lo, hi, &mut minus, scratch, depth + 1);
-            let mut result = scratch.take(depth + 1);
-            subtract(out, &minus, &mut result);
-            std::mem::swap(out, &mut result);
-            scratch.give(depth, minus);
-            scratch.give(depth + 1, result);
+            let Some(e) = next else {
+                continue;
+            };
+            match done.get(&e) {
+                Some(minus) => {
+                    subtract(&top.2, minus, &mut result);
+                    std::mem::swap(&mut top.2, &mut result);
+                    top.1 += 1;
+                }
+                None => {
+                    let mut set = Vec::new();
+                    match self.windows.get(e) {
+                        // `compile` rejected cycles; the bound is only a guard.
+                        Some(ew) if stack.len() <= self.windows.len() => {
+                            self.lines_within(ew, lo, hi, &mut set);
+                            stack.push((e, 0, set));
+                        }
+                        _ => {
+                            done.insert(e, set);
+                        }
+                    }
+                }
+            }
+        }
+        scratch.give(depth, result);
+        if let Some(set) = done.remove(&w) {
+            *out = set;
         }
     }
 }

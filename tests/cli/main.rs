@@ -148,7 +148,8 @@ fn eval_one_request() {
             "decision": "require_approval",
             "fired": [
                 {"rule": "finance_exec", "effect": "require_approval",
-                 "message": "Alice is a finance executive", "location": "policy.ward:8:1"},
+                 "message": "Alice is a finance executive", "location": "policy.ward:8:1",
+                 "approvers": ["security-oncall"]},
                 {"rule": "routine", "effect": "allow", "message": null, "location": "policy.ward:21:1"}
             ],
             "approvers": ["security-oncall"],

@@ -1,8 +1,9 @@
 //! Conformance corpus: every policy set under `corpus/eval` checks clean and all its `test`
 //! blocks pass; every case under `corpus/eval/messages` yields exactly the expected decision
-//! JSON (rendered messages, locations, approvers, errors).
+//! JSON (rendered messages, locations, per-rule and combined approvers, errors) on both engines.
 
 use ward::testing::{Outcome, run_tests};
+use ward_runtime::engine::{EngineConfig, EngineKind};
 use ward_tests::{crate_dir, entries, read_case, render_diagnostics};
 
 #[test]
@@ -58,18 +59,22 @@ fn decisions_match_expected_json() {
             failures.push(format!("{policy}:\n{}", render_diagnostics(&compiled)));
             continue;
         };
-        let engine = ward::Engine::new(program).expect("executable program");
-        if let Err(e) = engine.load_entities_json(&doc["entities"]) {
-            failures.push(format!("{}: entities: {e}", case.display()));
-            continue;
-        }
-        let got = serde_json::to_value(engine.decide(&doc["request"])).expect("serializable");
-        if got != doc["decision"] {
-            failures.push(format!(
-                "{}:\nexpected {:#}\n     got {got:#}",
-                case.display(),
-                doc["decision"]
-            ));
+        for kind in [EngineKind::Interp, EngineKind::Jit] {
+            let engine = ward::Engine::with_config(program.clone(), EngineConfig { engine: kind })
+                .expect("executable program");
+            if let Err(e) = engine.load_entities_json(&doc["entities"]) {
+                failures.push(format!("{}: entities: {e}", case.display()));
+                continue;
+            }
+            let got = serde_json::to_value(engine.decide(&doc["request"])).expect("serializable");
+            if got != doc["decision"] {
+                failures.push(format!(
+                    "{} ({}):\nexpected {:#}\n     got {got:#}",
+                    case.display(),
+                    kind.as_str(),
+                    doc["decision"]
+                ));
+            }
         }
     }
     assert!(

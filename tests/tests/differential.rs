@@ -40,3 +40,40 @@ fn fuzzer_bytes_drive_the_generator() {
         }
     }
 }
+
+/// The small budgets of `diff::run_case` do run out in the generated programs (so that the
+/// comparison covers the engines running out), and the default one does not.
+#[test]
+fn small_budgets_run_out_on_generated_programs() {
+    use ward_runtime::budget::Budget;
+    use ward_runtime::engine::{Engine, EngineConfig, EngineKind};
+    let (mut exhausted, mut decided) = (0, 0);
+    for seed in 0..100 {
+        let case = generate::case(seed);
+        let engine = Engine::with_config(
+            case.program.clone(),
+            EngineConfig {
+                engine: EngineKind::Interp,
+            },
+        )
+        .expect("builds");
+        engine.load_entities_json(&case.entities).expect("loads");
+        let tight = engine
+            .with_shared_store(engine.store())
+            .with_budget(Budget { steps: 1 });
+        for request in &case.requests {
+            let ran_out = |d: &ward::Decision| {
+                d.errors
+                    .iter()
+                    .any(|e| e.message.starts_with("evaluation budget exhausted"))
+            };
+            assert!(!ran_out(&engine.decide(request)), "seed {seed}");
+            exhausted += usize::from(ran_out(&tight.decide(request)));
+            decided += 1;
+        }
+    }
+    assert!(
+        exhausted * 5 > decided,
+        "only {exhausted} of {decided} decisions ran out of one step"
+    );
+}

@@ -8,8 +8,9 @@ use ward_ir::*;
 
 use super::Engine;
 use crate::Value;
-use crate::decision::{Decision, render_explanation, render_value};
+use crate::decision::{Decision, render_explanation};
 use crate::interp::{Env, Evaluator};
+use crate::render::render_value;
 use crate::store::Store;
 
 // ---- expression builders -------------------------------------------------------------------
@@ -341,7 +342,7 @@ fn eval_with(functions: Vec<Function>, expr: Expr) -> String {
     let engine = engine_of(p);
     let store = engine.store();
     let req = engine.parse_request(&request("alice")).unwrap();
-    let c = &engine.compiled;
+    let c = &engine.prepared.compiled;
     let env = Env {
         program: &c.program,
         store: &store,
@@ -1090,7 +1091,7 @@ fn decision_json_matches_the_contract() {
             "decision": "require_approval",
             "fired": [
                 {"rule": "finance", "effect": "require_approval", "message": "Alice is in Finance",
-                 "location": "policy.ward:10:1"},
+                 "location": "policy.ward:10:1", "approvers": ["security-oncall"]},
                 {"rule": "routine", "effect": "allow", "message": null, "location": "policy.ward:20:1"}
             ],
             "approvers": ["security-oncall"],
@@ -1232,7 +1233,8 @@ fn fails_closed_on_evaluation_errors() {
         d,
         json!({
             "decision": "require_approval",
-            "fired": [{"rule": "approve_err", "effect": "require_approval", "message": null, "location": "policy.ward:2:1"}],
+            "fired": [{"rule": "approve_err", "effect": "require_approval", "message": null,
+                       "location": "policy.ward:2:1", "approvers": ["oncall"]}],
             "approvers": ["oncall"],
             "errors": [
                 {"rule": "allow_err", "message": "integer overflow in `*`"},
@@ -1318,8 +1320,10 @@ fn approver_and_message_errors_are_listed_and_only_strictness_fires() {
         json!({
             "decision": "require_approval",
             "fired": [
-                {"rule": "approve", "effect": "require_approval", "message": null, "location": "policy.ward:1:1"},
-                {"rule": "also", "effect": "require_approval", "message": null, "location": "policy.ward:2:1"}
+                {"rule": "approve", "effect": "require_approval", "message": null,
+                 "location": "policy.ward:1:1", "approvers": []},
+                {"rule": "also", "effect": "require_approval", "message": null,
+                 "location": "policy.ward:2:1", "approvers": ["fallback"]}
                 // `msg` is an allow whose message fails: it does not fire (fail closed).
             ],
             "approvers": ["fallback"],
@@ -1391,6 +1395,7 @@ fn maps_rule_arguments_to_each_actions_fields() {
     assert_eq!(
         d,
         Decision {
+            request_id: None,
             decision: EffectKind::Deny,
             fired: vec![],
             approvers: vec![],
@@ -1470,12 +1475,14 @@ fn explains_decisions() {
         render_explanation(&decision, &explanation),
         "decision: require_approval
 approvers: oncall
-action `disable_account` at 2026-11-28T10:00:00Z: 3 rules apply, 1 other does not
-  fired             finance (require_approval) at policy.ward:10:1
+action `disable_account` at 2026-11-28T10:00:00Z
+3 rules of `disable_account`: 1 fired
+  fired, decides         finance (require_approval) at policy.ward:10:1
       because: finance: alice
-  not fired         execs_only (deny) at policy.ward:20:1
+      approvers: oncall
+  not fired              execs_only (deny) at policy.ward:20:1
       condition 2 was false: `cond1 of execs_only` at policy.ward:22:8
-  not fired (error) broken (allow) at policy.ward:30:1
+  not fired (error)      broken (allow) at policy.ward:30:1
       condition 1 failed: `cond0 of broken` at policy.ward:31:8
       error: integer overflow in `*`
 errors:
@@ -1820,4 +1827,228 @@ fn memoized_expressions_decide_as_the_interpreter_every_time() {
     // A new snapshot starts with empty memos.
     jit.load_entities_json(&entities()).unwrap();
     assert_eq!(jit.decide(&request("bob")), interp.decide(&request("bob")));
+}
+
+/// Both engines for the same rules, with the test estate.
+fn both_engines(rules: Vec<Rule>) -> [Engine; 2] {
+    [super::EngineKind::Interp, super::EngineKind::Jit].map(|kind| {
+        let engine =
+            Engine::with_config(program(rules.clone()), super::EngineConfig { engine: kind })
+                .unwrap();
+        engine.load_entities_json(&entities()).unwrap();
+        engine
+    })
+}
+
+/// Issue 9.2: every fired `require_approval` rule lists its own approvers, also when a `deny`
+/// decides; the other effects keep their four keys; the top level stays the union.
+#[test]
+fn fired_approval_rules_list_their_own_approvers() {
+    let rules = vec![
+        rule(
+            "managers",
+            1,
+            vec![],
+            EffectKind::RequireApproval,
+            Some(set(Type::String, vec![s("carol"), s("alice"), s("carol")])),
+            None,
+        ),
+        rule(
+            "owner",
+            2,
+            vec![],
+            EffectKind::RequireApproval,
+            Some(entity(IDENTITY, "bob")),
+            None,
+        ),
+        rule("nobody", 3, vec![], EffectKind::RequireApproval, None, None),
+        rule(
+            "finance_denied",
+            4,
+            vec![is_finance()],
+            EffectKind::Deny,
+            None,
+            None,
+        ),
+        rule("routine", 5, vec![], EffectKind::Allow, None, None),
+    ];
+    for engine in both_engines(rules) {
+        let kind = engine.kind();
+        // Bob is in Finance: the deny decides, the approval rules still name their approvers.
+        let d = serde_json::to_value(engine.decide(&request("bob"))).unwrap();
+        assert_eq!(
+            d,
+            json!({
+                "decision": "deny",
+                "fired": [
+                    {"rule": "managers", "effect": "require_approval", "message": null,
+                     "location": "policy.ward:1:1", "approvers": ["alice", "carol"]},
+                    {"rule": "owner", "effect": "require_approval", "message": null,
+                     "location": "policy.ward:2:1", "approvers": ["bob"]},
+                    {"rule": "nobody", "effect": "require_approval", "message": null,
+                     "location": "policy.ward:3:1", "approvers": []},
+                    {"rule": "finance_denied", "effect": "deny", "message": null,
+                     "location": "policy.ward:4:1"},
+                    {"rule": "routine", "effect": "allow", "message": null,
+                     "location": "policy.ward:5:1"}
+                ],
+                "approvers": [],
+                "errors": []
+            }),
+            "{kind:?}"
+        );
+        let (decision, explanation) = engine.explain(&request("bob"));
+        assert_eq!(
+            render_explanation(&decision, &explanation),
+            "decision: deny
+action `disable_account` at 2026-11-28T10:00:00Z
+5 rules of `disable_account`: 5 fired
+  fired                  managers (require_approval) at policy.ward:1:1
+      approvers: alice, carol
+  fired                  owner (require_approval) at policy.ward:2:1
+      approvers: bob
+  fired                  nobody (require_approval) at policy.ward:3:1
+      approvers: (none)
+  fired, decides         finance_denied (deny) at policy.ward:4:1
+  fired                  routine (allow) at policy.ward:5:1
+",
+            "{kind:?}"
+        );
+        // The bot is not: approval decides with the union.
+        let d = engine.decide(&request("bot"));
+        assert_eq!(d.approvers, ["alice", "bob", "carol"], "{kind:?}");
+        let (decision, explanation) = engine.explain(&request("bot"));
+        let text = render_explanation(&decision, &explanation);
+        assert!(
+            text.contains("  fired, decides         managers (require_approval)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("5 rules of `disable_account`: 4 fired"),
+            "{text}"
+        );
+    }
+}
+
+/// Issue 8.8: a request's own `id` is echoed as `request_id`, also when the request is
+/// rejected (if the id itself is readable), and never when there is none.
+#[test]
+fn a_request_id_is_echoed() {
+    let rules = vec![rule("routine", 1, vec![], EffectKind::Allow, None, None)];
+    for engine in both_engines(rules) {
+        let kind = engine.kind();
+        let mut doc = request("alice");
+        doc["id"] = json!("req-17");
+        let d = serde_json::to_string(&engine.decide(&doc)).unwrap();
+        assert!(
+            d.starts_with(r#"{"request_id":"req-17","decision":"allow","#),
+            "{kind:?}: {d}"
+        );
+        let d = serde_json::to_string(&engine.decide(&request("alice"))).unwrap();
+        assert!(!d.contains("request_id"), "{d}");
+        let (decision, explanation) = engine.explain(&doc);
+        assert_eq!(decision.request_id.as_deref(), Some("req-17"));
+        assert!(render_explanation(&decision, &explanation).contains("\nrequest: req-17\n"));
+
+        // Rejected, with a readable id.
+        let mut bad = doc.clone();
+        bad["args"]["target"] = json!("nobody");
+        let d = engine.decide(&bad);
+        assert_eq!(d.decision, EffectKind::Deny);
+        assert_eq!(d.request_id.as_deref(), Some("req-17"), "{kind:?}");
+        assert_eq!(engine.explain(&bad).0.request_id.as_deref(), Some("req-17"));
+        let text = r#"{"id": "req-18", "action": "disable_account", "action": "x"}"#;
+        assert_eq!(
+            engine.decide_str(text).request_id.as_deref(),
+            Some("req-18")
+        );
+        assert_eq!(
+            engine.decide_bytes(text.as_bytes()).request_id.as_deref(),
+            Some("req-18")
+        );
+        // An id that is itself ambiguous, invalid or unparsable is not echoed.
+        for text in [
+            r#"{"id": "a", "id": "b", "action": "disable_account"}"#.to_string(),
+            r#"{"id": "a", "#.to_string(),
+            format!(r#"{{"id": "{}"}}"#, "x".repeat(257)),
+            r#"{"id": "line\nbreak"}"#.to_string(),
+            r#"{"id": 7}"#.to_string(),
+            r#"{"id": ""}"#.to_string(),
+        ] {
+            let d = engine.decide_str(&text);
+            assert_eq!(d.decision, EffectKind::Deny, "{text}");
+            assert_eq!(d.request_id, None, "{text}");
+        }
+        // The problems of an invalid id are named.
+        for (id, problem) in [
+            (
+                json!("x".repeat(257)),
+                "id: the request `id` is 257 bytes long (at most 256)",
+            ),
+            (
+                json!("tab\there"),
+                "id: the request `id` contains the control character U+0009",
+            ),
+            (
+                json!(""),
+                "id: the request `id` is empty (leave it out, or give a non-empty string)",
+            ),
+            (
+                json!(["a"]),
+                "id: expected the request's own id (a string of at most 256 bytes), found an array",
+            ),
+        ] {
+            let mut bad = request("alice");
+            bad["id"] = id;
+            let d = engine.decide(&bad);
+            assert_eq!(d.errors.len(), 1);
+            assert_eq!(d.errors[0].message, problem, "{kind:?}");
+        }
+        // 256 bytes is accepted.
+        let mut long = request("alice");
+        long["id"] = json!("é".repeat(128));
+        assert_eq!(engine.decide(&long).decision, EffectKind::Allow);
+    }
+}
+
+/// Issue 7.9: an error met by both a rule's condition and its message is listed once.
+#[test]
+fn an_error_in_condition_and_message_is_listed_once() {
+    let ghost = || attr(entity(IDENTITY, "ghost"), 0);
+    let rules = vec![
+        rule(
+            "ghostly",
+            1,
+            vec![eq(ghost(), s("x"))],
+            EffectKind::Deny,
+            None,
+            Some(vec![text("about "), hole(ghost())]),
+        ),
+        // A different error in the message is still listed.
+        rule(
+            "two_errors",
+            2,
+            vec![eq(ghost(), s("x"))],
+            EffectKind::Deny,
+            None,
+            Some(vec![hole(bin(BinOp::Add, int(i64::MAX), int(1)))]),
+        ),
+    ];
+    for engine in both_engines(rules) {
+        let d = serde_json::to_value(engine.decide(&request("alice"))).unwrap();
+        assert_eq!(
+            d["errors"],
+            json!([
+                {"rule": "ghostly", "message": "entity `Identity::\"ghost\"` is not in the entities"},
+                {"rule": "two_errors", "message": "entity `Identity::\"ghost\"` is not in the entities"},
+                {"rule": "two_errors", "message": "integer overflow in `+`"}
+            ]),
+            "{:?}",
+            engine.kind()
+        );
+        assert_eq!(
+            d["fired"][0]["message"],
+            "could not render message: entity `Identity::\"ghost\"` is not in the entities"
+        );
+    }
 }

@@ -14,9 +14,11 @@ use ward_ir::{Expr, MessagePart, Rule};
 use super::Code;
 use super::rt::{Ctx, Item, SnapshotTables};
 use crate::Value;
-use crate::decision::{self, Decision, Explanation, RuleParts, render_value};
-use crate::engine::{Compiled, PlannedRule};
+use crate::budget::Budget;
+use crate::decision::{self, Decision, Explanation, RuleParts};
 use crate::interp::EvalError;
+use crate::prepared::{Compiled, PlannedRule};
+use crate::render::render_value;
 use crate::request::Request;
 use crate::store::Store;
 
@@ -39,6 +41,7 @@ thread_local! {
 /// Decides `request` against `store` with compiled code. `literals` must come from
 /// `code.tables.resolve_literals(store)` and `memos` from `code.tables.snapshot_tables(store)`;
 /// both are recomputed (the memo tables as empty ones) when they do not match.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn evaluate(
     compiled: &Compiled,
     code: &Code,
@@ -47,6 +50,7 @@ pub(crate) fn evaluate(
     store: &Store,
     request: &Request,
     explain: bool,
+    budget: Budget,
 ) -> (Decision, Option<Explanation>) {
     SCRATCH.with(|cell| match cell.try_borrow_mut() {
         Ok(mut scratch) => decide(
@@ -57,6 +61,7 @@ pub(crate) fn evaluate(
             store,
             request,
             explain,
+            budget,
             &mut scratch,
         ),
         // Only reachable if deciding re-entered itself on this thread: fresh buffers.
@@ -68,6 +73,7 @@ pub(crate) fn evaluate(
             store,
             request,
             explain,
+            budget,
             &mut Scratch::default(),
         ),
     })
@@ -82,6 +88,7 @@ fn decide(
     store: &Store,
     request: &Request,
     explain: bool,
+    budget: Budget,
     scratch: &mut Scratch,
 ) -> (Decision, Option<Explanation>) {
     let program = &compiled.program;
@@ -108,7 +115,15 @@ fn decide(
         }
     };
     let n_context = program.schema.context.len();
-    let mut ctx = Ctx::new(compiled, &code.tables, store, request, literals, n_context);
+    let mut ctx = Ctx::new(
+        compiled,
+        &code.tables,
+        store,
+        request,
+        literals,
+        n_context,
+        budget,
+    );
     ctx.set_memos(memos);
     ctx.arena = std::mem::take(&mut scratch.arena);
     ctx.builders = std::mem::take(&mut scratch.builders);
@@ -135,7 +150,7 @@ fn decide(
     outcomes.resize(plan.rules.len(), 0);
     let mut request_memos = std::mem::take(&mut scratch.request_memos);
     request_memos.clear();
-    request_memos.resize(2 * code.tables.request_memos, 0);
+    request_memos.resize(3 * code.tables.request_memos, 0);
     ctx.slots = slots.as_ptr();
     ctx.outcomes = outcomes.as_mut_ptr();
     ctx.request_memos = request_memos.as_mut_ptr();
@@ -224,6 +239,7 @@ impl<'c> RuleParts<'c> for Native<'_, 'c, '_> {
     fn message(
         &mut self,
         ri: usize,
+        _planned: &'c PlannedRule,
         _rule: &'c Rule,
         parts: &'c [MessagePart],
         out: &mut String,
@@ -242,6 +258,8 @@ impl<'c> RuleParts<'c> for Native<'_, 'c, '_> {
     fn approvers(
         &mut self,
         ri: usize,
+        _planned: &'c PlannedRule,
+        _rule: &'c Rule,
         expr: &'c Expr,
         out: &mut Vec<String>,
     ) -> Result<(), EvalError> {

@@ -46,6 +46,7 @@ pub(crate) enum H {
     StrLen,
     Matches,
     Related,
+    ClosureCount,
     Path,
     InWindow,
     Remaining,
@@ -58,6 +59,24 @@ pub(crate) enum H {
     MemoPut,
     TextGet,
     TextPut,
+    /// A helper that panics (tests only).
+    #[cfg(test)]
+    TestPanic,
+}
+
+#[cfg(test)]
+thread_local! {
+    /// When set while a program is compiled, `len` of a string calls a helper that panics.
+    pub(crate) static PANIC_IN_LEN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The helper `len` of a string calls.
+fn strlen_helper() -> H {
+    #[cfg(test)]
+    if PANIC_IN_LEN.with(std::cell::Cell::get) {
+        return H::TestPanic;
+    }
+    H::StrLen
 }
 
 /// A helper: its symbol, address, number of `i64` parameters after the context, and whether
@@ -83,7 +102,8 @@ pub(crate) fn helpers() -> Vec<(H, HelperInfo)> {
             )
         };
     }
-    vec![
+    #[allow(unused_mut, reason = "tests add a helper")]
+    let mut all = vec![
         h!(Attr, h_attr, 4, true),
         h!(SetNew, h_set_new, 0, false),
         h!(SetPush, h_set_push, 3, true),
@@ -100,7 +120,8 @@ pub(crate) fn helpers() -> Vec<(H, HelperInfo)> {
         h!(StrLen, h_strlen, 1, true),
         h!(Matches, h_matches, 2, true),
         h!(Related, h_related, 4, true),
-        h!(Path, h_path, 4, false),
+        h!(ClosureCount, h_closure_count, 3, true),
+        h!(Path, h_path, 4, true),
         h!(InWindow, h_in_window, 2, false),
         h!(Remaining, h_remaining, 2, false),
         h!(Fits, h_fits, 3, false),
@@ -109,10 +130,13 @@ pub(crate) fn helpers() -> Vec<(H, HelperInfo)> {
         h!(Raise, h_raise, 1, false),
         h!(RuleError, h_rule_error, 1, false),
         h!(Emit, h_emit, 3, true),
-        h!(MemoPut, h_memo_put, 3, false),
-        h!(TextGet, h_text_get, 2, false),
-        h!(TextPut, h_text_put, 5, true),
-    ]
+        h!(MemoPut, h_memo_put, 4, false),
+        h!(TextGet, h_text_get, 2, true),
+        h!(TextPut, h_text_put, 6, true),
+    ];
+    #[cfg(test)]
+    all.push(h!(TestPanic, h_test_panic, 1, true));
+    all
 }
 
 /// How one rule is executed, for `ward check --stats`.
@@ -144,6 +168,7 @@ fn stat_name(h: H) -> &'static str {
         H::StrLen => "len",
         H::Matches => "matches",
         H::Related => "related",
+        H::ClosureCount => "count",
         H::Path => "path",
         H::InWindow => "in_window",
         H::Remaining => "remaining",
@@ -153,6 +178,8 @@ fn stat_name(h: H) -> &'static str {
         H::Raise | H::RuleError => "error",
         H::Emit => "emit",
         H::MemoPut | H::TextGet | H::TextPut => "memo",
+        #[cfg(test)]
+        H::TestPanic => "test",
     }
 }
 
@@ -176,6 +203,12 @@ pub(crate) struct Shared<'p> {
     /// Statistics of the rule being lowered, when they are being recorded.
     pub(crate) stats: Option<RuleStats>,
 }
+
+/// The most expression nodes one program may lower to (after inlining its functions). A
+/// program whose functions call each other twice per level doubles at every level: 30 levels
+/// of that are a billion nodes, which no compiler should try. Real policies lower to a few
+/// thousand.
+pub(crate) const MAX_LOWERED: usize = 2_000_000;
 
 #[derive(PartialEq, Eq, Hash)]
 enum ConstKey {
@@ -268,34 +301,54 @@ impl<'p> Shared<'p> {
         })
     }
 
-    /// What the body of function `f` depends on (bodies never call themselves).
+    /// What the body of function `f` depends on (bodies never call themselves). The call
+    /// graph is walked with an explicit stack, callees first: a chain of calls as long as a
+    /// verified program allows costs no stack.
     fn fn_deps(&mut self, f: usize) -> Deps {
         if let Some(d) = self.fn_deps.get(&f) {
             return d.clone();
         }
-        let mut deps = Deps::default();
-        if let Some(func) = self.program.functions.get(f) {
+        // (function, its own dependencies and the functions it calls), pending its callees.
+        let mut stack: Vec<(usize, Deps, Vec<usize>)> = Vec::new();
+        let push = |g: usize, stack: &mut Vec<(usize, Deps, Vec<usize>)>| {
             let mut calls = Vec::new();
-            deps = collect_deps(&func.body, &mut calls);
-            for g in calls {
-                let inner = if g == f {
-                    Deps {
-                        impure: true,
-                        ..Deps::default()
-                    }
-                } else {
-                    self.fn_deps(g)
-                };
+            let deps = match self.program.functions.get(g) {
+                Some(func) => collect_deps(&func.body, &mut calls),
+                None => Deps::default(),
+            };
+            stack.push((g, deps, calls));
+        };
+        push(f, &mut stack);
+        while let Some((g, _, calls)) = stack.last() {
+            let g = *g;
+            // A callee not known yet is computed first (a cycle, which the verifier rejects,
+            // counts as impure instead of looping).
+            let pending = calls
+                .iter()
+                .copied()
+                .find(|c| !self.fn_deps.contains_key(c) && !stack.iter().any(|(h, _, _)| h == c));
+            if let Some(c) = pending {
+                push(c, &mut stack);
+                continue;
+            }
+            let Some((_, mut deps, calls)) = stack.pop() else {
+                break;
+            };
+            for c in calls {
+                let inner = self.fn_deps.get(&c).cloned().unwrap_or(Deps {
+                    impure: true,
+                    ..Deps::default()
+                });
                 deps.impure |= inner.impure;
                 deps.timed |= inner.timed;
                 deps.expensive |= inner.expensive;
             }
+            // A function's parameters are its own: only purity and cost matter to callers.
+            deps.args.clear();
+            deps.locals.clear();
+            self.fn_deps.insert(g, deps);
         }
-        // A function's parameters are its own: only purity and cost matter to callers.
-        deps.args.clear();
-        deps.locals.clear();
-        self.fn_deps.insert(f, deps.clone());
-        deps
+        self.fn_deps.get(&f).cloned().unwrap_or_default()
     }
 
     fn native_op(&mut self) {
@@ -325,7 +378,7 @@ fn collect_deps(e: &Expr, calls: &mut Vec<usize>) -> Deps {
     let mut deps = Deps::default();
     let mut bound = Vec::new();
     let mut read = Vec::new();
-    crate::engine::walk(e, &mut |x| match &x.kind {
+    crate::prepared::walk(e, &mut |x| match &x.kind {
         ExprKind::Arg(i) => deps.args.push(*i),
         ExprKind::Local(id) => read.push(id.0),
         ExprKind::Now
@@ -358,6 +411,140 @@ fn collect_deps(e: &Expr, calls: &mut Vec<usize>) -> Deps {
     deps.args.dedup();
     deps.locals = read;
     deps
+}
+
+/// A text that equals another expression's exactly when the expressions are equal (the key
+/// of a memo): every node in preorder, with its type and payload, each kind having a fixed
+/// number of children or saying how many. Built with an explicit stack, so that a deep
+/// expression costs no stack (the derived `Debug` recurses).
+fn expr_key(e: &Expr) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    crate::prepared::walk(e, &mut |x| {
+        let _ = write!(out, "{:?}:", x.ty);
+        let _ = match &x.kind {
+            ExprKind::Bool(b) => write!(out, "bool {b}"),
+            ExprKind::Int(n) => write!(out, "int {n}"),
+            ExprKind::Str(s) => write!(out, "str {}:{s}", s.len()),
+            ExprKind::Entity(id) => write!(out, "entity {}:{id}", id.len()),
+            ExprKind::Enum(v) => write!(out, "enum {v}"),
+            ExprKind::Set(items) => write!(out, "set {}", items.len()),
+            ExprKind::None => write!(out, "none"),
+            ExprKind::Some(_) => write!(out, "some"),
+            ExprKind::Now => write!(out, "now"),
+            ExprKind::Arg(i) => write!(out, "arg {i}"),
+            ExprKind::Context(i) => write!(out, "context {i}"),
+            ExprKind::Local(id) => write!(out, "local {}", id.0),
+            ExprKind::Attr { attr, .. } => write!(out, "attr {attr}"),
+            ExprKind::OptAttr { attr, .. } => write!(out, "optattr {attr}"),
+            ExprKind::Has { attr, .. } => write!(out, "has {attr}"),
+            ExprKind::Not(_) => write!(out, "not"),
+            ExprKind::Neg(_) => write!(out, "neg"),
+            ExprKind::Binary { op, .. } => write!(out, "binary {op:?}"),
+            ExprKind::Coalesce { .. } => write!(out, "coalesce"),
+            ExprKind::In { .. } => write!(out, "in"),
+            ExprKind::Matches { regex, .. } => write!(out, "matches {}", regex.0),
+            ExprKind::If { .. } => write!(out, "if"),
+            ExprKind::Call { func, args } => write!(out, "call {} {}", func.0, args.len()),
+            ExprKind::Builtin { builtin, args } => {
+                write!(out, "builtin {builtin:?} {}", args.len())
+            }
+            ExprKind::Quantifier { all, var, .. } => write!(out, "quantifier {all} {}", var.0),
+            ExprKind::Filter { var, .. } => write!(out, "filter {}", var.0),
+            ExprKind::Related { rel, inverse, .. } => write!(out, "related {} {inverse}", rel.0),
+            ExprKind::Closure { rel, inverse, .. } => write!(out, "closure {} {inverse}", rel.0),
+            ExprKind::Path { rel, inverse, .. } => write!(out, "path {} {inverse}", rel.0),
+            ExprKind::InWindow { window, .. } => write!(out, "in_window {}", window.0),
+            ExprKind::Remaining { window, .. } => write!(out, "remaining {}", window.0),
+            ExprKind::Fits { window, .. } => write!(out, "fits {}", window.0),
+            ExprKind::NextOpen { window, .. } => write!(out, "next_open {}", window.0),
+            ExprKind::LocalTime { part, timezone, .. } => {
+                write!(out, "local_time {part:?} {}:{timezone}", timezone.len())
+            }
+        };
+        out.push(';');
+    });
+    out
+}
+
+/// Refuses a program that would lower to more than [`MAX_LOWERED`] expression nodes once its
+/// functions are inlined (each call site gets a copy of the callee's body), before lowering
+/// anything: sizes are added up over the call graph, callees first, with an explicit stack.
+pub(crate) fn check_size(program: &Program) -> Result<(), JitError> {
+    let functions = &program.functions;
+    // The inlined size of each function's body, once known.
+    let mut sizes: Vec<Option<usize>> = vec![None; functions.len()];
+    let own = |e: &Expr, sizes: &[Option<usize>]| -> Result<usize, usize> {
+        // Ok(size), or Err(a callee whose size is not known yet).
+        let mut total = 0usize;
+        let mut missing = None;
+        crate::prepared::walk(e, &mut |x| {
+            total = total.saturating_add(1);
+            if let ExprKind::Call { func, .. } = &x.kind {
+                match sizes.get(func.index()) {
+                    Some(Some(n)) => total = total.saturating_add(*n),
+                    Some(None) => missing = missing.or(Some(func.index())),
+                    None => {}
+                }
+            }
+        });
+        missing.map_or(Ok(total), Err)
+    };
+    for start in 0..functions.len() {
+        let mut stack = vec![start];
+        while let Some(&f) = stack.last() {
+            if sizes.get(f).is_some_and(Option::is_some) {
+                stack.pop();
+                continue;
+            }
+            let Some(func) = functions.get(f) else {
+                stack.pop();
+                continue;
+            };
+            match own(&func.body, &sizes) {
+                Ok(n) => {
+                    if let Some(slot) = sizes.get_mut(f) {
+                        *slot = Some(n);
+                    }
+                    stack.pop();
+                }
+                // A cycle (which the verifier rejects) would push forever: count it as huge.
+                Err(_) if stack.len() > functions.len() => return Err(too_large()),
+                Err(callee) => stack.push(callee),
+            }
+        }
+    }
+    let mut total = 0usize;
+    let mut add = |e: &Expr| {
+        total = total.saturating_add(own(e, &sizes).unwrap_or(usize::MAX));
+    };
+    for rule in &program.rules {
+        for c in &rule.conditions {
+            add(&c.expr);
+        }
+        if let Some(e) = &rule.effect.approvers {
+            add(e);
+        }
+        for part in rule.message.iter().flat_map(|m| &m.parts) {
+            if let ward_ir::MessagePart::Expr(e) = part {
+                add(e);
+            }
+        }
+    }
+    if let Some(e) = &program.default.approvers {
+        add(e);
+    }
+    if total > MAX_LOWERED {
+        return Err(too_large());
+    }
+    Ok(())
+}
+
+fn too_large() -> JitError {
+    JitError::Unsupported(format!(
+        "the program is too large for native code: more than {MAX_LOWERED} expression nodes \
+         once its functions are inlined (the interpreter can run it)"
+    ))
 }
 
 /// The signature of every helper: the context pointer, then `n` `i64`s, returning an `i64`.
@@ -521,6 +708,42 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
         Ok(())
     }
 
+    /// Spends `n` (at least 1) steps of the decision's budget, leaving through the error block
+    /// when it is exhausted.
+    fn charge(&mut self, n: i64) -> Result<(), JitError> {
+        let left = self.load_ctx(rt::OFF_BUDGET);
+        let left = self.b.ins().iadd_imm_s(left, -n);
+        self.b
+            .ins()
+            .store(MemFlagsData::trusted(), left, self.ctx, rt::OFF_BUDGET);
+        let out = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, left, 0);
+        self.raise_if(out, rt::RAISE_BUDGET)
+    }
+
+    /// Spends the steps a memoized value cost to compute (`cost`, computed at run time);
+    /// nothing at all when it cost none, as computing it would not have.
+    fn charge_recorded(&mut self, cost: Value) -> Result<(), JitError> {
+        let spend = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.ins().brif(cost, spend, &[], done, &[]);
+        self.b.switch_to_block(spend);
+        let left = self.load_ctx(rt::OFF_BUDGET);
+        let left = self.b.ins().isub(left, cost);
+        self.b
+            .ins()
+            .store(MemFlagsData::trusted(), left, self.ctx, rt::OFF_BUDGET);
+        let out = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, left, 0);
+        self.raise_if(out, rt::RAISE_BUDGET)?;
+        self.b.ins().jump(done, &[]);
+        self.b.switch_to_block(done);
+        Ok(())
+    }
+
+    /// The steps left, to measure what a memoized value costs.
+    fn steps_left(&mut self) -> Value {
+        self.load_ctx(rt::OFF_BUDGET)
+    }
+
     /// A merge block for values of type `ty`, with its parameters.
     fn merge_block(&mut self, ty: &Type) -> (Block, Nv) {
         let block = self.b.create_block();
@@ -585,7 +808,7 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
         if !(deps.expensive || matches!(e.ty.strip_optional(), Type::Set(_))) {
             return self.emit(e);
         }
-        let key = format!("{root:?}|{e:?}");
+        let key = format!("{root:?}|{}", expr_key(e));
         let m = self.shared.text_memo(key, entity, &e.ty);
         let idx = self.root_value(root)?;
         let m = self.iconst(m as i64);
@@ -594,19 +817,27 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
         let done = self.b.create_block();
         self.b.ins().brif(known, done, &[], miss, &[]);
         self.b.switch_to_block(miss);
+        let before = self.steps_left();
         let nv = self.expr(e)?;
+        let after = self.steps_left();
+        let cost = self.b.ins().isub(before, after);
         let present = match nv.present {
             Some(p) => p,
             None => self.iconst(1),
         };
         let code = self.iconst(code_of(&e.ty));
-        self.call(H::TextPut, &[m, idx, code, present, nv.v])?;
+        self.call(H::TextPut, &[m, idx, code, present, nv.v, cost])?;
         self.b.ins().jump(done, &[]);
         self.b.switch_to_block(done);
         Ok(())
     }
 
     fn expr(&mut self, e: &Expr) -> Result<Nv, JitError> {
+        crate::prepared::deeper(|| self.expr_node(e))
+    }
+
+    /// Lowers one node, through its memo when it has one.
+    fn expr_node(&mut self, e: &Expr) -> Result<Nv, JitError> {
         if let Some((root, spec, key)) = self.memo_candidate(e) {
             return self.memoized(e, root, spec, key);
         }
@@ -648,14 +879,15 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
             .iter()
             .map(|a| self.arg_slots.get(*a as usize).copied())
             .collect();
-        Some(format!("{:?}|{e:?}", slots?))
+        Some(format!("{:?}|{}", slots?, expr_key(e)))
     }
 
-    /// `e` through the decision's memo: computed the first time a rule of the decision needs
-    /// it (not kept when it fails), then read back.
+    /// `e` through the decision's memo (`[known, value, cost]` per value): computed the first
+    /// time a rule of the decision needs it (not kept when it fails), then read back, spending
+    /// the steps it cost again.
     fn once_per_decision(&mut self, e: &Expr, key: String) -> Result<Nv, JitError> {
         let k = self.shared.request_memo(key);
-        let offset = i32::try_from(k * 16)
+        let offset = i32::try_from(k * 24)
             .map_err(|_| JitError::Unsupported("too many per-decision values".into()))?;
         self.shared.native_op();
         let flags = MemFlagsData::trusted();
@@ -667,12 +899,18 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
         self.b.ins().brif(known, hit, &[], miss, &[]);
         self.b.switch_to_block(hit);
         let v = self.b.ins().load(types::I64, flags, base, offset + 8);
+        let cost = self.b.ins().load(types::I64, flags, base, offset + 16);
+        self.charge_recorded(cost)?;
         self.b.ins().jump(done, &[v.into()]);
         self.b.switch_to_block(miss);
+        let before = self.steps_left();
         let v = self.compute(e)?.v;
+        let after = self.steps_left();
+        let cost = self.b.ins().isub(before, after);
         let base = self.load_ctx(rt::OFF_REQUEST_MEMOS);
         let one = self.iconst(1);
         self.b.ins().store(flags, v, base, offset + 8);
+        self.b.ins().store(flags, cost, base, offset + 16);
         self.b.ins().store(flags, one, base, offset);
         self.b.ins().jump(done, &[v.into()]);
         self.b.switch_to_block(done);
@@ -694,7 +932,7 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
         if !deps.expensive {
             return None;
         }
-        let key = format!("{root:?}|{e:?}");
+        let key = format!("{root:?}|{}", expr_key(e));
         Some((root, rt::MemoSpec { ty: entity, wide }, key))
     }
 
@@ -725,7 +963,7 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
         };
         // The entity's static type, from an occurrence in `e`.
         let mut ty = None;
-        crate::engine::walk(e, &mut |x| {
+        crate::prepared::walk(e, &mut |x| {
             let is_root = match (&x.kind, root) {
                 (ExprKind::Arg(i), Root::Arg(r)) => *i == r,
                 (ExprKind::Local(id), Root::Local(r)) => id.0 == r,
@@ -786,29 +1024,37 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
         let inside = self.b.ins().icmp(IntCC::UnsignedLessThan, idx, len);
         self.b.ins().brif(inside, probe, &[], miss, &[]);
         self.b.switch_to_block(probe);
+        // Entries of 32 (wide) or 16 bytes: see `rt::WIDE_WORDS`.
         if spec.wide {
-            let offset = self.b.ins().ishl_imm_u(idx, 4);
+            let offset = self.b.ins().ishl_imm_u(idx, 5);
             let addr = self.b.ins().iadd(base, offset);
             let known = self.b.ins().atomic_load(types::I64, flags, addr);
             let hit = self.b.create_block();
             self.b.ins().brif(known, hit, &[], miss, &[]);
             self.b.switch_to_block(hit);
             let v = self.b.ins().load(types::I64, flags, addr, 8);
+            let cost = self.b.ins().load(types::I64, flags, addr, 16);
+            self.charge_recorded(cost)?;
             self.b.ins().jump(done, &[v.into()]);
         } else {
-            let offset = self.b.ins().ishl_imm_u(idx, 3);
+            let offset = self.b.ins().ishl_imm_u(idx, 4);
             let addr = self.b.ins().iadd(base, offset);
             let word = self.b.ins().atomic_load(types::I64, flags, addr);
             let hit = self.b.create_block();
             self.b.ins().brif(word, hit, &[], miss, &[]);
             self.b.switch_to_block(hit);
             let v = self.b.ins().iadd_imm_s(word, -1);
+            let cost = self.b.ins().load(types::I64, flags, addr, 8);
+            self.charge_recorded(cost)?;
             self.b.ins().jump(done, &[v.into()]);
         }
         self.b.switch_to_block(miss);
+        let before = self.steps_left();
         let v = self.compute(e)?.v;
+        let after = self.steps_left();
+        let cost = self.b.ins().isub(before, after);
         let m = self.iconst(m as i64);
-        self.call(H::MemoPut, &[m, idx, v])?;
+        self.call(H::MemoPut, &[m, idx, v, cost])?;
         self.b.ins().jump(done, &[v.into()]);
         self.b.switch_to_block(done);
         Ok(out)
@@ -1037,6 +1283,8 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
                 if let Some(s) = &mut self.shared.stats {
                     s.inlined_calls += 1;
                 }
+                // A call costs a step, after its arguments (as in the interpreter).
+                self.charge(1)?;
                 let n = (f.n_locals as usize).max(args.len());
                 values.resize(n, None);
                 let saved = std::mem::replace(&mut self.frame, values);
@@ -1387,6 +1635,15 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
     }
 
     fn builtin(&mut self, builtin: Builtin, args: &[Expr]) -> Result<Nv, JitError> {
+        // The size of a closure needs no closure.
+        if let (Builtin::Count, [arg]) = (builtin, args)
+            && let ExprKind::Closure { rel, inverse, of } = &arg.kind
+        {
+            let x = self.expr(of)?.v;
+            let rel = self.iconst(i64::from(rel.0));
+            let inv = self.iconst(i64::from(*inverse));
+            return Ok(Nv::plain(self.call(H::ClosureCount, &[rel, inv, x])?));
+        }
         let mut values = Vec::with_capacity(args.len());
         for arg in args {
             values.push(self.expr(arg)?);
@@ -1415,7 +1672,7 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
                 self.call(H::StrTest, &[op, a.v, second(b)?.v])?
             }
             Builtin::Lower => self.call(H::Lower, &[a.v])?,
-            Builtin::Len => self.call(H::StrLen, &[a.v])?,
+            Builtin::Len => self.call(strlen_helper(), &[a.v])?,
             Builtin::Closure
             | Builtin::Path
             | Builtin::Remaining
@@ -1458,6 +1715,7 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
             .ins()
             .brif(more, body_block, &[], exit, &[done.into()]);
         self.b.switch_to_block(body_block);
+        self.charge(1)?;
         let code = self.iconst(code_of(&elem_ty));
         let elem = self.call(H::Get, &[h, i, code])?;
         self.bind(var, Nv::plain(elem))?;
@@ -1495,6 +1753,7 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
         let more = self.b.ins().icmp(IntCC::SignedLessThan, i, n);
         self.b.ins().brif(more, body_block, &[], exit, &[]);
         self.b.switch_to_block(body_block);
+        self.charge(1)?;
         let code = self.iconst(code_of(&elem_ty));
         let elem = self.call(H::Get, &[h, i, code])?;
         self.bind(var, Nv::plain(elem))?;

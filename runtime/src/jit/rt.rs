@@ -6,7 +6,9 @@
 //! in registers; strings and sets are `i64` handles that only these helpers resolve, always
 //! through bounds-checked lookups, so a wrong handle is an evaluation error, never a wild read.
 //! Helpers never panic and never unwind: a failure stores an [`EvalError`] in the context and
-//! sets its `err` flag, which native code checks after every fallible call. This module knows the
+//! sets its `err` flag, which native code checks after every fallible call; a panic (a bug) is
+//! caught by the wrapper every helper runs in ([`with`]) and becomes such an error. Helpers also
+//! spend the decision's budget of steps (`crate::budget`) for the work they do. This module knows the
 //! store, windows, values and requests; it does not know Cranelift or how decisions combine.
 
 use std::borrow::Cow;
@@ -16,8 +18,9 @@ use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 use ward_ir::{EntityTypeId, Program, RelationId, TimePart, WindowId};
 
-use crate::engine::Compiled;
+use crate::budget::{Budget, result_steps, size_steps};
 use crate::interp::{EvalError, quote};
+use crate::prepared::Compiled;
 use crate::request::Request;
 use crate::store::Store;
 use crate::{EntityRef, Value, time};
@@ -57,7 +60,10 @@ fn attr_handle(ty: u32, attr: u32, idx: u32) -> i64 {
     (S_ATTR << SPACE_SHIFT) | (i64::from(ty) << 44) | (i64::from(attr) << 32) | i64::from(idx)
 }
 
-/// Errors native code raises itself (`h_raise`), by code.
+/// The code `h_raise` takes for an exhausted budget (its message names the budget).
+pub(crate) const RAISE_BUDGET: i64 = 6;
+
+/// Errors native code raises itself (`h_raise`), by code (and [`RAISE_BUDGET`]).
 pub(crate) const RAISE_MESSAGES: [&str; 6] = [
     "integer overflow in `+`",
     "integer overflow in `-`",
@@ -139,6 +145,11 @@ impl Column {
     }
 }
 
+/// Words per entity of a wide memo (`[known, value, cost, _]`, 32 bytes) and of a narrow one
+/// (`[value + 1, cost]`, 16 bytes); native code indexes them with shifts of 5 and 4.
+pub(crate) const WIDE_WORDS: usize = 4;
+pub(crate) const NARROW_WORDS: usize = 2;
+
 /// A sub-expression whose value depends only on one entity (and the snapshot): its value is
 /// kept per entity of type `ty` once computed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -163,8 +174,8 @@ pub(crate) struct SnapshotTables {
     /// `[address, entities]` per memo, as native code reads them (`entities` is 0 for a
     /// table that is not kept).
     headers: Box<[i64]>,
-    /// Per text memo, per entity: a leaked `Box<Arc<str>>`, or null.
-    texts: Vec<Box<[AtomicPtr<Arc<str>>]>>,
+    /// Per text memo, per entity: a leaked `Box<(text, steps it cost)>`, or null.
+    texts: Vec<Box<[AtomicPtr<Memoized>]>>,
     /// How many text memos the program has (`texts` is empty for unused tables).
     n_texts: usize,
     /// The attribute columns native code reads (owned here, read through the headers'
@@ -181,10 +192,13 @@ fn zeroed_u64(n: usize) -> Box<[AtomicU64]> {
     unsafe { Box::<[AtomicU64]>::new_zeroed_slice(n).assume_init() }
 }
 
-fn zeroed_ptrs(n: usize) -> Box<[AtomicPtr<Arc<str>>]> {
+/// A memoized message hole: its rendered text and the steps computing it cost.
+type Memoized = (Arc<str>, i64);
+
+fn zeroed_ptrs(n: usize) -> Box<[AtomicPtr<Memoized>]> {
     // SAFETY: an `AtomicPtr` has the in-memory representation of a raw pointer, for which
     // all-zero bytes are a valid value (null).
-    unsafe { Box::<[AtomicPtr<Arc<str>>]>::new_zeroed_slice(n).assume_init() }
+    unsafe { Box::<[AtomicPtr<Memoized>]>::new_zeroed_slice(n).assume_init() }
 }
 
 impl Drop for SnapshotTables {
@@ -228,21 +242,22 @@ impl SnapshotTables {
         self.column_headers.as_ptr()
     }
 
-    /// The memoized text of hole memo `m` for entity `idx`, if known.
-    fn text(&self, m: usize, idx: usize) -> Option<Arc<str>> {
+    /// The memoized text of hole memo `m` for entity `idx`, with the steps it cost, if known.
+    fn text(&self, m: usize, idx: usize) -> Option<Memoized> {
         let p = self.texts.get(m)?.get(idx)?.load(Ordering::Acquire);
-        // SAFETY: a non-null pointer in a text table points to a `Box<Arc<str>>` the table owns
-        // until it is dropped, which cannot happen while `self` is borrowed; it is never
+        // SAFETY: a non-null pointer in a text table points to a `Box<Memoized>` the table
+        // owns until it is dropped, which cannot happen while `self` is borrowed; it is never
         // mutated after it was published.
         unsafe { p.as_ref() }.cloned()
     }
 
-    /// Keeps `text` as hole memo `m`'s for entity `idx` (the first stored text wins).
-    fn put_text(&self, m: usize, idx: usize, text: &Arc<str>) {
+    /// Keeps `text` (which cost `cost` steps) as hole memo `m`'s for entity `idx` (the first
+    /// stored text wins).
+    fn put_text(&self, m: usize, idx: usize, text: &Arc<str>, cost: i64) {
         let Some(slot) = self.texts.get(m).and_then(|t| t.get(idx)) else {
             return;
         };
-        let p = Box::into_raw(Box::new(Arc::clone(text)));
+        let p = Box::into_raw(Box::new((Arc::clone(text), cost)));
         if slot
             .compare_exchange(std::ptr::null_mut(), p, Ordering::AcqRel, Ordering::Acquire)
             .is_err()
@@ -257,16 +272,28 @@ impl SnapshotTables {
         self.headers.as_ptr()
     }
 
-    fn put(&self, memo: usize, idx: usize, wide: bool, value: i64) {
+    /// Stores the value of memo `memo` for entity `idx` and the steps computing it cost: a
+    /// wide entry is `[known, value, cost, _]`, a narrow one `[value + 1, cost]`; the word
+    /// native code tests first is stored last.
+    fn put(&self, memo: usize, idx: usize, wide: bool, value: i64, cost: i64) {
         let Some(table) = self.tables.get(memo) else {
             return;
         };
         if wide {
-            if let (Some(flag), Some(slot)) = (table.get(2 * idx), table.get(2 * idx + 1)) {
+            if let (Some(flag), Some(slot), Some(steps)) = (
+                table.get(WIDE_WORDS * idx),
+                table.get(WIDE_WORDS * idx + 1),
+                table.get(WIDE_WORDS * idx + 2),
+            ) {
                 slot.store(value as u64, Ordering::Relaxed);
+                steps.store(cost as u64, Ordering::Relaxed);
                 flag.store(1, Ordering::Release);
             }
-        } else if let Some(slot) = table.get(idx) {
+        } else if let (Some(slot), Some(steps)) = (
+            table.get(NARROW_WORDS * idx),
+            table.get(NARROW_WORDS * idx + 1),
+        ) {
+            steps.store(cost as u64, Ordering::Relaxed);
             slot.store((value as u64).wrapping_add(1), Ordering::Release);
         }
     }
@@ -292,7 +319,11 @@ impl Tables {
         let mut headers = Vec::with_capacity(2 * self.memos.len());
         for spec in &self.memos {
             let n = store.entity_count(spec.ty);
-            let words = if spec.wide { 2 * n } else { n };
+            let words = if spec.wide {
+                WIDE_WORDS * n
+            } else {
+                NARROW_WORDS * n
+            };
             let table = zeroed_u64(words);
             headers.push(table.as_ptr() as i64);
             headers.push(n as i64);
@@ -334,14 +365,17 @@ fn unknown_code(k: usize) -> i64 {
 pub(crate) enum Item {
     Val(Value),
     /// The entities of type `ty` related to entity `idx` by `rel` (against the edges when
-    /// `inverse`; its closure when `transitive`): the store's sorted indices, looked up (the
-    /// closure is memoized by the store) whenever the item is read.
+    /// `inverse`): the store's sorted indices, looked up whenever the item is read.
     Rel {
         ty: EntityTypeId,
         rel: RelationId,
         inverse: bool,
-        transitive: bool,
         idx: u32,
+    },
+    /// A closure: the store's sorted indices of entities of type `ty`.
+    Closure {
+        ty: EntityTypeId,
+        set: Arc<[u32]>,
     },
 }
 
@@ -371,8 +405,13 @@ pub(crate) struct Ctx<'a> {
     pub(crate) memos: *const i64,
     /// Offset 56: the attribute columns' headers (`[values, present, entities]` per column).
     pub(crate) columns: *const i64,
-    /// Offset 64: `[known, value]` per value computed once per decision (zeroed for each).
+    /// Offset 64: `[known, value, cost]` per value computed once per decision (zeroed for
+    /// each).
     pub(crate) request_memos: *mut i64,
+    /// Offset 72: the steps this decision has left (negative once exhausted).
+    pub(crate) budget: i64,
+    /// The decision's budget, for the message when it runs out.
+    limit: Budget,
     memo_tables: Option<&'a SnapshotTables>,
     pub(crate) compiled: &'a Compiled,
     /// How many of the slots are context fields (the action's fields follow).
@@ -400,6 +439,7 @@ pub(crate) const OFF_NOW: i32 = 40;
 pub(crate) const OFF_MEMOS: i32 = 48;
 pub(crate) const OFF_COLUMNS: i32 = 56;
 pub(crate) const OFF_REQUEST_MEMOS: i32 = 64;
+pub(crate) const OFF_BUDGET: i32 = 72;
 
 impl<'a> Ctx<'a> {
     pub(crate) fn new(
@@ -409,6 +449,7 @@ impl<'a> Ctx<'a> {
         request: &'a Request,
         literals: &'a [i64],
         n_context: usize,
+        budget: Budget,
     ) -> Ctx<'a> {
         Ctx {
             err: 0,
@@ -420,6 +461,8 @@ impl<'a> Ctx<'a> {
             memos: std::ptr::null(),
             columns: std::ptr::null(),
             request_memos: std::ptr::null_mut(),
+            budget: budget.start(),
+            limit: budget,
             memo_tables: None,
             compiled,
             tables,
@@ -454,6 +497,34 @@ impl<'a> Ctx<'a> {
         0
     }
 
+    /// Spends `n` steps: `false` (and the budget's error pending) once it is exhausted.
+    fn charge(&mut self, n: i64) -> bool {
+        self.budget = self.budget.saturating_sub(n);
+        if self.budget < 0 {
+            self.fail(self.limit.exhausted());
+            return false;
+        }
+        true
+    }
+
+    /// The size a handle's value adds to an operation's steps (see `crate::budget`).
+    fn size(&self, h: i64) -> usize {
+        match self.resolve(h) {
+            Some(Res::Val(Value::Str(s))) => s.len(),
+            Some(Res::Val(Value::Set(items))) => items.len(),
+            Some(Res::Idx(_, items)) => items.len(),
+            _ => 0,
+        }
+    }
+
+    /// Spends the steps of an operation on the values of `handles`.
+    fn charge_sizes(&mut self, handles: &[i64]) -> bool {
+        let steps = handles
+            .iter()
+            .fold(1i64, |n, &h| n.saturating_add(size_steps(self.size(h))));
+        self.charge(steps)
+    }
+
     fn internal(&mut self, what: &str) -> i64 {
         self.fail(EvalError::new(format!(
             "internal error: {what} (the program did not verify?)"
@@ -478,16 +549,9 @@ impl<'a> Ctx<'a> {
                     ty,
                     rel,
                     inverse,
-                    transitive,
                     idx,
-                } => Some(Res::Idx(
-                    *ty,
-                    if *transitive {
-                        self.store.closure(*rel, *inverse, *idx)
-                    } else {
-                        self.store.related(*rel, *inverse, *idx)
-                    },
-                )),
+                } => Some(Res::Idx(*ty, self.store.related(*rel, *inverse, *idx))),
+                Item::Closure { ty, set } => Some(Res::Idx(*ty, set)),
             },
             S_CONST => self.tables.consts.get(low).map(Res::Val),
             S_SLOT => match low.checked_sub(self.n_context) {
@@ -602,14 +666,38 @@ fn entity_set(ty: EntityTypeId, indices: &[u32]) -> Value {
 }
 
 /// Runs `f` on the context behind the pointer native code passes to every helper.
+///
+/// No panic leaves a helper: unwinding out of an `extern "C"` function would abort the
+/// process (and unwinding through native code is not something Cranelift's frames support).
+/// A panic inside `f` (a bug of Ward) is caught here and becomes an evaluation error of the
+/// rule being evaluated, which fails closed like any other; the helper returns `default`.
 fn with<R>(p: *mut u8, default: R, f: impl FnOnce(&mut Ctx<'_>) -> R) -> R {
     // SAFETY: native code only ever passes the pointer it received as its first argument, which
     // `Code::run_*` derives from a `&mut Ctx` that outlives the call and is not otherwise used
     // while native code runs; `as_mut` turns a null pointer into `None`.
-    match unsafe { p.cast::<Ctx<'_>>().as_mut() } {
-        Some(ctx) => f(ctx),
-        None => default,
+    let Some(ctx) = (unsafe { p.cast::<Ctx<'_>>().as_mut() }) else {
+        return default;
+    };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut *ctx))) {
+        Ok(result) => result,
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".into());
+            ctx.fail(EvalError::new(format!(
+                "internal error: the runtime failed while evaluating ({what})"
+            )));
+            default
+        }
     }
+}
+
+/// A helper that panics, for the test that no panic crosses into native code.
+#[cfg(test)]
+pub(crate) extern "C" fn h_test_panic(p: *mut u8, _h: i64) -> i64 {
+    with(p, 0, |_| panic!("a test helper panics on purpose"))
 }
 
 fn flag(b: bool) -> i64 {
@@ -724,15 +812,28 @@ pub(crate) extern "C" fn h_set_finish(p: *mut u8, b: i64) -> i64 {
 
 /// Equality of two strings or sets.
 pub(crate) extern "C" fn h_eq(p: *mut u8, a: i64, b: i64) -> i64 {
-    with(p, 0, |ctx| match (ctx.value(a), ctx.value(b)) {
-        (Some(x), Some(y)) => flag(x == y),
-        _ => ctx.internal("handle out of range"),
+    with(p, 0, |ctx| {
+        if !ctx.charge_sizes(&[a, b]) {
+            return 0;
+        }
+        match (ctx.value(a), ctx.value(b)) {
+            (Some(x), Some(y)) => flag(x == y),
+            _ => ctx.internal("handle out of range"),
+        }
     })
 }
 
 /// `x in h`, `x` a native value of type code `code`.
 pub(crate) extern "C" fn h_contains(p: *mut u8, h: i64, code: i64, x: i64) -> i64 {
     with(p, 0, |ctx| {
+        let elem_size = if code & 0xff == K_HANDLE {
+            ctx.size(x)
+        } else {
+            0
+        };
+        if !ctx.charge(1i64.saturating_add(size_steps(elem_size))) {
+            return 0;
+        }
         if code & 0xff == K_ENTITY
             && let Some(Res::Idx(_, items)) = ctx.resolve(h)
         {
@@ -790,6 +891,9 @@ fn set_items(v: &Value) -> Option<&[Value]> {
 
 pub(crate) extern "C" fn h_intersects(p: *mut u8, a: i64, b: i64) -> i64 {
     with(p, 0, |ctx| {
+        if !ctx.charge_sizes(&[a, b]) {
+            return 0;
+        }
         let (Some(x), Some(y)) = (ctx.value(a), ctx.value(b)) else {
             return ctx.internal("handle out of range");
         };
@@ -802,6 +906,9 @@ pub(crate) extern "C" fn h_intersects(p: *mut u8, a: i64, b: i64) -> i64 {
 
 pub(crate) extern "C" fn h_subset(p: *mut u8, a: i64, b: i64) -> i64 {
     with(p, 0, |ctx| {
+        if !ctx.charge_sizes(&[a, b]) {
+            return 0;
+        }
         let (Some(x), Some(y)) = (ctx.value(a), ctx.value(b)) else {
             return ctx.internal("handle out of range");
         };
@@ -814,18 +921,31 @@ pub(crate) extern "C" fn h_subset(p: *mut u8, a: i64, b: i64) -> i64 {
 
 /// `starts_with` (0), `ends_with` (1), `contains` (2) on strings.
 pub(crate) extern "C" fn h_str_test(p: *mut u8, op: i64, a: i64, b: i64) -> i64 {
-    with(p, 0, |ctx| match (ctx.resolve(a), ctx.resolve(b)) {
+    with(p, 0, |ctx| {
+        if ctx.charge_sizes(&[a, b]) {
+            str_test(ctx, op, a, b)
+        } else {
+            0
+        }
+    })
+}
+
+fn str_test(ctx: &mut Ctx<'_>, op: i64, a: i64, b: i64) -> i64 {
+    match (ctx.resolve(a), ctx.resolve(b)) {
         (Some(Res::Val(Value::Str(s))), Some(Res::Val(Value::Str(t)))) => flag(match op {
             0 => s.starts_with(&**t),
             1 => s.ends_with(&**t),
             _ => s.contains(&**t),
         }),
         _ => ctx.internal("expected a string"),
-    })
+    }
 }
 
 pub(crate) extern "C" fn h_lower(p: *mut u8, h: i64) -> i64 {
     with(p, 0, |ctx| {
+        if !ctx.charge_sizes(&[h]) {
+            return 0;
+        }
         let lowered = match ctx.resolve(h) {
             Some(Res::Val(Value::Str(s))) => s.to_lowercase(),
             _ => return ctx.internal("expected a string"),
@@ -835,14 +955,23 @@ pub(crate) extern "C" fn h_lower(p: *mut u8, h: i64) -> i64 {
 }
 
 pub(crate) extern "C" fn h_strlen(p: *mut u8, h: i64) -> i64 {
-    with(p, 0, |ctx| match ctx.resolve(h) {
-        Some(Res::Val(Value::Str(s))) => s.chars().count() as i64,
-        _ => ctx.internal("expected a string"),
+    with(p, 0, |ctx| {
+        if !ctx.charge_sizes(&[h]) {
+            return 0;
+        }
+        match ctx.resolve(h) {
+            Some(Res::Val(Value::Str(s))) => s.chars().count() as i64,
+            _ => ctx.internal("expected a string"),
+        }
     })
 }
 
 pub(crate) extern "C" fn h_matches(p: *mut u8, re: i64, h: i64) -> i64 {
     with(p, 0, |ctx| {
+        let size = ctx.size(h);
+        if !ctx.charge(1i64.saturating_add(size_steps(size))) {
+            return 0;
+        }
         let regex = usize::try_from(re)
             .ok()
             .and_then(|re| ctx.compiled.regexes.get(re));
@@ -861,23 +990,77 @@ pub(crate) extern "C" fn h_related(p: *mut u8, rel: i64, flags: i64, ent: i64, t
         let (Ok(rel), Ok(ty)) = (u32::try_from(rel), u32::try_from(ty)) else {
             return ctx.internal("relation out of range");
         };
-        // An entity the store does not hold has no edges (index past every relation's nodes).
-        let idx = u32::try_from(ent).unwrap_or(u32::MAX);
-        ctx.push(Item::Rel {
-            ty: EntityTypeId(ty),
-            rel: RelationId(rel),
-            inverse: flags & 1 != 0,
-            transitive: flags & 2 != 0,
-            idx,
-        })
+        let (ty, rel, inverse) = (EntityTypeId(ty), RelationId(rel), flags & 1 != 0);
+        // An entity the store does not hold has no edges.
+        let Ok(idx) = u32::try_from(ent) else {
+            if !ctx.charge(1) {
+                return 0;
+            }
+            return ctx.push(Item::Closure {
+                ty,
+                set: Arc::from([]),
+            });
+        };
+        if flags & 2 != 0 {
+            let set = ctx.store.closure(rel, inverse, idx);
+            if !ctx.charge(result_steps(set.len())) {
+                return 0;
+            }
+            ctx.push(Item::Closure { ty, set })
+        } else {
+            let n = ctx.store.related(rel, inverse, idx).len();
+            if !ctx.charge(result_steps(n)) {
+                return 0;
+            }
+            ctx.push(Item::Rel {
+                ty,
+                rel,
+                inverse,
+                idx,
+            })
+        }
+    })
+}
+
+/// `count(closure(x, r))` (`inverse` for `~r`) without the closure.
+pub(crate) extern "C" fn h_closure_count(p: *mut u8, rel: i64, inverse: i64, ent: i64) -> i64 {
+    with(p, 0, |ctx| {
+        let Ok(rel) = u32::try_from(rel) else {
+            return ctx.internal("relation out of range");
+        };
+        let Ok(idx) = u32::try_from(ent) else {
+            // An entity the store does not hold has no edges.
+            ctx.charge(1);
+            return 0;
+        };
+        let size = ctx.store.closure_count(RelationId(rel), inverse != 0, idx);
+        let steps = if size.direct {
+            1
+        } else {
+            result_steps(size.count)
+        };
+        if !ctx.charge(steps) {
+            return 0;
+        }
+        i64::try_from(size.count).unwrap_or(i64::MAX)
     })
 }
 
 pub(crate) extern "C" fn h_path(p: *mut u8, rel: i64, inverse: i64, a: i64, b: i64) -> i64 {
     with(p, 0, |ctx| {
         match (u32::try_from(rel), u32::try_from(a), u32::try_from(b)) {
-            (Ok(rel), Ok(a), Ok(b)) => flag(ctx.store.reaches(RelationId(rel), inverse != 0, a, b)),
-            _ => 0,
+            (Ok(rel), Ok(a), Ok(b)) => {
+                let rel = RelationId(rel);
+                let size = ctx.store.closure_count(rel, inverse != 0, a).count;
+                if !ctx.charge(result_steps(size)) {
+                    return 0;
+                }
+                flag(ctx.store.reaches(rel, inverse != 0, a, b))
+            }
+            _ => {
+                ctx.charge(1);
+                0
+            }
         }
     })
 }
@@ -945,6 +1128,9 @@ pub(crate) fn time_part(part: TimePart) -> i64 {
 /// Raises one of [`RAISE_MESSAGES`].
 pub(crate) extern "C" fn h_raise(p: *mut u8, code: i64) -> i64 {
     with(p, 0, |ctx| {
+        if code == RAISE_BUDGET {
+            return ctx.fail(ctx.limit.exhausted());
+        }
         let message = usize::try_from(code)
             .ok()
             .and_then(|c| RAISE_MESSAGES.get(c))
@@ -981,22 +1167,22 @@ pub(crate) extern "C" fn h_emit(p: *mut u8, code: i64, present: i64, x: i64) -> 
     })
 }
 
-/// Stores the value of memo `m` for entity `idx` (nothing for an index out of range, such as
-/// an entity the store does not hold).
-pub(crate) extern "C" fn h_memo_put(p: *mut u8, m: i64, idx: i64, value: i64) -> i64 {
+/// Stores the value of memo `m` for entity `idx`, which cost `cost` steps (nothing for an
+/// index out of range, such as an entity the store does not hold).
+pub(crate) extern "C" fn h_memo_put(p: *mut u8, m: i64, idx: i64, value: i64, cost: i64) -> i64 {
     with(p, 0, |ctx| {
         let (Ok(m), Ok(idx)) = (usize::try_from(m), usize::try_from(idx)) else {
             return 0;
         };
         if let (Some(tables), Some(spec)) = (ctx.memo_tables, ctx.tables.memos.get(m)) {
-            tables.put(m, idx, spec.wide, value);
+            tables.put(m, idx, spec.wide, value, cost);
         }
         0
     })
 }
 
-/// Emits the memoized text of message hole memo `m` for entity `idx`: 1 when it was known
-/// (and emitted), 0 when the hole must be evaluated.
+/// Emits the memoized text of message hole memo `m` for entity `idx`, spending the steps it
+/// cost: 1 when it was known (and emitted), 0 when the hole must be evaluated.
 pub(crate) extern "C" fn h_text_get(p: *mut u8, m: i64, idx: i64) -> i64 {
     with(p, 0, |ctx| {
         let (Ok(m), Ok(idx), Some(tables)) =
@@ -1005,7 +1191,10 @@ pub(crate) extern "C" fn h_text_get(p: *mut u8, m: i64, idx: i64) -> i64 {
             return 0;
         };
         match tables.text(m, idx) {
-            Some(text) => {
+            Some((text, cost)) => {
+                if cost > 0 && !ctx.charge(cost) {
+                    return 0;
+                }
                 ctx.emitted.push(Value::Str(text));
                 1
             }
@@ -1014,8 +1203,8 @@ pub(crate) extern "C" fn h_text_get(p: *mut u8, m: i64, idx: i64) -> i64 {
     })
 }
 
-/// Renders the value of message hole memo `m` (absent when `present` is 0), keeps the text for
-/// entity `idx` and emits it (a string renders as itself).
+/// Renders the value of message hole memo `m` (absent when `present` is 0), which cost `cost`
+/// steps, keeps the text for entity `idx` and emits it (a string renders as itself).
 pub(crate) extern "C" fn h_text_put(
     p: *mut u8,
     m: i64,
@@ -1023,6 +1212,7 @@ pub(crate) extern "C" fn h_text_put(
     code: i64,
     present: i64,
     x: i64,
+    cost: i64,
 ) -> i64 {
     with(p, 0, |ctx| {
         let Some((_, ty)) = usize::try_from(m)
@@ -1040,7 +1230,7 @@ pub(crate) extern "C" fn h_text_put(
             return ctx.internal("emitted value of an unexpected type");
         };
         let mut text = String::new();
-        crate::decision::render_value(
+        crate::render::render_value(
             &mut text,
             &value,
             ty,
@@ -1051,7 +1241,7 @@ pub(crate) extern "C" fn h_text_put(
         if let (Ok(m), Ok(idx), Some(tables)) =
             (usize::try_from(m), usize::try_from(idx), ctx.memo_tables)
         {
-            tables.put_text(m, idx, &text);
+            tables.put_text(m, idx, &text, cost);
         }
         ctx.emitted.push(Value::Str(text));
         0

@@ -172,3 +172,93 @@ fn stats_list_every_rule_as_native() {
         format!("native, {} inline ops", s[0].native_ops)
     );
 }
+
+/// Issue 8.5: a panic inside an `extern "C"` helper never unwinds into native code. It becomes
+/// an evaluation error of the rule (a deny rule fires, an allow rule does not), and the
+/// process goes on deciding.
+#[test]
+fn a_panicking_helper_fails_the_rule_closed() {
+    let s = Expr {
+        ty: Type::String,
+        kind: ExprKind::Arg(0),
+    };
+    let long = |s: Expr| Expr {
+        ty: Type::Bool,
+        kind: ExprKind::Binary {
+            op: BinOp::Gt,
+            lhs: Box::new(Expr {
+                ty: Type::Int,
+                kind: ExprKind::Builtin {
+                    builtin: Builtin::Len,
+                    args: vec![s],
+                },
+            }),
+            rhs: Box::new(Expr {
+                ty: Type::Int,
+                kind: ExprKind::Int(3),
+            }),
+        },
+    };
+    let rule = |name: &str, kind: EffectKind| Rule {
+        name: name.into(),
+        location: Location::default(),
+        actions: vec![ActionId(0)],
+        args: vec![Field {
+            name: "s".into(),
+            ty: Type::String,
+        }],
+        conditions: vec![Condition {
+            source: "len(s) > 3".into(),
+            location: Location::default(),
+            expr: long(s.clone()),
+        }],
+        effect: Effect {
+            kind,
+            approvers: None,
+        },
+        message: None,
+        n_locals: 0,
+    };
+    let mut p = Program::default();
+    p.schema.actions.push(Action {
+        name: "act".into(),
+        fields: vec![Field {
+            name: "s".into(),
+            ty: Type::String,
+        }],
+    });
+    p.default = Effect {
+        kind: EffectKind::Allow,
+        approvers: None,
+    };
+    p.rules = vec![
+        rule("long_allowed", EffectKind::Allow),
+        rule("long_denied", EffectKind::Deny),
+    ];
+    super::lower::PANIC_IN_LEN.with(|flag| flag.set(true));
+    let panicking = Engine::new(p.clone());
+    super::lower::PANIC_IN_LEN.with(|flag| flag.set(false));
+    let panicking = panicking.unwrap();
+    let sound = Engine::new(p).unwrap();
+    let request = |s: &str| serde_json::json!({"action": "act", "at": "2026-11-28T10:00:00Z", "args": {"s": s}});
+    let expected = "internal error: the runtime failed while evaluating (a test helper panics \
+                    on purpose)";
+    for round in 0..3 {
+        let d = panicking.decide(&request("ab"));
+        assert_eq!(d.decision, EffectKind::Deny, "round {round}: {d:?}");
+        let fired: Vec<&str> = d.fired.iter().map(|f| &*f.rule).collect();
+        assert_eq!(fired, ["long_denied"]);
+        let errors: Vec<(&str, &str)> = d
+            .errors
+            .iter()
+            .map(|e| (e.rule.as_deref().unwrap_or(""), e.message.as_str()))
+            .collect();
+        assert_eq!(
+            errors,
+            [("long_allowed", expected), ("long_denied", expected)]
+        );
+        // The same program without the panicking helper decides as usual meanwhile.
+        assert_eq!(sound.decide(&request("ab")).decision, EffectKind::Allow);
+        assert!(sound.decide(&request("abcd")).errors.is_empty());
+    }
+}

@@ -373,12 +373,12 @@ impl<'a> Sense<'a> {
                 let transitive = matches!(e.kind, ExprKind::Closure { .. });
                 match self.eval(of)?.v {
                     Value::Entity(EntityRef::Known { idx, .. }) => {
-                        let related = if transitive {
-                            self.store.closure(*rel, *inverse, idx)
+                        let set = if transitive {
+                            entity_set(target, &self.store.closure(*rel, *inverse, idx))
                         } else {
-                            self.store.related(*rel, *inverse, idx)
+                            entity_set(target, self.store.related(*rel, *inverse, idx))
                         };
-                        Ok(Sym::flat(entity_set(target, related)))
+                        Ok(Sym::flat(set))
                     }
                     Value::Entity(EntityRef::Unknown { .. }) => Ok(Sym::flat(Value::empty_set())),
                     _ => Err(Fail),

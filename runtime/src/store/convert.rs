@@ -177,11 +177,21 @@ pub(crate) fn convert(
         (Type::Bool, Json::Bool(b)) => Some(Value::Bool(*b)),
         (Type::Int, Json::Number(n)) => match n.as_i64() {
             Some(n) => Some(Value::Int(n)),
+            // JSON has one number type: an integer below `i64::MIN` or beyond `u64::MAX`
+            // arrives as a float, whose digits are not the ones written; say what is wrong
+            // without echoing them.
+            None if n.is_f64() && n.as_f64().is_some_and(|f| f.fract() == 0.0 && !fits_i64(f)) => {
+                problems.push(
+                    path,
+                    format!("the integer is out of range for Int ({INT_RANGE})"),
+                );
+                None
+            }
             None if n.is_f64() => mistyped(problems),
             None => {
                 problems.push(
                     path,
-                    format!("the integer {n} is out of range (64-bit signed integers only)"),
+                    format!("the integer {n} is out of range for Int ({INT_RANGE})"),
                 );
                 None
             }
@@ -259,6 +269,16 @@ pub(crate) fn convert(
         }
         _ => mistyped(problems),
     }
+}
+
+/// The values an `Int` holds, for messages.
+const INT_RANGE: &str = "-9223372036854775808 to 9223372036854775807";
+
+/// Whether an integral float lies strictly inside the range of `i64`. The ends are excluded:
+/// an integer written within the range is parsed as an integer, never as a float, so a float
+/// at `-2^63` is a rounded `-9223372036854775809` or beyond.
+fn fits_i64(f: f64) -> bool {
+    f > -9_223_372_036_854_775_808.0 && f < 9_223_372_036_854_775_808.0
 }
 
 /// "no `Identity` with id `zed` in the entities", with a hint when another type has that id.
@@ -404,6 +424,14 @@ pub(crate) struct DuplicateKey {
 /// silently) and also reports every duplicate key. Syntax errors become a problem with
 /// `line:column`.
 pub(crate) fn parse_json(text: &str) -> Result<(Json, Vec<DuplicateKey>), Problem> {
+    if text.starts_with('\u{feff}') {
+        return Err(Problem {
+            path: String::new(),
+            message: "the document starts with a UTF-8 byte order mark (BOM), which JSON does \
+                      not allow: save it as UTF-8 without a BOM"
+                .into(),
+        });
+    }
     let duplicates = RefCell::new(Vec::new());
     let mut de = serde_json::Deserializer::from_str(text);
     let root = Trail::Root;

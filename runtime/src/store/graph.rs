@@ -6,11 +6,34 @@
 //! components (petgraph's iterative Kosaraju: the data may hold chains of any length, so no
 //! recursion); the first `closure` of a node computes its component's result by a walk over the
 //! condensed DAG and stores it in a `OnceLock`, so later reads are a lookup without locking.
+//! The memo is capped ([`MEMO_CAP`] node indices per relation): past it, closures are computed
+//! for each use and not kept, so a long-lived snapshot does not grow without bound (the closures
+//! of every node of a 40,000-node chain would hold 800 million indices).
+//!
+//! The *size* of a closure is a per-node fact that does not need the closure: where the
+//! condensed DAG is a chain or a tree below a component (each component below it entered by one
+//! edge), sizes add up along it, and [`RelationIndex::closure_count`] answers from a table
+//! computed once per direction in linear time. Elsewhere the size is counted by a walk (and
+//! memoized), without materializing the closure.
+//!
 //! This module knows nothing of JSON, entity ids or values: only dense `u32` indices.
 
 use std::collections::HashSet;
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
+/// The most node indices the closure memo of one relation keeps (64 MiB).
+pub(crate) const MEMO_CAP: usize = 16 * 1024 * 1024;
+
+/// The size of a closure, and whether it came from the table of sizes (no walk).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClosureCount {
+    pub count: usize,
+    /// The size was read from the table computed for the relation's shape (a chain or a tree);
+    /// `false` when it had to be counted by a walk.
+    pub direct: bool,
+}
 
 use petgraph::graph::{DiGraph, NodeIndex};
 
@@ -106,10 +129,29 @@ impl RelationIndex {
         }
     }
 
-    pub(crate) fn closure(&self, inverse: bool, idx: u32) -> &[u32] {
+    pub(crate) fn closure(&self, inverse: bool, idx: u32) -> Arc<[u32]> {
         match &self.condensed {
             Some(condensed) => condensed.closure(inverse, idx),
-            None => self.related(inverse, idx),
+            None => Arc::from(self.related(inverse, idx)),
+        }
+    }
+
+    /// The size of `closure(inverse, idx)`, without computing the closure.
+    pub(crate) fn closure_count(&self, inverse: bool, idx: u32) -> ClosureCount {
+        match &self.condensed {
+            Some(condensed) => condensed.count(inverse, idx),
+            None => ClosureCount {
+                count: self.related(inverse, idx).len(),
+                direct: true,
+            },
+        }
+    }
+
+    /// Whether `to` is in `closure(inverse, from)`.
+    pub(crate) fn reaches(&self, inverse: bool, from: u32, to: u32) -> bool {
+        match &self.condensed {
+            Some(condensed) => condensed.closure(inverse, from).binary_search(&to).is_ok(),
+            None => self.related(inverse, from).binary_search(&to).is_ok(),
         }
     }
 }
@@ -125,10 +167,26 @@ struct Condensed {
     successors: Csr,
     predecessors: Csr,
     /// Closure per component, following the edges.
-    memo_forward: Box<[OnceLock<Box<[u32]>>]>,
+    memo_forward: Box<[OnceLock<Arc<[u32]>>]>,
     /// Closure per component, against the edges.
-    memo_backward: Box<[OnceLock<Box<[u32]>>]>,
+    memo_backward: Box<[OnceLock<Arc<[u32]>>]>,
+    /// How many node indices the two memos hold (at most [`MEMO_CAP`]).
+    memoized: AtomicUsize,
+    /// Closure sizes per component, following and against the edges, computed on first use.
+    sizes_forward: OnceLock<Sizes>,
+    sizes_backward: OnceLock<Sizes>,
 }
+
+/// The closure sizes of one direction: from the table where the shape gives them, else
+/// counted by a walk on first use.
+struct Sizes {
+    /// Per component, the size of its closure, or [`UNKNOWN`].
+    table: Box<[u32]>,
+    /// Per component whose size is not in the table: 0 until counted, then size + 1.
+    counted: Box<[AtomicU32]>,
+}
+
+const UNKNOWN: u32 = u32::MAX;
 
 impl Condensed {
     fn new(forward: &Csr, edges: &[(u32, u32)]) -> Condensed {
@@ -192,10 +250,151 @@ impl Condensed {
             predecessors,
             memo_forward: memo(),
             memo_backward: memo(),
+            memoized: AtomicUsize::new(0),
+            sizes_forward: OnceLock::new(),
+            sizes_backward: OnceLock::new(),
         }
     }
 
-    fn memo(&self, inverse: bool) -> &[OnceLock<Box<[u32]>>] {
+    /// The DAG a direction walks, and the one against it.
+    fn dags(&self, inverse: bool) -> (&Csr, &Csr) {
+        if inverse {
+            (&self.predecessors, &self.successors)
+        } else {
+            (&self.successors, &self.predecessors)
+        }
+    }
+
+    /// The nodes of component `c` that its own closure holds: all of them on a cycle, else none.
+    fn own(&self, c: u32) -> usize {
+        if self.cyclic.get(c as usize).copied().unwrap_or(false) {
+            self.members.row(c).len()
+        } else {
+            0
+        }
+    }
+
+    /// The size of the closure of node `idx`.
+    fn count(&self, inverse: bool, idx: u32) -> ClosureCount {
+        let Some(&c) = self.component.get(idx as usize) else {
+            return ClosureCount {
+                count: 0,
+                direct: true,
+            };
+        };
+        let cell = if inverse {
+            &self.sizes_backward
+        } else {
+            &self.sizes_forward
+        };
+        let sizes = cell.get_or_init(|| self.sizes(inverse));
+        match sizes.table.get(c as usize) {
+            Some(&n) if n != UNKNOWN => ClosureCount {
+                count: n as usize,
+                direct: true,
+            },
+            _ => {
+                let slot = sizes.counted.get(c as usize);
+                let known = slot.map_or(0, |s| s.load(Ordering::Acquire));
+                let count = match known.checked_sub(1) {
+                    Some(n) => n as usize,
+                    None => {
+                        let n = self.walk_count(inverse, c);
+                        if let (Some(slot), Ok(stored)) = (slot, u32::try_from(n + 1)) {
+                            slot.store(stored, Ordering::Release);
+                        }
+                        n
+                    }
+                };
+                ClosureCount {
+                    count,
+                    direct: false,
+                }
+            }
+        }
+    }
+
+    /// The table of sizes for one direction, in linear time: components in an order where
+    /// everything below a component comes first (Kahn's algorithm over the DAG against the
+    /// direction). A component with no successor has its own nodes; with one successor `d`, it
+    /// adds `d`'s nodes and closure (`d`'s nodes are in `d`'s closure exactly when `d` is
+    /// cyclic); with several, it adds them up only when the DAG below it is a tree (every
+    /// component below entered by one edge, so no node is counted twice). The others are left
+    /// to [`Condensed::walk_count`].
+    fn sizes(&self, inverse: bool) -> Sizes {
+        let (next, prev) = self.dags(inverse);
+        let n = self.cyclic.len();
+        let mut table = vec![UNKNOWN; n];
+        // Whether the DAG below a component is a tree of components entered by one edge each.
+        let mut tree = vec![false; n];
+        let mut pending: Vec<usize> = (0..n as u32).map(|c| next.row(c).len()).collect();
+        let mut ready: Vec<u32> = (0..n as u32)
+            .filter(|&c| pending.get(c as usize) == Some(&0))
+            .collect();
+        while let Some(c) = ready.pop() {
+            for &p in prev.row(c) {
+                if let Some(k) = pending.get_mut(p as usize) {
+                    *k -= 1;
+                    if *k == 0 {
+                        ready.push(p);
+                    }
+                }
+            }
+            let succ = next.row(c);
+            let known = |d: u32| table.get(d as usize).copied().unwrap_or(UNKNOWN);
+            let below_is_tree = succ
+                .iter()
+                .all(|&d| prev.row(d).len() == 1 && tree.get(d as usize) == Some(&true));
+            let countable =
+                below_is_tree || (succ.len() == 1 && succ.iter().all(|&d| known(d) != UNKNOWN));
+            if let Some(slot) = tree.get_mut(c as usize) {
+                *slot = below_is_tree;
+            }
+            if !countable {
+                continue;
+            }
+            let mut size = self.own(c) as u64;
+            for &d in succ {
+                let below = u64::from(known(d));
+                size += self.members.row(d).len() as u64 + below - self.own(d) as u64;
+            }
+            if let (Some(slot), Ok(size)) = (table.get_mut(c as usize), u32::try_from(size))
+                && size != UNKNOWN
+            {
+                *slot = size;
+            }
+        }
+        Sizes {
+            table: table.into_boxed_slice(),
+            counted: (0..n).map(|_| AtomicU32::new(0)).collect(),
+        }
+    }
+
+    /// The size of component `c`'s closure, by a walk of the DAG below it (nothing is
+    /// materialized but the set of components seen).
+    fn walk_count(&self, inverse: bool, c: u32) -> usize {
+        let (next, _) = self.dags(inverse);
+        let mut count = self.own(c);
+        let mut seen: HashSet<u32> = HashSet::new();
+        seen.insert(c);
+        let mut stack: Vec<u32> = next
+            .row(c)
+            .iter()
+            .copied()
+            .filter(|&d| seen.insert(d))
+            .collect();
+        while let Some(d) = stack.pop() {
+            count += self.members.row(d).len();
+            for &e in next.row(d) {
+                if seen.insert(e) {
+                    stack.push(e);
+                }
+            }
+        }
+        count
+    }
+
+    fn memo(&self, inverse: bool) -> &[OnceLock<Arc<[u32]>>] {
         if inverse {
             &self.memo_backward
         } else {
@@ -203,14 +402,25 @@ impl Condensed {
         }
     }
 
-    fn closure(&self, inverse: bool, idx: u32) -> &[u32] {
+    fn closure(&self, inverse: bool, idx: u32) -> Arc<[u32]> {
         let Some(&c) = self.component.get(idx as usize) else {
-            return &[];
+            return Arc::from([]);
         };
-        match self.memo(inverse).get(c as usize) {
-            Some(cell) => cell.get_or_init(|| self.compute(inverse, c)),
-            None => &[],
+        let Some(cell) = self.memo(inverse).get(c as usize) else {
+            return Arc::from([]);
+        };
+        if let Some(known) = cell.get() {
+            return Arc::clone(known);
         }
+        let computed: Arc<[u32]> = Arc::from(self.compute(inverse, c));
+        // Kept while the memo has room (a race may overshoot the cap by a few closures).
+        let len = computed.len();
+        if self.memoized.load(Ordering::Relaxed).saturating_add(len) <= MEMO_CAP
+            && cell.set(Arc::clone(&computed)).is_ok()
+        {
+            self.memoized.fetch_add(len, Ordering::Relaxed);
+        }
+        computed
     }
 
     /// Every node reachable from component `c` by one or more edges, sorted: `c`'s own nodes
@@ -273,17 +483,17 @@ mod tests {
         assert_eq!(r.related(true, 0), &[3]);
         assert_eq!(r.related(true, 2), &[0]);
         assert_eq!(r.related(false, 99), &[] as &[u32]);
-        assert_eq!(r.closure(false, 99), &[] as &[u32]);
+        assert_eq!(&*r.closure(false, 99), &[] as &[u32]);
     }
 
     #[test]
     fn closure_of_a_chain_excludes_the_start() {
         let r = index(4, &[(0, 1), (1, 2), (2, 3)]);
-        assert_eq!(r.closure(false, 0), &[1, 2, 3]);
-        assert_eq!(r.closure(false, 2), &[3]);
-        assert_eq!(r.closure(false, 3), &[] as &[u32]);
-        assert_eq!(r.closure(true, 3), &[0, 1, 2]);
-        assert_eq!(r.closure(true, 0), &[] as &[u32]);
+        assert_eq!(&*r.closure(false, 0), &[1, 2, 3]);
+        assert_eq!(&*r.closure(false, 2), &[3]);
+        assert_eq!(&*r.closure(false, 3), &[] as &[u32]);
+        assert_eq!(&*r.closure(true, 3), &[0, 1, 2]);
+        assert_eq!(&*r.closure(true, 0), &[] as &[u32]);
     }
 
     #[test]
@@ -291,20 +501,20 @@ mod tests {
         // 0 -> 1 -> 2 -> 0, 2 -> 3, 4 -> 0
         let r = index(5, &[(0, 1), (1, 2), (2, 0), (2, 3), (4, 0)]);
         for x in 0..3 {
-            assert_eq!(r.closure(false, x), &[0, 1, 2, 3], "from {x}");
-            assert_eq!(r.closure(true, x), &[0, 1, 2, 4], "to {x}");
+            assert_eq!(&*r.closure(false, x), &[0, 1, 2, 3], "from {x}");
+            assert_eq!(&*r.closure(true, x), &[0, 1, 2, 4], "to {x}");
         }
-        assert_eq!(r.closure(false, 4), &[0, 1, 2, 3]);
-        assert_eq!(r.closure(true, 3), &[0, 1, 2, 4]);
+        assert_eq!(&*r.closure(false, 4), &[0, 1, 2, 3]);
+        assert_eq!(&*r.closure(true, 3), &[0, 1, 2, 4]);
     }
 
     #[test]
     fn self_loop_puts_a_node_in_its_own_closure() {
         let r = index(3, &[(0, 0), (0, 1), (1, 2)]);
-        assert_eq!(r.closure(false, 0), &[0, 1, 2]);
-        assert_eq!(r.closure(false, 1), &[2]);
-        assert_eq!(r.closure(true, 0), &[0]);
-        assert_eq!(r.closure(true, 2), &[0, 1]);
+        assert_eq!(&*r.closure(false, 0), &[0, 1, 2]);
+        assert_eq!(&*r.closure(false, 1), &[2]);
+        assert_eq!(&*r.closure(true, 0), &[0]);
+        assert_eq!(&*r.closure(true, 2), &[0, 1]);
     }
 
     #[test]
@@ -312,18 +522,18 @@ mod tests {
         // 0 -> 1 -> 3, 0 -> 2 -> 3, 3 -> 4
         let r = index(5, &[(0, 1), (0, 2), (1, 3), (2, 3), (3, 4)]);
         // Memoize a lower node first so the walk from 0 reuses it.
-        assert_eq!(r.closure(false, 1), &[3, 4]);
-        assert_eq!(r.closure(false, 0), &[1, 2, 3, 4]);
-        assert_eq!(r.closure(true, 4), &[0, 1, 2, 3]);
-        assert_eq!(r.closure(true, 3), &[0, 1, 2]);
+        assert_eq!(&*r.closure(false, 1), &[3, 4]);
+        assert_eq!(&*r.closure(false, 0), &[1, 2, 3, 4]);
+        assert_eq!(&*r.closure(true, 4), &[0, 1, 2, 3]);
+        assert_eq!(&*r.closure(true, 3), &[0, 1, 2]);
     }
 
     #[test]
     fn heterogeneous_closure_is_adjacency() {
         let r = RelationIndex::new(2, 3, false, vec![(0, 2), (1, 2), (0, 0)]);
-        assert_eq!(r.closure(false, 0), &[0, 2]);
-        assert_eq!(r.closure(true, 2), &[0, 1]);
-        assert_eq!(r.closure(true, 0), &[0]);
+        assert_eq!(&*r.closure(false, 0), &[0, 2]);
+        assert_eq!(&*r.closure(true, 2), &[0, 1]);
+        assert_eq!(&*r.closure(true, 0), &[0]);
     }
 
     #[test]
@@ -331,8 +541,8 @@ mod tests {
         let n = 200_000u32;
         let edges: Vec<(u32, u32)> = (0..n - 1).map(|i| (i, i + 1)).collect();
         let r = index(n as usize, &edges);
-        assert_eq!(r.closure(false, n - 3), &[n - 2, n - 1]);
-        assert_eq!(r.closure(true, 2), &[0, 1]);
+        assert_eq!(&*r.closure(false, n - 3), &[n - 2, n - 1]);
+        assert_eq!(&*r.closure(true, 2), &[0, 1]);
     }
 
     #[test]
@@ -363,11 +573,110 @@ mod tests {
                 }
                 let naive: Vec<u32> = (0..n).filter(|&i| seen[i as usize]).collect();
                 assert_eq!(
-                    r.closure(inverse, x),
+                    &*r.closure(inverse, x),
                     naive.as_slice(),
                     "x={x} inverse={inverse}"
                 );
+                assert_eq!(
+                    r.closure_count(inverse, x).count,
+                    naive.len(),
+                    "count x={x} inverse={inverse}"
+                );
             }
         }
+    }
+
+    /// Sizes of every node's closure in both directions, and whether each came from the table.
+    fn counts(r: &RelationIndex, n: u32) -> Vec<(usize, bool, usize, bool)> {
+        (0..n)
+            .map(|x| {
+                let (f, b) = (r.closure_count(false, x), r.closure_count(true, x));
+                assert_eq!(f.count, r.closure(false, x).len(), "forward {x}");
+                assert_eq!(b.count, r.closure(true, x).len(), "backward {x}");
+                (f.count, f.direct, b.count, b.direct)
+            })
+            .collect()
+    }
+
+    /// Chains, trees in either direction and cycles on them have their sizes in the table;
+    /// shared descendants (a diamond) are counted by a walk, and agree.
+    #[test]
+    fn closure_sizes_come_from_the_shape() {
+        // A chain 0 -> 1 -> 2 -> 3.
+        let r = index(4, &[(0, 1), (1, 2), (2, 3)]);
+        assert_eq!(
+            counts(&r, 4),
+            [
+                (3, true, 0, true),
+                (2, true, 1, true),
+                (1, true, 2, true),
+                (0, true, 3, true)
+            ]
+        );
+        // A tree toward a root (reports_to): 1, 2 -> 0; 3, 4 -> 1.
+        let r = index(5, &[(1, 0), (2, 0), (3, 1), (4, 1)]);
+        let c = counts(&r, 5);
+        assert!(c.iter().all(|&(_, f, _, b)| f && b), "{c:?}");
+        assert_eq!(c[0], (0, true, 4, true));
+        assert_eq!(c[3], (2, true, 0, true));
+        // A cycle 0 <-> 1 on top of a chain 1 -> 2 -> 3.
+        let r = index(4, &[(0, 1), (1, 0), (1, 2), (2, 3)]);
+        let c = counts(&r, 4);
+        assert_eq!(c[0], (4, true, 2, true));
+        assert_eq!(c[3], (0, true, 3, true));
+        // A diamond: 0 -> 1 -> 3, 0 -> 2 -> 3, 3 -> 4. From 0 the sizes would count 3 twice.
+        let r = index(5, &[(0, 1), (0, 2), (1, 3), (2, 3), (3, 4)]);
+        let c = counts(&r, 5);
+        assert_eq!(c[0], (4, false, 0, true));
+        assert_eq!(c[1], (2, true, 1, true));
+        assert_eq!(c[4], (0, true, 4, false));
+        // Counted twice, the walk's answer is memoized and still not `direct`.
+        assert_eq!(
+            r.closure_count(false, 0),
+            ClosureCount {
+                count: 4,
+                direct: false
+            }
+        );
+    }
+
+    /// Issue 7.7: the sizes of all 40,000 closures of a chain come from the table, in linear
+    /// time, without materializing any closure.
+    #[test]
+    fn closure_sizes_of_a_long_chain_need_no_closure() {
+        let n = 40_000u32;
+        let edges: Vec<(u32, u32)> = (0..n - 1).map(|i| (i, i + 1)).collect();
+        let r = index(n as usize, &edges);
+        let mut total = 0usize;
+        for x in 0..n {
+            let c = r.closure_count(false, x);
+            assert!(c.direct);
+            total += c.count;
+        }
+        assert_eq!(total, (n as usize - 1) * n as usize / 2);
+        let Some(condensed) = &r.condensed else {
+            panic!("a relation on one type is condensed");
+        };
+        assert_eq!(condensed.memoized.load(Ordering::Relaxed), 0);
+    }
+
+    /// Past the cap, closures are still right but no longer kept.
+    #[test]
+    fn the_closure_memo_is_capped() {
+        let n = 6_000u32;
+        let edges: Vec<(u32, u32)> = (0..n - 1).map(|i| (i, i + 1)).collect();
+        let r = index(n as usize, &edges);
+        let Some(condensed) = &r.condensed else {
+            panic!("a relation on one type is condensed");
+        };
+        // The closures of the first 5,000 nodes hold about 17 million indices (computed from
+        // the end of the chain, so that each reuses the next one's).
+        for x in (0..5_000).rev() {
+            assert_eq!(r.closure(false, x).len(), (n - 1 - x) as usize);
+        }
+        let kept = condensed.memoized.load(Ordering::Relaxed);
+        assert!(kept <= MEMO_CAP, "{kept}");
+        assert!(kept > MEMO_CAP / 2, "{kept}");
+        assert_eq!(&*r.closure(false, 0), (1..n).collect::<Vec<_>>().as_slice());
     }
 }

@@ -219,11 +219,11 @@ fn relations_are_indexed_both_ways() {
     assert_eq!(store.related(DEPENDS_ON, false, web), &[api]);
     assert_eq!(store.related(DEPENDS_ON, true, db), &[api]);
     assert_eq!(
-        ids(&store, ASSET, store.closure(DEPENDS_ON, false, web)),
+        ids(&store, ASSET, &store.closure(DEPENDS_ON, false, web)),
         ["api-1", "db-1"]
     );
     assert_eq!(
-        ids(&store, ASSET, store.closure(DEPENDS_ON, true, db)),
+        ids(&store, ASSET, &store.closure(DEPENDS_ON, true, db)),
         ["api-1", "web-1"]
     );
     assert!(store.reaches(DEPENDS_ON, false, web, db));
@@ -233,7 +233,7 @@ fn relations_are_indexed_both_ways() {
     // `owns` goes from identities to assets: inverse results are identities.
     let alice = idx(&store, IDENTITY, "alice");
     assert_eq!(
-        ids(&store, ASSET, store.closure(OWNS, false, alice)),
+        ids(&store, ASSET, &store.closure(OWNS, false, alice)),
         ["api-1", "web-1"]
     );
     assert_eq!(
@@ -243,7 +243,7 @@ fn relations_are_indexed_both_ways() {
     let bob = idx(&store, IDENTITY, "bob");
     assert!(store.reaches(REPORTS_TO, false, alice, bob));
     assert_eq!(store.related(RelationId(9), false, 0), &[] as &[u32]);
-    assert_eq!(store.closure(RelationId(9), true, 0), &[] as &[u32]);
+    assert_eq!(&*store.closure(RelationId(9), true, 0), &[] as &[u32]);
 }
 
 #[test]
@@ -260,7 +260,7 @@ fn closure_with_cycles_in_the_data() {
     });
     let store = Store::from_json(&schema(), &doc).unwrap_or_else(|e| panic!("{e}"));
     let i = |id| idx(&store, ASSET, id);
-    let closure = |id, inverse| ids(&store, ASSET, store.closure(DEPENDS_ON, inverse, i(id)));
+    let closure = |id, inverse| ids(&store, ASSET, &store.closure(DEPENDS_ON, inverse, i(id)));
     assert_eq!(closure("a", false), ["a", "b", "c", "d"]);
     assert_eq!(closure("d", false), Vec::<String>::new());
     assert_eq!(closure("d", true), ["a", "b", "c"]);
@@ -275,7 +275,7 @@ fn empty_store_has_nothing() {
     let store = Store::empty(&schema());
     assert_eq!(store.entity_count(IDENTITY), 0);
     assert_eq!(store.lookup(IDENTITY, "alice"), None);
-    assert_eq!(store.closure(DEPENDS_ON, false, 0), &[] as &[u32]);
+    assert_eq!(&*store.closure(DEPENDS_ON, false, 0), &[] as &[u32]);
     assert_eq!(
         store.entity(IDENTITY, "alice"),
         EntityRef::Unknown {
@@ -306,7 +306,7 @@ fn closure_is_shared_across_threads() {
         .collect();
     for handle in handles {
         let got = handle.join().unwrap_or_default();
-        assert_eq!(got, store.closure(DEPENDS_ON, true, db));
+        assert_eq!(got, &*store.closure(DEPENDS_ON, true, db));
     }
 }
 
@@ -419,7 +419,50 @@ fn wrong_types() {
             "entities.Identity.alice.groups[1]: expected a string, found the number 2",
             "entities.Identity.alice.groups[2]: expected a string, found `null`",
             "entities.Identity.alice.level: the integer 18446744073709551615 is out of range \
-             (64-bit signed integers only)",
+             for Int (-9223372036854775808 to 9223372036854775807)",
+        ],
+    );
+}
+
+/// Issue 7.9: an integer below `i64::MIN` (which JSON parsers read as a float) says it is out
+/// of range, not "the number -9.223372036854776e18"; so does one beyond `u64::MAX`.
+#[test]
+fn integers_outside_i64_are_out_of_range_for_int() {
+    for text in [
+        "-9223372036854775809",
+        "-100000000000000000000",
+        "100000000000000000000",
+    ] {
+        let doc = format!(
+            r#"{{"entities": {{"Identity": {{"alice": {{"name": "A", "privileged": false,
+                "groups": [], "level": {text}}}}}}}}}"#
+        );
+        check_text_errors(
+            &doc,
+            &[
+                "entities.Identity.alice.level: the integer is out of range for Int \
+               (-9223372036854775808 to 9223372036854775807)",
+            ],
+        );
+    }
+    // The ends of the range load.
+    for text in ["-9223372036854775808", "9223372036854775807"] {
+        let doc = format!(
+            r#"{{"entities": {{"Identity": {{"alice": {{"name": "A", "privileged": false,
+                "groups": [], "level": {text}}}}}}}}}"#
+        );
+        assert!(Store::from_str(&schema(), &doc).is_ok(), "{text}");
+    }
+}
+
+/// Issue 7.9: a byte order mark before the document is named, not "expected value".
+#[test]
+fn a_byte_order_mark_is_named() {
+    check_text_errors(
+        "\u{feff}{\"entities\": {}}",
+        &[
+            "the document starts with a UTF-8 byte order mark (BOM), which JSON does not allow: \
+           save it as UTF-8 without a BOM",
         ],
     );
 }

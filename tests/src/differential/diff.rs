@@ -1,9 +1,15 @@
 //! Runs one generated case on both engines and compares the whole decisions (decision, fired
-//! rules with their messages, approvers, errors) and the explanations.
+//! rules with their messages and approvers, approvers, errors) and the explanations, with the
+//! default evaluation budget and with budgets so small that decisions run out of steps at
+//! every point where work is charged (the engines must run out at the same point).
 
 use std::fmt::Display;
 
+use ward_runtime::budget::Budget;
 use ward_runtime::engine::{Engine, EngineConfig, EngineKind};
+
+/// The small budgets every case is also decided with.
+const SMALL_BUDGETS: [u64; 4] = [0, 1, 4, 25];
 
 /// Compares the engines on `case`: the number of requests compared, or what differed.
 pub fn run_case(label: impl Display, case: &super::generate::Case) -> Result<usize, String> {
@@ -25,22 +31,45 @@ pub fn run_case(label: impl Display, case: &super::generate::Case) -> Result<usi
             .load_entities_json(&case.entities)
             .map_err(|e| format!("{label}: the generated estate does not load: {e}"))?;
     }
+    compare(&label, case, &interp, &jit, "the default budget")?;
+    for steps in SMALL_BUDGETS {
+        let budget = Budget { steps };
+        let small = |engine: &Engine| engine.with_shared_store(engine.store()).with_budget(budget);
+        compare(
+            &label,
+            case,
+            &small(&interp),
+            &small(&jit),
+            &format!("a budget of {steps} steps"),
+        )?;
+    }
+    Ok(case.requests.len())
+}
+
+/// Decides and explains every request of `case` on both engines.
+fn compare(
+    label: &impl Display,
+    case: &super::generate::Case,
+    interp: &Engine,
+    jit: &Engine,
+    budget: &str,
+) -> Result<(), String> {
     for request in &case.requests {
         let (a, ea) = interp.explain(request);
         let (b, eb) = jit.explain(request);
         if a != b || ea != eb {
             return Err(format!(
-                "{label}: the engines disagree on {request}\ninterp: {}\njit:    {}\nprogram:\n{}",
+                "{label}: the engines disagree on {request} with {budget}\ninterp: {}\njit:    {}\nprogram:\n{}",
                 serde_json::to_string(&a).unwrap_or_default(),
                 serde_json::to_string(&b).unwrap_or_default(),
                 ward_ir::print(&case.program)
             ));
         }
-        if jit.decide(request) != b {
+        if jit.decide(request) != b || interp.decide(request) != a {
             return Err(format!(
-                "{label}: `decide` and `explain` disagree on {request}"
+                "{label}: `decide` and `explain` disagree on {request} with {budget}"
             ));
         }
     }
-    Ok(case.requests.len())
+    Ok(())
 }

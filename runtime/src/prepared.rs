@@ -1,0 +1,380 @@
+//! The prepared program: a verified `ward_ir::Program` with everything deciding needs computed
+//! once — compiled regular expressions and windows, resolved time zones, the rules of each
+//! action with each rule's argument table (rule argument → action field), and the strings a
+//! decision copies.
+//!
+//! [`Compiled`] is what the engines run: the interpreter (`decision`) reads it directly and the
+//! JIT (`jit`) compiles native code from it, which the engine keeps beside it. This module also
+//! holds the errors of preparing a program ([`EngineError`], [`JitError`]) and the one walk over
+//! the expressions of the IR ([`walk`]) the passes of the runtime share. It knows the IR,
+//! windows and time zones; not stores, requests, decisions or native code.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use regex::Regex;
+use ward_ir::{Expr, Program};
+
+use crate::interp::TimeZones;
+use crate::time;
+use crate::window::{WindowError, Windows};
+
+/// A program that cannot be run.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The IR breaks an invariant (one line per problem).
+    #[error("the program does not verify:\n{}", lines(.0))]
+    Verify(Vec<ward_ir::VerifyError>),
+    /// A regular expression of `matches` does not compile.
+    #[error("regular expression `{pattern}` does not compile: {message}")]
+    Regex { pattern: String, message: String },
+    /// A window cannot be compiled.
+    #[error("window error: {0}")]
+    Window(WindowError),
+    /// `hour` or `weekday` names a time zone the bundled database does not have.
+    #[error("unknown time zone `{0}`")]
+    TimeZone(String),
+    /// The JIT could not compile the program.
+    #[error("the JIT cannot compile the program: {0}")]
+    Jit(#[from] JitError),
+}
+
+/// A program the JIT cannot compile.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum JitError {
+    /// An expression the JIT does not handle (a bug of Ward: every verified program compiles),
+    /// or a program too large to compile to native code.
+    #[error("cannot compile: {0}")]
+    Unsupported(String),
+    /// Cranelift rejected the generated code or the host.
+    #[error("code generation failed: {0}")]
+    Codegen(String),
+}
+
+fn lines(errors: &[ward_ir::VerifyError]) -> String {
+    let all: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    all.join("\n")
+}
+
+/// A verified program with everything precomputed for deciding.
+pub(crate) struct Compiled {
+    pub(crate) program: Program,
+    pub(crate) windows: Windows,
+    /// `program.regexes`, compiled, same indices.
+    pub(crate) regexes: Vec<Regex>,
+    pub(crate) timezones: TimeZones,
+    /// Per action (by `ActionId`), the rules that apply, in policy order.
+    pub(crate) actions: Vec<ActionPlan>,
+    /// Local slots the default's approvers need.
+    pub(crate) default_locals: u32,
+    /// Per rule (same indices as `program.rules`), the strings a decision copies.
+    pub(crate) rule_strings: Vec<RuleStrings>,
+}
+
+/// A rule's name and location as a decision shows them, formatted once.
+pub(crate) struct RuleStrings {
+    pub(crate) name: Arc<str>,
+    /// `path:line:col`.
+    pub(crate) location: Arc<str>,
+    /// A first guess of the rendered message's length (its text plus a little per hole).
+    pub(crate) message_capacity: usize,
+}
+
+impl RuleStrings {
+    fn new(rule: &ward_ir::Rule) -> RuleStrings {
+        let message_capacity = rule.message.as_ref().map_or(0, |m| {
+            m.parts
+                .iter()
+                .map(|p| match p {
+                    ward_ir::MessagePart::Text(t) => t.len(),
+                    ward_ir::MessagePart::Expr(_) => 16,
+                })
+                .sum()
+        });
+        RuleStrings {
+            name: Arc::from(rule.name.as_str()),
+            location: Arc::from(rule.location.to_string()),
+            message_capacity,
+        }
+    }
+}
+
+/// The rules of one action.
+pub(crate) struct ActionPlan {
+    pub(crate) rules: Vec<PlannedRule>,
+}
+
+/// A rule as one action runs it.
+pub(crate) struct PlannedRule {
+    /// Index into `program.rules`.
+    pub(crate) rule: usize,
+    /// For each rule argument, the index of the action field of the same name.
+    pub(crate) args: Vec<u32>,
+}
+
+impl Compiled {
+    /// Verifies `program` and prepares it for either engine.
+    pub(crate) fn new(program: Program) -> Result<Compiled, EngineError> {
+        ward_ir::verify(&program).map_err(EngineError::Verify)?;
+        Compiled::prepare(program)
+    }
+
+    /// Prepares a program that was verified (tests of the runtime's own passes call it
+    /// directly, so that they do not measure the verifier).
+    pub(crate) fn prepare(program: Program) -> Result<Compiled, EngineError> {
+        let regexes = program
+            .regexes
+            .iter()
+            .map(|pattern| {
+                Regex::new(pattern).map_err(|e| EngineError::Regex {
+                    pattern: pattern.clone(),
+                    message: e.to_string(),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let windows = Windows::compile(&program.windows).map_err(EngineError::Window)?;
+        let mut timezones = HashMap::new();
+        let mut names = Vec::new();
+        for f in &program.functions {
+            collect_timezones(&f.body, &mut names);
+        }
+        for rule in &program.rules {
+            for_each_rule_expr(rule, &mut |e| collect_timezones(e, &mut names));
+        }
+        if let Some(e) = &program.default.approvers {
+            collect_timezones(e, &mut names);
+        }
+        for name in names {
+            if let std::collections::hash_map::Entry::Vacant(slot) = timezones.entry(name) {
+                let tz = time::timezone(slot.key())
+                    .ok_or_else(|| EngineError::TimeZone(slot.key().clone()))?;
+                slot.insert(tz);
+            }
+        }
+        let mut actions: Vec<ActionPlan> = program
+            .schema
+            .actions
+            .iter()
+            .map(|_| ActionPlan { rules: Vec::new() })
+            .collect();
+        for (i, rule) in program.rules.iter().enumerate() {
+            for action_id in &rule.actions {
+                let (Some(plan), Some(action)) = (
+                    actions.get_mut(action_id.index()),
+                    program.schema.actions.get(action_id.index()),
+                ) else {
+                    continue;
+                };
+                // The verifier guarantees every argument is a field of every listed action.
+                let args = rule
+                    .args
+                    .iter()
+                    .map(|arg| {
+                        action
+                            .fields
+                            .iter()
+                            .position(|f| f.name == arg.name)
+                            .unwrap_or(0) as u32
+                    })
+                    .collect();
+                plan.rules.push(PlannedRule { rule: i, args });
+            }
+        }
+        let default_locals = program.default.approvers.as_ref().map_or(0, max_local);
+        let rule_strings = program.rules.iter().map(RuleStrings::new).collect();
+        Ok(Compiled {
+            rule_strings,
+            program,
+            windows,
+            regexes,
+            timezones,
+            actions,
+            default_locals,
+        })
+    }
+}
+
+fn for_each_rule_expr(rule: &ward_ir::Rule, f: &mut dyn FnMut(&Expr)) {
+    for c in &rule.conditions {
+        f(&c.expr);
+    }
+    if let Some(e) = &rule.effect.approvers {
+        f(e);
+    }
+    for part in rule.message.iter().flat_map(|m| &m.parts) {
+        if let ward_ir::MessagePart::Expr(e) = part {
+            f(e);
+        }
+    }
+}
+
+/// How much stack a recursive pass over the IR keeps free before it recurses once more: each
+/// level (a node of the interpreter or of the JIT's lowering) uses far less, even in a debug
+/// build.
+const RED_ZONE: usize = 256 * 1024;
+/// The size of each further stack segment when the red zone is reached.
+const SEGMENT: usize = 2 * 1024 * 1024;
+/// A pass may call [`deeper`] only every this many levels (the interpreter does, where looking
+/// at the stack at every node would cost a fifth of its time): a level of any pass takes less
+/// than `RED_ZONE / CHECK_EVERY` (16 KiB) of stack, even in a debug build.
+pub(crate) const CHECK_EVERY: u32 = 16;
+
+/// Runs one level of a recursive pass over the IR (`f`), on a fresh stack segment when the
+/// current one is nearly used up. A verified program nests at most `ward_ir::MAX_DEPTH` levels
+/// (through calls and `except` chains), so the segments this allocates are bounded too; with
+/// them, no program can overflow the stack of the thread that decides, whatever its size.
+#[inline]
+pub(crate) fn deeper<R>(f: impl FnOnce() -> R) -> R {
+    stacker::maybe_grow(RED_ZONE, SEGMENT, f)
+}
+
+/// Visits `e` and every expression below it, parents before children and children in order.
+/// Iterative (an explicit stack), so the depth of an expression never costs stack.
+pub(crate) fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
+    let mut stack = vec![e];
+    let mut kids = Vec::new();
+    while let Some(x) = stack.pop() {
+        f(x);
+        children(x, &mut kids);
+        // Reversed, so that the first child is visited first.
+        stack.extend(kids.drain(..).rev());
+    }
+}
+
+/// The direct sub-expressions of `e`, in evaluation order, appended to `out`.
+fn children<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
+    use ward_ir::ExprKind as K;
+    match &e.kind {
+        K::Bool(_)
+        | K::Int(_)
+        | K::Str(_)
+        | K::Entity(_)
+        | K::Enum(_)
+        | K::None
+        | K::Now
+        | K::Arg(_)
+        | K::Context(_)
+        | K::Local(_) => {}
+        K::Set(items) | K::Call { args: items, .. } | K::Builtin { args: items, .. } => {
+            out.extend(items.iter());
+        }
+        K::Some(x)
+        | K::Not(x)
+        | K::Neg(x)
+        | K::Attr { of: x, .. }
+        | K::OptAttr { of: x, .. }
+        | K::Has { of: x, .. }
+        | K::Matches { operand: x, .. }
+        | K::Related { of: x, .. }
+        | K::Closure { of: x, .. }
+        | K::InWindow { at: x, .. }
+        | K::Remaining { at: x, .. }
+        | K::NextOpen { at: x, .. }
+        | K::LocalTime { at: x, .. } => out.push(x),
+        K::Binary { lhs: a, rhs: b, .. }
+        | K::Coalesce {
+            value: a,
+            fallback: b,
+        }
+        | K::In { elem: a, set: b }
+        | K::Quantifier {
+            set: a, body: b, ..
+        }
+        | K::Filter {
+            set: a, cond: b, ..
+        }
+        | K::Path { from: a, to: b, .. }
+        | K::Fits {
+            at: a, duration: b, ..
+        } => {
+            out.push(a);
+            out.push(b);
+        }
+        K::If {
+            cond,
+            then,
+            otherwise,
+        } => {
+            out.push(cond);
+            out.push(then);
+            out.push(otherwise);
+        }
+    }
+}
+
+fn collect_timezones(e: &Expr, out: &mut Vec<String>) {
+    walk(e, &mut |x| {
+        if let ward_ir::ExprKind::LocalTime { timezone, .. } = &x.kind {
+            out.push(timezone.clone());
+        }
+    });
+}
+
+/// One more than the largest local slot an expression binds or reads.
+fn max_local(e: &Expr) -> u32 {
+    let mut n = 0;
+    walk(e, &mut |x| {
+        let slot = match &x.kind {
+            ward_ir::ExprKind::Local(id)
+            | ward_ir::ExprKind::Quantifier { var: id, .. }
+            | ward_ir::ExprKind::Filter { var: id, .. } => Some(id.0),
+            _ => None,
+        };
+        if let Some(slot) = slot {
+            n = n.max(slot.saturating_add(1));
+        }
+    });
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use ward_ir::{ExprKind, Type};
+
+    use super::*;
+
+    /// The walk visits parents first and children in order, and a deep expression costs no
+    /// stack (100,000 nested `not`s on the test thread).
+    #[test]
+    fn walk_is_preorder_and_iterative() {
+        let leaf = |n| Expr {
+            ty: Type::Int,
+            kind: ExprKind::Int(n),
+        };
+        let sum = Expr {
+            ty: Type::Int,
+            kind: ExprKind::Binary {
+                op: ward_ir::BinOp::Add,
+                lhs: Box::new(leaf(1)),
+                rhs: Box::new(leaf(2)),
+            },
+        };
+        let mut seen = Vec::new();
+        walk(&sum, &mut |x| {
+            seen.push(match x.kind {
+                ExprKind::Int(n) => n,
+                _ => 0,
+            })
+        });
+        assert_eq!(seen, [0, 1, 2]);
+
+        let mut deep = Expr {
+            ty: Type::Bool,
+            kind: ExprKind::Bool(true),
+        };
+        for _ in 0..100_000 {
+            deep = Expr {
+                ty: Type::Bool,
+                kind: ExprKind::Not(Box::new(deep)),
+            };
+        }
+        let mut n = 0;
+        walk(&deep, &mut |_| n += 1);
+        assert_eq!(n, 100_001);
+        // Dropping it recursively would overflow: take it apart.
+        let mut x = deep;
+        while let ExprKind::Not(inner) = x.kind {
+            x = *inner;
+        }
+    }
+}
