@@ -271,12 +271,8 @@ pub async fn on_decision(
                 ),
             );
         }
-        if decision.decision == EffectKind::RequireApproval {
-            note(
-                decision,
-                "no approval was created: without a tokens file nobody could approve it (start the server with `--tokens FILE`)".into(),
-            );
-        }
+        // Without tokens a `require_approval` is answered as such, without an approval
+        // (nobody could act on it); the decision stays exactly what `ward eval` decides.
         return outcome;
     };
     let digest = approvals::digest(&request);
