@@ -94,7 +94,11 @@ pub(crate) fn run(args: &ApprovalsArgs) -> Result<ExitCode, CliError> {
             }
             let list = doc["approvals"].as_array().cloned().unwrap_or_default();
             if list.is_empty() {
-                let which = if a.status == "all" { String::new() } else { format!("{} ", a.status) };
+                let which = if a.status == "all" {
+                    String::new()
+                } else {
+                    format!("{} ", a.status)
+                };
                 outln!("no {which}approvals that you may see")?;
             }
             for approval in &list {
@@ -163,7 +167,10 @@ fn address(url: &str) -> Result<SocketAddr, CliError> {
             "`--server` is the server's address only (`http://HOST:PORT`), without a path: `{url}`"
         )));
     }
-    let with_port = if authority.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
+    let with_port = if authority
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+    {
         authority.to_owned()
     } else {
         format!("{authority}:80")
@@ -182,7 +189,11 @@ fn connect(args: &ServerArgs) -> Result<Client, CliError> {
 }
 
 fn segment(id: &str) -> Result<String, CliError> {
-    if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+    if id.is_empty()
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
         return Err(CliError::new(format!(
             "`{id}` is not an approval id (like `apr_01KBDRC2Q8X0WQJ5T2NN3R6G1V`)"
         )));
@@ -210,9 +221,12 @@ fn call(
 /// The document of a `200`; `None` (after printing why) for a refusal (`401`, `403`, `404`,
 /// `409`); an error for anything else.
 fn accepted(response: &Response, args: &ServerArgs) -> Result<Option<Json>, CliError> {
-    let doc = response
-        .json()
-        .map_err(|e| CliError::new(format!("`{}` answered {}: {e}", args.server, response.status)))?;
+    let doc = response.json().map_err(|e| {
+        CliError::new(format!(
+            "`{}` answered {}: {e}",
+            args.server, response.status
+        ))
+    })?;
     let message = doc["error"]["message"].as_str().unwrap_or("").to_owned();
     match response.status {
         200 => Ok(Some(doc)),
@@ -293,7 +307,12 @@ fn print_approval(a: &Json, format: Format) -> Result<(), CliError> {
     if format == Format::Json {
         return outln!("{a}");
     }
-    outln!("{}  {}  (expires {})", s(&a["id"]), s(&a["status"]), s(&a["expires"]))?;
+    outln!(
+        "{}  {}  (expires {})",
+        s(&a["id"]),
+        s(&a["status"]),
+        s(&a["expires"])
+    )?;
     outln!(
         "request:  {} by {}, created {}",
         s(&a["request"]["action"]),
@@ -302,7 +321,11 @@ fn print_approval(a: &Json, format: Format) -> Result<(), CliError> {
     )?;
     outln!("  args:    {}", a["request"]["args"])?;
     outln!("  context: {}", a["request"]["context"])?;
-    outln!("  digest:  {}   policy: {}", s(&a["digest"]), s(&a["policy"]))?;
+    outln!(
+        "  digest:  {}   policy: {}",
+        s(&a["digest"]),
+        s(&a["policy"])
+    )?;
     outln!("fired rules:")?;
     for n in a["needs"].as_array().into_iter().flatten() {
         let state = match n["approved_by"].as_str() {

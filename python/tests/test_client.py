@@ -333,7 +333,7 @@ def test_deciding_through_ward_serve(serve: Any) -> None:
     assert [d.decision for d in batch] == ["allow", "deny", "deny"]
     explained = client.decide("reboot", reboot_args(), CTX, explain=True)
     assert explained.explanation is not None and explained.explanation["action"] == "reboot"
-    assert "fired             dev_reboots (allow)" in explained.explain()
+    assert "fired, decides         dev_reboots (allow)" in explained.explain()
     with pytest.raises(ValueError, match="explain=True"):
         allowed.explain()
 

@@ -133,7 +133,9 @@ impl Approval {
 
     /// The request's `context.agent`, when it is a string (an entity id or a name).
     pub fn context_agent(&self) -> Option<&str> {
-        self.request.pointer("/context/agent").and_then(Json::as_str)
+        self.request
+            .pointer("/context/agent")
+            .and_then(Json::as_str)
     }
 
     /// The short form a decision carries: `{"id", "status", "expires"}`.
@@ -498,7 +500,12 @@ pub fn new_approval(
 
 /// Approve as `principal` at `now_ms`: every waiting entry that names them is approved; the
 /// approval is `approved` once none waits.
-pub fn approve(principal: Principal, comment: Option<String>, event_id: String, now_ms: i64) -> Apply {
+pub fn approve(
+    principal: Principal,
+    comment: Option<String>,
+    event_id: String,
+    now_ms: i64,
+) -> Apply {
     Box::new(move |approval: &mut Approval| {
         check_can_decide(approval, &principal, now_ms, false)?;
         let mine: Vec<usize> = approval
@@ -543,7 +550,12 @@ pub fn approve(principal: Principal, comment: Option<String>, event_id: String, 
 
 /// Reject as `principal`: one reject is final. An approver named in any entry may reject,
 /// and so may an admin (rejecting is the safe direction); never the requester or the agent.
-pub fn reject(principal: Principal, comment: Option<String>, event_id: String, now_ms: i64) -> Apply {
+pub fn reject(
+    principal: Principal,
+    comment: Option<String>,
+    event_id: String,
+    now_ms: i64,
+) -> Apply {
     Box::new(move |approval: &mut Approval| {
         check_can_decide(approval, &principal, now_ms, true)?;
         approval.status = Status::Rejected;
@@ -574,7 +586,8 @@ fn check_can_decide(
     if let Some(why) = conflict_of_interest(approval, principal) {
         return Err(Refused::Forbidden(why));
     }
-    let named = principal.may(Role::Approver) && approval.needs.iter().any(|n| named_in(n, principal));
+    let named =
+        principal.may(Role::Approver) && approval.needs.iter().any(|n| named_in(n, principal));
     let admin = admin_may && principal.roles.contains(&Role::Admin);
     if !named && !admin {
         return Err(Refused::Forbidden(format!(
@@ -671,9 +684,10 @@ pub fn cannot_use(
         .filter(|f| f.effect == EffectKind::RequireApproval)
     {
         let approvers = fired.approvers.clone().unwrap_or_default();
-        let covered = approval.needs.iter().any(|n| {
-            *n.rule == *fired.rule && n.approvers == approvers && n.approved_by.is_some()
-        });
+        let covered = approval
+            .needs
+            .iter()
+            .any(|n| *n.rule == *fired.rule && n.approvers == approvers && n.approved_by.is_some());
         if !covered {
             return Some(format!(
                 "approval `{id}` does not cover rule `{}` (approvers {}) of this decision",

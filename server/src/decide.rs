@@ -165,7 +165,8 @@ pub async fn decide_doc(
                 approval_answer: None,
                 request: Some(&doc),
                 at,
-                decision: Decision::rejected(e.to_string()).with_request_id(policy::readable_id(&doc)),
+                decision: Decision::rejected(e.to_string())
+                    .with_request_id(policy::readable_id(&doc)),
                 explanation: explain.then(policy::rejected_explanation),
                 shadow: None,
                 action: None,
@@ -385,9 +386,7 @@ fn take_own_fields(doc: &mut Json) -> Result<Taken, String> {
     let approval = match obj.remove("approval") {
         None | Some(Json::Null) => None,
         Some(Json::String(s))
-            if !s.is_empty()
-                && s.len() <= MAX_APPROVAL_ID
-                && !s.chars().any(char::is_control) =>
+            if !s.is_empty() && s.len() <= MAX_APPROVAL_ID && !s.chars().any(char::is_control) =>
         {
             Some(s)
         }

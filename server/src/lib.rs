@@ -28,13 +28,13 @@ pub mod decide;
 pub mod http;
 pub mod ids;
 pub mod metrics;
-pub mod webhook;
 pub mod plan;
 pub mod policy;
 pub mod reload;
 pub mod routes;
 pub mod state;
 pub mod ui;
+pub mod webhook;
 pub mod workflow;
 
 use std::net::SocketAddr;
@@ -180,9 +180,11 @@ impl Server {
             None
         };
         // Approval events a crash left between the store and the log are logged now.
-        runtime
-            .block_on(workflow::recover(&state))
-            .map_err(|e| StartError::Approvals(format!("cannot log the approval events of the last run: {e}")))?;
+        runtime.block_on(workflow::recover(&state)).map_err(|e| {
+            StartError::Approvals(format!(
+                "cannot log the approval events of the last run: {e}"
+            ))
+        })?;
         let (shutdown, shutdown_rx) = watch::channel(false);
         if state.approvals.is_some() {
             runtime.spawn(sweep_expiries(Arc::clone(&state), shutdown_rx.clone()));
@@ -308,7 +310,9 @@ fn open_approvals(
     };
     let ttl_ms = i64::try_from(config.approval_ttl.as_millis()).unwrap_or(i64::MAX);
     if ttl_ms <= 0 {
-        return Err(StartError::Approvals("`--approval-ttl` must be at least 1s".into()));
+        return Err(StartError::Approvals(
+            "`--approval-ttl` must be at least 1s".into(),
+        ));
     }
     Ok(Some(workflow::Approvals {
         store,
@@ -341,7 +345,10 @@ fn replica_id(state: &std::path::Path) -> Result<String, String> {
 
 /// Expires approvals whose time is up, every `--expiry-sweep`, until the server stops.
 async fn sweep_expiries(state: Arc<AppState>, mut shutdown: watch::Receiver<bool>) {
-    let every = state.config.expiry_sweep.max(std::time::Duration::from_millis(10));
+    let every = state
+        .config
+        .expiry_sweep
+        .max(std::time::Duration::from_millis(10));
     loop {
         tokio::select! {
             _ = tokio::time::sleep(every) => {

@@ -16,7 +16,9 @@ use serde_json::{Value as Json, json};
 
 use crate::auth::{self, Role};
 use crate::policy::{self, PlanOptions};
-use crate::routes::{Collect, authorization, collect, denied_response, error_response, json_response};
+use crate::routes::{
+    Collect, authorization, collect, denied_response, error_response, json_response,
+};
 use crate::state::AppState;
 
 /// `POST /v1/plan`.
@@ -31,9 +33,11 @@ use crate::state::AppState;
 pub async fn plan(State(state): State<Arc<AppState>>, request: Request) -> Response {
     let received_ms = state.clock.now_ms();
     let (parts, body) = request.into_parts();
-    if let Err((_, denied)) =
-        auth::authorize(state.tokens.as_ref(), authorization(&parts.headers), Role::Agent)
-    {
+    if let Err((_, denied)) = auth::authorize(
+        state.tokens.as_ref(),
+        authorization(&parts.headers),
+        Role::Agent,
+    ) {
         return denied_response(&denied);
     }
     let bad = |message: &str| error_response(StatusCode::BAD_REQUEST, "bad_request", message);
@@ -100,11 +104,15 @@ pub async fn plan(State(state): State<Arc<AppState>>, request: Request) -> Respo
                 if let Some(obj) = request.as_object_mut()
                     && obj.get("at").is_none_or(Json::is_null)
                 {
-                    obj.insert("at".into(), Json::String(policy::format_timestamp(now_secs)));
+                    obj.insert(
+                        "at".into(),
+                        Json::String(policy::format_timestamp(now_secs)),
+                    );
                 }
                 match planner.plan(&request) {
-                    Ok(plan) => serde_json::to_value(&plan)
-                        .unwrap_or_else(|e| json!({"error": format!("the plan could not be written: {e}")})),
+                    Ok(plan) => serde_json::to_value(&plan).unwrap_or_else(
+                        |e| json!({"error": format!("the plan could not be written: {e}")}),
+                    ),
                     Err(e) => json!({"error": e.to_string()}),
                 }
             })

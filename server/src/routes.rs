@@ -722,8 +722,9 @@ fn refused_response(refused: &crate::approvals::Refused, id: &str) -> Response {
 /// Security: `approver` or `admin`, and then only a principal named (by name or group) in an
 /// entry that still waits; never the requester, never the identity in the request's
 /// `context.agent` (separation of duties), whatever their roles. `403` for a principal that
-/// may not act (nothing changes), `409` when the approval is final or the principal's
-/// entries are already approved, `404` for an id the principal may not see. The check and the
+/// may not act (nothing changes; one that may not see it is not told whom it names), `409`
+/// when the approval is final or the principal's entries are already approved, `404` for an
+/// id that does not exist. The check and the
 /// change are one transaction in the store: of a concurrent approve and reject, one wins and
 /// the other gets `409`. Trusted from the caller: the comment (at most 2,000 characters, no
 /// control characters but newlines and tabs), recorded with the principal in the approval's
@@ -819,7 +820,8 @@ async fn read_comment(
     if !media.eq_ignore_ascii_case("application/json") {
         return Err("the body must be JSON sent with `Content-Type: application/json`".into());
     }
-    let doc = crate::policy::parse_json(&bytes).map_err(|e| format!("the body is not JSON: {e}"))?;
+    let doc =
+        crate::policy::parse_json(&bytes).map_err(|e| format!("the body is not JSON: {e}"))?;
     let Json::Object(mut obj) = doc else {
         return Err("the body must be an object: `{\"comment\": \"…\"}`".into());
     };
@@ -830,7 +832,9 @@ async fn read_comment(
         } else {
             ""
         };
-        return Err(format!("unknown key `{key}`{hint}: the body is `{{\"comment\": \"…\"}}`"));
+        return Err(format!(
+            "unknown key `{key}`{hint}: the body is `{{\"comment\": \"…\"}}`"
+        ));
     }
     match comment {
         None | Some(Json::Null) => Ok(None),
@@ -838,7 +842,10 @@ async fn read_comment(
             if text.chars().count() > MAX_COMMENT {
                 return Err(format!("`comment` is longer than {MAX_COMMENT} characters"));
             }
-            if let Some(c) = text.chars().find(|c| c.is_control() && *c != '\n' && *c != '\t') {
+            if let Some(c) = text
+                .chars()
+                .find(|c| c.is_control() && *c != '\n' && *c != '\t')
+            {
                 return Err(format!(
                     "`comment` contains the control character U+{:04X}",
                     u32::from(c)

@@ -49,7 +49,11 @@ pub struct Notifier {
 
 impl Notifier {
     /// Checks `url` (`http://host[:port][/path]`); deliveries run on `runtime`.
-    pub fn new(url: &str, retry: Retry, runtime: tokio::runtime::Handle) -> Result<Notifier, String> {
+    pub fn new(
+        url: &str,
+        retry: Retry,
+        runtime: tokio::runtime::Handle,
+    ) -> Result<Notifier, String> {
         let rest = url.strip_prefix("http://").ok_or_else(|| {
             format!(
                 "`--notify` must be an `http://` URL, not `{url}` (for HTTPS, point it at a local relay)"
@@ -74,7 +78,9 @@ impl Notifier {
             _ => (authority.to_owned(), 80),
         };
         if path.chars().any(|c| c.is_control() || c == ' ') {
-            return Err(format!("`--notify`: the path of `{url}` has spaces or control characters"));
+            return Err(format!(
+                "`--notify`: the path of `{url}` has spaces or control characters"
+            ));
         }
         Ok(Notifier {
             host,
@@ -155,13 +161,36 @@ mod tests {
 
     #[test]
     fn urls_are_checked() {
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        let n = Notifier::new("http://127.0.0.1:9/hook", Retry::default(), rt.handle().clone())
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
             .unwrap();
-        assert_eq!((n.host.as_str(), n.port, n.path.as_str()), ("127.0.0.1", 9, "/hook"));
-        let n = Notifier::new("http://chat.internal", Retry::default(), rt.handle().clone()).unwrap();
-        assert_eq!((n.host.as_str(), n.port, n.path.as_str()), ("chat.internal", 80, "/"));
-        for bad in ["https://x/", "ftp://x", "http://", "http://u:p@x/", "http://x:port/"] {
+        let n = Notifier::new(
+            "http://127.0.0.1:9/hook",
+            Retry::default(),
+            rt.handle().clone(),
+        )
+        .unwrap();
+        assert_eq!(
+            (n.host.as_str(), n.port, n.path.as_str()),
+            ("127.0.0.1", 9, "/hook")
+        );
+        let n = Notifier::new(
+            "http://chat.internal",
+            Retry::default(),
+            rt.handle().clone(),
+        )
+        .unwrap();
+        assert_eq!(
+            (n.host.as_str(), n.port, n.path.as_str()),
+            ("chat.internal", 80, "/")
+        );
+        for bad in [
+            "https://x/",
+            "ftp://x",
+            "http://",
+            "http://u:p@x/",
+            "http://x:port/",
+        ] {
             assert!(
                 Notifier::new(bad, Retry::default(), rt.handle().clone()).is_err(),
                 "{bad}"

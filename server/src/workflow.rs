@@ -18,9 +18,9 @@ use crate::approvals::{
     self, Approval, ApprovalRef, ApprovalStore, Event, Refused, Status, StoreError,
 };
 use crate::auth::Principal;
-use crate::webhook::Notifier;
 use crate::policy::{Decision, DecisionError, EffectKind};
 use crate::state::AppState;
+use crate::webhook::Notifier;
 
 /// The approvals of a server: where they are kept and how long they live.
 #[derive(Debug)]
@@ -112,7 +112,11 @@ pub async fn current(state: &AppState, id: &str) -> Result<Option<Approval>, Sto
     };
     let now = state.clock.now_ms();
     if approval.is_due(now) {
-        return Ok(Some(expire_one(state, &approval.id, now).await?.unwrap_or(approval)));
+        return Ok(Some(
+            expire_one(state, &approval.id, now)
+                .await?
+                .unwrap_or(approval),
+        ));
     }
     Ok(Some(approval))
 }
@@ -209,8 +213,12 @@ pub async fn act(
     match before {
         None => return Err(ActError::Refused(Refused::Unknown)),
         Some(a) if !approvals::may_see(&a, principal) => {
-            // Someone who may not see it learns only that it is not theirs to act on.
-            return Err(ActError::Refused(Refused::Unknown));
+            // Someone who may not see it learns only that it is not theirs to act on (not
+            // whom it names).
+            return Err(ActError::Refused(Refused::Forbidden(format!(
+                "`{}` is not among the approvers of approval `{}`",
+                principal.name, a.id
+            ))));
         }
         Some(_) => {}
     }
@@ -289,7 +297,18 @@ pub async fn on_decision(
                 format!("approval `{id}` was not used: the request is allowed without it"),
             ),
             EffectKind::RequireApproval => {
-                match resume(state, approvals, principal, id, &digest, decision, decision_id, received_ms).await {
+                match resume(
+                    state,
+                    approvals,
+                    principal,
+                    id,
+                    &digest,
+                    decision,
+                    decision_id,
+                    received_ms,
+                )
+                .await
+                {
                     Ok(approval) => {
                         decision.decision = EffectKind::Allow;
                         decision.approvers.clear();
@@ -352,7 +371,9 @@ async fn resume(
 ) -> Result<Approval, String> {
     let not_used = |why: String| format!("approval `{id}` was not used: {why}");
     let unknown = || not_used("there is no such approval".into());
-    let found = current(state, id).await.map_err(|e| not_used(e.to_string()))?;
+    let found = current(state, id)
+        .await
+        .map_err(|e| not_used(e.to_string()))?;
     let Some(found) = found else {
         return Err(unknown());
     };
@@ -371,9 +392,9 @@ async fn resume(
     match approvals.store.update(id, apply).await {
         Ok(Ok((approval, event))) => {
             // The allow is answered only once the `use` line is durable.
-            record(state, &[event], false)
-                .await
-                .map_err(|why| not_used(format!("the decision log did not take its use ({why})")))?;
+            record(state, &[event], false).await.map_err(|why| {
+                not_used(format!("the decision log did not take its use ({why})"))
+            })?;
             Ok(approval)
         }
         Ok(Err(Refused::Conflict(why))) => Err(why),

@@ -435,7 +435,10 @@ fn an_approval_id_is_never_an_allow_without_tokens_and_nobody_may_act() {
         &json!({"comment": "ok"}),
     );
     assert_eq!(response.status, 404);
-    assert_eq!(response.json().unwrap()["error"]["code"], "unknown_approval");
+    assert_eq!(
+        response.json().unwrap()["error"]["code"],
+        "unknown_approval"
+    );
     assert!(fx.log_lines().iter().all(|l| l["kind"] != "approval"));
 }
 
@@ -447,7 +450,10 @@ fn the_callers_id_follows_the_runtimes_rule() {
     let mut body = reboot("web-1");
     body["id"] = json!("a".repeat(256));
     let (status, doc) = decide(&mut client, &body);
-    assert_eq!((status, doc["request_id"].as_str().map(str::len)), (200, Some(256)));
+    assert_eq!(
+        (status, doc["request_id"].as_str().map(str::len)),
+        (200, Some(256))
+    );
     for (id, why) in [
         (json!("é".repeat(129)), "is 258 bytes long (at most 256)"),
         (json!("line\nbreak"), "control character U+000A"),
@@ -456,16 +462,30 @@ fn the_callers_id_follows_the_runtimes_rule() {
         let mut body = reboot("web-1");
         body["id"] = id.clone();
         let (status, doc) = decide(&mut client, &body);
-        assert_eq!((status, doc["decision"].as_str()), (400, Some("deny")), "{id}");
-        assert!(doc.get("request_id").is_none(), "an invalid id is not echoed: {doc}");
-        assert!(doc["errors"][0]["message"].as_str().unwrap().contains(why), "{doc}");
+        assert_eq!(
+            (status, doc["decision"].as_str()),
+            (400, Some("deny")),
+            "{id}"
+        );
+        assert!(
+            doc.get("request_id").is_none(),
+            "an invalid id is not echoed: {doc}"
+        );
+        assert!(
+            doc["errors"][0]["message"].as_str().unwrap().contains(why),
+            "{doc}"
+        );
     }
     // A valid id is echoed also when the request is refused before deciding.
     let mut body = reboot("web-1");
     body["id"] = json!("ticket-1");
     body["at"] = json!("2020-01-01T00:00:00Z");
     let (status, doc) = decide(&mut client, &body);
-    assert_eq!((status, doc["request_id"].as_str()), (400, Some("ticket-1")), "{doc}");
+    assert_eq!(
+        (status, doc["request_id"].as_str()),
+        (400, Some("ticket-1")),
+        "{doc}"
+    );
 }
 
 #[test]

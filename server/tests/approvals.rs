@@ -19,12 +19,18 @@ fn create(a: &Approvals, request: &Json) -> (Json, String) {
     let (status, doc) = decide(&mut a.client("remediation-bot"), request);
     assert_eq!(status, 200, "{doc}");
     assert_eq!(doc["decision"], "require_approval", "{doc}");
-    let id = doc["approval"]["id"].as_str().expect("an approval").to_owned();
+    let id = doc["approval"]["id"]
+        .as_str()
+        .expect("an approval")
+        .to_owned();
     (doc, id)
 }
 
 fn approve_fully(a: &Approvals, id: &str) {
-    assert_eq!(act(&mut a.client("carol"), id, "approve", "ok, CAB-1").0, 200);
+    assert_eq!(
+        act(&mut a.client("carol"), id, "approve", "ok, CAB-1").0,
+        200
+    );
     let (status, doc) = act(&mut a.client("olga"), id, "approve", "mine, fine");
     assert_eq!(status, 200, "{doc}");
     assert_eq!(doc["status"], "approved", "{doc}");
@@ -91,8 +97,16 @@ fn a_require_approval_creates_an_approval_bound_to_the_request(backend: &Backend
     assert_eq!(
         keys,
         BTreeSet::from([
-            "id", "status", "created", "expires", "requested_by", "digest", "policy", "request",
-            "needs", "history"
+            "id",
+            "status",
+            "created",
+            "expires",
+            "requested_by",
+            "digest",
+            "policy",
+            "request",
+            "needs",
+            "history"
         ])
     );
     // The creation is an approval line, before the decision's own line, and the decision
@@ -103,12 +117,11 @@ fn a_require_approval_creates_an_approval_bound_to_the_request(backend: &Backend
     assert_eq!(lines[0]["principal"], "remediation-bot");
     assert_eq!(lines[0]["decision"], doc["id"]);
     assert_eq!(lines[0]["approval"]["digest"], approval["digest"]);
-    let decision = a
-        .fx
-        .log_lines()
-        .into_iter()
-        .find(|l| l["id"] == doc["id"])
-        .unwrap();
+    let decision =
+        a.fx.log_lines()
+            .into_iter()
+            .find(|l| l["id"] == doc["id"])
+            .unwrap();
     assert_eq!(decision["approval_answer"]["id"], id.as_str());
     assert!(decision["seq"].as_u64() > lines[0]["seq"].as_u64());
 }
@@ -144,16 +157,30 @@ fn each_fired_rule_is_an_entry_and_one_principal_satisfies_every_entry_naming_th
     // carol again: nothing left that names her.
     let (status, doc) = act(&mut a.client("erin"), &id, "approve", "me too");
     assert_eq!(status, 409, "{doc}");
-    assert!(doc["error"]["message"].as_str().unwrap().contains("already approved"), "{doc}");
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already approved"),
+        "{doc}"
+    );
     let (status, doc) = act(&mut a.client("olga"), &id, "approve", "owner ok");
-    assert_eq!((status, doc["status"].as_str()), (200, Some("approved")), "{doc}");
+    assert_eq!(
+        (status, doc["status"].as_str()),
+        (200, Some("approved")),
+        "{doc}"
+    );
     // `lead` owns db-2 and is on call: one approval satisfies both entries.
     let (_, id2) = create(
         &a,
         &json!({"action": "reboot", "args": {"host": "db-2", "note": "x"}, "context": {"agent": "patchbot"}}),
     );
     let (status, doc) = act(&mut a.client("lead"), &id2, "approve", "both hats");
-    assert_eq!((status, doc["status"].as_str()), (200, Some("approved")), "{doc}");
+    assert_eq!(
+        (status, doc["status"].as_str()),
+        (200, Some("approved")),
+        "{doc}"
+    );
     assert_eq!(doc["needs"][0]["approved_by"], "lead");
     assert_eq!(doc["needs"][1]["approved_by"], "lead");
 }
@@ -162,13 +189,16 @@ fn only_a_named_principal_or_group_member_may_approve(backend: &Backend) {
     let a = start_approvals(backend, |_, _| {});
     let (_, id) = create(&a, &prod_reboot("x"));
     let before = current(&a, &id);
-    // dave is an approver, but of another group: he cannot see it, nor act on it.
+    // dave is an approver, but of another group: he cannot see it (404), nor act on it (403).
     let (status, doc) = get(&mut a.client("dave"), &format!("/v1/approvals/{id}"));
     assert_eq!(status, 404, "{doc}");
-    let (status, _) = act(&mut a.client("dave"), &id, "approve", "mine now");
-    assert_eq!(status, 404);
+    let (status, doc) = act(&mut a.client("dave"), &id, "approve", "mine now");
+    assert_eq!(status, 403, "{doc}");
+    assert!(!doc.to_string().contains("olga"), "it does not say whom it names: {doc}");
     let (status, _) = act(&mut a.client("dave"), &id, "reject", "no");
-    assert_eq!(status, 404);
+    assert_eq!(status, 403);
+    // An id that does not exist is 404.
+    assert_eq!(act(&mut a.client("dave"), "apr_01JDFORGED", "approve", "").0, 404);
     // An admin is not an approver it is not named as.
     let (status, doc) = act(&mut a.client("root"), &id, "approve", "I can do anything");
     assert_eq!(status, 403, "{doc}");
@@ -189,14 +219,31 @@ fn the_requester_and_the_agent_never_approve(backend: &Backend) {
     let (status, doc) = decide(&mut a.client("selfish-bot"), &request);
     assert_eq!(status, 200);
     let id = doc["approval"]["id"].as_str().unwrap().to_owned();
-    let (status, doc) = act(&mut a.client("selfish-bot"), &id, "approve", "looks fine to me");
+    let (status, doc) = act(
+        &mut a.client("selfish-bot"),
+        &id,
+        "approve",
+        "looks fine to me",
+    );
     assert_eq!(status, 403, "{doc}");
-    assert!(doc["error"]["message"].as_str().unwrap().contains("separation of duties"), "{doc}");
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("separation of duties"),
+        "{doc}"
+    );
     // `patchbot` is the request's `context.agent`; its approver token (a second identity of
     // the same agent) is refused too, as approver and as rejecter.
     let (status, doc) = act(&mut a.client("patchbot"), &id, "approve", "second token");
     assert_eq!(status, 403, "{doc}");
-    assert!(doc["error"]["message"].as_str().unwrap().contains("context.agent"), "{doc}");
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("context.agent"),
+        "{doc}"
+    );
     assert_eq!(act(&mut a.client("patchbot"), &id, "reject", "x").0, 403);
     let approval = current(&a, &id);
     assert_eq!(approval["status"], "pending");
@@ -210,16 +257,33 @@ fn one_reject_is_final(backend: &Backend) {
     let (_, id) = create(&a, &prod_reboot("x"));
     assert_eq!(act(&mut a.client("carol"), &id, "approve", "ok").0, 200);
     let (status, doc) = act(&mut a.client("olga"), &id, "reject", "not during the sale");
-    assert_eq!((status, doc["status"].as_str()), (200, Some("rejected")), "{doc}");
+    assert_eq!(
+        (status, doc["status"].as_str()),
+        (200, Some("rejected")),
+        "{doc}"
+    );
     let before = current(&a, &id);
-    for (who, verb) in [("olga", "approve"), ("carol", "reject"), ("erin", "approve")] {
+    for (who, verb) in [
+        ("olga", "approve"),
+        ("carol", "reject"),
+        ("erin", "approve"),
+    ] {
         let (status, doc) = act(&mut a.client(who), &id, verb, "again");
         assert_eq!(status, 409, "{who} {verb}: {doc}");
-        assert!(doc["error"]["message"].as_str().unwrap().contains("already rejected"), "{doc}");
+        assert!(
+            doc["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("already rejected"),
+            "{doc}"
+        );
     }
     assert_eq!(current(&a, &id), before, "nothing changed");
     let lines = approval_lines(&a.fx, &id);
-    let actions: Vec<&str> = lines.iter().map(|l| l["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> = lines
+        .iter()
+        .map(|l| l["action"].as_str().unwrap())
+        .collect();
     assert_eq!(actions, ["create", "approve", "reject"]);
     assert_eq!(lines[2]["principal"], "olga");
     assert_eq!(lines[2]["comment"], "not during the sale");
@@ -236,7 +300,11 @@ fn an_approval_expires_on_the_servers_clock(backend: &Backend) {
     let (doc, id) = create(&a, &prod_reboot("x"));
     assert_eq!(doc["approval"]["expires"], "2026-12-01T11:00:00.000Z");
     a.fx.clock.set(NOW_MS + 3_600_000 - 1);
-    assert_eq!(current(&a, &id)["status"], "pending", "one millisecond before");
+    assert_eq!(
+        current(&a, &id)["status"],
+        "pending",
+        "one millisecond before"
+    );
     a.fx.clock.set(NOW_MS + 3_600_000);
     // The sweep expires it without anyone looking, and logs it as nobody's act.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -262,7 +330,10 @@ fn an_approval_expires_on_the_servers_clock(backend: &Backend) {
     let (_, id2) = create(&a, &prod_reboot("y"));
     approve_fully(&a, &id2);
     a.fx.clock.set(NOW_MS + 2 * 3_600_000 + 1);
-    let (_, doc) = decide(&mut a.client("remediation-bot"), &resume(&prod_reboot("y"), &id2));
+    let (_, doc) = decide(
+        &mut a.client("remediation-bot"),
+        &resume(&prod_reboot("y"), &id2),
+    );
     assert_eq!(doc["decision"], "require_approval", "{doc}");
     assert!(error_of(&doc).contains("expired"), "{doc}");
     assert_eq!(current(&a, &id2)["status"], "expired");
@@ -286,27 +357,58 @@ fn listing_shows_each_principal_what_names_them(backend: &Backend) {
             .map(|x| x["id"].as_str().unwrap().to_owned())
             .collect()
     };
-    assert_eq!(ids("carol", "?status=pending"), [wipe.clone(), prod.clone()], "newest first");
+    assert_eq!(
+        ids("carol", "?status=pending"),
+        [wipe.clone(), prod.clone()],
+        "newest first"
+    );
     assert_eq!(ids("olga", "?status=pending"), [prod.clone()]);
-    assert!(ids("dave", "?status=pending").is_empty(), "an unrelated approver sees nothing");
-    assert_eq!(ids("root", ""), [wipe.clone(), prod.clone()], "an admin sees all");
-    assert_eq!(ids("remediation-bot", ""), [wipe.clone(), prod.clone()], "its own");
+    assert!(
+        ids("dave", "?status=pending").is_empty(),
+        "an unrelated approver sees nothing"
+    );
+    assert_eq!(
+        ids("root", ""),
+        [wipe.clone(), prod.clone()],
+        "an admin sees all"
+    );
+    assert_eq!(
+        ids("remediation-bot", ""),
+        [wipe.clone(), prod.clone()],
+        "its own"
+    );
     assert!(ids("other-bot", "").is_empty());
     assert_eq!(act(&mut a.client("carol"), &wipe, "approve", "").0, 200);
     assert_eq!(ids("carol", "?status=approved"), [wipe.clone()]);
     assert_eq!(ids("carol", "?status=pending"), [prod.clone()]);
     assert_eq!(ids("carol", "?status=all&limit=1"), [wipe.clone()]);
-    for bad in ["?status=done", "?limit=0", "?limit=5000", "?statuss=pending"] {
+    for bad in [
+        "?status=done",
+        "?limit=0",
+        "?limit=5000",
+        "?statuss=pending",
+    ] {
         let (status, doc) = get(&mut a.client("carol"), &format!("/v1/approvals{bad}"));
         assert_eq!(status, 400, "{bad}: {doc}");
     }
     let (_, doc) = get(&mut a.client("carol"), "/v1/approvals?statuss=pending");
-    assert!(doc["error"]["message"].as_str().unwrap().contains("did you mean `status`"));
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean `status`")
+    );
     // The metrics count them by status.
     let text = a.client("root").get("/metrics").unwrap();
     let text = String::from_utf8(text.body).unwrap();
-    assert!(text.contains("ward_approvals{status=\"pending\"} 1"), "{text}");
-    assert!(text.contains("ward_approvals{status=\"approved\"} 1"), "{text}");
+    assert!(
+        text.contains("ward_approvals{status=\"pending\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ward_approvals{status=\"approved\"} 1"),
+        "{text}"
+    );
 }
 
 fn a_covered_resume_is_allowed_once(backend: &Backend) {
@@ -317,14 +419,33 @@ fn a_covered_resume_is_allowed_once(backend: &Backend) {
     a.fx.clock.advance(60_000);
     let mut agent = a.client("remediation-bot");
     let (status, doc) = decide(&mut agent, &resume(&request, &id));
-    assert_eq!((status, doc["decision"].as_str()), (200, Some("allow")), "{doc}");
+    assert_eq!(
+        (status, doc["decision"].as_str()),
+        (200, Some("allow")),
+        "{doc}"
+    );
     assert_eq!(doc["errors"], json!([]));
-    assert_eq!(doc["approval"], json!({"id": id, "status": "used", "expires": "2026-12-02T10:00:00.000Z"}));
-    assert_eq!(doc["fired"].as_array().unwrap().len(), 2, "the rules that needed it");
+    assert_eq!(
+        doc["approval"],
+        json!({"id": id, "status": "used", "expires": "2026-12-02T10:00:00.000Z"})
+    );
+    assert_eq!(
+        doc["fired"].as_array().unwrap().len(),
+        2,
+        "the rules that needed it"
+    );
     let approval = current(&a, &id);
     assert_eq!(approval["status"], "used");
-    let used = approval["history"].as_array().unwrap().last().unwrap().clone();
-    assert_eq!((used["action"].as_str(), used["by"].as_str()), (Some("use"), Some("remediation-bot")));
+    let used = approval["history"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (used["action"].as_str(), used["by"].as_str()),
+        (Some("use"), Some("remediation-bot"))
+    );
     // The replay is the fresh decision, with an error, and a new pending approval.
     let (_, again) = decide(&mut agent, &resume(&request, &id));
     assert_eq!(again["decision"], "require_approval", "{again}");
@@ -334,12 +455,11 @@ fn a_covered_resume_is_allowed_once(backend: &Backend) {
     let use_line = lines.iter().find(|l| l["action"] == "use").unwrap();
     assert_eq!(use_line["decision"], doc["id"]);
     assert_eq!(use_line["principal"], "remediation-bot");
-    let decision_line = a
-        .fx
-        .log_lines()
-        .into_iter()
-        .find(|l| l["id"] == doc["id"])
-        .unwrap();
+    let decision_line =
+        a.fx.log_lines()
+            .into_iter()
+            .find(|l| l["id"] == doc["id"])
+            .unwrap();
     assert_eq!(decision_line["approval"], id.as_str());
     assert_eq!(decision_line["decision"]["decision"], "allow");
 }
@@ -356,19 +476,39 @@ fn each_way_a_resume_is_refused(backend: &Backend) {
         doc
     };
     // Unknown.
-    refused(&mut agent, &resume(&request, "apr_01JDFORGED"), "there is no such approval");
+    refused(
+        &mut agent,
+        &resume(&request, "apr_01JDFORGED"),
+        "there is no such approval",
+    );
     // Pending.
     let (_, id) = create(&a, &request);
-    refused(&mut agent, &resume(&request, &id), "still pending; waiting for");
+    refused(
+        &mut agent,
+        &resume(&request, &id),
+        "still pending; waiting for",
+    );
     // Other digest: one argument changed after approval.
     approve_fully(&a, &id);
     let changed = prod_reboot("x; rm -rf /");
     refused(&mut agent, &resume(&changed, &id), "for another request");
     let changed_context = json!({"action": "reboot", "args": {"host": "db-1", "note": "x"}, "context": {"agent": "someone-else"}});
-    refused(&mut agent, &resume(&changed_context, &id), "for another request");
+    refused(
+        &mut agent,
+        &resume(&changed_context, &id),
+        "for another request",
+    );
     // Someone else's approval.
-    refused(&mut a.client("other-bot"), &resume(&request, &id), "requested by another principal");
-    assert_eq!(current(&a, &id)["status"], "approved", "none of these used it");
+    refused(
+        &mut a.client("other-bot"),
+        &resume(&request, &id),
+        "requested by another principal",
+    );
+    assert_eq!(
+        current(&a, &id)["status"],
+        "approved",
+        "none of these used it"
+    );
     // Used.
     let (_, doc) = decide(&mut agent, &resume(&request, &id));
     assert_eq!(doc["decision"], "allow", "{doc}");
@@ -376,7 +516,11 @@ fn each_way_a_resume_is_refused(backend: &Backend) {
     // Rejected.
     let (_, id) = create(&a, &prod_reboot("r"));
     assert_eq!(act(&mut a.client("carol"), &id, "reject", "no").0, 200);
-    refused(&mut agent, &resume(&prod_reboot("r"), &id), "rejected by `carol`");
+    refused(
+        &mut agent,
+        &resume(&prod_reboot("r"), &id),
+        "rejected by `carol`",
+    );
     // Expired (the server's clock).
     let (_, id) = create(&a, &prod_reboot("e"));
     approve_fully(&a, &id);
@@ -398,7 +542,11 @@ fn each_way_a_resume_is_refused(backend: &Backend) {
     let mut bad = prod_reboot("c");
     bad["approval"] = json!(42);
     let (status, doc) = decide(&mut agent, &bad);
-    assert_eq!((status, doc["decision"].as_str()), (400, Some("deny")), "{doc}");
+    assert_eq!(
+        (status, doc["decision"].as_str()),
+        (400, Some("deny")),
+        "{doc}"
+    );
 }
 
 fn a_fresh_deny_is_never_overridden_and_does_not_use_the_approval(backend: &Backend) {
@@ -411,15 +559,28 @@ fn a_fresh_deny_is_never_overridden_and_does_not_use_the_approval(backend: &Back
     let mut agent = a.client("remediation-bot");
     let (_, doc) = decide(&mut agent, &resume(&request, &id));
     assert_eq!(doc["decision"], "deny", "{doc}");
-    assert!(error_of(&doc).contains("no approval overrides a deny"), "{doc}");
-    assert!(doc.get("approval").is_none(), "a deny creates nothing: {doc}");
+    assert!(
+        error_of(&doc).contains("no approval overrides a deny"),
+        "{doc}"
+    );
+    assert!(
+        doc.get("approval").is_none(),
+        "a deny creates nothing: {doc}"
+    );
     // Clock skew: claiming `at` 10:59:57 (4s behind, within the skew) does not reopen the
     // window: a resume is decided at the server's clock.
     let mut skewed = resume(&request, &id);
     skewed["at"] = json!("2026-12-01T10:59:57Z");
     let (status, doc) = decide(&mut agent, &skewed);
-    assert_eq!((status, doc["decision"].as_str()), (200, Some("deny")), "{doc}");
-    assert_eq!(doc["at"], "2026-12-01T11:00:01Z", "the server's time, not the claimed one");
+    assert_eq!(
+        (status, doc["decision"].as_str()),
+        (200, Some("deny")),
+        "{doc}"
+    );
+    assert_eq!(
+        doc["at"], "2026-12-01T11:00:01Z",
+        "the server's time, not the claimed one"
+    );
     assert_eq!(current(&a, &id)["status"], "approved", "still not used");
     // The next day in the window, before it expires: allowed.
     a.fx.clock.set(NOW_MS + 3_600_000 - 2_000);
@@ -450,7 +611,10 @@ fn clock_skew_near_expires_does_not_help(backend: &Backend) {
     let (_, id2) = create(&a, &prod_reboot("y"));
     approve_fully(&a, &id2);
     a.fx.clock.set(NOW_MS + 2 * 3_600_000 - 1);
-    let (_, doc) = decide(&mut a.client("remediation-bot"), &resume(&prod_reboot("y"), &id2));
+    let (_, doc) = decide(
+        &mut a.client("remediation-bot"),
+        &resume(&prod_reboot("y"), &id2),
+    );
     assert_eq!(doc["decision"], "allow", "{doc}");
 }
 
@@ -480,12 +644,11 @@ fn fifty_concurrent_resumes_give_exactly_one_allow(backend: &Backend) {
     let uses: Vec<&Json> = lines.iter().filter(|l| l["action"] == "use").collect();
     assert_eq!(uses.len(), 1);
     assert_eq!(uses[0]["decision"], allowed[0]["id"]);
-    let allows = a
-        .fx
-        .log_lines()
-        .into_iter()
-        .filter(|l| l["approval"] == id.as_str() && l["decision"]["decision"] == "allow")
-        .count();
+    let allows =
+        a.fx.log_lines()
+            .into_iter()
+            .filter(|l| l["approval"] == id.as_str() && l["decision"]["decision"] == "allow")
+            .count();
     assert_eq!(allows, 1, "the log agrees");
 }
 
@@ -508,18 +671,34 @@ fn approve_racing_reject_leaves_one_final_state_and_the_log_agrees(backend: &Bac
             })
             .collect();
         let results: Vec<(&str, u16)> = racers.into_iter().map(|t| t.join().unwrap()).collect();
-        let winners: Vec<&str> = results.iter().filter(|(_, s)| *s == 200).map(|(v, _)| *v).collect();
+        let winners: Vec<&str> = results
+            .iter()
+            .filter(|(_, s)| *s == 200)
+            .map(|(v, _)| *v)
+            .collect();
         let losers = results.iter().filter(|(_, s)| *s == 409).count();
-        assert_eq!((winners.len(), losers), (1, 1), "round {round}: {results:?}");
+        assert_eq!(
+            (winners.len(), losers),
+            (1, 1),
+            "round {round}: {results:?}"
+        );
         let status = current(&a, &id)["status"].as_str().unwrap().to_owned();
-        let expected = if winners[0] == "approve" { "approved" } else { "rejected" };
+        let expected = if winners[0] == "approve" {
+            "approved"
+        } else {
+            "rejected"
+        };
         assert_eq!(status, expected, "round {round}");
         approved += usize::from(expected == "approved");
         let actions: Vec<String> = approval_lines(&a.fx, &id)
             .iter()
             .map(|l| l["action"].as_str().unwrap().to_owned())
             .collect();
-        assert_eq!(actions, ["create", winners[0]], "round {round}: the log agrees");
+        assert_eq!(
+            actions,
+            ["create", winners[0]],
+            "round {round}: the log agrees"
+        );
     }
     eprintln!("approve won {approved} of 20 races");
 }
@@ -528,11 +707,20 @@ fn every_action_is_a_chained_log_line_with_principal_and_comment(backend: &Backe
     let a = start_approvals(backend, |_, _| {});
     let request = prod_reboot("x");
     let (_, id) = create(&a, &request);
-    assert_eq!(act(&mut a.client("carol"), &id, "approve", "CAB-123").0, 200);
-    assert_eq!(act(&mut a.client("olga"), &id, "approve", "owner: yes").0, 200);
+    assert_eq!(
+        act(&mut a.client("carol"), &id, "approve", "CAB-123").0,
+        200
+    );
+    assert_eq!(
+        act(&mut a.client("olga"), &id, "approve", "owner: yes").0,
+        200
+    );
     decide(&mut a.client("remediation-bot"), &resume(&request, &id));
     let (_, id2) = create(&a, &prod_reboot("y"));
-    assert_eq!(act(&mut a.client("olga"), &id2, "reject", "no\nreally").0, 200);
+    assert_eq!(
+        act(&mut a.client("olga"), &id2, "reject", "no\nreally").0,
+        200
+    );
     let lines = approval_lines(&a.fx, &id);
     let summary: Vec<(String, String, Json)> = lines
         .iter()
@@ -564,9 +752,17 @@ fn every_action_is_a_chained_log_line_with_principal_and_comment(backend: &Backe
         (json!({"comment": 7}), "must be a string"),
     ] {
         let (_, id3) = create(&a, &prod_reboot(why));
-        let r = post(&mut a.client("carol"), &format!("/v1/approvals/{id3}/approve"), &body);
+        let r = post(
+            &mut a.client("carol"),
+            &format!("/v1/approvals/{id3}/approve"),
+            &body,
+        );
         assert_eq!(r.status, 400, "{body}");
-        assert!(String::from_utf8_lossy(&r.body).contains(why), "{}", String::from_utf8_lossy(&r.body));
+        assert!(
+            String::from_utf8_lossy(&r.body).contains(why),
+            "{}",
+            String::from_utf8_lossy(&r.body)
+        );
         assert_eq!(current(&a, &id3)["status"], "pending");
     }
     let mut fx = a.fx;
@@ -589,7 +785,8 @@ fn the_schema_is_versioned_and_a_newer_one_is_refused(backend: &Backend) {
             .unwrap();
             let v = store.schema_version().unwrap();
             let conn = rusqlite::Connection::open(state.join("approvals.sqlite3")).unwrap();
-            conn.execute("INSERT INTO ward_schema VALUES (99, 0)", []).unwrap();
+            conn.execute("INSERT INTO ward_schema VALUES (99, 0)", [])
+                .unwrap();
             v
         }
         Backend::Postgres(url) => {
@@ -607,7 +804,10 @@ fn the_schema_is_versioned_and_a_newer_one_is_refused(backend: &Backend) {
     config.tokens = Some(fx.dir.path().join("tokens.toml"));
     backend.configure(&mut config);
     let err = ward_server::Server::start(config).unwrap_err().to_string();
-    assert!(err.contains("schema version 99, newer than this ward knows (1)"), "{err}");
+    assert!(
+        err.contains("schema version 99, newer than this ward knows (1)"),
+        "{err}"
+    );
 }
 
 on_both_stores!(
@@ -639,18 +839,31 @@ fn without_tokens_no_approval_is_created_and_none_is_used() {
     });
     let mut client = fx.client();
     let (status, doc) = decide(&mut client, &prod_reboot("x"));
-    assert_eq!((status, doc["decision"].as_str()), (200, Some("require_approval")));
+    assert_eq!(
+        (status, doc["decision"].as_str()),
+        (200, Some("require_approval"))
+    );
     assert!(doc.get("approval").is_none(), "{doc}");
-    assert_eq!(doc["errors"], json!([]), "exactly what `ward eval` decides: {doc}");
+    assert_eq!(
+        doc["errors"],
+        json!([]),
+        "exactly what `ward eval` decides: {doc}"
+    );
     let (_, doc) = decide(&mut client, &resume(&prod_reboot("x"), "apr_01JD"));
     assert_eq!(doc["decision"], "require_approval");
-    assert!(error_of(&doc).contains("keeps no approvals without a tokens file"), "{doc}");
+    assert!(
+        error_of(&doc).contains("keeps no approvals without a tokens file"),
+        "{doc}"
+    );
     for path in ["/v1/approvals", "/v1/approvals/apr_01JD"] {
         assert_eq!(client.get(path).unwrap().status, 403, "{path}");
     }
     let r = post(&mut client, "/v1/approvals/apr_01JD/approve", &json!({}));
     assert_eq!(r.status, 403);
-    assert!(!fx.state().join("approvals.sqlite3").exists(), "no store is kept");
+    assert!(
+        !fx.state().join("approvals.sqlite3").exists(),
+        "no store is kept"
+    );
 }
 
 #[test]
@@ -665,7 +878,10 @@ fn postgres_approvals_without_tokens_stop_the_start() {
         ward_server::ApprovalsBackend::Postgres("postgres://ward:secret@db.internal/ward".into());
     let err = ward_server::Server::start(config).unwrap_err().to_string();
     assert!(err.contains("needs `--tokens FILE`"), "{err}");
-    assert!(err.contains("postgres://ward:…@db.internal/ward"), "the password is not shown: {err}");
+    assert!(
+        err.contains("postgres://ward:…@db.internal/ward"),
+        "the password is not shown: {err}"
+    );
 }
 
 #[test]
@@ -675,7 +891,8 @@ fn two_replicas_on_one_postgres_share_approvals() {
     };
     let a = start_approvals(&backend, |_, _| {});
     // A second replica: the same policy, estate, tokens and database, its own state.
-    let mut config = ward_server::Config::new(a.fx.policy_dir(), a.fx.dir.path().join("entities.json"));
+    let mut config =
+        ward_server::Config::new(a.fx.policy_dir(), a.fx.dir.path().join("entities.json"));
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.state = a.fx.dir.path().join("state-b");
     config.watch = false;
@@ -697,13 +914,19 @@ fn two_replicas_on_one_postgres_share_approvals() {
     let (_, doc) = decide(&mut a.client("remediation-bot"), &resume(&request, &id));
     assert!(error_of(&doc).contains("already used"), "{doc}");
     // Each replica logs the actions it took, in its own chain.
-    let b_lines: Vec<Json> = ward_log::read(&a.fx.dir.path().join("state-b/log"), &ward_log::Filter::default())
-        .unwrap()
-        .into_iter()
-        .map(|e| e.value)
-        .filter(|l| l["kind"] == "approval")
+    let b_lines: Vec<Json> = ward_log::read(
+        &a.fx.dir.path().join("state-b/log"),
+        &ward_log::Filter::default(),
+    )
+    .unwrap()
+    .into_iter()
+    .map(|e| e.value)
+    .filter(|l| l["kind"] == "approval")
+    .collect();
+    let actions: Vec<&str> = b_lines
+        .iter()
+        .map(|l| l["action"].as_str().unwrap())
         .collect();
-    let actions: Vec<&str> = b_lines.iter().map(|l| l["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["approve", "use"]);
     b.shutdown();
 }
@@ -726,7 +949,9 @@ fn new_pending_approvals_are_posted_to_the_webhook_with_retries() {
                 }
                 1 => {}
                 _ => {
-                    let _ = reader.get_mut().write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n");
+                    let _ = reader
+                        .get_mut()
+                        .write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n");
                 }
             }
             let _ = tx.send((attempt, request, Instant::now()));
@@ -744,7 +969,10 @@ fn new_pending_approvals_are_posted_to_the_webhook_with_retries() {
     create(&a, &prod_reboot("notify me"));
     let mut got = Vec::new();
     for _ in 0..3 {
-        got.push(rx.recv_timeout(Duration::from_secs(20)).expect("a delivery"));
+        got.push(
+            rx.recv_timeout(Duration::from_secs(20))
+                .expect("a delivery"),
+        );
     }
     for (attempt, (head, body), _) in &got {
         assert!(head.starts_with("POST /hooks/ward HTTP/1.1"), "{head}");
@@ -760,7 +988,10 @@ fn new_pending_approvals_are_posted_to_the_webhook_with_retries() {
     let second = got[2].2 - got[1].2;
     assert!(first >= Duration::from_millis(90), "{first:?}");
     assert!(second >= Duration::from_millis(180), "{second:?}");
-    assert!(rx.recv_timeout(Duration::from_millis(500)).is_err(), "no more deliveries");
+    assert!(
+        rx.recv_timeout(Duration::from_millis(500)).is_err(),
+        "no more deliveries"
+    );
 }
 
 /// Reads one HTTP request: the head (lower-cased header names) and the body.

@@ -265,17 +265,41 @@ fn real_responses_match_the_openapi_document() {
         &carol.get("/v1/approvals?status=pending").unwrap(),
     );
     c.response("get", "/v1/approvals", &bot.get("/v1/approvals").unwrap());
-    c.response("get", "/v1/approvals", &carol.get("/v1/approvals?status=nope").unwrap());
+    c.response(
+        "get",
+        "/v1/approvals",
+        &carol.get("/v1/approvals?status=nope").unwrap(),
+    );
     c.response("get", "/v1/approvals", &anon.get("/v1/approvals").unwrap());
     let one = format!("/v1/approvals/{id}");
     c.response("get", "/v1/approvals/{id}", &carol.get(&one).unwrap());
-    c.response("get", "/v1/approvals/{id}", &carol.get("/v1/approvals/apr_1").unwrap());
+    c.response(
+        "get",
+        "/v1/approvals/{id}",
+        &carol.get("/v1/approvals/apr_1").unwrap(),
+    );
     c.response("get", "/v1/approvals/{id}", &anon.get(&one).unwrap());
     let approve = format!("{one}/approve");
-    c.response("post", "/v1/approvals/{id}/approve", &post(&mut bot, &approve, &json!({})));
-    c.response("post", "/v1/approvals/{id}/approve", &post(&mut carol, &approve, &json!({"coment": 1})));
-    c.response("post", "/v1/approvals/{id}/approve", &post(&mut carol, &approve, &json!({"comment": "ok"})));
-    c.response("post", "/v1/approvals/{id}/approve", &post(&mut carol, &approve, &json!({"comment": "again"})));
+    c.response(
+        "post",
+        "/v1/approvals/{id}/approve",
+        &post(&mut bot, &approve, &json!({})),
+    );
+    c.response(
+        "post",
+        "/v1/approvals/{id}/approve",
+        &post(&mut carol, &approve, &json!({"coment": 1})),
+    );
+    c.response(
+        "post",
+        "/v1/approvals/{id}/approve",
+        &post(&mut carol, &approve, &json!({"comment": "ok"})),
+    );
+    c.response(
+        "post",
+        "/v1/approvals/{id}/approve",
+        &post(&mut carol, &approve, &json!({"comment": "again"})),
+    );
     c.response(
         "post",
         "/v1/approvals/{id}/reject",
@@ -298,11 +322,27 @@ fn real_responses_match_the_openapi_document() {
     c.response(
         "post",
         plan,
-        &post(&mut bot, plan, &json!({"requests": [reboot("web-1"), {"action": "nope"}], "horizon": "1d"})),
+        &post(
+            &mut bot,
+            plan,
+            &json!({"requests": [reboot("web-1"), {"action": "nope"}], "horizon": "1d"}),
+        ),
     );
-    c.response("post", plan, &post(&mut bot, plan, &json!({"requests": [], "horizon": "400d"})));
-    c.response("post", plan, &post(&mut anon, plan, &json!({"requests": []})));
-    c.response("post", plan, &post(&mut carol, plan, &json!({"requests": []})));
+    c.response(
+        "post",
+        plan,
+        &post(&mut bot, plan, &json!({"requests": [], "horizon": "400d"})),
+    );
+    c.response(
+        "post",
+        plan,
+        &post(&mut anon, plan, &json!({"requests": []})),
+    );
+    c.response(
+        "post",
+        plan,
+        &post(&mut carol, plan, &json!({"requests": []})),
+    );
     c.response(
         "post",
         plan,

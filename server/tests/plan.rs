@@ -37,7 +37,10 @@ fn start_examples(tokens: Option<PathBuf>) -> Fixture {
 fn plans_are_the_planners_in_order_and_a_bad_request_is_an_error_in_its_place() {
     let fx = start_examples(None);
     let mut requests = backlog(20);
-    requests.insert(3, json!({"action": "reboot_host", "at": NOW, "args": {"host": "nowhere"}, "context": {}}));
+    requests.insert(
+        3,
+        json!({"action": "reboot_host", "at": NOW, "args": {"host": "nowhere"}, "context": {}}),
+    );
     let response = post(
         &mut fx.client(),
         "/v1/plan",
@@ -78,9 +81,13 @@ fn plans_are_the_planners_in_order_and_a_bad_request_is_an_error_in_its_place() 
     // Without `at`, the server's clock is the plan's now.
     let mut request = backlog(1).remove(0);
     request.as_object_mut().unwrap().remove("at");
-    let doc = post(&mut fx.client(), "/v1/plan", &json!({"requests": [request]}))
-        .json()
-        .unwrap();
+    let doc = post(
+        &mut fx.client(),
+        "/v1/plan",
+        &json!({"requests": [request]}),
+    )
+    .json()
+    .unwrap();
     assert_eq!(doc["plans"][0]["at"], NOW);
     assert_eq!(doc["horizon"], "14d", "the default");
 }
@@ -90,18 +97,33 @@ fn the_body_is_strict_and_bounded() {
     let fx = start_examples(None);
     let mut client = fx.client();
     for (body, why) in [
-        (json!({"requests": backlog(51)}), "at most 50 requests, this one 51"),
-        (json!({"requests": [], "horizon": "32d"}), "between 1s and 31d"),
-        (json!({"requests": [], "horizon": "soon"}), "a duration like `14d`"),
+        (
+            json!({"requests": backlog(51)}),
+            "at most 50 requests, this one 51",
+        ),
+        (
+            json!({"requests": [], "horizon": "32d"}),
+            "between 1s and 31d",
+        ),
+        (
+            json!({"requests": [], "horizon": "soon"}),
+            "a duration like `14d`",
+        ),
         (json!({"requests": [], "horizon": 3}), "a duration string"),
-        (json!({"requests": [], "horizn": "1d"}), "did you mean `horizon`"),
+        (
+            json!({"requests": [], "horizn": "1d"}),
+            "did you mean `horizon`",
+        ),
         (json!({"requests": {}}), "`requests` must be an array"),
         (json!([1]), "the body is `{\"requests\""),
     ] {
         let r = post(&mut client, "/v1/plan", &body);
         let doc = r.json().unwrap();
         assert_eq!(r.status, 400, "{body}: {doc}");
-        assert!(doc["error"]["message"].as_str().unwrap().contains(why), "{why}: {doc}");
+        assert!(
+            doc["error"]["message"].as_str().unwrap().contains(why),
+            "{why}: {doc}"
+        );
     }
     let r = client
         .post_json("/v1/plan", br#"{"requests": [], "requests": []}"#)
@@ -109,7 +131,12 @@ fn the_body_is_strict_and_bounded() {
     assert_eq!(r.status, 400);
     assert!(String::from_utf8_lossy(&r.body).contains("duplicate key"));
     let r = client
-        .request("POST", "/v1/plan", &[("content-type", "text/plain")], Some(b"{}"))
+        .request(
+            "POST",
+            "/v1/plan",
+            &[("content-type", "text/plain")],
+            Some(b"{}"),
+        )
         .unwrap();
     assert_eq!(r.status, 415);
 }
@@ -127,9 +154,18 @@ fn only_agents_and_admins_may_plan() {
     );
     let fx = start_examples(Some(tokens));
     let body = json!({"requests": backlog(2), "horizon": "1d"});
-    assert_eq!(post(&mut fx.client_with(&t[0]), "/v1/plan", &body).status, 200);
-    assert_eq!(post(&mut fx.client_with(&t[2]), "/v1/plan", &body).status, 200);
-    assert_eq!(post(&mut fx.client_with(&t[1]), "/v1/plan", &body).status, 403);
+    assert_eq!(
+        post(&mut fx.client_with(&t[0]), "/v1/plan", &body).status,
+        200
+    );
+    assert_eq!(
+        post(&mut fx.client_with(&t[2]), "/v1/plan", &body).status,
+        200
+    );
+    assert_eq!(
+        post(&mut fx.client_with(&t[1]), "/v1/plan", &body).status,
+        403
+    );
     assert_eq!(post(&mut fx.client(), "/v1/plan", &body).status, 401);
     // A plan authorizes nothing, so it is not a decision in the log.
     assert!(fx.log_lines().iter().all(|l| l["kind"] != "decision"));

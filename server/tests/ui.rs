@@ -148,7 +148,11 @@ impl Browser {
             if let Some(e) = self.all(css).into_iter().next() {
                 return e;
             }
-            assert!(Instant::now() < deadline, "no `{css}` on the page:\n{}", self.body_text());
+            assert!(
+                Instant::now() < deadline,
+                "no `{css}` on the page:\n{}",
+                self.body_text()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -199,7 +203,11 @@ impl Browser {
             if self.text(&e).contains(text) {
                 return;
             }
-            assert!(Instant::now() < deadline, "`{css}` never said `{text}`:\n{}", self.body_text());
+            assert!(
+                Instant::now() < deadline,
+                "`{css}` never said `{text}`:\n{}",
+                self.body_text()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -215,9 +223,9 @@ impl Browser {
 impl Drop for Browser {
     fn drop(&mut self) {
         if !self.session.is_empty() {
-            let _ = self
-                .client()
-                .request("DELETE", &format!("/session/{}", self.session), &[], None);
+            let _ =
+                self.client()
+                    .request("DELETE", &format!("/session/{}", self.session), &[], None);
         }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
@@ -246,10 +254,20 @@ fn an_approver_signs_in_approves_and_the_resumed_request_is_allowed() {
     let shown = browser.text(&browser.find(&format!("{card} .needs")));
     assert!(shown.contains("db-2 belongs to lead"), "{shown}");
     assert!(shown.contains("waiting for oncall"), "{shown}");
-    assert!(browser.text(&browser.find(&format!("{card} .args"))).contains("<script>window.pwned=2</script>"));
+    assert!(
+        browser
+            .text(&browser.find(&format!("{card} .args")))
+            .contains("<script>window.pwned=2</script>")
+    );
     // The agent's markup is text: no element came from it, and nothing ran.
-    assert_eq!(browser.script("return document.querySelectorAll('#list img, #list script').length;"), json!(0));
-    assert_eq!(browser.script("return typeof window.pwned;"), json!("undefined"));
+    assert_eq!(
+        browser.script("return document.querySelectorAll('#list img, #list script').length;"),
+        json!(0)
+    );
+    assert_eq!(
+        browser.script("return typeof window.pwned;"),
+        json!("undefined")
+    );
     // The token is in this tab's storage, not in a cookie.
     assert_eq!(browser.script("return document.cookie;"), json!(""));
     assert_eq!(
@@ -257,7 +275,10 @@ fn an_approver_signs_in_approves_and_the_resumed_request_is_allowed() {
         json!(a.tokens["lead"])
     );
 
-    browser.type_in(&browser.find(&format!("{card} textarea.comment")), "CAB-77, both hats");
+    browser.type_in(
+        &browser.find(&format!("{card} textarea.comment")),
+        "CAB-77, both hats",
+    );
     browser.click(&browser.find(&format!("{card} button.approve")));
     browser.wait_text(&format!("{card} .result"), "Approved.");
     let approval = get(&mut a.client("root"), &format!("/v1/approvals/{id}")).1;
@@ -273,7 +294,10 @@ fn an_approver_signs_in_approves_and_the_resumed_request_is_allowed() {
     browser.wait_text(&format!("{card} .badge"), "used");
     // Signing out forgets the token.
     browser.click(&browser.find("#sign-out"));
-    assert_eq!(browser.script("return sessionStorage.getItem('ward.token');"), Json::Null);
+    assert_eq!(
+        browser.script("return sessionStorage.getItem('ward.token');"),
+        Json::Null
+    );
 }
 
 #[test]
@@ -306,7 +330,10 @@ fn the_page_is_served_with_a_strict_policy() {
     for path in ["/ui/", "/ui/app.js", "/ui/style.css"] {
         let r = client.get(path).unwrap();
         assert_eq!(r.status, 200, "{path}");
-        assert_eq!(r.header("content-security-policy"), Some(ward_server::ui::CSP));
+        assert_eq!(
+            r.header("content-security-policy"),
+            Some(ward_server::ui::CSP)
+        );
         assert_eq!(r.header("x-frame-options"), Some("DENY"));
         assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
         assert_eq!(r.header("cache-control"), Some("no-store"));
@@ -320,7 +347,13 @@ fn the_page_is_served_with_a_strict_policy() {
     assert_eq!(client.get("/ui/secret.txt").unwrap().status, 404);
     // The page never writes request text as markup.
     let js = String::from_utf8(client.get("/ui/app.js").unwrap().body).unwrap();
-    for banned in ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("] {
+    for banned in [
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+        "eval(",
+    ] {
         assert!(!js.contains(banned), "app.js uses {banned}");
     }
 }

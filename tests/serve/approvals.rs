@@ -76,7 +76,9 @@ fn ward_approvals_lists_shows_approves_and_rejects() {
         ],
     );
     let served = serve_with_tokens(dir.path(), &dir.path().join("state"));
-    let mut agent = served.client().with_token(tokens["remediation-bot"].clone());
+    let mut agent = served
+        .client()
+        .with_token(tokens["remediation-bot"].clone());
     let request = cfo_request("INC-20431");
     let doc = agent
         .post_json("/v1/decide", request.to_string().as_bytes())
@@ -88,10 +90,21 @@ fn ward_approvals_lists_shows_approves_and_rejects() {
 
     let (code, out, err) = cli(&served, dir.path(), "fay", &["list"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.starts_with(&format!("{id}  pending   disable_account  requested by remediation-bot  expires ")), "{out}");
-    assert!(out.contains("waiting for: cfo_organisation (finance-security)"), "{out}");
+    assert!(
+        out.starts_with(&format!(
+            "{id}  pending   disable_account  requested by remediation-bot  expires "
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("waiting for: cfo_organisation (finance-security)"),
+        "{out}"
+    );
     let (code, out, _) = cli(&served, dir.path(), "mallory", &["list"]);
-    assert_eq!((code, out.as_str()), (0, "no pending approvals that you may see\n"));
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "no pending approvals that you may see\n")
+    );
 
     let (code, out, err) = cli(&served, dir.path(), "fay", &["show", &id]);
     assert_eq!(code, 0, "{err}");
@@ -107,13 +120,31 @@ fn ward_approvals_lists_shows_approves_and_rejects() {
     }
 
     // Not mallory's to act on: exit 1, nothing changed.
-    let (code, _, err) = cli(&served, dir.path(), "mallory", &["approve", &id, "--comment", "sure"]);
+    let (code, _, err) = cli(
+        &served,
+        dir.path(),
+        "mallory",
+        &["approve", &id, "--comment", "sure"],
+    );
     assert_eq!(code, 1);
-    assert!(err.contains("there is no approval"), "{err}");
-    let (code, out, err) = cli(&served, dir.path(), "fay", &["approve", &id, "--comment", "INC-20431 checked"]);
+    assert!(err.contains("`mallory` is not among the approvers"), "{err}");
+    let (code, out, err) = cli(
+        &served,
+        dir.path(),
+        "fay",
+        &["approve", &id, "--comment", "INC-20431 checked"],
+    );
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out, format!("approved {id}: the agent may now resume the request\n"));
-    let (code, _, err) = cli(&served, dir.path(), "fay", &["reject", &id, "-c", "changed my mind"]);
+    assert_eq!(
+        out,
+        format!("approved {id}: the agent may now resume the request\n")
+    );
+    let (code, _, err) = cli(
+        &served,
+        dir.path(),
+        "fay",
+        &["reject", &id, "-c", "changed my mind"],
+    );
     assert_eq!(code, 1);
     assert!(err.contains("already approved"), "{err}");
 
@@ -125,7 +156,12 @@ fn ward_approvals_lists_shows_approves_and_rejects() {
         .json()
         .unwrap();
     assert_eq!(doc["decision"], "allow", "{doc}");
-    let (code, out, _) = cli(&served, dir.path(), "fay", &["show", &id, "--format", "json"]);
+    let (code, out, _) = cli(
+        &served,
+        dir.path(),
+        "fay",
+        &["show", &id, "--format", "json"],
+    );
     assert_eq!(code, 0);
     let shown: Json = serde_json::from_str(&out).unwrap();
     assert_eq!(shown["status"], "used");
@@ -135,10 +171,25 @@ fn ward_approvals_lists_shows_approves_and_rejects() {
     assert!(out.contains(&id), "{out}");
 
     // Usage errors: exit 2.
-    let out = ward(&["approvals", "list", "--server", "127.0.0.1:1", "--token", "x"]);
+    let out = ward(&[
+        "approvals",
+        "list",
+        "--server",
+        "127.0.0.1:1",
+        "--token",
+        "x",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("`http://HOST:PORT`"));
-    let out = ward(&["approvals", "show", "../etc", "--server", "http://127.0.0.1:1", "--token", "x"]);
+    let out = ward(&[
+        "approvals",
+        "show",
+        "../etc",
+        "--server",
+        "http://127.0.0.1:1",
+        "--token",
+        "x",
+    ]);
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -161,8 +212,14 @@ fn kill_9_during_approvals_loses_no_recorded_action() {
     let created = Arc::new(Mutex::new(Vec::<String>::new()));
     let mut threads = Vec::new();
     for t in 0..2 {
-        let (stop, acknowledged, created) = (Arc::clone(&stop), Arc::clone(&acknowledged), Arc::clone(&created));
-        let mut agent = served.client().with_token(tokens["remediation-bot"].clone());
+        let (stop, acknowledged, created) = (
+            Arc::clone(&stop),
+            Arc::clone(&acknowledged),
+            Arc::clone(&created),
+        );
+        let mut agent = served
+            .client()
+            .with_token(tokens["remediation-bot"].clone());
         threads.push(std::thread::spawn(move || {
             // Bounded: at most 5,000 requests per thread; it stops at the kill.
             for i in 0..5_000 {
@@ -183,7 +240,11 @@ fn kill_9_during_approvals_loses_no_recorded_action() {
         }));
     }
     {
-        let (stop, acknowledged, created) = (Arc::clone(&stop), Arc::clone(&acknowledged), Arc::clone(&created));
+        let (stop, acknowledged, created) = (
+            Arc::clone(&stop),
+            Arc::clone(&acknowledged),
+            Arc::clone(&created),
+        );
         let mut fay = served.client().with_token(tokens["fay"].clone());
         threads.push(std::thread::spawn(move || {
             let mut next = 0;
@@ -207,7 +268,13 @@ fn kill_9_during_approvals_loses_no_recorded_action() {
         }));
     }
     let deadline = Instant::now() + Duration::from_secs(60);
-    while acknowledged.lock().unwrap().iter().filter(|(_, a)| *a != "create").count() < 40
+    while acknowledged
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, a)| *a != "create")
+        .count()
+        < 40
         && Instant::now() < deadline
     {
         std::thread::sleep(Duration::from_millis(5));
@@ -244,22 +311,30 @@ fn kill_9_during_approvals_loses_no_recorded_action() {
     served.signal("TERM");
     assert!(served.wait(Duration::from_secs(30)).success());
     let out = verify(&state);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let lines: Vec<Json> = ward_log::read(&state.join("log"), &ward_log::Filter::default())
         .unwrap()
         .into_iter()
         .map(|e| e.value)
         .filter(|l| l["kind"] == "approval")
         .collect();
-    let logged = |id: &str, action: &str| {
-        lines
-            .iter()
-            .any(|l| l["id"] == id && l["action"] == action)
-    };
+    let logged =
+        |id: &str, action: &str| lines.iter().any(|l| l["id"] == id && l["action"] == action);
     for (id, action) in &acknowledged {
-        let approval = stored.get(id).unwrap_or_else(|| panic!("{id} is not in the store"));
+        let approval = stored
+            .get(id)
+            .unwrap_or_else(|| panic!("{id} is not in the store"));
         assert!(
-            approval["history"].as_array().unwrap().iter().any(|h| h["action"] == *action),
+            approval["history"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|h| h["action"] == *action),
             "{id}: its {action} is not in the store: {approval}"
         );
         assert!(logged(id, action), "{id}: its {action} is not in the log");

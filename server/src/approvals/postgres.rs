@@ -100,9 +100,9 @@ pub fn redact(url: &str) -> String {
 }
 
 async fn connect(url: &str) -> Result<Client, StoreError> {
-    let (client, connection) = tokio_postgres::connect(url, NoTls)
-        .await
-        .map_err(|e| StoreError::Backend(format!("cannot connect to `{}`: {}", redact(url), pg(e))))?;
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await.map_err(|e| {
+        StoreError::Backend(format!("cannot connect to `{}`: {}", redact(url), pg(e)))
+    })?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::warn!(error = %e, "a connection to the approvals database closed");
@@ -134,7 +134,10 @@ impl PostgresStore {
         let conn = self.client().await?;
         let row = conn
             .get()?
-            .query_one("SELECT COALESCE(MAX(version), 0)::BIGINT FROM ward_schema", &[])
+            .query_one(
+                "SELECT COALESCE(MAX(version), 0)::BIGINT FROM ward_schema",
+                &[],
+            )
             .await
             .map_err(pg)?;
         Ok(row.get(0))
@@ -153,7 +156,10 @@ impl PostgresStore {
         .await
         .map_err(pg)?;
         let current: i64 = tx
-            .query_one("SELECT COALESCE(MAX(version), 0)::BIGINT FROM ward_schema", &[])
+            .query_one(
+                "SELECT COALESCE(MAX(version), 0)::BIGINT FROM ward_schema",
+                &[],
+            )
             .await
             .map_err(pg)?
             .get(0);
@@ -323,7 +329,9 @@ impl ApprovalStore for PostgresStore {
                 }
             }
             .map_err(pg)?;
-            rows.iter().map(|r| decode(&r.get::<_, String>(0))).collect()
+            rows.iter()
+                .map(|r| decode(&r.get::<_, String>(0)))
+                .collect()
         })
     }
 
@@ -427,12 +435,13 @@ impl ApprovalStore for PostgresStore {
     fn mark_logged(&self, ids: Vec<String>) -> StoreFuture<'_, ()> {
         Box::pin(async move {
             let conn = self.client().await?;
-            conn.get()?.execute(
-                "UPDATE approval_events SET logged = TRUE WHERE id = ANY($1)",
-                &[&ids],
-            )
-            .await
-            .map_err(pg)?;
+            conn.get()?
+                .execute(
+                    "UPDATE approval_events SET logged = TRUE WHERE id = ANY($1)",
+                    &[&ids],
+                )
+                .await
+                .map_err(pg)?;
             Ok(())
         })
     }

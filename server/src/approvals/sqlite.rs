@@ -62,10 +62,10 @@ fn backend(e: impl std::fmt::Display) -> StoreError {
 impl SqliteStore {
     /// Opens (creating it if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path, replica: &str) -> Result<SqliteStore, StoreError> {
-        let conn = Connection::open(path).map_err(|e| {
-            StoreError::Backend(format!("cannot open `{}`: {e}", path.display()))
-        })?;
-        conn.busy_timeout(Duration::from_secs(10)).map_err(backend)?;
+        let conn = Connection::open(path)
+            .map_err(|e| StoreError::Backend(format!("cannot open `{}`: {e}", path.display())))?;
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(backend)?;
         let mode: String = conn
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
             .map_err(backend)?;
@@ -164,9 +164,11 @@ fn now_ms() -> i64 {
 }
 
 fn version_of(conn: &Connection) -> Result<i64, StoreError> {
-    conn.query_row("SELECT COALESCE(MAX(version), 0) FROM ward_schema", [], |r| {
-        r.get(0)
-    })
+    conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM ward_schema",
+        [],
+        |r| r.get(0),
+    )
     .map_err(backend)
 }
 
@@ -204,9 +206,11 @@ fn write_row(conn: &Connection, approval: &Approval, insert: bool) -> Result<(),
 
 fn get_doc(conn: &Connection, id: &str) -> Result<Option<Approval>, StoreError> {
     let doc: Option<String> = conn
-        .query_row("SELECT doc FROM approvals WHERE id = ?1", params![id], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT doc FROM approvals WHERE id = ?1",
+            params![id],
+            |r| r.get(0),
+        )
         .optional()
         .map_err(backend)?;
     doc.as_deref().map(decode).transpose()

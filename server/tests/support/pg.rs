@@ -20,7 +20,8 @@ struct Pg {
 static PG: OnceLock<Result<Pg, String>> = OnceLock::new();
 static NEXT_DB: AtomicUsize = AtomicUsize::new(0);
 
-const HOW: &str = "install Debian's `postgresql` package (scripts/setup.sh does, from scripts/apt-packages.txt)";
+const HOW: &str =
+    "install Debian's `postgresql` package (scripts/setup.sh does, from scripts/apt-packages.txt)";
 
 /// The folder of PostgreSQL's programs (`initdb`, `postgres`).
 fn bin_dir() -> Option<PathBuf> {
@@ -101,7 +102,11 @@ fn start() -> Result<Pg, String> {
         .spawn()
         .map_err(|e| format!("cannot start postgres: {e}"))?;
     // The watchdog: when this test process is gone, stop the server and remove its folder.
-    let run_as = if is_root() { "runuser -u postgres -- " } else { "" };
+    let run_as = if is_root() {
+        "runuser -u postgres -- "
+    } else {
+        ""
+    };
     let script = format!(
         "while kill -0 {me} 2>/dev/null; do sleep 0.3; done; \
          {run_as}'{pg_ctl}' -D '{data}' -m fast -w -t 30 stop >/dev/null 2>&1; \
