@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod cmd_approvals;
 mod cmd_check;
 mod cmd_diff;
 mod cmd_eval;
@@ -61,6 +62,8 @@ enum Command {
     Token(cmd_token::TokenArgs),
     /// Verify or read the decision log of `ward serve`
     Log(cmd_log::LogArgs),
+    /// List, show, approve or reject the approvals of a `ward serve` (docs/approvals.md)
+    Approvals(cmd_approvals::ApprovalsArgs),
 }
 
 /// How diagnostics and results are printed.
@@ -242,6 +245,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => cmd_serve::run(&args),
         Command::Token(args) => cmd_token::run(&args),
         Command::Log(args) => cmd_log::run(&args),
+        Command::Approvals(args) => cmd_approvals::run(&args),
         // The LSP specification asks for exit code 1 when the session ends without `shutdown`.
         Command::Lsp => Ok(match ward_lsp::run_stdio() {
             Ok(()) => ExitCode::SUCCESS,

@@ -15,7 +15,8 @@ pub use ward_embed::Compiled;
 pub use ward_ir::EffectKind;
 pub use ward_runtime::decision::{Decision, DecisionError, Explanation, Fired};
 pub use ward_runtime::engine::{Engine, EngineKind};
-pub use ward_runtime::request::Request;
+pub use ward_runtime::plan::PlanOptions;
+pub use ward_runtime::request::{MAX_ID_LEN, Request, readable_id};
 
 /// A policy set and an estate, ready to decide.
 #[derive(Debug)]
