@@ -44,6 +44,8 @@ struct ServerSide {
     decision_mean: Duration,
     /// Mean wait for the log line to be durable.
     log_wait_mean: Duration,
+    /// The log writer over the closed-loop run.
+    log: ward_server::LogStats,
 }
 
 fn main() {
@@ -90,6 +92,44 @@ fn main() {
         in_process_rate
     );
 
+    // The ceiling: the same load generator against axum/hyper on 2 worker threads with a
+    // handler that answers a fixed decision document (no parsing, no deciding, no log).
+    let ceiling = {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = axum::Router::new().route(
+            "/v1/decide",
+            axum::routing::post(|body: String| async move {
+                std::hint::black_box(body);
+                (
+                    [("content-type", "application/json")],
+                    r#"{"id":"dec_0","decision":"allow","fired":[],"approvers":[],"errors":[]}"#,
+                )
+            }),
+        );
+        runtime.spawn(async move { axum::serve(listener, app).await });
+        let generator = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        generator.block_on(closed_loop(addr, Arc::clone(&bodies), WARMUP));
+        let closed = generator.block_on(closed_loop(addr, Arc::clone(&bodies), run));
+        let fixed = generator.block_on(fixed_rate(addr, Arc::clone(&bodies), run, RATE));
+        eprintln!(
+            "ceiling: closed {:.0}/s p50 {:?} p99 {:?}; fixed p99 {:?}",
+            closed.decisions_per_s, closed.p50, closed.p99, fixed.p99
+        );
+        runtime.shutdown_background();
+        (closed, fixed)
+    };
+
     let mut rows = Vec::new();
     for durability in [Durability::Fsync, Durability::Buffered] {
         let state = dir.join(format!("state-{durability:?}"));
@@ -108,15 +148,18 @@ fn main() {
             .unwrap();
         generator.block_on(closed_loop(addr, Arc::clone(&bodies), WARMUP));
         let before = server_side(&server);
+        let log_before = server.state().log.stats();
         let closed = generator.block_on(closed_loop(addr, Arc::clone(&bodies), run));
         let after = server_side(&server);
+        let log_after = server.state().log.stats();
         let fixed = generator.block_on(fixed_rate(addr, Arc::clone(&bodies), run, RATE));
         let side = ServerSide {
             decision_mean: mean_between(&before.0, &after.0),
             log_wait_mean: mean_between(&before.1, &after.1),
+            log: stats_between(&log_before, &log_after),
         };
         eprintln!(
-            "{durability:?}: closed {:.0}/s p50 {:?} p99 {:?}; fixed {:.0}/s p50 {:?} p99 {:?}; server mean {:?}, log wait {:?}",
+            "{durability:?}: closed {:.0}/s p50 {:?} p99 {:?}; fixed {:.0}/s p50 {:?} p99 {:?}; server mean {:?}, log wait {:?}; log: {} lines in {} groups ({:.1}/group), write {:.3} ms/group, sync {:.3} ms/group, {} extends, {:.1} ms each",
             closed.decisions_per_s,
             closed.p50,
             closed.p99,
@@ -124,7 +167,14 @@ fn main() {
             fixed.p50,
             fixed.p99,
             side.decision_mean,
-            side.log_wait_mean
+            side.log_wait_mean,
+            side.log.lines,
+            side.log.groups,
+            per(side.log.lines as f64, side.log.groups),
+            per(side.log.write_ns as f64 / 1e6, side.log.groups),
+            per(side.log.sync_ns as f64 / 1e6, side.log.groups),
+            side.log.extends,
+            per(side.log.extend_ns as f64 / 1e6, side.log.extends),
         );
         server.shutdown();
         rows.push((durability, closed, fixed, side));
@@ -182,6 +232,17 @@ fn main() {
     }
     let _ = writeln!(
         out,
+        "| HTTP, a handler that answers a fixed document (the ceiling of this load generator and HTTP stack) | {} | {} | {} | {} | {} | {} | | | {} |",
+        measure::rate(ceiling.0.decisions_per_s),
+        ms(ceiling.0.p50),
+        ms(ceiling.0.p99),
+        ms(ceiling.1.p99),
+        ms(ceiling.1.p50),
+        ms(ceiling.1.max),
+        ceiling.0.errors + ceiling.1.errors
+    );
+    let _ = writeln!(
+        out,
         "| in-process `Engine::decide_str`, one thread | {} | {} | {} | | | | | | |",
         measure::rate(in_process_rate),
         ms(in_p50),
@@ -191,10 +252,56 @@ fn main() {
         out,
         "\nServer time per decision: `ward_decision_duration_seconds` (from reading the request to sending the response, log wait included) over the closed-loop run; log wait: `ward_log_write_duration_seconds` (queued → durable)."
     );
+    let _ = writeln!(
+        out,
+        "\nThe log writer over the closed-loop runs (one group: the lines taken from the queue at once, written with one `write` and, when durable, synced with one `fdatasync`):\n"
+    );
+    let _ = writeln!(
+        out,
+        "| setup | lines | groups | lines per group | `write` per group | `fdatasync` per group | file extensions (zeros written ahead) | time per extension |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (durability, _, _, side) in &rows {
+        let name = match durability {
+            Durability::Fsync => "durable log",
+            Durability::Buffered => "log written but not synced",
+        };
+        let log = &side.log;
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {} | {:.1} | {:.3} ms | {:.3} ms | {} | {:.1} ms |",
+            measure::thousands(log.lines as usize),
+            measure::thousands(log.groups as usize),
+            per(log.lines as f64, log.groups),
+            per(log.write_ns as f64 / 1e6, log.groups),
+            per(log.sync_ns as f64 / 1e6, log.groups),
+            log.extends,
+            per(log.extend_ns as f64 / 1e6, log.extends),
+        );
+    }
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/benchmarks-serve.md");
     std::fs::write(&path, &out).unwrap();
     print!("{out}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `total / n`, 0 for none.
+fn per(total: f64, n: u64) -> f64 {
+    if n == 0 { 0.0 } else { total / n as f64 }
+}
+
+fn stats_between(
+    before: &ward_server::LogStats,
+    after: &ward_server::LogStats,
+) -> ward_server::LogStats {
+    ward_server::LogStats {
+        lines: after.lines - before.lines,
+        groups: after.groups - before.groups,
+        write_ns: after.write_ns - before.write_ns,
+        sync_ns: after.sync_ns - before.sync_ns,
+        extends: after.extends - before.extends,
+        extend_ns: after.extend_ns - before.extend_ns,
+    }
 }
 
 fn ms(d: Duration) -> String {

@@ -26,7 +26,7 @@ mod writer;
 pub use line::{GENESIS, Kind, Record};
 pub use read::{Entry, Filter, read};
 pub use verify::{Problem, ProblemKind, VerifyReport, verify};
-pub use writer::{Appended, Durability, Head, Log, LogConfig, Opened, TornTail};
+pub use writer::{Appended, Durability, Head, Log, LogConfig, LogStats, Opened, TornTail};
 
 use std::path::PathBuf;
 

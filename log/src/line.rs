@@ -136,11 +136,13 @@ impl Record {
 
 /// `sha256:` and the hex SHA-256 of `bytes`.
 pub(crate) fn hash_of(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(bytes);
     let mut out = String::with_capacity(71);
     out.push_str("sha256:");
     for b in digest {
-        let _ = write!(out, "{b:02x}");
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xf)]));
     }
     out
 }

@@ -1,6 +1,7 @@
-//! Appending: one writer thread owns the current file. Callers hand it records with a
-//! completion; it takes every record waiting, writes them in one `write`, syncs once (group
-//! commit), and only then completes them. Opening the log finds the head of the chain, moves a
+//! Appending: one writer thread owns the current file. Callers put records with a completion
+//! on a queue (a mutex held for a push; the writer is woken only when it sleeps); it takes
+//! every record waiting in one swap, frames and hashes them, writes them in one `write`, syncs
+//! once (group commit), and only then completes them. Opening the log finds the head of the chain, moves a
 //! torn last line aside, and refuses a log whose last complete line does not verify.
 //!
 //! The current file is extended with zeros ahead of the writes (512 KiB at a time, synced once),
@@ -15,8 +16,8 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -94,20 +95,57 @@ pub struct Opened {
     pub torn: Option<TornTail>,
 }
 
+/// What the writer did so far, for the metrics: how many lines it wrote in how many groups,
+/// and how long writing, syncing and extending the file took.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LogStats {
+    pub lines: u64,
+    /// Groups written (one `write` and, when durable, one `fdatasync` each).
+    pub groups: u64,
+    /// Time in `write`, in nanoseconds.
+    pub write_ns: u64,
+    /// Time in `fdatasync`, in nanoseconds.
+    pub sync_ns: u64,
+    /// Times the file was extended with zeros ahead of the lines.
+    pub extends: u64,
+    /// Time extending took (writing the zeros and syncing the new length), in nanoseconds.
+    pub extend_ns: u64,
+}
+
+#[derive(Default)]
+struct Stats {
+    lines: AtomicU64,
+    groups: AtomicU64,
+    write_ns: AtomicU64,
+    sync_ns: AtomicU64,
+    extends: AtomicU64,
+    extend_ns: AtomicU64,
+}
+
+fn nanos(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
 type Done = Box<dyn FnOnce(Result<Appended, LogError>) + Send>;
 
-enum Job {
-    Append {
-        record: Record,
-        queued: Instant,
-        done: Done,
-    },
-    Close,
+struct Job {
+    record: Record,
+    queued: Instant,
+    done: Done,
+}
+
+/// The records waiting for the writer.
+#[derive(Default)]
+struct Queue {
+    jobs: Vec<Job>,
+    /// Set by `close`: nothing more is accepted, and the writer stops once the queue is empty.
+    closed: bool,
+    /// The writer sleeps on the condition variable (so a push must wake it).
+    idle: bool,
 }
 
 /// An open decision log. `Send + Sync`: share it behind an `Arc`.
 pub struct Log {
-    tx: Mutex<Option<Sender<Job>>>,
     shared: Arc<Shared>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
@@ -115,6 +153,20 @@ pub struct Log {
 struct Shared {
     head: Mutex<Head>,
     failed: Mutex<Option<String>>,
+    /// `failed` is set (read without the lock on every append).
+    has_failed: AtomicBool,
+    queue: Mutex<Queue>,
+    wake: Condvar,
+    stats: Stats,
+}
+
+impl Shared {
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        match self.queue.lock() {
+            Ok(q) => q,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
 }
 
 impl std::fmt::Debug for Log {
@@ -167,8 +219,11 @@ impl Log {
         let shared = Arc::new(Shared {
             head: Mutex::new(head.clone()),
             failed: Mutex::new(None),
+            has_failed: AtomicBool::new(false),
+            queue: Mutex::new(Queue::default()),
+            wake: Condvar::new(),
+            stats: Stats::default(),
         });
-        let (tx, rx) = channel();
         let mut writer = Writer {
             config,
             path,
@@ -181,7 +236,7 @@ impl Log {
         };
         let thread = std::thread::Builder::new()
             .name("ward-log".into())
-            .spawn(move || writer.run(&rx))
+            .spawn(move || writer.run())
             .map_err(|e| LogError::Io {
                 action: "start the writer thread of",
                 path: PathBuf::new(),
@@ -189,7 +244,6 @@ impl Log {
             })?;
         Ok(Opened {
             log: Log {
-                tx: Mutex::new(Some(tx)),
                 shared,
                 thread: Mutex::new(Some(thread)),
             },
@@ -204,24 +258,28 @@ impl Log {
         record: Record,
         done: impl FnOnce(Result<Appended, LogError>) + Send + 'static,
     ) {
-        if let Some(why) = self.failure() {
+        if self.shared.has_failed.load(Ordering::Acquire)
+            && let Some(why) = self.failure()
+        {
             done(Err(LogError::Failed(why)));
             return;
         }
-        let job = Job::Append {
+        let job = Job {
             record,
             queued: Instant::now(),
             done: Box::new(done),
         };
-        let sent = match self.tx.lock() {
-            Ok(tx) => match tx.as_ref() {
-                Some(tx) => tx.send(job).map_err(|e| e.0),
-                None => Err(job),
-            },
-            Err(_) => Err(job),
-        };
-        if let Err(Job::Append { done, .. }) = sent {
-            done(Err(LogError::Closed));
+        let mut queue = self.shared.queue();
+        if queue.closed {
+            drop(queue);
+            (job.done)(Err(LogError::Closed));
+            return;
+        }
+        queue.jobs.push(job);
+        let wake = std::mem::take(&mut queue.idle);
+        drop(queue);
+        if wake {
+            self.shared.wake.notify_one();
         }
     }
 
@@ -253,19 +311,27 @@ impl Log {
     /// Writes and syncs everything queued, then stops the writer. Later appends fail with
     /// [`LogError::Closed`]. Calling it again does nothing.
     pub fn close(&self) {
-        let tx = match self.tx.lock() {
-            Ok(mut tx) => tx.take(),
-            Err(poisoned) => poisoned.into_inner().take(),
-        };
-        if let Some(tx) = tx {
-            let _ = tx.send(Job::Close);
-        }
+        self.shared.queue().closed = true;
+        self.shared.wake.notify_one();
         let thread = match self.thread.lock() {
             Ok(mut thread) => thread.take(),
             Err(poisoned) => poisoned.into_inner().take(),
         };
         if let Some(thread) = thread {
             let _ = thread.join();
+        }
+    }
+
+    /// What the writer did so far.
+    pub fn stats(&self) -> LogStats {
+        let s = &self.shared.stats;
+        LogStats {
+            lines: s.lines.load(Ordering::Relaxed),
+            groups: s.groups.load(Ordering::Relaxed),
+            write_ns: s.write_ns.load(Ordering::Relaxed),
+            sync_ns: s.sync_ns.load(Ordering::Relaxed),
+            extends: s.extends.load(Ordering::Relaxed),
+            extend_ns: s.extend_ns.load(Ordering::Relaxed),
         }
     }
 }
@@ -275,9 +341,6 @@ impl Drop for Log {
         self.close();
     }
 }
-
-/// The most lines written with one sync.
-const MAX_GROUP: usize = 4096;
 
 struct Writer {
     config: LogConfig,
@@ -293,42 +356,27 @@ struct Writer {
 }
 
 impl Writer {
-    fn run(&mut self, rx: &Receiver<Job>) {
+    fn run(&mut self) {
+        let mut jobs: Vec<Job> = Vec::new();
         let mut group: Vec<(u64, String, Instant, Done)> = Vec::new();
         loop {
-            let mut closing = false;
-            match rx.recv() {
-                Ok(Job::Append {
-                    record,
-                    queued,
-                    done,
-                }) => self.frame(&record, queued, done, &mut group),
-                Ok(Job::Close) | Err(_) => closing = true,
-            }
-            while !closing && group.len() < MAX_GROUP {
-                match rx.try_recv() {
-                    Ok(Job::Append {
-                        record,
-                        queued,
-                        done,
-                    }) => self.frame(&record, queued, done, &mut group),
-                    Ok(Job::Close) | Err(TryRecvError::Disconnected) => closing = true,
-                    Err(TryRecvError::Empty) => break,
+            let closing = {
+                let mut queue = self.shared.queue();
+                while queue.jobs.is_empty() && !queue.closed {
+                    queue.idle = true;
+                    queue = match self.shared.wake.wait(queue) {
+                        Ok(q) => q,
+                        Err(poisoned) => poisoned.into_inner(),
+                    };
                 }
-            }
-            self.commit(&mut group);
+                queue.idle = false;
+                // Everything waiting, in one swap: the group of this sync.
+                std::mem::swap(&mut queue.jobs, &mut jobs);
+                queue.closed && jobs.is_empty()
+            };
             if closing {
-                // Whatever was queued before `Close` is written; a sender that raced the
-                // close finds the channel gone.
-                while let Ok(Job::Append {
-                    record,
-                    queued,
-                    done,
-                }) = rx.try_recv()
-                {
-                    self.frame(&record, queued, done, &mut group);
-                }
-                self.commit(&mut group);
+                // `close` was called and everything queued before it is written: nothing
+                // more can be queued.
                 if self.failed().is_none()
                     && let Err(e) = self.cut_padding()
                 {
@@ -336,6 +384,10 @@ impl Writer {
                 }
                 return;
             }
+            for job in jobs.drain(..) {
+                self.frame(&job.record, job.queued, job.done, &mut group);
+            }
+            self.commit(&mut group);
         }
     }
 
@@ -347,7 +399,7 @@ impl Writer {
         done: Done,
         group: &mut Vec<(u64, String, Instant, Done)>,
     ) {
-        if self.failed().is_some() {
+        if self.shared.has_failed.load(Ordering::Acquire) {
             group.push((0, String::new(), queued, done));
             return;
         }
@@ -374,12 +426,21 @@ impl Writer {
         if group.is_empty() {
             return;
         }
-        if self.failed().is_none()
+        if !self.shared.has_failed.load(Ordering::Acquire)
             && let Err(e) = self.flush()
         {
             self.fail(&e);
         }
-        let failed = self.failed();
+        let failed = if self.shared.has_failed.load(Ordering::Acquire) {
+            self.failed()
+        } else {
+            None
+        };
+        let stats = &self.shared.stats;
+        stats.groups.fetch_add(1, Ordering::Relaxed);
+        stats
+            .lines
+            .fetch_add(group.len() as u64, Ordering::Relaxed);
         if failed.is_none() {
             match self.shared.head.lock() {
                 Ok(mut head) => *head = self.head.clone(),
@@ -406,13 +467,18 @@ impl Writer {
         if self.size + len > self.allocated {
             self.preallocate(self.size + len)?;
         }
+        let started = Instant::now();
         self.file
             .write_all_at(&self.buf, self.size)
             .map_err(|e| LogError::io("write to", &self.path, &e))?;
+        let stats = &self.shared.stats;
+        stats.write_ns.fetch_add(nanos(started), Ordering::Relaxed);
         if self.config.durability == Durability::Fsync {
+            let started = Instant::now();
             self.file
                 .sync_data()
                 .map_err(|e| LogError::io("sync", &self.path, &e))?;
+            stats.sync_ns.fetch_add(nanos(started), Ordering::Relaxed);
         }
         self.size += len;
         self.buf.clear();
@@ -422,6 +488,7 @@ impl Writer {
     /// Extends the file with zeros to hold at least `needed` bytes, and syncs the new length.
     fn preallocate(&mut self, needed: u64) -> Result<(), LogError> {
         const CHUNK: u64 = 512 << 10;
+        let started = Instant::now();
         let target = needed.div_ceil(CHUNK).max(1) * CHUNK;
         let zeros = vec![0u8; 1 << 16];
         let mut at = self.allocated;
@@ -436,6 +503,9 @@ impl Writer {
             .sync_all()
             .map_err(|e| LogError::io("sync", &self.path, &e))?;
         self.allocated = target;
+        let stats = &self.shared.stats;
+        stats.extends.fetch_add(1, Ordering::Relaxed);
+        stats.extend_ns.fetch_add(nanos(started), Ordering::Relaxed);
         Ok(())
     }
 
@@ -474,6 +544,7 @@ impl Writer {
             Ok(mut failed) => *failed = Some(err.to_string()),
             Err(poisoned) => *poisoned.into_inner() = Some(err.to_string()),
         }
+        self.shared.has_failed.store(true, Ordering::Release);
     }
 }
 
