@@ -159,7 +159,7 @@ fn main() {
             log: stats_between(&log_before, &log_after),
         };
         eprintln!(
-            "{durability:?}: closed {:.0}/s p50 {:?} p99 {:?}; fixed {:.0}/s p50 {:?} p99 {:?}; server mean {:?}, log wait {:?}; log: {} lines in {} groups ({:.1}/group), write {:.3} ms/group, sync {:.3} ms/group, {} extends, {:.1} ms each",
+            "{durability:?}: closed {:.0}/s p50 {:?} p99 {:?}; fixed {:.0}/s p50 {:?} p99 {:?}; server mean {:?}, log wait {:?}; log: {} lines in {} groups ({:.1}/group), queued {:.3} ms/line, write {:.3} ms/group, sync {:.3} ms/group, {} extends, {:.1} ms each",
             closed.decisions_per_s,
             closed.p50,
             closed.p99,
@@ -171,6 +171,7 @@ fn main() {
             side.log.lines,
             side.log.groups,
             per(side.log.lines as f64, side.log.groups),
+            per(side.log.queued_ns as f64 / 1e6, side.log.lines),
             per(side.log.write_ns as f64 / 1e6, side.log.groups),
             per(side.log.sync_ns as f64 / 1e6, side.log.groups),
             side.log.extends,
@@ -258,9 +259,9 @@ fn main() {
     );
     let _ = writeln!(
         out,
-        "| setup | lines | groups | lines per group | `write` per group | `fdatasync` per group | file extensions (zeros written ahead) | time per extension |"
+        "| setup | lines | groups | lines per group | wait in the queue per line | `write` per group | `fdatasync` per group | file extensions (zeros written ahead) | time per extension |"
     );
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (durability, _, _, side) in &rows {
         let name = match durability {
             Durability::Fsync => "durable log",
@@ -269,10 +270,11 @@ fn main() {
         let log = &side.log;
         let _ = writeln!(
             out,
-            "| {name} | {} | {} | {:.1} | {:.3} ms | {:.3} ms | {} | {:.1} ms |",
+            "| {name} | {} | {} | {:.1} | {:.3} ms | {:.3} ms | {:.3} ms | {} | {:.1} ms |",
             measure::thousands(log.lines as usize),
             measure::thousands(log.groups as usize),
             per(log.lines as f64, log.groups),
+            per(log.queued_ns as f64 / 1e6, log.lines),
             per(log.write_ns as f64 / 1e6, log.groups),
             per(log.sync_ns as f64 / 1e6, log.groups),
             log.extends,
@@ -296,6 +298,7 @@ fn stats_between(
 ) -> ward_server::LogStats {
     ward_server::LogStats {
         lines: after.lines - before.lines,
+        queued_ns: after.queued_ns - before.queued_ns,
         groups: after.groups - before.groups,
         write_ns: after.write_ns - before.write_ns,
         sync_ns: after.sync_ns - before.sync_ns,

@@ -100,6 +100,9 @@ pub struct Opened {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LogStats {
     pub lines: u64,
+    /// Time lines waited in the queue before the writer took them (for the sync before to
+    /// end, for the writer to wake), summed over lines, in nanoseconds.
+    pub queued_ns: u64,
     /// Groups written (one `write` and, when durable, one `fdatasync` each).
     pub groups: u64,
     /// Time in `write`, in nanoseconds.
@@ -115,6 +118,7 @@ pub struct LogStats {
 #[derive(Default)]
 struct Stats {
     lines: AtomicU64,
+    queued_ns: AtomicU64,
     groups: AtomicU64,
     write_ns: AtomicU64,
     sync_ns: AtomicU64,
@@ -327,6 +331,7 @@ impl Log {
         let s = &self.shared.stats;
         LogStats {
             lines: s.lines.load(Ordering::Relaxed),
+            queued_ns: s.queued_ns.load(Ordering::Relaxed),
             groups: s.groups.load(Ordering::Relaxed),
             write_ns: s.write_ns.load(Ordering::Relaxed),
             sync_ns: s.sync_ns.load(Ordering::Relaxed),
@@ -384,6 +389,15 @@ impl Writer {
                 }
                 return;
             }
+            let taken = Instant::now();
+            let queued_ns: u64 = jobs
+                .iter()
+                .map(|j| u64::try_from((taken - j.queued).as_nanos()).unwrap_or(u64::MAX))
+                .sum();
+            self.shared
+                .stats
+                .queued_ns
+                .fetch_add(queued_ns, Ordering::Relaxed);
             for job in jobs.drain(..) {
                 self.frame(&job.record, job.queued, job.done, &mut group);
             }
@@ -464,7 +478,8 @@ impl Writer {
             return Ok(());
         }
         let len = self.buf.len() as u64;
-        if self.size + len > self.allocated {
+        // Zeros ahead only help a sync; without one, the file just grows.
+        if self.config.durability == Durability::Fsync && self.size + len > self.allocated {
             self.preallocate(self.size + len)?;
         }
         let started = Instant::now();
@@ -481,6 +496,7 @@ impl Writer {
             stats.sync_ns.fetch_add(nanos(started), Ordering::Relaxed);
         }
         self.size += len;
+        self.allocated = self.allocated.max(self.size);
         self.buf.clear();
         Ok(())
     }
