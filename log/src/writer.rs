@@ -170,7 +170,7 @@ struct Pending {
 
 /// Writer threads; with two, a group is written and synced while the sync of the group before
 /// it runs.
-const WRITERS: usize = 2;
+const WRITERS: usize = 4;
 
 /// An open decision log. `Send + Sync`: share it behind an `Arc`.
 pub struct Log {
