@@ -293,10 +293,12 @@ fn main() {
     let us = |d: Duration| format!("{:.0} µs", d.as_secs_f64() * 1e6);
     let _ = writeln!(
         out,
-        "- CPU of this process (server and load generator) per request, closed loop: {} against the handler that does nothing, {} deciding with the durable log, {} with the log not synced; so deciding, logging and their HTTP cost the server about {} of CPU beyond the bare HTTP exchange (2 cores: at most {} decisions/s if nothing else ran).",
+        "- CPU of this process (server and load generator) per request, closed loop: {} against the handler that does nothing, {} deciding with the durable log, {} with the log not synced; so deciding, logging and their HTTP cost the server about {} of CPU beyond the bare HTTP exchange (on 2 cores, at that CPU per request: at most {} with nothing else running).",
         us(ceiling.0.cpu_per_decision),
-        rows.first().map_or_else(String::new, |r| us(r.1.cpu_per_decision)),
-        rows.get(1).map_or_else(String::new, |r| us(r.1.cpu_per_decision)),
+        rows.first()
+            .map_or_else(String::new, |r| us(r.1.cpu_per_decision)),
+        rows.get(1)
+            .map_or_else(String::new, |r| us(r.1.cpu_per_decision)),
         rows.get(1).map_or_else(String::new, |r| us(r
             .1
             .cpu_per_decision
@@ -453,7 +455,12 @@ fn cpu_time() -> Duration {
         .rsplit_once(')')
         .map(|(_, rest)| rest.split_whitespace().collect())
         .unwrap_or_default();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
     // Clock ticks of 1/100 s (USER_HZ on Linux).
     Duration::from_millis((ticks(11) + ticks(12)) * 10)
 }
@@ -533,7 +540,12 @@ async fn closed_loop(addr: SocketAddr, bodies: Arc<Vec<String>>, run: Duration) 
         all.extend(l);
         errors += e;
     }
-    summarize(all, started.elapsed(), errors, cpu_time().saturating_sub(cpu))
+    summarize(
+        all,
+        started.elapsed(),
+        errors,
+        cpu_time().saturating_sub(cpu),
+    )
 }
 
 /// Requests due at a fixed rate, spread over 32 connections; latency from when each was due.

@@ -546,7 +546,11 @@ fn write_loop(shared: &Shared, writer: &Mutex<Writer>) {
         }
         let last = w.head.clone();
         let sync = w.config.durability == Durability::Fsync;
-        if sync && own.as_ref().is_none_or(|(generation, _)| *generation != w.generation) {
+        if sync
+            && own
+                .as_ref()
+                .is_none_or(|(generation, _)| *generation != w.generation)
+        {
             match OpenOptions::new().read(true).open(&w.path) {
                 Ok(file) => own = Some((w.generation, file)),
                 Err(e) => {

@@ -194,11 +194,17 @@ fn only_a_named_principal_or_group_member_may_approve(backend: &Backend) {
     assert_eq!(status, 404, "{doc}");
     let (status, doc) = act(&mut a.client("dave"), &id, "approve", "mine now");
     assert_eq!(status, 403, "{doc}");
-    assert!(!doc.to_string().contains("olga"), "it does not say whom it names: {doc}");
+    assert!(
+        !doc.to_string().contains("olga"),
+        "it does not say whom it names: {doc}"
+    );
     let (status, _) = act(&mut a.client("dave"), &id, "reject", "no");
     assert_eq!(status, 403);
     // An id that does not exist is 404.
-    assert_eq!(act(&mut a.client("dave"), "apr_01JDFORGED", "approve", "").0, 404);
+    assert_eq!(
+        act(&mut a.client("dave"), "apr_01JDFORGED", "approve", "").0,
+        404
+    );
     // An admin is not an approver it is not named as.
     let (status, doc) = act(&mut a.client("root"), &id, "approve", "I can do anything");
     assert_eq!(status, 403, "{doc}");
