@@ -27,7 +27,9 @@ mod writer;
 pub use line::{GENESIS, Kind, Record};
 pub use read::{Entry, Filter, read};
 pub use verify::{Problem, ProblemKind, VerifyReport, verify};
-pub use writer::{Appended, Durability, Head, Log, LogConfig, LogStats, Opened, TornTail};
+pub use writer::{
+    Appended, Durability, Head, Log, LogConfig, LogStats, Opened, SYNC_BUCKETS_MS, TornTail,
+};
 
 use std::path::PathBuf;
 

@@ -111,14 +111,21 @@ pub struct LogStats {
     pub write_ns: u64,
     /// Time in `fdatasync`, in nanoseconds.
     pub sync_ns: u64,
+    /// `fdatasync`s by how long they took: up to each bound of [`SYNC_BUCKETS_MS`], then
+    /// longer.
+    pub syncs_by_ms: [u64; SYNC_BUCKETS_MS.len() + 1],
     /// Times the file was extended with zeros ahead of the lines.
     pub extends: u64,
     /// Time extending took (writing the zeros and syncing the new length), in nanoseconds.
     pub extend_ns: u64,
 }
 
+/// The bounds, in milliseconds, of [`LogStats::syncs_by_ms`].
+pub const SYNC_BUCKETS_MS: [u64; 8] = [1, 2, 5, 10, 20, 50, 100, 500];
+
 #[derive(Default)]
 struct Stats {
+    syncs_by_ms: [AtomicU64; SYNC_BUCKETS_MS.len() + 1],
     lines: AtomicU64,
     queued_ns: AtomicU64,
     groups: AtomicU64,
@@ -130,6 +137,21 @@ struct Stats {
 
 fn nanos(since: Instant) -> u64 {
     u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl Stats {
+    fn synced(&self, started: Instant) {
+        let ns = nanos(started);
+        self.sync_ns.fetch_add(ns, Ordering::Relaxed);
+        let ms = ns.div_ceil(1_000_000);
+        let bucket = SYNC_BUCKETS_MS
+            .iter()
+            .position(|b| ms <= *b)
+            .unwrap_or(SYNC_BUCKETS_MS.len());
+        if let Some(c) = self.syncs_by_ms.get(bucket) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 type Done = Box<dyn FnOnce(Result<Appended, LogError>) + Send>;
@@ -458,6 +480,11 @@ impl Log {
             groups: s.groups.load(Ordering::Relaxed),
             write_ns: s.write_ns.load(Ordering::Relaxed),
             sync_ns: s.sync_ns.load(Ordering::Relaxed),
+            syncs_by_ms: std::array::from_fn(|i| {
+                s.syncs_by_ms
+                    .get(i)
+                    .map_or(0, |c| c.load(Ordering::Relaxed))
+            }),
             extends: s.extends.load(Ordering::Relaxed),
             extend_ns: s.extend_ns.load(Ordering::Relaxed),
         }
@@ -575,10 +602,7 @@ fn write_loop(shared: &Shared, writer: &Mutex<Writer>) {
                 shared.fail(&LogError::io("sync", &path, &e));
                 continue;
             }
-            shared
-                .stats
-                .sync_ns
-                .fetch_add(nanos(started), Ordering::Relaxed);
+            shared.stats.synced(started);
         }
         shared.durable(&last);
     }
@@ -617,8 +641,7 @@ impl Writer {
             self.file
                 .sync_data()
                 .map_err(|e| LogError::io("sync", &self.path, &e))?;
-            let stats = &self.shared.stats;
-            stats.sync_ns.fetch_add(nanos(started), Ordering::Relaxed);
+            self.shared.stats.synced(started);
         }
         Ok(())
     }
