@@ -17,6 +17,7 @@ mod cmd_eval;
 mod cmd_fmt;
 mod cmd_plan;
 mod cmd_log;
+mod cmd_mcp;
 mod cmd_serve;
 mod cmd_test;
 mod cmd_token;
@@ -61,6 +62,14 @@ enum Command {
     Token(cmd_token::TokenArgs),
     /// Verify or read the decision log of `ward serve`
     Log(cmd_log::LogArgs),
+    /// Guard an MCP server: decide every `tools/call` an agent makes with the policy set before
+    /// the tool sees it; pass every other message through (docs/mcp.md)
+    #[command(name = "mcp-guard")]
+    McpGuard(cmd_mcp::GuardArgs),
+    /// Turn an MCP server's `tools/list` into `action` declarations and a `tools.toml` for
+    /// `ward mcp-guard --map` (docs/mcp.md)
+    #[command(name = "mcp-schema")]
+    McpSchema(cmd_mcp::SchemaArgs),
 }
 
 /// How diagnostics and results are printed.
@@ -242,6 +251,8 @@ fn main() -> ExitCode {
         Command::Serve(args) => cmd_serve::run(&args),
         Command::Token(args) => cmd_token::run(&args),
         Command::Log(args) => cmd_log::run(&args),
+        Command::McpGuard(args) => cmd_mcp::guard(&args),
+        Command::McpSchema(args) => cmd_mcp::schema(&args),
         // The LSP specification asks for exit code 1 when the session ends without `shutdown`.
         Command::Lsp => Ok(match ward_lsp::run_stdio() {
             Ok(()) => ExitCode::SUCCESS,

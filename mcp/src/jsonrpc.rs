@@ -307,7 +307,12 @@ fn refuse_unreadable(text: &str, err: &ward_embed::json::StrictJsonError) -> Cli
 fn refuse_batch(text: &str) -> ClientLine {
     let reason = "JSON-RPC batches are not passed on by the guard (MCP removed batching in its 2025-06-18 revision): send each message on its own line";
     let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(text) else {
-        return refuse(None, PARSE_ERROR, &format!("parse error: {reason}"), Vec::new());
+        return refuse(
+            None,
+            PARSE_ERROR,
+            "parse error: the line starts like a batch (`[`) but is not a JSON array",
+            Vec::new(),
+        );
     };
     let mut answers = Vec::new();
     let mut calls = Vec::new();
@@ -413,7 +418,7 @@ struct ServerEnvelope {
 /// Classifies one line from the tool server.
 pub fn classify_server(line: &[u8]) -> ServerLine {
     let Ok(text) = std::str::from_utf8(line) else {
-        return ServerLine::Malformed("it is not UTF-8 text".into());
+        return ServerLine::Malformed("not UTF-8 text".into());
     };
     let trimmed = text.trim_matches([' ', '\t', '\r']);
     if trimmed.is_empty() {
@@ -428,7 +433,7 @@ pub fn classify_server(line: &[u8]) -> ServerLine {
                     .filter_map(|m| m.id.as_ref().and_then(IdKey::of))
                     .collect(),
             ),
-            Err(e) => ServerLine::Malformed(format!("it is not a batch of JSON-RPC messages ({e})")),
+            Err(e) => ServerLine::Malformed(format!("a batch that is not one of messages: {e}")),
         };
     }
     match serde_json::from_str::<ServerEnvelope>(text) {
@@ -440,7 +445,7 @@ pub fn classify_server(line: &[u8]) -> ServerLine {
             None => ServerLine::Malformed("its `id` is neither a string nor a number".into()),
         },
         Ok(_) => ServerLine::Message,
-        Err(e) => ServerLine::Malformed(format!("it is not a JSON-RPC message ({e})")),
+        Err(e) => ServerLine::Malformed(e.to_string()),
     }
 }
 

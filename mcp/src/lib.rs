@@ -19,6 +19,7 @@ pub mod frame;
 pub mod guard;
 pub mod ids;
 pub mod jsonrpc;
+pub mod live;
 pub mod mapping;
 pub mod policy;
 pub mod proxy;
