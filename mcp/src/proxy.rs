@@ -216,8 +216,10 @@ fn pump_client<R: Read, W: Write>(
             Ok(Frame::Eof) | Err(_) => break,
         }
     }
-    drop(child_in);
+    // Said before the child's stdin closes, so that the end is seen as the client's even when
+    // the child exits at once.
     let _ = events.send(Event::ClientClosed);
+    drop(child_in);
 }
 
 /// The tool server's lines to the client.
