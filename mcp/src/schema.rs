@@ -163,6 +163,12 @@ fn generate_tool(tool: &Json, name: &str, action: &str) -> (Vec<String>, ToolMap
         match ward_type(prop) {
             Typed::Yes { ty, notes } => {
                 let mut notes = notes;
+                if !renamed.is_empty() {
+                    notes.insert(
+                        0,
+                        "the argument's name is not a Ward identifier, or is a keyword".into(),
+                    );
+                }
                 if !required.contains(arg.as_str()) {
                     match prop.get("default").and_then(toml_value) {
                         Some(value) => {
@@ -171,9 +177,10 @@ fn generate_tool(tool: &Json, name: &str, action: &str) -> (Vec<String>, ToolMap
                             ));
                             mapping.defaults.push((arg.clone(), value));
                         }
-                        None => notes.push(
-                            "optional in the tool's schema, but Ward actions have no optional fields: a call that leaves it out is denied (give it a default in `[tool.….defaults]` if that is right)".into(),
-                        ),
+                        None => notes.push(format!(
+                            "optional in the tool's schema, but Ward actions have no optional fields: a call that leaves it out is denied (give it a default in `[tool.{}.defaults]` if that is right)",
+                            toml_key(name)
+                        )),
                     }
                 }
                 for note in notes {
@@ -194,7 +201,6 @@ fn generate_tool(tool: &Json, name: &str, action: &str) -> (Vec<String>, ToolMap
             }
         }
     }
-    let _ = name;
     (lines, mapping)
 }
 
