@@ -131,8 +131,7 @@ pub(crate) fn guard(args: &GuardArgs) -> Result<ExitCode, CliError> {
         clock: Box::new(SystemClock),
         ids: Ids::new(),
     };
-    let guard =
-        Guard::start(loaded, config, opened.log, &args.command).map_err(CliError::new)?;
+    let guard = Guard::start(loaded, config, opened.log, &args.command).map_err(CliError::new)?;
     let max = usize::try_from(args.max_message).unwrap_or(usize::MAX);
     let session = Session::new(guard, max);
     let proxy_config = ProxyConfig {
@@ -165,9 +164,12 @@ pub(crate) fn schema(args: &SchemaArgs) -> Result<ExitCode, CliError> {
             (doc, format!("`{}`", path.display()))
         }
         None => {
-            let doc = ward_mcp::live::tools_list(&args.command, args.timeout)
-                .map_err(CliError::new)?;
-            (doc, format!("the `tools/list` of `{}`", args.command.join(" ")))
+            let doc =
+                ward_mcp::live::tools_list(&args.command, args.timeout).map_err(CliError::new)?;
+            (
+                doc,
+                format!("the `tools/list` of `{}`", args.command.join(" ")),
+            )
         }
     };
     let tools = ward_mcp::schema::tools_of(&doc).map_err(CliError::new)?;
@@ -181,7 +183,10 @@ pub(crate) fn schema(args: &SchemaArgs) -> Result<ExitCode, CliError> {
         Some(dir) => {
             std::fs::create_dir_all(dir)
                 .map_err(|e| CliError::new(format!("cannot create `{}`: {e}", dir.display())))?;
-            for (name, text) in [("tools.ward", &generated.ward), ("tools.toml", &generated.toml)] {
+            for (name, text) in [
+                ("tools.ward", &generated.ward),
+                ("tools.toml", &generated.toml),
+            ] {
                 let path = dir.join(name);
                 if path.exists() && !args.force {
                     return Err(CliError::new(format!(
@@ -189,8 +194,9 @@ pub(crate) fn schema(args: &SchemaArgs) -> Result<ExitCode, CliError> {
                         path.display()
                     )));
                 }
-                std::fs::write(&path, text)
-                    .map_err(|e| CliError::new(format!("cannot write `{}`: {e}", path.display())))?;
+                std::fs::write(&path, text).map_err(|e| {
+                    CliError::new(format!("cannot write `{}`: {e}", path.display()))
+                })?;
             }
             let _ = writeln!(
                 std::io::stderr(),

@@ -120,9 +120,12 @@ impl ApprovalService {
             }
         }
         let body = serde_json::to_vec(&body).map_err(|e| e.to_string())?;
-        let (status, bytes) = self
-            .post("/v1/decide", &body)
-            .map_err(|e| format!("the approval service at `{}` did not answer: {e}", self.url()))?;
+        let (status, bytes) = self.post("/v1/decide", &body).map_err(|e| {
+            format!(
+                "the approval service at `{}` did not answer: {e}",
+                self.url()
+            )
+        })?;
         let doc = ward_embed::json::parse_strict_bytes(&bytes).map_err(|e| {
             format!(
                 "the approval service at `{}` answered {status} with a body that is not a decision ({e})",
@@ -169,7 +172,9 @@ impl ApprovalService {
         writer.write_all(head.as_bytes())?;
         writer.write_all(body)?;
         writer.flush()?;
-        read_response(&mut BufReader::new(stream.take(MAX_RESPONSE as u64 + 64 * 1024)))
+        read_response(&mut BufReader::new(
+            stream.take(MAX_RESPONSE as u64 + 64 * 1024),
+        ))
     }
 }
 
@@ -200,7 +205,11 @@ fn read_response(reader: &mut impl BufRead) -> std::io::Result<(u16, Vec<u8>)> {
         let (name, value) = trimmed.split_once(':').ok_or_else(|| bad("a bad header"))?;
         let (name, value) = (name.trim().to_ascii_lowercase(), value.trim());
         if name == "content-length" {
-            length = Some(value.parse::<usize>().map_err(|_| bad("a bad content-length"))?);
+            length = Some(
+                value
+                    .parse::<usize>()
+                    .map_err(|_| bad("a bad content-length"))?,
+            );
         } else if name == "transfer-encoding" && value.eq_ignore_ascii_case("chunked") {
             chunked = true;
         }
@@ -246,7 +255,13 @@ mod tests {
         assert_eq!(s.url(), "http://127.0.0.1:8181");
         let s = ApprovalService::parse("http://localhost:9/ward", None).unwrap();
         assert_eq!(s.url(), "http://localhost:9/ward");
-        for bad in ["https://x:1", "127.0.0.1:8181", "http://host", "http://u@h:1", "http://h:1/?q"] {
+        for bad in [
+            "https://x:1",
+            "127.0.0.1:8181",
+            "http://host",
+            "http://u@h:1",
+            "http://h:1/?q",
+        ] {
             assert!(ApprovalService::parse(bad, None).is_err(), "{bad}");
         }
     }
@@ -254,9 +269,16 @@ mod tests {
     #[test]
     fn responses() {
         let text = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}";
-        assert_eq!(read_response(&mut &text[..]).unwrap(), (200, b"{}".to_vec()));
-        let text = b"HTTP/1.1 400 Bad\r\ntransfer-encoding: chunked\r\n\r\n1\r\n{\r\n1\r\n}\r\n0\r\n\r\n";
-        assert_eq!(read_response(&mut &text[..]).unwrap(), (400, b"{}".to_vec()));
+        assert_eq!(
+            read_response(&mut &text[..]).unwrap(),
+            (200, b"{}".to_vec())
+        );
+        let text =
+            b"HTTP/1.1 400 Bad\r\ntransfer-encoding: chunked\r\n\r\n1\r\n{\r\n1\r\n}\r\n0\r\n\r\n";
+        assert_eq!(
+            read_response(&mut &text[..]).unwrap(),
+            (400, b"{}".to_vec())
+        );
         let text = b"HTTP/1.1 200 OK\r\ncontent-length: 99999999\r\n\r\n";
         assert!(read_response(&mut &text[..]).is_err());
     }
@@ -264,9 +286,15 @@ mod tests {
     #[test]
     fn an_unreachable_service_is_an_error_not_an_allow() {
         // A port nothing listens on: bind one, then drop the listener.
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let s = ApprovalService::parse(&format!("http://127.0.0.1:{port}"), None).unwrap();
-        let err = s.decide(&serde_json::json!({"action": "a"}), None, "r").unwrap_err();
+        let err = s
+            .decide(&serde_json::json!({"action": "a"}), None, "r")
+            .unwrap_err();
         assert!(err.contains("did not answer"), "{err}");
     }
 }

@@ -68,7 +68,9 @@ impl<R: BufRead> LineReader<R> {
                     self.buf = Vec::new();
                     on_too_long();
                 }
-                None => self.buf.extend_from_slice(chunk.get(..part).unwrap_or_default()),
+                None => self
+                    .buf
+                    .extend_from_slice(chunk.get(..part).unwrap_or_default()),
             }
             self.inner.consume(if found { part + 1 } else { part });
             if found {
@@ -132,7 +134,10 @@ mod tests {
 
     #[test]
     fn the_limit_is_inclusive_and_the_callback_comes_before_the_end_of_the_line() {
-        assert_eq!(frames(b"abcd\n", 4, 2), [Frame::Line(b"abcd".to_vec()), Frame::Eof]);
+        assert_eq!(
+            frames(b"abcd\n", 4, 2),
+            [Frame::Line(b"abcd".to_vec()), Frame::Eof]
+        );
         let mut calls = 0;
         let mut lines = LineReader::new(io::BufReader::with_capacity(2, &b"abcdefgh\n"[..]), 4);
         let frame = lines.next_frame(|| calls += 1).unwrap();

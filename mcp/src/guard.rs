@@ -387,7 +387,9 @@ impl Guard {
             .and_then(|r| r.field("mcp", &mcp))
             .map_err(|e| e.to_string())?;
         if let Some(approval) = line.approval {
-            record = record.field("approval", approval).map_err(|e| e.to_string())?;
+            record = record
+                .field("approval", approval)
+                .map_err(|e| e.to_string())?;
         }
         record = record
             .field("request", &line.request)
@@ -406,7 +408,9 @@ impl Guard {
                 "approval": doc.get("approval"),
                 "policy": doc.get("policy"),
             });
-            record = record.field("service", &summary).map_err(|e| e.to_string())?;
+            record = record
+                .field("service", &summary)
+                .map_err(|e| e.to_string())?;
         }
         self.log
             .append_blocking(record)
@@ -418,7 +422,9 @@ impl Guard {
 /// The tool's name and its arguments, or why `params` is not a call.
 fn call_parts(params: Option<&Json>) -> Result<(&str, Map<String, Json>), String> {
     let Some(Json::Object(params)) = params else {
-        return Err("`tools/call` needs `params` with the tool's `name` and its `arguments`".into());
+        return Err(
+            "`tools/call` needs `params` with the tool's `name` and its `arguments`".into(),
+        );
     };
     let Some(Json::String(name)) = params.get("name") else {
         return Err("`tools/call` needs `params.name`, the tool's name as a string".into());
@@ -470,7 +476,11 @@ fn reasons(out: &mut String, decision: &Decision) {
         if let Some(approvers) = &fired.approvers {
             let _ = write!(out, ", approvers: {}", names(approvers));
         }
-        let _ = write!(out, "): {}", fired.message.as_deref().unwrap_or("(no message)"));
+        let _ = write!(
+            out,
+            "): {}",
+            fired.message.as_deref().unwrap_or("(no message)")
+        );
     }
     for error in &decision.errors {
         match &error.rule {
@@ -530,7 +540,12 @@ fn pending_text(
         .doc
         .get("approvers")
         .and_then(Json::as_array)
-        .map(|a| a.iter().filter_map(Json::as_str).map(str::to_owned).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Json::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default();
     match service.approval() {
         Some((apr, status, expires)) => {
@@ -570,8 +585,16 @@ fn pending_text(
 fn service_deny_text(tool: &str, id: &str, service: &ServiceDecision) -> String {
     let mut out = format!(
         "ward denied the call to `{tool}`: the approval service decided `{}` ({}, status {}; this guard's decision {id} was `require_approval`)",
-        service.doc.get("decision").and_then(Json::as_str).unwrap_or("deny"),
-        service.doc.get("id").and_then(Json::as_str).unwrap_or("no id"),
+        service
+            .doc
+            .get("decision")
+            .and_then(Json::as_str)
+            .unwrap_or("deny"),
+        service
+            .doc
+            .get("id")
+            .and_then(Json::as_str)
+            .unwrap_or("no id"),
         service.status,
     );
     let decision: Option<Decision> = serde_json::from_value(service.doc.clone()).ok();

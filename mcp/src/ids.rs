@@ -83,6 +83,9 @@ mod tests {
             assert!(a < b && b < c, "{a} {b} {c}");
             assert!(a.starts_with("dec_") && a.len() == 30);
         }
-        assert_eq!(Ids::sequential().next("dec", 1), "dec_00000000010000000000000000");
+        assert_eq!(
+            Ids::sequential().next("dec", 1),
+            "dec_00000000010000000000000000"
+        );
     }
 }

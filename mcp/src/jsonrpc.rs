@@ -227,7 +227,12 @@ fn looks_like_tools_call(method: &str) -> bool {
     method != TOOLS_CALL && method.trim().eq_ignore_ascii_case(TOOLS_CALL)
 }
 
-fn call_stub(is_call: bool, id: Option<String>, params: Option<&Json>, reason: &str) -> Vec<RefusedCall> {
+fn call_stub(
+    is_call: bool,
+    id: Option<String>,
+    params: Option<&Json>,
+    reason: &str,
+) -> Vec<RefusedCall> {
     if !is_call {
         return Vec::new();
     }
@@ -270,7 +275,12 @@ fn refuse_unreadable(text: &str, err: &ward_embed::json::StrictJsonError) -> Cli
         }
     };
     let id = single("id")
-        .filter(|raw| serde_json::from_str::<Json>(raw.get()).ok().and_then(|v| IdKey::of(&v)).is_some())
+        .filter(|raw| {
+            serde_json::from_str::<Json>(raw.get())
+                .ok()
+                .and_then(|v| IdKey::of(&v))
+                .is_some()
+        })
         .map(|raw| raw.get().to_owned());
     let methods: Vec<String> = top
         .entries
@@ -323,7 +333,10 @@ fn refuse_batch(text: &str) -> ClientLine {
         let get = |key: &str| top.entries.iter().find(|(k, _)| k == key).map(|(_, v)| *v);
         let id = get("id").map(|raw| raw.get().to_owned());
         let method = get("method").and_then(|raw| serde_json::from_str::<String>(raw.get()).ok());
-        if method.as_deref().is_some_and(|m| m == TOOLS_CALL || looks_like_tools_call(m)) {
+        if method
+            .as_deref()
+            .is_some_and(|m| m == TOOLS_CALL || looks_like_tools_call(m))
+        {
             let tool = get("params")
                 .and_then(|raw| serde_json::from_str::<NameOnly>(raw.get()).ok())
                 .and_then(|p| p.name);
@@ -483,7 +496,10 @@ mod tests {
         let call = classify_client(
             br#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"x"}}"#,
         );
-        assert!(matches!(call, ClientLine::ToolCall { ref id, .. } if id == "7"), "{call:?}");
+        assert!(
+            matches!(call, ClientLine::ToolCall { ref id, .. } if id == "7"),
+            "{call:?}"
+        );
         assert!(matches!(
             classify_client(br#"{"jsonrpc":"2.0","id":"a","method":"ping"}"#),
             ClientLine::Request { key: IdKey::String(ref s) } if s == "a"
@@ -506,7 +522,10 @@ mod tests {
         };
         assert_eq!(id, "1.50");
         assert_eq!(key, IdKey::Number("1.5".into()));
-        assert_eq!(IdKey::of(&serde_json::json!(3.0)), IdKey::of(&serde_json::json!(3)));
+        assert_eq!(
+            IdKey::of(&serde_json::json!(3.0)),
+            IdKey::of(&serde_json::json!(3))
+        );
     }
 
     #[test]
@@ -521,13 +540,26 @@ mod tests {
         let dup = classify_client(
             br#"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"t","arguments":{"host":"a","host":"b"}}}"#,
         );
-        let ClientLine::Refused(dup) = dup else { panic!() };
+        let ClientLine::Refused(dup) = dup else {
+            panic!()
+        };
         assert_eq!(dup.deny_call.as_deref(), Some("9"));
-        assert!(dup.reason.contains("params.arguments: duplicate key `host`"), "{}", dup.reason);
+        assert!(
+            dup.reason
+                .contains("params.arguments: duplicate key `host`"),
+            "{}",
+            dup.reason
+        );
         // An ambiguous id is not echoed.
-        assert!(answer(r#"{"jsonrpc":"2.0","id":1,"id":2,"method":"ping"}"#).contains(r#""id":null"#));
-        let batch = answer(r#"[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"x"}]"#);
-        assert!(batch.starts_with('[') && batch.contains(r#""id":1,"#), "{batch}");
+        assert!(
+            answer(r#"{"jsonrpc":"2.0","id":1,"id":2,"method":"ping"}"#).contains(r#""id":null"#)
+        );
+        let batch =
+            answer(r#"[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"x"}]"#);
+        assert!(
+            batch.starts_with('[') && batch.contains(r#""id":1,"#),
+            "{batch}"
+        );
     }
 
     #[test]
@@ -551,7 +583,10 @@ mod tests {
             classify_server(br#"{"jsonrpc":"2.0","id":2,"method":"roots/list"}"#),
             ServerLine::Message
         );
-        assert!(matches!(classify_server(b"Server started"), ServerLine::Malformed(_)));
+        assert!(matches!(
+            classify_server(b"Server started"),
+            ServerLine::Malformed(_)
+        ));
         assert_eq!(
             classify_server(br#"[{"id":1,"result":{}},{"id":"x","error":{}}]"#),
             ServerLine::Batch(vec![IdKey::Number("1".into()), IdKey::String("x".into())])

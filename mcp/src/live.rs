@@ -44,7 +44,9 @@ pub fn tools_list(command: &[String], timeout: Duration) -> Result<Json, String>
         loop {
             let item = match reader.next_frame(|| {}) {
                 Ok(Frame::Line(line)) => Ok(line),
-                Ok(Frame::TooLong { bytes, .. }) => Err(format!("the server wrote a line of {bytes} bytes")),
+                Ok(Frame::TooLong { bytes, .. }) => {
+                    Err(format!("the server wrote a line of {bytes} bytes"))
+                }
                 Ok(Frame::Eof) => Err("the server closed its output".into()),
                 Err(e) => Err(e.to_string()),
             };
@@ -64,9 +66,11 @@ pub fn tools_list(command: &[String], timeout: Duration) -> Result<Json, String>
                 .and_then(|()| input.flush())
                 .map_err(|e| format!("cannot write to the server: {e}"))
         };
-        send(serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        send(
+            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
             "protocolVersion": PROTOCOL_VERSION, "capabilities": {},
-            "clientInfo": {"name": "ward-mcp-schema", "version": env!("CARGO_PKG_VERSION")}}}))?;
+            "clientInfo": {"name": "ward-mcp-schema", "version": env!("CARGO_PKG_VERSION")}}}),
+        )?;
         let init = wait_for(&lines, 1, deadline, &mut send)?;
         if let Some(err) = init.get("error") {
             return Err(format!("the server refused `initialize`: {err}"));
@@ -80,7 +84,9 @@ pub fn tools_list(command: &[String], timeout: Duration) -> Result<Json, String>
                 Some(c) => serde_json::json!({"cursor": c}),
                 None => serde_json::json!({}),
             };
-            send(serde_json::json!({"jsonrpc": "2.0", "id": id, "method": "tools/list", "params": params}))?;
+            send(
+                serde_json::json!({"jsonrpc": "2.0", "id": id, "method": "tools/list", "params": params}),
+            )?;
             let answer = wait_for(&lines, id, deadline, &mut send)?;
             if let Some(err) = answer.get("error") {
                 return Err(format!("the server refused `tools/list`: {err}"));
@@ -88,12 +94,17 @@ pub fn tools_list(command: &[String], timeout: Duration) -> Result<Json, String>
             let result = answer.get("result").cloned().unwrap_or(Json::Null);
             let page_tools = crate::schema::tools_of(&result)?;
             tools.extend(page_tools.iter().cloned());
-            cursor = result.get("nextCursor").and_then(Json::as_str).map(str::to_owned);
+            cursor = result
+                .get("nextCursor")
+                .and_then(Json::as_str)
+                .map(str::to_owned);
             if cursor.is_none() {
                 return Ok(serde_json::json!({"tools": tools}));
             }
         }
-        Err(format!("the server's `tools/list` has more than {MAX_PAGES} pages"))
+        Err(format!(
+            "the server's `tools/list` has more than {MAX_PAGES} pages"
+        ))
     })();
     drop(input);
     // The server's stdin is closed: give it a moment, then stop it.
@@ -127,7 +138,9 @@ fn wait_for(
             Err(RecvTimeoutError::Timeout) => {
                 return Err("the server did not answer in time (`--timeout`)".into());
             }
-            Err(RecvTimeoutError::Disconnected) => return Err("the server closed its output".into()),
+            Err(RecvTimeoutError::Disconnected) => {
+                return Err("the server closed its output".into());
+            }
         };
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;

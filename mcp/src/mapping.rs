@@ -106,11 +106,19 @@ impl Mapping {
         let mut tools = BTreeMap::new();
         for (tool, entry) in doc.tool {
             let action_name = entry.action.clone().unwrap_or_else(|| tool.clone());
-            let Some(action) = program.schema.actions.iter().find(|a| a.name == action_name) else {
+            let Some(action) = program
+                .schema
+                .actions
+                .iter()
+                .find(|a| a.name == action_name)
+            else {
                 problems.push(format!(
                     "`[tool.{}]`: the policy set declares no action `{action_name}`{}",
                     toml_key(&tool),
-                    did_you_mean(&action_name, program.schema.actions.iter().map(|a| a.name.as_str()))
+                    did_you_mean(
+                        &action_name,
+                        program.schema.actions.iter().map(|a| a.name.as_str())
+                    )
                 ));
                 continue;
             };
@@ -218,8 +226,16 @@ impl Mapping {
                 &default_entry
             }
         };
-        let Some(action) = program.schema.actions.iter().find(|a| a.name == entry.action) else {
-            return Err(Unmapped(format!("action `{}` is not declared", entry.action)));
+        let Some(action) = program
+            .schema
+            .actions
+            .iter()
+            .find(|a| a.name == entry.action)
+        else {
+            return Err(Unmapped(format!(
+                "action `{}` is not declared",
+                entry.action
+            )));
         };
         let mut args = Map::new();
         let mut context = Map::new();
@@ -377,7 +393,13 @@ mod tests {
         )
         .unwrap();
         let (action, doc) = m
-            .request(&p, "reboot", &args(serde_json::json!({"hostname": "db-1", "ticket": "INC-1"})), Some("bot"), "2026-12-01T10:00:00Z")
+            .request(
+                &p,
+                "reboot",
+                &args(serde_json::json!({"hostname": "db-1", "ticket": "INC-1"})),
+                Some("bot"),
+                "2026-12-01T10:00:00Z",
+            )
             .unwrap();
         assert_eq!(action, "reboot_host");
         assert_eq!(
@@ -386,9 +408,18 @@ mod tests {
                 "args": {"host": "db-1", "duration": "1h"}, "context": {"agent": "bot", "ticket": "INC-1"}})
         );
         let (_, doc) = m
-            .request(&p, "disable_account", &args(serde_json::json!({"target": "a", "reason": "r"})), None, "t")
+            .request(
+                &p,
+                "disable_account",
+                &args(serde_json::json!({"target": "a", "reason": "r"})),
+                None,
+                "t",
+            )
             .unwrap();
-        assert_eq!(doc["args"], serde_json::json!({"target": "a", "reason": "r"}));
+        assert_eq!(
+            doc["args"],
+            serde_json::json!({"target": "a", "reason": "r"})
+        );
         assert_eq!(doc["context"], serde_json::json!({}));
     }
 
@@ -396,13 +427,21 @@ mod tests {
     fn calls_that_cannot_be_mapped() {
         let p = program();
         let m = Mapping::default();
-        let err = m.request(&p, "reboot_hots", &Map::new(), None, "t").unwrap_err();
+        let err = m
+            .request(&p, "reboot_hots", &Map::new(), None, "t")
+            .unwrap_err();
         assert_eq!(
             err.0,
             "tool `reboot_hots` is not mapped to an action: the policy set declares no action `reboot_hots` (did you mean `reboot_host`?) and the tool mapping has no `[tool.reboot_hots]`"
         );
         let err = m
-            .request(&p, "disable_account", &args(serde_json::json!({"target": "a", "reason": "r", "force": true})), None, "t")
+            .request(
+                &p,
+                "disable_account",
+                &args(serde_json::json!({"target": "a", "reason": "r", "force": true})),
+                None,
+                "t",
+            )
             .unwrap_err();
         assert!(err.0.starts_with("argument `force` of tool `disable_account` fills no field of action `disable_account` (its fields: `target`, `reason`)"), "{}", err.0);
     }

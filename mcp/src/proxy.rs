@@ -109,7 +109,17 @@ where
     spawn("ward-mcp-client", {
         let (session, client_out, busy) = (session.clone(), client_out.clone(), busy.clone());
         let max = config.max_message;
-        move || pump_client(&session, client_in, max, child_in, &client_out, &busy, &events)
+        move || {
+            pump_client(
+                &session,
+                client_in,
+                max,
+                child_in,
+                &client_out,
+                &busy,
+                &events,
+            )
+        }
     })?;
 
     let end = match ended.recv() {
@@ -129,11 +139,11 @@ where
         }
         Ok(Event::ClientClosed) | Err(_) => {
             // The client is done: the child's stdin is closed; wait for the child.
-            let status = match ended.recv_timeout(config.grace) {
-                Ok(_) | Err(RecvTimeoutError::Disconnected) => stop(&mut child, config.grace),
-                Err(RecvTimeoutError::Timeout) => stop(&mut child, Duration::ZERO),
+            let grace = match ended.recv_timeout(config.grace) {
+                Ok(_) | Err(RecvTimeoutError::Disconnected) => config.grace,
+                Err(RecvTimeoutError::Timeout) => Duration::ZERO,
             };
-            match status {
+            match wait_until(&mut child, Instant::now() + grace) {
                 Some(status) if status.success() => Ended {
                     code: 0,
                     message: None,
@@ -142,10 +152,17 @@ where
                     code: 1,
                     message: Some(format!("the tool server exited ({})", describe(status))),
                 },
-                None => Ended {
-                    code: 1,
-                    message: Some("the tool server could not be stopped".into()),
-                },
+                None => {
+                    let stopped = stop(&mut child, Duration::ZERO);
+                    Ended {
+                        code: 0,
+                        message: Some(format!(
+                            "the tool server did not exit within {}s of its input closing: it was stopped ({})",
+                            config.grace.as_secs(),
+                            stopped.map_or_else(|| "it could not be reaped".into(), describe)
+                        )),
+                    }
+                }
             }
         }
     };
@@ -185,7 +202,10 @@ fn pump_client<R: Read, W: Write>(
     loop {
         let frame = lines.next_frame(|| {
             // Told at once, while the client may still be writing the rest of the line.
-            let _ = send_line(client_out, session.client_too_long(max as u64 + 1).as_bytes());
+            let _ = send_line(
+                client_out,
+                session.client_too_long(max as u64 + 1).as_bytes(),
+            );
         });
         match frame {
             Ok(Frame::Line(line)) => {
@@ -229,7 +249,10 @@ fn pump_server<W: Write>(
     client_out: &Mutex<W>,
     events: &Sender<Event>,
 ) {
-    let mut lines = LineReader::new(BufReader::with_capacity(64 * 1024, child_out), MAX_SERVER_MESSAGE);
+    let mut lines = LineReader::new(
+        BufReader::with_capacity(64 * 1024, child_out),
+        MAX_SERVER_MESSAGE,
+    );
     let err = loop {
         match lines.next_frame(|| {}) {
             Ok(Frame::Line(line)) => match session.server_line(&line) {

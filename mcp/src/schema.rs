@@ -205,7 +205,10 @@ fn generate_tool(tool: &Json, name: &str, action: &str) -> (Vec<String>, ToolMap
 }
 
 enum Typed {
-    Yes { ty: &'static str, notes: Vec<String> },
+    Yes {
+        ty: &'static str,
+        notes: Vec<String>,
+    },
     No(String),
 }
 
@@ -249,17 +252,32 @@ fn ward_type(prop: &Json) -> Typed {
                     notes: vec![enum_note(&values)],
                 }
             } else {
-                Typed::No(format!("an enum of values that are not all strings ({})", shape_summary(prop)))
+                Typed::No(format!(
+                    "an enum of values that are not all strings ({})",
+                    shape_summary(prop)
+                ))
             };
         }
-        _ => return Typed::No(format!("its schema gives no type ({})", shape_summary(prop))),
+        _ => {
+            return Typed::No(format!(
+                "its schema gives no type ({})",
+                shape_summary(prop)
+            ));
+        }
     };
     let (nulls, types): (Vec<&str>, Vec<&str>) = types.into_iter().partition(|t| *t == "null");
     let typed = match types.as_slice() {
         [one] => single_type(one, obj, prop),
-        _ => Typed::No(format!("its schema allows several types ({})", shape_summary(prop))),
+        _ => Typed::No(format!(
+            "its schema allows several types ({})",
+            shape_summary(prop)
+        )),
     };
-    if nulls.is_empty() { typed } else { nullable(typed) }
+    if nulls.is_empty() {
+        typed
+    } else {
+        nullable(typed)
+    }
 }
 
 fn single_type(ty: &str, obj: &Map<String, Json>, prop: &Json) -> Typed {
@@ -286,32 +304,64 @@ fn single_type(ty: &str, obj: &Map<String, Json>, prop: &Json) -> Typed {
                 Some(format) => notes.push(format!("its format is `{format}`")),
                 None => {}
             }
-            Typed::Yes { ty: "String", notes }
+            Typed::Yes {
+                ty: "String",
+                notes,
+            }
         }
         "boolean" | "integer" => {
             if let Some(values) = &values {
-                let want = if ty == "boolean" { Json::is_boolean } else { Json::is_i64 };
+                let want = if ty == "boolean" {
+                    Json::is_boolean
+                } else {
+                    Json::is_i64
+                };
                 if !values.iter().all(|v| want(v)) {
-                    return Typed::No(format!("an enum with values of other types ({})", shape_summary(prop)));
+                    return Typed::No(format!(
+                        "an enum with values of other types ({})",
+                        shape_summary(prop)
+                    ));
                 }
                 notes.push(format!(
                     "the tool accepts only {}",
-                    values.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")
+                    values
+                        .iter()
+                        .map(|v| v.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ));
             }
             let ty = if ty == "boolean" { "Bool" } else { "Int" };
             Typed::Yes { ty, notes }
         }
         "array" => match obj.get("items") {
-            Some(items) if items.get("type").and_then(Json::as_str) == Some("string")
-                && items.as_object().is_some_and(|i| {
-                    i.keys().all(|k| matches!(k.as_str(), "type" | "title" | "description" | "format" | "pattern" | "minLength" | "maxLength"))
-                }) =>
+            Some(items)
+                if items.get("type").and_then(Json::as_str) == Some("string")
+                    && items.as_object().is_some_and(|i| {
+                        i.keys().all(|k| {
+                            matches!(
+                                k.as_str(),
+                                "type"
+                                    | "title"
+                                    | "description"
+                                    | "format"
+                                    | "pattern"
+                                    | "minLength"
+                                    | "maxLength"
+                            )
+                        })
+                    }) =>
             {
                 notes.push("an array in the tool's schema: Ward decides on it as a set (order and repeats are not seen)".into());
-                Typed::Yes { ty: "Set<String>", notes }
+                Typed::Yes {
+                    ty: "Set<String>",
+                    notes,
+                }
             }
-            _ => Typed::No(format!("an array of something other than plain strings ({})", shape_summary(prop))),
+            _ => Typed::No(format!(
+                "an array of something other than plain strings ({})",
+                shape_summary(prop)
+            )),
         },
         "number" => Typed::No(format!(
             "a number (Ward has no fractional numbers; `Int` fits only if the tool takes whole numbers) ({})",
@@ -334,7 +384,10 @@ fn nullable(typed: Typed) -> Typed {
 
 fn enum_note(values: &[&Json]) -> String {
     let list: Vec<String> = values.iter().map(|v| v.to_string()).collect();
-    format!("the tool accepts only {}: a Ward `enum` may fit", list.join(", "))
+    format!(
+        "the tool accepts only {}: a Ward `enum` may fit",
+        list.join(", ")
+    )
 }
 
 /// The schema as compact JSON, cut at 120 characters, safe inside a `//` comment.
@@ -401,7 +454,13 @@ impl Names {
 pub fn identifier(name: &str) -> String {
     let mut out: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
         out.insert(0, '_');

@@ -13,7 +13,7 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 
 use crate::guard::{Guard, Verdict};
-use crate::jsonrpc::{self, ClientLine, IdKey, INVALID_REQUEST, SERVER_GONE, ServerLine};
+use crate::jsonrpc::{self, ClientLine, INVALID_REQUEST, IdKey, SERVER_GONE, ServerLine};
 
 /// The most requests in flight at once; a client with more is refused until some end.
 pub const MAX_IN_FLIGHT: usize = 10_000;
@@ -163,7 +163,9 @@ impl Session {
             return Err(jsonrpc::error_response(
                 &key.display(),
                 INVALID_REQUEST,
-                &format!("more than {MAX_IN_FLIGHT} requests are waiting for the tool server: wait for some to end"),
+                &format!(
+                    "more than {MAX_IN_FLIGHT} requests are waiting for the tool server: wait for some to end"
+                ),
             ));
         }
         Ok(())

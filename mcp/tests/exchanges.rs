@@ -66,7 +66,12 @@ fn log_lines(state: &Path, seen: &mut usize) -> Vec<String> {
         if v["kind"] != "decision" {
             continue;
         }
-        let s = |p: &str| v.pointer(p).and_then(|x| x.as_str()).unwrap_or("-").to_owned();
+        let s = |p: &str| {
+            v.pointer(p)
+                .and_then(|x| x.as_str())
+                .unwrap_or("-")
+                .to_owned()
+        };
         out.push(format!(
             "log {} {} {}",
             s("/decision/decision"),
@@ -89,22 +94,23 @@ fn run(path: &Path) -> (String, Vec<String>) {
     let mut failures = Vec::new();
     let mut expected: Vec<&str> = Vec::new();
     let mut actual: Vec<String> = Vec::new();
-    let mut flush = |expected: &mut Vec<&str>, actual: &mut Vec<String>, blessed: &mut String, at: usize| {
-        if expected.iter().map(|s| s.to_string()).collect::<Vec<_>>() != *actual {
-            failures.push(format!(
-                "{}: before line {at}:\n  expected:\n    {}\n  got:\n    {}",
-                path.display(),
-                expected.join("\n    "),
-                actual.join("\n    ")
-            ));
-        }
-        for line in actual.drain(..) {
-            blessed.push_str("< ");
-            blessed.push_str(&line);
-            blessed.push('\n');
-        }
-        expected.clear();
-    };
+    let mut flush =
+        |expected: &mut Vec<&str>, actual: &mut Vec<String>, blessed: &mut String, at: usize| {
+            if expected.iter().map(|s| s.to_string()).collect::<Vec<_>>() != *actual {
+                failures.push(format!(
+                    "{}: before line {at}:\n  expected:\n    {}\n  got:\n    {}",
+                    path.display(),
+                    expected.join("\n    "),
+                    actual.join("\n    ")
+                ));
+            }
+            for line in actual.drain(..) {
+                blessed.push_str("< ");
+                blessed.push_str(&line);
+                blessed.push('\n');
+            }
+            expected.clear();
+        };
     for (n, line) in text.lines().enumerate() {
         if let Some(want) = line.strip_prefix("< ") {
             expected.push(want);
@@ -140,7 +146,12 @@ fn run(path: &Path) -> (String, Vec<String>) {
             other => panic!("{}:{}: unknown line `{other}`", path.display(), n + 1),
         }
     }
-    flush(&mut expected, &mut actual, &mut blessed, text.lines().count() + 1);
+    flush(
+        &mut expected,
+        &mut actual,
+        &mut blessed,
+        text.lines().count() + 1,
+    );
     (blessed, failures)
 }
 
@@ -153,7 +164,11 @@ fn recorded_exchanges() {
         .filter(|p| p.extension().is_some_and(|e| e == "txt"))
         .collect();
     files.sort();
-    assert!(files.len() >= 5, "the exchanges are missing from {}", dir.display());
+    assert!(
+        files.len() >= 5,
+        "the exchanges are missing from {}",
+        dir.display()
+    );
     let bless = std::env::var_os("WARD_BLESS").is_some_and(|v| v == "1");
     let mut failures = Vec::new();
     for file in &files {

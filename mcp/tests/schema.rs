@@ -24,7 +24,10 @@ fn declarations_and_mapping() {
 fn they_check_beside_a_schema_and_the_guard_takes_the_mapping() {
     let out = generated();
     let files = vec![
-        ("schema.ward".to_owned(), "default deny\ncontext { agent: String }\n".to_owned()),
+        (
+            "schema.ward".to_owned(),
+            "default deny\ncontext { agent: String }\n".to_owned(),
+        ),
         ("tools.ward".to_owned(), out.ward.clone()),
     ];
     let compiled = ward_embed::compile(&files);
@@ -34,11 +37,18 @@ fn they_check_beside_a_schema_and_the_guard_takes_the_mapping() {
         ward_embed::diagnostics::render_all_text(&compiled)
     );
     let program = compiled.program.unwrap();
-    let mapping = Mapping::parse("tools.toml", &out.toml, &program).unwrap_or_else(|e| panic!("{e}"));
+    let mapping =
+        Mapping::parse("tools.toml", &out.toml, &program).unwrap_or_else(|e| panic!("{e}"));
     // A call the generated mapping takes, with the tool's default filled in.
     let args = serde_json::json!({"host": "web-1", "when": "2026-12-01T10:00:00Z"});
     let (action, request) = mapping
-        .request(&program, "reboot-host", args.as_object().unwrap(), Some("bot"), "2026-12-01T10:00:00Z")
+        .request(
+            &program,
+            "reboot-host",
+            args.as_object().unwrap(),
+            Some("bot"),
+            "2026-12-01T10:00:00Z",
+        )
         .unwrap();
     assert_eq!(action, "reboot_host");
     assert_eq!(
@@ -48,21 +58,41 @@ fn they_check_beside_a_schema_and_the_guard_takes_the_mapping() {
     // An argument the generator could not type has no field: the call is denied.
     let args = serde_json::json!({"secret": "db", "tags": [], "options": {}});
     let err = mapping
-        .request(&program, "rotate_secret", args.as_object().unwrap(), None, "t")
+        .request(
+            &program,
+            "rotate_secret",
+            args.as_object().unwrap(),
+            None,
+            "t",
+        )
         .unwrap_err();
-    assert!(err.0.contains("argument `options` of tool `rotate_secret` fills no field"), "{}", err.0);
+    assert!(
+        err.0
+            .contains("argument `options` of tool `rotate_secret` fills no field"),
+        "{}",
+        err.0
+    );
 }
 
 #[test]
 fn what_is_not_a_tools_list() {
     for (doc, want) in [
         (serde_json::json!(42), "expected a `tools/list` result"),
-        (serde_json::json!({"tools": {}}), "expected a `tools/list` result"),
+        (
+            serde_json::json!({"tools": {}}),
+            "expected a `tools/list` result",
+        ),
     ] {
         assert!(tools_of(&doc).unwrap_err().contains(want));
     }
     let twice = serde_json::json!([{"name": "a"}, {"name": "a"}]);
-    assert_eq!(generate(twice.as_array().unwrap(), "x").unwrap_err(), "the list names tool `a` twice");
+    assert_eq!(
+        generate(twice.as_array().unwrap(), "x").unwrap_err(),
+        "the list names tool `a` twice"
+    );
     let nameless = serde_json::json!([{"description": "a"}]);
-    assert_eq!(generate(nameless.as_array().unwrap(), "x").unwrap_err(), "tool 1 of the list has no `name`");
+    assert_eq!(
+        generate(nameless.as_array().unwrap(), "x").unwrap_err(),
+        "tool 1 of the list has no `name`"
+    );
 }
