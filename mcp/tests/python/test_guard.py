@@ -231,3 +231,122 @@ def test_mcp_schema_from_the_live_server_checks_beside_a_schema(tmp_path):
          str(out / "tools.toml"), "--state", str(tmp_path / "state"), "--", "cat"],
         capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
     assert p.returncode == 0, p.stderr
+
+
+# --- approvals through a real `ward serve` ----------------------------------------------------
+
+
+def new_token(tmp_path, name, *flags):
+    """`ward token new`: the token (first line) and its `[[token]]` entry appended to tokens.toml."""
+    p = subprocess.run([WARD, "token", "new", name, *flags], capture_output=True, text=True,
+                       timeout=60, check=True)
+    token, _, entry = p.stdout.partition("\n")
+    with open(tmp_path / "tokens.toml", "a", encoding="utf-8") as f:
+        f.write(entry)
+    return token.strip()
+
+
+class Serve:
+    """`ward serve` on the bundled guardrails, on a free loopback port, with tokens."""
+
+    def __init__(self, tmp_path):
+        self.proc = subprocess.Popen(
+            [WARD, "serve", str(EXAMPLES / "guardrails"), "--entities", str(EXAMPLES / "estate.json"),
+             "--tokens", str(tmp_path / "tokens.toml"), "--listen", "127.0.0.1:0",
+             "--state", str(tmp_path / "serve-state"), "--no-watch"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.url, self.lines = None, []
+        deadline = time.monotonic() + 60
+        while self.url is None and time.monotonic() < deadline:
+            line = self.proc.stderr.readline()
+            if not line:
+                break
+            self.lines.append(line)
+            if "listening on http://" in line:
+                self.url = line.split("listening on ", 1)[1].split()[0]
+        if self.url is None:
+            self.stop()
+            raise AssertionError("ward serve did not start:\n" + "".join(self.lines))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=30)
+
+
+def test_approval_needed_then_approved_through_ward_serve(tmp_path):
+    bot = new_token(tmp_path, "remediation-bot", "--role", "agent")
+    fay = new_token(tmp_path, "fay", "--role", "approver", "--group", "finance-security")
+    (tmp_path / "fay.token").write_text(fay + "\n")
+    serve = Serve(tmp_path)
+    cfo_call = {"account": "chloe-wu", "reason": "impossible travel between two countries",
+                "ticket": "INC-20431"}
+
+    def approvals(*args):
+        p = subprocess.run([WARD, "approvals", *args, "--server", serve.url, "--token",
+                            "@" + str(tmp_path / "fay.token")],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stderr + p.stdout
+        return p.stdout
+
+    async def main():
+        with anyio.fail_after(90):
+            params = guard_params(tmp_path, "--server", serve.url, env={"WARD_TOKEN": bot})
+            async with stdio_client(params) as streams:
+                async with session(streams) as s:
+                    await s.initialize()
+                    # needs finance-security: the service keeps a pending approval, the tool waits
+                    r = await s.call_tool("disable_account", cfo_call)
+                    assert r.is_error
+                    text = r.content[0].text
+                    assert "approval `apr_" in text and "is pending" in text, text
+                    assert "finance-security" in text, text
+                    approval = text.split("approval `", 1)[1].split("`", 1)[0]
+
+                    # asked again while pending: still not made
+                    r = await s.call_tool("disable_account", cfo_call)
+                    assert r.is_error and "the call was not made" in r.content[0].text, r
+                    assert received(tmp_path) == []
+
+                    # the approver sees it and approves it from a terminal
+                    assert approval in approvals("list")
+                    approvals("approve", approval, "--comment", "INC-20431 checked")
+
+                    # the same call again: the service's fresh decision is allow, so it goes on
+                    r = await s.call_tool("disable_account", cfo_call)
+                    assert not r.is_error, r
+                    assert r.content[0].text == "disabled chloe-wu"
+
+                    # the approval was used: the same call once more waits for a new one
+                    r = await s.call_tool("disable_account", cfo_call)
+                    assert r.is_error, r
+
+                    # another request (another reason) is not covered by that approval
+                    other = {**cfo_call, "reason": "credential stuffing from a botnet"}
+                    r = await s.call_tool("disable_account", other)
+                    assert r.is_error and "approval `apr_" in r.content[0].text, r
+
+    try:
+        run(main)
+    finally:
+        serve.stop()
+    assert received(tmp_path) == [{"tool": "disable_account", "arguments": {
+        "account": "chloe-wu", "reason": "impossible travel between two countries",
+        "ticket": "INC-20431"}}]
+    # The guard's own decision stays `require_approval`; the line of the forwarded call names
+    # the approval it was resumed with and the service's `allow`.
+    lines = log_lines(tmp_path)
+    outcomes = [(l["decision"]["decision"], l["mcp"]["outcome"]) for l in lines]
+    assert outcomes == [("require_approval", "answered")] * 2 + [("require_approval", "forwarded")] \
+        + [("require_approval", "answered")] * 2, outcomes
+    forwarded = lines[2]
+    assert forwarded["approval"].startswith("apr_"), forwarded
+    assert forwarded["service"]["decision"] == "allow", forwarded
+    for state in ("state", "serve-state"):
+        verify = subprocess.run([WARD, "log", "verify", str(tmp_path / state)],
+                                capture_output=True, text=True)
+        assert verify.returncode == 0, verify.stderr + verify.stdout
