@@ -11,6 +11,7 @@
 //! runtime.
 
 mod position;
+pub mod transport;
 mod uri;
 mod world;
 
@@ -46,15 +47,63 @@ impl std::fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// Run the language server on stdin and stdout until the client says `exit`.
+/// Run the language server on stdin and stdout until the client says `exit`. Frames are read
+/// by [`transport`] (bad ones are answered or skipped, never fatal); log lines go to stderr.
 pub fn run_stdio() -> Result<(), Error> {
-    let (connection, io_threads) = Connection::stdio();
-    let served = serve(&connection);
-    drop(connection);
-    let joined = io_threads
-        .join()
-        .map_err(|e| Error(format!("the connection failed: {e}")));
-    served.and(joined)
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    serve_streams(stdin.lock(), stdout.lock(), &mut std::io::stderr())
+}
+
+/// Serve one client over a byte stream: `input` carries framed messages, answers are written
+/// to `output`, and what the server has to say about bad frames to `log`. Returns when the
+/// client says `exit` or the input ends.
+pub fn serve_streams(
+    input: impl std::io::BufRead,
+    mut output: impl std::io::Write,
+    log: &mut dyn std::io::Write,
+) -> Result<(), Error> {
+    let mut reader = transport::Reader::new(input);
+    let mut server = Server::default();
+    let write_failed = |e: std::io::Error| Error(format!("cannot write to the client: {e}"));
+    loop {
+        let frame = reader
+            .next_frame()
+            .map_err(|e| Error(format!("cannot read from the client: {e}")))?;
+        let message = match frame {
+            transport::Frame::Eof => {
+                return Err(Error("the connection closed before `exit`".to_string()));
+            }
+            transport::Frame::Bad { reply, log: line } => {
+                // A log that cannot be written is no reason to stop serving.
+                let _ = writeln!(log, "ward lsp: {line}");
+                if let Some(reply) = reply {
+                    transport::write_value(&mut output, &reply).map_err(write_failed)?;
+                }
+                continue;
+            }
+            transport::Frame::Message(message, line) => {
+                if let Some(line) = line {
+                    let _ = writeln!(log, "ward lsp: {line}");
+                }
+                message
+            }
+        };
+        let mut failed = None;
+        let control = server.handle(message, &mut |m: Message| {
+            if failed.is_none()
+                && let Err(e) = m.write(&mut output)
+            {
+                failed = Some(e);
+            }
+        });
+        if let Some(e) = failed {
+            return Err(write_failed(e));
+        }
+        if let Control::Exit(result) = control {
+            return result;
+        }
+    }
 }
 
 /// What the server offers.
@@ -63,7 +112,7 @@ pub fn capabilities() -> ServerCapabilities {
         text_document_sync: Some(TextDocumentSyncCapability::Options(
             TextDocumentSyncOptions {
                 open_close: Some(true),
-                change: Some(TextDocumentSyncKind::FULL),
+                change: Some(TextDocumentSyncKind::INCREMENTAL),
                 save: Some(TextDocumentSyncSaveOptions::SaveOptions(SaveOptions {
                     include_text: Some(false),
                 })),
@@ -79,26 +128,24 @@ pub fn capabilities() -> ServerCapabilities {
     }
 }
 
-/// Serve one client on `connection`: the handshake, then every message until `exit`. `Ok`
-/// when the client shut the server down by the protocol (`shutdown`, then `exit`).
+/// Serve one client on an in-memory or socket `connection` (the tests use
+/// `Connection::memory()`): every message until `exit`. `Ok` when the client shut the server
+/// down by the protocol (`shutdown`, then `exit`).
 pub fn serve(connection: &Connection) -> Result<(), Error> {
-    let (id, params) = connection
-        .initialize_start()
-        .map_err(|e| Error(format!("initialization failed: {e}")))?;
-    let world = World::new(workspace_root(&params));
-    let result = serde_json::json!({
-        "capabilities": capabilities(),
-        "serverInfo": { "name": "ward-lsp" },
-    });
-    connection
-        .initialize_finish(id, result)
-        .map_err(|e| Error(format!("initialization failed: {e}")))?;
-    Server {
-        connection,
-        world,
-        shutdown: false,
+    let mut server = Server::default();
+    while let Ok(message) = connection.receiver.recv() {
+        let mut closed = false;
+        let control = server.handle(message, &mut |m| {
+            closed |= connection.sender.send(m).is_err();
+        });
+        if closed {
+            return Err(Error("the connection closed before `exit`".to_string()));
+        }
+        if let Control::Exit(result) = control {
+            return result;
+        }
     }
-    .run()
+    Err(Error("the connection closed before `exit`".to_string()))
 }
 
 /// The workspace root from `initialize`: the first workspace folder, else `rootUri`, else
@@ -118,144 +165,181 @@ fn workspace_root(params: &serde_json::Value) -> Option<PathBuf> {
         .filter(|p| p.is_absolute())
 }
 
-struct Server<'c> {
-    connection: &'c Connection,
-    world: World,
+/// Whether the server goes on after a message.
+enum Control {
+    Continue,
+    Exit(Result<(), Error>),
+}
+
+/// The protocol's states: before `initialize`, serving, after `shutdown`.
+#[derive(Default)]
+struct Server {
+    /// `None` until `initialize`.
+    world: Option<World>,
     shutdown: bool,
 }
 
-impl Server<'_> {
-    fn run(mut self) -> Result<(), Error> {
-        while let Ok(message) = self.connection.receiver.recv() {
-            match message {
-                Message::Request(request) => {
-                    let response = self.request(request);
-                    self.send(response.into())?;
+impl Server {
+    /// Handle one message, sending what it produces (its answer, diagnostics) to `send`.
+    fn handle(&mut self, message: Message, send: &mut dyn FnMut(Message)) -> Control {
+        match message {
+            Message::Request(request) => {
+                if let Some(response) = self.request(request) {
+                    send(response.into());
                 }
-                Message::Notification(n) if n.method == "exit" => {
-                    return if self.shutdown {
-                        Ok(())
-                    } else {
-                        Err(Error(
-                            "the client sent `exit` before `shutdown`".to_string(),
-                        ))
-                    };
-                }
-                Message::Notification(n) => self.notification(n)?,
-                Message::Response(_) => {}
             }
+            Message::Notification(n) if n.method == "exit" => {
+                return Control::Exit(if self.shutdown {
+                    Ok(())
+                } else {
+                    Err(Error(
+                        "the client sent `exit` before `shutdown`".to_string(),
+                    ))
+                });
+            }
+            Message::Notification(n) => {
+                if let Some(world) = self.world.as_mut() {
+                    for published in notification(world, n) {
+                        send(published.into());
+                    }
+                }
+            }
+            Message::Response(_) => {}
         }
-        Err(Error("the connection closed before `exit`".to_string()))
+        Control::Continue
     }
 
-    fn send(&self, message: Message) -> Result<(), Error> {
-        self.connection
-            .sender
-            .send(message)
-            .map_err(|_| Error("the connection closed before `exit`".to_string()))
-    }
-
-    fn request(&mut self, request: Request) -> Response {
+    fn request(&mut self, request: Request) -> Option<Response> {
         let id = request.id.clone();
+        if request.method == "initialize" {
+            if self.world.is_some() {
+                return Some(Response::new_err(
+                    id,
+                    ErrorCode::InvalidRequest as i32,
+                    "the server is initialized already: `initialize` may be sent only once"
+                        .to_string(),
+                ));
+            }
+            self.world = Some(World::new(workspace_root(&request.params)));
+            let result = serde_json::json!({
+                "capabilities": capabilities(),
+                "serverInfo": { "name": "ward-lsp", "version": env!("CARGO_PKG_VERSION") },
+            });
+            return Some(Response::new_ok(id, result));
+        }
+        let Some(world) = self.world.as_mut() else {
+            return Some(Response::new_err(
+                id,
+                ErrorCode::ServerNotInitialized as i32,
+                format!("`{}` before `initialize`", request.method),
+            ));
+        };
         if self.shutdown {
-            return Response::new_err(
+            return Some(Response::new_err(
                 id,
                 ErrorCode::InvalidRequest as i32,
                 format!("`{}` after `shutdown`", request.method),
-            );
+            ));
         }
         if request.method == "shutdown" {
             self.shutdown = true;
-            return Response::new_ok(id, ());
+            return Some(Response::new_ok(id, ()));
         }
-        let world = &self.world;
-        catch_unwind(AssertUnwindSafe(|| answer(world, request))).unwrap_or_else(|_| {
-            Response::new_err(
-                id,
-                ErrorCode::InternalError as i32,
-                "the server failed to answer this request (a bug in ward: please report it)"
-                    .to_string(),
-            )
-        })
+        Some(
+            catch_unwind(AssertUnwindSafe(|| answer(world, request))).unwrap_or_else(|_| {
+                Response::new_err(
+                    id,
+                    ErrorCode::InternalError as i32,
+                    "the server failed to answer this request (a bug in ward: please report it)"
+                        .to_string(),
+                )
+            }),
+        )
     }
+}
 
-    /// Apply a notification and publish the diagnostics it changes. Unknown notifications
-    /// and ones whose parameters cannot be read are ignored (a notification has no answer).
-    fn notification(&mut self, n: Notification) -> Result<(), Error> {
-        let world = &mut self.world;
-        let changed = catch_unwind(AssertUnwindSafe(|| {
-            let Notification { method, params } = n;
-            let changed = match method.as_str() {
-                DidOpenTextDocument::METHOD => {
-                    serde_json::from_value::<lsp_types::DidOpenTextDocumentParams>(params)
-                        .map(|p| {
-                            let doc = p.text_document;
-                            world.open(&uri::to_path(&doc.uri), doc.version, doc.text);
-                        })
-                        .is_ok()
-                }
-                DidChangeTextDocument::METHOD => {
-                    serde_json::from_value::<lsp_types::DidChangeTextDocumentParams>(params)
-                        .map(|p| {
-                            let doc = p.text_document;
-                            world.change(&uri::to_path(&doc.uri), doc.version, p.content_changes);
-                        })
-                        .is_ok()
-                }
-                DidCloseTextDocument::METHOD => {
-                    serde_json::from_value::<lsp_types::DidCloseTextDocumentParams>(params)
-                        .map(|p| world.close(&uri::to_path(&p.text_document.uri)))
-                        .is_ok()
-                }
-                DidSaveTextDocument::METHOD => true,
-                DidChangeWatchedFiles::METHOD => {
-                    serde_json::from_value::<lsp_types::DidChangeWatchedFilesParams>(params)
-                        .map(|p| {
-                            for change in p.changes {
-                                world.changed_on_disk(&uri::to_path(&change.uri));
-                            }
-                        })
-                        .is_ok()
-                }
-                _ => false,
-            };
-            changed.then(|| world.diagnostics())
-        }));
-        for published in changed.ok().flatten().unwrap_or_default() {
+/// Apply a notification and return the diagnostics it changes. Unknown notifications and ones
+/// whose parameters cannot be read are ignored (a notification has no answer).
+fn notification(world: &mut World, n: Notification) -> Vec<Notification> {
+    let changed = catch_unwind(AssertUnwindSafe(|| {
+        let Notification { method, params } = n;
+        let changed = match method.as_str() {
+            DidOpenTextDocument::METHOD => {
+                serde_json::from_value::<lsp_types::DidOpenTextDocumentParams>(params)
+                    .map(|p| {
+                        let doc = p.text_document;
+                        let path = world.remember(&doc.uri);
+                        world.open(&path, doc.version, doc.text);
+                    })
+                    .is_ok()
+            }
+            DidChangeTextDocument::METHOD => {
+                serde_json::from_value::<lsp_types::DidChangeTextDocumentParams>(params)
+                    .map(|p| {
+                        let doc = p.text_document;
+                        let path = world.remember(&doc.uri);
+                        world.change(&path, doc.version, p.content_changes);
+                    })
+                    .is_ok()
+            }
+            DidCloseTextDocument::METHOD => {
+                serde_json::from_value::<lsp_types::DidCloseTextDocumentParams>(params)
+                    .map(|p| world.close(&uri::to_path(&p.text_document.uri)))
+                    .is_ok()
+            }
+            DidSaveTextDocument::METHOD => true,
+            DidChangeWatchedFiles::METHOD => {
+                serde_json::from_value::<lsp_types::DidChangeWatchedFilesParams>(params)
+                    .map(|p| {
+                        for change in p.changes {
+                            world.changed_on_disk(&uri::to_path(&change.uri));
+                        }
+                    })
+                    .is_ok()
+            }
+            _ => false,
+        };
+        changed.then(|| world.diagnostics())
+    }));
+    changed
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|published| {
             let params = PublishDiagnosticsParams::new(
                 published.uri,
                 published.diagnostics,
                 published.version,
             );
-            self.send(Notification::new(PublishDiagnostics::METHOD.to_string(), params).into())?;
-        }
-        Ok(())
-    }
+            Notification::new(PublishDiagnostics::METHOD.to_string(), params)
+        })
+        .collect()
 }
 
 /// Answer one request (not `shutdown`).
-fn answer(world: &World, request: Request) -> Response {
+fn answer(world: &mut World, request: Request) -> Response {
     match request.method.as_str() {
         HoverRequest::METHOD => handle::<HoverRequest>(request, |p| {
             let at = p.text_document_position_params;
-            world.hover(&uri::to_path(&at.text_document.uri), at.position)
+            let path = world.remember(&at.text_document.uri);
+            world.hover(&path, at.position)
         }),
         GotoDefinition::METHOD => handle::<GotoDefinition>(request, |p| {
             let at = p.text_document_position_params;
+            let path = world.remember(&at.text_document.uri);
             world
-                .definition(&uri::to_path(&at.text_document.uri), at.position)
+                .definition(&path, at.position)
                 .map(GotoDefinitionResponse::Scalar)
         }),
         References::METHOD => handle::<References>(request, |p| {
             let at = p.text_document_position;
-            Some(world.references(
-                &uri::to_path(&at.text_document.uri),
-                at.position,
-                p.context.include_declaration,
-            ))
+            let path = world.remember(&at.text_document.uri);
+            Some(world.references(&path, at.position, p.context.include_declaration))
         }),
         Formatting::METHOD => handle::<Formatting>(request, |p| {
-            Some(world.formatting(&uri::to_path(&p.text_document.uri)))
+            let path = world.remember(&p.text_document.uri);
+            Some(world.formatting(&path))
         }),
         Completion::METHOD => handle::<Completion>(request, |_| {
             Some(lsp_types::CompletionResponse::Array(world.completion()))

@@ -40,6 +40,9 @@ pub struct World {
     root: Option<PathBuf>,
     /// Files whose last published diagnostics were not empty (they must be cleared).
     published: Vec<String>,
+    /// The URI each path was last named by the client, to give it back byte for byte (a
+    /// client may spell a path differently from our encoding: `%3A` for `:`, lower-case hex).
+    uris: HashMap<String, Uri>,
 }
 
 impl std::fmt::Debug for World {
@@ -79,7 +82,25 @@ impl World {
             open: HashMap::new(),
             root,
             published: Vec::new(),
+            uris: HashMap::new(),
         }
+    }
+
+    /// The path of a URI the client sent, remembering its spelling for the answers.
+    pub fn remember(&mut self, uri: &Uri) -> String {
+        let path = uri::to_path(uri);
+        if self.uris.get(&path) != Some(uri) {
+            self.uris.insert(path.clone(), uri.clone());
+        }
+        path
+    }
+
+    /// The URI of `path`: as the client spelled it, else made from the path.
+    pub fn uri(&self, path: &str) -> Option<Uri> {
+        self.uris
+            .get(path)
+            .cloned()
+            .or_else(|| uri::from_path(path))
     }
 
     fn index(&self, path: &str) -> Option<usize> {
@@ -199,7 +220,7 @@ impl World {
     fn location(&self, file: usize, span: ward_syntax::Span) -> Option<Location> {
         let (path, text) = self.file(file)?;
         Some(Location::new(
-            uri::from_path(path)?,
+            self.uri(path)?,
             LineIndex::new(text).range(span),
         ))
     }
@@ -229,7 +250,7 @@ impl World {
             if !diagnostics.is_empty() {
                 published.push(path.clone());
             }
-            if let Some(uri) = uri::from_path(path) {
+            if let Some(uri) = self.uri(path) {
                 out.push(Published {
                     uri,
                     diagnostics,
@@ -240,7 +261,7 @@ impl World {
         // Files that left the policy set since: clear what was shown for them.
         for path in &self.published {
             if !self.is_known(path)
-                && let Some(uri) = uri::from_path(path)
+                && let Some(uri) = self.uri(path)
             {
                 out.push(Published {
                     uri,
