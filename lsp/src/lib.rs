@@ -23,9 +23,7 @@ use lsp_types::notification::{
     DidChangeTextDocument, DidChangeWatchedFiles, DidCloseTextDocument, DidOpenTextDocument,
     DidSaveTextDocument, Notification as _, PublishDiagnostics,
 };
-use lsp_types::request::{
-    Completion, Formatting, GotoDefinition, HoverRequest, References, Request as _,
-};
+use lsp_types::request::{Formatting, GotoDefinition, HoverRequest, References, Request as _};
 use lsp_types::{
     CompletionOptions, GotoDefinitionResponse, HoverProviderCapability, OneOf,
     PublishDiagnosticsParams, SaveOptions, ServerCapabilities, TextDocumentSyncCapability,
@@ -123,7 +121,34 @@ pub fn capabilities() -> ServerCapabilities {
         definition_provider: Some(OneOf::Left(true)),
         references_provider: Some(OneOf::Left(true)),
         document_formatting_provider: Some(OneOf::Left(true)),
-        completion_provider: Some(CompletionOptions::default()),
+        completion_provider: Some(CompletionOptions {
+            trigger_characters: Some(vec![".".into(), ":".into(), "(".into(), "\"".into()]),
+            ..CompletionOptions::default()
+        }),
+        signature_help_provider: Some(lsp_types::SignatureHelpOptions {
+            trigger_characters: Some(vec!["(".into(), ",".into()]),
+            ..lsp_types::SignatureHelpOptions::default()
+        }),
+        document_symbol_provider: Some(OneOf::Left(true)),
+        workspace_symbol_provider: Some(OneOf::Left(true)),
+        rename_provider: Some(OneOf::Left(true)),
+        code_action_provider: Some(lsp_types::CodeActionProviderCapability::Simple(true)),
+        semantic_tokens_provider: Some(
+            lsp_types::SemanticTokensServerCapabilities::SemanticTokensOptions(
+                lsp_types::SemanticTokensOptions {
+                    legend: lsp_types::SemanticTokensLegend {
+                        token_types: ward_check::ide::TOKEN_KINDS
+                            .iter()
+                            .map(|k| lsp_types::SemanticTokenType::new(k))
+                            .collect(),
+                        token_modifiers: Vec::new(),
+                    },
+                    full: Some(lsp_types::SemanticTokensFullOptions::Delta { delta: Some(true) }),
+                    range: None,
+                    ..lsp_types::SemanticTokensOptions::default()
+                },
+            ),
+        ),
         ..ServerCapabilities::default()
     }
 }
@@ -341,15 +366,126 @@ fn answer(world: &mut World, request: Request) -> Response {
             let path = world.remember(&p.text_document.uri);
             Some(world.formatting(&path))
         }),
-        Completion::METHOD => handle::<Completion>(request, |_| {
-            Some(lsp_types::CompletionResponse::Array(world.completion()))
-        }),
+        "textDocument/completion" => raw(request, |world, p| {
+            let (path, position) = at(world, &p)?;
+            Ok(world.complete(&path, position))
+        }, world),
+        "textDocument/signatureHelp" => raw(request, |world, p| {
+            let (path, position) = at(world, &p)?;
+            Ok(world.signature_help(&path, position))
+        }, world),
+        "textDocument/documentSymbol" => raw(request, |world, p| {
+            let path = doc(world, &p)?;
+            Ok(world.document_symbols(&path))
+        }, world),
+        "workspace/symbol" => raw(request, |world, p| {
+            let query = p.get("query").and_then(Json::as_str).unwrap_or("");
+            Ok(world.workspace_symbols(query))
+        }, world),
+        "textDocument/rename" => {
+            let id = request.id.clone();
+            let result = (|| {
+                let (path, position) = at(world, &request.params)?;
+                let new_name = request
+                    .params
+                    .get("newName")
+                    .and_then(Json::as_str)
+                    .ok_or("invalid parameters for `textDocument/rename`: no `newName`")?;
+                Ok::<_, String>(world.rename(&path, position, new_name))
+            })();
+            match result {
+                Err(e) => Response::new_err(id, ErrorCode::InvalidParams as i32, e),
+                Ok(Err(why)) => Response::new_err(id, ErrorCode::RequestFailed as i32, why),
+                Ok(Ok(edit)) => Response::new_ok(id, edit),
+            }
+        }
+        "textDocument/codeAction" => raw(request, |world, p| {
+            let path = doc(world, &p)?;
+            let range: lsp_types::Range = p
+                .get("range")
+                .cloned()
+                .and_then(|r| serde_json::from_value(r).ok())
+                .ok_or("no `range`")?;
+            Ok(world.code_actions(&path, range))
+        }, world),
+        "textDocument/semanticTokens/full" => raw(request, |world, p| {
+            let path = doc(world, &p)?;
+            let data = world.semantic_tokens(&path);
+            let id = world.remember_tokens(&path, data.clone());
+            Ok(serde_json::json!({ "resultId": id, "data": data }))
+        }, world),
+        "textDocument/semanticTokens/full/delta" => raw(request, |world, p| {
+            let path = doc(world, &p)?;
+            let previous = p.get("previousResultId").and_then(Json::as_str).map(str::to_string);
+            let data = world.semantic_tokens(&path);
+            let old = previous.and_then(|r| world.tokens_of(&path, &r));
+            let id = world.remember_tokens(&path, data.clone());
+            Ok(match old {
+                None => serde_json::json!({ "resultId": id, "data": data }),
+                Some(old) => {
+                    // One edit: what lies between the common prefix and suffix.
+                    let prefix = old.iter().zip(&data).take_while(|(a, b)| a == b).count();
+                    let max = old.len().min(data.len()) - prefix;
+                    let suffix = old.iter().rev().zip(data.iter().rev()).take(max).take_while(|(a, b)| a == b).count();
+                    let edits = if prefix == old.len() && prefix == data.len() {
+                        Vec::new()
+                    } else {
+                        vec![serde_json::json!({
+                            "start": prefix,
+                            "deleteCount": old.len() - prefix - suffix,
+                            "data": data[prefix..data.len() - suffix],
+                        })]
+                    };
+                    serde_json::json!({ "resultId": id, "edits": edits })
+                }
+            })
+        }, world),
         _ => Response::new_err(
             request.id,
             ErrorCode::MethodNotFound as i32,
             format!("unknown request `{}`", request.method),
         ),
     }
+}
+
+type Json = serde_json::Value;
+
+/// Answer a request whose parameters are read by hand: `Err` is an `InvalidParams` message.
+fn raw(
+    request: Request,
+    f: impl FnOnce(&mut World, Json) -> Result<Json, String>,
+    world: &mut World,
+) -> Response {
+    let method = request.method.clone();
+    match f(world, request.params) {
+        Ok(result) => Response::new_ok(request.id, result),
+        Err(e) => Response::new_err(
+            request.id,
+            ErrorCode::InvalidParams as i32,
+            format!("invalid parameters for `{method}`: {e}"),
+        ),
+    }
+}
+
+/// The document of a request's `textDocument.uri`.
+fn doc(world: &mut World, params: &Json) -> Result<String, String> {
+    let uri = params
+        .pointer("/textDocument/uri")
+        .cloned()
+        .and_then(|u| serde_json::from_value::<lsp_types::Uri>(u).ok())
+        .ok_or("no `textDocument.uri`")?;
+    Ok(world.remember(&uri))
+}
+
+/// The document and position of a request.
+fn at(world: &mut World, params: &Json) -> Result<(String, lsp_types::Position), String> {
+    let path = doc(world, params)?;
+    let position = params
+        .get("position")
+        .cloned()
+        .and_then(|p| serde_json::from_value(p).ok())
+        .ok_or("no `position`")?;
+    Ok((path, position))
 }
 
 /// Read the parameters of request `R` and answer with `f`, or with `InvalidParams`.
