@@ -913,6 +913,16 @@ pub fn complete(
             doc: r.doc.clone(),
         });
     }
+    if !scope.in_rule {
+        for a in &names.actions {
+            out.push(Completion {
+                label: a.name.clone(),
+                kind: ItemKind::Action,
+                detail: format!("action {}", a.name),
+                doc: a.doc.clone(),
+            });
+        }
+    }
     for (name, method, signature, doc) in builtins() {
         if !method && !out.iter().any(|c| c.label == name) {
             out.push(Completion {
