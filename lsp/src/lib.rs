@@ -366,22 +366,38 @@ fn answer(world: &mut World, request: Request) -> Response {
             let path = world.remember(&p.text_document.uri);
             Some(world.formatting(&path))
         }),
-        "textDocument/completion" => raw(request, |world, p| {
-            let (path, position) = at(world, &p)?;
-            Ok(world.complete(&path, position))
-        }, world),
-        "textDocument/signatureHelp" => raw(request, |world, p| {
-            let (path, position) = at(world, &p)?;
-            Ok(world.signature_help(&path, position))
-        }, world),
-        "textDocument/documentSymbol" => raw(request, |world, p| {
-            let path = doc(world, &p)?;
-            Ok(world.document_symbols(&path))
-        }, world),
-        "workspace/symbol" => raw(request, |world, p| {
-            let query = p.get("query").and_then(Json::as_str).unwrap_or("");
-            Ok(world.workspace_symbols(query))
-        }, world),
+        "textDocument/completion" => raw(
+            request,
+            |world, p| {
+                let (path, position) = at(world, &p)?;
+                Ok(world.complete(&path, position))
+            },
+            world,
+        ),
+        "textDocument/signatureHelp" => raw(
+            request,
+            |world, p| {
+                let (path, position) = at(world, &p)?;
+                Ok(world.signature_help(&path, position))
+            },
+            world,
+        ),
+        "textDocument/documentSymbol" => raw(
+            request,
+            |world, p| {
+                let path = doc(world, &p)?;
+                Ok(world.document_symbols(&path))
+            },
+            world,
+        ),
+        "workspace/symbol" => raw(
+            request,
+            |world, p| {
+                let query = p.get("query").and_then(Json::as_str).unwrap_or("");
+                Ok(world.workspace_symbols(query))
+            },
+            world,
+        ),
         "textDocument/rename" => {
             let id = request.id.clone();
             let result = (|| {
@@ -399,47 +415,68 @@ fn answer(world: &mut World, request: Request) -> Response {
                 Ok(Ok(edit)) => Response::new_ok(id, edit),
             }
         }
-        "textDocument/codeAction" => raw(request, |world, p| {
-            let path = doc(world, &p)?;
-            let range: lsp_types::Range = p
-                .get("range")
-                .cloned()
-                .and_then(|r| serde_json::from_value(r).ok())
-                .ok_or("no `range`")?;
-            Ok(world.code_actions(&path, range))
-        }, world),
-        "textDocument/semanticTokens/full" => raw(request, |world, p| {
-            let path = doc(world, &p)?;
-            let data = world.semantic_tokens(&path);
-            let id = world.remember_tokens(&path, data.clone());
-            Ok(serde_json::json!({ "resultId": id, "data": data }))
-        }, world),
-        "textDocument/semanticTokens/full/delta" => raw(request, |world, p| {
-            let path = doc(world, &p)?;
-            let previous = p.get("previousResultId").and_then(Json::as_str).map(str::to_string);
-            let data = world.semantic_tokens(&path);
-            let old = previous.and_then(|r| world.tokens_of(&path, &r));
-            let id = world.remember_tokens(&path, data.clone());
-            Ok(match old {
-                None => serde_json::json!({ "resultId": id, "data": data }),
-                Some(old) => {
-                    // One edit: what lies between the common prefix and suffix.
-                    let prefix = old.iter().zip(&data).take_while(|(a, b)| a == b).count();
-                    let max = old.len().min(data.len()) - prefix;
-                    let suffix = old.iter().rev().zip(data.iter().rev()).take(max).take_while(|(a, b)| a == b).count();
-                    let edits = if prefix == old.len() && prefix == data.len() {
-                        Vec::new()
-                    } else {
-                        vec![serde_json::json!({
-                            "start": prefix,
-                            "deleteCount": old.len() - prefix - suffix,
-                            "data": data[prefix..data.len() - suffix],
-                        })]
-                    };
-                    serde_json::json!({ "resultId": id, "edits": edits })
-                }
-            })
-        }, world),
+        "textDocument/codeAction" => raw(
+            request,
+            |world, p| {
+                let path = doc(world, &p)?;
+                let range: lsp_types::Range = p
+                    .get("range")
+                    .cloned()
+                    .and_then(|r| serde_json::from_value(r).ok())
+                    .ok_or("no `range`")?;
+                Ok(world.code_actions(&path, range))
+            },
+            world,
+        ),
+        "textDocument/semanticTokens/full" => raw(
+            request,
+            |world, p| {
+                let path = doc(world, &p)?;
+                let data = world.semantic_tokens(&path);
+                let id = world.remember_tokens(&path, data.clone());
+                Ok(serde_json::json!({ "resultId": id, "data": data }))
+            },
+            world,
+        ),
+        "textDocument/semanticTokens/full/delta" => raw(
+            request,
+            |world, p| {
+                let path = doc(world, &p)?;
+                let previous = p
+                    .get("previousResultId")
+                    .and_then(Json::as_str)
+                    .map(str::to_string);
+                let data = world.semantic_tokens(&path);
+                let old = previous.and_then(|r| world.tokens_of(&path, &r));
+                let id = world.remember_tokens(&path, data.clone());
+                Ok(match old {
+                    None => serde_json::json!({ "resultId": id, "data": data }),
+                    Some(old) => {
+                        // One edit: what lies between the common prefix and suffix.
+                        let prefix = old.iter().zip(&data).take_while(|(a, b)| a == b).count();
+                        let max = old.len().min(data.len()) - prefix;
+                        let suffix = old
+                            .iter()
+                            .rev()
+                            .zip(data.iter().rev())
+                            .take(max)
+                            .take_while(|(a, b)| a == b)
+                            .count();
+                        let edits = if prefix == old.len() && prefix == data.len() {
+                            Vec::new()
+                        } else {
+                            vec![serde_json::json!({
+                                "start": prefix,
+                                "deleteCount": old.len() - prefix - suffix,
+                                "data": data[prefix..data.len() - suffix],
+                            })]
+                        };
+                        serde_json::json!({ "resultId": id, "edits": edits })
+                    }
+                })
+            },
+            world,
+        ),
         _ => Response::new_err(
             request.id,
             ErrorCode::MethodNotFound as i32,

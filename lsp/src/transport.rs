@@ -35,10 +35,7 @@ pub enum Frame {
     /// A well-formed JSON-RPC message, and a log line when its header had problems.
     Message(Message, Option<String>),
     /// A frame that could not be used: the error to send back (if any), and a log line.
-    Bad {
-        reply: Option<Value>,
-        log: String,
-    },
+    Bad { reply: Option<Value>, log: String },
     /// The stream ended.
     Eof,
 }
@@ -140,11 +137,15 @@ impl<R: BufRead> Reader<R> {
             if name.eq_ignore_ascii_case("content-length") {
                 header_seen = true;
                 let value = value.trim();
-                length = Some(if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-                    Ok(value.parse::<u64>().unwrap_or(u64::MAX))
-                } else {
-                    Err(format!("`Content-Length: {value}` is not a number of bytes"))
-                });
+                length = Some(
+                    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+                        Ok(value.parse::<u64>().unwrap_or(u64::MAX))
+                    } else {
+                        Err(format!(
+                            "`Content-Length: {value}` is not a number of bytes"
+                        ))
+                    },
+                );
             } else if name.eq_ignore_ascii_case("content-type") {
                 header_seen = true;
             } else if header_seen {
@@ -352,7 +353,8 @@ pub fn to_message(value: Value) -> Result<Message, (Value, String)> {
             )),
         },
         (Some(_), id) => Err((
-            id.filter(|i| request_id(i).is_some()).unwrap_or(Value::Null),
+            id.filter(|i| request_id(i).is_some())
+                .unwrap_or(Value::Null),
             "invalid message: `method` must be a string".to_string(),
         )),
         (None, Some(id)) if object.contains_key("result") || object.contains_key("error") => {
@@ -373,7 +375,8 @@ pub fn to_message(value: Value) -> Result<Message, (Value, String)> {
             }))
         }
         (None, id) => Err((
-            id.filter(|i| request_id(i).is_some()).unwrap_or(Value::Null),
+            id.filter(|i| request_id(i).is_some())
+                .unwrap_or(Value::Null),
             "invalid message: no `method`".to_string(),
         )),
     }

@@ -11,9 +11,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use lsp_types::{
-    Diagnostic, DiagnosticRelatedInformation,
-    DiagnosticSeverity, Hover, HoverContents, Location, MarkupContent, MarkupKind, NumberOrString,
-    Position, TextDocumentContentChangeEvent, TextEdit, Uri,
+    Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, Hover, HoverContents, Location,
+    MarkupContent, MarkupKind, NumberOrString, Position, TextDocumentContentChangeEvent, TextEdit,
+    Uri,
 };
 use salsa::Setter;
 use ward_check::{Checked, Database, PolicySet, STDLIB, SourceFile, Symbol};
@@ -408,7 +408,6 @@ impl World {
             _ => Vec::new(),
         }
     }
-
 }
 
 /// The ids of entities in the estate files that tests load (`entities from "…"`), read when
@@ -419,7 +418,10 @@ impl ward_check::ide::EstateIds for TestEstates {
     fn ids(&self, entity_type: &str) -> Vec<String> {
         self.0
             .iter()
-            .filter_map(|doc| doc.pointer(&format!("/entities/{entity_type}"))?.as_object())
+            .filter_map(|doc| {
+                doc.pointer(&format!("/entities/{entity_type}"))?
+                    .as_object()
+            })
             .flat_map(|ids| ids.keys().cloned())
             .collect()
     }
@@ -438,7 +440,11 @@ impl World {
     fn file_index(&self, path: &str) -> Option<usize> {
         self.index(path).or_else(|| {
             let dir = stdlib_dir()?;
-            let name = Path::new(path).strip_prefix(&dir).ok()?.to_str()?.to_string();
+            let name = Path::new(path)
+                .strip_prefix(&dir)
+                .ok()?
+                .to_str()?
+                .to_string();
             STDLIB
                 .iter()
                 .position(|(_, p, _)| p.strip_prefix("std/") == Some(name.as_str()))
@@ -502,9 +508,14 @@ impl World {
         let Some((offset, text)) = self.offset_in(file, position) else {
             return Json::Array(Vec::new());
         };
-        let texts: Vec<&str> = self.files.iter().map(|(_, f)| f.text(&self.db).as_str()).collect();
+        let texts: Vec<&str> = self
+            .files
+            .iter()
+            .map(|(_, f)| f.text(&self.db).as_str())
+            .collect();
         let estates = TestEstates(self.test_estates());
-        let items = ward_check::ide::complete(&self.checked().names, text, offset, &texts, &estates);
+        let items =
+            ward_check::ide::complete(&self.checked().names, text, offset, &texts, &estates);
         use ward_check::ide::ItemKind as K;
         let items: Vec<Json> = items
             .into_iter()
@@ -543,7 +554,9 @@ impl World {
         let mut out = Vec::new();
         for (path, file) in &self.files {
             for item in &ward_check::parse(&self.db, *file).ast.items {
-                let ward_syntax::ast::Item::Test(t) = item else { continue };
+                let ward_syntax::ast::Item::Test(t) = item else {
+                    continue;
+                };
                 let Some(ward_syntax::ast::TestEntities::From(json)) = &t.entities else {
                     continue;
                 };
@@ -679,38 +692,59 @@ impl World {
             return Err(if ward_check::ide::keyword_doc(new_name).is_some() {
                 format!("`{new_name}` is a keyword: choose another name")
             } else {
-                format!("`{new_name}` is not a name: use letters, digits and `_`, not starting with a digit")
+                format!(
+                    "`{new_name}` is not a name: use letters, digits and `_`, not starting with a digit"
+                )
             });
         }
         let names = &self.checked().names;
         let taken = match symbol.kind {
             K::Attribute => {
                 let owner = symbol.detail.split('.').next().unwrap_or("");
-                names.entities.iter().filter(|e| e.name == owner).any(|e| e.attrs.iter().any(|a| a.name == new_name))
-                    || names.relations.iter().any(|r| r.from == owner && r.name == new_name)
+                names
+                    .entities
+                    .iter()
+                    .filter(|e| e.name == owner)
+                    .any(|e| e.attrs.iter().any(|a| a.name == new_name))
+                    || names
+                        .relations
+                        .iter()
+                        .any(|r| r.from == owner && r.name == new_name)
             }
             K::ActionField | K::ContextField => {
                 names.context.iter().any(|f| f.name == new_name)
-                    || names.actions.iter().any(|a| a.fields.iter().any(|f| f.name == new_name))
+                    || names
+                        .actions
+                        .iter()
+                        .any(|a| a.fields.iter().any(|f| f.name == new_name))
             }
             K::Variant => names.enums.iter().any(|e| {
                 symbol.detail.starts_with(&format!("{}::", e.name))
                     && e.variants.iter().any(|(v, _)| v == new_name)
             }),
             K::Variable | K::Parameter => false,
-            _ => self
-                .files
-                .iter()
-                .any(|(_, f)| ward_check::file_items(&self.db, *f).iter().any(|i| i.name == new_name)),
+            _ => self.files.iter().any(|(_, f)| {
+                ward_check::file_items(&self.db, *f)
+                    .iter()
+                    .any(|i| i.name == new_name)
+            }),
         };
         if taken {
-            return Err(format!("`{new_name}` is already declared: renaming `{}` would make it ambiguous", symbol.name));
+            return Err(format!(
+                "`{new_name}` is already declared: renaming `{}` would make it ambiguous",
+                symbol.name
+            ));
         }
         let mut changes: BTreeMap<String, Vec<Json>> = BTreeMap::new();
         for s in self.checked().references(symbol) {
-            let Some((p, text)) = self.file(s.file) else { continue };
+            let Some((p, text)) = self.file(s.file) else {
+                continue;
+            };
             if s.file >= self.files.len() {
-                return Err(format!("`{}` is declared in the stdlib, which cannot be edited", symbol.name));
+                return Err(format!(
+                    "`{}` is declared in the stdlib, which cannot be edited",
+                    symbol.name
+                ));
             }
             let Some(uri) = self.uri(p) else { continue };
             let range = LineIndex::new(text).range(s.span);
@@ -735,12 +769,19 @@ impl World {
         let index = LineIndex::new(text);
         let (start, end) = (index.offset(range.start), index.offset(range.end));
         let mut out = Vec::new();
-        for d in self.checked().diagnostics.iter().filter(|d| d.file == *path) {
+        for d in self
+            .checked()
+            .diagnostics
+            .iter()
+            .filter(|d| d.file == *path)
+        {
             let span = d.diagnostic.span();
             if span.end < start || span.start > end {
                 continue;
             }
-            let Some(help) = &d.diagnostic.help else { continue };
+            let Some(help) = &d.diagnostic.help else {
+                continue;
+            };
             let Some(name) = help
                 .strip_prefix("did you mean `")
                 .and_then(|h| h.split_once('`'))
@@ -790,7 +831,11 @@ impl World {
                 continue;
             }
             let delta_line = r.start.line - line;
-            let delta_col = if delta_line == 0 { r.start.character - col } else { r.start.character };
+            let delta_col = if delta_line == 0 {
+                r.start.character - col
+            } else {
+                r.start.character
+            };
             data.extend([delta_line, delta_col, length, t.kind, 0]);
             line = r.start.line;
             col = r.start.character;

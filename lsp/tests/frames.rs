@@ -14,7 +14,9 @@ fn message(value: Value) -> Vec<u8> {
 }
 
 fn initialize() -> Vec<u8> {
-    message(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}}))
+    message(
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}}),
+    )
 }
 
 fn request(id: i64, method: &str, params: Value) -> Vec<u8> {
@@ -109,7 +111,11 @@ fn bad_frames_get_errors_and_the_server_keeps_serving() {
     assert!(clean, "{log}");
 
     let codes: Vec<i64> = errors_with_null_id(&out).iter().map(|e| e.0).collect();
-    assert_eq!(codes, [-32700, -32600, -32600, -32600, -32700, -32600], "{out:#?}");
+    assert_eq!(
+        codes,
+        [-32700, -32600, -32600, -32600, -32700, -32600],
+        "{out:#?}"
+    );
     for id in [3, 4, 5, 6, 8, 9] {
         assert_eq!(response(&out, json!(id))["error"]["code"], json!(-32601));
     }
@@ -124,15 +130,24 @@ fn bad_frames_get_errors_and_the_server_keeps_serving() {
         "`Content-Length: lots`",
         "not a message header",
     ] {
-        assert!(log.contains(needle), "{needle:?} missing from the log:\n{log}");
+        assert!(
+            log.contains(needle),
+            "{needle:?} missing from the log:\n{log}"
+        );
     }
 }
 
 #[test]
 fn huge_content_lengths_are_refused_without_allocating() {
-    for huge in ["18446744073709551615", "4000000000", "99999999999999999999999"] {
+    for huge in [
+        "18446744073709551615",
+        "4000000000",
+        "99999999999999999999999",
+    ] {
         let mut input = initialize();
-        input.extend(format!("Content-Length: {huge}\r\n\r\n{{\"jsonrpc\":\"2.0\"}}\r\n").into_bytes());
+        input.extend(
+            format!("Content-Length: {huge}\r\n\r\n{{\"jsonrpc\":\"2.0\"}}\r\n").into_bytes(),
+        );
         input.extend(request(2, "ward/nonsense", json!({})));
         input.extend(shutdown_and_exit(3));
         let (out, log, clean) = run(input);
@@ -146,7 +161,13 @@ fn huge_content_lengths_are_refused_without_allocating() {
     }
     // At the limit exactly, a body of that size is read (here: the stream ends first).
     let mut input = initialize();
-    input.extend(format!("Content-Length: {}\r\n\r\nnot json", ward_lsp::transport::MAX_MESSAGE).into_bytes());
+    input.extend(
+        format!(
+            "Content-Length: {}\r\n\r\nnot json",
+            ward_lsp::transport::MAX_MESSAGE
+        )
+        .into_bytes(),
+    );
     let (out, _, clean) = run(input);
     assert!(!clean);
     assert_eq!(errors_with_null_id(&out)[0].0, -32700);
@@ -202,7 +223,10 @@ fn uris_come_back_as_the_client_spelled_them_and_incremental_changes_apply() {
     for p in &published {
         assert_eq!(p["params"]["uri"], json!(uri));
     }
-    assert_eq!(published[0]["params"]["diagnostics"][0]["code"], json!("E0100"));
+    assert_eq!(
+        published[0]["params"]["diagnostics"][0]["code"],
+        json!("E0100")
+    );
     assert_eq!(published[1]["params"]["diagnostics"], json!([]));
     let def = &response(&out, json!(2))["result"];
     assert_eq!(def["uri"], json!(uri));

@@ -70,7 +70,13 @@ fn only_the_policy_module_touches_the_compiler_and_the_runtime() {
             continue;
         }
         let text = std::fs::read_to_string(&path).unwrap();
-        for crate_name in ["ward_embed", "ward_check", "ward_runtime", "ward_ir", "ward_syntax"] {
+        for crate_name in [
+            "ward_embed",
+            "ward_check",
+            "ward_runtime",
+            "ward_ir",
+            "ward_syntax",
+        ] {
             assert!(
                 !text.contains(&format!("{crate_name}::")),
                 "{} uses `{crate_name}` directly; go through `policy`",

@@ -95,13 +95,26 @@ fn neovim_receives_diagnostics_hover_and_completion() {
 
     let diagnostics = result["diagnostics"].as_array().unwrap();
     assert!(
-        diagnostics.iter().any(|d| d["code"] == "E0103" && d["message"].as_str().unwrap().contains("`nmae`")),
+        diagnostics
+            .iter()
+            .any(|d| d["code"] == "E0103" && d["message"].as_str().unwrap().contains("`nmae`")),
         "{result:#}"
     );
     let hover = result["hover"].as_str().unwrap_or("");
-    assert!(hover.contains("Identity.name: String") && hover.contains("Display name."), "{result:#}");
-    let completion: Vec<&str> = result["completion"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
-    assert!(completion.contains(&"name") && completion.contains(&"title"), "{result:#}");
+    assert!(
+        hover.contains("Identity.name: String") && hover.contains("Display name."),
+        "{result:#}"
+    );
+    let completion: Vec<&str> = result["completion"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        completion.contains(&"name") && completion.contains(&"title"),
+        "{result:#}"
+    );
     assert!(!completion.contains(&"rule"), "{result:#}");
     let _ = std::fs::remove_dir_all(&dir);
 }

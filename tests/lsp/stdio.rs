@@ -22,21 +22,35 @@ fn message(v: Value) -> Vec<u8> {
 fn a_scripted_editor_session_over_stdio() {
     let uri = "file:///nowhere/broken.ward";
     let mut input = Vec::new();
-    input.extend(message(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
-        "params": {"processId": null, "rootUri": null, "capabilities": {}}})));
-    input.extend(message(json!({"jsonrpc": "2.0", "method": "initialized", "params": {}})));
-    input.extend(message(json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params":
-        {"textDocument": {"uri": uri, "languageId": "ward", "version": 1, "text": BROKEN}}})));
-    input.extend(message(json!({"jsonrpc": "2.0", "id": 2, "method": "textDocument/hover", "params":
-        {"textDocument": {"uri": uri}, "position": {"line": 3, "character": 3}}})));
-    input.extend(message(json!({"jsonrpc": "2.0", "id": 3, "method": "textDocument/completion", "params":
+    input.extend(message(
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"processId": null, "rootUri": null, "capabilities": {}}}),
+    ));
+    input.extend(message(
+        json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}),
+    ));
+    input.extend(message(
+        json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params":
+        {"textDocument": {"uri": uri, "languageId": "ward", "version": 1, "text": BROKEN}}}),
+    ));
+    input.extend(message(
+        json!({"jsonrpc": "2.0", "id": 2, "method": "textDocument/hover", "params":
+        {"textDocument": {"uri": uri}, "position": {"line": 3, "character": 3}}}),
+    ));
+    input.extend(message(
+        json!({"jsonrpc": "2.0", "id": 3, "method": "textDocument/completion", "params":
         {"textDocument": {"uri": uri}, "position": {"line": 13, "character": 14},
-         "context": {"triggerKind": 2, "triggerCharacter": "."}}})));
+         "context": {"triggerKind": 2, "triggerCharacter": "."}}}),
+    ));
     input.extend(frame("{not json"));
     input.extend(frame("[]"));
     input.extend(b"Content-Length: 18446744073709551615\r\n\r\n");
-    input.extend(message(json!({"jsonrpc": "2.0", "id": 4, "method": "initialize", "params": {"capabilities": {}}})));
-    input.extend(message(json!({"jsonrpc": "2.0", "id": 5, "method": "shutdown"})));
+    input.extend(message(
+        json!({"jsonrpc": "2.0", "id": 4, "method": "initialize", "params": {"capabilities": {}}}),
+    ));
+    input.extend(message(
+        json!({"jsonrpc": "2.0", "id": 5, "method": "shutdown"}),
+    ));
     input.extend(message(json!({"jsonrpc": "2.0", "method": "exit"})));
 
     let mut child = Command::new(ward())
@@ -50,16 +64,28 @@ fn a_scripted_editor_session_over_stdio() {
     let mut out = Vec::new();
     child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     let status = child.wait().unwrap();
-    assert!(status.success(), "ward lsp exited with {status}; stderr:\n{err}");
+    assert!(
+        status.success(),
+        "ward lsp exited with {status}; stderr:\n{err}"
+    );
 
     let mut messages = Vec::new();
     let mut rest = &out[..];
     while !rest.is_empty() {
         let text = std::str::from_utf8(rest).unwrap();
         let end = text.find("\r\n\r\n").unwrap();
-        let length: usize = text[..end].strip_prefix("Content-Length: ").unwrap().parse().unwrap();
+        let length: usize = text[..end]
+            .strip_prefix("Content-Length: ")
+            .unwrap()
+            .parse()
+            .unwrap();
         let mut m: Value = serde_json::from_slice(&rest[end + 4..end + 4 + length]).unwrap();
         if let Some(info) = m.pointer_mut("/result/serverInfo/version") {
             *info = json!("[version]");

@@ -74,8 +74,10 @@ fn generate(rng: &mut Rng) -> Case {
         "params": {"capabilities": {}, "rootUri": null}})];
     bodies.push(json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}));
     let text = *rng.pick(&POLICIES);
-    bodies.push(json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params":
-        {"textDocument": {"uri": uri, "languageId": "ward", "version": 1, "text": text}}}));
+    bodies.push(
+        json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params":
+        {"textDocument": {"uri": uri, "languageId": "ward", "version": 1, "text": text}}}),
+    );
     let mut id = 1;
     for version in 2..2 + rng.below(8) as i64 {
         if rng.chance(40) {
@@ -89,10 +91,12 @@ fn generate(rng: &mut Rng) -> Case {
             id += 1;
             let method = *rng.pick(&METHODS);
             let position = json!({"line": rng.below(6), "character": rng.below(80)});
-            bodies.push(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": {
+            bodies.push(
+                json!({"jsonrpc": "2.0", "id": id, "method": method, "params": {
                 "textDocument": {"uri": uri}, "position": position, "query": "r",
                 "context": {"includeDeclaration": true},
-                "options": {"tabSize": 2, "insertSpaces": true}}}));
+                "options": {"tabSize": 2, "insertSpaces": true}}}),
+            );
         }
     }
     let mut case = Case {
@@ -126,8 +130,18 @@ fn damage_frame(rng: &mut Rng, mut body: Vec<u8>, case: &mut Case) {
     let mut header = true;
     if rng.chance(35) {
         let kind = *rng.pick(&[
-            "flip", "cut", "longer", "shorter", "huge", "no header", "garbage", "array",
-            "scalar", "deep", "not utf-8", "duplicate",
+            "flip",
+            "cut",
+            "longer",
+            "shorter",
+            "huge",
+            "no header",
+            "garbage",
+            "array",
+            "scalar",
+            "deep",
+            "not utf-8",
+            "duplicate",
         ]);
         case.damage.push(kind);
         match kind {
@@ -208,9 +222,12 @@ pub fn run(label: impl std::fmt::Display, case: &Case) -> Result<Tally, String> 
             let _ = tx.send((result.map(|r| r.is_ok()), output, log));
         })
         .map_err(|e| format!("{label}: cannot start the server thread: {e}"))?;
-    let (result, output, log) = rx
-        .recv_timeout(Duration::from_secs(60))
-        .map_err(|_| format!("{label}: the server did not end within 60 s ({:?})", case.damage))?;
+    let (result, output, log) = rx.recv_timeout(Duration::from_secs(60)).map_err(|_| {
+        format!(
+            "{label}: the server did not end within 60 s ({:?})",
+            case.damage
+        )
+    })?;
     server
         .join()
         .map_err(|_| format!("{label}: the server thread failed"))?;
@@ -244,7 +261,11 @@ pub fn run(label: impl std::fmt::Display, case: &Case) -> Result<Tally, String> 
                 answered_last |= id == last;
                 tally.replies += 1;
             }
-            None => return Err(format!("{label}: a message that is neither answer nor notification: {m}")),
+            None => {
+                return Err(format!(
+                    "{label}: a message that is neither answer nor notification: {m}"
+                ));
+            }
         }
     }
     // Without `initialize`, `shutdown` is refused and `exit` ends the session as an error.
@@ -266,9 +287,7 @@ fn frames(mut bytes: &[u8]) -> Result<Vec<Value>, String> {
     let mut out = Vec::new();
     while !bytes.is_empty() {
         let text = String::from_utf8_lossy(bytes);
-        let end = text
-            .find("\r\n\r\n")
-            .ok_or("output without a header end")?;
+        let end = text.find("\r\n\r\n").ok_or("output without a header end")?;
         let length: usize = text[..end]
             .strip_prefix("Content-Length: ")
             .and_then(|n| n.parse().ok())

@@ -28,5 +28,8 @@ fn damaged_sessions_never_stop_the_server() {
     // The damage is real and varied, and the server still answered.
     assert!(damaged * 2 > SEEDS as usize, "{damaged} damaged sessions");
     assert!(kinds.len() >= 10, "{kinds:?}");
-    assert!(errors > 0 && replies > SEEDS as usize, "{replies} replies, {errors} errors");
+    assert!(
+        errors > 0 && replies > SEEDS as usize,
+        "{replies} replies, {errors} errors"
+    );
 }

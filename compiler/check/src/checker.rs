@@ -240,7 +240,11 @@ pub(crate) fn check(files: &[Source<'_>], mode: Mode, symbols: bool) -> Outcome 
     }
     let program = ck.check_items();
     ck.declaration_symbols();
-    let names = if symbols { ck.names() } else { crate::ide::Names::default() };
+    let names = if symbols {
+        ck.names()
+    } else {
+        crate::ide::Names::default()
+    };
     let has_error = ck.diags.iter().any(|(_, d)| d.is_error());
     let symbols = sorted_symbols(std::mem::take(&mut ck.symbols));
     Outcome {
@@ -1088,7 +1092,13 @@ impl<'a> Checker<'a> {
                             .map(|&f| info.fields[f as usize].1.clone());
                         if let Some(ty) = ty {
                             let owner = a.name.name.clone();
-                            self.field_symbol(file, field.name.span, &field.name.name, &ty, Some(&owner));
+                            self.field_symbol(
+                                file,
+                                field.name.span,
+                                &field.name.name,
+                                &ty,
+                                Some(&owner),
+                            );
                         }
                     }
                 }
@@ -1136,7 +1146,10 @@ impl<'a> Checker<'a> {
                 .map(|(n, t)| ide::FieldInfo {
                     name: n.clone(),
                     ty: ck.show(t),
-                    doc: docs.iter().find(|(d, _)| d == n).and_then(|(_, d)| d.clone()),
+                    doc: docs
+                        .iter()
+                        .find(|(d, _)| d == n)
+                        .and_then(|(_, d)| d.clone()),
                 })
                 .collect::<Vec<_>>()
         };
@@ -1151,7 +1164,8 @@ impl<'a> Checker<'a> {
             });
         }
         for r in &self.relations {
-            let end = |e: Option<u32>| e.map_or("?".to_string(), |id| self.entity_name(id).to_string());
+            let end =
+                |e: Option<u32>| e.map_or("?".to_string(), |id| self.entity_name(id).to_string());
             names.relations.push(ide::RelationInfo {
                 name: r.name.clone(),
                 from: end(r.from),
@@ -1229,8 +1243,10 @@ impl<'a> Checker<'a> {
                             doc: None,
                         })
                         .collect();
-                    let shown: Vec<String> =
-                        params.iter().map(|p| format!("{}: {}", p.name, p.ty)).collect();
+                    let shown: Vec<String> = params
+                        .iter()
+                        .map(|p| format!("{}: {}", p.name, p.ty))
+                        .collect();
                     ide::ValueInfo {
                         name: info.decl.name.name.clone(),
                         kind: "fn",
@@ -1286,7 +1302,10 @@ impl<'a> Checker<'a> {
         modules.sort_by_key(|(m, _)| *m);
         for (m, mut items) in modules {
             items.sort_by(|a, b| a.0.cmp(&b.0));
-            let infos = items.into_iter().filter_map(|(_, d)| value(self, d)).collect();
+            let infos = items
+                .into_iter()
+                .filter_map(|(_, d)| value(self, d))
+                .collect();
             names.modules.push((
                 ide::ModuleInfo {
                     name: self.files[m].module.unwrap_or("?").to_string(),

@@ -136,55 +136,166 @@ impl EstateIds for () {
 
 /// The reserved words and what they mean (hover on a keyword).
 pub const KEYWORDS: &[(&str, &str)] = &[
-    ("and", "`a and b`: both are true; `b` is evaluated only when `a` is"),
-    ("or", "`a or b`: at least one is true; `b` is evaluated only when `a` is false"),
+    (
+        "and",
+        "`a and b`: both are true; `b` is evaluated only when `a` is",
+    ),
+    (
+        "or",
+        "`a or b`: at least one is true; `b` is evaluated only when `a` is false",
+    ),
     ("not", "`not a`: the negation of a `Bool`"),
-    ("in", "`x in s`: `x` is an element of the set `s`; `t in w`: the timestamp `t` is inside the window `w`; also `any x in s`, `{ x in s | … }`"),
-    ("matches", "`s matches \"re\"`: the regular expression (a string literal) is found in `s`; anchor with `^` and `$`"),
-    ("has", "`e has attr`: the optional attribute `attr` of the entity `e` is present"),
-    ("if", "`if C then A else B`: `A` when `C` holds, else `B`; only the chosen branch is evaluated"),
+    (
+        "in",
+        "`x in s`: `x` is an element of the set `s`; `t in w`: the timestamp `t` is inside the window `w`; also `any x in s`, `{ x in s | … }`",
+    ),
+    (
+        "matches",
+        "`s matches \"re\"`: the regular expression (a string literal) is found in `s`; anchor with `^` and `$`",
+    ),
+    (
+        "has",
+        "`e has attr`: the optional attribute `attr` of the entity `e` is present",
+    ),
+    (
+        "if",
+        "`if C then A else B`: `A` when `C` holds, else `B`; only the chosen branch is evaluated",
+    ),
     ("then", "`if C then A else B`: the value when `C` holds"),
-    ("else", "`if C then A else B`: the value when `C` does not hold"),
-    ("any", "`any x in s: C`: some element of `s` satisfies `C` (false for an empty set)"),
-    ("all", "`all x in s: C`: every element of `s` satisfies `C` (true for an empty set)"),
+    (
+        "else",
+        "`if C then A else B`: the value when `C` does not hold",
+    ),
+    (
+        "any",
+        "`any x in s: C`: some element of `s` satisfies `C` (false for an empty set)",
+    ),
+    (
+        "all",
+        "`all x in s: C`: every element of `s` satisfies `C` (true for an empty set)",
+    ),
     ("true", "the `Bool` value true"),
     ("false", "the `Bool` value false"),
-    ("now", "`now: Timestamp`: the time of the request being decided (its `at`), never the machine's clock, so the same request always gets the same decision"),
-    ("enum", "`enum Name { a, b }`: a type with a fixed set of values, written `Name::a`"),
-    ("entity", "`entity Name { attr: Type, … }`: a kind of thing the estate data holds, each with an id"),
-    ("relation", "`relation r: A -> B`: edges between entities; `x.r`, `closure(x, r)`, `~r` follows them backwards"),
-    ("context", "`context { field: Type, … }`: the fields every request carries besides the action's own (at most one block)"),
-    ("action", "`action name { field: Type, … }`: something an agent may ask for, with its fields"),
-    ("window", "`window name { … }`: a named set of time intervals (`weekly`, `daily`, `between`, `except`, `timezone`)"),
-    ("const", "`const name = value`: a named constant, inlined where it is used"),
-    ("fn", "`fn name(p: Type) -> Type = expr`: a pure function; no recursion"),
-    ("use", "`use std.MODULE` imports a stdlib module as `MODULE.name`; `use std.MODULE.{a, b}` imports names"),
-    ("default", "`default allow | deny | require approval [from …]`: what happens when no rule decides (deny without one)"),
-    ("rule", "`rule name { on … when … EFFECT because \"…\" }`: a guardrail"),
-    ("test", "`test \"name\" { entities … request … expect … }`: an executable example, run by `ward test`"),
-    ("on", "`on a, b` or `on *`: the actions a rule applies to; their shared fields are in scope"),
-    ("when", "`when C`: a condition of the rule; several are joined with `and`, in order"),
-    ("allow", "the effect `allow`: decides allow unless another fired rule denies or requires approval"),
-    ("deny", "the effect `deny`: a fired deny rule decides the request, whatever else fired"),
-    ("require", "`require approval [from APPROVERS]`: the request needs a human's approval"),
-    ("because", "`because \"…\"`: the rule's message; `{expr}` holes are rendered"),
+    (
+        "now",
+        "`now: Timestamp`: the time of the request being decided (its `at`), never the machine's clock, so the same request always gets the same decision",
+    ),
+    (
+        "enum",
+        "`enum Name { a, b }`: a type with a fixed set of values, written `Name::a`",
+    ),
+    (
+        "entity",
+        "`entity Name { attr: Type, … }`: a kind of thing the estate data holds, each with an id",
+    ),
+    (
+        "relation",
+        "`relation r: A -> B`: edges between entities; `x.r`, `closure(x, r)`, `~r` follows them backwards",
+    ),
+    (
+        "context",
+        "`context { field: Type, … }`: the fields every request carries besides the action's own (at most one block)",
+    ),
+    (
+        "action",
+        "`action name { field: Type, … }`: something an agent may ask for, with its fields",
+    ),
+    (
+        "window",
+        "`window name { … }`: a named set of time intervals (`weekly`, `daily`, `between`, `except`, `timezone`)",
+    ),
+    (
+        "const",
+        "`const name = value`: a named constant, inlined where it is used",
+    ),
+    (
+        "fn",
+        "`fn name(p: Type) -> Type = expr`: a pure function; no recursion",
+    ),
+    (
+        "use",
+        "`use std.MODULE` imports a stdlib module as `MODULE.name`; `use std.MODULE.{a, b}` imports names",
+    ),
+    (
+        "default",
+        "`default allow | deny | require approval [from …]`: what happens when no rule decides (deny without one)",
+    ),
+    (
+        "rule",
+        "`rule name { on … when … EFFECT because \"…\" }`: a guardrail",
+    ),
+    (
+        "test",
+        "`test \"name\" { entities … request … expect … }`: an executable example, run by `ward test`",
+    ),
+    (
+        "on",
+        "`on a, b` or `on *`: the actions a rule applies to; their shared fields are in scope",
+    ),
+    (
+        "when",
+        "`when C`: a condition of the rule; several are joined with `and`, in order",
+    ),
+    (
+        "allow",
+        "the effect `allow`: decides allow unless another fired rule denies or requires approval",
+    ),
+    (
+        "deny",
+        "the effect `deny`: a fired deny rule decides the request, whatever else fired",
+    ),
+    (
+        "require",
+        "`require approval [from APPROVERS]`: the request needs a human's approval",
+    ),
+    (
+        "because",
+        "`because \"…\"`: the rule's message; `{expr}` holes are rendered",
+    ),
 ];
 
 /// The contextual words: keywords only where the grammar expects them.
 pub const CONTEXTUAL: &[(&str, &str)] = &[
     ("approval", "`require approval [from APPROVERS]`"),
-    ("from", "`require approval from APPROVERS`: who may approve (strings, entities or sets of them); in a test, `entities from \"file.json\"`"),
-    ("timezone", "`timezone \"Area/City\"`: the IANA zone of a window's local times (UTC without it)"),
-    ("weekly", "`weekly Sat 02:00 - Sat 06:00`: one interval a week"),
-    ("daily", "`daily 09:00 - 17:30 [on Mon-Fri]`: one interval per listed day"),
+    (
+        "from",
+        "`require approval from APPROVERS`: who may approve (strings, entities or sets of them); in a test, `entities from \"file.json\"`",
+    ),
+    (
+        "timezone",
+        "`timezone \"Area/City\"`: the IANA zone of a window's local times (UTC without it)",
+    ),
+    (
+        "weekly",
+        "`weekly Sat 02:00 - Sat 06:00`: one interval a week",
+    ),
+    (
+        "daily",
+        "`daily 09:00 - 17:30 [on Mon-Fri]`: one interval per listed day",
+    ),
     ("between", "`between T1 and T2`: one absolute interval"),
     ("except", "`except W`: removes every interval of window `W`"),
-    ("entities", "`entities { … }` or `entities from \"file.json\"`: the data of a test"),
-    ("request", "`request ACTION { field: value }`: a case of a test"),
-    ("with", "`with { field: value }`: the context fields of a test request"),
+    (
+        "entities",
+        "`entities { … }` or `entities from \"file.json\"`: the data of a test",
+    ),
+    (
+        "request",
+        "`request ACTION { field: value }`: a case of a test",
+    ),
+    (
+        "with",
+        "`with { field: value }`: the context fields of a test request",
+    ),
     ("at", "`at TIMESTAMP`: the time of a test request (`now`)"),
-    ("expect", "`expect EFFECT [from …] [by RULE, …]`: what the test request must be decided"),
-    ("by", "`by RULE, …`: exactly these rules fired with the deciding effect"),
+    (
+        "expect",
+        "`expect EFFECT [from …] [by RULE, …]`: what the test request must be decided",
+    ),
+    (
+        "by",
+        "`by RULE, …`: exactly these rules fired with the deciding effect",
+    ),
 ];
 
 /// What a word means, if it is a keyword or a contextual word.
@@ -286,7 +397,10 @@ pub fn signature_help(names: &Names, text: &str, offset: u32) -> Option<Signatur
     let module = receiver.and_then(|r| names.modules.iter().find(|(m, _)| m.name == r));
     let user = match module {
         Some((m, _)) => m.items.iter().find(|v| v.name == name && v.kind == "fn"),
-        None => names.values.iter().find(|v| v.name == name && v.kind == "fn"),
+        None => names
+            .values
+            .iter()
+            .find(|v| v.name == name && v.kind == "fn"),
     };
     if let Some(f) = user {
         let label = f.detail.trim_start_matches("fn ").to_string();
@@ -463,11 +577,24 @@ fn enclosing_item(before: &str) -> &str {
         *at += l.len();
         Some((s, l))
     }) {
-        let word: String = line.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+        let word: String = line
+            .chars()
+            .take_while(|c| c.is_ascii_alphabetic())
+            .collect();
         if matches!(
             word.as_str(),
-            "rule" | "fn" | "const" | "test" | "entity" | "action" | "context" | "enum"
-                | "relation" | "window" | "use" | "default"
+            "rule"
+                | "fn"
+                | "const"
+                | "test"
+                | "entity"
+                | "action"
+                | "context"
+                | "enum"
+                | "relation"
+                | "window"
+                | "use"
+                | "default"
         ) {
             start = i;
         }
@@ -483,7 +610,10 @@ fn scope(names: &Names, item: &str) -> Scope {
         in_rule: false,
         test: None,
     };
-    let head: String = item.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+    let head: String = item
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect();
     match head.as_str() {
         "rule" => {
             out.in_rule = true;
@@ -576,7 +706,9 @@ fn on_list(item: &str) -> Option<Vec<String>> {
     let at = item.find(" on ").or_else(|| item.find("\non "))? + 4;
     let rest = &item[at..];
     let end = rest
-        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ',' || c == '*' || c.is_whitespace()))
+        .find(|c: char| {
+            !(c.is_ascii_alphanumeric() || c == '_' || c == ',' || c == '*' || c.is_whitespace())
+        })
         .unwrap_or(rest.len());
     let mut list = Vec::new();
     let mut expect_name = true;
@@ -612,10 +744,18 @@ fn type_of(names: &Names, scope: &Scope, chain: &str) -> Option<Shape> {
             None => (relation, false),
         };
         let r = names.relations.iter().find(|r| r.name == rel)?;
-        Shape::Set(if inverse { r.from.clone() } else { r.to.clone() })
+        Shape::Set(if inverse {
+            r.from.clone()
+        } else {
+            r.to.clone()
+        })
     } else if let Some((_, ty, _, _)) = scope.names.iter().rev().find(|n| n.0 == first) {
         shape(ty)
-    } else if let Some(v) = names.values.iter().find(|v| v.name == first && v.kind == "const") {
+    } else if let Some(v) = names
+        .values
+        .iter()
+        .find(|v| v.name == first && v.kind == "const")
+    {
         shape(v.detail.rsplit(": ").next().unwrap_or(""))
     } else {
         return None;
@@ -709,7 +849,9 @@ pub fn complete(
 
     // `Type::"` — the ids of entities of that type.
     if let Some(head) = before_cursor.rsplit_once("::\"").map(|(h, _)| h)
-        && !before_cursor.rsplit_once("::\"").is_some_and(|(_, tail)| tail.contains('"'))
+        && !before_cursor
+            .rsplit_once("::\"")
+            .is_some_and(|(_, tail)| tail.contains('"'))
     {
         let ty = receiver_text(head);
         let mut ids = match &scope.test {
@@ -778,7 +920,10 @@ pub fn complete(
                     out.push(Completion {
                         label: r.name.clone(),
                         kind: ItemKind::Relation,
-                        detail: format!("{}: Set<{}> (relation {} -> {})", r.name, r.to, r.from, r.to),
+                        detail: format!(
+                            "{}: Set<{}> (relation {} -> {})",
+                            r.name, r.to, r.from, r.to
+                        ),
                         doc: r.doc.clone(),
                     });
                 }
@@ -787,8 +932,8 @@ pub fn complete(
                 let on_set = matches!(shape, Shape::Set(_));
                 let on_string = shape == Shape::String;
                 for (name, method, signature, doc) in builtins() {
-                    let set_method = signature.contains("Set<") && signature.starts_with("count")
-                        || method;
+                    let set_method =
+                        signature.contains("Set<") && signature.starts_with("count") || method;
                     let first = signature_params(signature)
                         .first()
                         .cloned()
@@ -831,7 +976,11 @@ pub fn complete(
             doc: None,
         });
         for a in &names.actions {
-            let fields: Vec<String> = a.fields.iter().map(|f| format!("{}: {}", f.name, f.ty)).collect();
+            let fields: Vec<String> = a
+                .fields
+                .iter()
+                .map(|f| format!("{}: {}", f.name, f.ty))
+                .collect();
             out.push(Completion {
                 label: a.name.clone(),
                 kind: ItemKind::Action,
@@ -1014,7 +1163,9 @@ pub fn outline(file: &ast::File, text: &str) -> Vec<OutlineItem> {
                 ..leaf(&e.name.name, "entity", e.span, e.name.span)
             },
             ast::Item::Relation(r) => OutlineItem {
-                detail: text.get(r.from.span.start as usize..r.to.span.end as usize).map(str::to_string),
+                detail: text
+                    .get(r.from.span.start as usize..r.to.span.end as usize)
+                    .map(str::to_string),
                 ..leaf(&r.name.name, "relation", r.span, r.name.span)
             },
             ast::Item::Context(c) => OutlineItem {
@@ -1028,7 +1179,9 @@ pub fn outline(file: &ast::File, text: &str) -> Vec<OutlineItem> {
             ast::Item::Window(w) => leaf(&w.name.name, "window", w.span, w.name.span),
             ast::Item::Const(c) => leaf(&c.name.name, "const", c.span, c.name.span),
             ast::Item::Fn(f) => OutlineItem {
-                detail: text.get(f.name.span.end as usize..f.ret.span.end as usize).map(|s| s.trim().to_string()),
+                detail: text
+                    .get(f.name.span.end as usize..f.ret.span.end as usize)
+                    .map(|s| s.trim().to_string()),
                 ..leaf(&f.name.name, "fn", f.span, f.name.span)
             },
             ast::Item::Default(d) => leaf("default", "default", d.span, d.span),
@@ -1040,7 +1193,14 @@ pub fn outline(file: &ast::File, text: &str) -> Vec<OutlineItem> {
                 children: t
                     .cases
                     .iter()
-                    .map(|c| leaf(&format!("request {}", c.action.name), "case", c.span, c.action.span))
+                    .map(|c| {
+                        leaf(
+                            &format!("request {}", c.action.name),
+                            "case",
+                            c.span,
+                            c.action.span,
+                        )
+                    })
                     .collect(),
                 ..leaf(&t.name.value, "test", t.span, t.name.span)
             },
@@ -1050,8 +1210,19 @@ pub fn outline(file: &ast::File, text: &str) -> Vec<OutlineItem> {
 
 /// The kinds of semantic tokens, in the order of the legend the server announces.
 pub const TOKEN_KINDS: [&str; 13] = [
-    "keyword", "string", "number", "comment", "type", "enumMember", "property", "function",
-    "variable", "parameter", "namespace", "operator", "event",
+    "keyword",
+    "string",
+    "number",
+    "comment",
+    "type",
+    "enumMember",
+    "property",
+    "function",
+    "variable",
+    "parameter",
+    "namespace",
+    "operator",
+    "event",
 ];
 
 /// A semantic token: where, and an index into [`TOKEN_KINDS`].
@@ -1106,7 +1277,11 @@ pub fn semantic_tokens(text: &str, symbols: &[&crate::Symbol]) -> Vec<Token> {
             i = end;
         } else if b.is_ascii_digit() {
             let mut j = i;
-            while j < bytes.len() && (is_ident(bytes[j]) || matches!(bytes[j], b':' | b'-' | b'+') && bytes.get(j + 1).is_some_and(u8::is_ascii_digit)) {
+            while j < bytes.len()
+                && (is_ident(bytes[j])
+                    || matches!(bytes[j], b':' | b'-' | b'+')
+                        && bytes.get(j + 1).is_some_and(u8::is_ascii_digit))
+            {
                 j += 1;
             }
             push(&mut tokens, i, j, 2);
@@ -1126,7 +1301,10 @@ pub fn semantic_tokens(text: &str, symbols: &[&crate::Symbol]) -> Vec<Token> {
         }
     }
     for s in symbols {
-        if !tokens.iter().any(|t| t.span.start <= s.span.start && s.span.start < t.span.end) {
+        if !tokens
+            .iter()
+            .any(|t| t.span.start <= s.span.start && s.span.start < t.span.end)
+        {
             tokens.push(Token {
                 span: s.span,
                 kind: kind_of(s.kind),

@@ -89,6 +89,14 @@ impl std::fmt::Debug for Database {
 }
 
 impl Database {
+    /// A database that reports every salsa event to `callback` (tests use it to see which
+    /// queries an edit re-runs).
+    pub fn with_events(callback: impl Fn(salsa::Event) + Send + Sync + 'static) -> Database {
+        Database {
+            storage: salsa::Storage::new(Some(Box::new(callback))),
+        }
+    }
+
     /// Create the inputs of a policy set (files as `(path, text)`) with the embedded stdlib.
     pub fn policy_set(&self, files: &[(String, String)]) -> PolicySet {
         let user = files
@@ -197,7 +205,9 @@ impl Checked {
     /// included): with a field shared by the actions of a rule's `on`, the uses of each.
     pub fn references<'s>(&'s self, symbol: &'s Symbol) -> impl Iterator<Item = &'s Symbol> + 's {
         self.symbols.iter().filter(move |s| {
-            s.kind == symbol.kind && s.definitions().any(|d| symbol.definitions().any(|e| d == e))
+            s.kind == symbol.kind
+                && s.definitions()
+                    .any(|d| symbol.definitions().any(|e| d == e))
         })
     }
 }

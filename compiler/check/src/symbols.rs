@@ -160,7 +160,8 @@ impl<'a> Checker<'a> {
             .iter()
             .filter_map(|&a| {
                 let action = self.actions.get(a as usize)?.name.clone();
-                self.field_decl(&action, name).map(|(f, d)| (f, d.name.span))
+                self.field_decl(&action, name)
+                    .map(|(f, d)| (f, d.name.span))
             })
             .collect();
         if let Some(last) = self.symbols.last_mut() {
@@ -173,7 +174,13 @@ impl<'a> Checker<'a> {
     }
 
     /// Record the id of a test entity (`Identity::"alice"`) declared at `decl` in the test.
-    pub(crate) fn test_entity_symbol(&mut self, file: usize, id: &ast::StrLit, ty: &str, decl: Span) {
+    pub(crate) fn test_entity_symbol(
+        &mut self,
+        file: usize,
+        id: &ast::StrLit,
+        ty: &str,
+        decl: Span,
+    ) {
         let detail = format!("{ty}::\"{}\" (an entity of this test)", id.value);
         self.symbol(
             file,

@@ -424,7 +424,10 @@ impl Checker<'_> {
                 match self.entity_type(file, name) {
                     Some(found) if found == *want => {
                         self.def_symbol(file, name.span, &name.name, Def::Entity(found));
-                        let decl = self.test_entity_ids.get(&(found, id.value.clone())).copied();
+                        let decl = self
+                            .test_entity_ids
+                            .get(&(found, id.value.clone()))
+                            .copied();
                         if let Some(decl) = decl.filter(|d| *d != id.span) {
                             self.test_entity_symbol(file, id, &name.name, decl);
                         }
