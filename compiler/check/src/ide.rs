@@ -333,7 +333,7 @@ pub fn word_at(text: &str, offset: u32) -> Option<Span> {
     while end < bytes.len() && is_ident(bytes[end]) {
         end += 1;
     }
-    (start < end).then(|| Span {
+    (start < end).then_some(Span {
         start: start as u32,
         end: end as u32,
     })
@@ -651,7 +651,7 @@ fn scope(names: &Names, item: &str) -> Scope {
         "fn" => {
             let params = item
                 .find('(')
-                .map(|open| signature_params(&item[open - 0..]))
+                .map(|open| signature_params(&item[open..]))
                 .unwrap_or_default();
             for p in params {
                 if let Some((n, t)) = p.split_once(':') {
