@@ -74,7 +74,7 @@ pub(crate) struct ServeArgs {
     notify: Option<String>,
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     ward_runtime::time::parse_duration(text)
         .and_then(|s| u64::try_from(s).ok())
         .map(Duration::from_secs)

@@ -347,7 +347,8 @@ fn main() {
         let longest = syncs.iter().rposition(|c| *c > 0).map_or_else(
             || "none".to_owned(),
             |i| match (
-                i.checked_sub(1).and_then(|j| ward_server::SYNC_BUCKETS_MS.get(j)),
+                i.checked_sub(1)
+                    .and_then(|j| ward_server::SYNC_BUCKETS_MS.get(j)),
                 ward_server::SYNC_BUCKETS_MS.get(i),
             ) {
                 (Some(lo), Some(hi)) => format!("between {lo} and {hi} ms"),

@@ -292,9 +292,9 @@ class Serve:
 @pytest.fixture()
 def serve(ward_bin: Path, tmp_path: Path) -> Iterator[Any]:
     if not serve_available(ward_bin):
-        # Not an external part: the service is part of this repository. A `ward` built
-        # before it existed has no `serve` command; these tests run as soon as it does.
-        pytest.skip(f"the `ward` binary at {ward_bin} has no `serve` command (built without the service)")
+        # Not an external part: the service is part of this repository, so a `ward` without it
+        # is a broken build, never a reason to skip.
+        pytest.fail(f"the `ward` binary at {ward_bin} has no `serve` command: rebuild it with `cargo build --bin ward`")
     started: List[Serve] = []
 
     def start(*extra: str, **kw: Any) -> Serve:
