@@ -6,7 +6,9 @@
 //! This module works on already parsed files; it knows nothing of salsa, IO or rendering.
 //! Expressions are in `expr.rs`, rules in `rule.rs`, windows in `window.rs`, tests in `test_block.rs`.
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use ward_ir as ir;
 use ward_syntax::ast;
@@ -82,7 +84,7 @@ impl Def {
 }
 
 /// Where a name was defined.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Origin {
     pub file: usize,
     pub span: Span,
@@ -95,14 +97,14 @@ pub(crate) enum State {
     Done,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct EnumInfo {
     pub name: String,
     pub variants: Vec<String>,
     pub index: HashMap<String, u32>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct EntityInfo {
     pub name: String,
     pub attrs: Vec<(String, Ty)>,
@@ -111,14 +113,14 @@ pub(crate) struct EntityInfo {
     pub relations: HashMap<String, u32>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct RelationInfo {
     pub name: String,
     pub from: Option<u32>,
     pub to: Option<u32>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct ActionInfo {
     pub name: String,
     pub fields: Vec<(String, Ty)>,
@@ -130,8 +132,9 @@ pub(crate) struct ConstInfo<'a> {
     pub decl: &'a ast::ConstDecl,
     pub file: usize,
     pub state: State,
-    /// Type, lowered value (locals numbered from 0) and the number of locals it uses.
-    pub value: Option<(Ty, ir::Expr, u32)>,
+    /// Type, lowered value (locals numbered from 0) and the number of locals it uses; shared
+    /// with the [`Env`] it was checked in.
+    pub value: Option<Arc<(Ty, ir::Expr, u32)>>,
     /// The effective depth of the value (`ward_ir::limits::depth`).
     pub depth: usize,
 }
@@ -205,8 +208,9 @@ pub(crate) struct Checker<'a> {
     pub symbol_memo: crate::symbols::Memo,
     /// The calls of user functions being checked (file, span), innermost last.
     pub call_stack: Vec<(usize, Span)>,
-    /// Byte offsets of the line starts of each file, for locations.
-    pub line_starts: Vec<Vec<u32>>,
+    /// Byte offsets of the line starts of each file, for locations (computed when first
+    /// needed: a rule checked alone needs those of its own file only).
+    pub line_starts: Vec<OnceCell<Vec<u32>>>,
     pub const_stack: Vec<u32>,
     pub window_stack: Vec<u32>,
 }
@@ -255,9 +259,144 @@ pub(crate) fn check(files: &[Source<'_>], mode: Mode, symbols: bool) -> Outcome 
     }
 }
 
+/// A declaration's place: the index of its file and its index among that file's items.
+pub(crate) type ItemRef = (usize, usize);
+
+/// The checker's state once every declaration a rule may use is checked (the schema, the
+/// constants, functions and windows): owned data, declarations named by [`ItemRef`], so that
+/// it can be a salsa query's result and each rule, the `default` and the tests can be checked
+/// from it alone ([`check_env`], [`check_one_rule`], [`check_rest`]). Equal from one revision
+/// to the next when an edit changes only the inside of a rule (the files it is made from have
+/// their rules' bodies blanked out), so salsa reuses the rules' checks that depend on it.
+#[derive(Clone, Debug)]
+pub(crate) struct Env(Box<EnvData>);
+
+impl PartialEq for Env {
+    fn eq(&self, other: &Env) -> bool {
+        // Constant values may be `MAX_DEPTH` deep: compare them where the stack allows.
+        stacker::maybe_grow(256 << 10, 64 << 20, || self.0 == other.0)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct EnvData {
+    /// What checking the declarations reported, and the names it resolved.
+    diags: Vec<(usize, Diagnostic)>,
+    symbols: Vec<Symbol>,
+    globals: HashMap<String, Def>,
+    origins: HashMap<String, Origin>,
+    module_items: HashMap<usize, HashMap<String, Def>>,
+    enums: Vec<EnumInfo>,
+    entities: Vec<EntityInfo>,
+    relations: Vec<RelationInfo>,
+    context: Vec<(String, Ty)>,
+    context_index: HashMap<String, u32>,
+    actions: Vec<ActionInfo>,
+    action_index: HashMap<String, u32>,
+    /// Declaration, state, value, depth.
+    consts: Vec<(ItemRef, State, Option<Arc<(Ty, ir::Expr, u32)>>, usize)>,
+    /// Declaration, display name, signature, state, IR id, in a cycle.
+    fns: Vec<(
+        ItemRef,
+        String,
+        Option<(Vec<Ty>, Ty)>,
+        State,
+        Option<u32>,
+        bool,
+    )>,
+    /// Declaration, display name, state, IR id, in a cycle.
+    windows: Vec<(ItemRef, String, State, Option<u32>, bool)>,
+    rules: Vec<ItemRef>,
+    rule_names: HashMap<String, u32>,
+    tests: Vec<ItemRef>,
+    default: Option<ItemRef>,
+    context_decl: Option<ItemRef>,
+    ir_fn_depths: Vec<usize>,
+    ir_window_depths: Vec<usize>,
+    regexes: Vec<String>,
+    regex_index: HashMap<String, u32>,
+    items: HashMap<String, ItemRef>,
+}
+
+impl Env {
+    /// The rules of the set, in declaration order.
+    pub(crate) fn rules(&self) -> &[ItemRef] {
+        &self.0.rules
+    }
+
+    /// What checking the declarations reported, and the names it resolved.
+    pub(crate) fn outcome(&self) -> (&[(usize, Diagnostic)], &[Symbol]) {
+        (&self.0.diags, &self.0.symbols)
+    }
+}
+
+/// Collect the declarations of `files` (the user's files with their rules' bodies blanked
+/// out, then the stdlib modules) and check the schema, constants, functions and windows.
+pub(crate) fn check_env(files: &[Source<'_>]) -> Env {
+    let mut ck = Checker::new(files);
+    ck.collect();
+    ck.resolve_schema();
+    ck.check_decls();
+    ck.snapshot()
+}
+
+/// Check one rule (`rule`, declared in file `file`) from `env`: its diagnostics and the names
+/// it resolves. `files` are those `env` was made from, but for the rule's own file, whose text
+/// is whole at least where the rule is.
+pub(crate) fn check_one_rule(
+    files: &[Source<'_>],
+    env: &Env,
+    file: usize,
+    rule: &ast::RuleDecl,
+) -> (Vec<(usize, Diagnostic)>, Vec<Symbol>) {
+    let mut ck = Checker::restore(files, env);
+    ck.check_rule(file, rule);
+    (ck.diags, ck.symbols)
+}
+
+/// Check the `default` and the tests from `env`, and gather the declarations' own symbols and
+/// the names the editor completes.
+pub(crate) fn check_rest(
+    files: &[Source<'_>],
+    env: &Env,
+) -> (Vec<(usize, Diagnostic)>, Vec<Symbol>, crate::ide::Names) {
+    let mut ck = Checker::restore(files, env);
+    ck.check_default();
+    for idx in 0..ck.tests.len() {
+        let (file, test) = ck.tests[idx];
+        ck.check_test(file, test);
+    }
+    ck.declaration_symbols();
+    let names = ck.names();
+    (ck.diags, ck.symbols, names)
+}
+
+/// Where each declaration of `files` is, by the address of its [`ast::Item`] and of the
+/// declaration inside it.
+fn item_refs(files: &[Source<'_>]) -> HashMap<usize, ItemRef> {
+    let mut out = HashMap::new();
+    for (f, src) in files.iter().enumerate() {
+        for (i, item) in src.ast.items.iter().enumerate() {
+            let inner: usize = match item {
+                ast::Item::Const(c) => std::ptr::from_ref(c).addr(),
+                ast::Item::Fn(x) => std::ptr::from_ref(x).addr(),
+                ast::Item::Window(w) => std::ptr::from_ref(w).addr(),
+                ast::Item::Rule(r) => std::ptr::from_ref(r).addr(),
+                ast::Item::Test(t) => std::ptr::from_ref(t).addr(),
+                ast::Item::Default(d) => std::ptr::from_ref(d).addr(),
+                ast::Item::Context(c) => std::ptr::from_ref(c).addr(),
+                _ => std::ptr::from_ref(item).addr(),
+            };
+            out.insert(inner, (f, i));
+            out.insert(std::ptr::from_ref(item).addr(), (f, i));
+        }
+    }
+    out
+}
+
 /// Symbols by file and position; of several at the same place, the first recorded. Sorts
 /// small keys rather than the symbols themselves, which are large.
-fn sorted_symbols(symbols: Vec<Symbol>) -> Vec<Symbol> {
+pub(crate) fn sorted_symbols(symbols: Vec<Symbol>) -> Vec<Symbol> {
     let mut keys: Vec<(usize, u32, u32, usize)> = symbols
         .iter()
         .enumerate()
@@ -308,17 +447,178 @@ impl<'a> Checker<'a> {
             test_entity_ids: HashMap::new(),
             symbol_memo: crate::symbols::Memo::default(),
             call_stack: Vec::new(),
-            line_starts: files
-                .iter()
-                .map(|f| {
-                    std::iter::once(0)
-                        .chain(f.text.match_indices('\n').map(|(i, _)| i as u32 + 1))
-                        .collect()
-                })
-                .collect(),
+            line_starts: files.iter().map(|_| OnceCell::new()).collect(),
             const_stack: Vec::new(),
             window_stack: Vec::new(),
         }
+    }
+
+    /// The owned copy of this checker's state (see [`Env`]).
+    fn snapshot(mut self) -> Env {
+        let refs = item_refs(self.files);
+        let at = |addr: usize| refs.get(&addr).copied().unwrap_or((usize::MAX, usize::MAX));
+        let addr = |r: &dyn std::any::Any| std::ptr::from_ref(r).addr();
+        Env(Box::new(EnvData {
+            diags: std::mem::take(&mut self.diags),
+            symbols: std::mem::take(&mut self.symbols),
+            consts: self
+                .consts
+                .iter()
+                .map(|c| (at(addr(c.decl)), c.state, c.value.clone(), c.depth))
+                .collect(),
+            fns: self
+                .fns
+                .iter()
+                .map(|f| {
+                    let r = at(addr(f.decl));
+                    (
+                        r,
+                        f.display.clone(),
+                        f.sig.clone(),
+                        f.state,
+                        f.ir_id,
+                        f.in_cycle,
+                    )
+                })
+                .collect(),
+            windows: self
+                .windows
+                .iter()
+                .map(|w| {
+                    (
+                        at(addr(w.decl)),
+                        w.display.clone(),
+                        w.state,
+                        w.ir_id,
+                        w.in_cycle,
+                    )
+                })
+                .collect(),
+            rules: self.rules.iter().map(|(_, r)| at(addr(*r))).collect(),
+            tests: self.tests.iter().map(|(_, t)| at(addr(*t))).collect(),
+            default: self.default.map(|(_, d)| at(addr(d))),
+            context_decl: self.context_decl.map(|(_, c)| at(addr(c))),
+            items: self
+                .items
+                .iter()
+                .map(|(name, (_, item))| (name.clone(), at(addr(*item))))
+                .collect(),
+            globals: self.globals,
+            origins: self.origins,
+            module_items: self.module_items,
+            enums: self.enums,
+            entities: self.entities,
+            relations: self.relations,
+            context: self.context,
+            context_index: self.context_index,
+            actions: self.actions,
+            action_index: self.action_index,
+            rule_names: self.rule_names,
+            ir_fn_depths: self.ir_fn_depths,
+            ir_window_depths: self.ir_window_depths,
+            regexes: self.regexes,
+            regex_index: self.regex_index,
+        }))
+    }
+
+    /// A checker in the state `env` records, over `files` (the files it was made from).
+    fn restore(files: &'a [Source<'a>], env: &Env) -> Checker<'a> {
+        let env = &*env.0;
+        let item = |(f, i): ItemRef| -> &'a ast::Item { &files[f].ast.items[i] };
+        let wrong = || -> ! { unreachable!("a checker restored over other files than its own") };
+        let mut ck = Checker::new(files);
+        ck.globals = env.globals.clone();
+        ck.origins = env.origins.clone();
+        ck.module_items = env.module_items.clone();
+        ck.enums = env.enums.clone();
+        ck.entities = env.entities.clone();
+        ck.relations = env.relations.clone();
+        ck.context = env.context.clone();
+        ck.context_index = env.context_index.clone();
+        ck.actions = env.actions.clone();
+        ck.action_index = env.action_index.clone();
+        ck.consts = env
+            .consts
+            .iter()
+            .map(|(r, state, value, depth)| match item(*r) {
+                ast::Item::Const(decl) => ConstInfo {
+                    decl,
+                    file: r.0,
+                    state: *state,
+                    value: value.clone(),
+                    depth: *depth,
+                },
+                _ => wrong(),
+            })
+            .collect();
+        ck.fns = env
+            .fns
+            .iter()
+            .map(|(r, display, sig, state, ir_id, in_cycle)| match item(*r) {
+                ast::Item::Fn(decl) => FnInfo {
+                    decl,
+                    file: r.0,
+                    display: display.clone(),
+                    sig: sig.clone(),
+                    state: *state,
+                    ir_id: *ir_id,
+                    in_cycle: *in_cycle,
+                },
+                _ => wrong(),
+            })
+            .collect();
+        ck.windows = env
+            .windows
+            .iter()
+            .map(|(r, display, state, ir_id, in_cycle)| match item(*r) {
+                ast::Item::Window(decl) => WindowInfo {
+                    decl,
+                    file: r.0,
+                    display: display.clone(),
+                    state: *state,
+                    ir_id: *ir_id,
+                    in_cycle: *in_cycle,
+                },
+                _ => wrong(),
+            })
+            .collect();
+        ck.rules = env
+            .rules
+            .iter()
+            .map(|r| match item(*r) {
+                ast::Item::Rule(decl) => (r.0, decl),
+                _ => wrong(),
+            })
+            .collect();
+        ck.rule_names = env.rule_names.clone();
+        ck.tests = env
+            .tests
+            .iter()
+            .map(|r| match item(*r) {
+                ast::Item::Test(decl) => (r.0, decl),
+                _ => wrong(),
+            })
+            .collect();
+        ck.default = env.default.map(|r| match item(r) {
+            ast::Item::Default(decl) => (r.0, decl),
+            _ => wrong(),
+        });
+        ck.context_decl = env.context_decl.map(|r| match item(r) {
+            ast::Item::Context(decl) => (r.0, decl),
+            _ => wrong(),
+        });
+        ck.items = env
+            .items
+            .iter()
+            .map(|(name, r)| (name.clone(), (r.0, item(*r))))
+            .collect();
+        ck.ir_fns = env.ir_fn_depths.iter().map(|_| None).collect();
+        ck.ir_windows = env.ir_window_depths.iter().map(|_| None).collect();
+        ck.ir_fn_depths = env.ir_fn_depths.clone();
+        ck.ir_window_depths = env.ir_window_depths.clone();
+        ck.regexes = env.regexes.clone();
+        ck.regex_index = env.regex_index.clone();
+        ck
     }
 
     pub(crate) fn report(&mut self, file: usize, diag: Diagnostic) {
@@ -337,7 +637,11 @@ impl<'a> Checker<'a> {
     /// `path:line:col` of a span's start (line and column 1-based, column in characters).
     pub(crate) fn location(&self, file: usize, span: Span) -> ir::Location {
         let text = self.files[file].text;
-        let starts = &self.line_starts[file];
+        let starts = self.line_starts[file].get_or_init(|| {
+            std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(i, _)| i as u32 + 1))
+                .collect()
+        });
         let offset = (span.start as usize).min(text.len());
         let line = starts.partition_point(|&s| s as usize <= offset).max(1);
         let line_start = starts[line - 1] as usize;
@@ -949,6 +1253,25 @@ impl<'a> Checker<'a> {
     // ---------------------------------------------------------------- items
 
     fn check_items(&mut self) -> ir::Program {
+        self.check_decls();
+        let mut rules = Vec::with_capacity(self.rules.len());
+        for idx in 0..self.rules.len() {
+            let (file, rule) = self.rules[idx];
+            rules.push(self.check_rule(file, rule));
+        }
+        let default = self.check_default();
+        let mut tests = Vec::with_capacity(self.tests.len());
+        for idx in 0..self.tests.len() {
+            let (file, test) = self.tests[idx];
+            tests.push(self.check_test(file, test));
+        }
+        self.program(rules, default, tests)
+    }
+
+    /// Give IR ids to the user's functions and windows and check every constant, function and
+    /// window, each after what it refers to (so checking one never recurses through a long
+    /// chain): what the rules, the `default` and the tests may use.
+    fn check_decls(&mut self) {
         // User functions and windows get IR ids in declaration order; stdlib ones when used.
         for idx in 0..self.fns.len() {
             if self.files[self.fns[idx].file].module.is_none() {
@@ -972,17 +1295,15 @@ impl<'a> Checker<'a> {
                 Item::Fn(f) => self.ensure_fn_body(f),
             }
         }
-        let mut rules = Vec::with_capacity(self.rules.len());
-        for idx in 0..self.rules.len() {
-            let (file, rule) = self.rules[idx];
-            rules.push(self.check_rule(file, rule));
-        }
-        let default = self.check_default();
-        let mut tests = Vec::with_capacity(self.tests.len());
-        for idx in 0..self.tests.len() {
-            let (file, test) = self.tests[idx];
-            tests.push(self.check_test(file, test));
-        }
+    }
+
+    /// The program, once everything is checked.
+    fn program(
+        &mut self,
+        rules: Vec<ir::Rule>,
+        default: ir::Effect,
+        tests: Vec<ir::Test>,
+    ) -> ir::Program {
         let schema = ir::Schema {
             enums: self
                 .enums
@@ -1127,7 +1448,17 @@ impl<'a> Checker<'a> {
     }
 
     /// The names the set declares, with their types and docs, for the editor.
+    /// Checking what only the names need (the signatures and constants of stdlib items no
+    /// declaration uses) reports nothing: those items are not part of the program.
     fn names(&mut self) -> crate::ide::Names {
+        let (diags, symbols) = (self.diags.len(), self.symbols.len());
+        let names = self.names_unreported();
+        self.diags.truncate(diags);
+        self.symbols.truncate(symbols);
+        names
+    }
+
+    fn names_unreported(&mut self) -> crate::ide::Names {
         use crate::ide;
         let doc = |s: Option<&str>| s.map(|d| d.trim().to_string()).filter(|d| !d.is_empty());
         let field_docs = |item: Option<&(usize, &ast::Item)>| -> Vec<(String, Option<String>)> {
@@ -1214,8 +1545,13 @@ impl<'a> Checker<'a> {
         let value = |ck: &mut Self, def: Def| -> Option<ide::ValueInfo> {
             Some(match def {
                 Def::Const(c) => {
+                    // A stdlib constant no declaration used is checked here, for its type
+                    // (so the names do not depend on which rules use it).
+                    if ck.consts[c as usize].state == State::Todo {
+                        ck.ensure_const(c);
+                    }
                     let info = &ck.consts[c as usize];
-                    let detail = match &info.value {
+                    let detail = match info.value.as_deref() {
                         Some((ty, _, _)) if !ty.is_error() => {
                             format!("const {}: {}", info.decl.name.name, ck.show(ty))
                         }
@@ -1533,7 +1869,7 @@ impl<'a> Checker<'a> {
         let copy = clone_value(&result, depth);
         let info = &mut self.consts[idx as usize];
         info.state = State::Done;
-        info.value = Some(result);
+        info.value = Some(Arc::new(result));
         info.depth = depth;
         Some(copy)
     }

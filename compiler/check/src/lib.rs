@@ -174,11 +174,9 @@ pub struct FileDiagnostic {
     pub diagnostic: Diagnostic,
 }
 
-/// Everything checking a policy set produced.
+/// Everything checking a policy set produced for the editor (the program is [`lower`]'s).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Checked {
-    /// `None` when any error was reported.
-    pub program: Option<ward_ir::Program>,
     /// Syntax and semantic diagnostics, by file (in [`Compiled::files`] order), then position.
     pub diagnostics: Vec<FileDiagnostic>,
     /// Every resolved name, sorted by file (index in [`Compiled::files`] order), then position.
@@ -212,19 +210,285 @@ impl Checked {
     }
 }
 
-/// Parse, resolve, type-check and lower a whole policy set.
-#[salsa::tracked(returns(ref), no_eq)]
-pub fn check(db: &dyn salsa::Database, set: PolicySet) -> Checked {
-    check_set(db, set, checker::Mode::Referenced, true)
+// ---------------------------------------------------------------- the incremental check
+//
+// `check` is assembled from finer queries, so that an edit re-runs only what it affects:
+//
+//   SourceFile ──interface──► the file with its rules' bodies blanked out
+//   PolicySet ──declarations──► checker::Env (schema, constants, functions, windows)
+//   (set, file, item) ──rule_check──► one rule's diagnostics and symbols
+//   PolicySet ──rest_check──► the `default`, the tests, declaration symbols, names
+//
+// An edit inside a rule that keeps the positions of what follows it (the usual one-character
+// change, or any edit that leaves the number of bytes and lines alike) changes the rule's
+// `rule_text` only: every `interface`, hence `declarations`, is recomputed equal and salsa
+// backdates it, and only that rule's `rule_check` runs again. Other edits change an
+// interface (positions move), and every rule is checked again.
+
+/// A user file as the declarations see it: its AST and text with every rule's body blanked
+/// out. A blanked rule keeps its name, doc and span; its text becomes spaces but for line ends,
+/// so every position in the file stays where it was.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Interface {
+    ast: ast::File,
+    text: String,
+    /// Whether the parser reported an error anywhere in the file.
+    syntax_errors: bool,
 }
 
-/// Check `set`; `symbols` says whether to record [`Checked::symbols`].
+#[salsa::tracked(returns(ref))]
+fn interface(db: &dyn salsa::Database, file: SourceFile) -> Interface {
+    let parsed = parse(db, file);
+    let mut bytes = file.text(db).clone().into_bytes();
+    let mut ast = parsed.ast.clone();
+    for item in &mut ast.items {
+        let ast::Item::Rule(rule) = item else {
+            continue;
+        };
+        if let Some(written) = bytes.get_mut(rule.span.range()) {
+            for b in written.iter_mut().filter(|b| **b != b'\n') {
+                *b = b' ';
+            }
+        }
+        *rule = ast::RuleDecl {
+            span: rule.span,
+            doc: rule.doc.take(),
+            name: rule.name.clone(),
+            on: ast::OnClause {
+                span: rule.on.span,
+                targets: ast::OnTargets::Actions(Vec::new()),
+            },
+            when: Vec::new(),
+            effect: ast::Effect {
+                span: rule.effect.span,
+                kind: ast::EffectKind::Deny,
+            },
+            because: None,
+        };
+    }
+    // Only whole UTF-8 sequences were replaced (a span starts and ends between characters),
+    // each byte by a space: the text is UTF-8 still.
+    let text = String::from_utf8(bytes).unwrap_or_default();
+    Interface {
+        ast,
+        text,
+        syntax_errors: parsed.diagnostics.iter().any(Diagnostic::is_error),
+    }
+}
+
+/// One rule as written: its declaration and the text of its span.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct RuleText {
+    decl: ast::RuleDecl,
+    text: String,
+}
+
+/// The rule that is item `item` of `file`, if it is one.
+#[salsa::tracked(returns(ref))]
+fn rule_text(db: &dyn salsa::Database, file: SourceFile, item: usize) -> Option<RuleText> {
+    match parse(db, file).ast.items.get(item)? {
+        ast::Item::Rule(rule) => Some(RuleText {
+            decl: rule.clone(),
+            text: file.text(db).get(rule.span.range())?.to_string(),
+        }),
+        _ => None,
+    }
+}
+
+/// The stdlib modules the set uses (by `use`), by index into [`STDLIB`].
+fn used_modules(interfaces: &[&Interface]) -> Vec<usize> {
+    let used: Vec<&str> = interfaces
+        .iter()
+        .flat_map(|i| &i.ast.items)
+        .filter_map(|item| match item {
+            ast::Item::Use(u) => u.path.get(1).map(|m| m.name.as_str()),
+            _ => None,
+        })
+        .collect();
+    (0..STDLIB.len())
+        .filter(|&m| used.contains(&STDLIB[m].0))
+        .collect()
+}
+
+/// The user files' interfaces, and the parses of the stdlib modules the set uses (`None` for
+/// the others, which are checked as empty files).
+#[allow(clippy::type_complexity)]
+fn declaration_inputs(
+    db: &dyn salsa::Database,
+    set: PolicySet,
+) -> (Vec<&Interface>, Vec<Option<&Parsed>>) {
+    let interfaces: Vec<&Interface> = set.files(db).iter().map(|f| interface(db, *f)).collect();
+    let used = used_modules(&interfaces);
+    let stdlib = set
+        .stdlib(db)
+        .iter()
+        .enumerate()
+        .map(|(m, f)| used.contains(&m).then(|| parse(db, *f)))
+        .collect();
+    (interfaces, stdlib)
+}
+
+/// The checker's view of the files: the interfaces, then the stdlib modules.
+fn declaration_sources<'a>(
+    db: &'a dyn salsa::Database,
+    set: PolicySet,
+    interfaces: &[&'a Interface],
+    stdlib: &[Option<&'a Parsed>],
+    empty: &'a ast::File,
+) -> Vec<checker::Source<'a>> {
+    let user = set
+        .files(db)
+        .iter()
+        .zip(interfaces)
+        .map(|(f, i)| checker::Source {
+            path: f.path(db),
+            text: &i.text,
+            ast: &i.ast,
+            module: None,
+            syntax_errors: i.syntax_errors,
+        });
+    let modules = STDLIB
+        .iter()
+        .zip(stdlib)
+        .map(|((name, path, text), parsed)| checker::Source {
+            path,
+            text,
+            ast: parsed.map_or(empty, |p| &p.ast),
+            module: Some(*name),
+            syntax_errors: parsed.is_some_and(|p| p.diagnostics.iter().any(Diagnostic::is_error)),
+        });
+    user.chain(modules).collect()
+}
+
+/// The declarations every rule may use, checked.
+#[salsa::tracked(returns(ref))]
+fn declarations(db: &dyn salsa::Database, set: PolicySet) -> checker::Env {
+    let (interfaces, stdlib) = declaration_inputs(db, set);
+    let empty = ast::File::default();
+    let sources = declaration_sources(db, set, &interfaces, &stdlib, &empty);
+    checker::check_env(&sources)
+}
+
+/// What checking one part of the set reported: diagnostics by file index, and symbols.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct PartChecked {
+    diagnostics: Vec<(usize, Diagnostic)>,
+    symbols: Vec<Symbol>,
+}
+
+/// Check the rule that is item `item` of user file `file`.
+#[salsa::tracked(returns(ref))]
+fn rule_check(db: &dyn salsa::Database, set: PolicySet, file: usize, item: usize) -> PartChecked {
+    let env = declarations(db, set);
+    let Some(input) = set.files(db).get(file) else {
+        return PartChecked::default();
+    };
+    let Some(rule) = rule_text(db, *input, item) else {
+        return PartChecked::default();
+    };
+    let (interfaces, stdlib) = declaration_inputs(db, set);
+    let empty = ast::File::default();
+    let mut sources = declaration_sources(db, set, &interfaces, &stdlib, &empty);
+    // The rule's own file, with the rule's text put back where it was blanked out.
+    let mut text = interfaces[file].text.clone();
+    if text.get(rule.decl.span.range()).is_some() {
+        text.replace_range(rule.decl.span.range(), &rule.text);
+    }
+    sources[file].text = &text;
+    let (diagnostics, symbols) = checker::check_one_rule(&sources, env, file, &rule.decl);
+    PartChecked {
+        diagnostics,
+        symbols,
+    }
+}
+
+/// Check the `default` and the tests; the declarations' own symbols and the names.
+#[salsa::tracked(returns(ref))]
+fn rest_check(db: &dyn salsa::Database, set: PolicySet) -> (PartChecked, ide::Names) {
+    let env = declarations(db, set);
+    let (interfaces, stdlib) = declaration_inputs(db, set);
+    let empty = ast::File::default();
+    let sources = declaration_sources(db, set, &interfaces, &stdlib, &empty);
+    let (diagnostics, symbols, names) = checker::check_rest(&sources, env);
+    (
+        PartChecked {
+            diagnostics,
+            symbols,
+        },
+        names,
+    )
+}
+
+/// Parse, resolve and type-check a whole policy set, for the editor: the same diagnostics as
+/// [`compile`], with symbols and names. Made of finer queries (see above): after an edit inside
+/// one rule, only that rule is checked again.
+#[salsa::tracked(returns(ref), no_eq)]
+pub fn check(db: &dyn salsa::Database, set: PolicySet) -> Checked {
+    let user = set.files(db);
+    let (interfaces, _) = declaration_inputs(db, set);
+    let used = used_modules(&interfaces);
+    let mut diagnostics: Vec<(usize, Diagnostic)> = Vec::new();
+    for (i, f) in user.iter().enumerate() {
+        diagnostics.extend(parse(db, *f).diagnostics.iter().map(|d| (i, d.clone())));
+    }
+    for (m, f) in set.stdlib(db).iter().enumerate() {
+        if used.contains(&m) {
+            let at = user.len() + m;
+            diagnostics.extend(parse(db, *f).diagnostics.iter().map(|d| (at, d.clone())));
+        }
+    }
+    let env = declarations(db, set);
+    let (env_diagnostics, env_symbols) = env.outcome();
+    diagnostics.extend(env_diagnostics.iter().cloned());
+    let mut symbols: Vec<Symbol> = env_symbols.to_vec();
+    // What a stdlib item reports is reported by each part that checks it: once is enough
+    // (a one-shot check reports it at its first use only).
+    let mut stdlib_seen: Vec<(usize, Diagnostic)> = Vec::new();
+    let mut add = |part: &PartChecked, diagnostics: &mut Vec<(usize, Diagnostic)>| {
+        for (file, d) in &part.diagnostics {
+            if *file >= user.len() {
+                if stdlib_seen.iter().any(|(f, e)| f == file && e == d) {
+                    continue;
+                }
+                stdlib_seen.push((*file, d.clone()));
+            }
+            diagnostics.push((*file, d.clone()));
+        }
+        symbols.extend(part.symbols.iter().cloned());
+    };
+    for &(file, item) in env.rules() {
+        add(rule_check(db, set, file, item), &mut diagnostics);
+    }
+    let (rest, names) = rest_check(db, set);
+    add(rest, &mut diagnostics);
+    diagnostics.sort_by_key(|(file, d)| (*file, d.span().start));
+    let path = |file: usize| match user.get(file) {
+        Some(f) => f.path(db).clone(),
+        None => STDLIB
+            .get(file - user.len())
+            .map_or_else(String::new, |(_, p, _)| (*p).to_string()),
+    };
+    Checked {
+        diagnostics: diagnostics
+            .into_iter()
+            .map(|(file, diagnostic)| FileDiagnostic {
+                file: path(file),
+                diagnostic,
+            })
+            .collect(),
+        symbols: checker::sorted_symbols(symbols),
+        names: names.clone(),
+    }
+}
+
+/// The one-shot check of a set (what [`compile`] and [`lower`] use): every declaration in one
+/// pass, with the program. `symbols` says whether to record [`Checked::symbols`].
 fn check_set(
     db: &dyn salsa::Database,
     set: PolicySet,
     mode: checker::Mode,
     symbols: bool,
-) -> Checked {
+) -> (Option<ward_ir::Program>, Checked) {
     let user = set.files(db);
     let stdlib = set.stdlib(db);
     let user_parsed: Vec<&Parsed> = user.iter().map(|f| parse(db, *f)).collect();
@@ -278,8 +542,8 @@ fn check_set(
     diagnostics.extend(outcome.diagnostics);
     diagnostics.sort_by_key(|(file, d)| (*file, d.span().start));
     let has_error = diagnostics.iter().any(|(_, d)| d.is_error());
-    Checked {
-        program: if has_error { None } else { outcome.program },
+    let program = if has_error { None } else { outcome.program };
+    let checked = Checked {
         diagnostics: diagnostics
             .into_iter()
             .map(|(file, diagnostic)| FileDiagnostic {
@@ -289,13 +553,20 @@ fn check_set(
             .collect(),
         symbols,
         names,
-    }
+    };
+    (program, checked)
 }
 
-/// The program of a policy set, when it has no error.
+/// The one-shot check of a set with symbols and names, for tests holding [`check`] to it.
+#[doc(hidden)]
+pub fn check_whole(db: &dyn salsa::Database, set: PolicySet) -> Checked {
+    check_set(db, set, checker::Mode::Referenced, true).1
+}
+
+/// The program of a policy set, when it has no error (one pass over the whole set).
 #[salsa::tracked(returns(ref), no_eq)]
 pub fn lower(db: &dyn salsa::Database, set: PolicySet) -> Option<ward_ir::Program> {
-    check(db, set).program.clone()
+    check_set(db, set, checker::Mode::Referenced, false).0
 }
 
 /// The result of [`compile`].
@@ -315,7 +586,7 @@ pub struct Compiled {
 pub fn compile(files: &[(String, String)]) -> Compiled {
     let db = Database::default();
     let set = db.policy_set(files);
-    let checked = check_set(&db, set, checker::Mode::Referenced, false);
+    let (program, checked) = check_set(&db, set, checker::Mode::Referenced, false);
     let mut all = files.to_vec();
     all.extend(
         STDLIB
@@ -323,7 +594,7 @@ pub fn compile(files: &[(String, String)]) -> Compiled {
             .map(|(_, p, t)| ((*p).to_string(), (*t).to_string())),
     );
     Compiled {
-        program: checked.program,
+        program,
         diagnostics: checked.diagnostics,
         files: all,
     }
@@ -334,7 +605,9 @@ pub fn compile(files: &[(String, String)]) -> Compiled {
 pub fn check_stdlib(files: &[(String, String)]) -> Vec<FileDiagnostic> {
     let db = Database::default();
     let set = db.policy_set(files);
-    check_set(&db, set, checker::Mode::WholeStdlib, true).diagnostics
+    check_set(&db, set, checker::Mode::WholeStdlib, true)
+        .1
+        .diagnostics
 }
 
 #[cfg(test)]

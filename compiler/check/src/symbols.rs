@@ -248,7 +248,7 @@ impl<'a> Checker<'a> {
             }
             Def::Const(c) => {
                 let info = &self.consts[c as usize];
-                let detail = match &info.value {
+                let detail = match info.value.as_deref() {
                     Some((ty, _, _)) if !ty.is_error() => {
                         format!("const {}: {}", info.decl.name.name, self.show(ty))
                     }
