@@ -264,10 +264,10 @@ pub(crate) type ItemRef = (usize, usize);
 
 /// The checker's state once every declaration a rule may use is checked (the schema, the
 /// constants, functions and windows): owned data, declarations named by [`ItemRef`], so that
-/// it can be a salsa query's result and each rule, the `default` and the tests can be checked
+/// it can be a query's result (`lib.rs`) and each rule, the `default` and the tests can be checked
 /// from it alone ([`check_env`], [`check_one_rule`], [`check_rest`]). Equal from one revision
 /// to the next when an edit changes only the inside of a rule (the files it is made from have
-/// their rules' bodies blanked out), so salsa reuses the rules' checks that depend on it.
+/// their rules' bodies blanked out), so the rules' checks that depend on it are reused.
 #[derive(Clone, Debug)]
 pub(crate) struct Env(Box<EnvData>);
 
@@ -276,6 +276,22 @@ impl PartialEq for Env {
         // Constant values may be `MAX_DEPTH` deep: compare them where the stack allows.
         stacker::maybe_grow(256 << 10, 64 << 20, || self.0 == other.0)
     }
+}
+
+/// A checked constant's type, value and number of locals (see [`ConstInfo::value`]).
+type ConstValue = Arc<(Ty, ir::Expr, u32)>;
+/// A function's parameter and return types.
+type Signature = (Vec<Ty>, Ty);
+
+/// A function of [`EnvData`]: [`FnInfo`] with its declaration named by place.
+#[derive(Clone, Debug, PartialEq)]
+struct FnEntry {
+    decl: ItemRef,
+    display: String,
+    sig: Option<Signature>,
+    state: State,
+    ir_id: Option<u32>,
+    in_cycle: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -294,16 +310,8 @@ struct EnvData {
     actions: Vec<ActionInfo>,
     action_index: HashMap<String, u32>,
     /// Declaration, state, value, depth.
-    consts: Vec<(ItemRef, State, Option<Arc<(Ty, ir::Expr, u32)>>, usize)>,
-    /// Declaration, display name, signature, state, IR id, in a cycle.
-    fns: Vec<(
-        ItemRef,
-        String,
-        Option<(Vec<Ty>, Ty)>,
-        State,
-        Option<u32>,
-        bool,
-    )>,
+    consts: Vec<(ItemRef, State, Option<ConstValue>, usize)>,
+    fns: Vec<FnEntry>,
     /// Declaration, display name, state, IR id, in a cycle.
     windows: Vec<(ItemRef, String, State, Option<u32>, bool)>,
     rules: Vec<ItemRef>,
@@ -469,16 +477,13 @@ impl<'a> Checker<'a> {
             fns: self
                 .fns
                 .iter()
-                .map(|f| {
-                    let r = at(addr(f.decl));
-                    (
-                        r,
-                        f.display.clone(),
-                        f.sig.clone(),
-                        f.state,
-                        f.ir_id,
-                        f.in_cycle,
-                    )
+                .map(|f| FnEntry {
+                    decl: at(addr(f.decl)),
+                    display: f.display.clone(),
+                    sig: f.sig.clone(),
+                    state: f.state,
+                    ir_id: f.ir_id,
+                    in_cycle: f.in_cycle,
                 })
                 .collect(),
             windows: self
@@ -554,15 +559,15 @@ impl<'a> Checker<'a> {
         ck.fns = env
             .fns
             .iter()
-            .map(|(r, display, sig, state, ir_id, in_cycle)| match item(*r) {
+            .map(|f| match item(f.decl) {
                 ast::Item::Fn(decl) => FnInfo {
                     decl,
-                    file: r.0,
-                    display: display.clone(),
-                    sig: sig.clone(),
-                    state: *state,
-                    ir_id: *ir_id,
-                    in_cycle: *in_cycle,
+                    file: f.decl.0,
+                    display: f.display.clone(),
+                    sig: f.sig.clone(),
+                    state: f.state,
+                    ir_id: f.ir_id,
+                    in_cycle: f.in_cycle,
                 },
                 _ => wrong(),
             })

@@ -3,8 +3,10 @@
 //! same incremental queries.
 //!
 //! The inputs are [`SourceFile`]s (path and text) grouped in a [`PolicySet`] together with the
-//! stdlib modules; the queries are [`parse`], [`file_items`], [`check`] and [`lower`].
-//! [`compile`] is the one-shot convenience used by the CLI and tests. [`Checked::symbols`]
+//! stdlib modules; the public queries are [`parse`], [`file_items`], [`check`] (the editor's:
+//! diagnostics, symbols and names, made of one query per rule so that an edit inside a rule
+//! re-checks that rule) and [`lower`] (the program, in one pass). [`compile`] is the one-shot
+//! convenience used by the CLI and tests; it reports what [`check`] reports. [`Checked::symbols`]
 //! records every resolved name (hover, go to definition, references) as plain data. This crate
 //! knows nothing of the LSP, terminals or the runtime, and does no file IO: its inputs are
 //! `(path, text)` pairs, read from disk at the edge (`ward-files`); the fence test in
@@ -12,7 +14,9 @@
 //!
 //! ```text
 //!  SourceFile ──parse──► ast + syntax diagnostics
-//!  PolicySet ──check──► Checked { program (if no error), diagnostics, symbols } ──lower──► Program
+//!  SourceFile ──interface──► the file with its rules' bodies blanked out
+//!  PolicySet ──declarations──► ──rule_check (each rule), rest_check──► check: Checked { diagnostics, symbols, names }
+//!  PolicySet ──lower──► Program (if no error)
 //! ```
 //!
 //! Diagnostic codes are the constants of [`codes`], each listed with an example in
