@@ -4,6 +4,8 @@
 //!
 //! - diagnostics after an edit: from sending `didChange` (one character changed inside one
 //!   rule) to receiving the `publishDiagnostics` of that file (target: under 50 ms);
+//! - the same after typing: a character inserted in (then deleted from) a rule in the middle
+//!   of a file, so that the rules after it move;
 //! - completion: from sending `textDocument/completion` after `host.` in a rule being typed
 //!   (the file does not parse) to receiving the items (target: under 20 ms).
 //!
@@ -187,6 +189,32 @@ fn main() {
         assert_eq!(d["diagnostics"], json!([]), "{d}");
     }
     report("diagnostics after an edit", times, 50.0);
+
+    // Typing inside a rule in the middle of file 5: a character inserted in a string, then
+    // deleted; what follows in the file moves each time.
+    let (line, col) = texts[target]
+        .lines()
+        .enumerate()
+        .filter_map(|(i, l)| l.find("\"ops").map(|c| (i as u32, c as u32 + 4)))
+        .nth(RULES_PER_FILE / 2)
+        .unwrap();
+    let mut times = Vec::new();
+    for round in 0..ROUNDS {
+        let (end, text) = if round % 2 == 0 {
+            (col, "z")
+        } else {
+            (col + 1, "")
+        };
+        let start = Instant::now();
+        c.notify("textDocument/didChange", json!({
+            "textDocument": { "uri": uri(target), "version": ROUNDS + round + 2 },
+            "contentChanges": [{ "range": { "start": { "line": line, "character": col }, "end": { "line": line, "character": end } }, "text": text }] }));
+        let published = c.diagnostics_of(&uris);
+        let (at, d) = &published[target];
+        times.push(at.duration_since(start));
+        assert_eq!(d["diagnostics"], json!([]), "{d}");
+    }
+    report("diagnostics after typing (what follows moves)", times, 50.0);
 
     // Completion after `host.` in a rule being typed (the file no longer parses there).
     let typing = format!(

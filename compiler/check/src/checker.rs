@@ -300,7 +300,7 @@ struct EnvData {
     diags: Vec<(usize, Diagnostic)>,
     symbols: Vec<Symbol>,
     globals: HashMap<String, Def>,
-    origins: HashMap<String, Origin>,
+    // No `origins`: they serve collection only, and would hold every rule's place.
     module_items: HashMap<usize, HashMap<String, Def>>,
     enums: Vec<EnumInfo>,
     entities: Vec<EntityInfo>,
@@ -330,6 +330,12 @@ impl Env {
     /// The rules of the set, in declaration order.
     pub(crate) fn rules(&self) -> &[ItemRef] {
         &self.0.rules
+    }
+
+    /// Whether `text` (a rule's) names one of the set's rules.
+    pub(crate) fn names_a_rule(&self, text: &str) -> bool {
+        text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .any(|word| self.0.rule_names.contains_key(word))
     }
 
     /// What checking the declarations reported, and the names it resolved.
@@ -509,7 +515,6 @@ impl<'a> Checker<'a> {
                 .map(|(name, (_, item))| (name.clone(), at(addr(*item))))
                 .collect(),
             globals: self.globals,
-            origins: self.origins,
             module_items: self.module_items,
             enums: self.enums,
             entities: self.entities,
@@ -533,7 +538,6 @@ impl<'a> Checker<'a> {
         let wrong = || -> ! { unreachable!("a checker restored over other files than its own") };
         let mut ck = Checker::new(files);
         ck.globals = env.globals.clone();
-        ck.origins = env.origins.clone();
         ck.module_items = env.module_items.clone();
         ck.enums = env.enums.clone();
         ck.entities = env.entities.clone();

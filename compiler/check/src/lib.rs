@@ -245,6 +245,8 @@ fn interface(db: &dyn salsa::Database, file: SourceFile) -> Interface {
     let parsed = parse(db, file);
     let mut bytes = file.text(db).clone().into_bytes();
     let mut ast = parsed.ast.clone();
+    // The checker reads no comment.
+    ast.comments = Vec::new();
     for item in &mut ast.items {
         let ast::Item::Rule(rule) = item else {
             continue;
@@ -300,10 +302,9 @@ fn rule_text(db: &dyn salsa::Database, file: SourceFile, item: usize) -> Option<
 }
 
 /// The stdlib modules the set uses (by `use`), by index into [`STDLIB`].
-fn used_modules(interfaces: &[&Interface]) -> Vec<usize> {
-    let used: Vec<&str> = interfaces
-        .iter()
-        .flat_map(|i| &i.ast.items)
+fn used_modules<'a>(files: impl Iterator<Item = &'a ast::File>) -> Vec<usize> {
+    let used: Vec<&str> = files
+        .flat_map(|f| &f.items)
         .filter_map(|item| match item {
             ast::Item::Use(u) => u.path.get(1).map(|m| m.name.as_str()),
             _ => None,
@@ -322,7 +323,7 @@ fn declaration_inputs(
     set: PolicySet,
 ) -> (Vec<&Interface>, Vec<Option<&Parsed>>) {
     let interfaces: Vec<&Interface> = set.files(db).iter().map(|f| interface(db, *f)).collect();
-    let used = used_modules(&interfaces);
+    let used = used_modules(interfaces.iter().map(|i| &i.ast));
     let stdlib = set
         .stdlib(db)
         .iter()
@@ -380,7 +381,37 @@ struct PartChecked {
     symbols: Vec<Symbol>,
 }
 
-/// Check the rule that is item `item` of user file `file`.
+/// A user file's declarations as another rule's check sees them: the interface's AST with the
+/// blanked rules' positions cleared (checking a rule reads no other rule's place), so that an
+/// edit that moves only rules leaves it equal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Declared {
+    ast: ast::File,
+    syntax_errors: bool,
+}
+
+#[salsa::tracked(returns(ref))]
+fn declared(db: &dyn salsa::Database, file: SourceFile) -> Declared {
+    let interface = interface(db, file);
+    let mut ast = interface.ast.clone();
+    for item in &mut ast.items {
+        if let ast::Item::Rule(rule) = item {
+            rule.span = Span::default();
+            rule.name.span = Span::default();
+            rule.on.span = Span::default();
+            rule.effect.span = Span::default();
+        }
+    }
+    Declared {
+        ast,
+        syntax_errors: interface.syntax_errors,
+    }
+}
+
+/// Check the rule that is item `item` of user file `file`. It depends on the declarations, on
+/// every file's [`declared`] and on its own [`rule_text`] only, so that an edit elsewhere that
+/// moves rules only (typing inside another rule) does not re-run it. A rule that names a rule
+/// (an error) is checked over the whole interfaces, where the rules' places are.
 #[salsa::tracked(returns(ref))]
 fn rule_check(db: &dyn salsa::Database, set: PolicySet, file: usize, item: usize) -> PartChecked {
     let env = declarations(db, set);
@@ -390,6 +421,52 @@ fn rule_check(db: &dyn salsa::Database, set: PolicySet, file: usize, item: usize
     let Some(rule) = rule_text(db, *input, item) else {
         return PartChecked::default();
     };
+    // After its own name.
+    let body = (rule.decl.name.span.end.saturating_sub(rule.decl.span.start) as usize)
+        .min(rule.text.len());
+    if !env.names_a_rule(rule.text.get(body..).unwrap_or(&rule.text)) {
+        let declared: Vec<&Declared> = set.files(db).iter().map(|f| declared(db, *f)).collect();
+        let used = used_modules(declared.iter().map(|d| &d.ast));
+        // The rule's text where it is written; what is before it is never read (locations,
+        // which need the lines, are the program's, and the program is `lower`'s).
+        let own = format!("{}{}", " ".repeat(rule.decl.span.start as usize), rule.text);
+        let user = set
+            .files(db)
+            .iter()
+            .zip(&declared)
+            .enumerate()
+            .map(|(i, (f, d))| checker::Source {
+                path: f.path(db),
+                text: if i == file { &own } else { "" },
+                ast: &d.ast,
+                module: None,
+                syntax_errors: d.syntax_errors,
+            });
+        let empty = ast::File::default();
+        let stdlib: Vec<Option<&Parsed>> = set
+            .stdlib(db)
+            .iter()
+            .enumerate()
+            .map(|(m, f)| used.contains(&m).then(|| parse(db, *f)))
+            .collect();
+        let modules = STDLIB
+            .iter()
+            .zip(&stdlib)
+            .map(|((name, path, text), parsed)| checker::Source {
+                path,
+                text,
+                ast: parsed.map_or(&empty, |p| &p.ast),
+                module: Some(*name),
+                syntax_errors: parsed
+                    .is_some_and(|p| p.diagnostics.iter().any(Diagnostic::is_error)),
+            });
+        let sources: Vec<checker::Source<'_>> = user.chain(modules).collect();
+        let (diagnostics, symbols) = checker::check_one_rule(&sources, env, file, &rule.decl);
+        return PartChecked {
+            diagnostics,
+            symbols,
+        };
+    }
     let (interfaces, stdlib) = declaration_inputs(db, set);
     let empty = ast::File::default();
     let mut sources = declaration_sources(db, set, &interfaces, &stdlib, &empty);
@@ -430,7 +507,7 @@ fn rest_check(db: &dyn salsa::Database, set: PolicySet) -> (PartChecked, ide::Na
 pub fn check(db: &dyn salsa::Database, set: PolicySet) -> Checked {
     let user = set.files(db);
     let (interfaces, _) = declaration_inputs(db, set);
-    let used = used_modules(&interfaces);
+    let used = used_modules(interfaces.iter().map(|i| &i.ast));
     let mut diagnostics: Vec<(usize, Diagnostic)> = Vec::new();
     for (i, f) in user.iter().enumerate() {
         diagnostics.extend(parse(db, *f).diagnostics.iter().map(|d| (i, d.clone())));

@@ -158,20 +158,21 @@ fn an_edit_to_what_rules_use_rechecks_the_rules() {
 }
 
 #[test]
-fn an_edit_that_moves_what_follows_is_still_checked_right() {
+fn an_edit_that_moves_the_rules_after_it_rechecks_those_rules() {
     let (mut db, log) = logged();
     let set = db.policy_set(&files());
     ward_check::check(&db, set);
     executed(&log);
-    // A longer string inside `r3`: the positions after it move, so the declarations differ
-    // and every rule is checked again (positions are absolute).
+    // A longer string inside `r3` (file 1): `r3` to `r9` move, their checks run again (their
+    // positions are absolute); `r0` to `r2` and the other files' rules are reused.
     edit(&mut db, set, 1, "\"x3\"", "\"a longer string\"");
     let checked = ward_check::check(&db, set);
     assert!(checked.diagnostics.is_empty());
     let after = executed(&log);
-    assert_eq!(runs(&after, "rule_check"), 30, "{after:?}");
+    assert_eq!(runs(&after, "rule_check"), 7, "{after:?}");
+    assert_eq!(runs(&after, "declarations"), 1, "{after:?}");
     assert_as_from_scratch(&db, set);
-    // A new rule in the middle of a file, with an error.
+    // A new rule in the middle of a file, with an error: the items after it are renumbered.
     edit(
         &mut db,
         set,
@@ -181,5 +182,10 @@ fn an_edit_that_moves_what_follows_is_still_checked_right() {
     );
     let checked = ward_check::check(&db, set);
     assert_eq!(checked.diagnostics.len(), 1, "{:#?}", checked.diagnostics);
+    assert_as_from_scratch(&db, set);
+    // A rule that names a rule (an error) is checked where the rules' places are known.
+    edit(&mut db, set, 3, "not vip(target)", "not r0 and true");
+    let checked = ward_check::check(&db, set);
+    assert_eq!(checked.diagnostics.len(), 2, "{:#?}", checked.diagnostics);
     assert_as_from_scratch(&db, set);
 }
