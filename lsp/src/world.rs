@@ -261,7 +261,8 @@ impl World {
     /// the last call (to clear them), and for every open document.
     pub fn diagnostics(&mut self) -> Vec<Published> {
         let mut by_file: BTreeMap<usize, Vec<Diagnostic>> = BTreeMap::new();
-        for d in &self.checked().diagnostics {
+        // Only the diagnostics: the symbols are gathered when a request needs them.
+        for d in ward_check::check_diagnostics(&self.db, self.set) {
             let Some(i) = self.index(&d.file) else {
                 continue;
             };
@@ -514,8 +515,13 @@ impl World {
             .map(|(_, f)| f.text(&self.db).as_str())
             .collect();
         let estates = TestEstates(self.test_estates());
-        let items =
-            ward_check::ide::complete(&self.checked().names, text, offset, &texts, &estates);
+        let items = ward_check::ide::complete(
+            ward_check::check_names(&self.db, self.set),
+            text,
+            offset,
+            &texts,
+            &estates,
+        );
         use ward_check::ide::ItemKind as K;
         let items: Vec<Json> = items
             .into_iter()
@@ -579,7 +585,11 @@ impl World {
         let Some((offset, text)) = self.offset_in(file, position) else {
             return Json::Null;
         };
-        match ward_check::ide::signature_help(&self.checked().names, text, offset) {
+        match ward_check::ide::signature_help(
+            ward_check::check_names(&self.db, self.set),
+            text,
+            offset,
+        ) {
             None => Json::Null,
             Some(s) => serde_json::json!({
                 "signatures": [{
@@ -769,9 +779,7 @@ impl World {
         let index = LineIndex::new(text);
         let (start, end) = (index.offset(range.start), index.offset(range.end));
         let mut out = Vec::new();
-        for d in self
-            .checked()
-            .diagnostics
+        for d in ward_check::check_diagnostics(&self.db, self.set)
             .iter()
             .filter(|d| d.file == *path)
         {

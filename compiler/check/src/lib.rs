@@ -3,9 +3,9 @@
 //! same incremental queries.
 //!
 //! The inputs are [`SourceFile`]s (path and text) grouped in a [`PolicySet`] together with the
-//! stdlib modules; the public queries are [`parse`], [`file_items`], [`check`] (the editor's:
-//! diagnostics, symbols and names, made of one query per rule so that an edit inside a rule
-//! re-checks that rule) and [`lower`] (the program, in one pass). [`compile`] is the one-shot
+//! stdlib modules; the public queries are [`parse`], [`file_items`], [`check_diagnostics`] and
+//! [`check`] (the editor's: diagnostics, and symbols and names, made of one query per rule so
+//! that an edit inside a rule re-checks that rule) and [`lower`] (the program, in one pass). [`compile`] is the one-shot
 //! convenience used by the CLI and tests; it reports what [`check`] reports. [`Checked::symbols`]
 //! records every resolved name (hover, go to definition, references) as plain data. This crate
 //! knows nothing of the LSP, terminals or the runtime, and does no file IO: its inputs are
@@ -15,7 +15,7 @@
 //! ```text
 //!  SourceFile ──parse──► ast + syntax diagnostics
 //!  SourceFile ──interface──► the file with its rules' bodies blanked out
-//!  PolicySet ──declarations──► ──rule_check (each rule), rest_check──► check: Checked { diagnostics, symbols, names }
+//!  PolicySet ──declarations──► ──rule_check (each rule), rest_check──► check_diagnostics, check: Checked { diagnostics, symbols, names }
 //!  PolicySet ──lower──► Program (if no error)
 //! ```
 //!
@@ -500,11 +500,12 @@ fn rest_check(db: &dyn salsa::Database, set: PolicySet) -> (PartChecked, ide::Na
     )
 }
 
-/// Parse, resolve and type-check a whole policy set, for the editor: the same diagnostics as
-/// [`compile`], with symbols and names. Made of finer queries (see above): after an edit inside
-/// one rule, only that rule is checked again.
-#[salsa::tracked(returns(ref), no_eq)]
-pub fn check(db: &dyn salsa::Database, set: PolicySet) -> Checked {
+/// The diagnostics of a policy set, for the editor: the same as [`compile`]'s. Made of finer
+/// queries (see above): after an edit inside one rule, only that rule is checked again. What
+/// [`check`] gives too, without gathering the symbols, so that diagnostics are published
+/// before hover or highlighting needs them.
+#[salsa::tracked(returns(ref))]
+pub fn check_diagnostics(db: &dyn salsa::Database, set: PolicySet) -> Vec<FileDiagnostic> {
     let user = set.files(db);
     let (interfaces, _) = declaration_inputs(db, set);
     let used = used_modules(interfaces.iter().map(|i| &i.ast));
@@ -519,29 +520,26 @@ pub fn check(db: &dyn salsa::Database, set: PolicySet) -> Checked {
         }
     }
     let env = declarations(db, set);
-    let (env_diagnostics, env_symbols) = env.outcome();
-    diagnostics.extend(env_diagnostics.iter().cloned());
-    let mut symbols: Vec<Symbol> = env_symbols.to_vec();
+    diagnostics.extend(env.outcome().0.iter().cloned());
     // What a stdlib item reports is reported by each part that checks it: once is enough
     // (a one-shot check reports it at its first use only).
-    let mut stdlib_seen: Vec<(usize, Diagnostic)> = Vec::new();
-    let mut add = |part: &PartChecked, diagnostics: &mut Vec<(usize, Diagnostic)>| {
+    let mut stdlib_seen: Vec<(usize, &Diagnostic)> = Vec::new();
+    let parts = env
+        .rules()
+        .iter()
+        .map(|&(file, item)| rule_check(db, set, file, item))
+        .chain(std::iter::once(&rest_check(db, set).0));
+    for part in parts {
         for (file, d) in &part.diagnostics {
             if *file >= user.len() {
-                if stdlib_seen.iter().any(|(f, e)| f == file && e == d) {
+                if stdlib_seen.iter().any(|(f, e)| f == file && *e == d) {
                     continue;
                 }
-                stdlib_seen.push((*file, d.clone()));
+                stdlib_seen.push((*file, d));
             }
             diagnostics.push((*file, d.clone()));
         }
-        symbols.extend(part.symbols.iter().cloned());
-    };
-    for &(file, item) in env.rules() {
-        add(rule_check(db, set, file, item), &mut diagnostics);
     }
-    let (rest, names) = rest_check(db, set);
-    add(rest, &mut diagnostics);
     diagnostics.sort_by_key(|(file, d)| (*file, d.span().start));
     let path = |file: usize| match user.get(file) {
         Some(f) => f.path(db).clone(),
@@ -549,14 +547,34 @@ pub fn check(db: &dyn salsa::Database, set: PolicySet) -> Checked {
             .get(file - user.len())
             .map_or_else(String::new, |(_, p, _)| (*p).to_string()),
     };
+    diagnostics
+        .into_iter()
+        .map(|(file, diagnostic)| FileDiagnostic {
+            file: path(file),
+            diagnostic,
+        })
+        .collect()
+}
+
+/// The names a policy set declares, with types and docs (completion, signature help): those
+/// of [`check`], without gathering the symbols.
+pub fn check_names(db: &dyn salsa::Database, set: PolicySet) -> &ide::Names {
+    &rest_check(db, set).1
+}
+
+/// Parse, resolve and type-check a whole policy set, for the editor: the diagnostics of
+/// [`check_diagnostics`] (those of [`compile`]), with symbols and names.
+#[salsa::tracked(returns(ref), no_eq)]
+pub fn check(db: &dyn salsa::Database, set: PolicySet) -> Checked {
+    let env = declarations(db, set);
+    let mut symbols: Vec<Symbol> = env.outcome().1.to_vec();
+    for &(file, item) in env.rules() {
+        symbols.extend(rule_check(db, set, file, item).symbols.iter().cloned());
+    }
+    let (rest, names) = rest_check(db, set);
+    symbols.extend(rest.symbols.iter().cloned());
     Checked {
-        diagnostics: diagnostics
-            .into_iter()
-            .map(|(file, diagnostic)| FileDiagnostic {
-                file: path(file),
-                diagnostic,
-            })
-            .collect(),
+        diagnostics: check_diagnostics(db, set).clone(),
         symbols: checker::sorted_symbols(symbols),
         names: names.clone(),
     }
