@@ -1,9 +1,11 @@
 //! The server's state and the language features over it: the salsa database with one input per
 //! file of the policy set (the open documents plus every `.ward` file under the workspace
 //! root), and hover, definition, references, formatting, completion and diagnostics computed
-//! from [`ward_check::check`] in LSP terms.
+//! from [`ward_check::check_diagnostics`], [`ward_check::check_names`] and
+//! [`ward_check::check`] in LSP terms.
 //!
-//! Inputs are updated in place when a document changes, so salsa re-parses only that file.
+//! Inputs are updated in place when a document changes, so salsa re-parses only that file and
+//! re-checks only the rules the edit touches (`docs/editors.md`).
 //! This module knows nothing of JSON-RPC (the message loop is in the crate root) or of the
 //! runtime.
 
