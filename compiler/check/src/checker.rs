@@ -6,6 +6,7 @@
 //! This module works on already parsed files; it knows nothing of salsa, IO or rendering.
 //! Expressions are in `expr.rs`, rules in `rule.rs`, windows in `window.rs`, tests in `test_block.rs`.
 
+use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -166,22 +167,23 @@ pub(crate) struct WindowInfo<'a> {
 pub(crate) struct Checker<'a> {
     pub files: &'a [Source<'a>],
     pub diags: Vec<(usize, Diagnostic)>,
-    pub globals: HashMap<String, Def>,
+    // The tables a rule's check only reads are borrowed from the [`Env`] it starts from.
+    pub globals: Cow<'a, HashMap<String, Def>>,
     pub origins: HashMap<String, Origin>,
     /// Items of each stdlib module (by index into `files`).
-    pub module_items: HashMap<usize, HashMap<String, Def>>,
-    pub enums: Vec<EnumInfo>,
-    pub entities: Vec<EntityInfo>,
-    pub relations: Vec<RelationInfo>,
-    pub context: Vec<(String, Ty)>,
-    pub context_index: HashMap<String, u32>,
-    pub actions: Vec<ActionInfo>,
-    pub action_index: HashMap<String, u32>,
+    pub module_items: Cow<'a, HashMap<usize, HashMap<String, Def>>>,
+    pub enums: Cow<'a, [EnumInfo]>,
+    pub entities: Cow<'a, [EntityInfo]>,
+    pub relations: Cow<'a, [RelationInfo]>,
+    pub context: Cow<'a, [(String, Ty)]>,
+    pub context_index: Cow<'a, HashMap<String, u32>>,
+    pub actions: Cow<'a, [ActionInfo]>,
+    pub action_index: Cow<'a, HashMap<String, u32>>,
     pub consts: Vec<ConstInfo<'a>>,
     pub fns: Vec<FnInfo<'a>>,
     pub windows: Vec<WindowInfo<'a>>,
     pub rules: Vec<(usize, &'a ast::RuleDecl)>,
-    pub rule_names: HashMap<String, u32>,
+    pub rule_names: Cow<'a, HashMap<String, u32>>,
     pub tests: Vec<(usize, &'a ast::TestDecl)>,
     pub default: Option<(usize, &'a ast::DefaultDecl)>,
     pub context_decl: Option<(usize, &'a ast::ContextDecl)>,
@@ -195,8 +197,8 @@ pub(crate) struct Checker<'a> {
     pub regexes: Vec<String>,
     pub regex_index: HashMap<String, u32>,
     pub fn_stack: Vec<u32>,
-    /// The first declaration of each user top-level name, for symbols.
-    pub items: HashMap<String, (usize, &'a ast::Item)>,
+    /// The first declaration of each user top-level name, for symbols (see [`Checker::item`]).
+    pub items: Cow<'a, HashMap<String, ItemRef>>,
     /// Every name in the source and what it refers to (hover, go to definition).
     pub symbols: Vec<Symbol>,
     /// Whether to record symbols at all.
@@ -357,9 +359,9 @@ pub(crate) fn check_env(files: &[Source<'_>]) -> Env {
 /// Check one rule (`rule`, declared in file `file`) from `env`: its diagnostics and the names
 /// it resolves. `files` are those `env` was made from, but for the rule's own file, whose text
 /// is whole at least where the rule is.
-pub(crate) fn check_one_rule(
-    files: &[Source<'_>],
-    env: &Env,
+pub(crate) fn check_one_rule<'a>(
+    files: &'a [Source<'a>],
+    env: &'a Env,
     file: usize,
     rule: &ast::RuleDecl,
 ) -> (Vec<(usize, Diagnostic)>, Vec<Symbol>) {
@@ -370,9 +372,9 @@ pub(crate) fn check_one_rule(
 
 /// Check the `default` and the tests from `env`, and gather the declarations' own symbols and
 /// the names the editor completes.
-pub(crate) fn check_rest(
-    files: &[Source<'_>],
-    env: &Env,
+pub(crate) fn check_rest<'a>(
+    files: &'a [Source<'a>],
+    env: &'a Env,
 ) -> (Vec<(usize, Diagnostic)>, Vec<Symbol>, crate::ide::Names) {
     let mut ck = Checker::restore(files, env);
     ck.check_default();
@@ -430,21 +432,21 @@ impl<'a> Checker<'a> {
         Checker {
             files,
             diags: Vec::new(),
-            globals: HashMap::new(),
+            globals: Cow::Owned(HashMap::new()),
             origins: HashMap::new(),
-            module_items: HashMap::new(),
-            enums: Vec::new(),
-            entities: Vec::new(),
-            relations: Vec::new(),
-            context: Vec::new(),
-            context_index: HashMap::new(),
-            actions: Vec::new(),
-            action_index: HashMap::new(),
+            module_items: Cow::Owned(HashMap::new()),
+            enums: Cow::Owned(Vec::new()),
+            entities: Cow::Owned(Vec::new()),
+            relations: Cow::Owned(Vec::new()),
+            context: Cow::Owned(Vec::new()),
+            context_index: Cow::Owned(HashMap::new()),
+            actions: Cow::Owned(Vec::new()),
+            action_index: Cow::Owned(HashMap::new()),
             consts: Vec::new(),
             fns: Vec::new(),
             windows: Vec::new(),
             rules: Vec::new(),
-            rule_names: HashMap::new(),
+            rule_names: Cow::Owned(HashMap::new()),
             tests: Vec::new(),
             default: None,
             context_decl: None,
@@ -455,7 +457,7 @@ impl<'a> Checker<'a> {
             regexes: Vec::new(),
             regex_index: HashMap::new(),
             fn_stack: Vec::new(),
-            items: HashMap::new(),
+            items: Cow::Owned(HashMap::new()),
             symbols: Vec::new(),
             record_symbols: true,
             test_entity_ids: HashMap::new(),
@@ -509,21 +511,17 @@ impl<'a> Checker<'a> {
             tests: self.tests.iter().map(|(_, t)| at(addr(*t))).collect(),
             default: self.default.map(|(_, d)| at(addr(d))),
             context_decl: self.context_decl.map(|(_, c)| at(addr(c))),
-            items: self
-                .items
-                .iter()
-                .map(|(name, (_, item))| (name.clone(), at(addr(*item))))
-                .collect(),
-            globals: self.globals,
-            module_items: self.module_items,
-            enums: self.enums,
-            entities: self.entities,
-            relations: self.relations,
-            context: self.context,
-            context_index: self.context_index,
-            actions: self.actions,
-            action_index: self.action_index,
-            rule_names: self.rule_names,
+            items: self.items.into_owned(),
+            globals: self.globals.into_owned(),
+            module_items: self.module_items.into_owned(),
+            enums: self.enums.into_owned(),
+            entities: self.entities.into_owned(),
+            relations: self.relations.into_owned(),
+            context: self.context.into_owned(),
+            context_index: self.context_index.into_owned(),
+            actions: self.actions.into_owned(),
+            action_index: self.action_index.into_owned(),
+            rule_names: self.rule_names.into_owned(),
             ir_fn_depths: self.ir_fn_depths,
             ir_window_depths: self.ir_window_depths,
             regexes: self.regexes,
@@ -532,20 +530,20 @@ impl<'a> Checker<'a> {
     }
 
     /// A checker in the state `env` records, over `files` (the files it was made from).
-    fn restore(files: &'a [Source<'a>], env: &Env) -> Checker<'a> {
+    fn restore(files: &'a [Source<'a>], env: &'a Env) -> Checker<'a> {
         let env = &*env.0;
         let item = |(f, i): ItemRef| -> &'a ast::Item { &files[f].ast.items[i] };
         let wrong = || -> ! { unreachable!("a checker restored over other files than its own") };
         let mut ck = Checker::new(files);
-        ck.globals = env.globals.clone();
-        ck.module_items = env.module_items.clone();
-        ck.enums = env.enums.clone();
-        ck.entities = env.entities.clone();
-        ck.relations = env.relations.clone();
-        ck.context = env.context.clone();
-        ck.context_index = env.context_index.clone();
-        ck.actions = env.actions.clone();
-        ck.action_index = env.action_index.clone();
+        ck.globals = Cow::Borrowed(&env.globals);
+        ck.module_items = Cow::Borrowed(&env.module_items);
+        ck.enums = Cow::Borrowed(env.enums.as_slice());
+        ck.entities = Cow::Borrowed(env.entities.as_slice());
+        ck.relations = Cow::Borrowed(env.relations.as_slice());
+        ck.context = Cow::Borrowed(env.context.as_slice());
+        ck.context_index = Cow::Borrowed(&env.context_index);
+        ck.actions = Cow::Borrowed(env.actions.as_slice());
+        ck.action_index = Cow::Borrowed(&env.action_index);
         ck.consts = env
             .consts
             .iter()
@@ -599,7 +597,7 @@ impl<'a> Checker<'a> {
                 _ => wrong(),
             })
             .collect();
-        ck.rule_names = env.rule_names.clone();
+        ck.rule_names = Cow::Borrowed(&env.rule_names);
         ck.tests = env
             .tests
             .iter()
@@ -616,11 +614,7 @@ impl<'a> Checker<'a> {
             ast::Item::Context(decl) => (r.0, decl),
             _ => wrong(),
         });
-        ck.items = env
-            .items
-            .iter()
-            .map(|(name, r)| (name.clone(), (r.0, item(*r))))
-            .collect();
+        ck.items = Cow::Borrowed(&env.items);
         ck.ir_fns = env.ir_fn_depths.iter().map(|_| None).collect();
         ck.ir_windows = env.ir_window_depths.iter().map(|_| None).collect();
         ck.ir_fn_depths = env.ir_fn_depths.clone();
@@ -628,6 +622,13 @@ impl<'a> Checker<'a> {
         ck.regexes = env.regexes.clone();
         ck.regex_index = env.regex_index.clone();
         ck
+    }
+
+    /// The first declaration of the user top-level name `name`.
+    pub(crate) fn item(&self, name: &str) -> Option<(usize, &'a ast::Item)> {
+        let files = self.files;
+        let &(f, i) = self.items.get(name)?;
+        Some((f, files.get(f)?.ast.items.get(i)?))
     }
 
     pub(crate) fn report(&mut self, file: usize, diag: Diagnostic) {
@@ -695,15 +696,15 @@ impl<'a> Checker<'a> {
                         items.entry(name.name.clone()).or_insert(def);
                     }
                 }
-                self.module_items.insert(idx, items);
+                self.module_items.to_mut().insert(idx, items);
             }
         }
         for (idx, src) in files.iter().enumerate() {
             if src.module.is_some() {
                 continue;
             }
-            for item in &src.ast.items {
-                self.collect_item(item, idx);
+            for (index, item) in src.ast.items.iter().enumerate() {
+                self.collect_item(item, idx, index);
             }
         }
     }
@@ -782,12 +783,15 @@ impl<'a> Checker<'a> {
                 span: name.span,
             },
         );
-        self.globals.insert(name.name.clone(), def);
+        self.globals.to_mut().insert(name.name.clone(), def);
     }
 
-    fn collect_item(&mut self, item: &'a ast::Item, file: usize) {
+    fn collect_item(&mut self, item: &'a ast::Item, file: usize, index: usize) {
         if let Some(name) = item.name() {
-            self.items.entry(name.name.clone()).or_insert((file, item));
+            self.items
+                .to_mut()
+                .entry(name.name.clone())
+                .or_insert((file, index));
         }
         match item {
             ast::Item::Use(u) => self.collect_use(u, file),
@@ -814,7 +818,7 @@ impl<'a> Checker<'a> {
                     index.insert(v.name.name.clone(), variants.len() as u32);
                     variants.push(v.name.name.clone());
                 }
-                self.enums.push(EnumInfo {
+                self.enums.to_mut().push(EnumInfo {
                     name: e.name.name.clone(),
                     variants,
                     index,
@@ -822,7 +826,7 @@ impl<'a> Checker<'a> {
                 self.define(&e.name, file, Def::Enum(self.enums.len() as u32 - 1));
             }
             ast::Item::Entity(e) => {
-                self.entities.push(EntityInfo {
+                self.entities.to_mut().push(EntityInfo {
                     name: e.name.name.clone(),
                     attrs: Vec::new(),
                     attr_index: HashMap::new(),
@@ -831,7 +835,7 @@ impl<'a> Checker<'a> {
                 self.define(&e.name, file, Def::Entity(self.entities.len() as u32 - 1));
             }
             ast::Item::Relation(r) => {
-                self.relations.push(RelationInfo {
+                self.relations.to_mut().push(RelationInfo {
                     name: r.name.name.clone(),
                     from: None,
                     to: None,
@@ -862,13 +866,16 @@ impl<'a> Checker<'a> {
                 }
             }
             ast::Item::Action(a) => {
-                self.actions.push(ActionInfo {
+                self.actions.to_mut().push(ActionInfo {
                     name: a.name.name.clone(),
                     fields: Vec::new(),
                     index: HashMap::new(),
                 });
                 let id = self.actions.len() as u32 - 1;
-                self.action_index.entry(a.name.name.clone()).or_insert(id);
+                self.action_index
+                    .to_mut()
+                    .entry(a.name.name.clone())
+                    .or_insert(id);
                 self.define(&a.name, file, Def::Action(id));
             }
             ast::Item::Window(w) => {
@@ -914,7 +921,10 @@ impl<'a> Checker<'a> {
             ast::Item::Rule(r) => {
                 self.rules.push((file, r));
                 let id = self.rules.len() as u32 - 1;
-                self.rule_names.entry(r.name.name.clone()).or_insert(id);
+                self.rule_names
+                    .to_mut()
+                    .entry(r.name.name.clone())
+                    .or_insert(id);
                 self.define(&r.name, file, Def::Rule(id));
             }
             ast::Item::Test(t) => self.tests.push((file, t)),
@@ -1139,7 +1149,7 @@ impl<'a> Checker<'a> {
                         let owner = format!("entity `{}`", e.name.name);
                         let (attrs, index) =
                             self.resolve_fields(file, &e.fields, true, &owner, "an attribute");
-                        let info = &mut self.entities[entity_id as usize];
+                        let info = &mut self.entities.to_mut()[entity_id as usize];
                         info.attrs = attrs;
                         info.attr_index = index;
                         entity_id += 1;
@@ -1147,7 +1157,7 @@ impl<'a> Checker<'a> {
                     ast::Item::Relation(r) => {
                         let from = self.relation_end(file, &r.from);
                         let to = self.relation_end(file, &r.to);
-                        let info = &mut self.relations[relation_id as usize];
+                        let info = &mut self.relations.to_mut()[relation_id as usize];
                         info.from = from;
                         info.to = to;
                         relation_id += 1;
@@ -1156,7 +1166,7 @@ impl<'a> Checker<'a> {
                         let owner = format!("action `{}`", a.name.name);
                         let (fields, index) =
                             self.resolve_fields(file, &a.fields, false, &owner, "an action field");
-                        let info = &mut self.actions[action_id as usize];
+                        let info = &mut self.actions.to_mut()[action_id as usize];
                         info.fields = fields;
                         info.index = index;
                         action_id += 1;
@@ -1168,8 +1178,8 @@ impl<'a> Checker<'a> {
         if let Some((file, ctx)) = self.context_decl {
             let (fields, index) =
                 self.resolve_fields(file, &ctx.fields, true, "the context", "a context field");
-            self.context = fields;
-            self.context_index = index;
+            self.context = Cow::Owned(fields);
+            self.context_index = Cow::Owned(index);
         }
         // Relations by from-type; a relation named like an attribute is ambiguous (#15).
         let mut relation_id = 0u32;
@@ -1189,7 +1199,7 @@ impl<'a> Checker<'a> {
                 let Some(from) = self.relations[id as usize].from else {
                     continue;
                 };
-                let entity = &mut self.entities[from as usize];
+                let entity = &mut self.entities.to_mut()[from as usize];
                 if entity.attr_index.contains_key(&r.name.name) {
                     let name = entity.name.clone();
                     let diag = Diagnostic::error(
@@ -1394,7 +1404,11 @@ impl<'a> Checker<'a> {
         if !self.record_symbols {
             return;
         }
-        let items: Vec<(usize, &'a ast::Item)> = self.items.values().copied().collect();
+        let items: Vec<(usize, &'a ast::Item)> = self
+            .items
+            .values()
+            .map(|&(f, i)| (f, &self.files[f].ast.items[i]))
+            .collect();
         for (file, item) in items {
             let Some(name) = item.name() else { continue };
             let Some(def) = self.globals.get(&name.name).copied() else {
@@ -1470,8 +1484,8 @@ impl<'a> Checker<'a> {
     fn names_unreported(&mut self) -> crate::ide::Names {
         use crate::ide;
         let doc = |s: Option<&str>| s.map(|d| d.trim().to_string()).filter(|d| !d.is_empty());
-        let field_docs = |item: Option<&(usize, &ast::Item)>| -> Vec<(String, Option<String>)> {
-            let fields = match item.map(|(_, i)| *i) {
+        let field_docs = |item: Option<(usize, &ast::Item)>| -> Vec<(String, Option<String>)> {
+            let fields = match item.map(|(_, i)| i) {
                 Some(ast::Item::Entity(e)) => &e.fields,
                 Some(ast::Item::Action(a)) => &a.fields,
                 _ => return Vec::new(),
@@ -1493,17 +1507,17 @@ impl<'a> Checker<'a> {
                 })
                 .collect::<Vec<_>>()
         };
-        let item_doc = |ck: &Self, name: &str| doc(ck.items.get(name).and_then(|(_, i)| i.doc()));
+        let item_doc = |ck: &Self, name: &str| doc(ck.item(name).and_then(|(_, i)| i.doc()));
         let mut names = ide::Names::default();
-        for e in &self.entities {
-            let docs = field_docs(self.items.get(&e.name));
+        for e in self.entities.iter() {
+            let docs = field_docs(self.item(&e.name));
             names.entities.push(ide::EntityInfo {
                 name: e.name.clone(),
                 doc: item_doc(self, &e.name),
                 attrs: fields(self, &e.attrs, &docs),
             });
         }
-        for r in &self.relations {
+        for r in self.relations.iter() {
             let end =
                 |e: Option<u32>| e.map_or("?".to_string(), |id| self.entity_name(id).to_string());
             names.relations.push(ide::RelationInfo {
@@ -1513,8 +1527,8 @@ impl<'a> Checker<'a> {
                 doc: item_doc(self, &r.name),
             });
         }
-        for e in &self.enums {
-            let docs: Vec<Option<String>> = match self.items.get(&e.name) {
+        for e in self.enums.iter() {
+            let docs: Vec<Option<String>> = match self.item(&e.name) {
                 Some((_, ast::Item::Enum(decl))) => e
                     .variants
                     .iter()
@@ -1533,8 +1547,8 @@ impl<'a> Checker<'a> {
                 variants: e.variants.iter().cloned().zip(docs).collect(),
             });
         }
-        for a in &self.actions {
-            let docs = field_docs(self.items.get(&a.name));
+        for a in self.actions.iter() {
+            let docs = field_docs(self.item(&a.name));
             names.actions.push(ide::ActionInfo {
                 name: a.name.clone(),
                 doc: item_doc(self, &a.name),
