@@ -162,7 +162,11 @@ fn address(url: &str) -> Result<SocketAddr, CliError> {
     };
     let rest = url.strip_prefix("http://").ok_or_else(bad)?;
     let authority = rest.split('/').next().unwrap_or("");
-    if rest.trim_start_matches(authority).trim_matches('/') != "" {
+    if !rest
+        .trim_start_matches(authority)
+        .trim_matches('/')
+        .is_empty()
+    {
         return Err(CliError::new(format!(
             "`--server` is the server's address only (`http://HOST:PORT`), without a path: `{url}`"
         )));

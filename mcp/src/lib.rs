@@ -17,7 +17,7 @@
 pub mod approvals;
 pub mod frame;
 pub mod guard;
-pub mod ids;
+pub use ward_log::ids;
 pub mod jsonrpc;
 pub mod live;
 pub mod mapping;

@@ -6,7 +6,6 @@
 
 use std::path::Path;
 
-use sha2::{Digest, Sha256};
 use ward_embed::{Compiled, Engine, EngineConfig, EngineKind};
 
 /// A policy set and an estate, ready to decide.
@@ -64,15 +63,13 @@ pub fn load(policy: &Path, entities: &Path, kind: EngineKind) -> Result<Loaded, 
         .iter()
         .map(|(path, _)| relative_to(Path::new(path), root))
         .collect();
-    let mut hasher = Sha256::new();
-    for ((_, text), rel) in files.iter().zip(&relative) {
-        hasher.update(rel.as_bytes());
-        hasher.update([0]);
-        hasher.update((text.len() as u64).to_le_bytes());
-        hasher.update(text.as_bytes());
-    }
-    let policy_hash = hex_digest(&hasher.finalize());
-    let estate_hash = hex_digest(&Sha256::digest(&estate_bytes));
+    let policy_hash = ward_log::hash::policy(
+        relative
+            .iter()
+            .zip(&files)
+            .map(|(rel, (_, text))| (rel.as_str(), text.as_str())),
+    );
+    let estate_hash = ward_log::hash::sha256(&estate_bytes);
     let compiled = ward_embed::compile(&files);
     let has_errors = compiled.diagnostics.iter().any(|d| d.diagnostic.is_error());
     let program = match compiled.program.clone() {
@@ -100,15 +97,6 @@ pub fn load(policy: &Path, entities: &Path, kind: EngineKind) -> Result<Loaded, 
         estate: estate_hash,
         files: relative,
     })
-}
-
-fn hex_digest(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(7 + 2 * bytes.len());
-    out.push_str("sha256:");
-    for b in bytes {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
 }
 
 fn relative_to(path: &Path, root: Option<&Path>) -> String {

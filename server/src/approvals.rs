@@ -26,7 +26,6 @@ use std::pin::Pin;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
-use sha2::{Digest, Sha256};
 use ward_log::{Kind, Record};
 
 use crate::auth::{Principal, Role};
@@ -304,11 +303,7 @@ pub trait ApprovalStore: Send + Sync + std::fmt::Debug {
 pub fn digest(request: &Json) -> String {
     let mut text = String::new();
     canonical(request, &mut text);
-    let mut out = String::from("sha256:");
-    for b in Sha256::digest(text.as_bytes()) {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
+    ward_log::hash::sha256(text.as_bytes())
 }
 
 /// The request an approval is bound to: `action`, `args` and `context` of a request

@@ -26,7 +26,7 @@ pub mod clock;
 pub mod config;
 pub mod decide;
 pub mod http;
-pub mod ids;
+pub use ward_log::ids;
 pub mod metrics;
 pub mod plan;
 pub mod policy;

@@ -127,7 +127,10 @@ fn ward_approvals_lists_shows_approves_and_rejects() {
         &["approve", &id, "--comment", "sure"],
     );
     assert_eq!(code, 1);
-    assert!(err.contains("`mallory` is not among the approvers"), "{err}");
+    assert!(
+        err.contains("`mallory` is not among the approvers"),
+        "{err}"
+    );
     let (code, out, err) = cli(
         &served,
         dir.path(),

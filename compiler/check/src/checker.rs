@@ -247,7 +247,12 @@ pub(crate) fn check(files: &[Source<'_>], mode: Mode, symbols: bool) -> Outcome 
     let program = ck.check_items();
     ck.declaration_symbols();
     let names = if symbols {
-        ck.names()
+        // The editor's tables only describe what was checked: any diagnostic their
+        // signatures would raise again (or raise for an unreferenced stdlib item) is dropped.
+        let reported = ck.diags.len();
+        let names = ck.names();
+        ck.diags.truncate(reported);
+        names
     } else {
         crate::ide::Names::default()
     };

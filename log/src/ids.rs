@@ -1,8 +1,9 @@
-//! Identifiers the guard issues: `dec_<ULID>`, unique and ordered by time within one process
-//! (monotonic inside a millisecond, even when the clock steps back), as `ward serve` issues
-//! them, so that a decision's id says which log holds it and when.
+//! The ids of the log's records, as `ward serve` and `ward mcp-guard` issue them: ULIDs with a
+//! kind prefix (`dec_01JD…`, `rld_…`, `apr_…`), unique and ordered by time within one process
+//! (monotonic inside a millisecond, even when the clock steps back), random otherwise, so that
+//! an id says when it was made and the ids of one log sort in its order.
 //!
-//! An id is a name, not a credential: the guard never trusts an id because a client sends it.
+//! An id is a name, not a credential: nothing trusts an id because a caller presents it.
 
 use std::sync::Mutex;
 
