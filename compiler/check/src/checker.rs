@@ -247,12 +247,8 @@ pub(crate) fn check(files: &[Source<'_>], mode: Mode, symbols: bool) -> Outcome 
     let program = ck.check_items();
     ck.declaration_symbols();
     let names = if symbols {
-        // The editor's tables only describe what was checked: any diagnostic their
-        // signatures would raise again (or raise for an unreferenced stdlib item) is dropped.
-        let reported = ck.diags.len();
-        let names = ck.names();
-        ck.diags.truncate(reported);
-        names
+        // Reports nothing (see `names`): the editor's tables only describe what was checked.
+        ck.names()
     } else {
         crate::ide::Names::default()
     };
