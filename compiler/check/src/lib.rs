@@ -679,9 +679,9 @@ pub struct Compiled {
     pub files: Vec<(String, String)>,
 }
 
-/// Check and lower a policy set given as `(path, text)` pairs, in a fresh database. The same
-/// as [`check`] but for the symbols, which it does not record, and it hands over the program
-/// instead of copying it out of the database.
+/// Check and lower a policy set given as `(path, text)` pairs, in a fresh database, in one
+/// pass: the diagnostics of [`check_diagnostics`] (a test holds them equal), no symbols, and
+/// the program, handed over instead of copied out of the database.
 pub fn compile(files: &[(String, String)]) -> Compiled {
     let db = Database::default();
     let set = db.policy_set(files);
