@@ -451,18 +451,26 @@ def test_a_guarded_tool_waits_for_the_approval(serve: Any, ward_bin: Path, tmp_p
         calls.append(host)
         return "done"
 
+    done = threading.Event()
+
     def approver() -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        # Approves whatever is pending until the guarded call is through: if the probe's
+        # approval is approved before the guard asks, the guard's request gets a new pending
+        # approval (only a pending one is reused), and that one must be approved too.
+        deadline = time.monotonic() + 60
+        while not done.is_set() and time.monotonic() < deadline:
             for a in carol.approvals():
-                carol.approve(a.id, "go")
-                return
+                if a.status == "pending":
+                    carol.approve(a.id, "go")
             time.sleep(0.1)
 
     helper = threading.Thread(target=approver)
     helper.start()
-    assert reboot(**reboot_args(count=30)) == "done"
-    helper.join(timeout=60)
+    try:
+        assert reboot(**reboot_args(count=30)) == "done"
+    finally:
+        done.set()
+        helper.join(timeout=60)
     assert calls == ["web-1"]
     with pytest.raises(ward.Denied):
         reboot(**reboot_args(host="db-1"))

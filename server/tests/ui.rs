@@ -103,6 +103,14 @@ impl Browser {
 
     /// One WebDriver command; its `value`.
     fn call(&self, method: &str, path: &str, body: Option<Json>) -> Json {
+        match self.try_call(method, path, body) {
+            Ok(value) => value,
+            Err(doc) => panic!("{method} {path}: {doc}"),
+        }
+    }
+
+    /// One WebDriver command: its `value`, or the error document when it failed.
+    fn try_call(&self, method: &str, path: &str, body: Option<Json>) -> Result<Json, Json> {
         let body = body.map(|b| b.to_string());
         let response = self
             .client()
@@ -114,8 +122,11 @@ impl Browser {
             )
             .unwrap();
         let doc = response.json().unwrap();
-        assert!(response.status == 200, "{method} {path}: {doc}");
-        doc["value"].clone()
+        if response.status == 200 {
+            Ok(doc["value"].clone())
+        } else {
+            Err(doc)
+        }
     }
 
     fn path(&self, rest: &str) -> String {
@@ -200,7 +211,13 @@ impl Browser {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let e = self.find(css);
-            if self.text(&e).contains(text) {
+            // The page re-renders its lists when it refreshes: an element found just before
+            // may be gone by the time its text is asked ("stale element reference"); look again.
+            let shown = self
+                .try_call("GET", &self.path(&format!("/element/{e}/text")), None)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned));
+            if shown.is_some_and(|t| t.contains(text)) {
                 return;
             }
             assert!(
