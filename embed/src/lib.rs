@@ -58,7 +58,7 @@ pub use ward_files::{
 };
 pub use ward_ir::{EffectKind, Program};
 pub use ward_runtime::decision::{
-    ConditionTrace, Decision, DecisionError, Explanation, Fired, RuleTrace,
+    ConditionTrace, Decision, DecisionError, Explanation, Fired, FiredRules, Names, RuleTrace,
 };
 pub use ward_runtime::engine::{Engine, EngineConfig, EngineError, EngineKind};
 /// Strict JSON for text that enters from outside: a duplicate key is an error, never "the

@@ -15,7 +15,9 @@ use ward_log::{Kind, Record};
 
 use crate::auth::Principal;
 use crate::metrics::NO_ACTION;
-use crate::policy::{self, Decision, DecisionError, EffectKind, Explanation, Fired, Version};
+use crate::policy::{
+    self, Decision, DecisionError, EffectKind, Explanation, FiredRules, Names, Version,
+};
 use crate::state::AppState;
 
 /// The longest caller `id` echoed back.
@@ -42,8 +44,8 @@ struct DecisionDoc<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     request_id: Option<&'a str>,
     decision: EffectKind,
-    fired: &'a [Fired],
-    approvers: &'a [String],
+    fired: FiredRules<'a>,
+    approvers: Names<'a>,
     errors: &'a [DecisionError],
     policy: &'a str,
     estate: &'a str,
@@ -271,8 +273,8 @@ fn finish(parts: Parts<'_>) -> Decided {
         id: &parts.id,
         request_id: parts.request_id.as_deref(),
         decision: parts.decision.decision,
-        fired: &parts.decision.fired,
-        approvers: &parts.decision.approvers,
+        fired: parts.decision.fired(),
+        approvers: parts.decision.approvers(),
         errors: &parts.decision.errors,
         policy: &parts.version.policy,
         estate: &parts.version.estate,

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 pub use ward_embed::Compiled;
 pub use ward_ir::EffectKind;
-pub use ward_runtime::decision::{Decision, DecisionError, Explanation, Fired};
+pub use ward_runtime::decision::{Decision, DecisionError, Explanation, FiredRules, Names};
 pub use ward_runtime::engine::{Engine, EngineKind};
 pub use ward_runtime::request::Request;
 

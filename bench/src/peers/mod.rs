@@ -129,7 +129,7 @@ pub fn ward_outcome(decision: &ward::Decision) -> Outcome {
     Outcome {
         decision: decision.decision.as_str(),
         approvers: if decision.decision.as_str() == "require_approval" {
-            decision.approvers.clone()
+            decision.approvers().to_vec()
         } else {
             Vec::new()
         },
