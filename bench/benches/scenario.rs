@@ -346,8 +346,58 @@ fn decide_only(kind: EngineKind) {
     println!("{}: {} per decision", kind.as_str(), nanos(per));
 }
 
+/// The decisions a callgrind run counts (`--callgrind`): kept out of line so that
+/// `valgrind --tool=callgrind --toggle-collect=*count_decisions*` sees only them.
+#[inline(never)]
+fn count_decisions(engine: &Engine, parsed: &[Request]) -> usize {
+    let mut fired = 0;
+    for r in parsed {
+        fired += black_box(engine.decide_request(black_box(r))).decision as usize;
+    }
+    fired
+}
+
+/// `--callgrind subset|full N`: the JIT on the common subset (or the full scenario) at N = 1,
+/// its memo warmed by another request stream (`PEER_SEED + 1`), then `N` decisions of the
+/// measured stream in [`count_decisions`], for instruction counts per decision.
+fn callgrind(which: &str, n: usize) {
+    let files = if which == "full" {
+        scenario::files()
+    } else {
+        scenario::subset_files()
+    };
+    let program = scenario::compile(&files).unwrap_or_else(|e| panic!("{e}"));
+    let estate = Estate::generate(1, ESTATE_SEED);
+    let (engine, _) = engine(&program, EngineKind::Jit).unwrap_or_else(|e| panic!("{e}"));
+    engine
+        .load_entities_str(&estate.to_json())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stream = |seed: u64| -> Vec<RequestSpec> {
+        requests::generate(&estate, n * 4, seed)
+            .into_iter()
+            .filter(|r| which == "full" || scenario::SUBSET_ACTIONS.contains(&r.action.name()))
+            .take(n)
+            .collect()
+    };
+    for r in &parse_all(&engine, &estate, &stream(PEER_SEED + 1)) {
+        black_box(engine.decide_request(r));
+    }
+    let parsed = parse_all(&engine, &estate, &stream(PEER_SEED));
+    let x = count_decisions(&engine, &parsed);
+    println!("decided {} requests ({x})", parsed.len());
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--callgrind") {
+        let which = args.get(i + 1).map_or("subset", String::as_str);
+        let n = args
+            .get(i + 2)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(100_000);
+        callgrind(which, n);
+        return;
+    }
     if let Some(i) = args.iter().position(|a| a == "--load-child") {
         let n = args.get(i + 1).and_then(|n| n.parse().ok()).unwrap_or(1);
         load_child(n);
