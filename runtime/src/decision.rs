@@ -418,16 +418,18 @@ pub(crate) trait RuleParts<'c> {
     fn default_approvers(&mut self, expr: &'c Expr, out: &mut Pieces<'_>) -> Result<(), EvalError>;
 }
 
-/// Decide `request` against `store` with the interpreter, recording an explanation when
-/// `explain` is set. The decision shows the rules through `table` (the program's, or a copy).
+/// Decide `request` against `store` with the interpreter, recording an explanation in
+/// `explanation` when `explain` is set. The decision shows the rules through `table` (the
+/// program's, or a copy).
 pub(crate) fn evaluate(
     compiled: &Compiled,
     table: &Arc<RuleTable>,
     store: &Store,
     request: &Request,
     explain: bool,
+    explanation: &mut Option<Explanation>,
     budget: Budget,
-) -> (Decision, Option<Explanation>) {
+) -> Decision {
     let program = &compiled.program;
     let env = Env {
         program,
@@ -460,7 +462,15 @@ pub(crate) fn evaluate(
         compiled,
         outcomes,
     };
-    combine(compiled, table, store, request, &mut parts, explain)
+    combine(
+        compiled,
+        table,
+        store,
+        request,
+        &mut parts,
+        explain,
+        explanation,
+    )
 }
 
 /// What the conditions of a rule gave: all held, the first false one, or a failure.
@@ -538,14 +548,24 @@ pub(crate) fn combine<'c>(
     request: &Request,
     parts: &mut impl RuleParts<'c>,
     explain: bool,
-) -> (Decision, Option<Explanation>) {
+    explanation: &mut Option<Explanation>,
+) -> Decision {
     let program = &compiled.program;
     let Some(plan) = compiled.actions.get(request.action.index()) else {
-        let decision = Decision::rejected(format!("unknown action {}", request.action.0));
-        return (decision, explain.then(rejected_explanation));
+        if explain {
+            *explanation = Some(rejected_explanation());
+        }
+        return Decision::rejected(format!("unknown action {}", request.action.0));
     };
-    let mut body = Body::default();
-    let mut errors = Vec::new();
+    // Built in place (the decision is returned as it is, not moved out of a tuple).
+    let mut decided = Decision {
+        request_id: request.id.clone(),
+        decision: EffectKind::Deny,
+        errors: Vec::new(),
+        body: Body::default(),
+    };
+    let body = &mut decided.body;
+    let errors = &mut decided.errors;
     let mut traces = Vec::new();
     let mut strongest: Option<EffectKind> = None;
     for (ri, planned) in plan.rules.iter().enumerate() {
@@ -583,7 +603,7 @@ pub(crate) fn combine<'c>(
                 Some(m) => {
                     let start = body.pieces.len();
                     let mut out = Pieces {
-                        body: &mut body,
+                        body: &mut *body,
                         store,
                         schema: &program.schema,
                     };
@@ -625,7 +645,7 @@ pub(crate) fn combine<'c>(
                         (None, Some(expr)) => {
                             let pieces = body.pieces.len();
                             let mut out = Pieces {
-                                body: &mut body,
+                                body: &mut *body,
                                 store,
                                 schema: &program.schema,
                             };
@@ -682,7 +702,7 @@ pub(crate) fn combine<'c>(
                 && let Some(expr) = &default.approvers
             {
                 let mut out = Pieces {
-                    body: &mut body,
+                    body: &mut *body,
                     store,
                     schema: &program.schema,
                 };
@@ -713,26 +733,21 @@ pub(crate) fn combine<'c>(
     if !body.fired.is_empty() || !body.names.is_empty() {
         body.table = Some(Arc::clone(table));
     }
-    let explanation = explain.then(|| Explanation {
-        action: program
-            .schema
-            .actions
-            .get(request.action.index())
-            .map(|a| a.name.clone()),
-        at: Some(time::format_timestamp(request.at)),
-        rules: traces,
-        not_applicable: program.rules.len().saturating_sub(plan.rules.len()),
-        default_applied: strongest.is_none(),
-    });
-    (
-        Decision {
-            request_id: request.id.clone(),
-            decision,
-            errors,
-            body,
-        },
-        explanation,
-    )
+    if explain {
+        *explanation = Some(Explanation {
+            action: program
+                .schema
+                .actions
+                .get(request.action.index())
+                .map(|a| a.name.clone()),
+            at: Some(time::format_timestamp(request.at)),
+            rules: traces,
+            not_applicable: program.rules.len().saturating_sub(plan.rules.len()),
+            default_applied: strongest.is_none(),
+        });
+    }
+    decided.decision = decision;
+    decided
 }
 
 /// The name of rule `r` as a decision's error names it.

@@ -14,8 +14,9 @@
 //! waits for decisions (nor they for it). A decision sees either the old or the new estate,
 //! never half of one. A thread keeps the last snapshot it used of an engine (of at most four
 //! engines) until it decides again on that engine, so an idle thread holds a replaced estate
-//! until its next decision. Each decision gets the engine's budget of steps
-//! ([`crate::budget`]); running out fails the rule being evaluated closed.
+//! until its next decision; dropping an engine drops the dropping thread's view of it. Each
+//! decision gets the engine's budget of steps ([`crate::budget`]); running out fails the rule
+//! being evaluated closed.
 //!
 //! This module knows nothing about the source language, the CLI or how a program was compiled.
 
@@ -209,6 +210,19 @@ thread_local! {
 
 /// Engine ids, so that a thread's views of one engine are never mistaken for another's.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A dropped engine's view leaves the dropping thread's cache at once (other threads drop
+/// theirs when they decide on other engines), so dropping an engine frees its snapshot.
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // `try_with`: the thread's cache may already be gone when a thread exits.
+        let _ = THREAD_VIEWS.try_with(|cell| {
+            if let Ok(mut views) = cell.try_borrow_mut() {
+                views.retain(|v| v.engine != self.id);
+            }
+        });
+    }
+}
 
 impl fmt::Debug for Engine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -418,7 +432,8 @@ impl Engine {
         store: &Store,
         request: &Request,
         explain: bool,
-    ) -> (Decision, Option<Explanation>) {
+        explanation: &mut Option<Explanation>,
+    ) -> Decision {
         let compiled = &self.prepared.compiled;
         match &self.prepared.jit {
             Some(code) => {
@@ -437,10 +452,19 @@ impl Engine {
                     store,
                     request,
                     explain,
+                    explanation,
                     self.budget,
                 )
             }
-            None => decision::evaluate(compiled, table, store, request, explain, self.budget),
+            None => decision::evaluate(
+                compiled,
+                table,
+                store,
+                request,
+                explain,
+                explanation,
+                self.budget,
+            ),
         }
     }
 
@@ -504,8 +528,7 @@ impl Engine {
             let store = &snapshot.store;
             match request::parse_request(&self.prepared.compiled.program.schema, store, doc) {
                 Ok(request) => {
-                    self.evaluate(Some(snapshot), table, store, &request, false)
-                        .0
+                    self.evaluate(Some(snapshot), table, store, &request, false, &mut None)
                 }
                 Err(e) => {
                     Decision::rejected(e.to_string()).with_request_id(request::readable_id(doc))
@@ -519,16 +542,21 @@ impl Engine {
     /// swapped since, use [`Engine::decide_request_with`] with that snapshot.
     pub fn decide_request(&self, request: &Request) -> Decision {
         self.with_view(|snapshot, table| {
-            self.evaluate(Some(snapshot), table, &snapshot.store, request, false)
-                .0
+            self.evaluate(
+                Some(snapshot),
+                table,
+                &snapshot.store,
+                request,
+                false,
+                &mut None,
+            )
         })
     }
 
     /// Decides a validated request against a given snapshot (one from [`Engine::store`]).
     pub fn decide_request_with(&self, store: &Store, request: &Request) -> Decision {
         self.with_view(|snapshot, table| {
-            self.evaluate(Some(snapshot), table, store, request, false)
-                .0
+            self.evaluate(Some(snapshot), table, store, request, false, &mut None)
         })
     }
 
@@ -551,8 +579,16 @@ impl Engine {
         store: &Store,
         request: &Request,
     ) -> (Decision, Explanation) {
-        let (decision, explanation) = self.with_view(|snapshot, table| {
-            self.evaluate(Some(snapshot), table, store, request, true)
+        let mut explanation = None;
+        let decision = self.with_view(|snapshot, table| {
+            self.evaluate(
+                Some(snapshot),
+                table,
+                store,
+                request,
+                true,
+                &mut explanation,
+            )
         });
         (
             decision,

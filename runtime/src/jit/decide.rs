@@ -13,7 +13,6 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use smallvec::SmallVec;
 use ward_ir::{Expr, ExprKind, MessagePart, Rule};
 
 use super::Code;
@@ -26,8 +25,8 @@ use crate::request::Request;
 use crate::store::Store;
 use crate::{EntityRef, Value};
 
-/// Buffers the helpers fill during one decision, kept per thread between decisions (emptied,
-/// capacity kept).
+/// Buffers the helpers fill during one decision, kept per thread between decisions (emptied
+/// when the decision's context is dropped, capacity kept).
 #[derive(Default)]
 pub(crate) struct Scratch {
     pub(crate) arena: Vec<Item>,
@@ -36,34 +35,20 @@ pub(crate) struct Scratch {
     pub(crate) rule_errors: Vec<(usize, EvalError)>,
 }
 
-impl Scratch {
-    fn clear(&mut self) {
-        if !self.arena.is_empty() {
-            self.arena.clear();
-        }
-        if !self.builders.is_empty() {
-            self.builders.clear();
-        }
-        if !self.emitted.is_empty() {
-            self.emitted.clear();
-        }
-        if !self.rule_errors.is_empty() {
-            self.rule_errors.clear();
-        }
-    }
-}
-
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
-/// Request slots, outcomes and per-decision memos kept on the stack up to these sizes.
-type Words<const N: usize> = SmallVec<[i64; N]>;
+/// The request's slots, the outcomes and the per-decision memos live in one buffer on the
+/// stack when they fit in this many words (else in one allocation).
+const STACK_WORDS: usize = 128;
 
 /// Decides `request` against `store` with compiled code. `literals` must come from
 /// `code.tables.resolve_literals(store)` and `memos` from `code.tables.snapshot_tables(store)`;
-/// both are recomputed (the memo tables as empty ones) when they do not match.
+/// both are recomputed (the memo tables as empty ones) when they do not match. The explanation
+/// goes to `explanation` when `explain` is set.
 #[allow(clippy::too_many_arguments)]
+#[inline]
 pub(crate) fn evaluate(
     compiled: &Compiled,
     code: &Code,
@@ -73,19 +58,37 @@ pub(crate) fn evaluate(
     store: &Store,
     request: &Request,
     explain: bool,
+    explanation: &mut Option<Explanation>,
     budget: Budget,
-) -> (Decision, Option<Explanation>) {
-    let run = |scratch: &mut Scratch| {
-        let result = decide(
-            compiled, code, table, literals, memos, store, request, explain, budget, scratch,
-        );
-        scratch.clear();
-        result
-    };
+) -> Decision {
     SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut scratch) => run(&mut scratch),
+        Ok(mut scratch) => decide(
+            compiled,
+            code,
+            table,
+            literals,
+            memos,
+            store,
+            request,
+            explain,
+            explanation,
+            budget,
+            &mut scratch,
+        ),
         // Only reachable if deciding re-entered itself on this thread: fresh buffers.
-        Err(_) => run(&mut Scratch::default()),
+        Err(_) => decide(
+            compiled,
+            code,
+            table,
+            literals,
+            memos,
+            store,
+            request,
+            explain,
+            explanation,
+            budget,
+            &mut Scratch::default(),
+        ),
     })
 }
 
@@ -99,16 +102,19 @@ fn decide(
     store: &Store,
     request: &Request,
     explain: bool,
+    explanation: &mut Option<Explanation>,
     budget: Budget,
     scratch: &mut Scratch,
-) -> (Decision, Option<Explanation>) {
+) -> Decision {
     let program = &compiled.program;
     let (Some(plan), Some(action)) = (
         compiled.actions.get(request.action.index()),
         program.schema.actions.get(request.action.index()),
     ) else {
-        let decision = Decision::rejected(format!("unknown action {}", request.action.0));
-        return (decision, explain.then(decision::rejected_explanation));
+        if explain {
+            *explanation = Some(decision::rejected_explanation());
+        }
+        return Decision::rejected(format!("unknown action {}", request.action.0));
     };
     let owned;
     let literals = if literals.len() == code.tables.literals.len() {
@@ -127,9 +133,23 @@ fn decide(
     };
     let n_context = program.schema.context.len();
     let n_slots = n_context + action.fields.len();
-    let mut slots: Words<32> = SmallVec::from_elem(0, 2 * n_slots);
-    let mut outcomes: Words<32> = SmallVec::from_elem(0, plan.rules.len());
-    let mut request_memos: Words<24> = SmallVec::from_elem(0, 3 * code.tables.request_memos);
+    let (n_slot_words, n_outcomes) = (2 * n_slots, plan.rules.len());
+    let total = n_slot_words + n_outcomes + 3 * code.tables.request_memos;
+    let mut stack = [0i64; STACK_WORDS];
+    let mut heap = Vec::new();
+    let words: &mut [i64] = match stack.get_mut(..total) {
+        Some(words) => words,
+        None => {
+            heap.resize(total, 0);
+            &mut heap
+        }
+    };
+    let Some((slots, rest)) = words.split_at_mut_checked(n_slot_words) else {
+        return Decision::rejected("internal error: request buffers");
+    };
+    let Some((outcomes, request_memos)) = rest.split_at_mut_checked(n_outcomes) else {
+        return Decision::rejected("internal error: request buffers");
+    };
     let mut ctx = Ctx::new(
         compiled,
         &code.tables,
@@ -163,10 +183,18 @@ fn decide(
         ctx: &mut ctx,
         action: action_index,
         status,
-        outcomes: &outcomes,
+        outcomes,
         next_error: 0,
     };
-    decision::combine(compiled, table, store, request, &mut parts, explain)
+    decision::combine(
+        compiled,
+        table,
+        store,
+        request,
+        &mut parts,
+        explain,
+        explanation,
+    )
 }
 
 /// The compiled code's [`RuleParts`]: mode 0 of the action's function has run (outcomes and

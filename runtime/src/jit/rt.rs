@@ -441,6 +441,16 @@ pub(crate) const OFF_COLUMNS: i32 = 56;
 pub(crate) const OFF_REQUEST_MEMOS: i32 = 64;
 pub(crate) const OFF_BUDGET: i32 = 72;
 
+/// The helpers' buffers go back to the thread's scratch empty (values dropped, capacity kept).
+impl Drop for Ctx<'_> {
+    fn drop(&mut self) {
+        self.arena.clear();
+        self.builders.clear();
+        self.emitted.clear();
+        self.rule_errors.clear();
+    }
+}
+
 impl<'a> Ctx<'a> {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
