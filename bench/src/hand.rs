@@ -468,6 +468,52 @@ mod tests {
         }
     }
 
+    /// The baseline decides like Ward (both engines) on a stream that exercises every
+    /// decision, messages included; a wrong fact is caught by the check.
+    #[test]
+    fn agrees_with_ward_on_every_request() {
+        let estate = Estate::generate(1, 21);
+        let program = crate::scenario::compile(&crate::scenario::subset_files()).expect("checks");
+        let hand = HandWritten::new(&estate);
+        let specs: Vec<_> = crate::requests::generate(&estate, 6_000, 78)
+            .into_iter()
+            .filter(|r| crate::scenario::SUBSET_ACTIONS.contains(&r.action.name()))
+            .take(1_500)
+            .collect();
+        for kind in [
+            ward_runtime::engine::EngineKind::Interp,
+            ward_runtime::engine::EngineKind::Jit,
+        ] {
+            let engine = crate::scenario::engine(program.clone(), kind).expect("engine");
+            engine
+                .load_entities_str(&estate.to_json())
+                .expect("estate loads");
+            let mut seen = [0usize; 3];
+            for spec in &specs {
+                let ward = engine.decide(&spec.to_json(&estate));
+                let mine = hand.decide_with_messages(&Req::of(spec));
+                assert_eq!(mine.decided, hand.decide(&Req::of(spec)));
+                seen[mine.decided.verdict as usize] += 1;
+                assert_eq!(hand.check(&mine, &ward), None, "{kind:?}: {spec:?}");
+            }
+            assert!(seen.iter().all(|&n| n > 50), "{seen:?}");
+        }
+        // A baseline that forgot the blast radius disagrees somewhere.
+        let mut wrong = hand.clone();
+        for m in &mut wrong.machines {
+            m.revenue = false;
+        }
+        let engine = crate::scenario::engine(program, ward_runtime::engine::EngineKind::Interp)
+            .expect("engine");
+        engine.load_entities_str(&estate.to_json()).expect("loads");
+        assert!(specs.iter().any(|spec| {
+            let ward = engine.decide(&spec.to_json(&estate));
+            wrong
+                .check(&wrong.decide_with_messages(&Req::of(spec)), &ward)
+                .is_some()
+        }));
+    }
+
     #[test]
     fn approver_bits_are_sorted_names() {
         let mut sorted = APPROVERS;

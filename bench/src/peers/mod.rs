@@ -14,7 +14,46 @@ pub mod rego;
 
 use std::collections::BTreeSet;
 
+use crate::estate::Estate;
 use crate::requests::Action;
+
+/// Per identity, its chain of managers' ids (`closure(i, reports_to)`, nearest first): what
+/// the peers that are given precomputed closures read.
+pub fn manager_chains(estate: &Estate) -> Vec<Vec<String>> {
+    estate
+        .identities
+        .iter()
+        .map(|i| {
+            let mut org = Vec::new();
+            let mut up = i.manager;
+            while let Some(m) = up {
+                org.push(estate.identities[m].id.clone());
+                up = estate.identities[m].manager;
+            }
+            org
+        })
+        .collect()
+}
+
+/// Per asset, the union of the tags of its blast radius (`closure(a, ~depends_on)`, the asset
+/// itself excluded).
+pub fn radius_tags(estate: &Estate) -> Vec<BTreeSet<String>> {
+    let dependents = estate.dependents();
+    // Reverse topological order of the layered DAG: an asset's dependents sit in earlier
+    // layers, so computing layer by layer from the top makes each union one step.
+    let mut order: Vec<usize> = (0..estate.assets.len()).collect();
+    order.sort_by_key(|&k| estate.assets[k].layer);
+    let mut radius: Vec<BTreeSet<String>> = vec![BTreeSet::new(); estate.assets.len()];
+    for &k in &order {
+        let mut tags = BTreeSet::new();
+        for &d in &dependents[k] {
+            tags.extend(estate.assets[d].tags.iter().cloned());
+            tags.extend(radius[d].iter().cloned());
+        }
+        radius[k] = tags;
+    }
+    radius
+}
 
 /// The outcome of one request, as every engine can state it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -228,8 +267,14 @@ mod tests {
         }
         let mut cedar = cedar::CedarPeer::new(&estate, &specs).expect("cedar");
         assert_eq!(disagreements(&mut cedar, &want), Vec::<String>::new());
-        let mut rego = rego::RegoPeer::new(&estate, &specs).expect("rego");
-        assert_eq!(disagreements(&mut rego, &want), Vec::<String>::new());
+        for closures in [rego::Closures::Walked, rego::Closures::Precomputed] {
+            let mut rego = rego::RegoPeer::new(&estate, &specs, closures).expect("rego");
+            assert_eq!(
+                disagreements(&mut rego, &want),
+                Vec::<String>::new(),
+                "{closures:?}"
+            );
+        }
         let mut cel = cel::CelPeer::new(&estate, &specs).expect("cel");
         assert_eq!(disagreements(&mut cel, &want), Vec::<String>::new());
     }
