@@ -32,6 +32,7 @@ use ward_ir::Program;
 
 use crate::budget::Budget;
 use crate::decision::{self, Decision, Explanation, RuleTable};
+use crate::jit::Scratch;
 use crate::prepared::Compiled;
 pub use crate::prepared::EngineError;
 use crate::request::{self, Request, RequestError};
@@ -203,9 +204,19 @@ struct ThreadView {
 /// How many engines a thread keeps views of (the least recently added is dropped first).
 const VIEWS: usize = 4;
 
+/// What a thread keeps for deciding: its views of engines and the JIT helpers' buffers.
+struct PerThread {
+    views: SmallVec<[ThreadView; VIEWS]>,
+    scratch: Scratch,
+}
+
 thread_local! {
-    static THREAD_VIEWS: RefCell<SmallVec<[ThreadView; VIEWS]>> =
-        const { RefCell::new(SmallVec::new_const()) };
+    static THREAD_VIEWS: RefCell<PerThread> = const {
+        RefCell::new(PerThread {
+            views: SmallVec::new_const(),
+            scratch: Scratch::new(),
+        })
+    };
 }
 
 /// Engine ids, so that a thread's views of one engine are never mistaken for another's.
@@ -217,8 +228,8 @@ impl Drop for Engine {
     fn drop(&mut self) {
         // `try_with`: the thread's cache may already be gone when a thread exits.
         let _ = THREAD_VIEWS.try_with(|cell| {
-            if let Ok(mut views) = cell.try_borrow_mut() {
-                views.retain(|v| v.engine != self.id);
+            if let Ok(mut state) = cell.try_borrow_mut() {
+                state.views.retain(|v| v.engine != self.id);
             }
         });
     }
@@ -377,18 +388,19 @@ impl Engine {
         (Arc::clone(&slot), self.generation.load(Ordering::Acquire))
     }
 
-    /// Runs `f` on the current snapshot and this thread's copy of the rule table: from the
-    /// thread's view when the engine has not been loaded since (one atomic load), else after
-    /// refreshing the view under the lock.
+    /// Runs `f` on the current snapshot, this thread's copy of the rule table and its scratch
+    /// buffers: from the thread's view when the engine has not been loaded since (one atomic
+    /// load), else after refreshing the view under the lock.
     #[inline]
-    fn with_view<R>(&self, f: impl FnOnce(&Snapshot, &Arc<RuleTable>) -> R) -> R {
+    fn with_view<R>(&self, f: impl FnOnce(&Snapshot, &Arc<RuleTable>, &mut Scratch) -> R) -> R {
         let generation = self.generation.load(Ordering::Acquire);
         THREAD_VIEWS.with(|cell| {
-            let Ok(mut views) = cell.try_borrow_mut() else {
-                // Deciding re-entered itself on this thread: no view.
+            let Ok(mut state) = cell.try_borrow_mut() else {
+                // Deciding re-entered itself on this thread: no view, fresh buffers.
                 let (snapshot, _) = self.current();
-                return f(&snapshot, &self.prepared.table);
+                return f(&snapshot, &self.prepared.table, &mut Scratch::new());
             };
+            let PerThread { views, scratch } = &mut *state;
             let at = match views.iter().position(|v| v.engine == self.id) {
                 Some(i) => {
                     if let Some(view) = views.get_mut(i)
@@ -415,10 +427,10 @@ impl Engine {
                 }
             };
             match views.get(at) {
-                Some(view) => f(&view.snapshot, &view.table),
+                Some(view) => f(&view.snapshot, &view.table, scratch),
                 None => {
                     let (snapshot, _) = self.current();
-                    f(&snapshot, &self.prepared.table)
+                    f(&snapshot, &self.prepared.table, scratch)
                 }
             }
         })
@@ -433,6 +445,7 @@ impl Engine {
         request: &Request,
         explain: bool,
         explanation: &mut Option<Explanation>,
+        scratch: &mut Scratch,
     ) -> Decision {
         let compiled = &self.prepared.compiled;
         match &self.prepared.jit {
@@ -454,6 +467,7 @@ impl Engine {
                     explain,
                     explanation,
                     self.budget,
+                    scratch,
                 )
             }
             None => decision::evaluate(
@@ -524,12 +538,18 @@ impl Engine {
     /// decided for another target. Parse outside input with [`crate::json::parse_strict`], or
     /// give the text to [`Engine::decide_str`].
     pub fn decide(&self, doc: &Json) -> Decision {
-        self.with_view(|snapshot, table| {
+        self.with_view(|snapshot, table, scratch| {
             let store = &snapshot.store;
             match request::parse_request(&self.prepared.compiled.program.schema, store, doc) {
-                Ok(request) => {
-                    self.evaluate(Some(snapshot), table, store, &request, false, &mut None)
-                }
+                Ok(request) => self.evaluate(
+                    Some(snapshot),
+                    table,
+                    store,
+                    &request,
+                    false,
+                    &mut None,
+                    scratch,
+                ),
                 Err(e) => {
                     Decision::rejected(e.to_string()).with_request_id(request::readable_id(doc))
                 }
@@ -541,7 +561,7 @@ impl Engine {
     /// indices into the snapshot it was validated against: when the store may have been
     /// swapped since, use [`Engine::decide_request_with`] with that snapshot.
     pub fn decide_request(&self, request: &Request) -> Decision {
-        self.with_view(|snapshot, table| {
+        self.with_view(|snapshot, table, scratch| {
             self.evaluate(
                 Some(snapshot),
                 table,
@@ -549,14 +569,23 @@ impl Engine {
                 request,
                 false,
                 &mut None,
+                scratch,
             )
         })
     }
 
     /// Decides a validated request against a given snapshot (one from [`Engine::store`]).
     pub fn decide_request_with(&self, store: &Store, request: &Request) -> Decision {
-        self.with_view(|snapshot, table| {
-            self.evaluate(Some(snapshot), table, store, request, false, &mut None)
+        self.with_view(|snapshot, table, scratch| {
+            self.evaluate(
+                Some(snapshot),
+                table,
+                store,
+                request,
+                false,
+                &mut None,
+                scratch,
+            )
         })
     }
 
@@ -580,7 +609,7 @@ impl Engine {
         request: &Request,
     ) -> (Decision, Explanation) {
         let mut explanation = None;
-        let decision = self.with_view(|snapshot, table| {
+        let decision = self.with_view(|snapshot, table, scratch| {
             self.evaluate(
                 Some(snapshot),
                 table,
@@ -588,6 +617,7 @@ impl Engine {
                 request,
                 true,
                 &mut explanation,
+                scratch,
             )
         });
         (

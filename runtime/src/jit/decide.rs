@@ -10,7 +10,6 @@
 //! place, so deciding allocates nothing of its own.
 //! This module knows decisions and the context layout, not Cranelift.
 
-use std::cell::RefCell;
 use std::sync::Arc;
 
 use ward_ir::{Expr, ExprKind, MessagePart, Rule};
@@ -35,8 +34,15 @@ pub(crate) struct Scratch {
     pub(crate) rule_errors: Vec<(usize, EvalError)>,
 }
 
-thread_local! {
-    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+impl Scratch {
+    pub(crate) const fn new() -> Scratch {
+        Scratch {
+            arena: Vec::new(),
+            builders: Vec::new(),
+            emitted: Vec::new(),
+            rule_errors: Vec::new(),
+        }
+    }
 }
 
 /// The request's slots, the outcomes and the per-decision memos live in one buffer on the
@@ -60,36 +66,21 @@ pub(crate) fn evaluate(
     explain: bool,
     explanation: &mut Option<Explanation>,
     budget: Budget,
+    scratch: &mut Scratch,
 ) -> Decision {
-    SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut scratch) => decide(
-            compiled,
-            code,
-            table,
-            literals,
-            memos,
-            store,
-            request,
-            explain,
-            explanation,
-            budget,
-            &mut scratch,
-        ),
-        // Only reachable if deciding re-entered itself on this thread: fresh buffers.
-        Err(_) => decide(
-            compiled,
-            code,
-            table,
-            literals,
-            memos,
-            store,
-            request,
-            explain,
-            explanation,
-            budget,
-            &mut Scratch::default(),
-        ),
-    })
+    decide(
+        compiled,
+        code,
+        table,
+        literals,
+        memos,
+        store,
+        request,
+        explain,
+        explanation,
+        budget,
+        scratch,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
