@@ -38,7 +38,7 @@
 //!         "args": {"target": "alice"}, "context": {"agent": "bot"}}"#,
 //! );
 //! assert_eq!(decision.decision.as_str(), "require_approval");
-//! assert_eq!(decision.approvers, ["security-oncall"]);
+//! assert_eq!(decision.approvers(), ["security-oncall"]);
 //!
 //! // A policy that does not check: no program, and diagnostics to show.
 //! let broken = compile(&[("broken.ward".to_owned(), "rule r { on nothing deny }".to_owned())]);
