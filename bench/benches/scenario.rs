@@ -468,7 +468,9 @@ fn count_decisions_hand(hand: &HandWritten, requests: &[Req], messages: bool) ->
     let mut fired = 0;
     for r in requests {
         fired += if messages {
-            black_box(hand.decide_with_messages(black_box(r))).messages.len()
+            black_box(hand.decide_with_messages(black_box(r)))
+                .messages
+                .len()
         } else {
             black_box(hand.decide(black_box(r))).fired as usize
         };
@@ -1126,7 +1128,10 @@ fn main() {
         }
         let _ = writeln!(out);
     }
-    let _ = writeln!(out, "## Instructions per decision (callgrind)\n\n{CALLGRIND_NOTE}\n");
+    let _ = writeln!(
+        out,
+        "## Instructions per decision (callgrind)\n\n{CALLGRIND_NOTE}\n"
+    );
     let _ = writeln!(
         out,
         "Total benchmark wall time: {:.0} s; peak resident memory during the last scale {}.",

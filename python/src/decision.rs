@@ -16,7 +16,9 @@ use pyo3::types::{PyDict, PyString};
 use crate::backend::{self, EffectKind, Explanation};
 use crate::convert;
 
-/// What deciding a request produced, before it becomes a Python object.
+/// What deciding a request produced, before it becomes a Python object. (Built once and moved
+/// straight into that object: the size of a decision kept inline costs nothing here.)
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Evaluated {
     Decided {
         decision: backend::Decision,

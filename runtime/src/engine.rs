@@ -437,6 +437,7 @@ impl Engine {
     }
 
     /// Decides with the engine's code: native when compiled, else the interpreter.
+    #[allow(clippy::too_many_arguments)]
     fn evaluate(
         &self,
         snapshot: Option<&Snapshot>,

@@ -223,7 +223,7 @@ mod tests {
 
     /// Ward's outcomes on `n` subset requests of a small stream, and those requests.
     fn ward_outcomes(
-        estate: &crate::estate::Estate,
+        estate: &Estate,
         n: usize,
     ) -> (Vec<crate::requests::RequestSpec>, Vec<Outcome>) {
         let program = crate::scenario::compile(&crate::scenario::subset_files()).expect("checks");
@@ -259,7 +259,7 @@ mod tests {
 
     #[test]
     fn every_peer_agrees_with_ward_on_the_subset() {
-        let estate = crate::estate::Estate::generate(1, 21);
+        let estate = Estate::generate(1, 21);
         let (specs, want) = ward_outcomes(&estate, 1_500);
         // The stream exercises every decision, or agreement would prove little.
         for d in ["allow", "deny", "require_approval"] {
@@ -281,7 +281,7 @@ mod tests {
 
     #[test]
     fn a_wrong_translation_is_caught() {
-        let estate = crate::estate::Estate::generate(1, 21);
+        let estate = Estate::generate(1, 21);
         let (specs, mut want) = ward_outcomes(&estate, 300);
         // Pretend Ward had allowed everything: the peers must now disagree somewhere.
         for o in &mut want {

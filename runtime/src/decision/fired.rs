@@ -305,7 +305,7 @@ impl Span {
         }
     }
 
-    pub(crate) fn of<'a, T>(self, items: &'a [T]) -> &'a [T] {
+    pub(crate) fn of<T>(self, items: &[T]) -> &[T] {
         let start = self.start as usize;
         items
             .get(start..start.saturating_add(self.len as usize))
@@ -336,6 +336,15 @@ pub(crate) struct Entry {
 
 /// An approver: bit 31 set for literal number `n & !LIT`, else a piece number.
 const LIT: u32 = 1 << 31;
+
+/// A fired rule as JSON has it: name, effect, message, location and its own approvers.
+pub(crate) type FiredParts = (
+    String,
+    EffectKind,
+    Option<String>,
+    String,
+    Option<Vec<String>>,
+);
 
 /// The fired rules of a decision and everything they show.
 #[derive(Clone, Default)]
@@ -432,16 +441,7 @@ impl Body {
     }
 
     /// A body read from JSON: a table of the fired rules it names, messages as text.
-    pub(crate) fn from_parts(
-        fired: Vec<(
-            String,
-            EffectKind,
-            Option<String>,
-            String,
-            Option<Vec<String>>,
-        )>,
-        approvers: Vec<String>,
-    ) -> Body {
+    pub(crate) fn from_parts(fired: Vec<FiredParts>, approvers: Vec<String>) -> Body {
         let mut body = Body::default();
         let mut table = RuleTable::default();
         for (i, (name, effect, message, location, own)) in fired.into_iter().enumerate() {
