@@ -61,9 +61,20 @@ pub(crate) struct ServeArgs {
     /// Threads serving requests (default: one per core)
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// Where approvals are kept: `sqlite` (`STATE/approvals.sqlite3`) or a
+    /// `postgres://USER@HOST/DB` URL shared by several replicas. Approvals exist only with
+    /// `--tokens`
+    #[arg(long, value_name = "STORE", default_value = "sqlite", value_parser = ward_server::ApprovalsBackend::parse)]
+    approvals: ward_server::ApprovalsBackend,
+    /// How long an approval lives after it is created (`24h`, `30m`)
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = parse_duration)]
+    approval_ttl: Duration,
+    /// POST every new pending approval to this `http://` URL (retried with backoff)
+    #[arg(long, value_name = "URL")]
+    notify: Option<String>,
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     ward_runtime::time::parse_duration(text)
         .and_then(|s| u64::try_from(s).ok())
         .map(Duration::from_secs)
@@ -90,6 +101,9 @@ pub(crate) fn run(args: &ServeArgs) -> Result<ExitCode, CliError> {
     config.log.max_file_bytes = args.log_max_file_bytes.max(1);
     config.engine = args.engine.kind();
     config.worker_threads = args.threads;
+    config.approvals = args.approvals.clone();
+    config.approval_ttl = args.approval_ttl;
+    config.notify = args.notify.clone();
     let server = match Server::start(config) {
         Ok(server) => server,
         Err(err) => return Ok(report_start_error(&err)),

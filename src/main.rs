@@ -11,12 +11,14 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod cmd_approvals;
 mod cmd_check;
 mod cmd_diff;
 mod cmd_eval;
 mod cmd_fmt;
-mod cmd_plan;
 mod cmd_log;
+mod cmd_mcp;
+mod cmd_plan;
 mod cmd_serve;
 mod cmd_test;
 mod cmd_token;
@@ -61,6 +63,16 @@ enum Command {
     Token(cmd_token::TokenArgs),
     /// Verify or read the decision log of `ward serve`
     Log(cmd_log::LogArgs),
+    /// List, show, approve or reject the approvals of a `ward serve` (docs/approvals.md)
+    Approvals(cmd_approvals::ApprovalsArgs),
+    /// Guard an MCP server: decide every `tools/call` an agent makes with the policy set before
+    /// the tool sees it; pass every other message through (docs/mcp.md)
+    #[command(name = "mcp-guard")]
+    McpGuard(cmd_mcp::GuardArgs),
+    /// Turn an MCP server's `tools/list` into `action` declarations and a `tools.toml` for
+    /// `ward mcp-guard --map` (docs/mcp.md)
+    #[command(name = "mcp-schema")]
+    McpSchema(cmd_mcp::SchemaArgs),
 }
 
 /// How diagnostics and results are printed.
@@ -242,6 +254,9 @@ fn main() -> ExitCode {
         Command::Serve(args) => cmd_serve::run(&args),
         Command::Token(args) => cmd_token::run(&args),
         Command::Log(args) => cmd_log::run(&args),
+        Command::Approvals(args) => cmd_approvals::run(&args),
+        Command::McpGuard(args) => cmd_mcp::guard(&args),
+        Command::McpSchema(args) => cmd_mcp::schema(&args),
         // The LSP specification asks for exit code 1 when the session ends without `shutdown`.
         Command::Lsp => Ok(match ward_lsp::run_stdio() {
             Ok(()) => ExitCode::SUCCESS,

@@ -18,6 +18,8 @@
 //! This crate knows files, JSON and hashes. It knows nothing of HTTP, policies or approvals:
 //! what a line says beyond its envelope is the caller's.
 
+pub mod hash;
+pub mod ids;
 mod line;
 mod read;
 mod verify;

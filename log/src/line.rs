@@ -7,7 +7,6 @@
 use std::fmt::Write as _;
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::LogError;
 
@@ -136,13 +135,7 @@ impl Record {
 
 /// `sha256:` and the hex SHA-256 of `bytes`.
 pub(crate) fn hash_of(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut out = String::with_capacity(71);
-    out.push_str("sha256:");
-    for b in digest {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
+    crate::hash::sha256(bytes)
 }
 
 /// The time as the log writes it: RFC 3339, UTC, milliseconds.

@@ -50,7 +50,7 @@ impl Client {
         assert_eq!(caps["definitionProvider"], json!(true));
         assert_eq!(caps["referencesProvider"], json!(true));
         assert_eq!(caps["documentFormattingProvider"], json!(true));
-        assert_eq!(caps["textDocumentSync"]["change"], json!(1));
+        assert_eq!(caps["textDocumentSync"]["change"], json!(2));
         client.notify("initialized", json!({}));
         client
     }

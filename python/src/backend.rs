@@ -16,7 +16,7 @@ pub use ward_embed::{
 };
 pub use ward_ir::literal::{format_duration, format_timestamp};
 pub use ward_runtime::decision::render_explanation;
-pub use ward_runtime::request::{Request, parse_request};
+pub use ward_runtime::request::{Request, parse_request, readable_id};
 pub use ward_runtime::store::Store;
 
 /// The approvers a fired rule lists: its own, for a `require_approval` rule (none for the

@@ -136,12 +136,15 @@ pub fn to_json(value: &Bound<'_, PyAny>, path: &Path<'_>, problems: &mut Problem
         if let Ok(n) = i.extract::<u64>() {
             return Json::Number(n.into());
         }
+        // Beyond 64 bits: carried as JSON text would carry it (a float), so the runtime judges
+        // it exactly as it judges the same request read by `ward eval`.
+        if let Some(n) = i.extract::<f64>().ok().and_then(Number::from_f64) {
+            return Json::Number(n);
+        }
         problems.push(
             path,
-            format!(
-                "the integer {} is out of range (64-bit signed integers only)",
-                short_repr(value)
-            ),
+            "the integer is out of range for Int (-9223372036854775808 to 9223372036854775807)"
+                .to_owned(),
         );
         return Json::Null;
     }

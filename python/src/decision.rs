@@ -26,8 +26,9 @@ pub(crate) enum Evaluated {
         store: Arc<backend::Store>,
         request: backend::Request,
     },
-    /// The request did not validate: `deny` with this error.
-    Rejected(String),
+    /// The request did not validate: `deny` with this error (and the caller's id, when it
+    /// was readable).
+    Rejected(String, Option<String>),
 }
 
 /// What a decision was made with, to explain it.
@@ -63,7 +64,10 @@ impl Decision {
                     request,
                 }),
             },
-            Evaluated::Rejected(message) => Decision::rejected(message),
+            Evaluated::Rejected(message, request_id) => Decision {
+                inner: backend::Decision::rejected(message).with_request_id(request_id),
+                trace: None,
+            },
         }
     }
 
@@ -97,6 +101,12 @@ impl Decision {
     }
 
     /// True only for `allow`.
+    /// The caller's own id for the request, when it gave one.
+    #[getter]
+    fn request_id(&self) -> Option<String> {
+        self.inner.request_id.clone()
+    }
+
     #[getter]
     fn allowed(&self) -> bool {
         self.inner.decision == EffectKind::Allow

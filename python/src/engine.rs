@@ -64,8 +64,9 @@ impl Engine {
     }
 
     /// Decides one request. Never raises for a bad request: it is decided `deny` with the
-    /// errors that make it bad.
-    #[pyo3(signature = (action, args = None, context = None, at = None))]
+    /// errors that make it bad. `id` is the caller's own id for the request (a str), echoed as
+    /// the decision's `request_id`.
+    #[pyo3(signature = (action, args = None, context = None, at = None, id = None))]
     fn decide(
         &self,
         py: Python<'_>,
@@ -73,9 +74,10 @@ impl Engine {
         args: Option<&Bound<'_, PyAny>>,
         context: Option<&Bound<'_, PyAny>>,
         at: Option<&Bound<'_, PyAny>>,
+        id: Option<&Bound<'_, PyAny>>,
     ) -> Decision {
         let mut problems = Problems::default();
-        let doc = request_document(action, args, context, at, &mut problems);
+        let doc = request_document(action, args, context, at, id, &mut problems);
         if !problems.is_empty() {
             return Decision::rejected(problems.joined());
         }
@@ -230,7 +232,7 @@ pub(crate) fn evaluate(engine: Arc<backend::Engine>, doc: &Json) -> Evaluated {
                 request,
             }
         }
-        Err(e) => Evaluated::Rejected(e.to_string()),
+        Err(e) => Evaluated::Rejected(e.to_string(), backend::readable_id(doc)),
     }
 }
 
@@ -240,10 +242,18 @@ fn request_document(
     args: Option<&Bound<'_, PyAny>>,
     context: Option<&Bound<'_, PyAny>>,
     at: Option<&Bound<'_, PyAny>>,
+    id: Option<&Bound<'_, PyAny>>,
     problems: &mut Problems,
 ) -> Json {
     let root = Path::Root;
-    let mut doc = Map::with_capacity(4);
+    let mut doc = Map::with_capacity(5);
+    // The caller's own id, echoed as `request_id`; the runtime validates it.
+    if let Some(id) = id.filter(|id| !id.is_none()) {
+        doc.insert(
+            "id".to_owned(),
+            convert::to_json(id, &root.key("id"), problems),
+        );
+    }
     let action = match action.cast::<PyString>() {
         Ok(s) => convert::to_json(s.as_any(), &root.key("action"), problems),
         Err(_) => {

@@ -292,9 +292,9 @@ class Serve:
 @pytest.fixture()
 def serve(ward_bin: Path, tmp_path: Path) -> Iterator[Any]:
     if not serve_available(ward_bin):
-        # Not an external part: the service is part of this repository. A `ward` built
-        # before it existed has no `serve` command; these tests run as soon as it does.
-        pytest.skip(f"the `ward` binary at {ward_bin} has no `serve` command (built without the service)")
+        # Not an external part: the service is part of this repository, so a `ward` without it
+        # is a broken build, never a reason to skip.
+        pytest.fail(f"the `ward` binary at {ward_bin} has no `serve` command: rebuild it with `cargo build --bin ward`")
     started: List[Serve] = []
 
     def start(*extra: str, **kw: Any) -> Serve:
@@ -333,7 +333,7 @@ def test_deciding_through_ward_serve(serve: Any) -> None:
     assert [d.decision for d in batch] == ["allow", "deny", "deny"]
     explained = client.decide("reboot", reboot_args(), CTX, explain=True)
     assert explained.explanation is not None and explained.explanation["action"] == "reboot"
-    assert "fired             dev_reboots (allow)" in explained.explain()
+    assert "fired, decides         dev_reboots (allow)" in explained.explain()
     with pytest.raises(ValueError, match="explain=True"):
         allowed.explain()
 
@@ -451,18 +451,26 @@ def test_a_guarded_tool_waits_for_the_approval(serve: Any, ward_bin: Path, tmp_p
         calls.append(host)
         return "done"
 
+    done = threading.Event()
+
     def approver() -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        # Approves whatever is pending until the guarded call is through: if the probe's
+        # approval is approved before the guard asks, the guard's request gets a new pending
+        # approval (only a pending one is reused), and that one must be approved too.
+        deadline = time.monotonic() + 60
+        while not done.is_set() and time.monotonic() < deadline:
             for a in carol.approvals():
-                carol.approve(a.id, "go")
-                return
+                if a.status == "pending":
+                    carol.approve(a.id, "go")
             time.sleep(0.1)
 
     helper = threading.Thread(target=approver)
     helper.start()
-    assert reboot(**reboot_args(count=30)) == "done"
-    helper.join(timeout=60)
+    try:
+        assert reboot(**reboot_args(count=30)) == "done"
+    finally:
+        done.set()
+        helper.join(timeout=60)
     assert calls == ["web-1"]
     with pytest.raises(ward.Denied):
         reboot(**reboot_args(host="db-1"))

@@ -108,7 +108,7 @@ def test_explain_traces_the_estate_the_decision_was_made_with(ops: ward.Engine) 
     d = ops.decide("reboot", reboot_args(host="db-1"), {"agent": "bot"}, AT)
     ops.load_entities({"entities": {"Host": {"db-1": {"tier": "dev", "tags": []}}, "Agent": {"bot": {"name": "b"}}}})
     assert ops.decide("reboot", reboot_args(host="db-1"), {"agent": "bot"}, AT).allowed
-    assert "fired             no_prod" in d.explain()
+    assert "fired, decides         no_prod" in d.explain()
 
 
 def test_a_rejected_request_explains_itself(ops: ward.Engine) -> None:
@@ -287,3 +287,12 @@ def test_the_example_set_loads_from_a_directory() -> None:
     engine = ward.Engine.load(EXAMPLES / "guardrails", entities=EXAMPLES / "estate.json")
     assert "reboot_host" in engine.actions
     assert CORPUS.is_dir()
+
+
+def test_the_callers_id_is_echoed_as_request_id(ops: ward.Engine) -> None:
+    d = ops.decide("reboot", reboot_args(host="db-1"), {"agent": "bot"}, AT, id="ticket-7/step-1")
+    assert d.request_id == "ticket-7/step-1"
+    assert d.to_dict()["request_id"] == "ticket-7/step-1"
+    bad = ops.decide("reboot", reboot_args(host="db-1"), {"agent": "bot"}, AT, id=7)
+    assert bad.decision == "deny" and bad.request_id is None
+    assert ops.decide("reboot", reboot_args(host="db-1"), {"agent": "bot"}, AT).request_id is None

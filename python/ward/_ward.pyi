@@ -39,8 +39,10 @@ class Engine:
         args: Optional[Mapping[str, Any]] = None,
         context: Optional[Mapping[str, Any]] = None,
         at: _At = None,
+        id: Optional[str] = None,
     ) -> "Decision":
-        """Decide one request; a bad request is decided ``deny`` with its errors, never raised."""
+        """Decide one request; a bad request is decided ``deny`` with its errors, never raised.
+        ``id`` is the caller's own id for the request, echoed as ``request_id``."""
     def decide_json(self, request: Union[str, bytes]) -> "Decision":
         """Decide a request given as JSON text; duplicate keys make it ``deny``."""
     def load_entities(self, entities: Union[_Path, Mapping[str, Any]]) -> None:
@@ -60,6 +62,8 @@ class Decision:
 
     @property
     def decision(self) -> _Kind: ...
+    @property
+    def request_id(self) -> Optional[str]: ...
     @property
     def allowed(self) -> bool: ...
     @property

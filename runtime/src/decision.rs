@@ -87,6 +87,12 @@ impl Decision {
         Names::decision(&self.body)
     }
 
+    /// Empties the decision's approvers (for an embedding that changes the decision, as
+    /// `ward serve` does when an approval is used); the fired rules keep their own.
+    pub fn clear_approvers(&mut self) {
+        self.body.approvers = Span::default();
+    }
+
     /// Whether the rule `fired` decided the outcome: it fired with the decision's effect.
     pub fn decided_by(&self, fired: &Fired<'_>) -> bool {
         fired.effect() == self.decision

@@ -4,8 +4,8 @@
 //!
 //! [`Compiled`] is what the engines run: the interpreter (`decision`) reads it directly and the
 //! JIT (`jit`) compiles native code from it, which the engine keeps beside it. This module also
-//! holds the errors of preparing a program ([`EngineError`], [`JitError`]) and the one walk over
-//! the expressions of the IR ([`walk`]) the passes of the runtime share. It knows the IR,
+//! holds the errors of preparing a program ([`EngineError`], [`JitError`]); walks over
+//! expressions use the IR's own iterative walker (`ward_ir::Expr::visit`). It knows the IR,
 //! windows and time zones; not stores, requests, decisions or native code.
 
 use std::collections::HashMap;
@@ -194,82 +194,8 @@ pub(crate) fn deeper<R>(f: impl FnOnce() -> R) -> R {
     stacker::maybe_grow(RED_ZONE, SEGMENT, f)
 }
 
-/// Visits `e` and every expression below it, parents before children and children in order.
-/// Iterative (an explicit stack), so the depth of an expression never costs stack.
-pub(crate) fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
-    let mut stack = vec![e];
-    let mut kids = Vec::new();
-    while let Some(x) = stack.pop() {
-        f(x);
-        children(x, &mut kids);
-        // Reversed, so that the first child is visited first.
-        stack.extend(kids.drain(..).rev());
-    }
-}
-
-/// The direct sub-expressions of `e`, in evaluation order, appended to `out`.
-fn children<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
-    use ward_ir::ExprKind as K;
-    match &e.kind {
-        K::Bool(_)
-        | K::Int(_)
-        | K::Str(_)
-        | K::Entity(_)
-        | K::Enum(_)
-        | K::None
-        | K::Now
-        | K::Arg(_)
-        | K::Context(_)
-        | K::Local(_) => {}
-        K::Set(items) | K::Call { args: items, .. } | K::Builtin { args: items, .. } => {
-            out.extend(items.iter());
-        }
-        K::Some(x)
-        | K::Not(x)
-        | K::Neg(x)
-        | K::Attr { of: x, .. }
-        | K::OptAttr { of: x, .. }
-        | K::Has { of: x, .. }
-        | K::Matches { operand: x, .. }
-        | K::Related { of: x, .. }
-        | K::Closure { of: x, .. }
-        | K::InWindow { at: x, .. }
-        | K::Remaining { at: x, .. }
-        | K::NextOpen { at: x, .. }
-        | K::LocalTime { at: x, .. } => out.push(x),
-        K::Binary { lhs: a, rhs: b, .. }
-        | K::Coalesce {
-            value: a,
-            fallback: b,
-        }
-        | K::In { elem: a, set: b }
-        | K::Quantifier {
-            set: a, body: b, ..
-        }
-        | K::Filter {
-            set: a, cond: b, ..
-        }
-        | K::Path { from: a, to: b, .. }
-        | K::Fits {
-            at: a, duration: b, ..
-        } => {
-            out.push(a);
-            out.push(b);
-        }
-        K::If {
-            cond,
-            then,
-            otherwise,
-        } => {
-            out.push(cond);
-            out.push(then);
-            out.push(otherwise);
-        }
-    }
-}
-
 fn collect_timezones(e: &Expr, out: &mut Vec<String>) {
-    walk(e, &mut |x| {
+    e.visit(|x| {
         if let ward_ir::ExprKind::LocalTime { timezone, .. } = &x.kind {
             out.push(timezone.clone());
         }
@@ -279,7 +205,7 @@ fn collect_timezones(e: &Expr, out: &mut Vec<String>) {
 /// One more than the largest local slot an expression binds or reads.
 fn max_local(e: &Expr) -> u32 {
     let mut n = 0;
-    walk(e, &mut |x| {
+    e.visit(|x| {
         let slot = match &x.kind {
             ward_ir::ExprKind::Local(id)
             | ward_ir::ExprKind::Quantifier { var: id, .. }
@@ -291,56 +217,4 @@ fn max_local(e: &Expr) -> u32 {
         }
     });
     n
-}
-
-#[cfg(test)]
-mod tests {
-    use ward_ir::{ExprKind, Type};
-
-    use super::*;
-
-    /// The walk visits parents first and children in order, and a deep expression costs no
-    /// stack (100,000 nested `not`s on the test thread).
-    #[test]
-    fn walk_is_preorder_and_iterative() {
-        let leaf = |n| Expr {
-            ty: Type::Int,
-            kind: ExprKind::Int(n),
-        };
-        let sum = Expr {
-            ty: Type::Int,
-            kind: ExprKind::Binary {
-                op: ward_ir::BinOp::Add,
-                lhs: Box::new(leaf(1)),
-                rhs: Box::new(leaf(2)),
-            },
-        };
-        let mut seen = Vec::new();
-        walk(&sum, &mut |x| {
-            seen.push(match x.kind {
-                ExprKind::Int(n) => n,
-                _ => 0,
-            })
-        });
-        assert_eq!(seen, [0, 1, 2]);
-
-        let mut deep = Expr {
-            ty: Type::Bool,
-            kind: ExprKind::Bool(true),
-        };
-        for _ in 0..100_000 {
-            deep = Expr {
-                ty: Type::Bool,
-                kind: ExprKind::Not(Box::new(deep)),
-            };
-        }
-        let mut n = 0;
-        walk(&deep, &mut |_| n += 1);
-        assert_eq!(n, 100_001);
-        // Dropping it recursively would overflow: take it apart.
-        let mut x = deep;
-        while let ExprKind::Not(inner) = x.kind {
-            x = *inner;
-        }
-    }
 }

@@ -17,7 +17,7 @@ pub struct Config {
     /// The entities file (the estate).
     pub entities: PathBuf,
     pub listen: SocketAddr,
-    /// Holds `log/` (the decision log).
+    /// Holds `log/` (the decision log), `approvals.sqlite3` and `replica` (this server's id).
     pub state: PathBuf,
     /// The tokens file; `None`: loopback only, everyone is `anonymous`.
     pub tokens: Option<PathBuf>,
@@ -34,6 +34,39 @@ pub struct Config {
     pub engine: EngineKind,
     /// Threads that serve requests (`None`: one per core).
     pub worker_threads: Option<usize>,
+    /// Where approvals are kept (they exist only with a tokens file).
+    pub approvals: ApprovalsBackend,
+    /// How long an approval lives after it is created.
+    pub approval_ttl: Duration,
+    /// Every new pending approval is POSTed here.
+    pub notify: Option<String>,
+    pub notify_retry: crate::webhook::Retry,
+    /// How often approvals whose time is up are expired (and logged) when nobody looks.
+    pub expiry_sweep: Duration,
+}
+
+/// Where approvals are kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ApprovalsBackend {
+    /// `STATE/approvals.sqlite3` (the default).
+    Sqlite,
+    /// A PostgreSQL database shared by replicas (`postgres://…`).
+    Postgres(String),
+}
+
+impl ApprovalsBackend {
+    /// `sqlite` or a `postgres://` / `postgresql://` URL.
+    pub fn parse(text: &str) -> Result<ApprovalsBackend, String> {
+        if text == "sqlite" {
+            Ok(ApprovalsBackend::Sqlite)
+        } else if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            Ok(ApprovalsBackend::Postgres(text.to_owned()))
+        } else {
+            Err(format!(
+                "`{text}` is neither `sqlite` nor a `postgres://` URL (like `postgres://ward@db.internal/ward`)"
+            ))
+        }
+    }
 }
 
 /// Limits that keep one caller from taking the server down.
@@ -50,6 +83,10 @@ pub struct Limits {
     pub max_connections: usize,
     /// Requests in one `/v1/decide/batch`.
     pub max_batch: usize,
+    /// Requests in one `/v1/plan`.
+    pub max_plan: usize,
+    /// The longest horizon of `/v1/plan`, in seconds.
+    pub max_plan_horizon: i64,
     /// How long `SIGTERM` waits for requests in flight.
     pub drain_timeout: Duration,
 }
@@ -62,6 +99,8 @@ impl Default for Limits {
             header_timeout: Duration::from_secs(10),
             max_connections: 1024,
             max_batch: 1000,
+            max_plan: 1000,
+            max_plan_horizon: 31 * 86_400,
             drain_timeout: Duration::from_secs(30),
         }
     }
@@ -100,11 +139,21 @@ impl Config {
             watch_debounce: Duration::from_millis(50),
             engine: EngineKind::Jit,
             worker_threads: None,
+            approvals: ApprovalsBackend::Sqlite,
+            approval_ttl: Duration::from_secs(24 * 3600),
+            notify: None,
+            notify_retry: crate::webhook::Retry::default(),
+            expiry_sweep: Duration::from_secs(1),
         }
     }
 
     /// The folder of the decision log.
     pub fn log_dir(&self) -> PathBuf {
         self.state.join("log")
+    }
+
+    /// The embedded approvals database.
+    pub fn sqlite_path(&self) -> PathBuf {
+        self.state.join("approvals.sqlite3")
     }
 }

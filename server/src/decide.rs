@@ -1,6 +1,8 @@
-//! Deciding one request document: the caller's `id` and `approval` are taken out, `at` is the
-//! server's clock (or the caller's, within `--max-skew`), the serving version decides, the
-//! shadow version decides beside it, and the result becomes both the response document and
+//! Deciding one request document: the caller's `approval` is taken out (its `id` stays: the
+//! runtime validates it and echoes it as `request_id`), `at` is the server's clock (or the
+//! caller's, within `--max-skew`; always the server's for a resume), the serving version
+//! decides, the shadow version decides beside it, approvals are applied
+//! ([`crate::workflow::on_decision`]), and the result becomes both the response document and
 //! the decision log line.
 //!
 //! Every path out of here is a decision document; a request that cannot be decided is a
@@ -13,6 +15,7 @@ use serde::Serialize;
 use serde_json::Value as Json;
 use ward_log::{Kind, Record};
 
+use crate::approvals::ApprovalRef;
 use crate::auth::Principal;
 use crate::metrics::NO_ACTION;
 use crate::policy::{
@@ -20,8 +23,8 @@ use crate::policy::{
 };
 use crate::state::AppState;
 
-/// The longest caller `id` echoed back.
-pub const MAX_REQUEST_ID: usize = 256;
+/// The longest approval id a request may claim, in bytes.
+pub const MAX_APPROVAL_ID: usize = 256;
 
 /// A decision ready to be logged and answered.
 #[derive(Debug)]
@@ -51,6 +54,8 @@ struct DecisionDoc<'a> {
     estate: &'a str,
     at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    approval: Option<&'a ApprovalRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     explanation: Option<&'a Explanation>,
 }
 
@@ -63,7 +68,6 @@ struct ShadowLine<'a> {
 
 /// What the request said about itself, beyond the request proper.
 struct Taken {
-    request_id: Option<String>,
     approval: Option<String>,
 }
 
@@ -77,6 +81,8 @@ struct Parts<'a> {
     status: u16,
     request_id: Option<String>,
     approval: Option<String>,
+    /// The `approval` of the response (created, found or used).
+    approval_answer: Option<ApprovalRef>,
     /// The request as decided (`at` filled in), or `None` when the body was not a request.
     request: Option<&'a Json>,
     at: Option<i64>,
@@ -88,8 +94,8 @@ struct Parts<'a> {
     raw: Option<(usize, String)>,
 }
 
-/// Decides a parsed request document received at `received_ms`.
-pub fn decide_doc(
+/// Decides a parsed request document received at `received_ms`, with its approvals.
+pub async fn decide_doc(
     state: &AppState,
     principal: Option<&Principal>,
     mut doc: Json,
@@ -98,6 +104,9 @@ pub fn decide_doc(
 ) -> Decided {
     let version = state.current.load_full();
     let id = state.ids.next("dec", received_ms);
+    // The caller's `id`, when valid by the runtime's rule (1 to 256 bytes, no control
+    // characters): echoed even when the request is refused for another reason.
+    let request_id = policy::readable_id(&doc);
     let taken = match take_own_fields(&mut doc) {
         Ok(taken) => taken,
         Err(message) => {
@@ -111,7 +120,7 @@ pub fn decide_doc(
                 &message,
                 Some(&doc),
                 None,
-                None,
+                request_id,
             );
         }
     };
@@ -128,9 +137,19 @@ pub fn decide_doc(
                 &message,
                 Some(&doc),
                 None,
-                taken.request_id,
+                request_id,
             );
         }
+    };
+    // A resumed request is decided at the server's clock, whatever `at` it carries (within
+    // the skew): an approval never moves a request into a window it has left.
+    let at = match (&taken.approval, doc.as_object_mut()) {
+        (Some(_), Some(obj)) if at.is_some() => {
+            let secs = received_ms.div_euclid(1000);
+            obj.insert("at".into(), Json::String(policy::format_timestamp(secs)));
+            Some(secs)
+        }
+        _ => at,
     };
     let engine = &version.engine;
     let request = match engine.parse_request(&doc) {
@@ -143,11 +162,13 @@ pub fn decide_doc(
                 id,
                 received_ms,
                 status: 400,
-                request_id: taken.request_id,
+                request_id,
                 approval: taken.approval,
+                approval_answer: None,
                 request: Some(&doc),
                 at,
-                decision: Decision::rejected(e.to_string()),
+                decision: Decision::rejected(e.to_string())
+                    .with_request_id(policy::readable_id(&doc)),
                 explanation: explain.then(policy::rejected_explanation),
                 shadow: None,
                 action: None,
@@ -163,14 +184,6 @@ pub fn decide_doc(
     } else {
         (engine.decide_request(&request), None)
     };
-    if let Some(approval) = &taken.approval {
-        decision.errors.push(DecisionError {
-            rule: None,
-            message: format!(
-                "approvals are not available on this server yet, so approval `{approval}` was not used: this is the decision without it"
-            ),
-        });
-    }
     let action = engine
         .program()
         .schema
@@ -182,6 +195,21 @@ pub fn decide_doc(
         let decided = shadow.engine.decide(&doc);
         (shadow, decided)
     });
+    let mut approval_answer = None;
+    if taken.approval.is_some() || decision.decision == EffectKind::RequireApproval {
+        let outcome = crate::workflow::on_decision(
+            state,
+            principal,
+            &doc,
+            &mut decision,
+            &version.policy,
+            &id,
+            received_ms,
+            taken.approval.as_deref(),
+        )
+        .await;
+        approval_answer = outcome.answer;
+    }
     finish(Parts {
         state,
         principal,
@@ -189,8 +217,9 @@ pub fn decide_doc(
         id,
         received_ms,
         status: 200,
-        request_id: taken.request_id,
+        request_id: decision.request_id.clone(),
         approval: taken.approval,
+        approval_answer,
         request: Some(&doc),
         at,
         decision,
@@ -256,6 +285,7 @@ fn reject_parts(
         status,
         request_id,
         approval: None,
+        approval_answer: None,
         request,
         at: None,
         decision: Decision::rejected(message),
@@ -279,6 +309,7 @@ fn finish(parts: Parts<'_>) -> Decided {
         policy: &parts.version.policy,
         estate: &parts.version.estate,
         at: at.clone(),
+        approval: parts.approval_answer.as_ref(),
         explanation: parts.explanation.as_ref(),
     };
     let body = serde_json::to_vec(&doc).unwrap_or_else(|_| {
@@ -321,6 +352,9 @@ fn build_record(parts: &Parts<'_>, at: Option<&str>) -> Result<Record, ward_log:
     if let Some(approval) = &parts.approval {
         record = record.field("approval", approval)?;
     }
+    if let Some(answer) = &parts.approval_answer {
+        record = record.field("approval_answer", answer)?;
+    }
     record = record.field("request", &parts.request)?;
     if let Some((len, prefix)) = &parts.raw {
         record = record
@@ -345,35 +379,24 @@ fn build_record(parts: &Parts<'_>, at: Option<&str>) -> Result<Record, ward_log:
     Ok(record)
 }
 
-/// Takes `id` and `approval` out of the request document: the runtime validates the request
-/// proper, and neither belongs to it.
+/// Takes `approval` out of the request document: the runtime validates the request proper
+/// (with its `id`), and an approval id does not belong to it.
 fn take_own_fields(doc: &mut Json) -> Result<Taken, String> {
     let Some(obj) = doc.as_object_mut() else {
-        return Ok(Taken {
-            request_id: None,
-            approval: None,
-        });
-    };
-    let request_id = match obj.remove("id") {
-        None | Some(Json::Null) => None,
-        Some(Json::String(s)) if s.chars().count() <= MAX_REQUEST_ID => Some(s),
-        Some(_) => {
-            return Err(format!(
-                "`id` must be a string of at most {MAX_REQUEST_ID} characters (your own id for the request, echoed as `request_id`)"
-            ));
-        }
+        return Ok(Taken { approval: None });
     };
     let approval = match obj.remove("approval") {
         None | Some(Json::Null) => None,
-        Some(Json::String(s)) if s.chars().count() <= MAX_REQUEST_ID => Some(s),
+        Some(Json::String(s))
+            if !s.is_empty() && s.len() <= MAX_APPROVAL_ID && !s.chars().any(char::is_control) =>
+        {
+            Some(s)
+        }
         Some(_) => {
             return Err("`approval` must be the id of an approval (a string like `apr_…`)".into());
         }
     };
-    Ok(Taken {
-        request_id,
-        approval,
-    })
+    Ok(Taken { approval })
 }
 
 /// Fills in `at` from the server's clock, or checks the caller's `at` against it. Returns

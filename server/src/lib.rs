@@ -9,10 +9,15 @@
 //! one keeps the old version. [`Server::run_until_signal`] is what the CLI runs: `SIGHUP`
 //! reloads, `SIGTERM`/`SIGINT` drain and return.
 //!
+//! With a tokens file it also keeps approvals (docs/approvals.md): [`approvals`] holds their
+//! rules and the store interface, with SQLite in `STATE/approvals.sqlite3` and PostgreSQL
+//! for several replicas; [`workflow`] runs them on the server (create, resume, approve,
+//! reject, expire, each logged), [`webhook`] posts new ones to `--notify`, [`ui`] serves the
+//! approver inbox at `/ui/`, and `POST /v1/plan` schedules requests ([`plan`]).
+//!
 //! It knows HTTP, tokens, the log and the runtime's decisions. It does not know the CLI's
 //! rendering (the CLI renders a [`policy::LoadFailure`] itself), the language server, or how
-//! the runtime evaluates. Approvals are the next layer: [`approvals`] holds the store
-//! interface they will implement; today their endpoints answer `501`.
+//! the runtime evaluates.
 
 pub mod approvals;
 pub mod auth;
@@ -21,12 +26,16 @@ pub mod clock;
 pub mod config;
 pub mod decide;
 pub mod http;
-pub mod ids;
+pub use ward_log::ids;
 pub mod metrics;
+pub mod plan;
 pub mod policy;
 pub mod reload;
 pub mod routes;
 pub mod state;
+pub mod ui;
+pub mod webhook;
+pub mod workflow;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -36,7 +45,7 @@ use arc_swap::ArcSwap;
 use tokio::sync::watch;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{Config, Durability, Limits, LogOptions};
+pub use config::{ApprovalsBackend, Config, Durability, Limits, LogOptions};
 pub use reload::{ReloadReport, Trigger};
 
 use crate::auth::Tokens;
@@ -65,6 +74,9 @@ pub enum StartError {
     Log(#[from] ward_log::LogError),
     #[error("{0}")]
     Runtime(String),
+    /// The approvals store cannot be opened, or `--approvals` was given without tokens.
+    #[error("{0}")]
+    Approvals(String),
 }
 
 /// A running server. Dropping it without [`Server::shutdown`] stops it abruptly.
@@ -123,6 +135,7 @@ impl Server {
         let runtime = runtime
             .build()
             .map_err(|e| StartError::Runtime(format!("cannot start the runtime: {e}")))?;
+        let approvals = open_approvals(&config, &runtime)?;
         let metrics = metrics::Metrics::default();
         metrics
             .last_reload_success_ms
@@ -140,6 +153,7 @@ impl Server {
             started_ms: now,
             torn_at_start: opened.torn,
             draining: std::sync::atomic::AtomicBool::new(false),
+            approvals,
             config,
         });
         let listen = state.config.listen;
@@ -165,7 +179,16 @@ impl Server {
         } else {
             None
         };
+        // Approval events a crash left between the store and the log are logged now.
+        runtime.block_on(workflow::recover(&state)).map_err(|e| {
+            StartError::Approvals(format!(
+                "cannot log the approval events of the last run: {e}"
+            ))
+        })?;
         let (shutdown, shutdown_rx) = watch::channel(false);
+        if state.approvals.is_some() {
+            runtime.spawn(sweep_expiries(Arc::clone(&state), shutdown_rx.clone()));
+        }
         let app = routes::router(Arc::clone(&state));
         let serving = runtime.spawn(http::serve(listener, app, Arc::clone(&state), shutdown_rx));
         tracing::info!(%addr, policy = %state.current.load().policy, "serving");
@@ -247,6 +270,97 @@ impl Drop for Server {
     fn drop(&mut self) {
         if self.runtime.is_some() {
             self.stop();
+        }
+    }
+}
+
+/// The approvals store the configuration names, with this server's replica id; none
+/// without tokens (nobody could act on an approval).
+fn open_approvals(
+    config: &Config,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<Option<workflow::Approvals>, StartError> {
+    if config.tokens.is_none() {
+        if let ApprovalsBackend::Postgres(url) = &config.approvals {
+            return Err(StartError::Approvals(format!(
+                "`--approvals {}` needs `--tokens FILE`: without tokens nobody may act on approvals, so none are kept",
+                approvals::postgres::redact(url)
+            )));
+        }
+        return Ok(None);
+    }
+    let replica = replica_id(&config.state).map_err(StartError::Approvals)?;
+    let store: Arc<dyn approvals::ApprovalStore> = match &config.approvals {
+        ApprovalsBackend::Sqlite => Arc::new(
+            approvals::sqlite::SqliteStore::open(&config.sqlite_path(), &replica)
+                .map_err(|e| StartError::Approvals(e.to_string()))?,
+        ),
+        ApprovalsBackend::Postgres(url) => Arc::new(
+            runtime
+                .block_on(approvals::postgres::PostgresStore::connect(url, &replica))
+                .map_err(|e| StartError::Approvals(e.to_string()))?,
+        ),
+    };
+    let notifier = match &config.notify {
+        Some(url) => Some(
+            webhook::Notifier::new(url, config.notify_retry.clone(), runtime.handle().clone())
+                .map_err(StartError::Approvals)?,
+        ),
+        None => None,
+    };
+    let ttl_ms = i64::try_from(config.approval_ttl.as_millis()).unwrap_or(i64::MAX);
+    if ttl_ms <= 0 {
+        return Err(StartError::Approvals(
+            "`--approval-ttl` must be at least 1s".into(),
+        ));
+    }
+    Ok(Some(workflow::Approvals {
+        store,
+        ttl_ms,
+        replica,
+        notifier,
+    }))
+}
+
+/// This server's id, kept in `STATE/replica` (made at the first start): which replica's
+/// store events and log lines these are.
+fn replica_id(state: &std::path::Path) -> Result<String, String> {
+    let path = state.join("replica");
+    match std::fs::read_to_string(&path) {
+        Ok(text) if !text.trim().is_empty() => return Ok(text.trim().to_owned()),
+        // Empty (it is written beside and renamed, so only by hand): make a new one.
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("cannot read `{}`: {e}", path.display())),
+    }
+    std::fs::create_dir_all(state)
+        .map_err(|e| format!("cannot create `{}`: {e}", state.display()))?;
+    let id = ids::Ids::new().next("rep", SystemClock.now_ms());
+    let tmp = state.join("replica.tmp");
+    std::fs::write(&tmp, format!("{id}\n"))
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+    Ok(id)
+}
+
+/// Expires approvals whose time is up, every `--expiry-sweep`, until the server stops.
+async fn sweep_expiries(state: Arc<AppState>, mut shutdown: watch::Receiver<bool>) {
+    let every = state
+        .config
+        .expiry_sweep
+        .max(std::time::Duration::from_millis(10));
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {
+                if let Err(e) = workflow::sweep(&state).await {
+                    tracing::warn!(error = %e, "expiring approvals failed; trying again");
+                }
+            }
+            changed = shutdown.changed() => {
+                if changed.is_err() || *shutdown.borrow() {
+                    return;
+                }
+            }
         }
     }
 }

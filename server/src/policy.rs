@@ -9,13 +9,12 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
 pub use ward_embed::Compiled;
 pub use ward_ir::EffectKind;
 pub use ward_runtime::decision::{Decision, DecisionError, Explanation, FiredRules, Names};
 pub use ward_runtime::engine::{Engine, EngineKind};
-pub use ward_runtime::request::Request;
+pub use ward_runtime::plan::PlanOptions;
+pub use ward_runtime::request::{MAX_ID_LEN, Request, readable_id};
 
 /// A policy set and an estate, ready to decide.
 #[derive(Debug)]
@@ -114,17 +113,13 @@ pub fn read_sources(policy: &Path, entities: &Path) -> Result<Sources, LoadFailu
         .iter()
         .map(|(path, _)| relative_to(Path::new(path), root))
         .collect();
-    let policy_hash = {
-        let mut hasher = Sha256::new();
-        for ((_, text), rel) in files.iter().zip(&relative) {
-            hasher.update(rel.as_bytes());
-            hasher.update([0]);
-            hasher.update((text.len() as u64).to_le_bytes());
-            hasher.update(text.as_bytes());
-        }
-        hex_digest(&hasher.finalize())
-    };
-    let estate_hash = hex_digest(&Sha256::digest(&estate_bytes));
+    let policy_hash = ward_log::hash::policy(
+        relative
+            .iter()
+            .zip(&files)
+            .map(|(rel, (_, text))| (rel.as_str(), text.as_str())),
+    );
+    let estate_hash = ward_log::hash::sha256(&estate_bytes);
     Ok(Sources {
         files,
         relative,
@@ -258,13 +253,4 @@ fn relative_to(path: &Path, root: Option<&Path>) -> String {
         .unwrap_or(path)
         .to_string_lossy()
         .into_owned()
-}
-
-fn hex_digest(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(71);
-    out.push_str("sha256:");
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
 }

@@ -34,10 +34,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/decide/batch", post(decide_batch))
         .route("/v1/reload", post(reload_now))
         .route("/v1/status", get(status))
-        .route("/v1/approvals", get(approvals))
-        .route("/v1/approvals/{id}", get(approvals))
-        .route("/v1/approvals/{id}/approve", post(approvals))
-        .route("/v1/approvals/{id}/reject", post(approvals))
+        .route("/v1/plan", post(crate::plan::plan))
+        .route("/v1/approvals", get(list_approvals))
+        .route("/v1/approvals/{id}", get(get_approval))
+        .route("/v1/approvals/{id}/approve", post(approve))
+        .route("/v1/approvals/{id}/reject", post(reject))
+        .route("/ui", get(crate::ui::redirect))
+        .route("/ui/", get(crate::ui::page))
+        .route("/ui/{file}", get(crate::ui::asset))
         .route("/v1/openapi.json", get(openapi))
         .route("/health", get(health))
         .route("/ready", get(ready))
@@ -56,7 +60,7 @@ pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response
     json_response(status, body.to_string().into_bytes())
 }
 
-fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
     response.headers_mut().insert(
@@ -66,7 +70,7 @@ fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
     response
 }
 
-fn denied_response(denied: &Denied) -> Response {
+pub(crate) fn denied_response(denied: &Denied) -> Response {
     match denied {
         Denied::Unauthenticated(why) => {
             let mut response = error_response(StatusCode::UNAUTHORIZED, "unauthenticated", why);
@@ -79,7 +83,7 @@ fn denied_response(denied: &Denied) -> Response {
     }
 }
 
-fn authorization(headers: &HeaderMap) -> Option<&[u8]> {
+pub(crate) fn authorization(headers: &HeaderMap) -> Option<&[u8]> {
     headers
         .get(header::AUTHORIZATION)
         .map(HeaderValue::as_bytes)
@@ -95,10 +99,12 @@ fn authorization(headers: &HeaderMap) -> Option<&[u8]> {
 /// `--max-skew` of the server's clock; `id` only as an opaque label echoed back and logged.
 /// Never trusted: a clock further away (denied, so an agent cannot move itself into a change
 /// window), duplicate keys (denied, naming them: the log and the decision must read the same
-/// request), an `approval` id (approvals are not available on this server yet: the fresh
-/// decision is answered, with an error saying so), a decision `id` (the server issues ids;
-/// one sent by the caller is only echoed as `request_id`), bodies beyond the size limit,
-/// content that is not `application/json`.
+/// request), an `approval` id (it is looked up and used only when it belongs to this
+/// principal, binds this exact request, is approved, unexpired and unused, and covers every
+/// approval rule of the fresh decision, judged at the server's clock — a resume's own `at`
+/// is replaced by it; a fresh deny is never overridden), a decision `id` (the server issues
+/// ids; one sent by the caller is only echoed as `request_id`), bodies beyond the size
+/// limit, content that is not `application/json`.
 async fn decide_one(State(state): State<Arc<AppState>>, request: Request) -> Response {
     let started = Instant::now();
     let received_ms = state.clock.now_ms();
@@ -117,7 +123,7 @@ async fn decide_one(State(state): State<Arc<AppState>>, request: Request) -> Res
     };
     let (principal, bytes) = body;
     let decided = match crate::policy::parse_json(&bytes) {
-        Ok(doc) => decide::decide_doc(&state, Some(&principal), doc, received_ms, explain),
+        Ok(doc) => decide::decide_doc(&state, Some(&principal), doc, received_ms, explain).await,
         Err(message) => decide::reject(
             &state,
             Some(&principal),
@@ -186,10 +192,10 @@ async fn decide_batch(State(state): State<Arc<AppState>>, request: Request) -> R
             return answer(&state, vec![decided], started, None).await;
         }
     };
-    let decided: Vec<Decided> = requests
-        .into_iter()
-        .map(|doc| decide::decide_doc(&state, Some(&principal), doc, received_ms, explain))
-        .collect();
+    let mut decided: Vec<Decided> = Vec::with_capacity(requests.len());
+    for doc in requests {
+        decided.push(decide::decide_doc(&state, Some(&principal), doc, received_ms, explain).await);
+    }
     answer(&state, decided, started, Some(())).await
 }
 
@@ -317,12 +323,12 @@ async fn read_body(
     }
 }
 
-enum Collect {
+pub(crate) enum Collect {
     TooLarge,
     Failed(String),
 }
 
-async fn collect(mut body: Body, limit: usize) -> Result<Vec<u8>, Collect> {
+pub(crate) async fn collect(mut body: Body, limit: usize) -> Result<Vec<u8>, Collect> {
     let mut out = Vec::new();
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| Collect::Failed(e.to_string()))?;
@@ -552,14 +558,14 @@ async fn metrics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Resp
     if let Err(denied) = any_principal(&state, &headers) {
         return denied_response(&denied);
     }
-    // No approvals exist on this server yet, so every status counts zero.
-    let approvals = [
-        ("pending", 0),
-        ("approved", 0),
-        ("rejected", 0),
-        ("expired", 0),
-        ("used", 0),
-    ];
+    let counts = crate::workflow::counts(&state).await;
+    let approvals: Vec<(&str, u64)> = crate::approvals::Status::ALL
+        .iter()
+        .map(|s| {
+            let n = counts.iter().find(|(c, _)| c == s).map_or(0, |(_, n)| *n);
+            (s.as_str(), n)
+        })
+        .collect();
     let text = state.metrics.render(&approvals);
     let mut response = Response::new(Body::from(text));
     response.headers_mut().insert(
@@ -576,24 +582,279 @@ async fn openapi() -> Response {
     json_response(StatusCode::OK, OPENAPI.as_bytes().to_vec())
 }
 
-/// `GET /v1/approvals`, `GET /v1/approvals/{id}`, `POST /v1/approvals/{id}/approve|reject`.
-///
-/// Security: `approver` or `admin` (without tokens: nobody, `403`). Approvals are not
-/// available on this server yet: an allowed caller gets `501`, and nothing is recorded as
-/// approved. Trusts nothing from the caller: the id in the path is never looked up.
-async fn approvals(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    if let Err((_, denied)) = auth::authorize(
-        state.tokens.as_ref(),
-        authorization(&headers),
-        Role::Approver,
-    ) {
-        return denied_response(&denied);
+// --- Approvals -----------------------------------------------------------------------------
+
+/// The principal of an approvals call: any valid token (what it may see or do is decided per
+/// approval). Without a tokens file nobody: `403`.
+fn approvals_principal(state: &AppState, headers: &HeaderMap) -> Result<Principal, Box<Response>> {
+    if state.tokens.is_none() || state.approvals.is_none() {
+        return Err(Box::new(error_response(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "approvals need a tokens file: without `--tokens` nobody may see or act on them",
+        )));
     }
+    any_principal(state, headers).map_err(|d| Box::new(denied_response(&d)))
+}
+
+fn approval_json(approval: &crate::approvals::Approval) -> Vec<u8> {
+    serde_json::to_vec(approval).unwrap_or_default()
+}
+
+fn store_unavailable(e: &crate::approvals::StoreError) -> Response {
+    tracing::error!(error = %e, "the approvals store failed");
     error_response(
-        StatusCode::NOT_IMPLEMENTED,
+        StatusCode::SERVICE_UNAVAILABLE,
         "approvals_unavailable",
-        "approvals are not available on this server yet: nothing was approved or rejected",
+        &format!("{e}: nothing was changed"),
     )
+}
+
+/// The largest body of an approve or reject.
+const MAX_ACTION_BODY: usize = 64 * 1024;
+/// The longest comment, in characters.
+pub const MAX_COMMENT: usize = 2000;
+
+/// `GET /v1/approvals?status=pending&limit=100`: newest first.
+///
+/// Security: any valid token. An admin sees every approval, an approver those whose entries
+/// name them or one of their groups, anyone the ones they requested; without tokens nobody
+/// (`403`). Trusted from the caller: the filter (`status` one of the five, `limit` 1–1000);
+/// an unknown parameter is refused (a typo must not widen or narrow the list silently).
+async fn list_approvals(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    let principal = match approvals_principal(&state, request.headers()) {
+        Ok(p) => p,
+        Err(response) => return *response,
+    };
+    let mut status = None;
+    let mut limit = 100usize;
+    for pair in request
+        .uri()
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match key {
+            "status" if value == "all" => status = None,
+            "status" => match crate::approvals::Status::parse(value) {
+                Some(s) => status = Some(s),
+                None => {
+                    return error_response(
+                        StatusCode::BAD_REQUEST,
+                        "bad_request",
+                        &format!(
+                            "`status` must be one of `pending`, `approved`, `rejected`, `expired`, `used`, `all`, not `{value}`"
+                        ),
+                    );
+                }
+            },
+            "limit" => match value.parse::<usize>() {
+                Ok(n) if (1..=1000).contains(&n) => limit = n,
+                _ => {
+                    return error_response(
+                        StatusCode::BAD_REQUEST,
+                        "bad_request",
+                        &format!("`limit` must be a number from 1 to 1000, not `{value}`"),
+                    );
+                }
+            },
+            other => {
+                let hint = ["status", "limit"]
+                    .into_iter()
+                    .find(|k| strsim_close(other, k))
+                    .map(|k| format!(" (did you mean `{k}`?)"))
+                    .unwrap_or_default();
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    &format!("unknown query parameter `{other}`{hint}"),
+                );
+            }
+        }
+    }
+    match crate::workflow::list(&state, &principal, status, limit).await {
+        Ok(list) => {
+            let body = json!({"approvals": list, "principal": principal.name});
+            json_response(StatusCode::OK, body.to_string().into_bytes())
+        }
+        Err(e) => store_unavailable(&e),
+    }
+}
+
+/// `GET /v1/approvals/{id}`.
+///
+/// Security: as the list: an admin, the requester, or an approver it names. Anyone else gets
+/// `404`, the answer for an id that does not exist, so an id reveals nothing to them.
+/// Trusted from the caller: the id, only as a key to look up.
+async fn get_approval(
+    State(state): State<Arc<AppState>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let principal = match approvals_principal(&state, &headers) {
+        Ok(p) => p,
+        Err(response) => return *response,
+    };
+    match crate::workflow::current(&state, &id).await {
+        Ok(Some(a)) if crate::approvals::may_see(&a, &principal) => {
+            json_response(StatusCode::OK, approval_json(&a))
+        }
+        Ok(_) => refused_response(&crate::approvals::Refused::Unknown, &id),
+        Err(e) => store_unavailable(&e),
+    }
+}
+
+fn refused_response(refused: &crate::approvals::Refused, id: &str) -> Response {
+    use crate::approvals::Refused;
+    let message = refused.message(id);
+    match refused {
+        Refused::Unknown => error_response(StatusCode::NOT_FOUND, "unknown_approval", &message),
+        Refused::Forbidden(_) => error_response(StatusCode::FORBIDDEN, "forbidden", &message),
+        Refused::Final(_) => error_response(StatusCode::CONFLICT, "final", &message),
+        Refused::Conflict(_) => error_response(StatusCode::CONFLICT, "conflict", &message),
+    }
+}
+
+/// `POST /v1/approvals/{id}/approve` with `{"comment": "…"}` (optional).
+///
+/// Security: `approver` or `admin`, and then only a principal named (by name or group) in an
+/// entry that still waits; never the requester, never the identity in the request's
+/// `context.agent` (separation of duties), whatever their roles. `403` for a principal that
+/// may not act (nothing changes; one that may not see it is not told whom it names), `409`
+/// when the approval is final or the principal's entries are already approved, `404` for an
+/// id that does not exist. The check and the
+/// change are one transaction in the store: of a concurrent approve and reject, one wins and
+/// the other gets `409`. Trusted from the caller: the comment (at most 2,000 characters, no
+/// control characters but newlines and tabs), recorded with the principal in the approval's
+/// history and the decision log; the answer is sent only after the log line is durable.
+async fn approve(
+    State(state): State<Arc<AppState>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    request: Request,
+) -> Response {
+    act(state, id, request, crate::workflow::Verb::Approve).await
+}
+
+/// `POST /v1/approvals/{id}/reject` with `{"comment": "…"}` (optional).
+///
+/// Security: as approve, except that an admin may reject any approval it can see (rejecting
+/// is the safe direction); the requester and `context.agent` still cannot. One reject makes
+/// the approval `rejected`, which is final.
+async fn reject(
+    State(state): State<Arc<AppState>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    request: Request,
+) -> Response {
+    act(state, id, request, crate::workflow::Verb::Reject).await
+}
+
+async fn act(
+    state: Arc<AppState>,
+    id: String,
+    request: Request,
+    verb: crate::workflow::Verb,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let principal = match approvals_principal(&state, &parts.headers) {
+        Ok(p) => p,
+        Err(response) => return *response,
+    };
+    if !principal.may(Role::Approver) {
+        return denied_response(&Denied::Forbidden(format!(
+            "`{}` has {}; approving and rejecting need the role `approver` or `admin`",
+            principal.name,
+            principal
+                .roles
+                .iter()
+                .map(|r| format!("`{}`", r.as_str()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let comment = match read_comment(&state, &parts.headers, body).await {
+        Ok(comment) => comment,
+        Err(message) => return error_response(StatusCode::BAD_REQUEST, "bad_request", &message),
+    };
+    match crate::workflow::act(&state, &principal, &id, verb, comment).await {
+        Ok(approval) => json_response(StatusCode::OK, approval_json(&approval)),
+        Err(crate::workflow::ActError::Refused(refused)) => refused_response(&refused, &id),
+        Err(crate::workflow::ActError::Store(e)) => store_unavailable(&e),
+        Err(crate::workflow::ActError::Log(why, _)) => {
+            tracing::error!(error = %why, id, "an approval action was stored but not logged");
+            error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "log_failed",
+                &format!(
+                    "the action was stored, but the decision log did not take its line ({why}); it is written when the server starts again"
+                ),
+            )
+        }
+    }
+}
+
+/// The optional `{"comment": "…"}` of an approve or reject.
+async fn read_comment(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Option<String>, String> {
+    let timeout = state.config.limits.request_timeout;
+    let bytes = match tokio::time::timeout(timeout, collect(body, MAX_ACTION_BODY)).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(Collect::TooLarge)) => {
+            return Err(format!("the body is larger than {MAX_ACTION_BODY} bytes"));
+        }
+        Ok(Err(Collect::Failed(e))) => return Err(format!("the body could not be read: {e}")),
+        Err(_) => return Err("the body did not arrive in time".into()),
+    };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let media = content_type.split(';').next().unwrap_or("").trim();
+    if !media.eq_ignore_ascii_case("application/json") {
+        return Err("the body must be JSON sent with `Content-Type: application/json`".into());
+    }
+    let doc =
+        crate::policy::parse_json(&bytes).map_err(|e| format!("the body is not JSON: {e}"))?;
+    let Json::Object(mut obj) = doc else {
+        return Err("the body must be an object: `{\"comment\": \"…\"}`".into());
+    };
+    let comment = obj.remove("comment");
+    if let Some(key) = obj.keys().next() {
+        let hint = if strsim_close(key, "comment") {
+            " (did you mean `comment`?)"
+        } else {
+            ""
+        };
+        return Err(format!(
+            "unknown key `{key}`{hint}: the body is `{{\"comment\": \"…\"}}`"
+        ));
+    }
+    match comment {
+        None | Some(Json::Null) => Ok(None),
+        Some(Json::String(text)) => {
+            if text.chars().count() > MAX_COMMENT {
+                return Err(format!("`comment` is longer than {MAX_COMMENT} characters"));
+            }
+            if let Some(c) = text
+                .chars()
+                .find(|c| c.is_control() && *c != '\n' && *c != '\t')
+            {
+                return Err(format!(
+                    "`comment` contains the control character U+{:04X}",
+                    u32::from(c)
+                ));
+            }
+            Ok(Some(text))
+        }
+        Some(_) => Err("`comment` must be a string".into()),
+    }
 }
 
 /// Any other path. Security: anyone; says only that the path does not exist.

@@ -1,5 +1,5 @@
 //! The state every handler shares: the serving versions behind atomic swaps, the tokens, the
-//! log, the clock, the id issuer, the metrics and what the last reload said.
+//! log, the clock, the id issuer, the metrics, what the last reload said and the approvals.
 //!
 //! A handler takes one `Arc<Version>` when it starts deciding and uses only that, so a reload
 //! that swaps in a new version never mixes two versions in one decision.
@@ -17,6 +17,7 @@ use crate::ids::Ids;
 use crate::metrics::Metrics;
 use crate::policy::Version;
 use crate::reload::ReloadReport;
+use crate::workflow::Approvals;
 
 /// Shared by every request.
 #[derive(Debug)]
@@ -37,6 +38,8 @@ pub struct AppState {
     pub torn_at_start: Option<TornTail>,
     /// Set when `SIGTERM` (or `Server::shutdown`) starts draining: `/ready` says no.
     pub draining: AtomicBool,
+    /// Approvals; `None` without a tokens file (nobody could act on them).
+    pub approvals: Option<Approvals>,
 }
 
 /// The last reload and the counts, for `/v1/status`.

@@ -207,7 +207,7 @@ fn bodies_that_are_not_requests_are_denied_with_the_reason() {
         (
             b"{\"action\": \"reboot\", \"id\": 7}",
             400,
-            "`id` must be a string",
+            "id: expected the request's own id (a string of at most 256 bytes), found",
         ),
         (b"\xff\xfe", 400, "not valid UTF-8"),
     ] {
@@ -401,7 +401,7 @@ fn unknown_routes_and_methods_get_json_errors() {
 }
 
 #[test]
-fn an_approval_id_is_never_an_allow_and_approval_endpoints_are_not_available() {
+fn an_approval_id_is_never_an_allow_without_tokens_and_nobody_may_act() {
     let fx = start(|_, _| {});
     let mut client = fx.client();
     let mut body = reboot("db-1");
@@ -424,6 +424,7 @@ fn an_approval_id_is_never_an_allow_and_approval_endpoints_are_not_available() {
         &json!({"comment": "ok"}),
     );
     assert_eq!(response.status, 403);
+    // With tokens, an id that does not exist is 404 and nothing is recorded.
     let dir = tempfile::tempdir().unwrap();
     let (tokens, secrets) = tokens_file(dir.path(), &[("carol", &[Role::Approver], &["oncall"])]);
     let fx = start(|config, _| config.tokens = Some(tokens));
@@ -433,10 +434,57 @@ fn an_approval_id_is_never_an_allow_and_approval_endpoints_are_not_available() {
         "/v1/approvals/apr_1/approve",
         &json!({"comment": "ok"}),
     );
-    assert_eq!(response.status, 501);
+    assert_eq!(response.status, 404);
     assert_eq!(
         response.json().unwrap()["error"]["code"],
-        "approvals_unavailable"
+        "unknown_approval"
+    );
+    assert!(fx.log_lines().iter().all(|l| l["kind"] != "approval"));
+}
+
+#[test]
+fn the_callers_id_follows_the_runtimes_rule() {
+    let fx = start(|_, _| {});
+    let mut client = fx.client();
+    // 256 bytes are fine; 129 two-byte characters (258 bytes, 129 characters) are not.
+    let mut body = reboot("web-1");
+    body["id"] = json!("a".repeat(256));
+    let (status, doc) = decide(&mut client, &body);
+    assert_eq!(
+        (status, doc["request_id"].as_str().map(str::len)),
+        (200, Some(256))
+    );
+    for (id, why) in [
+        (json!("é".repeat(129)), "is 258 bytes long (at most 256)"),
+        (json!("line\nbreak"), "control character U+000A"),
+        (json!(""), "is empty"),
+    ] {
+        let mut body = reboot("web-1");
+        body["id"] = id.clone();
+        let (status, doc) = decide(&mut client, &body);
+        assert_eq!(
+            (status, doc["decision"].as_str()),
+            (400, Some("deny")),
+            "{id}"
+        );
+        assert!(
+            doc.get("request_id").is_none(),
+            "an invalid id is not echoed: {doc}"
+        );
+        assert!(
+            doc["errors"][0]["message"].as_str().unwrap().contains(why),
+            "{doc}"
+        );
+    }
+    // A valid id is echoed also when the request is refused before deciding.
+    let mut body = reboot("web-1");
+    body["id"] = json!("ticket-1");
+    body["at"] = json!("2020-01-01T00:00:00Z");
+    let (status, doc) = decide(&mut client, &body);
+    assert_eq!(
+        (status, doc["request_id"].as_str()),
+        (400, Some("ticket-1")),
+        "{doc}"
     );
 }
 

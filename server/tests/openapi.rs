@@ -256,6 +256,9 @@ fn real_responses_match_the_openapi_document() {
     );
     c.response("get", "/v1/status", &bot.get("/v1/status").unwrap());
     c.response("get", "/v1/status", &anon.get("/v1/status").unwrap());
+    // Approvals: the decision above created one.
+    let created = post(&mut bot, decide, &reboot("db-1")).json().unwrap();
+    let id = created["approval"]["id"].as_str().unwrap().to_owned();
     c.response(
         "get",
         "/v1/approvals",
@@ -264,23 +267,89 @@ fn real_responses_match_the_openapi_document() {
     c.response("get", "/v1/approvals", &bot.get("/v1/approvals").unwrap());
     c.response(
         "get",
+        "/v1/approvals",
+        &carol.get("/v1/approvals?status=nope").unwrap(),
+    );
+    c.response("get", "/v1/approvals", &anon.get("/v1/approvals").unwrap());
+    let one = format!("/v1/approvals/{id}");
+    c.response("get", "/v1/approvals/{id}", &carol.get(&one).unwrap());
+    c.response(
+        "get",
         "/v1/approvals/{id}",
         &carol.get("/v1/approvals/apr_1").unwrap(),
+    );
+    c.response("get", "/v1/approvals/{id}", &anon.get(&one).unwrap());
+    let approve = format!("{one}/approve");
+    c.response(
+        "post",
+        "/v1/approvals/{id}/approve",
+        &post(&mut bot, &approve, &json!({})),
     );
     c.response(
         "post",
         "/v1/approvals/{id}/approve",
-        &post(
-            &mut carol,
-            "/v1/approvals/apr_1/approve",
-            &json!({"comment": "ok"}),
-        ),
+        &post(&mut carol, &approve, &json!({"coment": 1})),
+    );
+    c.response(
+        "post",
+        "/v1/approvals/{id}/approve",
+        &post(&mut carol, &approve, &json!({"comment": "ok"})),
+    );
+    c.response(
+        "post",
+        "/v1/approvals/{id}/approve",
+        &post(&mut carol, &approve, &json!({"comment": "again"})),
+    );
+    c.response(
+        "post",
+        "/v1/approvals/{id}/reject",
+        &post(&mut carol, "/v1/approvals/apr_1/reject", &json!({})),
     );
     c.response(
         "post",
         "/v1/approvals/{id}/reject",
         &post(&mut anon, "/v1/approvals/apr_1/reject", &json!({})),
     );
+    let resumed = post(&mut bot, decide, &{
+        let mut r = reboot("db-1");
+        r["approval"] = json!(id);
+        r
+    });
+    assert_eq!(resumed.json().unwrap()["decision"], "allow");
+    c.response("post", decide, &resumed);
+    // Plans.
+    let plan = "/v1/plan";
+    c.response(
+        "post",
+        plan,
+        &post(
+            &mut bot,
+            plan,
+            &json!({"requests": [reboot("web-1"), {"action": "nope"}], "horizon": "1d"}),
+        ),
+    );
+    c.response(
+        "post",
+        plan,
+        &post(&mut bot, plan, &json!({"requests": [], "horizon": "400d"})),
+    );
+    c.response(
+        "post",
+        plan,
+        &post(&mut anon, plan, &json!({"requests": []})),
+    );
+    c.response(
+        "post",
+        plan,
+        &post(&mut carol, plan, &json!({"requests": []})),
+    );
+    c.response(
+        "post",
+        plan,
+        &bot.request("POST", plan, &[("content-type", "text/plain")], Some(b"{}"))
+            .unwrap(),
+    );
+    c.response("get", "/ui/", &anon.get("/ui/").unwrap());
     c.response("get", "/health", &anon.get("/health").unwrap());
     c.response("get", "/ready", &anon.get("/ready").unwrap());
     c.response("get", "/metrics", &bot.get("/metrics").unwrap());
@@ -301,6 +370,21 @@ fn real_responses_match_the_openapi_document() {
         "post /v1/decide 415",
         "post /v1/reload 422",
         "post /v1/reload 200",
+        "get /v1/approvals 200",
+        "get /v1/approvals 400",
+        "get /v1/approvals 401",
+        "get /v1/approvals/{id} 200",
+        "get /v1/approvals/{id} 404",
+        "post /v1/approvals/{id}/approve 200",
+        "post /v1/approvals/{id}/approve 400",
+        "post /v1/approvals/{id}/approve 403",
+        "post /v1/approvals/{id}/approve 409",
+        "post /v1/approvals/{id}/reject 404",
+        "post /v1/plan 200",
+        "post /v1/plan 400",
+        "post /v1/plan 401",
+        "post /v1/plan 403",
+        "post /v1/plan 415",
     ] {
         assert!(
             c.checked.iter().any(|s| s == must),

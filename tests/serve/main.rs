@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value as Json, json};
 use ward_server::client::Client;
 
+mod approvals;
+
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

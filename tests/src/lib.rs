@@ -4,9 +4,11 @@
 //! their rendered diagnostics as insta snapshots), policies that must check clean, and policy
 //! sets with `test` blocks that must pass. The harnesses in `tests/` walk those folders.
 //! Generators shared with `fuzz/` live here too: random programs for the engines
-//! (`differential`) and random policy source text for the compiler (`source`).
+//! (`differential`), random policy source text for the compiler (`source`) and damaged
+//! language-server sessions (`lsp_frames`).
 
 pub mod differential;
+pub mod lsp_frames;
 pub mod source;
 
 use std::collections::BTreeSet;

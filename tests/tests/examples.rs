@@ -60,3 +60,59 @@ fn a_duplicated_key_is_denied_naming_it_on_both_engines() {
         }
     }
 }
+
+/// The bundled example is what users copy, and `docs/ci.md` runs `ward fmt --check` on it.
+#[test]
+fn the_example_guardrails_are_in_the_canonical_layout() {
+    let files = ward::load_policy_set(&repo_dir().join("examples/guardrails")).expect("readable");
+    for (path, text) in files {
+        let formatted = ward_syntax::format::format(&text);
+        assert!(
+            formatted.as_deref() == Ok(text.as_str()),
+            "`{path}` is not in the layout `ward fmt` writes: run `ward fmt examples/guardrails`"
+        );
+    }
+}
+
+/// The decision `docs/language.md` shows for `examples/requests/reboot-db-outside-window.json`
+/// is the one Ward gives (locations included), so the reference cannot drift from the example.
+#[test]
+fn the_language_reference_shows_the_examples_real_decision() {
+    let doc = std::fs::read_to_string(repo_dir().join("docs/language.md")).expect("readable");
+    let marker = "**Decision.** The answer to that request under `examples/guardrails`:";
+    let after = &doc[doc
+        .find(marker)
+        .expect("the decision example is in docs/language.md")..];
+    let start = after.find("```json\n").expect("a json block") + "```json\n".len();
+    let shown: serde_json::Value =
+        serde_json::from_str(&after[start..start + after[start..].find("```").expect("closed")])
+            .expect("the block is JSON");
+    // Locations in the reference are relative to the repository root, as `ward eval` prints
+    // them when run there.
+    let files: Vec<(String, String)> =
+        ward::load_policy_set(&repo_dir().join("examples/guardrails"))
+            .expect("readable")
+            .into_iter()
+            .map(|(path, text)| {
+                let rel = std::path::Path::new(&path)
+                    .strip_prefix(repo_dir())
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or(path);
+                (rel, text)
+            })
+            .collect();
+    let engine = ward::Engine::new(ward::compile(&files).program.expect("checks")).expect("builds");
+    engine
+        .load_entities_str(
+            &std::fs::read_to_string(repo_dir().join("examples/estate.json")).expect("readable"),
+        )
+        .expect("loads");
+    let request =
+        std::fs::read_to_string(repo_dir().join("examples/requests/reboot-db-outside-window.json"))
+            .expect("readable");
+    let decided = serde_json::to_value(engine.decide_str(&request)).expect("serializes");
+    assert_eq!(
+        decided, shown,
+        "docs/language.md shows another decision than Ward gives"
+    );
+}

@@ -1,7 +1,8 @@
 //! Dependency fences (ARCHITECTURE.md, "Boundaries"): the runtime knows nothing of the parser,
 //! salsa, miette or the LSP; the syntax crate knows nothing of salsa; the lean library pulls in
 //! no CLI, terminal or editor crate; the language server does not reach the runtime; only the
-//! CLI's renderer uses miette; the checker does no file IO.
+//! CLI's renderer uses miette; the checker does no file IO; the MCP guard reaches the service
+//! only over HTTP.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -110,6 +111,26 @@ fn the_language_server_does_not_reach_the_runtime() {
             "ward-embed",
             "cranelift-codegen",
             "cranelift-jit",
+        ],
+    );
+}
+
+/// The MCP guard reaches `ward serve` over HTTP only: it knows neither the service's code (nor its
+/// approvals store) nor any HTTP server, TLS or command-line crate.
+#[test]
+fn the_mcp_guard_talks_to_the_service_only_over_http() {
+    assert_free_of(
+        "ward-mcp",
+        &[
+            "ward-server",
+            "axum",
+            "hyper",
+            "tokio",
+            "rustls",
+            "native-tls",
+            "openssl",
+            "clap",
+            "miette",
         ],
     );
 }

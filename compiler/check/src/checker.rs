@@ -47,6 +47,7 @@ pub(crate) struct Outcome {
     pub diagnostics: Vec<(usize, Diagnostic)>,
     /// Sorted by file, then position.
     pub symbols: Vec<Symbol>,
+    pub names: crate::ide::Names,
 }
 
 /// A top-level definition.
@@ -197,6 +198,9 @@ pub(crate) struct Checker<'a> {
     pub symbols: Vec<Symbol>,
     /// Whether to record symbols at all.
     pub record_symbols: bool,
+    /// The entities of the `test` block being checked, by type and id: where each id is
+    /// written in its declaration.
+    pub test_entity_ids: HashMap<(u32, String), Span>,
     /// Symbols already built, to copy for the next use of the same thing.
     pub symbol_memo: crate::symbols::Memo,
     /// The calls of user functions being checked (file, span), innermost last.
@@ -236,12 +240,23 @@ pub(crate) fn check(files: &[Source<'_>], mode: Mode, symbols: bool) -> Outcome 
     }
     let program = ck.check_items();
     ck.declaration_symbols();
+    let names = if symbols {
+        // The editor's tables only describe what was checked: any diagnostic their
+        // signatures would raise again (or raise for an unreferenced stdlib item) is dropped.
+        let reported = ck.diags.len();
+        let names = ck.names();
+        ck.diags.truncate(reported);
+        names
+    } else {
+        crate::ide::Names::default()
+    };
     let has_error = ck.diags.iter().any(|(_, d)| d.is_error());
     let symbols = sorted_symbols(std::mem::take(&mut ck.symbols));
     Outcome {
         program: if has_error { None } else { Some(program) },
         diagnostics: ck.diags,
         symbols,
+        names,
     }
 }
 
@@ -295,6 +310,7 @@ impl<'a> Checker<'a> {
             items: HashMap::new(),
             symbols: Vec::new(),
             record_symbols: true,
+            test_entity_ids: HashMap::new(),
             symbol_memo: crate::symbols::Memo::default(),
             call_stack: Vec::new(),
             line_starts: files
@@ -1047,15 +1063,263 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// A symbol at the name of every user declaration, so hovering it shows it too.
+    /// A symbol at the name of every user declaration, so hovering it shows it too: items,
+    /// and the attributes, action and context fields and enum variants they declare.
     fn declaration_symbols(&mut self) {
+        if !self.record_symbols {
+            return;
+        }
         let items: Vec<(usize, &'a ast::Item)> = self.items.values().copied().collect();
         for (file, item) in items {
             let Some(name) = item.name() else { continue };
-            if let Some(def) = self.globals.get(&name.name).copied() {
-                self.def_symbol(file, name.span, &name.name, def);
+            let Some(def) = self.globals.get(&name.name).copied() else {
+                continue;
+            };
+            self.def_symbol(file, name.span, &name.name, def);
+            match (item, def) {
+                (ast::Item::Entity(e), Def::Entity(id)) => {
+                    for field in &e.fields {
+                        let attr = self.entities[id as usize]
+                            .attr_index
+                            .get(&field.name.name)
+                            .copied();
+                        if let Some(attr) = attr {
+                            self.attr_symbol(file, field.name.span, id, attr);
+                        }
+                    }
+                }
+                (ast::Item::Action(a), Def::Action(id)) => {
+                    for field in &a.fields {
+                        let info = &self.actions[id as usize];
+                        let ty = info
+                            .index
+                            .get(&field.name.name)
+                            .map(|&f| info.fields[f as usize].1.clone());
+                        if let Some(ty) = ty {
+                            let owner = a.name.name.clone();
+                            self.field_symbol(
+                                file,
+                                field.name.span,
+                                &field.name.name,
+                                &ty,
+                                Some(&owner),
+                            );
+                        }
+                    }
+                }
+                (ast::Item::Enum(e), Def::Enum(id)) => {
+                    for v in &e.variants {
+                        let index = self.enums[id as usize].index.get(&v.name.name).copied();
+                        if let Some(index) = index {
+                            self.variant_symbol(file, v.name.span, id, index);
+                        }
+                    }
+                }
+                _ => {}
             }
         }
+        if let Some((file, ctx)) = self.context_decl {
+            for field in &ctx.fields {
+                let ty = self
+                    .context_index
+                    .get(&field.name.name)
+                    .map(|&f| self.context[f as usize].1.clone());
+                if let Some(ty) = ty {
+                    self.field_symbol(file, field.name.span, &field.name.name, &ty, None);
+                }
+            }
+        }
+    }
+
+    /// The names the set declares, with their types and docs, for the editor.
+    fn names(&mut self) -> crate::ide::Names {
+        use crate::ide;
+        let doc = |s: Option<&str>| s.map(|d| d.trim().to_string()).filter(|d| !d.is_empty());
+        let field_docs = |item: Option<&(usize, &ast::Item)>| -> Vec<(String, Option<String>)> {
+            let fields = match item.map(|(_, i)| *i) {
+                Some(ast::Item::Entity(e)) => &e.fields,
+                Some(ast::Item::Action(a)) => &a.fields,
+                _ => return Vec::new(),
+            };
+            fields
+                .iter()
+                .map(|f| (f.name.name.clone(), doc(f.doc.as_deref())))
+                .collect()
+        };
+        let fields = |ck: &Self, list: &[(String, Ty)], docs: &[(String, Option<String>)]| {
+            list.iter()
+                .map(|(n, t)| ide::FieldInfo {
+                    name: n.clone(),
+                    ty: ck.show(t),
+                    doc: docs
+                        .iter()
+                        .find(|(d, _)| d == n)
+                        .and_then(|(_, d)| d.clone()),
+                })
+                .collect::<Vec<_>>()
+        };
+        let item_doc = |ck: &Self, name: &str| doc(ck.items.get(name).and_then(|(_, i)| i.doc()));
+        let mut names = ide::Names::default();
+        for e in &self.entities {
+            let docs = field_docs(self.items.get(&e.name));
+            names.entities.push(ide::EntityInfo {
+                name: e.name.clone(),
+                doc: item_doc(self, &e.name),
+                attrs: fields(self, &e.attrs, &docs),
+            });
+        }
+        for r in &self.relations {
+            let end =
+                |e: Option<u32>| e.map_or("?".to_string(), |id| self.entity_name(id).to_string());
+            names.relations.push(ide::RelationInfo {
+                name: r.name.clone(),
+                from: end(r.from),
+                to: end(r.to),
+                doc: item_doc(self, &r.name),
+            });
+        }
+        for e in &self.enums {
+            let docs: Vec<Option<String>> = match self.items.get(&e.name) {
+                Some((_, ast::Item::Enum(decl))) => e
+                    .variants
+                    .iter()
+                    .map(|v| {
+                        decl.variants
+                            .iter()
+                            .find(|d| d.name.name == *v)
+                            .and_then(|d| doc(d.doc.as_deref()))
+                    })
+                    .collect(),
+                _ => vec![None; e.variants.len()],
+            };
+            names.enums.push(ide::EnumInfo {
+                name: e.name.clone(),
+                doc: item_doc(self, &e.name),
+                variants: e.variants.iter().cloned().zip(docs).collect(),
+            });
+        }
+        for a in &self.actions {
+            let docs = field_docs(self.items.get(&a.name));
+            names.actions.push(ide::ActionInfo {
+                name: a.name.clone(),
+                doc: item_doc(self, &a.name),
+                fields: fields(self, &a.fields, &docs),
+            });
+        }
+        let context_docs: Vec<(String, Option<String>)> = self
+            .context_decl
+            .map(|(_, c)| {
+                c.fields
+                    .iter()
+                    .map(|f| (f.name.name.clone(), doc(f.doc.as_deref())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.context = fields(self, &self.context, &context_docs);
+        let value = |ck: &mut Self, def: Def| -> Option<ide::ValueInfo> {
+            Some(match def {
+                Def::Const(c) => {
+                    let info = &ck.consts[c as usize];
+                    let detail = match &info.value {
+                        Some((ty, _, _)) if !ty.is_error() => {
+                            format!("const {}: {}", info.decl.name.name, ck.show(ty))
+                        }
+                        _ => format!("const {}", info.decl.name.name),
+                    };
+                    ide::ValueInfo {
+                        name: info.decl.name.name.clone(),
+                        kind: "const",
+                        detail,
+                        doc: doc(info.decl.doc.as_deref()),
+                        params: Vec::new(),
+                    }
+                }
+                Def::Fn(f) => {
+                    let (params, ret) = ck.fn_sig(f);
+                    let info = &ck.fns[f as usize];
+                    let params: Vec<ide::FieldInfo> = info
+                        .decl
+                        .params
+                        .iter()
+                        .zip(&params)
+                        .map(|(p, ty)| ide::FieldInfo {
+                            name: p.name.name.clone(),
+                            ty: ck.show(ty),
+                            doc: None,
+                        })
+                        .collect();
+                    let shown: Vec<String> = params
+                        .iter()
+                        .map(|p| format!("{}: {}", p.name, p.ty))
+                        .collect();
+                    ide::ValueInfo {
+                        name: info.decl.name.name.clone(),
+                        kind: "fn",
+                        detail: format!(
+                            "fn {}({}) -> {}",
+                            info.decl.name.name,
+                            shown.join(", "),
+                            ck.show(&ret)
+                        ),
+                        doc: doc(info.decl.doc.as_deref()),
+                        params,
+                    }
+                }
+                Def::Window(w) => {
+                    let info = &ck.windows[w as usize];
+                    ide::ValueInfo {
+                        name: info.decl.name.name.clone(),
+                        kind: "window",
+                        detail: format!("window {}", info.display),
+                        doc: doc(info.decl.doc.as_deref()),
+                        params: Vec::new(),
+                    }
+                }
+                _ => return None,
+            })
+        };
+        let mut globals: Vec<(String, Def)> =
+            self.globals.iter().map(|(n, d)| (n.clone(), *d)).collect();
+        globals.sort_by(|a, b| a.0.cmp(&b.0));
+        for (name, def) in globals {
+            if let Def::Rule(_) = def {
+                names.rules.push(name);
+                continue;
+            }
+            if let Some(mut v) = value(self, def) {
+                v.name = name;
+                names.values.push(v);
+            }
+        }
+        let qualified: Vec<usize> = self
+            .globals
+            .values()
+            .filter_map(|d| match d {
+                Def::Module(m) => Some(*m),
+                _ => None,
+            })
+            .collect();
+        let mut modules: Vec<(usize, Vec<(String, Def)>)> = self
+            .module_items
+            .iter()
+            .map(|(m, items)| (*m, items.iter().map(|(n, d)| (n.clone(), *d)).collect()))
+            .collect();
+        modules.sort_by_key(|(m, _)| *m);
+        for (m, mut items) in modules {
+            items.sort_by(|a, b| a.0.cmp(&b.0));
+            let infos = items
+                .into_iter()
+                .filter_map(|(_, d)| value(self, d))
+                .collect();
+            names.modules.push((
+                ide::ModuleInfo {
+                    name: self.files[m].module.unwrap_or("?").to_string(),
+                    items: infos,
+                },
+                qualified.contains(&m),
+            ));
+        }
+        names
     }
 
     pub(crate) fn fn_ir_id(&mut self, idx: u32) -> u32 {

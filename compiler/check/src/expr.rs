@@ -557,6 +557,10 @@ impl Checker<'_> {
                         .first()
                         .map(|&a| self.actions[a as usize].name.clone());
                     self.field_symbol(sc.file, ident.span, &ident.name, &ty, owner.as_deref());
+                    if let Some((_, others)) = sc.rule_actions.split_first() {
+                        let others = others.to_vec();
+                        self.also_action_fields(&others, &ident.name);
+                    }
                     (ty.clone(), mk(&ty, ir::ExprKind::Arg(id)))
                 }
                 Resolved::Context(ty, id) => {

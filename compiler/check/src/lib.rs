@@ -22,6 +22,7 @@ mod checker;
 pub mod codes;
 mod depth;
 mod expr;
+pub mod ide;
 mod rule;
 mod suggest;
 mod symbols;
@@ -88,6 +89,14 @@ impl std::fmt::Debug for Database {
 }
 
 impl Database {
+    /// A database that reports every salsa event to `callback` (tests use it to see which
+    /// queries an edit re-runs).
+    pub fn with_events(callback: impl Fn(salsa::Event) + Send + Sync + 'static) -> Database {
+        Database {
+            storage: salsa::Storage::new(Some(Box::new(callback))),
+        }
+    }
+
     /// Create the inputs of a policy set (files as `(path, text)`) with the embedded stdlib.
     pub fn policy_set(&self, files: &[(String, String)]) -> PolicySet {
         let user = files
@@ -174,6 +183,9 @@ pub struct Checked {
     pub diagnostics: Vec<FileDiagnostic>,
     /// Every resolved name, sorted by file (index in [`Compiled::files`] order), then position.
     pub symbols: Vec<Symbol>,
+    /// The names the set declares, with types and docs (for completion); kept when the set
+    /// has errors. Empty when symbols are not recorded.
+    pub names: ide::Names,
 }
 
 impl Checked {
@@ -189,12 +201,13 @@ impl Checked {
             .find(|s| s.span.start <= offset && offset < s.span.end.max(s.span.start + 1))
     }
 
-    /// Every place that refers to the same definition as `symbol` (its declaration included).
+    /// Every place that refers to a declaration `symbol` stands for (its declarations
+    /// included): with a field shared by the actions of a rule's `on`, the uses of each.
     pub fn references<'s>(&'s self, symbol: &'s Symbol) -> impl Iterator<Item = &'s Symbol> + 's {
         self.symbols.iter().filter(move |s| {
-            symbol.definition.is_some()
-                && s.definition == symbol.definition
-                && s.kind == symbol.kind
+            s.kind == symbol.kind
+                && s.definitions()
+                    .any(|d| symbol.definitions().any(|e| d == e))
         })
     }
 }
@@ -261,6 +274,7 @@ fn check_set(
         .collect();
     let mut outcome = checker::check(&sources, mode, symbols);
     let symbols = std::mem::take(&mut outcome.symbols);
+    let names = std::mem::take(&mut outcome.names);
     diagnostics.extend(outcome.diagnostics);
     diagnostics.sort_by_key(|(file, d)| (*file, d.span().start));
     let has_error = diagnostics.iter().any(|(_, d)| d.is_error());
@@ -274,6 +288,7 @@ fn check_set(
             })
             .collect(),
         symbols,
+        names,
     }
 }
 

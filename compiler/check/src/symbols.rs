@@ -34,6 +34,8 @@ pub enum SymbolKind {
     Action,
     Rule,
     Module,
+    /// An entity a `test` block declares (`Identity::"alice" { … }`), at its id.
+    TestEntity,
 }
 
 /// A name in the source and what it refers to.
@@ -52,6 +54,21 @@ pub struct Symbol {
     pub definition: Option<(usize, Span)>,
     /// The `///` doc comment of the declaration.
     pub doc: Option<String>,
+    /// Further declarations the name stands for: in a rule `on a, b`, a field refers to the
+    /// field of every listed action (`definition` is the first one's).
+    pub also: Vec<(usize, Span)>,
+}
+
+impl Symbol {
+    /// Every declaration the name stands for.
+    pub fn definitions(&self) -> impl Iterator<Item = (usize, Span)> + '_ {
+        self.definition.into_iter().chain(self.also.iter().copied())
+    }
+
+    /// Whether this is the name of a declaration (not a use of it).
+    pub fn is_declaration(&self) -> bool {
+        self.definitions().any(|d| d == (self.file, self.span))
+    }
 }
 
 /// Symbols already built, by what they refer to: every use of the same attribute, field or
@@ -129,7 +146,51 @@ impl<'a> Checker<'a> {
             detail,
             definition,
             doc: doc.map(str::to_string),
+            also: Vec::new(),
         });
+    }
+
+    /// Add to the symbol just recorded the field `name` of each of `actions` (a rule's other
+    /// actions), so that it refers to all of them.
+    pub(crate) fn also_action_fields(&mut self, actions: &[u32], name: &str) {
+        if !self.record_symbols {
+            return;
+        }
+        let decls: Vec<(usize, Span)> = actions
+            .iter()
+            .filter_map(|&a| {
+                let action = self.actions.get(a as usize)?.name.clone();
+                self.field_decl(&action, name)
+                    .map(|(f, d)| (f, d.name.span))
+            })
+            .collect();
+        if let Some(last) = self.symbols.last_mut() {
+            for d in decls {
+                if Some(d) != last.definition && !last.also.contains(&d) {
+                    last.also.push(d);
+                }
+            }
+        }
+    }
+
+    /// Record the id of a test entity (`Identity::"alice"`) declared at `decl` in the test.
+    pub(crate) fn test_entity_symbol(
+        &mut self,
+        file: usize,
+        id: &ast::StrLit,
+        ty: &str,
+        decl: Span,
+    ) {
+        let detail = format!("{ty}::\"{}\" (an entity of this test)", id.value);
+        self.symbol(
+            file,
+            id.span,
+            &id.value,
+            SymbolKind::TestEntity,
+            detail,
+            Some((file, decl)),
+            None,
+        );
     }
 
     /// Record a use (or the declaration) of a top-level definition.

@@ -24,6 +24,19 @@ const MAX_CONST_DEPTH: u32 = 32;
 
 impl Checker<'_> {
     pub(crate) fn check_test(&mut self, file: usize, test: &ast::TestDecl) -> ir::Test {
+        // Where each entity of the test is declared, so that references to it resolve.
+        self.test_entity_ids.clear();
+        if let Some(ast::TestEntities::Inline { entries, .. }) = &test.entities {
+            for entry in entries {
+                if let ast::EntityEntry::Entity { ty, id, .. } = entry
+                    && let Some(Def::Entity(ety)) = self.globals.get(&ty.name)
+                {
+                    self.test_entity_ids
+                        .entry((*ety, id.value.clone()))
+                        .or_insert(id.span);
+                }
+            }
+        }
         let entities = match &test.entities {
             None => ir::TestEntities::None,
             Some(ast::TestEntities::From(path)) => {
@@ -86,9 +99,20 @@ impl Checker<'_> {
                         continue;
                     }
                     seen.insert((ety, id.value.clone()), *span);
+                    self.def_symbol(file, ty.span, &ty.name, Def::Entity(ety));
+                    self.test_entity_symbol(file, id, &ty.name, id.span);
                     let fields: Vec<(String, Ty)> = self.entities[ety as usize].attrs.clone();
                     let owner = format!("entity `{}::\"{}\"`", ty.name, id.value);
                     let record = self.record(file, *span, attrs, &fields, &owner, "attribute");
+                    for field in attrs {
+                        let attr = self.entities[ety as usize]
+                            .attr_index
+                            .get(&field.name.name)
+                            .copied();
+                        if let Some(attr) = attr {
+                            self.attr_symbol(file, field.name.span, ety, attr);
+                        }
+                    }
                     let by_type = entities
                         .entry(ty.name.clone())
                         .or_insert_with(|| Value::Object(Map::new()));
@@ -117,6 +141,7 @@ impl Checker<'_> {
                             continue;
                         }
                     };
+                    self.def_symbol(file, relation.span, &relation.name, Def::Relation(rel));
                     let info = &self.relations[rel as usize];
                     let (Some(a), Some(b)) = (info.from, info.to) else {
                         continue;
@@ -209,7 +234,21 @@ impl Checker<'_> {
             Some(a) => {
                 let fields = self.actions[a as usize].fields.clone();
                 let owner = format!("action `{}`", case.action.name);
-                self.record(file, case.action.span, &case.args, &fields, &owner, "field")
+                let record =
+                    self.record(file, case.action.span, &case.args, &fields, &owner, "field");
+                for field in &case.args {
+                    if let Some((_, ty)) = fields.iter().find(|(n, _)| *n == field.name.name) {
+                        let ty = ty.clone();
+                        self.field_symbol(
+                            file,
+                            field.name.span,
+                            &field.name.name,
+                            &ty,
+                            Some(&case.action.name),
+                        );
+                    }
+                }
+                record
             }
             None => {
                 let mut diag = Diagnostic::error(
@@ -236,6 +275,12 @@ impl Checker<'_> {
             "the context",
             "field",
         );
+        for field in &case.context {
+            if let Some((_, ty)) = fields.iter().find(|(n, _)| *n == field.name.name) {
+                let ty = ty.clone();
+                self.field_symbol(file, field.name.span, &field.name.name, &ty, None);
+            }
+        }
         let at = case.at.map_or(0, |t| t.value.seconds);
         let request = json!({
             "action": case.action.name,
@@ -377,7 +422,17 @@ impl Checker<'_> {
             (ExprKind::Timestamp(t), Ty::Timestamp) => Value::String(format_timestamp(t.seconds)),
             (ExprKind::EntityRef { ty: name, id }, Ty::Entity(want)) => {
                 match self.entity_type(file, name) {
-                    Some(found) if found == *want => Value::String(id.value.clone()),
+                    Some(found) if found == *want => {
+                        self.def_symbol(file, name.span, &name.name, Def::Entity(found));
+                        let decl = self
+                            .test_entity_ids
+                            .get(&(found, id.value.clone()))
+                            .copied();
+                        if let Some(decl) = decl.filter(|d| *d != id.span) {
+                            self.test_entity_symbol(file, id, &name.name, decl);
+                        }
+                        Value::String(id.value.clone())
+                    }
                     Some(found) => {
                         self.wrong_value(file, e.span, ty, &Ty::Entity(found));
                         Value::Null
@@ -388,6 +443,8 @@ impl Checker<'_> {
             (ExprKind::EnumValue { ty: name, variant }, Ty::Enum(want)) => {
                 match self.enum_variant(file, name, variant) {
                     Some((found, v)) if found == *want => {
+                        self.def_symbol(file, name.span, &name.name, Def::Enum(found));
+                        self.variant_symbol(file, variant.span, found, v);
                         Value::String(self.enums[found as usize].variants[v as usize].clone())
                     }
                     Some((found, _)) => {

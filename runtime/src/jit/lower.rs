@@ -378,7 +378,7 @@ fn collect_deps(e: &Expr, calls: &mut Vec<usize>) -> Deps {
     let mut deps = Deps::default();
     let mut bound = Vec::new();
     let mut read = Vec::new();
-    crate::prepared::walk(e, &mut |x| match &x.kind {
+    e.visit(|x| match &x.kind {
         ExprKind::Arg(i) => deps.args.push(*i),
         ExprKind::Local(id) => read.push(id.0),
         ExprKind::Now
@@ -420,7 +420,7 @@ fn collect_deps(e: &Expr, calls: &mut Vec<usize>) -> Deps {
 fn expr_key(e: &Expr) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
-    crate::prepared::walk(e, &mut |x| {
+    e.visit(|x| {
         let _ = write!(out, "{:?}:", x.ty);
         let _ = match &x.kind {
             ExprKind::Bool(b) => write!(out, "bool {b}"),
@@ -478,7 +478,7 @@ pub(crate) fn check_size(program: &Program) -> Result<(), JitError> {
         // Ok(size), or Err(a callee whose size is not known yet).
         let mut total = 0usize;
         let mut missing = None;
-        crate::prepared::walk(e, &mut |x| {
+        e.visit(|x| {
             total = total.saturating_add(1);
             if let ExprKind::Call { func, .. } = &x.kind {
                 match sizes.get(func.index()) {
@@ -963,7 +963,7 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
         };
         // The entity's static type, from an occurrence in `e`.
         let mut ty = None;
-        crate::prepared::walk(e, &mut |x| {
+        e.visit(|x| {
             let is_root = match (&x.kind, root) {
                 (ExprKind::Arg(i), Root::Arg(r)) => *i == r,
                 (ExprKind::Local(id), Root::Local(r)) => id.0 == r,
