@@ -15,6 +15,10 @@ while read -r pkg _; do
   [[ -z $pkg || $pkg == \#* ]] && continue
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done < scripts/apt-packages.txt
+# npm, for the grammar test's tool (scripts/test.d/40-grammar.sh): a Node.js from another source
+# usually bundles it, and Debian's `npm` package would replace that Node.js, so Debian's is
+# installed only when no `npm` command exists at all.
+command -v npm >/dev/null || missing+=(npm)
 if ((${#missing[@]})); then
   sudo=()
   if [[ $(id -u) -ne 0 ]]; then

@@ -1,9 +1,11 @@
 //! The server's state and the language features over it: the salsa database with one input per
 //! file of the policy set (the open documents plus every `.ward` file under the workspace
 //! root), and hover, definition, references, formatting, completion and diagnostics computed
-//! from [`ward_check::check`] in LSP terms.
+//! from [`ward_check::check_diagnostics`], [`ward_check::check_names`] and
+//! [`ward_check::check`] in LSP terms.
 //!
-//! Inputs are updated in place when a document changes, so salsa re-parses only that file.
+//! Inputs are updated in place when a document changes, so salsa re-parses only that file and
+//! re-checks only the rules the edit touches (`docs/editors.md`).
 //! This module knows nothing of JSON-RPC (the message loop is in the crate root) or of the
 //! runtime.
 
@@ -261,7 +263,8 @@ impl World {
     /// the last call (to clear them), and for every open document.
     pub fn diagnostics(&mut self) -> Vec<Published> {
         let mut by_file: BTreeMap<usize, Vec<Diagnostic>> = BTreeMap::new();
-        for d in &self.checked().diagnostics {
+        // Only the diagnostics: the symbols are gathered when a request needs them.
+        for d in ward_check::check_diagnostics(&self.db, self.set) {
             let Some(i) = self.index(&d.file) else {
                 continue;
             };
@@ -514,8 +517,13 @@ impl World {
             .map(|(_, f)| f.text(&self.db).as_str())
             .collect();
         let estates = TestEstates(self.test_estates());
-        let items =
-            ward_check::ide::complete(&self.checked().names, text, offset, &texts, &estates);
+        let items = ward_check::ide::complete(
+            ward_check::check_names(&self.db, self.set),
+            text,
+            offset,
+            &texts,
+            &estates,
+        );
         use ward_check::ide::ItemKind as K;
         let items: Vec<Json> = items
             .into_iter()
@@ -579,7 +587,11 @@ impl World {
         let Some((offset, text)) = self.offset_in(file, position) else {
             return Json::Null;
         };
-        match ward_check::ide::signature_help(&self.checked().names, text, offset) {
+        match ward_check::ide::signature_help(
+            ward_check::check_names(&self.db, self.set),
+            text,
+            offset,
+        ) {
             None => Json::Null,
             Some(s) => serde_json::json!({
                 "signatures": [{
@@ -769,9 +781,7 @@ impl World {
         let index = LineIndex::new(text);
         let (start, end) = (index.offset(range.start), index.offset(range.end));
         let mut out = Vec::new();
-        for d in self
-            .checked()
-            .diagnostics
+        for d in ward_check::check_diagnostics(&self.db, self.set)
             .iter()
             .filter(|d| d.file == *path)
         {

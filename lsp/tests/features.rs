@@ -542,3 +542,40 @@ fn outline_symbols_rename_tokens_signatures_and_fixes() {
     );
     c.stop();
 }
+
+#[test]
+fn rename_edits_every_file_and_refuses_a_collision_in_another() {
+    let mut c = Client::start();
+    c.open(POLICY);
+    // A second file of the set, using `Identity` and declaring `Person`.
+    let other = "file:///work/other.ward";
+    let text = "const boss = Identity::\"alice\"\nenum Person { a }\n";
+    c.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": {
+        "uri": other, "languageId": "ward", "version": 1, "text": text } }),
+    );
+    // Taken in the other file.
+    let err = c
+        .request("textDocument/rename", json!({
+            "textDocument": { "uri": URI },
+            "position": { "line": pos(POLICY, "Identity", 0, 1).0, "character": pos(POLICY, "Identity", 0, 1).1 },
+            "newName": "Person",
+        }))
+        .unwrap_err();
+    assert!(err.message.contains("`Person`"), "{}", err.message);
+    // Free: edits in both files.
+    let edit = c.at(
+        "textDocument/rename",
+        pos(POLICY, "Identity", 0, 1),
+        json!({ "newName": "Human" }),
+    );
+    let changes = edit["changes"].as_object().unwrap();
+    assert_eq!(changes.len(), 2, "{edit:#}");
+    assert_eq!(changes[other].as_array().unwrap().len(), 1, "{edit:#}");
+    assert_eq!(
+        changes[other][0]["range"],
+        json!({ "start": { "line": 0, "character": 13 }, "end": { "line": 0, "character": 21 } })
+    );
+    c.stop();
+}

@@ -6,7 +6,10 @@
 //! This module works on already parsed files; it knows nothing of salsa, IO or rendering.
 //! Expressions are in `expr.rs`, rules in `rule.rs`, windows in `window.rs`, tests in `test_block.rs`.
 
+use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use ward_ir as ir;
 use ward_syntax::ast;
@@ -82,7 +85,7 @@ impl Def {
 }
 
 /// Where a name was defined.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Origin {
     pub file: usize,
     pub span: Span,
@@ -95,14 +98,14 @@ pub(crate) enum State {
     Done,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct EnumInfo {
     pub name: String,
     pub variants: Vec<String>,
     pub index: HashMap<String, u32>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct EntityInfo {
     pub name: String,
     pub attrs: Vec<(String, Ty)>,
@@ -111,14 +114,14 @@ pub(crate) struct EntityInfo {
     pub relations: HashMap<String, u32>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct RelationInfo {
     pub name: String,
     pub from: Option<u32>,
     pub to: Option<u32>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct ActionInfo {
     pub name: String,
     pub fields: Vec<(String, Ty)>,
@@ -130,8 +133,9 @@ pub(crate) struct ConstInfo<'a> {
     pub decl: &'a ast::ConstDecl,
     pub file: usize,
     pub state: State,
-    /// Type, lowered value (locals numbered from 0) and the number of locals it uses.
-    pub value: Option<(Ty, ir::Expr, u32)>,
+    /// Type, lowered value (locals numbered from 0) and the number of locals it uses; shared
+    /// with the [`Env`] it was checked in.
+    pub value: Option<Arc<(Ty, ir::Expr, u32)>>,
     /// The effective depth of the value (`ward_ir::limits::depth`).
     pub depth: usize,
 }
@@ -163,22 +167,23 @@ pub(crate) struct WindowInfo<'a> {
 pub(crate) struct Checker<'a> {
     pub files: &'a [Source<'a>],
     pub diags: Vec<(usize, Diagnostic)>,
-    pub globals: HashMap<String, Def>,
+    // The tables a rule's check only reads are borrowed from the [`Env`] it starts from.
+    pub globals: Cow<'a, HashMap<String, Def>>,
     pub origins: HashMap<String, Origin>,
     /// Items of each stdlib module (by index into `files`).
-    pub module_items: HashMap<usize, HashMap<String, Def>>,
-    pub enums: Vec<EnumInfo>,
-    pub entities: Vec<EntityInfo>,
-    pub relations: Vec<RelationInfo>,
-    pub context: Vec<(String, Ty)>,
-    pub context_index: HashMap<String, u32>,
-    pub actions: Vec<ActionInfo>,
-    pub action_index: HashMap<String, u32>,
+    pub module_items: Cow<'a, HashMap<usize, HashMap<String, Def>>>,
+    pub enums: Cow<'a, [EnumInfo]>,
+    pub entities: Cow<'a, [EntityInfo]>,
+    pub relations: Cow<'a, [RelationInfo]>,
+    pub context: Cow<'a, [(String, Ty)]>,
+    pub context_index: Cow<'a, HashMap<String, u32>>,
+    pub actions: Cow<'a, [ActionInfo]>,
+    pub action_index: Cow<'a, HashMap<String, u32>>,
     pub consts: Vec<ConstInfo<'a>>,
     pub fns: Vec<FnInfo<'a>>,
     pub windows: Vec<WindowInfo<'a>>,
     pub rules: Vec<(usize, &'a ast::RuleDecl)>,
-    pub rule_names: HashMap<String, u32>,
+    pub rule_names: Cow<'a, HashMap<String, u32>>,
     pub tests: Vec<(usize, &'a ast::TestDecl)>,
     pub default: Option<(usize, &'a ast::DefaultDecl)>,
     pub context_decl: Option<(usize, &'a ast::ContextDecl)>,
@@ -192,8 +197,8 @@ pub(crate) struct Checker<'a> {
     pub regexes: Vec<String>,
     pub regex_index: HashMap<String, u32>,
     pub fn_stack: Vec<u32>,
-    /// The first declaration of each user top-level name, for symbols.
-    pub items: HashMap<String, (usize, &'a ast::Item)>,
+    /// The first declaration of each user top-level name, for symbols (see [`Checker::item`]).
+    pub items: Cow<'a, HashMap<String, ItemRef>>,
     /// Every name in the source and what it refers to (hover, go to definition).
     pub symbols: Vec<Symbol>,
     /// Whether to record symbols at all.
@@ -205,8 +210,9 @@ pub(crate) struct Checker<'a> {
     pub symbol_memo: crate::symbols::Memo,
     /// The calls of user functions being checked (file, span), innermost last.
     pub call_stack: Vec<(usize, Span)>,
-    /// Byte offsets of the line starts of each file, for locations.
-    pub line_starts: Vec<Vec<u32>>,
+    /// Byte offsets of the line starts of each file, for locations (computed when first
+    /// needed: a rule checked alone needs those of its own file only).
+    pub line_starts: Vec<OnceCell<Vec<u32>>>,
     pub const_stack: Vec<u32>,
     pub window_stack: Vec<u32>,
 }
@@ -241,12 +247,8 @@ pub(crate) fn check(files: &[Source<'_>], mode: Mode, symbols: bool) -> Outcome 
     let program = ck.check_items();
     ck.declaration_symbols();
     let names = if symbols {
-        // The editor's tables only describe what was checked: any diagnostic their
-        // signatures would raise again (or raise for an unreferenced stdlib item) is dropped.
-        let reported = ck.diags.len();
-        let names = ck.names();
-        ck.diags.truncate(reported);
-        names
+        // Reports nothing (see `names`): the editor's tables only describe what was checked.
+        ck.names()
     } else {
         crate::ide::Names::default()
     };
@@ -260,9 +262,158 @@ pub(crate) fn check(files: &[Source<'_>], mode: Mode, symbols: bool) -> Outcome 
     }
 }
 
+/// A declaration's place: the index of its file and its index among that file's items.
+pub(crate) type ItemRef = (usize, usize);
+
+/// The checker's state once every declaration a rule may use is checked (the schema, the
+/// constants, functions and windows): owned data, declarations named by [`ItemRef`], so that
+/// it can be a query's result (`lib.rs`) and each rule, the `default` and the tests can be checked
+/// from it alone ([`check_env`], [`check_one_rule`], [`check_rest`]). Equal from one revision
+/// to the next when an edit changes only the inside of a rule (the files it is made from have
+/// their rules' bodies blanked out), so the rules' checks that depend on it are reused.
+#[derive(Clone, Debug)]
+pub(crate) struct Env(Box<EnvData>);
+
+impl PartialEq for Env {
+    fn eq(&self, other: &Env) -> bool {
+        // Constant values may be `MAX_DEPTH` deep: compare them where the stack allows.
+        stacker::maybe_grow(256 << 10, 64 << 20, || self.0 == other.0)
+    }
+}
+
+/// A checked constant's type, value and number of locals (see [`ConstInfo::value`]).
+type ConstValue = Arc<(Ty, ir::Expr, u32)>;
+/// A function's parameter and return types.
+type Signature = (Vec<Ty>, Ty);
+
+/// A function of [`EnvData`]: [`FnInfo`] with its declaration named by place.
+#[derive(Clone, Debug, PartialEq)]
+struct FnEntry {
+    decl: ItemRef,
+    display: String,
+    sig: Option<Signature>,
+    state: State,
+    ir_id: Option<u32>,
+    in_cycle: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct EnvData {
+    /// What checking the declarations reported, and the names it resolved.
+    diags: Vec<(usize, Diagnostic)>,
+    symbols: Vec<Symbol>,
+    globals: HashMap<String, Def>,
+    // No `origins`: they serve collection only, and would hold every rule's place.
+    module_items: HashMap<usize, HashMap<String, Def>>,
+    enums: Vec<EnumInfo>,
+    entities: Vec<EntityInfo>,
+    relations: Vec<RelationInfo>,
+    context: Vec<(String, Ty)>,
+    context_index: HashMap<String, u32>,
+    actions: Vec<ActionInfo>,
+    action_index: HashMap<String, u32>,
+    /// Declaration, state, value, depth.
+    consts: Vec<(ItemRef, State, Option<ConstValue>, usize)>,
+    fns: Vec<FnEntry>,
+    /// Declaration, display name, state, IR id, in a cycle.
+    windows: Vec<(ItemRef, String, State, Option<u32>, bool)>,
+    rules: Vec<ItemRef>,
+    rule_names: HashMap<String, u32>,
+    tests: Vec<ItemRef>,
+    default: Option<ItemRef>,
+    context_decl: Option<ItemRef>,
+    ir_fn_depths: Vec<usize>,
+    ir_window_depths: Vec<usize>,
+    regexes: Vec<String>,
+    regex_index: HashMap<String, u32>,
+    items: HashMap<String, ItemRef>,
+}
+
+impl Env {
+    /// The rules of the set, in declaration order.
+    pub(crate) fn rules(&self) -> &[ItemRef] {
+        &self.0.rules
+    }
+
+    /// Whether `text` (a rule's) names one of the set's rules.
+    pub(crate) fn names_a_rule(&self, text: &str) -> bool {
+        text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .any(|word| self.0.rule_names.contains_key(word))
+    }
+
+    /// What checking the declarations reported, and the names it resolved.
+    pub(crate) fn outcome(&self) -> (&[(usize, Diagnostic)], &[Symbol]) {
+        (&self.0.diags, &self.0.symbols)
+    }
+}
+
+/// Collect the declarations of `files` (the user's files with their rules' bodies blanked
+/// out, then the stdlib modules) and check the schema, constants, functions and windows.
+pub(crate) fn check_env(files: &[Source<'_>]) -> Env {
+    let mut ck = Checker::new(files);
+    ck.collect();
+    ck.resolve_schema();
+    ck.check_decls();
+    ck.snapshot()
+}
+
+/// Check one rule (`rule`, declared in file `file`) from `env`: its diagnostics and the names
+/// it resolves. `files` are those `env` was made from, but for the rule's own file, whose text
+/// is whole at least where the rule is.
+pub(crate) fn check_one_rule<'a>(
+    files: &'a [Source<'a>],
+    env: &'a Env,
+    file: usize,
+    rule: &ast::RuleDecl,
+) -> (Vec<(usize, Diagnostic)>, Vec<Symbol>) {
+    let mut ck = Checker::restore(files, env);
+    ck.check_rule(file, rule);
+    (ck.diags, ck.symbols)
+}
+
+/// Check the `default` and the tests from `env`, and gather the declarations' own symbols and
+/// the names the editor completes.
+pub(crate) fn check_rest<'a>(
+    files: &'a [Source<'a>],
+    env: &'a Env,
+) -> (Vec<(usize, Diagnostic)>, Vec<Symbol>, crate::ide::Names) {
+    let mut ck = Checker::restore(files, env);
+    ck.check_default();
+    for idx in 0..ck.tests.len() {
+        let (file, test) = ck.tests[idx];
+        ck.check_test(file, test);
+    }
+    ck.declaration_symbols();
+    let names = ck.names();
+    (ck.diags, ck.symbols, names)
+}
+
+/// Where each declaration of `files` is, by the address of its [`ast::Item`] and of the
+/// declaration inside it.
+fn item_refs(files: &[Source<'_>]) -> HashMap<usize, ItemRef> {
+    let mut out = HashMap::new();
+    for (f, src) in files.iter().enumerate() {
+        for (i, item) in src.ast.items.iter().enumerate() {
+            let inner: usize = match item {
+                ast::Item::Const(c) => std::ptr::from_ref(c).addr(),
+                ast::Item::Fn(x) => std::ptr::from_ref(x).addr(),
+                ast::Item::Window(w) => std::ptr::from_ref(w).addr(),
+                ast::Item::Rule(r) => std::ptr::from_ref(r).addr(),
+                ast::Item::Test(t) => std::ptr::from_ref(t).addr(),
+                ast::Item::Default(d) => std::ptr::from_ref(d).addr(),
+                ast::Item::Context(c) => std::ptr::from_ref(c).addr(),
+                _ => std::ptr::from_ref(item).addr(),
+            };
+            out.insert(inner, (f, i));
+            out.insert(std::ptr::from_ref(item).addr(), (f, i));
+        }
+    }
+    out
+}
+
 /// Symbols by file and position; of several at the same place, the first recorded. Sorts
 /// small keys rather than the symbols themselves, which are large.
-fn sorted_symbols(symbols: Vec<Symbol>) -> Vec<Symbol> {
+pub(crate) fn sorted_symbols(symbols: Vec<Symbol>) -> Vec<Symbol> {
     let mut keys: Vec<(usize, u32, u32, usize)> = symbols
         .iter()
         .enumerate()
@@ -282,21 +433,21 @@ impl<'a> Checker<'a> {
         Checker {
             files,
             diags: Vec::new(),
-            globals: HashMap::new(),
+            globals: Cow::Owned(HashMap::new()),
             origins: HashMap::new(),
-            module_items: HashMap::new(),
-            enums: Vec::new(),
-            entities: Vec::new(),
-            relations: Vec::new(),
-            context: Vec::new(),
-            context_index: HashMap::new(),
-            actions: Vec::new(),
-            action_index: HashMap::new(),
+            module_items: Cow::Owned(HashMap::new()),
+            enums: Cow::Owned(Vec::new()),
+            entities: Cow::Owned(Vec::new()),
+            relations: Cow::Owned(Vec::new()),
+            context: Cow::Owned(Vec::new()),
+            context_index: Cow::Owned(HashMap::new()),
+            actions: Cow::Owned(Vec::new()),
+            action_index: Cow::Owned(HashMap::new()),
             consts: Vec::new(),
             fns: Vec::new(),
             windows: Vec::new(),
             rules: Vec::new(),
-            rule_names: HashMap::new(),
+            rule_names: Cow::Owned(HashMap::new()),
             tests: Vec::new(),
             default: None,
             context_decl: None,
@@ -307,23 +458,178 @@ impl<'a> Checker<'a> {
             regexes: Vec::new(),
             regex_index: HashMap::new(),
             fn_stack: Vec::new(),
-            items: HashMap::new(),
+            items: Cow::Owned(HashMap::new()),
             symbols: Vec::new(),
             record_symbols: true,
             test_entity_ids: HashMap::new(),
             symbol_memo: crate::symbols::Memo::default(),
             call_stack: Vec::new(),
-            line_starts: files
-                .iter()
-                .map(|f| {
-                    std::iter::once(0)
-                        .chain(f.text.match_indices('\n').map(|(i, _)| i as u32 + 1))
-                        .collect()
-                })
-                .collect(),
+            line_starts: files.iter().map(|_| OnceCell::new()).collect(),
             const_stack: Vec::new(),
             window_stack: Vec::new(),
         }
+    }
+
+    /// The owned copy of this checker's state (see [`Env`]).
+    fn snapshot(mut self) -> Env {
+        let refs = item_refs(self.files);
+        let at = |addr: usize| refs.get(&addr).copied().unwrap_or((usize::MAX, usize::MAX));
+        let addr = |r: &dyn std::any::Any| std::ptr::from_ref(r).addr();
+        Env(Box::new(EnvData {
+            diags: std::mem::take(&mut self.diags),
+            symbols: std::mem::take(&mut self.symbols),
+            consts: self
+                .consts
+                .iter()
+                .map(|c| (at(addr(c.decl)), c.state, c.value.clone(), c.depth))
+                .collect(),
+            fns: self
+                .fns
+                .iter()
+                .map(|f| FnEntry {
+                    decl: at(addr(f.decl)),
+                    display: f.display.clone(),
+                    sig: f.sig.clone(),
+                    state: f.state,
+                    ir_id: f.ir_id,
+                    in_cycle: f.in_cycle,
+                })
+                .collect(),
+            windows: self
+                .windows
+                .iter()
+                .map(|w| {
+                    (
+                        at(addr(w.decl)),
+                        w.display.clone(),
+                        w.state,
+                        w.ir_id,
+                        w.in_cycle,
+                    )
+                })
+                .collect(),
+            rules: self.rules.iter().map(|(_, r)| at(addr(*r))).collect(),
+            tests: self.tests.iter().map(|(_, t)| at(addr(*t))).collect(),
+            default: self.default.map(|(_, d)| at(addr(d))),
+            context_decl: self.context_decl.map(|(_, c)| at(addr(c))),
+            items: self.items.into_owned(),
+            globals: self.globals.into_owned(),
+            module_items: self.module_items.into_owned(),
+            enums: self.enums.into_owned(),
+            entities: self.entities.into_owned(),
+            relations: self.relations.into_owned(),
+            context: self.context.into_owned(),
+            context_index: self.context_index.into_owned(),
+            actions: self.actions.into_owned(),
+            action_index: self.action_index.into_owned(),
+            rule_names: self.rule_names.into_owned(),
+            ir_fn_depths: self.ir_fn_depths,
+            ir_window_depths: self.ir_window_depths,
+            regexes: self.regexes,
+            regex_index: self.regex_index,
+        }))
+    }
+
+    /// A checker in the state `env` records, over `files` (the files it was made from).
+    fn restore(files: &'a [Source<'a>], env: &'a Env) -> Checker<'a> {
+        let env = &*env.0;
+        let item = |(f, i): ItemRef| -> &'a ast::Item { &files[f].ast.items[i] };
+        let wrong = || -> ! { unreachable!("a checker restored over other files than its own") };
+        let mut ck = Checker::new(files);
+        ck.globals = Cow::Borrowed(&env.globals);
+        ck.module_items = Cow::Borrowed(&env.module_items);
+        ck.enums = Cow::Borrowed(env.enums.as_slice());
+        ck.entities = Cow::Borrowed(env.entities.as_slice());
+        ck.relations = Cow::Borrowed(env.relations.as_slice());
+        ck.context = Cow::Borrowed(env.context.as_slice());
+        ck.context_index = Cow::Borrowed(&env.context_index);
+        ck.actions = Cow::Borrowed(env.actions.as_slice());
+        ck.action_index = Cow::Borrowed(&env.action_index);
+        ck.consts = env
+            .consts
+            .iter()
+            .map(|(r, state, value, depth)| match item(*r) {
+                ast::Item::Const(decl) => ConstInfo {
+                    decl,
+                    file: r.0,
+                    state: *state,
+                    value: value.clone(),
+                    depth: *depth,
+                },
+                _ => wrong(),
+            })
+            .collect();
+        ck.fns = env
+            .fns
+            .iter()
+            .map(|f| match item(f.decl) {
+                ast::Item::Fn(decl) => FnInfo {
+                    decl,
+                    file: f.decl.0,
+                    display: f.display.clone(),
+                    sig: f.sig.clone(),
+                    state: f.state,
+                    ir_id: f.ir_id,
+                    in_cycle: f.in_cycle,
+                },
+                _ => wrong(),
+            })
+            .collect();
+        ck.windows = env
+            .windows
+            .iter()
+            .map(|(r, display, state, ir_id, in_cycle)| match item(*r) {
+                ast::Item::Window(decl) => WindowInfo {
+                    decl,
+                    file: r.0,
+                    display: display.clone(),
+                    state: *state,
+                    ir_id: *ir_id,
+                    in_cycle: *in_cycle,
+                },
+                _ => wrong(),
+            })
+            .collect();
+        ck.rules = env
+            .rules
+            .iter()
+            .map(|r| match item(*r) {
+                ast::Item::Rule(decl) => (r.0, decl),
+                _ => wrong(),
+            })
+            .collect();
+        ck.rule_names = Cow::Borrowed(&env.rule_names);
+        ck.tests = env
+            .tests
+            .iter()
+            .map(|r| match item(*r) {
+                ast::Item::Test(decl) => (r.0, decl),
+                _ => wrong(),
+            })
+            .collect();
+        ck.default = env.default.map(|r| match item(r) {
+            ast::Item::Default(decl) => (r.0, decl),
+            _ => wrong(),
+        });
+        ck.context_decl = env.context_decl.map(|r| match item(r) {
+            ast::Item::Context(decl) => (r.0, decl),
+            _ => wrong(),
+        });
+        ck.items = Cow::Borrowed(&env.items);
+        ck.ir_fns = env.ir_fn_depths.iter().map(|_| None).collect();
+        ck.ir_windows = env.ir_window_depths.iter().map(|_| None).collect();
+        ck.ir_fn_depths = env.ir_fn_depths.clone();
+        ck.ir_window_depths = env.ir_window_depths.clone();
+        ck.regexes = env.regexes.clone();
+        ck.regex_index = env.regex_index.clone();
+        ck
+    }
+
+    /// The first declaration of the user top-level name `name`.
+    pub(crate) fn item(&self, name: &str) -> Option<(usize, &'a ast::Item)> {
+        let files = self.files;
+        let &(f, i) = self.items.get(name)?;
+        Some((f, files.get(f)?.ast.items.get(i)?))
     }
 
     pub(crate) fn report(&mut self, file: usize, diag: Diagnostic) {
@@ -342,7 +648,11 @@ impl<'a> Checker<'a> {
     /// `path:line:col` of a span's start (line and column 1-based, column in characters).
     pub(crate) fn location(&self, file: usize, span: Span) -> ir::Location {
         let text = self.files[file].text;
-        let starts = &self.line_starts[file];
+        let starts = self.line_starts[file].get_or_init(|| {
+            std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(i, _)| i as u32 + 1))
+                .collect()
+        });
         let offset = (span.start as usize).min(text.len());
         let line = starts.partition_point(|&s| s as usize <= offset).max(1);
         let line_start = starts[line - 1] as usize;
@@ -387,15 +697,15 @@ impl<'a> Checker<'a> {
                         items.entry(name.name.clone()).or_insert(def);
                     }
                 }
-                self.module_items.insert(idx, items);
+                self.module_items.to_mut().insert(idx, items);
             }
         }
         for (idx, src) in files.iter().enumerate() {
             if src.module.is_some() {
                 continue;
             }
-            for item in &src.ast.items {
-                self.collect_item(item, idx);
+            for (index, item) in src.ast.items.iter().enumerate() {
+                self.collect_item(item, idx, index);
             }
         }
     }
@@ -474,12 +784,15 @@ impl<'a> Checker<'a> {
                 span: name.span,
             },
         );
-        self.globals.insert(name.name.clone(), def);
+        self.globals.to_mut().insert(name.name.clone(), def);
     }
 
-    fn collect_item(&mut self, item: &'a ast::Item, file: usize) {
+    fn collect_item(&mut self, item: &'a ast::Item, file: usize, index: usize) {
         if let Some(name) = item.name() {
-            self.items.entry(name.name.clone()).or_insert((file, item));
+            self.items
+                .to_mut()
+                .entry(name.name.clone())
+                .or_insert((file, index));
         }
         match item {
             ast::Item::Use(u) => self.collect_use(u, file),
@@ -506,7 +819,7 @@ impl<'a> Checker<'a> {
                     index.insert(v.name.name.clone(), variants.len() as u32);
                     variants.push(v.name.name.clone());
                 }
-                self.enums.push(EnumInfo {
+                self.enums.to_mut().push(EnumInfo {
                     name: e.name.name.clone(),
                     variants,
                     index,
@@ -514,7 +827,7 @@ impl<'a> Checker<'a> {
                 self.define(&e.name, file, Def::Enum(self.enums.len() as u32 - 1));
             }
             ast::Item::Entity(e) => {
-                self.entities.push(EntityInfo {
+                self.entities.to_mut().push(EntityInfo {
                     name: e.name.name.clone(),
                     attrs: Vec::new(),
                     attr_index: HashMap::new(),
@@ -523,7 +836,7 @@ impl<'a> Checker<'a> {
                 self.define(&e.name, file, Def::Entity(self.entities.len() as u32 - 1));
             }
             ast::Item::Relation(r) => {
-                self.relations.push(RelationInfo {
+                self.relations.to_mut().push(RelationInfo {
                     name: r.name.name.clone(),
                     from: None,
                     to: None,
@@ -554,13 +867,16 @@ impl<'a> Checker<'a> {
                 }
             }
             ast::Item::Action(a) => {
-                self.actions.push(ActionInfo {
+                self.actions.to_mut().push(ActionInfo {
                     name: a.name.name.clone(),
                     fields: Vec::new(),
                     index: HashMap::new(),
                 });
                 let id = self.actions.len() as u32 - 1;
-                self.action_index.entry(a.name.name.clone()).or_insert(id);
+                self.action_index
+                    .to_mut()
+                    .entry(a.name.name.clone())
+                    .or_insert(id);
                 self.define(&a.name, file, Def::Action(id));
             }
             ast::Item::Window(w) => {
@@ -606,7 +922,10 @@ impl<'a> Checker<'a> {
             ast::Item::Rule(r) => {
                 self.rules.push((file, r));
                 let id = self.rules.len() as u32 - 1;
-                self.rule_names.entry(r.name.name.clone()).or_insert(id);
+                self.rule_names
+                    .to_mut()
+                    .entry(r.name.name.clone())
+                    .or_insert(id);
                 self.define(&r.name, file, Def::Rule(id));
             }
             ast::Item::Test(t) => self.tests.push((file, t)),
@@ -831,7 +1150,7 @@ impl<'a> Checker<'a> {
                         let owner = format!("entity `{}`", e.name.name);
                         let (attrs, index) =
                             self.resolve_fields(file, &e.fields, true, &owner, "an attribute");
-                        let info = &mut self.entities[entity_id as usize];
+                        let info = &mut self.entities.to_mut()[entity_id as usize];
                         info.attrs = attrs;
                         info.attr_index = index;
                         entity_id += 1;
@@ -839,7 +1158,7 @@ impl<'a> Checker<'a> {
                     ast::Item::Relation(r) => {
                         let from = self.relation_end(file, &r.from);
                         let to = self.relation_end(file, &r.to);
-                        let info = &mut self.relations[relation_id as usize];
+                        let info = &mut self.relations.to_mut()[relation_id as usize];
                         info.from = from;
                         info.to = to;
                         relation_id += 1;
@@ -848,7 +1167,7 @@ impl<'a> Checker<'a> {
                         let owner = format!("action `{}`", a.name.name);
                         let (fields, index) =
                             self.resolve_fields(file, &a.fields, false, &owner, "an action field");
-                        let info = &mut self.actions[action_id as usize];
+                        let info = &mut self.actions.to_mut()[action_id as usize];
                         info.fields = fields;
                         info.index = index;
                         action_id += 1;
@@ -860,8 +1179,8 @@ impl<'a> Checker<'a> {
         if let Some((file, ctx)) = self.context_decl {
             let (fields, index) =
                 self.resolve_fields(file, &ctx.fields, true, "the context", "a context field");
-            self.context = fields;
-            self.context_index = index;
+            self.context = Cow::Owned(fields);
+            self.context_index = Cow::Owned(index);
         }
         // Relations by from-type; a relation named like an attribute is ambiguous (#15).
         let mut relation_id = 0u32;
@@ -881,7 +1200,7 @@ impl<'a> Checker<'a> {
                 let Some(from) = self.relations[id as usize].from else {
                     continue;
                 };
-                let entity = &mut self.entities[from as usize];
+                let entity = &mut self.entities.to_mut()[from as usize];
                 if entity.attr_index.contains_key(&r.name.name) {
                     let name = entity.name.clone();
                     let diag = Diagnostic::error(
@@ -954,6 +1273,25 @@ impl<'a> Checker<'a> {
     // ---------------------------------------------------------------- items
 
     fn check_items(&mut self) -> ir::Program {
+        self.check_decls();
+        let mut rules = Vec::with_capacity(self.rules.len());
+        for idx in 0..self.rules.len() {
+            let (file, rule) = self.rules[idx];
+            rules.push(self.check_rule(file, rule));
+        }
+        let default = self.check_default();
+        let mut tests = Vec::with_capacity(self.tests.len());
+        for idx in 0..self.tests.len() {
+            let (file, test) = self.tests[idx];
+            tests.push(self.check_test(file, test));
+        }
+        self.program(rules, default, tests)
+    }
+
+    /// Give IR ids to the user's functions and windows and check every constant, function and
+    /// window, each after what it refers to (so checking one never recurses through a long
+    /// chain): what the rules, the `default` and the tests may use.
+    fn check_decls(&mut self) {
         // User functions and windows get IR ids in declaration order; stdlib ones when used.
         for idx in 0..self.fns.len() {
             if self.files[self.fns[idx].file].module.is_none() {
@@ -977,17 +1315,15 @@ impl<'a> Checker<'a> {
                 Item::Fn(f) => self.ensure_fn_body(f),
             }
         }
-        let mut rules = Vec::with_capacity(self.rules.len());
-        for idx in 0..self.rules.len() {
-            let (file, rule) = self.rules[idx];
-            rules.push(self.check_rule(file, rule));
-        }
-        let default = self.check_default();
-        let mut tests = Vec::with_capacity(self.tests.len());
-        for idx in 0..self.tests.len() {
-            let (file, test) = self.tests[idx];
-            tests.push(self.check_test(file, test));
-        }
+    }
+
+    /// The program, once everything is checked.
+    fn program(
+        &mut self,
+        rules: Vec<ir::Rule>,
+        default: ir::Effect,
+        tests: Vec<ir::Test>,
+    ) -> ir::Program {
         let schema = ir::Schema {
             enums: self
                 .enums
@@ -1069,7 +1405,11 @@ impl<'a> Checker<'a> {
         if !self.record_symbols {
             return;
         }
-        let items: Vec<(usize, &'a ast::Item)> = self.items.values().copied().collect();
+        let items: Vec<(usize, &'a ast::Item)> = self
+            .items
+            .values()
+            .map(|&(f, i)| (f, &self.files[f].ast.items[i]))
+            .collect();
         for (file, item) in items {
             let Some(name) = item.name() else { continue };
             let Some(def) = self.globals.get(&name.name).copied() else {
@@ -1132,11 +1472,21 @@ impl<'a> Checker<'a> {
     }
 
     /// The names the set declares, with their types and docs, for the editor.
+    /// Checking what only the names need (the signatures and constants of stdlib items no
+    /// declaration uses) reports nothing: those items are not part of the program.
     fn names(&mut self) -> crate::ide::Names {
+        let (diags, symbols) = (self.diags.len(), self.symbols.len());
+        let names = self.names_unreported();
+        self.diags.truncate(diags);
+        self.symbols.truncate(symbols);
+        names
+    }
+
+    fn names_unreported(&mut self) -> crate::ide::Names {
         use crate::ide;
         let doc = |s: Option<&str>| s.map(|d| d.trim().to_string()).filter(|d| !d.is_empty());
-        let field_docs = |item: Option<&(usize, &ast::Item)>| -> Vec<(String, Option<String>)> {
-            let fields = match item.map(|(_, i)| *i) {
+        let field_docs = |item: Option<(usize, &ast::Item)>| -> Vec<(String, Option<String>)> {
+            let fields = match item.map(|(_, i)| i) {
                 Some(ast::Item::Entity(e)) => &e.fields,
                 Some(ast::Item::Action(a)) => &a.fields,
                 _ => return Vec::new(),
@@ -1158,17 +1508,17 @@ impl<'a> Checker<'a> {
                 })
                 .collect::<Vec<_>>()
         };
-        let item_doc = |ck: &Self, name: &str| doc(ck.items.get(name).and_then(|(_, i)| i.doc()));
+        let item_doc = |ck: &Self, name: &str| doc(ck.item(name).and_then(|(_, i)| i.doc()));
         let mut names = ide::Names::default();
-        for e in &self.entities {
-            let docs = field_docs(self.items.get(&e.name));
+        for e in self.entities.iter() {
+            let docs = field_docs(self.item(&e.name));
             names.entities.push(ide::EntityInfo {
                 name: e.name.clone(),
                 doc: item_doc(self, &e.name),
                 attrs: fields(self, &e.attrs, &docs),
             });
         }
-        for r in &self.relations {
+        for r in self.relations.iter() {
             let end =
                 |e: Option<u32>| e.map_or("?".to_string(), |id| self.entity_name(id).to_string());
             names.relations.push(ide::RelationInfo {
@@ -1178,8 +1528,8 @@ impl<'a> Checker<'a> {
                 doc: item_doc(self, &r.name),
             });
         }
-        for e in &self.enums {
-            let docs: Vec<Option<String>> = match self.items.get(&e.name) {
+        for e in self.enums.iter() {
+            let docs: Vec<Option<String>> = match self.item(&e.name) {
                 Some((_, ast::Item::Enum(decl))) => e
                     .variants
                     .iter()
@@ -1198,8 +1548,8 @@ impl<'a> Checker<'a> {
                 variants: e.variants.iter().cloned().zip(docs).collect(),
             });
         }
-        for a in &self.actions {
-            let docs = field_docs(self.items.get(&a.name));
+        for a in self.actions.iter() {
+            let docs = field_docs(self.item(&a.name));
             names.actions.push(ide::ActionInfo {
                 name: a.name.clone(),
                 doc: item_doc(self, &a.name),
@@ -1219,8 +1569,13 @@ impl<'a> Checker<'a> {
         let value = |ck: &mut Self, def: Def| -> Option<ide::ValueInfo> {
             Some(match def {
                 Def::Const(c) => {
+                    // A stdlib constant no declaration used is checked here, for its type
+                    // (so the names do not depend on which rules use it).
+                    if ck.consts[c as usize].state == State::Todo {
+                        ck.ensure_const(c);
+                    }
                     let info = &ck.consts[c as usize];
-                    let detail = match &info.value {
+                    let detail = match info.value.as_deref() {
                         Some((ty, _, _)) if !ty.is_error() => {
                             format!("const {}: {}", info.decl.name.name, ck.show(ty))
                         }
@@ -1538,7 +1893,7 @@ impl<'a> Checker<'a> {
         let copy = clone_value(&result, depth);
         let info = &mut self.consts[idx as usize];
         info.state = State::Done;
-        info.value = Some(result);
+        info.value = Some(Arc::new(result));
         info.depth = depth;
         Some(copy)
     }

@@ -215,7 +215,7 @@ impl<'a> Checker<'a> {
     }
 
     fn build_def_symbol(&mut self, file: usize, span: Span, name: &str, def: Def) {
-        let item = self.items.get(name).copied();
+        let item = self.item(name);
         let at = item.map(|(f, item)| (f, item.name().map_or(item.span(), |n| n.span)));
         let doc = item.and_then(|(_, item)| item.doc());
         let (kind, detail, definition, doc) = match def {
@@ -248,7 +248,7 @@ impl<'a> Checker<'a> {
             }
             Def::Const(c) => {
                 let info = &self.consts[c as usize];
-                let detail = match &info.value {
+                let detail = match info.value.as_deref() {
                     Some((ty, _, _)) if !ty.is_error() => {
                         format!("const {}: {}", info.decl.name.name, self.show(ty))
                     }
@@ -385,7 +385,7 @@ impl<'a> Checker<'a> {
 
     /// The declaration of field `field` of the entity or action `owner`.
     fn field_decl(&self, owner: &str, field: &str) -> Option<(usize, &'a ast::FieldDecl)> {
-        let (file, item) = self.items.get(owner).copied()?;
+        let (file, item) = self.item(owner)?;
         let fields = match item {
             ast::Item::Entity(e) => &e.fields,
             ast::Item::Action(a) => &a.fields,
@@ -405,7 +405,7 @@ impl<'a> Checker<'a> {
         let info = &self.enums[en as usize];
         let name = info.variants[variant as usize].clone();
         let detail = format!("{}::{name}", info.name);
-        let decl = match self.items.get(&info.name).copied() {
+        let decl = match self.item(&info.name) {
             Some((f, ast::Item::Enum(e))) => e
                 .variants
                 .iter()
