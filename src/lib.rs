@@ -31,7 +31,7 @@
 //!         "args": {"target": "alice"}, "context": {"agent": "bot"}}"#,
 //! );
 //! assert_eq!(decision.decision.as_str(), "require_approval");
-//! assert_eq!(decision.approvers, ["security-oncall"]);
+//! assert_eq!(decision.approvers(), ["security-oncall"]);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 

@@ -331,7 +331,7 @@ pub fn mismatch(case: &TestCase, decision: &Decision) -> Option<String> {
     }
     if let Some(expected) = &case.approvers {
         let expected = sorted(expected.iter().cloned());
-        let got = sorted(decision.approvers.iter().cloned());
+        let got = sorted(decision.approvers().iter().map(str::to_owned));
         if expected != got {
             problems.push(format!("expected approvers {expected:?}, got {got:?}"));
         }
@@ -340,10 +340,10 @@ pub fn mismatch(case: &TestCase, decision: &Decision) -> Option<String> {
         let expected = sorted(expected.iter().cloned());
         let got = sorted(
             decision
-                .fired
+                .fired()
                 .iter()
-                .filter(|f| f.effect == decision.decision)
-                .map(|f| f.rule.to_string()),
+                .filter(|f| f.effect() == decision.decision)
+                .map(|f| f.rule().to_string()),
         );
         if expected != got {
             problems.push(format!(
@@ -355,13 +355,14 @@ pub fn mismatch(case: &TestCase, decision: &Decision) -> Option<String> {
         return None;
     }
     let mut why = problems.join("; ");
-    for fired in &decision.fired {
-        let message = fired.message.as_deref().unwrap_or("(no message)");
+    for fired in decision.fired().iter() {
+        let message = fired.message();
+        let message = message.as_deref().unwrap_or("(no message)");
         why.push_str(&format!(
             "\n  fired `{}` ({}) at {}: {message}",
-            fired.rule,
-            effect_words(fired.effect),
-            fired.location
+            fired.rule(),
+            effect_words(fired.effect()),
+            fired.location()
         ));
     }
     for error in &decision.errors {

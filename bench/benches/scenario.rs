@@ -12,7 +12,9 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use ward_bench::estate::Estate;
+use ward_bench::hand::{HandWritten, Req};
 use ward_bench::measure::{self, Percentiles, nanos, rate, thousands};
+use ward_bench::peers::rego::Closures;
 use ward_bench::peers::{self, Outcome, Peer};
 use ward_bench::requests::{self, RequestSpec};
 use ward_bench::{policy, scenario, timing};
@@ -22,8 +24,25 @@ use ward_runtime::request::Request;
 const ESTATE_SEED: u64 = 0x5EED_0001;
 const REQUEST_SEED: u64 = 0x5EED_0002;
 const PEER_SEED: u64 = 0x5EED_0003;
-/// Requests are parsed (untimed) and decided in chunks of this size to bound memory.
-const CHUNK: usize = 100_000;
+/// Requests are parsed (untimed) and decided in chunks of this size to bound memory; each
+/// timed pass over a chunk gets a fresh snapshot (a load of the estate, untimed).
+const CHUNK: usize = 250_000;
+/// The measuring protocol, as the report states it.
+const PROTOCOL: &str = "Memo state: every timed pass runs on a fresh snapshot (the estate loaded again, untimed). `(warm)`: before the pass, 100,000 requests of a *different* stream of the same generator (another seed) were decided on it, untimed, filling the store's closure memo and the JIT's memo of request-independent conditions for the entities they named; the measured requests then find some entities memoized and compute the rest. `(cold)`: nothing was decided on the snapshot before the pass, so every memo starts empty (it fills during the pass, as in a process that just loaded its estate).";
+/// Instruction counts measured with callgrind outside this run (instructions do not depend on
+/// the machine's load), with the commands reproducing them.
+const CALLGRIND_NOTE: &str = "Measured with `valgrind --tool=callgrind --toggle-collect='*count_decisions*' <this benchmark's release binary> --callgrind WHICH 100000` (the binary is `target/release/deps/scenario-*`, built by `cargo bench -p ward-bench --bench scenario --no-run`), separately from this run: the JIT at N = 1 under the warm protocol (100,000 requests of another seed decided first, untimed and uncounted), then 100,000 requests of the measured stream counted; `Ir` divided by 100,000. Before = commit 7eb12d5 (main before this work, the same `--callgrind` function added to its benchmark); after = commit f5548a0.\n\n\
+| WHICH | what | before | after |\n\
+|---|---|---:|---:|\n\
+| `subset` | JIT (warm), common subset | 3,838 | 2,605 |\n\
+| `full` | JIT (warm), 63-rule scenario | 7,042 | 4,916 |\n\
+| `hand` | hand-written Rust, common subset | - | 58 |\n\
+| `hand-messages` | hand-written Rust rendering its messages | - | 1,519 |\n\n\
+On the subset, the steps were: messages kept as hole values and rendered when read, no lock and no shared reference count per decision (3,838 → 3,091); the decision built in place and one stack buffer for the request's slots, outcomes and memos (→ 2,954); closure walks without hashing (→ 2,799); one thread-local per decision (→ 2,605). Of the 2,605 (after), about 380 are closures computed for entities the warming stream did not name (the store memoizes each once), about 280 moving the decision (`memcpy` of a value of about 330 bytes through the call chain) and about 915 `combine` (the fired rules, approvers and, 255 of them, the holes' values).";
+/// How many requests of another seed fill a warm snapshot's memos.
+const WARM_REQUESTS: usize = 100_000;
+/// The seed of the warming stream is the measured stream's with this mixed in.
+const WARM_SEED: u64 = 0x5EED_00FF;
 
 struct Config {
     quick: bool,
@@ -160,26 +179,101 @@ fn parse_all(engine: &Engine, estate: &Estate, specs: &[RequestSpec]) -> Vec<Req
         .collect()
 }
 
-/// Decides `specs` with every engine: per chunk, the requests are parsed (untimed), each
-/// engine decides them once untimed (which warms the store's closure memo and gives the
-/// decisions compared against the first engine's), then a timed pass for throughput and a
-/// pass timing each decision for latency.
+/// The memo state a Ward row is timed in. Both the store's closure memo and the JIT's
+/// per-snapshot memo of request-independent conditions fill as requests are decided, so a row
+/// timed after deciding its own requests would never compute a closure, a regex or a set scan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Memo {
+    /// A fresh snapshot whose memos a *different* request stream of the same generator (another
+    /// seed) filled, untimed; then the measured stream.
+    Warm,
+    /// A fresh snapshot with empty memos for every timed pass.
+    Cold,
+}
+
+/// A Ward row: which engine, in which memo state, and whether every fired rule's message is
+/// read (rendered) after each decision.
+struct Row {
+    label: String,
+    engine: usize,
+    memo: Memo,
+    read_messages: bool,
+}
+
+/// The rows for `engines`: the interpreter warm, the JIT warm and (when `cold`) cold.
+fn rows_for(engines: &[(EngineKind, Engine, Duration)], cold: bool) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for (k, (kind, _, _)) in engines.iter().enumerate() {
+        rows.push(Row {
+            label: format!("{} (warm)", kind.as_str()),
+            engine: k,
+            memo: Memo::Warm,
+            read_messages: false,
+        });
+        if cold && *kind == EngineKind::Jit {
+            rows.push(Row {
+                label: format!("{} (cold)", kind.as_str()),
+                engine: k,
+                memo: Memo::Cold,
+                read_messages: false,
+            });
+        }
+    }
+    rows
+}
+
+/// A fresh snapshot of `engine`'s program and estate (`text` loaded again: the same estate
+/// gets the same entity indices, so requests parsed on `engine` stay valid, which the
+/// decisions' comparison checks), with its memos as `memo` says.
+fn twin(engine: &Engine, text: &str, memo: Memo, warm: &[Request]) -> Engine {
+    let twin = engine.with_shared_store(engine.store());
+    twin.load_entities_str(text)
+        .unwrap_or_else(|e| panic!("the generated estate does not load: {e}"));
+    if memo == Memo::Warm {
+        for r in warm {
+            black_box(twin.decide_request(r));
+        }
+    }
+    twin
+}
+
+/// Decides `r` as the row says: the decision alone, or with every fired message rendered.
+#[inline]
+fn decide_row(engine: &Engine, r: &Request, read_messages: bool) -> ward::Decision {
+    let d = engine.decide_request(r);
+    if read_messages {
+        for f in d.fired().iter() {
+            black_box(f.message());
+        }
+    }
+    d
+}
+
+/// Decides `specs` with every row: per chunk, the requests are parsed (untimed), each row
+/// decides them once on a twin of its own (decisions compared with the first row's), then
+/// [`LOOPS`] timed passes for throughput and one pass timing each decision for latency, each
+/// on a fresh twin in the row's memo state (`warm_specs` fill a warm twin's memos).
 fn decide_all(
     engines: &[(EngineKind, Engine, Duration)],
+    rows: &[Row],
     estate: &Estate,
+    text: &str,
     specs: &[RequestSpec],
+    warm_specs: &[RequestSpec],
+    chunk: usize,
 ) -> Vec<Run> {
-    let mut runs: Vec<Run> = engines.iter().map(|_| Run::default()).collect();
-    for chunk in specs.chunks(CHUNK) {
-        let parsed: Vec<Vec<Request>> = engines
-            .iter()
-            .map(|(_, e, _)| parse_all(e, estate, chunk))
-            .collect();
+    let mut runs: Vec<Run> = rows.iter().map(|_| Run::default()).collect();
+    // Parsed once, on the first engine (all engines run the same program on the same estate).
+    let parser = &engines[0].1;
+    let warm = parse_all(parser, estate, warm_specs);
+    for chunk in specs.chunks(chunk) {
+        let parsed = parse_all(parser, estate, chunk);
         let mut reference: Vec<ward::Decision> = Vec::new();
-        for (k, (_, engine, _)) in engines.iter().enumerate() {
+        for (k, row) in rows.iter().enumerate() {
             let run = &mut runs[k];
+            let engine = twin(&engines[row.engine].1, text, row.memo, &warm);
             let decisions: Vec<ward::Decision> =
-                parsed[k].iter().map(|r| engine.decide_request(r)).collect();
+                parsed.iter().map(|r| engine.decide_request(r)).collect();
             for d in &decisions {
                 let slot = match d.decision.as_str() {
                     "allow" => 0,
@@ -196,25 +290,35 @@ fn decide_all(
                         run.disagreements += 1;
                         if run.first_disagreement.is_none() {
                             run.first_disagreement = Some(format!(
-                                "{}: interp {a:?} vs {b:?}",
-                                chunk[i].to_json(estate)
+                                "{}: {} {a:?} vs {b:?}",
+                                chunk[i].to_json(estate),
+                                rows[0].label
                             ));
                         }
                     }
                 }
             }
         }
-        for (k, (_, engine, _)) in engines.iter().enumerate() {
+        for (k, row) in rows.iter().enumerate() {
             let run = &mut runs[k];
-            run.elapsed += best_of(|| {
-                for r in &parsed[k] {
-                    black_box(engine.decide_request(black_box(r)));
-                }
-            });
-            run.decisions += parsed[k].len();
-            for r in &parsed[k] {
+            let base = &engines[row.engine].1;
+            let requests = &parsed;
+            run.elapsed += (0..LOOPS)
+                .map(|_| {
+                    let engine = twin(base, text, row.memo, &warm);
+                    let start = Instant::now();
+                    for r in requests {
+                        black_box(decide_row(&engine, black_box(r), row.read_messages));
+                    }
+                    start.elapsed()
+                })
+                .min()
+                .unwrap_or_default();
+            run.decisions += requests.len();
+            let engine = twin(base, text, row.memo, &warm);
+            for r in requests {
                 let t = Instant::now();
-                let d = engine.decide_request(black_box(r));
+                let d = decide_row(&engine, black_box(r), row.read_messages);
                 let ns = t.elapsed().as_nanos();
                 black_box(d);
                 run.latency_ns.push(ns.min(u128::from(u32::MAX)) as u32);
@@ -346,8 +450,90 @@ fn decide_only(kind: EngineKind) {
     println!("{}: {} per decision", kind.as_str(), nanos(per));
 }
 
+/// The decisions a callgrind run counts (`--callgrind`): kept out of line so that
+/// `valgrind --tool=callgrind --toggle-collect=*count_decisions*` sees only them.
+#[inline(never)]
+fn count_decisions(engine: &Engine, parsed: &[Request]) -> usize {
+    let mut fired = 0;
+    for r in parsed {
+        fired += black_box(engine.decide_request(black_box(r))).decision as usize;
+    }
+    fired
+}
+
+/// The hand-written baseline's decisions a callgrind run counts (`--callgrind hand|hand-messages`),
+/// out of line as [`count_decisions`] (`--toggle-collect=*count_decisions*` sees them too).
+#[inline(never)]
+fn count_decisions_hand(hand: &HandWritten, requests: &[Req], messages: bool) -> usize {
+    let mut fired = 0;
+    for r in requests {
+        fired += if messages {
+            black_box(hand.decide_with_messages(black_box(r)))
+                .messages
+                .len()
+        } else {
+            black_box(hand.decide(black_box(r))).fired as usize
+        };
+    }
+    fired
+}
+
+/// `--callgrind subset|full|hand|hand-messages N`: the JIT on the common subset (or the full
+/// scenario) at N = 1, its memos warmed by another request stream (seed
+/// `PEER_SEED ^ WARM_SEED`), then `N` decisions of the measured stream in [`count_decisions`]
+/// (or the hand-written baseline on the subset's stream, without or with its messages), for
+/// instruction counts per decision.
+fn callgrind(which: &str, n: usize) {
+    if which.starts_with("hand") {
+        let estate = Estate::generate(1, ESTATE_SEED);
+        let hand = HandWritten::new(&estate);
+        let requests: Vec<Req> = requests::generate(&estate, n * 4, PEER_SEED)
+            .iter()
+            .filter(|r| scenario::SUBSET_ACTIONS.contains(&r.action.name()))
+            .take(n)
+            .map(Req::of)
+            .collect();
+        let x = count_decisions_hand(&hand, &requests, which == "hand-messages");
+        println!("decided {} requests ({x})", requests.len());
+        return;
+    }
+    let files = if which == "full" {
+        scenario::files()
+    } else {
+        scenario::subset_files()
+    };
+    let program = scenario::compile(&files).unwrap_or_else(|e| panic!("{e}"));
+    let estate = Estate::generate(1, ESTATE_SEED);
+    let (engine, _) = engine(&program, EngineKind::Jit).unwrap_or_else(|e| panic!("{e}"));
+    engine
+        .load_entities_str(&estate.to_json())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stream = |seed: u64| -> Vec<RequestSpec> {
+        requests::generate(&estate, n * 4, seed)
+            .into_iter()
+            .filter(|r| which == "full" || scenario::SUBSET_ACTIONS.contains(&r.action.name()))
+            .take(n)
+            .collect()
+    };
+    for r in &parse_all(&engine, &estate, &stream(PEER_SEED ^ WARM_SEED)) {
+        black_box(engine.decide_request(r));
+    }
+    let parsed = parse_all(&engine, &estate, &stream(PEER_SEED));
+    let x = count_decisions(&engine, &parsed);
+    println!("decided {} requests ({x})", parsed.len());
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--callgrind") {
+        let which = args.get(i + 1).map_or("subset", String::as_str);
+        let n = args
+            .get(i + 2)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(100_000);
+        callgrind(which, n);
+        return;
+    }
     if let Some(i) = args.iter().position(|a| a == "--load-child") {
         let n = args.get(i + 1).and_then(|n| n.parse().ok()).unwrap_or(1);
         load_child(n);
@@ -482,7 +668,17 @@ fn main() {
     eprintln!("load done ({:.0?})", started.elapsed());
 
     let specs = requests::generate(&estate, config.requests, REQUEST_SEED);
-    let runs = decide_all(&engines1, &estate, &specs);
+    let warm_specs = requests::generate(&estate, WARM_REQUESTS, REQUEST_SEED ^ WARM_SEED);
+    let rows1 = rows_for(&engines1, true);
+    let runs = decide_all(
+        &engines1,
+        &rows1,
+        &estate,
+        &text,
+        &specs,
+        &warm_specs,
+        CHUNK,
+    );
     let _ = writeln!(
         out,
         "## Decide (N = 1, {} requests, {}-rule scenario, 8 actions)\n",
@@ -491,16 +687,17 @@ fn main() {
     );
     let _ = writeln!(
         out,
-        "| engine | decisions/s | mean | p50 | p99 | allow / deny / approval | disagreements with interp |"
+        "| engine (memo state) | decisions/s | mean | p50 | p99 | allow / deny / approval | disagreements with {} |",
+        rows1[0].label
     );
     let _ = writeln!(out, "|---|---:|---:|---:|---:|---|---:|");
-    let by_action = per_action(&engines1, &runs, &specs, overhead);
-    for ((kind, _, _), mut run) in engines1.iter().zip(runs) {
+    let by_action = per_action(&rows1, &runs, &specs, overhead);
+    for (k, (row, mut run)) in rows1.iter().zip(runs).enumerate() {
         let p = Percentiles::of(&mut run.latency_ns, overhead);
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} / {} / {} | {} |",
-            kind.as_str(),
+            row.label,
             rate(run.per_second()),
             nanos(run.mean_ns()),
             nanos(p.p50),
@@ -508,19 +705,20 @@ fn main() {
             thousands(run.counts[0]),
             thousands(run.counts[1]),
             thousands(run.counts[2]),
-            if *kind == EngineKind::Interp {
+            if k == 0 {
                 "(reference)".to_owned()
             } else {
                 run.disagreements.to_string()
             }
         );
         if let Some(d) = run.first_disagreement {
-            notes.push(format!("first {} disagreement: {d}", kind.as_str()));
+            notes.push(format!("first {} disagreement: {d}", row.label));
         }
     }
     let _ = writeln!(
         out,
-        "\ndecisions/s and mean: a timed loop over all requests (per chunk of 100,000, the fastest of 3 loops). p50/p99: every decision timed on its own with `Instant` (clock cost subtracted). Each engine decides every request once before timing (closure memo warm, decisions compared): steady state.\n"
+        "\ndecisions/s and mean: a timed loop over all requests (per chunk of {}, the fastest of {LOOPS} loops). p50/p99: every decision timed on its own with `Instant` (clock cost subtracted). {PROTOCOL} Each row also decides every request once, untimed, on a twin of its own: the decisions compared.\n",
+        thousands(CHUNK)
     );
     out.push_str(&by_action);
     eprintln!("decide done ({:.0?})", started.elapsed());
@@ -528,59 +726,120 @@ fn main() {
     // ---------------------------------------------------------------- peers
     let subset =
         scenario::compile(&scenario::subset_files()).unwrap_or_else(|e| panic!("subset: {e}"));
-    let subset_specs: Vec<RequestSpec> =
-        requests::generate(&estate, config.peer_requests * 4, PEER_SEED)
+    let subset_stream = |seed: u64| -> Vec<RequestSpec> {
+        requests::generate(&estate, config.peer_requests * 4, seed)
             .into_iter()
             .filter(|r| scenario::SUBSET_ACTIONS.contains(&r.action.name()))
             .take(config.peer_requests)
-            .collect();
+            .collect()
+    };
+    let subset_specs = subset_stream(PEER_SEED);
+    let subset_warm = subset_stream(PEER_SEED ^ WARM_SEED);
     let subset_engines = engines(&subset, &mut notes);
-    for (_, e, _) in &subset_engines {
+    if let Some((_, e, _)) = subset_engines.first() {
         e.load_entities_str(&text).unwrap_or_else(|e| panic!("{e}"));
     }
-    let mut ward_outcomes: Vec<Outcome> = Vec::new();
-    let mut rows: Vec<(String, Run, String)> = Vec::new();
-    for (k, (kind, engine, _)) in subset_engines.iter().enumerate() {
-        let parsed = parse_all(engine, &estate, &subset_specs);
-        let outcomes: Vec<Outcome> = parsed
-            .iter()
-            .map(|r| peers::ward_outcome(&engine.decide_request(r)))
-            .collect();
-        let mut run = Run::default();
-        if k == 0 {
-            ward_outcomes = outcomes;
-        } else {
-            run.disagreements = ward_outcomes
-                .iter()
-                .zip(&outcomes)
-                .filter(|(a, b)| a != b)
-                .count();
-        }
-        run.elapsed = best_of(|| {
-            for r in &parsed {
-                black_box(engine.decide_request(black_box(r)));
-            }
+    let mut subset_rows = rows_for(&subset_engines, true);
+    if let Some(k) = subset_engines
+        .iter()
+        .position(|(kind, _, _)| *kind == EngineKind::Jit)
+    {
+        subset_rows.push(Row {
+            label: "jit (warm), every message read".to_owned(),
+            engine: k,
+            memo: Memo::Warm,
+            read_messages: true,
         });
-        run.decisions = parsed.len();
-        for r in &parsed {
-            let t = Instant::now();
-            let d = engine.decide_request(black_box(r));
-            let ns = t.elapsed().as_nanos();
-            black_box(d);
-            run.latency_ns.push(ns.min(u128::from(u32::MAX)) as u32);
+    }
+    let subset_runs = decide_all(
+        &subset_engines,
+        &subset_rows,
+        &estate,
+        &text,
+        &subset_specs,
+        &subset_warm,
+        subset_specs.len(),
+    );
+    // The reference decisions (interpreter, fresh snapshot): the peers' and the hand-written
+    // baseline's outcomes are compared with them.
+    let (reference, parsed_subset): (Vec<ward::Decision>, Vec<Request>) = {
+        let base = &subset_engines[0].1;
+        let parsed = parse_all(base, &estate, &subset_specs);
+        let fresh = twin(base, &text, Memo::Cold, &[]);
+        (
+            parsed.iter().map(|r| fresh.decide_request(r)).collect(),
+            parsed,
+        )
+    };
+    drop(parsed_subset);
+    let ward_outcomes: Vec<Outcome> = reference.iter().map(peers::ward_outcome).collect();
+    let mut rows: Vec<(String, Run, String)> = Vec::new();
+    for (k, (row, mut run)) in subset_rows.iter().zip(subset_runs).enumerate() {
+        if let Some(d) = run.first_disagreement.take() {
+            notes.push(format!("first disagreement of Ward {}: {d}", row.label));
         }
-        rows.push((
-            format!("Ward {}", kind.as_str()),
-            run,
-            if k == 0 {
-                "(reference)".into()
-            } else {
-                String::new()
-            },
-        ));
+        let note = if k == 0 {
+            "(reference)".to_owned()
+        } else {
+            String::new()
+        };
+        rows.push((format!("Ward {}", row.label), run, note));
     }
     eprintln!("ward subset done ({:.0?})", started.elapsed());
-    let mut setup_notes = Vec::new();
+    // ---------------------------------------------------------------- hand-written
+    let t = Instant::now();
+    let hand = HandWritten::new(&estate);
+    let mut setup_notes = vec![format!(
+        "hand-written setup (per-entity facts) {}",
+        ms(t.elapsed())
+    )];
+    let hand_requests: Vec<Req> = subset_specs.iter().map(Req::of).collect();
+    for with_messages in [false, true] {
+        let mut run = Run::default();
+        for (i, (r, want)) in hand_requests.iter().zip(&reference).enumerate() {
+            let mine = hand.decide_with_messages(r);
+            let problem = if mine.decided != hand.decide(r) {
+                Some("decide and decide_with_messages differ".to_owned())
+            } else {
+                hand.check(&mine, want)
+            };
+            if let Some(p) = problem {
+                run.disagreements += 1;
+                run.first_disagreement
+                    .get_or_insert_with(|| format!("request {i}: {p}"));
+            }
+        }
+        run.elapsed = best_of(|| {
+            for r in &hand_requests {
+                if with_messages {
+                    black_box(hand.decide_with_messages(black_box(r)));
+                } else {
+                    black_box(hand.decide(black_box(r)));
+                }
+            }
+        });
+        run.decisions = hand_requests.len();
+        for r in &hand_requests {
+            let t = Instant::now();
+            if with_messages {
+                black_box(hand.decide_with_messages(black_box(r)));
+            } else {
+                black_box(hand.decide(black_box(r)));
+            }
+            let ns = t.elapsed().as_nanos();
+            run.latency_ns.push(ns.min(u128::from(u32::MAX)) as u32);
+        }
+        let label = if with_messages {
+            "hand-written Rust, messages rendered"
+        } else {
+            "hand-written Rust"
+        };
+        if let Some(d) = run.first_disagreement.take() {
+            notes.push(format!("first disagreement of {label}: {d}"));
+        }
+        rows.push((label.to_owned(), run, String::new()));
+    }
+    eprintln!("hand-written done ({:.0?})", started.elapsed());
     let t = Instant::now();
     match peers::cedar::CedarPeer::new(&estate, &subset_specs) {
         Ok(mut p) => {
@@ -598,21 +857,28 @@ fn main() {
         Err(e) => notes.push(format!("cedar not measured: {e}")),
     }
     eprintln!("cedar done ({:.0?})", started.elapsed());
-    let t = Instant::now();
-    match peers::rego::RegoPeer::new(&estate, &subset_specs) {
-        Ok(mut p) => {
-            setup_notes.push(format!(
-                "Rego setup (data document, RVM compile, {} inputs) {}",
-                p.len(),
-                ms(t.elapsed())
-            ));
-            let (run, err) = peer_run(&mut p, &ward_outcomes);
-            if let Some(e) = err {
-                notes.push(format!("rego: {e}"));
+    for closures in [Closures::Walked, Closures::Precomputed] {
+        let t = Instant::now();
+        match peers::rego::RegoPeer::new(&estate, &subset_specs, closures) {
+            Ok(mut p) => {
+                setup_notes.push(format!(
+                    "Rego setup ({}data document, RVM compile, {} inputs) {}",
+                    if closures == Closures::Precomputed {
+                        "closures precomputed, "
+                    } else {
+                        ""
+                    },
+                    p.len(),
+                    ms(t.elapsed())
+                ));
+                let (run, err) = peer_run(&mut p, &ward_outcomes);
+                if let Some(e) = err {
+                    notes.push(format!("rego: {e}"));
+                }
+                rows.push((p.describe(), run, String::new()));
             }
-            rows.push((p.describe(), run, String::new()));
+            Err(e) => notes.push(format!("rego not measured: {e}")),
         }
-        Err(e) => notes.push(format!("rego not measured: {e}")),
     }
     eprintln!("rego done ({:.0?})", started.elapsed());
     let t = Instant::now();
@@ -639,7 +905,7 @@ fn main() {
     );
     let _ = writeln!(
         out,
-        "Common subset: the 12 rules of `bench/scenario/common.ward` over `disable_account`, `patch_host` and `rotate_secret` (attribute comparisons, executive titles, closure over `reports_to` — the CFO's organisation —, closure over `~depends_on` — revenue-critical blast radius —, the year-end freeze, hour of day, duration comparison, set intersection; literal approvers). Every peer outcome (decision + approvers) is compared with Ward's on the same request.\n"
+        "Common subset: the 12 rules of `bench/scenario/common.ward` over `disable_account`, `patch_host` and `rotate_secret` (attribute comparisons, executive titles, closure over `reports_to` — the CFO's organisation —, closure over `~depends_on` — revenue-critical blast radius —, the year-end freeze, hour of day, duration comparison, set intersection; literal approvers).\n"
     );
     // Per row: mean (loop) and p50 (individually timed), for the ratios against Ward.
     let stats: Vec<(f64, Percentiles)> = rows
@@ -649,18 +915,24 @@ fn main() {
             (mean, Percentiles::of(&mut run.latency_ns, overhead))
         })
         .collect();
-    let wards: Vec<(String, f64, f64)> = rows
-        .iter()
-        .zip(&stats)
-        .filter(|((n, _, _), _)| n.starts_with("Ward"))
-        .map(|((n, _, _), (mean, p))| (n.clone(), *mean, p.p50))
+    // The speed-ups are against the two JIT rows of the protocol.
+    let find = |label: &str| {
+        rows.iter()
+            .zip(&stats)
+            .find(|((n, _, _), _)| n == label)
+            .map(|(_, (mean, p))| (*mean, p.p50))
+    };
+    let wards: Vec<(&str, (f64, f64))> = ["Ward jit (warm)", "Ward jit (cold)"]
+        .into_iter()
+        .filter_map(|n| find(n).map(|m| (n, m)))
         .collect();
     let _ = write!(
         out,
-        "| engine | decisions/s | mean | p50 | p99 | disagreements with Ward |"
+        "| engine | decisions/s | mean | p50 | p99 | disagreements with Ward interp |"
     );
-    for (n, _, _) in &wards {
-        let _ = write!(out, " {n} speed-up (mean) | {n} speed-up (p50) |");
+    for (n, _) in &wards {
+        let n = n.trim_start_matches("Ward ");
+        let _ = write!(out, " ÷ {n} (mean) | ÷ {n} (p50) |");
     }
     let _ = writeln!(out);
     let _ = write!(out, "|---|---:|---:|---:|---:|---:|");
@@ -668,21 +940,21 @@ fn main() {
         let _ = write!(out, "---:|---:|");
     }
     let _ = writeln!(out);
-    for ((name, run, note), (mean, p)) in rows.into_iter().zip(stats) {
+    for ((name, run, note), (mean, p)) in rows.iter().zip(&stats) {
         let _ = write!(
             out,
             "| {name} | {} | {} | {} | {} | {} |",
             rate(run.per_second()),
-            nanos(mean),
+            nanos(*mean),
             nanos(p.p50),
             nanos(p.p99),
             if note.is_empty() {
                 run.disagreements.to_string()
             } else {
-                note
+                note.clone()
             },
         );
-        for (_, w_mean, w_p50) in &wards {
+        for (_, (w_mean, w_p50)) in &wards {
             let _ = write!(
                 out,
                 " {:.1}× | {:.1}× |",
@@ -691,14 +963,65 @@ fn main() {
             );
         }
         let _ = writeln!(out);
-        if let Some(d) = run.first_disagreement {
+        if let Some(d) = &run.first_disagreement {
             notes.push(format!("first disagreement of {name}: {d}"));
         }
     }
     let _ = writeln!(
         out,
-        "\nSpeed-up = the engine's time per decision / Ward's (> 1: Ward is faster), from the loop's mean and from the median of the individually timed decisions. Peers' paths: Cedar through `Authorizer::is_authorized` with prebuilt `Request`s, identities and assets as entities, `reports_to` and the reversed `depends_on` as entity parents (Cedar's `in` is transitive; its transitive closure is computed when `Entities` is built, untimed) and `Tag::\"revenue-critical\"` as a parent of tagged assets, time as `datetime`/`duration` context attributes; Rego compiled to regorus' RVM (`RegoVM::execute`, data loaded once, prebuilt inputs; closures by `graph.reachable`, time as Unix seconds); CEL with one compiled `Program` per action and a prebuilt `Context` per request in which **both graph closures are precomputed** (the manager chain and the union of the blast radius' tags — this flatters CEL: it does no graph work at all).\n"
+        "\n`÷ X` = the row's time per decision / X's (> 1: X is faster), from the loop's means and from the medians of the individually timed decisions. Ward rows: {PROTOCOL} `every message read`: after each decision every fired rule's message is rendered (a decision keeps the fired rules and the values of the messages' holes; its text is rendered when read or serialized). The hand-written rows decide every request of the stream and are compared with Ward's interpreter on each: decision, approvers, fired rules and every message. Peers' paths: Cedar through `Authorizer::is_authorized` with prebuilt `Request`s, identities and assets as entities, `reports_to` and the reversed `depends_on` as entity parents and `Tag::\"revenue-critical\"` as a parent of tagged assets, time as `datetime`/`duration` context attributes; Rego compiled to regorus' RVM (`RegoVM::execute`, data loaded once, prebuilt inputs, time as Unix seconds); CEL with one compiled `Program` per action and a prebuilt `Context` per request. Every peer outcome (decision + approvers) is compared with Ward's interpreter on the same request.\n"
     );
+    let _ = writeln!(
+        out,
+        "What each engine precomputes (untimed) and pays per request (timed):\n\n\
+- **Ward** (both engines): at load, the store (columns, interned strings, relation indexes in CSR form); closures of `reports_to` and `~depends_on` are computed on first use and memoized per snapshot (the store's closure memo). The JIT also memoizes, per snapshot and entity, conditions that do not depend on the request (the executive-title test, the tag intersection, closure membership). Per request: the rules of the action on the prebuilt `Request`, the combination, the fired rules and the holes' values (messages rendered only when read).\n\
+- **hand-written Rust**: at setup, per identity whether it is a finance executive, in the CFO's organisation, a privileged admin, an automation agent; per asset whether it is a crown jewel, holds regulated data, and whether its blast radius (or itself) is revenue-critical — every closure and every string test is precomputed. Per request: a few boolean tests, the freeze and hour tests, combining with approvers as a bit set; the rendering variant writes each fired rule's message into a `String` (`write!`).\n\
+- **Cedar**: at setup, the entities with their transitive closure (`Entities` computes it). Per request: `is_authorized` over all policies of the prebuilt request (the closure is a lookup).\n\
+- **regorus**: at setup, the data document and the RVM program. Per request: the input is set and the program executed; without precomputation `graph.reachable` walks the manager chain and the blast radius per request; with closures precomputed in `data`, an identity's manager chain and an asset's blast-radius tags are lists in `data`.\n\
+- **CEL**: at setup, one program per action and a context per request with both closures precomputed (manager chain, blast-radius tags). Per request: `execute` of the action's program on its prebuilt context.\n"
+    );
+    // The targets of the issue, as measured in this run (means of the loops).
+    let mean_of = |label: &str| find(label).map(|(m, _)| m);
+    let ratio = |a: &str, b: &str| mean_of(a).zip(mean_of(b)).map(|(a, b)| a / b.max(1e-9));
+    let targets: [(&str, &str, &str, bool, f64); 7] = [
+        ("Ward jit (warm)", "hand-written Rust", "≤", true, 2.0),
+        (
+            "Ward jit (warm), every message read",
+            "hand-written Rust, messages rendered",
+            "≤",
+            true,
+            1.5,
+        ),
+        ("Ward jit (cold)", "hand-written Rust", "≤", true, 10.0),
+        ("Cedar", "Ward jit (warm)", "≥", false, 40.0),
+        ("cel", "Ward jit (warm)", "≥", false, 10.0),
+        ("Cedar", "Ward jit (cold)", "≥", false, 10.0),
+        ("cel", "Ward jit (cold)", "≥", false, 2.0),
+    ];
+    let _ = writeln!(
+        out,
+        "Targets (ratios of the loops' means in this run):\n\n| ratio | measured | target | met |\n|---|---:|---:|---|"
+    );
+    for (a, b, op, at_most, want) in targets {
+        // Peers are named by the start of their row.
+        let full = |n: &str| {
+            rows.iter()
+                .map(|(name, _, _)| name.as_str())
+                .find(|name| *name == n || name.starts_with(n))
+                .map(str::to_owned)
+        };
+        let (Some(fa), Some(fb)) = (full(a), full(b)) else {
+            continue;
+        };
+        let Some(r) = ratio(&fa, &fb) else { continue };
+        let met = if at_most { r <= want } else { r >= want };
+        let _ = writeln!(
+            out,
+            "| {a} ÷ {b} | {r:.2}× | {op} {want}× | {} |",
+            if met { "yes" } else { "no" }
+        );
+    }
+    let _ = writeln!(out);
     for s in setup_notes {
         let _ = writeln!(out, "- {s}");
     }
@@ -715,7 +1038,7 @@ fn main() {
     );
     let _ = writeln!(
         out,
-        "The {}-request run is the N = 1 Decide section above; scaling uses {} requests per scale so the whole run stays at a few minutes (N = 16 holds 800,000 assets and loads for several seconds per engine).\n",
+        "The {}-request run is the N = 1 Decide section above; scaling uses {} requests per scale so the whole run stays at a few minutes (N = 16 holds 800,000 assets and loads for several seconds per snapshot). Warm rows only, with the protocol of the Decide section (a fresh snapshot per timed pass, its memos filled by another seed's stream).\n",
         thousands(config.requests),
         thousands(config.scaling_requests)
     );
@@ -736,7 +1059,9 @@ fn main() {
         };
         let text = estate.to_json();
         let engines_n = engines(&program, &mut Vec::new());
-        for (_, e, _) in &engines_n {
+        // Only the first engine holds the estate (requests are parsed on it); every timed
+        // pass gets a fresh snapshot of its own.
+        if let Some((_, e, _)) = engines_n.first() {
             load(e, &text);
         }
         let fresh = load_in_child(n, if n <= 4 { 3 } else { 1 });
@@ -744,8 +1069,19 @@ fn main() {
             notes.push(format!("scale {n}: {e}"));
         }
         let specs = requests::generate(&estate, config.scaling_requests, REQUEST_SEED ^ n as u64);
-        let runs = decide_all(&engines_n, &estate, &specs);
-        for ((kind, _, _), mut run) in engines_n.iter().zip(runs) {
+        let warm_specs = requests::generate(&estate, WARM_REQUESTS, REQUEST_SEED ^ WARM_SEED);
+        let rows_n = rows_for(&engines_n, false);
+        let runs = decide_all(
+            &engines_n,
+            &rows_n,
+            &estate,
+            &text,
+            &specs,
+            &warm_specs,
+            config.scaling_requests,
+        );
+        for (row, mut run) in rows_n.iter().zip(runs) {
+            let kind = &engines_n[row.engine].0;
             let mean = run.mean_ns();
             if n == config.scales[0] {
                 base.push((*kind, mean));
@@ -766,7 +1102,7 @@ fn main() {
                 l.map_or("?".into(), |l| ms(l.time)),
                 l.and_then(|l| l.retained_kib).map_or("?".into(), mib),
                 l.and_then(|l| l.peak_kib).map_or("?".into(), mib),
-                kind.as_str(),
+                row.label,
                 rate(run.per_second()),
                 nanos(mean),
                 nanos(p.p50),
@@ -794,6 +1130,10 @@ fn main() {
     }
     let _ = writeln!(
         out,
+        "## Instructions per decision (callgrind)\n\n{CALLGRIND_NOTE}\n"
+    );
+    let _ = writeln!(
+        out,
         "Total benchmark wall time: {:.0} s; peak resident memory during the last scale {}.",
         started.elapsed().as_secs_f64(),
         measure::status_kib("VmHWM").map_or("?".into(), mib)
@@ -813,20 +1153,15 @@ fn main() {
 
 /// Per action: how many requests, and each engine's mean, p50 and p99 of the individually
 /// timed decisions (`latency_ns` is in the order of `specs`).
-fn per_action(
-    engines: &[(EngineKind, Engine, Duration)],
-    runs: &[Run],
-    specs: &[RequestSpec],
-    overhead: f64,
-) -> String {
+fn per_action(rows: &[Row], runs: &[Run], specs: &[RequestSpec], overhead: f64) -> String {
     let mut out = String::new();
     let _ = write!(out, "| action | requests |");
-    for (kind, _, _) in engines {
-        let _ = write!(out, " {k} mean | {k} p50 | {k} p99 |", k = kind.as_str());
+    for row in rows {
+        let _ = write!(out, " {k} mean | {k} p50 | {k} p99 |", k = row.label);
     }
     let _ = writeln!(out);
     let _ = write!(out, "|---|---:|");
-    for _ in engines {
+    for _ in rows {
         let _ = write!(out, "---:|---:|---:|");
     }
     let _ = writeln!(out);

@@ -15,6 +15,7 @@
 //! Ward's), and throughput at `N = 1, 4, 16`. The results are `docs/benchmarks.md`.
 
 pub mod estate;
+pub mod hand;
 pub mod measure;
 pub mod peers;
 pub mod policy;

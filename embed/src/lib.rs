@@ -38,7 +38,7 @@
 //!         "args": {"target": "alice"}, "context": {"agent": "bot"}}"#,
 //! );
 //! assert_eq!(decision.decision.as_str(), "require_approval");
-//! assert_eq!(decision.approvers, ["security-oncall"]);
+//! assert_eq!(decision.approvers(), ["security-oncall"]);
 //!
 //! // A policy that does not check: no program, and diagnostics to show.
 //! let broken = compile(&[("broken.ward".to_owned(), "rule r { on nothing deny }".to_owned())]);
@@ -58,7 +58,7 @@ pub use ward_files::{
 };
 pub use ward_ir::{EffectKind, Program};
 pub use ward_runtime::decision::{
-    ConditionTrace, Decision, DecisionError, Explanation, Fired, RuleTrace,
+    ConditionTrace, Decision, DecisionError, Explanation, Fired, FiredRules, Names, RuleTrace,
 };
 pub use ward_runtime::engine::{Engine, EngineConfig, EngineError, EngineKind};
 /// Strict JSON for text that enters from outside: a duplicate key is an error, never "the

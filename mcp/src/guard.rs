@@ -451,8 +451,8 @@ fn decision_meta(id: &str, decision: &Decision, service: Option<&ServiceDecision
     let mut meta = serde_json::json!({
         "id": id,
         "decision": decision.decision.as_str(),
-        "fired": decision.fired,
-        "approvers": decision.approvers,
+        "fired": decision.fired(),
+        "approvers": decision.approvers(),
         "errors": decision.errors,
     });
     if let (Some(service), Some(obj)) = (service, meta.as_object_mut()) {
@@ -471,15 +471,20 @@ fn decision_meta(id: &str, decision: &Decision, service: Option<&ServiceDecision
 }
 
 fn reasons(out: &mut String, decision: &Decision) {
-    for fired in &decision.fired {
-        let _ = write!(out, "\n- rule `{}` ({}", fired.rule, fired.effect.as_str());
-        if let Some(approvers) = &fired.approvers {
-            let _ = write!(out, ", approvers: {}", names(approvers));
+    for fired in decision.fired().iter() {
+        let _ = write!(
+            out,
+            "\n- rule `{}` ({}",
+            fired.rule(),
+            fired.effect().as_str()
+        );
+        if let Some(approvers) = fired.approvers() {
+            let _ = write!(out, ", approvers: {}", names(&approvers.to_vec()));
         }
         let _ = write!(
             out,
             "): {}",
-            fired.message.as_deref().unwrap_or("(no message)")
+            fired.message().as_deref().unwrap_or("(no message)")
         );
     }
     for error in &decision.errors {
@@ -515,7 +520,7 @@ fn deny_text(tool: &str, id: &str, decision: &Decision) -> String {
 fn approval_head(tool: &str, id: &str, decision: &Decision) -> String {
     let mut out = format!(
         "ward: the call to `{tool}` needs approval (decision `require_approval`, {id}), approvers: {}",
-        names(&decision.approvers)
+        names(&decision.approvers().to_vec())
     );
     reasons(&mut out, decision);
     out

@@ -19,24 +19,10 @@ pub use ward_runtime::decision::render_explanation;
 pub use ward_runtime::request::{Request, parse_request, readable_id};
 pub use ward_runtime::store::Store;
 
-/// The approvers a fired rule lists: its own, for a `require_approval` rule.
-///
-/// Read through the decision's JSON form so that this module does not depend on the field's
-/// Rust shape; a decision without per-rule approvers gives none.
-pub fn fired_approvers(fired: &Fired) -> Vec<String> {
-    match serde_json::to_value(fired) {
-        Ok(serde_json::Value::Object(mut map)) => match map.remove("approvers") {
-            Some(serde_json::Value::Array(items)) => items
-                .into_iter()
-                .filter_map(|v| match v {
-                    serde_json::Value::String(s) => Some(s),
-                    _ => None,
-                })
-                .collect(),
-            _ => Vec::new(),
-        },
-        _ => Vec::new(),
-    }
+/// The approvers a fired rule lists: its own, for a `require_approval` rule (none for the
+/// other effects).
+pub fn fired_approvers(fired: &Fired<'_>) -> Vec<String> {
+    fired.approvers().map(|a| a.to_vec()).unwrap_or_default()
 }
 
 /// What a policy set that does not check looks like to a person and to a program.

@@ -16,7 +16,9 @@ use pyo3::types::{PyDict, PyString};
 use crate::backend::{self, EffectKind, Explanation};
 use crate::convert;
 
-/// What deciding a request produced, before it becomes a Python object.
+/// What deciding a request produced, before it becomes a Python object. (Built once and moved
+/// straight into that object: the size of a decision kept inline costs nothing here.)
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Evaluated {
     Decided {
         decision: backend::Decision,
@@ -113,14 +115,14 @@ impl Decision {
     /// Every rule that fired, in policy order.
     #[getter]
     fn fired(&self) -> Vec<Fired> {
-        self.inner.fired.iter().map(Fired::of).collect()
+        self.inner.fired().iter().map(|f| Fired::of(&f)).collect()
     }
 
     /// Who may approve (sorted, deduplicated); empty unless the decision is
     /// `require_approval`.
     #[getter]
     fn approvers(&self) -> Vec<String> {
-        self.inner.approvers.clone()
+        self.inner.approvers().to_vec()
     }
 
     /// Evaluation and validation errors; a request that did not validate has one, with
@@ -184,13 +186,13 @@ impl Decision {
     }
 
     fn __repr__(&self) -> String {
-        let fired: Vec<&str> = self.inner.fired.iter().map(|f| &*f.rule).collect();
+        let fired: Vec<&str> = self.inner.fired().iter().map(|f| f.rule()).collect();
         let mut out = format!(
             "<ward.Decision {} fired={fired:?}",
             self.inner.decision.as_str()
         );
-        if !self.inner.approvers.is_empty() {
-            out.push_str(&format!(" approvers={:?}", self.inner.approvers));
+        if !self.inner.approvers().is_empty() {
+            out.push_str(&format!(" approvers={:?}", self.inner.approvers()));
         }
         if !self.inner.errors.is_empty() {
             out.push_str(&format!(" errors={}", self.inner.errors.len()));
@@ -235,12 +237,12 @@ pub struct Fired {
 }
 
 impl Fired {
-    fn of(fired: &backend::Fired) -> Fired {
+    fn of(fired: &backend::Fired<'_>) -> Fired {
         Fired {
-            rule: fired.rule.to_string(),
-            effect: fired.effect.as_str().to_owned(),
-            message: fired.message.clone(),
-            location: fired.location.to_string(),
+            rule: fired.rule().to_owned(),
+            effect: fired.effect().as_str().to_owned(),
+            message: fired.message().map(|m| m.into_owned()),
+            location: fired.location().to_owned(),
             approvers: backend::fired_approvers(fired),
         }
     }

@@ -11,69 +11,41 @@
 //! This module knows the IR, values and the store; it does not parse requests or know how the
 //! engine is shared between threads.
 
+mod fired;
+
 use std::fmt::Write as _;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use ward_ir::{EffectKind, Expr, MessagePart, Rule};
+use ward_ir::{EffectKind, Expr, MessagePart, Rule, Schema, Type};
+
+pub(crate) use fired::{Body, Entry, Message, Piece, RuleTable, Span, Text};
+pub use fired::{Fired, FiredRules, Names};
 
 use crate::budget::Budget;
 use crate::interp::{Env, EvalError, Evaluator};
 use crate::prepared::{Compiled, PlannedRule};
-use crate::render::{entity_id, render_value};
+use crate::render::render_value;
 use crate::request::Request;
 use crate::store::Store;
-use crate::{Value, time};
+use crate::{EntityRef, Value, time};
 
 /// The decision for one request (`docs/language.md` §9).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// The rules that fired and the approvers are read through [`Decision::fired`] and
+/// [`Decision::approvers`]; a fired rule's message is rendered from the values of its holes
+/// when it is read (or the decision serialized), so deciding does not format text nobody
+/// reads. Serialized, a decision is `{"request_id"?, "decision", "fired", "approvers",
+/// "errors"}` exactly as §9 writes it.
+#[derive(Clone)]
 pub struct Decision {
     /// The request's own `id`, echoed (also when the request was rejected, if its `id` could
     /// be read); not serialized when the request has none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
     pub decision: EffectKind,
-    /// Every rule that fired, in policy order.
-    pub fired: Vec<Fired>,
-    /// Sorted and deduplicated; non-empty only for `require_approval`.
-    pub approvers: Vec<String>,
     pub errors: Vec<DecisionError>,
-}
-
-/// A rule that fired. The rule's name and location are shared with the engine (formatted
-/// once when it is built), so a decision does not copy them; they serialize as strings.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Fired {
-    #[serde(with = "shared_str")]
-    pub rule: Arc<str>,
-    pub effect: EffectKind,
-    /// The rendered `because` message; `null` when the rule has none.
-    pub message: Option<String>,
-    /// `path:line:col` of the `rule` keyword.
-    #[serde(with = "shared_str")]
-    pub location: Arc<str>,
-    /// For a `require_approval` rule, the approvers it names (sorted and deduplicated; empty
-    /// when it names none or they could not be evaluated), also when another rule's `deny`
-    /// decided. `None`, and not serialized, for the other effects.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub approvers: Option<Vec<String>>,
-}
-
-/// Serde for `Arc<str>` as a plain string (without serde's `rc` feature).
-mod shared_str {
-    use std::sync::Arc;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(s: &Arc<str>, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(s)
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Arc<str>, D::Error> {
-        String::deserialize(deserializer).map(Arc::from)
-    }
+    /// The fired rules, their messages' holes and the approvers.
+    body: Body,
 }
 
 /// An evaluation error of a rule (or of the default), or a request-validation error
@@ -91,12 +63,11 @@ impl Decision {
         Decision {
             request_id: None,
             decision: EffectKind::Deny,
-            fired: Vec::new(),
-            approvers: Vec::new(),
             errors: vec![DecisionError {
                 rule: None,
                 message: message.into(),
             }],
+            body: Body::default(),
         }
     }
 
@@ -106,9 +77,160 @@ impl Decision {
         self
     }
 
+    /// Every rule that fired, in policy order.
+    pub fn fired(&self) -> FiredRules<'_> {
+        FiredRules::new(&self.body)
+    }
+
+    /// The approvers: sorted and distinct; non-empty only for `require_approval`.
+    pub fn approvers(&self) -> Names<'_> {
+        Names::decision(&self.body)
+    }
+
+    /// Empties the decision's approvers (for an embedding that changes the decision, as
+    /// `ward serve` does when an approval is used); the fired rules keep their own.
+    pub fn clear_approvers(&mut self) {
+        self.body.approvers = Span::default();
+    }
+
     /// Whether the rule `fired` decided the outcome: it fired with the decision's effect.
-    pub fn decided_by(&self, fired: &Fired) -> bool {
-        fired.effect == self.decision
+    pub fn decided_by(&self, fired: &Fired<'_>) -> bool {
+        fired.effect() == self.decision
+    }
+}
+
+/// Equal when their JSON is: the same fields, messages compared as rendered.
+impl PartialEq for Decision {
+    fn eq(&self, other: &Decision) -> bool {
+        self.request_id == other.request_id
+            && self.decision == other.decision
+            && self.errors == other.errors
+            && self.fired() == other.fired()
+            && self.approvers() == other.approvers()
+    }
+}
+
+impl Eq for Decision {}
+
+impl std::fmt::Debug for Decision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decision")
+            .field("request_id", &self.request_id)
+            .field("decision", &self.decision)
+            .field("fired", &self.fired())
+            .field("approvers", &self.approvers())
+            .field("errors", &self.errors)
+            .finish()
+    }
+}
+
+impl Serialize for Decision {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let n = 4 + usize::from(self.request_id.is_some());
+        let mut map = serializer.serialize_map(Some(n))?;
+        if let Some(id) = &self.request_id {
+            map.serialize_entry("request_id", id)?;
+        }
+        map.serialize_entry("decision", &self.decision)?;
+        map.serialize_entry("fired", &self.fired())?;
+        map.serialize_entry("approvers", &self.approvers())?;
+        map.serialize_entry("errors", &self.errors)?;
+        map.end()
+    }
+}
+
+/// A decision as JSON has it (what [`Decision`]'s `Deserialize` reads).
+#[derive(Deserialize)]
+struct DecisionDoc {
+    #[serde(default)]
+    request_id: Option<String>,
+    decision: EffectKind,
+    fired: Vec<FiredDoc>,
+    approvers: Vec<String>,
+    errors: Vec<DecisionError>,
+}
+
+#[derive(Deserialize)]
+struct FiredDoc {
+    rule: String,
+    effect: EffectKind,
+    message: Option<String>,
+    location: String,
+    #[serde(default)]
+    approvers: Option<Vec<String>>,
+}
+
+impl<'de> Deserialize<'de> for Decision {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Decision, D::Error> {
+        let doc = DecisionDoc::deserialize(deserializer)?;
+        let fired = doc
+            .fired
+            .into_iter()
+            .map(|f| (f.rule, f.effect, f.message, f.location, f.approvers))
+            .collect();
+        Ok(Decision {
+            request_id: doc.request_id,
+            decision: doc.decision,
+            errors: doc.errors,
+            body: Body::from_parts(fired, doc.approvers),
+        })
+    }
+}
+
+/// Where the engines put the values of message holes and approvers: the decision's pieces,
+/// each value kept as a message renders it (entities as their ids, sets as their text).
+pub(crate) struct Pieces<'b> {
+    body: &'b mut Body,
+    store: &'b Store,
+    schema: &'b Schema,
+}
+
+impl Pieces<'_> {
+    /// The value of a hole of static type `ty`.
+    pub(crate) fn hole(&mut self, value: &Value, ty: &Type) {
+        let piece = self.piece(value, ty);
+        self.body.pieces.push(piece);
+    }
+
+    fn piece(&self, value: &Value, ty: &Type) -> Piece {
+        match value {
+            Value::Absent => Piece::Absent,
+            Value::Bool(b) => Piece::Bool(*b),
+            Value::Int(n) => Piece::Int(*n),
+            Value::Enum(v) => Piece::Enum(*v),
+            Value::Str(s) => Piece::Text(Text::share(s)),
+            Value::Entity(EntityRef::Known { ty, idx }) => match self.store.entity_id(*ty, *idx) {
+                Some(id) => Piece::Text(Text::share(id)),
+                None => Piece::Text(Text::copy("")),
+            },
+            Value::Entity(EntityRef::Unknown { id, .. }) => Piece::Text(Text::share(id)),
+            Value::Set(_) => {
+                let mut text = String::new();
+                render_value(&mut text, value, ty, self.schema, self.store);
+                Piece::Text(Text::owned(text))
+            }
+        }
+    }
+
+    /// Adds the approvers a value names: strings as they are, entities as their ids, sets
+    /// flattened.
+    pub(crate) fn names(&mut self, value: &Value) -> Result<(), EvalError> {
+        let items = match value {
+            Value::Set(items) => &items[..],
+            single => std::slice::from_ref(single),
+        };
+        for item in items {
+            match item {
+                Value::Str(_) | Value::Entity(_) => {
+                    let piece = self.piece(item, &Type::String);
+                    self.body.pieces.push(piece);
+                    self.body.push_piece_name(self.body.pieces.len() - 1);
+                }
+                _ => return Err(EvalError::new("approvers must be strings or entities")),
+            }
+        }
+        Ok(())
     }
 }
 
@@ -157,8 +279,8 @@ pub struct ConditionTrace {
 pub fn render_explanation(decision: &Decision, explanation: &Explanation) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "decision: {}", decision.decision.as_str());
-    if !decision.approvers.is_empty() {
-        let _ = writeln!(out, "approvers: {}", decision.approvers.join(", "));
+    if !decision.approvers().is_empty() {
+        let _ = writeln!(out, "approvers: {}", decision.approvers().join(", "));
     }
     if let Some(id) = &decision.request_id {
         let _ = writeln!(out, "request: {id}");
@@ -182,8 +304,8 @@ pub fn render_explanation(decision: &Decision, explanation: &Explanation) -> Str
         }
     }
     for trace in &explanation.rules {
-        let fired = decision.fired.iter().find(|f| *f.rule == *trace.rule);
-        let decides = trace.fired && fired.is_some_and(|f| decision.decided_by(f));
+        let fired = decision.fired().iter().find(|f| f.rule() == trace.rule);
+        let decides = trace.fired && fired.is_some_and(|f| decision.decided_by(&f));
         let status = match (trace.fired, trace.error.is_some(), decides) {
             (true, false, false) => "fired",
             (true, false, true) => "fired, decides",
@@ -200,10 +322,10 @@ pub fn render_explanation(decision: &Decision, explanation: &Explanation) -> Str
             trace.location
         );
         if let Some(fired) = fired {
-            if let Some(message) = &fired.message {
+            if let Some(message) = fired.message() {
                 let _ = writeln!(out, "      because: {message}");
             }
-            if let Some(approvers) = &fired.approvers {
+            if let Some(approvers) = fired.approvers() {
                 let names = if approvers.is_empty() {
                     "(none)".to_string()
                 } else {
@@ -264,7 +386,8 @@ fn plural<'s>(n: usize, one: &'s str, many: &'s str) -> &'s str {
 /// An engine evaluates the conditions of every rule of the action, in policy order, before any
 /// message or approvers (then asked for in policy order, message before approvers): both
 /// engines spend a decision's evaluation budget in that order, so they run out at the same
-/// point.
+/// point. Approvers written as string literals are not asked for: they cost nothing and cannot
+/// fail, and the rule table has them.
 pub(crate) trait RuleParts<'c> {
     /// The `when` conditions of the rule at position `ri` of the action's plan: `Ok(None)` when
     /// all hold, `Ok(Some(i))` when condition `i` is the first false one, `Err((i, e))` when it
@@ -276,15 +399,15 @@ pub(crate) trait RuleParts<'c> {
         rule: &'c Rule,
     ) -> Result<Option<usize>, (Option<usize>, EvalError)>;
 
-    /// Appends the rendered `because` message of the rule at position `ri` to `out` (called
-    /// after its conditions).
-    fn message(
+    /// Adds the values of the holes of the `because` message of the rule at position `ri` to
+    /// `out`, in order (called after its conditions).
+    fn holes(
         &mut self,
         ri: usize,
         planned: &'c PlannedRule,
         rule: &'c Rule,
         parts: &'c [MessagePart],
-        out: &mut String,
+        out: &mut Pieces<'_>,
     ) -> Result<(), EvalError>;
 
     /// Adds the approvers of the rule at position `ri` to `out` (called after its message).
@@ -294,23 +417,25 @@ pub(crate) trait RuleParts<'c> {
         planned: &'c PlannedRule,
         rule: &'c Rule,
         expr: &'c Expr,
-        out: &mut Vec<String>,
+        out: &mut Pieces<'_>,
     ) -> Result<(), EvalError>;
 
     /// Adds the approvers of the program's default to `out`.
-    fn default_approvers(&mut self, expr: &'c Expr, out: &mut Vec<String>)
-    -> Result<(), EvalError>;
+    fn default_approvers(&mut self, expr: &'c Expr, out: &mut Pieces<'_>) -> Result<(), EvalError>;
 }
 
-/// Decide `request` against `store` with the interpreter, recording an explanation when
-/// `explain` is set.
+/// Decide `request` against `store` with the interpreter, recording an explanation in
+/// `explanation` when `explain` is set. The decision shows the rules through `table` (the
+/// program's, or a copy).
 pub(crate) fn evaluate(
     compiled: &Compiled,
+    table: &Arc<RuleTable>,
     store: &Store,
     request: &Request,
     explain: bool,
+    explanation: &mut Option<Explanation>,
     budget: Budget,
-) -> (Decision, Option<Explanation>) {
+) -> Decision {
     let program = &compiled.program;
     let env = Env {
         program,
@@ -341,10 +466,17 @@ pub(crate) fn evaluate(
     let mut parts = Interpreted {
         ev,
         compiled,
-        store,
         outcomes,
     };
-    combine(compiled, request, &mut parts, explain)
+    combine(
+        compiled,
+        table,
+        store,
+        request,
+        &mut parts,
+        explain,
+        explanation,
+    )
 }
 
 /// What the conditions of a rule gave: all held, the first false one, or a failure.
@@ -354,7 +486,6 @@ type Outcome = Result<Option<usize>, (Option<usize>, EvalError)>;
 struct Interpreted<'a> {
     ev: Evaluator<'a>,
     compiled: &'a Compiled,
-    store: &'a Store,
     /// Per planned rule of the action, its conditions' outcome (taken by `conditions`).
     outcomes: Vec<Option<Outcome>>,
 }
@@ -375,22 +506,19 @@ impl<'a> RuleParts<'a> for Interpreted<'a> {
         }
     }
 
-    fn message(
+    fn holes(
         &mut self,
         _ri: usize,
         planned: &'a PlannedRule,
         rule: &'a Rule,
         parts: &'a [MessagePart],
-        out: &mut String,
+        out: &mut Pieces<'_>,
     ) -> Result<(), EvalError> {
         self.ev.reset(&planned.args, rule.n_locals);
         for part in parts {
-            match part {
-                MessagePart::Text(text) => out.push_str(text),
-                MessagePart::Expr(e) => {
-                    let v = self.ev.eval(e)?;
-                    render_value(out, &v, &e.ty, &self.compiled.program.schema, self.store);
-                }
+            if let MessagePart::Expr(e) = part {
+                let v = self.ev.eval(e)?;
+                out.hole(&v, &e.ty);
             }
         }
         Ok(())
@@ -402,21 +530,17 @@ impl<'a> RuleParts<'a> for Interpreted<'a> {
         planned: &'a PlannedRule,
         rule: &'a Rule,
         expr: &'a Expr,
-        out: &mut Vec<String>,
+        out: &mut Pieces<'_>,
     ) -> Result<(), EvalError> {
         self.ev.reset(&planned.args, rule.n_locals);
         let value = self.ev.eval(expr)?;
-        collect_approvers(std::iter::once(value), self.store, out)
+        out.names(&value)
     }
 
-    fn default_approvers(
-        &mut self,
-        expr: &'a Expr,
-        out: &mut Vec<String>,
-    ) -> Result<(), EvalError> {
+    fn default_approvers(&mut self, expr: &'a Expr, out: &mut Pieces<'_>) -> Result<(), EvalError> {
         self.ev.reset(&[], self.compiled.default_locals);
         let value = self.ev.eval(expr)?;
-        collect_approvers(std::iter::once(value), self.store, out)
+        out.names(&value)
     }
 }
 
@@ -425,24 +549,35 @@ impl<'a> RuleParts<'a> for Interpreted<'a> {
 /// `explain` is set.
 pub(crate) fn combine<'c>(
     compiled: &'c Compiled,
+    table: &Arc<RuleTable>,
+    store: &Store,
     request: &Request,
     parts: &mut impl RuleParts<'c>,
     explain: bool,
-) -> (Decision, Option<Explanation>) {
+    explanation: &mut Option<Explanation>,
+) -> Decision {
     let program = &compiled.program;
     let Some(plan) = compiled.actions.get(request.action.index()) else {
-        let decision = Decision::rejected(format!("unknown action {}", request.action.0));
-        return (decision, explain.then(rejected_explanation));
+        if explain {
+            *explanation = Some(rejected_explanation());
+        }
+        return Decision::rejected(format!("unknown action {}", request.action.0));
     };
-    let mut fired = Vec::new();
-    let mut errors = Vec::new();
-    let mut approvers = Vec::new();
+    // Built in place (the decision is returned as it is, not moved out of a tuple).
+    let mut decided = Decision {
+        request_id: request.id.clone(),
+        decision: EffectKind::Deny,
+        errors: Vec::new(),
+        body: Body::default(),
+    };
+    let body = &mut decided.body;
+    let errors = &mut decided.errors;
     let mut traces = Vec::new();
     let mut strongest: Option<EffectKind> = None;
     for (ri, planned) in plan.rules.iter().enumerate() {
-        let (Some(rule), Some(strings)) = (
+        let (Some(rule), Some(text)) = (
             program.rules.get(planned.rule),
-            compiled.rule_strings.get(planned.rule),
+            table.rules.get(planned.rule),
         ) else {
             continue;
         };
@@ -462,7 +597,7 @@ pub(crate) fn combine<'c>(
         let mut condition_error = None;
         if let Some(e) = error {
             errors.push(DecisionError {
-                rule: Some(strings.name.to_string()),
+                rule: Some(text.name.to_string()),
                 message: e.message.clone(),
             });
             condition_error = Some(e.message);
@@ -470,26 +605,33 @@ pub(crate) fn combine<'c>(
         let mut fires = fires;
         if fires {
             let message = match &rule.message {
-                None => None,
+                None => Message::None,
                 Some(m) => {
-                    let mut text = String::with_capacity(strings.message_capacity);
-                    match parts.message(ri, planned, rule, &m.parts, &mut text) {
-                        Ok(()) => Some(text),
+                    let start = body.pieces.len();
+                    let mut out = Pieces {
+                        body: &mut *body,
+                        store,
+                        schema: &program.schema,
+                    };
+                    match parts.holes(ri, planned, rule, &m.parts, &mut out) {
+                        Ok(()) => Message::Holes(Span::new(start, body.pieces.len())),
                         Err(e) => {
+                            body.pieces.truncate(start);
                             if explain {
                                 trace_error.get_or_insert_with(|| e.message.clone());
                             }
                             let text = format!("could not render message: {e}");
                             if condition_error.as_deref() != Some(e.message.as_str()) {
                                 errors.push(DecisionError {
-                                    rule: Some(strings.name.to_string()),
+                                    rule: Some(text_name(table, planned.rule)),
                                     message: e.message,
                                 });
                             }
                             // Fail closed: an error can only make the decision stricter, so an
                             // `allow` whose message cannot be rendered does not fire.
                             fires = rule.effect.kind != EffectKind::Allow;
-                            Some(text)
+                            body.pieces.push(Piece::Text(Text::owned(text)));
+                            Message::Text(u32::try_from(start).unwrap_or(u32::MAX))
                         }
                     }
                 }
@@ -499,39 +641,50 @@ pub(crate) fn combine<'c>(
                     Some(strongest.map_or(rule.effect.kind, |s| stronger(s, rule.effect.kind)));
                 let mut own = None;
                 if rule.effect.kind == EffectKind::RequireApproval {
-                    let mut names = Vec::new();
-                    if let Some(expr) = &rule.effect.approvers
-                        && let Err(e) = parts.approvers(ri, planned, rule, expr, &mut names)
-                    {
-                        // The rule fires without the approvers it could not name.
-                        names.clear();
-                        let message = format!("could not evaluate approvers: {e}");
-                        if explain {
-                            trace_error.get_or_insert_with(|| message.clone());
+                    let start = body.names.len();
+                    match (&text.literal_approvers, &rule.effect.approvers) {
+                        (Some(literals), _) => {
+                            for &n in literals.iter() {
+                                body.push_literal_name(n);
+                            }
                         }
-                        errors.push(DecisionError {
-                            rule: Some(strings.name.to_string()),
-                            message,
-                        });
+                        (None, Some(expr)) => {
+                            let pieces = body.pieces.len();
+                            let mut out = Pieces {
+                                body: &mut *body,
+                                store,
+                                schema: &program.schema,
+                            };
+                            if let Err(e) = parts.approvers(ri, planned, rule, expr, &mut out) {
+                                // The rule fires without the approvers it could not name.
+                                body.names.truncate(start);
+                                body.pieces.truncate(pieces);
+                                let message = format!("could not evaluate approvers: {e}");
+                                if explain {
+                                    trace_error.get_or_insert_with(|| message.clone());
+                                }
+                                errors.push(DecisionError {
+                                    rule: Some(text_name(table, planned.rule)),
+                                    message,
+                                });
+                            }
+                            body.sort_names_from(table, start);
+                        }
+                        (None, None) => {}
                     }
-                    approvers.extend(names.iter().cloned());
-                    names.sort_unstable();
-                    names.dedup();
-                    own = Some(names);
+                    own = Some(Span::new(start, body.names.len()));
                 }
-                fired.push(Fired {
-                    rule: Arc::clone(&strings.name),
-                    effect: rule.effect.kind,
+                body.fired.push(Entry {
+                    rule: u32::try_from(planned.rule).unwrap_or(u32::MAX),
                     message,
-                    location: Arc::clone(&strings.location),
                     approvers: own,
                 });
             }
         }
         if explain {
             traces.push(RuleTrace {
-                rule: strings.name.to_string(),
-                location: strings.location.to_string(),
+                rule: text.name.to_string(),
+                location: text.location.to_string(),
                 effect: rule.effect.kind,
                 fired: fires,
                 condition: condition.and_then(|i| {
@@ -545,49 +698,70 @@ pub(crate) fn combine<'c>(
             });
         }
     }
+    // The default's approvers, when it decides.
+    let default_start = body.names.len();
     let decision = match strongest {
         Some(kind) => kind,
         None => {
             let default = &program.default;
             if default.kind == EffectKind::RequireApproval
                 && let Some(expr) = &default.approvers
-                && let Err(e) = parts.default_approvers(expr, &mut approvers)
             {
-                errors.push(DecisionError {
-                    rule: None,
-                    message: format!("could not evaluate the default's approvers: {e}"),
-                });
+                let mut out = Pieces {
+                    body: &mut *body,
+                    store,
+                    schema: &program.schema,
+                };
+                if let Err(e) = parts.default_approvers(expr, &mut out) {
+                    errors.push(DecisionError {
+                        rule: None,
+                        message: format!("could not evaluate the default's approvers: {e}"),
+                    });
+                }
             }
             default.kind
         }
     };
     if decision == EffectKind::RequireApproval {
-        approvers.sort_unstable();
-        approvers.dedup();
-    } else {
-        approvers.clear();
+        // The union of the approval rules' own approvers (and the default's), sorted.
+        let start = body.names.len();
+        let mut all: smallvec::SmallVec<[u32; 8]> = smallvec::SmallVec::new();
+        for entry in &body.fired {
+            if let Some(span) = entry.approvers {
+                all.extend_from_slice(span.of(&body.names));
+            }
+        }
+        all.extend_from_slice(body.names.get(default_start..start).unwrap_or_default());
+        body.names.extend(all);
+        body.sort_names_from(table, start);
+        body.approvers = Span::new(start, body.names.len());
     }
-    let explanation = explain.then(|| Explanation {
-        action: program
-            .schema
-            .actions
-            .get(request.action.index())
-            .map(|a| a.name.clone()),
-        at: Some(time::format_timestamp(request.at)),
-        rules: traces,
-        not_applicable: program.rules.len().saturating_sub(plan.rules.len()),
-        default_applied: strongest.is_none(),
-    });
-    (
-        Decision {
-            request_id: request.id.clone(),
-            decision,
-            fired,
-            approvers,
-            errors,
-        },
-        explanation,
-    )
+    if !body.fired.is_empty() || !body.names.is_empty() {
+        body.table = Some(Arc::clone(table));
+    }
+    if explain {
+        *explanation = Some(Explanation {
+            action: program
+                .schema
+                .actions
+                .get(request.action.index())
+                .map(|a| a.name.clone()),
+            at: Some(time::format_timestamp(request.at)),
+            rules: traces,
+            not_applicable: program.rules.len().saturating_sub(plan.rules.len()),
+            default_applied: strongest.is_none(),
+        });
+    }
+    decided.decision = decision;
+    decided
+}
+
+/// The name of rule `r` as a decision's error names it.
+fn text_name(table: &RuleTable, r: usize) -> String {
+    table
+        .rules
+        .get(r)
+        .map_or_else(String::new, |t| t.name.to_string())
 }
 
 /// An explanation for a request that did not validate.
@@ -622,27 +796,4 @@ fn conditions(ev: &mut Evaluator<'_>, rule: &Rule) -> Result<Option<usize>, (usi
         }
     }
     Ok(None)
-}
-
-/// Adds the approvers values name: strings as they are, entities as their ids, sets
-/// flattened.
-pub(crate) fn collect_approvers(
-    values: impl IntoIterator<Item = Value>,
-    store: &Store,
-    out: &mut Vec<String>,
-) -> Result<(), EvalError> {
-    for value in values {
-        let items = match &value {
-            Value::Set(items) => &items[..],
-            single => std::slice::from_ref(single),
-        };
-        for item in items {
-            match item {
-                Value::Str(s) => out.push(s.to_string()),
-                Value::Entity(e) => out.push(entity_id(e, store).to_string()),
-                _ => return Err(EvalError::new("approvers must be strings or entities")),
-            }
-        }
-    }
-    Ok(())
 }

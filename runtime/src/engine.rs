@@ -4,21 +4,35 @@
 //! Building an engine verifies the IR (`ward_ir::verify`), compiles the regular expressions and
 //! windows, resolves the time zones of `hour`/`weekday` once, and groups the rules per action
 //! with each rule's argument table (rule argument → action field), so deciding a request only
-//! evaluates the rules of its action. The store lives behind an `RwLock<Arc<Store>>`: loading
-//! validates a complete new snapshot first and then swaps the `Arc`, so a concurrent `decide`
-//! sees either the old or the new estate, never half of one. Each decision gets the engine's
-//! budget of steps ([`crate::budget`]); running out fails the rule being evaluated closed.
+//! evaluates the rules of its action. The current snapshot (the store, and for the JIT its
+//! resolved literals and memo tables) is an `Arc` behind a lock that only loading and a thread's
+//! first decision after a load take: loading validates a complete new snapshot first, then
+//! swaps the `Arc` and bumps a generation number. Each deciding thread keeps the snapshot it
+//! last used and its own copy of the rule table (what decisions show of each rule), and
+//! compares the generation with a plain atomic load: deciding takes no lock and changes no
+//! reference count another thread touches, so threads decide in parallel and a load never
+//! waits for decisions (nor they for it). A decision sees either the old or the new estate,
+//! never half of one. A thread keeps the last snapshot it used of an engine (of at most four
+//! engines) until it decides again on that engine, so an idle thread holds a replaced estate
+//! until its next decision; dropping an engine drops the dropping thread's view of it. Each
+//! decision gets the engine's budget of steps ([`crate::budget`]); running out fails the rule
+//! being evaluated closed.
 //!
 //! This module knows nothing about the source language, the CLI or how a program was compiled.
 
+use std::cell::RefCell;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
+
+use smallvec::SmallVec;
 
 use serde_json::Value as Json;
 use ward_ir::Program;
 
 use crate::budget::Budget;
-use crate::decision::{self, Decision, Explanation};
+use crate::decision::{self, Decision, Explanation, RuleTable};
+use crate::jit::Scratch;
 use crate::prepared::Compiled;
 pub use crate::prepared::EngineError;
 use crate::request::{self, Request, RequestError};
@@ -133,7 +147,12 @@ pub struct EngineConfig {
 /// ```
 pub struct Engine {
     prepared: Arc<Prepared>,
-    store: RwLock<Snapshot>,
+    /// The current snapshot: written by loading, read by a thread's first decision after it.
+    store: RwLock<Arc<Snapshot>>,
+    /// Bumped (under the write lock) each time `store` is replaced.
+    generation: AtomicU64,
+    /// This engine's key in the threads' caches (unique in the process).
+    id: u64,
     /// The work each decision may do.
     budget: Budget,
 }
@@ -144,10 +163,11 @@ struct Prepared {
     compiled: Compiled,
     /// The native code, for a JIT engine.
     jit: Option<crate::jit::Code>,
+    /// What decisions show of each rule; each thread decides with its own copy.
+    table: Arc<RuleTable>,
 }
 
 /// The current estate, with the program's entity literals resolved against it (JIT only).
-#[derive(Clone)]
 struct Snapshot {
     store: Arc<Store>,
     literals: Arc<[i64]>,
@@ -169,6 +189,49 @@ impl Snapshot {
             literals,
             memos,
         }
+    }
+}
+
+/// What one thread keeps of one engine between decisions.
+struct ThreadView {
+    engine: u64,
+    generation: u64,
+    snapshot: Arc<Snapshot>,
+    /// This thread's copy of the engine's rule table (decisions hold a reference to it).
+    table: Arc<RuleTable>,
+}
+
+/// How many engines a thread keeps views of (the least recently added is dropped first).
+const VIEWS: usize = 4;
+
+/// What a thread keeps for deciding: its views of engines and the JIT helpers' buffers.
+struct PerThread {
+    views: SmallVec<[ThreadView; VIEWS]>,
+    scratch: Scratch,
+}
+
+thread_local! {
+    static THREAD_VIEWS: RefCell<PerThread> = const {
+        RefCell::new(PerThread {
+            views: SmallVec::new_const(),
+            scratch: Scratch::new(),
+        })
+    };
+}
+
+/// Engine ids, so that a thread's views of one engine are never mistaken for another's.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A dropped engine's view leaves the dropping thread's cache at once (other threads drop
+/// theirs when they decide on other engines), so dropping an engine frees its snapshot.
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // `try_with`: the thread's cache may already be gone when a thread exits.
+        let _ = THREAD_VIEWS.try_with(|cell| {
+            if let Ok(mut state) = cell.try_borrow_mut() {
+                state.views.retain(|v| v.engine != self.id);
+            }
+        });
     }
 }
 
@@ -208,14 +271,29 @@ impl Engine {
             EngineKind::Jit => Some(crate::jit::compile(&compiled)?),
             EngineKind::Interp => None,
         };
-        let prepared = Prepared { compiled, jit };
+        let table = Arc::new(RuleTable::new(&compiled.program));
+        let prepared = Prepared {
+            compiled,
+            jit,
+            table,
+        };
         let store = Arc::new(Store::empty(&prepared.compiled.program.schema));
         let snapshot = Snapshot::new(&prepared, store);
-        Ok(Engine {
-            prepared: Arc::new(prepared),
-            store: RwLock::new(snapshot),
-            budget: Budget::default(),
-        })
+        Ok(Engine::assemble(
+            Arc::new(prepared),
+            snapshot,
+            Budget::default(),
+        ))
+    }
+
+    fn assemble(prepared: Arc<Prepared>, snapshot: Snapshot, budget: Budget) -> Engine {
+        Engine {
+            prepared,
+            store: RwLock::new(Arc::new(snapshot)),
+            generation: AtomicU64::new(0),
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            budget,
+        }
     }
 
     /// Which engine decides.
@@ -236,11 +314,7 @@ impl Engine {
     /// Like [`Engine::with_store`] with a snapshot shared with other engines.
     pub fn with_shared_store(&self, store: Arc<Store>) -> Engine {
         let snapshot = Snapshot::new(&self.prepared, store);
-        Engine {
-            prepared: Arc::clone(&self.prepared),
-            store: RwLock::new(snapshot),
-            budget: self.budget,
-        }
+        Engine::assemble(Arc::clone(&self.prepared), snapshot, self.budget)
     }
 
     /// The same engine giving each decision `budget` (the default is
@@ -285,35 +359,95 @@ impl Engine {
     }
 
     /// Replaces the current snapshot atomically. The store must have been built for this
-    /// engine's schema (`engine.program().schema`).
+    /// engine's schema (`engine.program().schema`). Decisions in progress finish on the
+    /// snapshot they started with; nothing waits for them.
     pub fn set_store(&self, store: Store) {
-        let snapshot = Snapshot::new(&self.prepared, Arc::new(store));
-        match self.store.write() {
-            Ok(mut slot) => *slot = snapshot,
-            Err(poisoned) => *poisoned.into_inner() = snapshot,
-        }
+        let snapshot = Arc::new(Snapshot::new(&self.prepared, Arc::new(store)));
+        let mut slot = match self.store.write() {
+            Ok(slot) => slot,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let old = std::mem::replace(&mut *slot, snapshot);
+        self.generation.fetch_add(1, Ordering::Release);
+        drop(slot);
+        // The replaced snapshot is freed here, outside the lock, unless a thread still uses it.
+        drop(old);
     }
 
     /// The current snapshot.
     pub fn store(&self) -> Arc<Store> {
-        Arc::clone(&self.snapshot().store)
+        Arc::clone(&self.current().0.store)
     }
 
-    fn snapshot(&self) -> Snapshot {
-        match self.store.read() {
-            Ok(slot) => slot.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+    /// The current snapshot and its generation, under the lock.
+    fn current(&self) -> (Arc<Snapshot>, u64) {
+        let slot = match self.store.read() {
+            Ok(slot) => slot,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        (Arc::clone(&slot), self.generation.load(Ordering::Acquire))
+    }
+
+    /// Runs `f` on the current snapshot, this thread's copy of the rule table and its scratch
+    /// buffers: from the thread's view when the engine has not been loaded since (one atomic
+    /// load), else after refreshing the view under the lock.
+    #[inline]
+    fn with_view<R>(&self, f: impl FnOnce(&Snapshot, &Arc<RuleTable>, &mut Scratch) -> R) -> R {
+        let generation = self.generation.load(Ordering::Acquire);
+        THREAD_VIEWS.with(|cell| {
+            let Ok(mut state) = cell.try_borrow_mut() else {
+                // Deciding re-entered itself on this thread: no view, fresh buffers.
+                let (snapshot, _) = self.current();
+                return f(&snapshot, &self.prepared.table, &mut Scratch::new());
+            };
+            let PerThread { views, scratch } = &mut *state;
+            let at = match views.iter().position(|v| v.engine == self.id) {
+                Some(i) => {
+                    if let Some(view) = views.get_mut(i)
+                        && view.generation != generation
+                    {
+                        let (snapshot, generation) = self.current();
+                        view.snapshot = snapshot;
+                        view.generation = generation;
+                    }
+                    i
+                }
+                None => {
+                    if views.len() == VIEWS {
+                        views.remove(0);
+                    }
+                    let (snapshot, generation) = self.current();
+                    views.push(ThreadView {
+                        engine: self.id,
+                        generation,
+                        snapshot,
+                        table: Arc::new(RuleTable::clone(&self.prepared.table)),
+                    });
+                    views.len() - 1
+                }
+            };
+            match views.get(at) {
+                Some(view) => f(&view.snapshot, &view.table, scratch),
+                None => {
+                    let (snapshot, _) = self.current();
+                    f(&snapshot, &self.prepared.table, scratch)
+                }
+            }
+        })
     }
 
     /// Decides with the engine's code: native when compiled, else the interpreter.
+    #[allow(clippy::too_many_arguments)]
     fn evaluate(
         &self,
         snapshot: Option<&Snapshot>,
+        table: &Arc<RuleTable>,
         store: &Store,
         request: &Request,
         explain: bool,
-    ) -> (Decision, Option<Explanation>) {
+        explanation: &mut Option<Explanation>,
+        scratch: &mut Scratch,
+    ) -> Decision {
         let compiled = &self.prepared.compiled;
         match &self.prepared.jit {
             Some(code) => {
@@ -326,30 +460,32 @@ impl Engine {
                 crate::jit::evaluate(
                     compiled,
                     code,
+                    table,
                     literals,
                     memos,
                     store,
                     request,
                     explain,
+                    explanation,
                     self.budget,
+                    scratch,
                 )
             }
-            None => decision::evaluate(compiled, store, request, explain, self.budget),
+            None => decision::evaluate(
+                compiled,
+                table,
+                store,
+                request,
+                explain,
+                explanation,
+                self.budget,
+            ),
         }
     }
 
     /// Validates a request document against the schema and the current snapshot.
     pub fn parse_request(&self, doc: &Json) -> Result<Request, RequestError> {
         request::parse_request(&self.prepared.compiled.program.schema, &self.store(), doc)
-    }
-
-    /// Runs `f` on the current snapshot, under the read lock (deciding does not clone the
-    /// snapshot; a concurrent `set_store` waits for the decisions in progress).
-    fn with_snapshot<R>(&self, f: impl FnOnce(&Snapshot) -> R) -> R {
-        match self.store.read() {
-            Ok(slot) => f(&slot),
-            Err(poisoned) => f(&poisoned.into_inner()),
-        }
     }
 
     /// Decides a request given as JSON text: the entry point for anything that receives a
@@ -403,10 +539,18 @@ impl Engine {
     /// decided for another target. Parse outside input with [`crate::json::parse_strict`], or
     /// give the text to [`Engine::decide_str`].
     pub fn decide(&self, doc: &Json) -> Decision {
-        self.with_snapshot(|snapshot| {
+        self.with_view(|snapshot, table, scratch| {
             let store = &snapshot.store;
             match request::parse_request(&self.prepared.compiled.program.schema, store, doc) {
-                Ok(request) => self.evaluate(Some(snapshot), store, &request, false).0,
+                Ok(request) => self.evaluate(
+                    Some(snapshot),
+                    table,
+                    store,
+                    &request,
+                    false,
+                    &mut None,
+                    scratch,
+                ),
                 Err(e) => {
                     Decision::rejected(e.to_string()).with_request_id(request::readable_id(doc))
                 }
@@ -418,15 +562,32 @@ impl Engine {
     /// indices into the snapshot it was validated against: when the store may have been
     /// swapped since, use [`Engine::decide_request_with`] with that snapshot.
     pub fn decide_request(&self, request: &Request) -> Decision {
-        self.with_snapshot(|snapshot| {
-            self.evaluate(Some(snapshot), &snapshot.store, request, false)
-                .0
+        self.with_view(|snapshot, table, scratch| {
+            self.evaluate(
+                Some(snapshot),
+                table,
+                &snapshot.store,
+                request,
+                false,
+                &mut None,
+                scratch,
+            )
         })
     }
 
     /// Decides a validated request against a given snapshot (one from [`Engine::store`]).
     pub fn decide_request_with(&self, store: &Store, request: &Request) -> Decision {
-        self.with_snapshot(|snapshot| self.evaluate(Some(snapshot), store, request, false).0)
+        self.with_view(|snapshot, table, scratch| {
+            self.evaluate(
+                Some(snapshot),
+                table,
+                store,
+                request,
+                false,
+                &mut None,
+                scratch,
+            )
+        })
     }
 
     /// Decides a request document and explains the decision. As for [`Engine::decide`], the
@@ -448,8 +609,18 @@ impl Engine {
         store: &Store,
         request: &Request,
     ) -> (Decision, Explanation) {
-        let (decision, explanation) =
-            self.with_snapshot(|snapshot| self.evaluate(Some(snapshot), store, request, true));
+        let mut explanation = None;
+        let decision = self.with_view(|snapshot, table, scratch| {
+            self.evaluate(
+                Some(snapshot),
+                table,
+                store,
+                request,
+                true,
+                &mut explanation,
+                scratch,
+            )
+        });
         (
             decision,
             explanation.unwrap_or_else(decision::rejected_explanation),

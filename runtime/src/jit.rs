@@ -33,7 +33,7 @@ use ward_ir::{EffectKind, MessagePart, Program};
 use crate::prepared::Compiled;
 
 pub use crate::prepared::JitError;
-pub(crate) use decide::evaluate;
+pub(crate) use decide::{Scratch, evaluate};
 pub use lower::RuleStats;
 pub(crate) use rt::{SnapshotTables, Tables};
 

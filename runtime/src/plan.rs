@@ -435,7 +435,7 @@ impl<'e> Planner<'e> {
                     .zip(&states)
                     .filter(|(_, s)| s.0)
                     .map(|(r, _)| &*r.name);
-                let agrees = predicted.eq(decision.fired.iter().map(|f| &*f.rule));
+                let agrees = predicted.eq(decision.fired().iter().map(|f| f.rule()));
                 if visit(t, &decision) {
                     return WalkEnd {
                         exhaustive: false,
@@ -514,7 +514,7 @@ impl Record {
 
     /// The decision at `t`, which holds until the next observed instant.
     fn observe(&mut self, t: i64, decision: &Decision) {
-        let denying: Vec<String> = if decision.fired.is_empty() {
+        let denying: Vec<String> = if decision.fired().is_empty() {
             if decision.decision == EffectKind::Deny {
                 vec![DEFAULT_RULE.to_owned()]
             } else {
@@ -522,10 +522,10 @@ impl Record {
             }
         } else {
             decision
-                .fired
+                .fired()
                 .iter()
-                .filter(|f| f.effect == EffectKind::Deny)
-                .map(|f| f.rule.to_string())
+                .filter(|f| f.effect() == EffectKind::Deny)
+                .map(|f| f.rule().to_string())
                 .collect()
         };
         if self.now.is_none() {
@@ -541,7 +541,7 @@ impl Record {
             }
             EffectKind::RequireApproval if self.approval_at.is_none() => {
                 self.approval_at = Some(t);
-                self.approvers = decision.approvers.clone();
+                self.approvers = decision.approvers().to_vec();
             }
             _ => {}
         }

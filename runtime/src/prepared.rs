@@ -1,7 +1,6 @@
 //! The prepared program: a verified `ward_ir::Program` with everything deciding needs computed
 //! once — compiled regular expressions and windows, resolved time zones, the rules of each
-//! action with each rule's argument table (rule argument → action field), and the strings a
-//! decision copies.
+//! action with each rule's argument table (rule argument → action field).
 //!
 //! [`Compiled`] is what the engines run: the interpreter (`decision`) reads it directly and the
 //! JIT (`jit`) compiles native code from it, which the engine keeps beside it. This module also
@@ -10,7 +9,6 @@
 //! windows and time zones; not stores, requests, decisions or native code.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use regex::Regex;
 use ward_ir::{Expr, Program};
@@ -67,36 +65,6 @@ pub(crate) struct Compiled {
     pub(crate) actions: Vec<ActionPlan>,
     /// Local slots the default's approvers need.
     pub(crate) default_locals: u32,
-    /// Per rule (same indices as `program.rules`), the strings a decision copies.
-    pub(crate) rule_strings: Vec<RuleStrings>,
-}
-
-/// A rule's name and location as a decision shows them, formatted once.
-pub(crate) struct RuleStrings {
-    pub(crate) name: Arc<str>,
-    /// `path:line:col`.
-    pub(crate) location: Arc<str>,
-    /// A first guess of the rendered message's length (its text plus a little per hole).
-    pub(crate) message_capacity: usize,
-}
-
-impl RuleStrings {
-    fn new(rule: &ward_ir::Rule) -> RuleStrings {
-        let message_capacity = rule.message.as_ref().map_or(0, |m| {
-            m.parts
-                .iter()
-                .map(|p| match p {
-                    ward_ir::MessagePart::Text(t) => t.len(),
-                    ward_ir::MessagePart::Expr(_) => 16,
-                })
-                .sum()
-        });
-        RuleStrings {
-            name: Arc::from(rule.name.as_str()),
-            location: Arc::from(rule.location.to_string()),
-            message_capacity,
-        }
-    }
 }
 
 /// The rules of one action.
@@ -181,9 +149,7 @@ impl Compiled {
             }
         }
         let default_locals = program.default.approvers.as_ref().map_or(0, max_local);
-        let rule_strings = program.rules.iter().map(RuleStrings::new).collect();
         Ok(Compiled {
-            rule_strings,
             program,
             windows,
             regexes,

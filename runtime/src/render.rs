@@ -74,7 +74,7 @@ pub fn render_value(out: &mut String, value: &Value, ty: &Type, schema: &Schema,
 
 /// Appends `secs` as `time::format_timestamp` writes it (RFC 3339 in UTC), directly for the
 /// years 0001 to 9999.
-fn push_timestamp(out: &mut String, secs: i64) {
+pub(crate) fn push_timestamp(out: &mut String, secs: i64) {
     const DAY: i64 = 86_400;
     let days = secs.div_euclid(DAY);
     let of_day = secs.rem_euclid(DAY);
@@ -101,7 +101,7 @@ fn push_timestamp(out: &mut String, secs: i64) {
 }
 
 /// Appends `secs` as `time::format_duration` writes it (`1h30m`, `0s`, `-1h`).
-fn push_duration(out: &mut String, secs: i64) {
+pub(crate) fn push_duration(out: &mut String, secs: i64) {
     if secs == 0 {
         out.push_str("0s");
         return;
@@ -121,7 +121,7 @@ fn push_duration(out: &mut String, secs: i64) {
 }
 
 /// Appends the decimal form of `n` without going through the formatting machinery.
-fn push_int(out: &mut String, n: i64) {
+pub(crate) fn push_int(out: &mut String, n: i64) {
     if n < 0 {
         out.push('-');
     }

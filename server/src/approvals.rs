@@ -438,13 +438,13 @@ pub fn waiting_text(approval: &Approval) -> String {
 /// What a fresh `require_approval` decision needs: one entry per fired approval rule.
 pub fn needs_of(decision: &Decision) -> Vec<Need> {
     decision
-        .fired
+        .fired()
         .iter()
-        .filter(|f| f.effect == EffectKind::RequireApproval)
+        .filter(|f| f.effect() == EffectKind::RequireApproval)
         .map(|f| Need {
-            rule: f.rule.to_string(),
-            message: f.message.clone(),
-            approvers: f.approvers.clone().unwrap_or_default(),
+            rule: f.rule().to_string(),
+            message: f.message().map(|m| m.into_owned()),
+            approvers: f.approvers().map(|a| a.to_vec()).unwrap_or_default(),
             approved_by: None,
         })
         .collect()
@@ -674,21 +674,20 @@ pub fn cannot_use(
         Status::Used => return Some(format!("approval `{id}` was already used")),
     }
     for fired in decision
-        .fired
+        .fired()
         .iter()
-        .filter(|f| f.effect == EffectKind::RequireApproval)
+        .filter(|f| f.effect() == EffectKind::RequireApproval)
     {
-        let approvers = fired.approvers.clone().unwrap_or_default();
-        let covered = approval
-            .needs
-            .iter()
-            .any(|n| *n.rule == *fired.rule && n.approvers == approvers && n.approved_by.is_some());
+        let approvers = fired.approvers().map(|a| a.to_vec()).unwrap_or_default();
+        let covered = approval.needs.iter().any(|n| {
+            *n.rule == *fired.rule() && n.approvers == approvers && n.approved_by.is_some()
+        });
         if !covered {
             return Some(format!(
                 "approval `{id}` does not cover rule `{}` (approvers {}) of this decision",
-                fired.rule,
+                fired.rule(),
                 approvers_text(&[&Need {
-                    rule: fired.rule.to_string(),
+                    rule: fired.rule().to_string(),
                     message: None,
                     approvers,
                     approved_by: None,

@@ -18,7 +18,9 @@ use ward_log::{Kind, Record};
 use crate::approvals::ApprovalRef;
 use crate::auth::Principal;
 use crate::metrics::NO_ACTION;
-use crate::policy::{self, Decision, DecisionError, EffectKind, Explanation, Fired, Version};
+use crate::policy::{
+    self, Decision, DecisionError, EffectKind, Explanation, FiredRules, Names, Version,
+};
 use crate::state::AppState;
 
 /// The longest approval id a request may claim, in bytes.
@@ -45,8 +47,8 @@ struct DecisionDoc<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     request_id: Option<&'a str>,
     decision: EffectKind,
-    fired: &'a [Fired],
-    approvers: &'a [String],
+    fired: FiredRules<'a>,
+    approvers: Names<'a>,
     errors: &'a [DecisionError],
     policy: &'a str,
     estate: &'a str,
@@ -301,8 +303,8 @@ fn finish(parts: Parts<'_>) -> Decided {
         id: &parts.id,
         request_id: parts.request_id.as_deref(),
         decision: parts.decision.decision,
-        fired: &parts.decision.fired,
-        approvers: &parts.decision.approvers,
+        fired: parts.decision.fired(),
+        approvers: parts.decision.approvers(),
         errors: &parts.decision.errors,
         policy: &parts.version.policy,
         estate: &parts.version.estate,

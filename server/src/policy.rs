@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 pub use ward_embed::Compiled;
 pub use ward_ir::EffectKind;
-pub use ward_runtime::decision::{Decision, DecisionError, Explanation, Fired};
+pub use ward_runtime::decision::{Decision, DecisionError, Explanation, FiredRules, Names};
 pub use ward_runtime::engine::{Engine, EngineKind};
 pub use ward_runtime::plan::PlanOptions;
 pub use ward_runtime::request::{MAX_ID_LEN, Request, readable_id};

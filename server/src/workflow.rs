@@ -311,7 +311,7 @@ pub async fn on_decision(
                 {
                     Ok(approval) => {
                         decision.decision = EffectKind::Allow;
-                        decision.approvers.clear();
+                        decision.clear_approvers();
                         outcome.answer = Some(approval.reference());
                         outcome.used = true;
                         return outcome;

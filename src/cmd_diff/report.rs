@@ -151,9 +151,9 @@ impl Report {
             *n += 1;
         }
         let fired = |d: &Decision| -> Vec<(Arc<str>, EffectKind)> {
-            d.fired
+            d.fired()
                 .iter()
-                .map(|f| (Arc::clone(&f.rule), f.effect))
+                .map(|f| (Arc::from(f.rule()), f.effect()))
                 .collect()
         };
         let (in_old, in_new) = (fired(&old), fired(&new));
@@ -271,7 +271,7 @@ impl Report {
                         shorten(&example.request.to_string())
                     );
                     if example.new.decision == EffectKind::RequireApproval {
-                        let approvers = |d: &Decision| d.approvers.join(", ");
+                        let approvers = |d: &Decision| d.approvers().join(", ");
                         let _ = if example.old.decision == EffectKind::RequireApproval {
                             writeln!(
                                 out,
@@ -402,7 +402,7 @@ impl Report {
 /// for `require_approval`, the same approvers. (A request both reject is counted apart.)
 pub(super) fn unchanged(old: &Decision, new: &Decision) -> bool {
     old.decision == new.decision
-        && (old.decision != EffectKind::RequireApproval || old.approvers == new.approvers)
+        && (old.decision != EffectKind::RequireApproval || old.approvers() == new.approvers())
         && !(rejected(old) && rejected(new))
 }
 

@@ -51,7 +51,7 @@ fn a_duplicated_key_is_denied_naming_it_on_both_engines() {
             engine.explain_str(request).0,
         ] {
             assert_eq!(decision.decision.as_str(), "deny", "{kind:?}: {decision:?}");
-            assert!(decision.fired.is_empty(), "{decision:?}");
+            assert!(decision.fired().is_empty(), "{decision:?}");
             assert_eq!(decision.errors.len(), 1, "{decision:?}");
             assert_eq!(
                 decision.errors[0].message, "args: duplicate key `target`",

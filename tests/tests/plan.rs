@@ -47,7 +47,7 @@ fn engine(program: &Program, kind: EngineKind, entities: Option<&Json>) -> Resul
 }
 
 fn fired(d: &Decision) -> Vec<String> {
-    d.fired.iter().map(|f| f.rule.to_string()).collect()
+    d.fired().iter().map(|f| f.rule().to_string()).collect()
 }
 
 fn ts(t: i64) -> String {
@@ -177,13 +177,13 @@ fn check(
     samples.dedup();
     let mut denying_everywhere: Option<Vec<String>> = None;
     let denying = |d: &Decision| -> Vec<String> {
-        if d.fired.is_empty() && d.decision == EffectKind::Deny {
+        if d.fired().is_empty() && d.decision == EffectKind::Deny {
             vec![DEFAULT_RULE.to_owned()]
         } else {
-            d.fired
+            d.fired()
                 .iter()
-                .filter(|f| f.effect == EffectKind::Deny)
-                .map(|f| f.rule.to_string())
+                .filter(|f| f.effect() == EffectKind::Deny)
+                .map(|f| f.rule().to_string())
                 .collect()
         }
     };
@@ -236,11 +236,11 @@ fn check(
                 got.decision.as_str()
             )));
         }
-        if kind == EffectKind::RequireApproval && got.approvers != plan.approvers {
+        if kind == EffectKind::RequireApproval && got.approvers() != plan.approvers {
             return Err(say(format!(
                 "approvers at {} are {:?}",
                 ts(t),
-                got.approvers
+                got.approvers()
             )));
         }
         if t > at {

@@ -8,7 +8,7 @@
 //! Evaluation path: `Program::compile` once per action, prebuilt `Context` per request,
 //! `program.execute(&context)`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use cel::{Context, Env, Program, Value};
@@ -77,13 +77,8 @@ fn identity_values(estate: &Estate) -> Vec<Value> {
     estate
         .identities
         .iter()
-        .map(|i| {
-            let mut org = Vec::new();
-            let mut up = i.manager;
-            while let Some(m) = up {
-                org.push(estate.identities[m].id.clone());
-                up = estate.identities[m].manager;
-            }
+        .zip(super::manager_chains(estate))
+        .map(|(i, org)| {
             map(vec![
                 ("title", Value::from(i.title.as_str())),
                 ("department", Value::from(i.department.as_str())),
@@ -97,24 +92,10 @@ fn identity_values(estate: &Estate) -> Vec<Value> {
 
 /// Per asset: its attributes and the union of the tags of its blast radius.
 fn asset_values(estate: &Estate) -> Vec<Value> {
-    let dependents = estate.dependents();
-    // Reverse topological order of the layered DAG: an asset's dependents sit in earlier
-    // layers, so computing layer by layer from the top makes each union one step.
-    let mut order: Vec<usize> = (0..estate.assets.len()).collect();
-    order.sort_by_key(|&k| estate.assets[k].layer);
-    let mut radius_tags: Vec<BTreeSet<String>> = vec![BTreeSet::new(); estate.assets.len()];
-    for &k in &order {
-        let mut tags = BTreeSet::new();
-        for &d in &dependents[k] {
-            tags.extend(estate.assets[d].tags.iter().cloned());
-            tags.extend(radius_tags[d].iter().cloned());
-        }
-        radius_tags[k] = tags;
-    }
     estate
         .assets
         .iter()
-        .zip(radius_tags)
+        .zip(super::radius_tags(estate))
         .map(|(a, radius)| {
             map(vec![
                 ("tier", Value::from(a.tier.as_str())),

@@ -14,7 +14,46 @@ pub mod rego;
 
 use std::collections::BTreeSet;
 
+use crate::estate::Estate;
 use crate::requests::Action;
+
+/// Per identity, its chain of managers' ids (`closure(i, reports_to)`, nearest first): what
+/// the peers that are given precomputed closures read.
+pub fn manager_chains(estate: &Estate) -> Vec<Vec<String>> {
+    estate
+        .identities
+        .iter()
+        .map(|i| {
+            let mut org = Vec::new();
+            let mut up = i.manager;
+            while let Some(m) = up {
+                org.push(estate.identities[m].id.clone());
+                up = estate.identities[m].manager;
+            }
+            org
+        })
+        .collect()
+}
+
+/// Per asset, the union of the tags of its blast radius (`closure(a, ~depends_on)`, the asset
+/// itself excluded).
+pub fn radius_tags(estate: &Estate) -> Vec<BTreeSet<String>> {
+    let dependents = estate.dependents();
+    // Reverse topological order of the layered DAG: an asset's dependents sit in earlier
+    // layers, so computing layer by layer from the top makes each union one step.
+    let mut order: Vec<usize> = (0..estate.assets.len()).collect();
+    order.sort_by_key(|&k| estate.assets[k].layer);
+    let mut radius: Vec<BTreeSet<String>> = vec![BTreeSet::new(); estate.assets.len()];
+    for &k in &order {
+        let mut tags = BTreeSet::new();
+        for &d in &dependents[k] {
+            tags.extend(estate.assets[d].tags.iter().cloned());
+            tags.extend(radius[d].iter().cloned());
+        }
+        radius[k] = tags;
+    }
+    radius
+}
 
 /// The outcome of one request, as every engine can state it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -129,7 +168,7 @@ pub fn ward_outcome(decision: &ward::Decision) -> Outcome {
     Outcome {
         decision: decision.decision.as_str(),
         approvers: if decision.decision.as_str() == "require_approval" {
-            decision.approvers.clone()
+            decision.approvers().to_vec()
         } else {
             Vec::new()
         },
@@ -184,7 +223,7 @@ mod tests {
 
     /// Ward's outcomes on `n` subset requests of a small stream, and those requests.
     fn ward_outcomes(
-        estate: &crate::estate::Estate,
+        estate: &Estate,
         n: usize,
     ) -> (Vec<crate::requests::RequestSpec>, Vec<Outcome>) {
         let program = crate::scenario::compile(&crate::scenario::subset_files()).expect("checks");
@@ -220,7 +259,7 @@ mod tests {
 
     #[test]
     fn every_peer_agrees_with_ward_on_the_subset() {
-        let estate = crate::estate::Estate::generate(1, 21);
+        let estate = Estate::generate(1, 21);
         let (specs, want) = ward_outcomes(&estate, 1_500);
         // The stream exercises every decision, or agreement would prove little.
         for d in ["allow", "deny", "require_approval"] {
@@ -228,15 +267,21 @@ mod tests {
         }
         let mut cedar = cedar::CedarPeer::new(&estate, &specs).expect("cedar");
         assert_eq!(disagreements(&mut cedar, &want), Vec::<String>::new());
-        let mut rego = rego::RegoPeer::new(&estate, &specs).expect("rego");
-        assert_eq!(disagreements(&mut rego, &want), Vec::<String>::new());
+        for closures in [rego::Closures::Walked, rego::Closures::Precomputed] {
+            let mut rego = rego::RegoPeer::new(&estate, &specs, closures).expect("rego");
+            assert_eq!(
+                disagreements(&mut rego, &want),
+                Vec::<String>::new(),
+                "{closures:?}"
+            );
+        }
         let mut cel = cel::CelPeer::new(&estate, &specs).expect("cel");
         assert_eq!(disagreements(&mut cel, &want), Vec::<String>::new());
     }
 
     #[test]
     fn a_wrong_translation_is_caught() {
-        let estate = crate::estate::Estate::generate(1, 21);
+        let estate = Estate::generate(1, 21);
         let (specs, mut want) = ward_outcomes(&estate, 300);
         // Pretend Ward had allowed everything: the peers must now disagree somewhere.
         for o in &mut want {

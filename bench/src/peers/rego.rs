@@ -21,7 +21,8 @@ use crate::requests::{Action, RequestSpec};
 /// The Unix seconds of the year-end freeze's bounds (2026-12-20, 2027-01-03, UTC).
 pub const FREEZE: (i64, i64) = (1_797_724_800, 1_798_934_400);
 
-pub const POLICY: &str = r#"
+/// The rules without graph closures (shared by both variants).
+pub const COMMON_RULES: &str = r#"
 package ward
 
 import rego.v1
@@ -41,12 +42,6 @@ fired contains "finance_exec_accounts" if {
   t := data.identities[input.subject]
   t.department == "Finance"
   is_exec(t.title)
-}
-
-fired contains "cfo_organisation" if {
-  input.action == "disable_account"
-  input.subject != "cfo"
-  "cfo" in graph.reachable(data.reports_to, {input.subject})
 }
 
 fired contains "privileged_admins" if {
@@ -70,12 +65,6 @@ fired contains "reboot_in_freeze" if {
 fired contains "long_patch" if {
   input.action == "patch_host"
   input.duration > 14400
-}
-
-fired contains "revenue_blast_radius" if {
-  input.action == "patch_host"
-  some a in graph.reachable(data.dependents, {input.subject})
-  "revenue-critical" in data.assets[a].tags
 }
 
 fired contains "crown_jewel_at_night" if {
@@ -106,10 +95,65 @@ fired contains "routine_rotation" if {
 }
 "#;
 
+/// The two closure rules walking the graphs per request (`graph.reachable`).
+pub const GRAPH_RULES: &str = r#"
+fired contains "cfo_organisation" if {
+  input.action == "disable_account"
+  input.subject != "cfo"
+  "cfo" in graph.reachable(data.reports_to, {input.subject})
+}
+
+fired contains "revenue_blast_radius" if {
+  input.action == "patch_host"
+  some a in graph.reachable(data.dependents, {input.subject})
+  "revenue-critical" in data.assets[a].tags
+}
+"#;
+
+/// The two closure rules reading closures precomputed in `data` (as CEL gets them): an
+/// identity's `org` (its chain of managers) and an asset's `dependent_tags` (the union of the
+/// tags of its blast radius).
+pub const PRECOMPUTED_RULES: &str = r#"
+fired contains "cfo_organisation" if {
+  input.action == "disable_account"
+  "cfo" in data.identities[input.subject].org
+}
+
+fired contains "revenue_blast_radius" if {
+  input.action == "patch_host"
+  "revenue-critical" in data.assets[input.subject].tags
+}
+
+fired contains "revenue_blast_radius" if {
+  input.action == "patch_host"
+  "revenue-critical" in data.assets[input.subject].dependent_tags
+}
+"#;
+
+/// How the peer gets the two graph closures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Closures {
+    /// Walked per request by `graph.reachable` over adjacency objects in `data`.
+    Walked,
+    /// Precomputed per entity in `data` (untimed).
+    Precomputed,
+}
+
+impl Closures {
+    /// The whole policy.
+    pub fn policy(self) -> String {
+        match self {
+            Closures::Walked => format!("{COMMON_RULES}{GRAPH_RULES}"),
+            Closures::Precomputed => format!("{COMMON_RULES}{PRECOMPUTED_RULES}"),
+        }
+    }
+}
+
 pub const ENTRY_POINT: &str = "data.ward.fired";
 
 pub struct RegoPeer {
     vm: RegoVM,
+    closures: Closures,
     inputs: Vec<Value>,
 }
 
@@ -122,16 +166,21 @@ impl std::fmt::Debug for RegoPeer {
 }
 
 /// The data document as JSON: identities, assets and the two adjacency objects.
-pub fn data_json(estate: &Estate) -> serde_json::Value {
+pub fn data_json(estate: &Estate, closures: Closures) -> serde_json::Value {
     use serde_json::{Map, json};
+    let (chains, radius) = match closures {
+        Closures::Walked => (Vec::new(), Vec::new()),
+        Closures::Precomputed => (super::manager_chains(estate), super::radius_tags(estate)),
+    };
     let mut identities = Map::new();
     let mut reports_to = Map::new();
-    for i in &estate.identities {
-        identities.insert(
-            i.id.clone(),
-            json!({"title": i.title, "department": i.department,
-                   "privileged": i.privileged, "groups": i.groups}),
-        );
+    for (k, i) in estate.identities.iter().enumerate() {
+        let mut doc = json!({"title": i.title, "department": i.department,
+                             "privileged": i.privileged, "groups": i.groups});
+        if let Some(org) = chains.get(k) {
+            doc["org"] = json!(org);
+        }
+        identities.insert(i.id.clone(), doc);
         let up: Vec<&str> = i
             .manager
             .map(|m| estate.identities[m].id.as_str())
@@ -143,10 +192,11 @@ pub fn data_json(estate: &Estate) -> serde_json::Value {
     let mut dependents = Map::new();
     for (k, deps) in estate.dependents().into_iter().enumerate() {
         let a = &estate.assets[k];
-        assets.insert(
-            a.id.clone(),
-            json!({"tier": a.tier.as_str(), "tags": a.tags}),
-        );
+        let mut doc = json!({"tier": a.tier.as_str(), "tags": a.tags});
+        if let Some(tags) = radius.get(k) {
+            doc["dependent_tags"] = json!(tags);
+        }
+        assets.insert(a.id.clone(), doc);
         let ids: Vec<&str> = deps.iter().map(|&d| estate.assets[d].id.as_str()).collect();
         dependents.insert(a.id.clone(), json!(ids));
     }
@@ -174,11 +224,11 @@ pub fn input_json(estate: &Estate, r: &RequestSpec) -> serde_json::Value {
     input
 }
 
-/// Compiles [`POLICY`] to an RVM program for [`ENTRY_POINT`].
-pub fn program() -> Result<Arc<Program>, String> {
+/// Compiles the policy to an RVM program for [`ENTRY_POINT`].
+pub fn program(closures: Closures) -> Result<Arc<Program>, String> {
     let mut engine = regorus::Engine::new();
     engine
-        .add_policy("ward.rego".to_owned(), POLICY.to_owned())
+        .add_policy("ward.rego".to_owned(), closures.policy())
         .map_err(|e| format!("rego policy: {e}"))?;
     let entry: regorus::Rc<str> = ENTRY_POINT.into();
     let compiled = engine
@@ -189,11 +239,15 @@ pub fn program() -> Result<Arc<Program>, String> {
 }
 
 impl RegoPeer {
-    pub fn new(estate: &Estate, requests: &[RequestSpec]) -> Result<RegoPeer, String> {
-        let data = Value::from_json_str(&data_json(estate).to_string())
+    pub fn new(
+        estate: &Estate,
+        requests: &[RequestSpec],
+        closures: Closures,
+    ) -> Result<RegoPeer, String> {
+        let data = Value::from_json_str(&data_json(estate, closures).to_string())
             .map_err(|e| format!("rego data: {e}"))?;
         let mut vm = RegoVM::new();
-        vm.load_program(program()?);
+        vm.load_program(program(closures)?);
         // The default budget (25,000 instructions) is too small for `graph.reachable` over
         // blast radii of thousands of assets; the benchmark wants the answer, not a limit.
         vm.set_max_instructions(1 << 40);
@@ -205,7 +259,11 @@ impl RegoPeer {
                     .map_err(|e| format!("rego input: {e}"))
             })
             .collect::<Result<_, _>>()?;
-        Ok(RegoPeer { vm, inputs })
+        Ok(RegoPeer {
+            vm,
+            closures,
+            inputs,
+        })
     }
 }
 
@@ -213,7 +271,14 @@ impl Peer for RegoPeer {
     type Raw = Result<Value, String>;
 
     fn describe(&self) -> String {
-        "regorus 0.14 (RVM: `RegoVM::set_input` + `execute`, prebuilt inputs)".to_owned()
+        match self.closures {
+            Closures::Walked => {
+                "regorus 0.14 (RVM: `RegoVM::set_input` + `execute`, prebuilt inputs)".to_owned()
+            }
+            Closures::Precomputed => {
+                "regorus 0.14 (RVM, prebuilt inputs, closures precomputed in `data`)".to_owned()
+            }
+        }
     }
 
     fn len(&self) -> usize {

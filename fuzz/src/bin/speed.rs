@@ -43,7 +43,7 @@ fn main() {
         let mut n = 0usize;
         for _ in 0..rounds {
             for r in &parsed {
-                n += engine.decide_request(r).fired.len();
+                n += engine.decide_request(r).fired().len();
             }
         }
         let per = start.elapsed().as_secs_f64() * 1e9 / (rounds * parsed.len()).max(1) as f64;

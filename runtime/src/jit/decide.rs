@@ -2,102 +2,110 @@
 //! outcome array, entity literals and memo tables of the snapshot), runs the action's native
 //! function, and hands its results to the combiner shared with the interpreter
 //! ([`decision::combine`]), so both engines produce the same [`Decision`], errors and
-//! explanation by construction. Messages and approvers are evaluated by native code; only the
-//! rendering of their values is shared with the interpreter. The buffers of a decision are kept
-//! per thread and reused, so deciding allocates little beyond the decision itself.
+//! explanation by construction. Message holes and approvers are evaluated by native code, except
+//! holes that are a request field or an attribute of one (read directly: they cost nothing and
+//! cannot fail in either engine); only the rendering of their values is shared with the
+//! interpreter, and it happens when a message is read. The request's slots, the outcomes and the
+//! per-decision memos live on the stack; the helpers' buffers are kept per thread and reused in
+//! place, so deciding allocates nothing of its own.
 //! This module knows decisions and the context layout, not Cranelift.
 
-use std::cell::RefCell;
+use std::sync::Arc;
 
-use ward_ir::{Expr, MessagePart, Rule};
+use ward_ir::{Expr, ExprKind, MessagePart, Rule};
 
 use super::Code;
 use super::rt::{Ctx, Item, SnapshotTables};
-use crate::Value;
 use crate::budget::Budget;
-use crate::decision::{self, Decision, Explanation, RuleParts};
+use crate::decision::{self, Decision, Explanation, Pieces, RuleParts, RuleTable};
 use crate::interp::EvalError;
 use crate::prepared::{Compiled, PlannedRule};
-use crate::render::render_value;
 use crate::request::Request;
 use crate::store::Store;
+use crate::{EntityRef, Value};
 
-/// Buffers of one decision, kept per thread between decisions (emptied, capacity kept).
+/// Buffers the helpers fill during one decision, kept per thread between decisions (emptied
+/// when the decision's context is dropped, capacity kept).
 #[derive(Default)]
-struct Scratch {
-    slots: Vec<i64>,
-    outcomes: Vec<i64>,
-    request_memos: Vec<i64>,
-    arena: Vec<Item>,
-    builders: Vec<Vec<Value>>,
-    emitted: Vec<Value>,
-    rule_errors: Vec<(usize, EvalError)>,
+pub(crate) struct Scratch {
+    pub(crate) arena: Vec<Item>,
+    pub(crate) builders: Vec<Vec<Value>>,
+    pub(crate) emitted: Vec<Value>,
+    pub(crate) rule_errors: Vec<(usize, EvalError)>,
 }
 
-thread_local! {
-    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+impl Scratch {
+    pub(crate) const fn new() -> Scratch {
+        Scratch {
+            arena: Vec::new(),
+            builders: Vec::new(),
+            emitted: Vec::new(),
+            rule_errors: Vec::new(),
+        }
+    }
 }
+
+/// The request's slots, the outcomes and the per-decision memos live in one buffer on the
+/// stack when they fit in this many words (else in one allocation).
+const STACK_WORDS: usize = 128;
 
 /// Decides `request` against `store` with compiled code. `literals` must come from
 /// `code.tables.resolve_literals(store)` and `memos` from `code.tables.snapshot_tables(store)`;
-/// both are recomputed (the memo tables as empty ones) when they do not match.
+/// both are recomputed (the memo tables as empty ones) when they do not match. The explanation
+/// goes to `explanation` when `explain` is set.
 #[allow(clippy::too_many_arguments)]
+#[inline]
 pub(crate) fn evaluate(
     compiled: &Compiled,
     code: &Code,
+    table: &Arc<RuleTable>,
     literals: &[i64],
     memos: Option<&SnapshotTables>,
     store: &Store,
     request: &Request,
     explain: bool,
+    explanation: &mut Option<Explanation>,
     budget: Budget,
-) -> (Decision, Option<Explanation>) {
-    SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut scratch) => decide(
-            compiled,
-            code,
-            literals,
-            memos,
-            store,
-            request,
-            explain,
-            budget,
-            &mut scratch,
-        ),
-        // Only reachable if deciding re-entered itself on this thread: fresh buffers.
-        Err(_) => decide(
-            compiled,
-            code,
-            literals,
-            memos,
-            store,
-            request,
-            explain,
-            budget,
-            &mut Scratch::default(),
-        ),
-    })
+    scratch: &mut Scratch,
+) -> Decision {
+    decide(
+        compiled,
+        code,
+        table,
+        literals,
+        memos,
+        store,
+        request,
+        explain,
+        explanation,
+        budget,
+        scratch,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
 fn decide(
     compiled: &Compiled,
     code: &Code,
+    table: &Arc<RuleTable>,
     literals: &[i64],
     memos: Option<&SnapshotTables>,
     store: &Store,
     request: &Request,
     explain: bool,
+    explanation: &mut Option<Explanation>,
     budget: Budget,
     scratch: &mut Scratch,
-) -> (Decision, Option<Explanation>) {
+) -> Decision {
     let program = &compiled.program;
     let (Some(plan), Some(action)) = (
         compiled.actions.get(request.action.index()),
         program.schema.actions.get(request.action.index()),
     ) else {
-        let decision = Decision::rejected(format!("unknown action {}", request.action.0));
-        return (decision, explain.then(decision::rejected_explanation));
+        if explain {
+            *explanation = Some(decision::rejected_explanation());
+        }
+        return Decision::rejected(format!("unknown action {}", request.action.0));
     };
     let owned;
     let literals = if literals.len() == code.tables.literals.len() {
@@ -115,6 +123,24 @@ fn decide(
         }
     };
     let n_context = program.schema.context.len();
+    let n_slots = n_context + action.fields.len();
+    let (n_slot_words, n_outcomes) = (2 * n_slots, plan.rules.len());
+    let total = n_slot_words + n_outcomes + 3 * code.tables.request_memos;
+    let mut stack = [0i64; STACK_WORDS];
+    let mut heap = Vec::new();
+    let words: &mut [i64] = match stack.get_mut(..total) {
+        Some(words) => words,
+        None => {
+            heap.resize(total, 0);
+            &mut heap
+        }
+    };
+    let Some((slots, rest)) = words.split_at_mut_checked(n_slot_words) else {
+        return Decision::rejected("internal error: request buffers");
+    };
+    let Some((outcomes, request_memos)) = rest.split_at_mut_checked(n_outcomes) else {
+        return Decision::rejected("internal error: request buffers");
+    };
     let mut ctx = Ctx::new(
         compiled,
         &code.tables,
@@ -123,80 +149,58 @@ fn decide(
         literals,
         n_context,
         budget,
+        scratch,
     );
     ctx.set_memos(memos);
-    ctx.arena = std::mem::take(&mut scratch.arena);
-    ctx.builders = std::mem::take(&mut scratch.builders);
-    ctx.emitted = std::mem::take(&mut scratch.emitted);
-    ctx.rule_errors = std::mem::take(&mut scratch.rule_errors);
     // `[present, payload]` per context field, then per action field, as native code reads them.
-    let n_slots = n_context + action.fields.len();
-    let mut slots = std::mem::take(&mut scratch.slots);
-    slots.clear();
-    slots.resize(2 * n_slots, 0);
-    let values = (0..n_context)
-        .map(|i| request.context.get(i))
-        .chain((0..action.fields.len()).map(|i| request.args.get(i)));
+    let values = request.context.iter().chain(request.args.iter());
     for (k, (value, pair)) in values.zip(slots.chunks_exact_mut(2)).enumerate() {
-        if let (Some(value), [present, payload]) = (value, pair)
+        if let [present, payload] = pair
             && let Some(x) = ctx.unbox_slot(k, value)
         {
             *present = 1;
             *payload = x;
         }
     }
-    let mut outcomes = std::mem::take(&mut scratch.outcomes);
-    outcomes.clear();
-    outcomes.resize(plan.rules.len(), 0);
-    let mut request_memos = std::mem::take(&mut scratch.request_memos);
-    request_memos.clear();
-    request_memos.resize(3 * code.tables.request_memos, 0);
     ctx.slots = slots.as_ptr();
     ctx.outcomes = outcomes.as_mut_ptr();
     ctx.request_memos = request_memos.as_mut_ptr();
     let action_index = request.action.index();
     let status = code.run_action(&mut ctx, action_index, 0, 0);
-    let mut rule_errors = std::mem::take(&mut ctx.rule_errors);
     let mut parts = Native {
-        compiled,
         code,
         store,
+        request,
         ctx: &mut ctx,
         action: action_index,
         status,
-        outcomes: &outcomes,
-        rule_errors: &mut rule_errors,
+        outcomes,
         next_error: 0,
     };
-    let result = decision::combine(compiled, request, &mut parts, explain);
-    // Back to the thread's scratch, emptied (values dropped, capacity kept).
-    rule_errors.clear();
-    ctx.emitted.clear();
-    ctx.builders.clear();
-    ctx.arena.clear();
-    scratch.arena = std::mem::take(&mut ctx.arena);
-    scratch.builders = std::mem::take(&mut ctx.builders);
-    scratch.emitted = std::mem::take(&mut ctx.emitted);
-    scratch.rule_errors = rule_errors;
-    scratch.slots = slots;
-    scratch.outcomes = outcomes;
-    scratch.request_memos = request_memos;
-    result
+    decision::combine(
+        compiled,
+        table,
+        store,
+        request,
+        &mut parts,
+        explain,
+        explanation,
+    )
 }
 
 /// The compiled code's [`RuleParts`]: mode 0 of the action's function has run (outcomes and
 /// errors of every rule); messages and approvers run modes 1 and 2 on demand.
 struct Native<'a, 'c, 'x> {
-    compiled: &'c Compiled,
     code: &'c Code,
     store: &'a Store,
+    request: &'a Request,
     ctx: &'x mut Ctx<'a>,
     action: usize,
     /// What mode 0 returned (non-zero: the native code failed outside a rule).
     status: i64,
     outcomes: &'x [i64],
-    /// Errors of rules, by position in the plan, in plan order.
-    rule_errors: &'x mut [(usize, EvalError)],
+    /// The next of the errors of rules (`ctx.rule_errors`, by position in the plan, in plan
+    /// order) to hand out.
     next_error: usize,
 }
 
@@ -213,8 +217,11 @@ impl<'c> RuleParts<'c> for Native<'_, 'c, '_> {
         if self.status == 0 && outcome > 0 {
             return Ok(Some((outcome - 1) as usize));
         }
+        if self.status == 0 && outcome == 0 {
+            return Ok(None);
+        }
         let mut error = None;
-        while let Some((r, e)) = self.rule_errors.get_mut(self.next_error) {
+        while let Some((r, e)) = self.ctx.rule_errors.get_mut(self.next_error) {
             if *r != ri {
                 break;
             }
@@ -236,17 +243,34 @@ impl<'c> RuleParts<'c> for Native<'_, 'c, '_> {
         }
     }
 
-    fn message(
+    fn holes(
         &mut self,
         ri: usize,
-        _planned: &'c PlannedRule,
+        planned: &'c PlannedRule,
         _rule: &'c Rule,
         parts: &'c [MessagePart],
-        out: &mut String,
+        out: &mut Pieces<'_>,
     ) -> Result<(), EvalError> {
+        let holes = || {
+            parts.iter().filter_map(|p| match p {
+                MessagePart::Expr(e) => Some(e),
+                MessagePart::Text(_) => None,
+            })
+        };
+        if holes().all(|e| direct(e, planned, self.request, self.store).is_some()) {
+            for e in holes() {
+                if let Some(v) = direct(e, planned, self.request, self.store) {
+                    out.hole(v, &e.ty);
+                }
+            }
+            return Ok(());
+        }
         let result = match self.code.run_action(self.ctx, self.action, 1, ri as i64) {
             0 => {
-                render(parts, &self.ctx.emitted, self.compiled, self.store, out);
+                let mut values = self.ctx.emitted.iter();
+                for e in holes() {
+                    out.hole(values.next().unwrap_or(&Value::Absent), &e.ty);
+                }
                 Ok(())
             }
             _ => Err(self.ctx.take_error()),
@@ -260,14 +284,11 @@ impl<'c> RuleParts<'c> for Native<'_, 'c, '_> {
         ri: usize,
         _planned: &'c PlannedRule,
         _rule: &'c Rule,
-        expr: &'c Expr,
-        out: &mut Vec<String>,
+        _expr: &'c Expr,
+        out: &mut Pieces<'_>,
     ) -> Result<(), EvalError> {
-        if literal_approvers(expr, out) {
-            return Ok(());
-        }
         let result = match self.code.run_action(self.ctx, self.action, 2, ri as i64) {
-            0 => decision::collect_approvers(self.ctx.emitted.drain(..), self.store, out),
+            0 => self.ctx.emitted.iter().try_for_each(|v| out.names(v)),
             _ => Err(self.ctx.take_error()),
         };
         self.ctx.emitted.clear();
@@ -277,10 +298,10 @@ impl<'c> RuleParts<'c> for Native<'_, 'c, '_> {
     fn default_approvers(
         &mut self,
         _expr: &'c Expr,
-        out: &mut Vec<String>,
+        out: &mut Pieces<'_>,
     ) -> Result<(), EvalError> {
         let result = match self.code.run_default(self.ctx) {
-            0 => decision::collect_approvers(self.ctx.emitted.drain(..), self.store, out),
+            0 => self.ctx.emitted.iter().try_for_each(|v| out.names(v)),
             _ => Err(self.ctx.take_error()),
         };
         self.ctx.emitted.clear();
@@ -288,48 +309,29 @@ impl<'c> RuleParts<'c> for Native<'_, 'c, '_> {
     }
 }
 
-/// Approvers written as a string literal or a set of them (constants are inlined): added to
-/// `out` directly, as the compiled code would emit them. `false` (and nothing added) for any
-/// other expression.
-fn literal_approvers(expr: &Expr, out: &mut Vec<String>) -> bool {
-    use ward_ir::ExprKind;
-    match &expr.kind {
-        ExprKind::Str(s) => {
-            out.push(s.clone());
-            true
+/// The value of a message hole that is a request field (`{host}`, `{reason}`) or an attribute
+/// of an entity field (`{target.name}`), read without running anything: evaluating it costs
+/// no step and cannot fail in either engine. `None` for any other hole.
+fn direct<'r>(
+    e: &Expr,
+    planned: &PlannedRule,
+    request: &'r Request,
+    store: &'r Store,
+) -> Option<&'r Value> {
+    let field = |e: &Expr| match &e.kind {
+        ExprKind::Arg(i) => {
+            let k = *planned.args.get(*i as usize)?;
+            request.args.get(k as usize)
         }
-        ExprKind::Set(items)
-            if items
-                .iter()
-                .all(|item| matches!(item.kind, ExprKind::Str(_))) =>
-        {
-            for item in items {
-                if let ExprKind::Str(s) = &item.kind {
-                    out.push(s.clone());
-                }
-            }
-            true
-        }
-        _ => false,
-    }
-}
-
-/// The message text from its parts and the values native code emitted for its holes.
-fn render(
-    parts: &[MessagePart],
-    emitted: &[Value],
-    compiled: &Compiled,
-    store: &Store,
-    out: &mut String,
-) {
-    let mut values = emitted.iter();
-    for part in parts {
-        match part {
-            MessagePart::Text(text) => out.push_str(text),
-            MessagePart::Expr(e) => {
-                let v = values.next().unwrap_or(&Value::Absent);
-                render_value(out, v, &e.ty, &compiled.program.schema, store);
-            }
-        }
+        ExprKind::Context(i) => request.context.get(*i as usize),
+        _ => None,
+    };
+    match &e.kind {
+        ExprKind::Arg(_) | ExprKind::Context(_) => field(e),
+        ExprKind::Attr { of, attr } => match field(of)? {
+            Value::Entity(EntityRef::Known { ty, idx }) => store.attr(*ty, *idx, *attr),
+            _ => None,
+        },
+        _ => None,
     }
 }

@@ -419,13 +419,13 @@ pub(crate) struct Ctx<'a> {
     pub(crate) tables: &'a Tables,
     pub(crate) store: &'a Store,
     pub(crate) request: &'a Request,
-    pub(crate) arena: Vec<Item>,
-    pub(crate) builders: Vec<Vec<Value>>,
+    pub(crate) arena: &'a mut Vec<Item>,
+    pub(crate) builders: &'a mut Vec<Vec<Value>>,
     pub(crate) error: Option<EvalError>,
     /// Errors of rules, by position in the action's plan.
-    pub(crate) rule_errors: Vec<(usize, EvalError)>,
+    pub(crate) rule_errors: &'a mut Vec<(usize, EvalError)>,
     /// Values of message holes and approvers, in evaluation order.
-    pub(crate) emitted: Vec<Value>,
+    pub(crate) emitted: &'a mut Vec<Value>,
     /// Unknown entities met at run time that are not literals of the program.
     extra_unknown: Vec<(EntityTypeId, Arc<str>)>,
 }
@@ -441,7 +441,18 @@ pub(crate) const OFF_COLUMNS: i32 = 56;
 pub(crate) const OFF_REQUEST_MEMOS: i32 = 64;
 pub(crate) const OFF_BUDGET: i32 = 72;
 
+/// The helpers' buffers go back to the thread's scratch empty (values dropped, capacity kept).
+impl Drop for Ctx<'_> {
+    fn drop(&mut self) {
+        self.arena.clear();
+        self.builders.clear();
+        self.emitted.clear();
+        self.rule_errors.clear();
+    }
+}
+
 impl<'a> Ctx<'a> {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         compiled: &'a Compiled,
         tables: &'a Tables,
@@ -450,7 +461,14 @@ impl<'a> Ctx<'a> {
         literals: &'a [i64],
         n_context: usize,
         budget: Budget,
+        scratch: &'a mut super::decide::Scratch,
     ) -> Ctx<'a> {
+        let super::decide::Scratch {
+            arena,
+            builders,
+            emitted,
+            rule_errors,
+        } = scratch;
         Ctx {
             err: 0,
             slots: std::ptr::null(),
@@ -469,11 +487,11 @@ impl<'a> Ctx<'a> {
             n_context,
             store,
             request,
-            arena: Vec::new(),
-            builders: Vec::new(),
+            arena,
+            builders,
             error: None,
-            rule_errors: Vec::new(),
-            emitted: Vec::new(),
+            rule_errors,
+            emitted,
             extra_unknown: Vec::new(),
         }
     }

@@ -78,12 +78,12 @@ fn reload_a_thousand_times() -> Option<usize> {
     // Warm up allocator pools before measuring.
     for _ in 0..20 {
         let engine = Engine::new(p.clone()).unwrap();
-        assert_eq!(engine.decide(&request).fired.len(), 4);
+        assert_eq!(engine.decide(&request).fired().len(), 4);
     }
     let before = rss();
     for _ in 0..1000 {
         let engine = Engine::new(p.clone()).unwrap();
-        assert_eq!(engine.decide(&request).fired.len(), 4);
+        assert_eq!(engine.decide(&request).fired().len(), 4);
         assert!(live_modules() >= 1);
     }
     // Every dropped engine dropped its code (other tests may hold a few meanwhile).
@@ -246,7 +246,7 @@ fn a_panicking_helper_fails_the_rule_closed() {
     for round in 0..3 {
         let d = panicking.decide(&request("ab"));
         assert_eq!(d.decision, EffectKind::Deny, "round {round}: {d:?}");
-        let fired: Vec<&str> = d.fired.iter().map(|f| &*f.rule).collect();
+        let fired: Vec<&str> = d.fired().iter().map(|f| f.rule()).collect();
         assert_eq!(fired, ["long_denied"]);
         let errors: Vec<(&str, &str)> = d
             .errors

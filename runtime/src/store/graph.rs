@@ -18,7 +18,6 @@
 //!
 //! This module knows nothing of JSON, entity ids or values: only dense `u32` indices.
 
-use std::collections::HashSet;
 use std::fmt;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -375,7 +374,7 @@ impl Condensed {
     fn walk_count(&self, inverse: bool, c: u32) -> usize {
         let (next, _) = self.dags(inverse);
         let mut count = self.own(c);
-        let mut seen: HashSet<u32> = HashSet::new();
+        let mut seen = Seen::new(self.members.n_rows());
         seen.insert(c);
         let mut stack: Vec<u32> = next
             .row(c)
@@ -437,7 +436,7 @@ impl Condensed {
         if self.cyclic.get(c as usize).copied().unwrap_or(false) {
             out.extend_from_slice(self.members.row(c));
         }
-        let mut seen: HashSet<u32> = HashSet::new();
+        let mut seen = Seen::new(self.members.n_rows());
         seen.insert(c);
         let mut stack: Vec<u32> = Vec::new();
         for &d in dag.row(c) {
@@ -464,6 +463,56 @@ impl Condensed {
             out.dedup();
         }
         out.into_boxed_slice()
+    }
+}
+
+/// The components a walk has met: a short list while it is short (most closures are small),
+/// then one bit per component of the graph.
+enum Seen {
+    Few(Vec<u32>, usize),
+    Bits(Vec<u64>),
+}
+
+/// How many components [`Seen`] lists before it switches to bits.
+const FEW: usize = 32;
+
+impl Seen {
+    /// For a graph of `n` components.
+    fn new(n: usize) -> Seen {
+        Seen::Few(Vec::new(), n)
+    }
+
+    /// Adds component `c`; whether it was not there yet.
+    fn insert(&mut self, c: u32) -> bool {
+        match self {
+            Seen::Few(list, n) => {
+                if list.contains(&c) {
+                    return false;
+                }
+                if list.len() < FEW {
+                    list.push(c);
+                    return true;
+                }
+                let mut bits = vec![0u64; n.div_ceil(64).max(1)];
+                for &d in list.iter().chain(std::iter::once(&c)) {
+                    if let Some(word) = bits.get_mut((d / 64) as usize) {
+                        *word |= 1 << (d % 64);
+                    }
+                }
+                *self = Seen::Bits(bits);
+                true
+            }
+            Seen::Bits(bits) => match bits.get_mut((c / 64) as usize) {
+                Some(word) => {
+                    let bit = 1u64 << (c % 64);
+                    let new = *word & bit == 0;
+                    *word |= bit;
+                    new
+                }
+                // Not a component of this graph: never walked.
+                None => false,
+            },
+        }
     }
 }
 

@@ -114,7 +114,7 @@ pub fn run_requests(label: impl Display, case: &Case, rng: &mut Rng) -> Result<T
             }
             // A rejected request fires nothing and is denied, with one error.
             let rejected = a.decision.as_str() == "deny"
-                && a.fired.is_empty()
+                && a.fired().is_empty()
                 && a.errors.len() == 1
                 && a.errors.iter().all(|e| e.rule.is_none());
             if !valid && !rejected {
