@@ -2,8 +2,6 @@
 //! estate file, a request's canonical text) and of a policy set, so that `ward serve` and
 //! `ward mcp-guard` name the same policy set by the same `policy` hash.
 
-use std::fmt::Write as _;
-
 use sha2::{Digest, Sha256};
 
 /// `sha256:` and the hex SHA-256 of `bytes`.
@@ -28,8 +26,10 @@ pub fn policy<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> String
 fn hex(digest: &[u8]) -> String {
     let mut out = String::with_capacity(7 + 2 * digest.len());
     out.push_str("sha256:");
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     for b in digest {
-        let _ = write!(out, "{b:02x}");
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xf)]));
     }
     out
 }

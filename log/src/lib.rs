@@ -10,8 +10,9 @@
 //! `seq` counts lines from 1 across files; `prev` is the `hash` of the line before (64 zeros
 //! for the first); `hash` is the SHA-256 of the line's own bytes up to `,"hash"`. Changing,
 //! removing or reordering a line therefore breaks the chain at that line, and [`verify`] names
-//! it. [`Log`] appends from one writer thread: lines that arrive while it syncs the file are
-//! written and synced together (group commit), and each caller is told only once its line is
+//! it. [`Log`] appends from writer threads that take turns at the file: lines that arrive
+//! while one syncs are written and synced together by the next (group commit, the syncs
+//! overlapping), and each caller is told only once its line, and every line before it, is
 //! durable. Files rotate by size; a torn last line found when the log is opened (a crash in the
 //! middle of a write) is moved aside and reported, never dropped or joined to the next line.
 //!
@@ -28,7 +29,9 @@ mod writer;
 pub use line::{GENESIS, Kind, Record};
 pub use read::{Entry, Filter, read};
 pub use verify::{Problem, ProblemKind, VerifyReport, verify};
-pub use writer::{Appended, Durability, Head, Log, LogConfig, Opened, TornTail};
+pub use writer::{
+    Appended, Durability, Head, Log, LogConfig, LogStats, Opened, SYNC_BUCKETS_MS, TornTail,
+};
 
 use std::path::PathBuf;
 

@@ -1,6 +1,9 @@
-//! Appending: one writer thread owns the current file. Callers hand it records with a
-//! completion; it takes every record waiting, writes them in one `write`, syncs once (group
-//! commit), and only then completes them. Opening the log finds the head of the chain, moves a
+//! Appending: callers put records with a completion on a queue (a mutex held for a push; a
+//! writer thread is woken only when one sleeps). Two writer threads take turns: one takes
+//! every record waiting in one swap, frames and hashes them, and writes them in one `write`
+//! while it holds the file; then it lets go of the file and syncs (group commit), so the other
+//! can write and sync the next group while the first sync runs. A line is completed once a
+//! sync that began after it was written has returned (its own, or a later group's), in order. Opening the log finds the head of the chain, moves a
 //! torn last line aside, and refuses a log whose last complete line does not verify.
 //!
 //! The current file is extended with zeros ahead of the writes (512 KiB at a time, synced once),
@@ -15,8 +18,8 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -94,27 +97,197 @@ pub struct Opened {
     pub torn: Option<TornTail>,
 }
 
+/// What the writer did so far, for the metrics: how many lines it wrote in how many groups,
+/// and how long writing, syncing and extending the file took.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LogStats {
+    pub lines: u64,
+    /// Time lines waited in the queue before the writer took them (for the sync before to
+    /// end, for the writer to wake), summed over lines, in nanoseconds.
+    pub queued_ns: u64,
+    /// Groups written (one `write` and, when durable, one `fdatasync` each).
+    pub groups: u64,
+    /// Time in `write`, in nanoseconds.
+    pub write_ns: u64,
+    /// Time in `fdatasync`, in nanoseconds.
+    pub sync_ns: u64,
+    /// `fdatasync`s by how long they took: up to each bound of [`SYNC_BUCKETS_MS`], then
+    /// longer.
+    pub syncs_by_ms: [u64; SYNC_BUCKETS_MS.len() + 1],
+    /// Times the file was extended with zeros ahead of the lines.
+    pub extends: u64,
+    /// Time extending took (writing the zeros and syncing the new length), in nanoseconds.
+    pub extend_ns: u64,
+}
+
+/// The bounds, in milliseconds, of [`LogStats::syncs_by_ms`].
+pub const SYNC_BUCKETS_MS: [u64; 8] = [1, 2, 5, 10, 20, 50, 100, 500];
+
+#[derive(Default)]
+struct Stats {
+    syncs_by_ms: [AtomicU64; SYNC_BUCKETS_MS.len() + 1],
+    lines: AtomicU64,
+    queued_ns: AtomicU64,
+    groups: AtomicU64,
+    write_ns: AtomicU64,
+    sync_ns: AtomicU64,
+    extends: AtomicU64,
+    extend_ns: AtomicU64,
+}
+
+fn nanos(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl Stats {
+    fn synced(&self, started: Instant) {
+        let ns = nanos(started);
+        self.sync_ns.fetch_add(ns, Ordering::Relaxed);
+        let ms = ns.div_ceil(1_000_000);
+        let bucket = SYNC_BUCKETS_MS
+            .iter()
+            .position(|b| ms <= *b)
+            .unwrap_or(SYNC_BUCKETS_MS.len());
+        if let Some(c) = self.syncs_by_ms.get(bucket) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
 type Done = Box<dyn FnOnce(Result<Appended, LogError>) + Send>;
 
-enum Job {
-    Append {
-        record: Record,
-        queued: Instant,
-        done: Done,
-    },
-    Close,
+struct Job {
+    record: Record,
+    queued: Instant,
+    done: Done,
 }
+
+/// The records waiting for the writer.
+#[derive(Default)]
+struct Queue {
+    jobs: Vec<Job>,
+    /// Set by `close`: nothing more is accepted, and the writer stops once the queue is empty.
+    closed: bool,
+    /// Writer threads sleeping on the condition variable (so a push must wake one).
+    idle: usize,
+}
+
+/// A group written and waiting for its sync.
+struct Group {
+    /// The last line of the group.
+    last: Head,
+    lines: Vec<Line>,
+}
+
+/// A line of a group: its `seq` and `hash`, when it was queued, and its completion.
+type Line = (u64, String, Instant, Done);
+
+/// The groups written but not yet known durable, oldest first.
+#[derive(Default)]
+struct Pending {
+    groups: std::collections::VecDeque<Group>,
+    /// Every line up to this `seq` is durable.
+    durable: u64,
+}
+
+/// Writer threads; with two, a group is written and synced while the sync of the group before
+/// it runs.
+const WRITERS: usize = 4;
 
 /// An open decision log. `Send + Sync`: share it behind an `Arc`.
 pub struct Log {
-    tx: Mutex<Option<Sender<Job>>>,
     shared: Arc<Shared>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    writer: Arc<Mutex<Writer>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
 struct Shared {
     head: Mutex<Head>,
     failed: Mutex<Option<String>>,
+    /// `failed` is set (read without the lock on every append).
+    has_failed: AtomicBool,
+    queue: Mutex<Queue>,
+    wake: Condvar,
+    pending: Mutex<Pending>,
+    stats: Stats,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    match mutex.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+impl Shared {
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        lock(&self.queue)
+    }
+
+    fn failed(&self) -> Option<String> {
+        lock(&self.failed).clone()
+    }
+
+    /// Stops the log: nothing more is accepted, and nothing not yet durable ever will be.
+    fn fail(&self, err: &LogError) {
+        {
+            let mut failed = lock(&self.failed);
+            if failed.is_none() {
+                *failed = Some(err.to_string());
+            }
+        }
+        self.has_failed.store(true, Ordering::Release);
+        let groups = std::mem::take(&mut lock(&self.pending).groups);
+        let why = self.failed().unwrap_or_default();
+        for group in groups {
+            fail_lines(group.lines, &why);
+        }
+    }
+
+    /// Every line up to `last.seq` is durable: completes the groups it covers, in order.
+    fn durable(&self, last: &Head) {
+        if self.has_failed.load(Ordering::Acquire) {
+            // A sync failed: a later sync's success is not trusted for what was pending.
+            let why = self.failed().unwrap_or_default();
+            let groups = std::mem::take(&mut lock(&self.pending).groups);
+            for group in groups {
+                fail_lines(group.lines, &why);
+            }
+            return;
+        }
+        let mut done = Vec::new();
+        {
+            let mut pending = lock(&self.pending);
+            pending.durable = pending.durable.max(last.seq);
+            while pending
+                .groups
+                .front()
+                .is_some_and(|g| g.last.seq <= pending.durable)
+            {
+                if let Some(group) = pending.groups.pop_front() {
+                    done.push(group);
+                }
+            }
+            if let Some(group) = done.last() {
+                *lock(&self.head) = group.last.clone();
+            }
+        }
+        for group in done {
+            for (seq, hash, queued, done) in group.lines {
+                done(Ok(Appended {
+                    seq,
+                    hash,
+                    waited: queued.elapsed(),
+                }));
+            }
+        }
+    }
+}
+
+fn fail_lines(lines: Vec<Line>, why: &str) {
+    for (_, _, _, done) in lines {
+        done(Err(LogError::Failed(why.to_owned())));
+    }
 }
 
 impl std::fmt::Debug for Log {
@@ -167,31 +340,52 @@ impl Log {
         let shared = Arc::new(Shared {
             head: Mutex::new(head.clone()),
             failed: Mutex::new(None),
+            has_failed: AtomicBool::new(false),
+            queue: Mutex::new(Queue::default()),
+            wake: Condvar::new(),
+            pending: Mutex::new(Pending::default()),
+            stats: Stats::default(),
         });
-        let (tx, rx) = channel();
-        let mut writer = Writer {
+        let writer = Writer {
             config,
             path,
             file,
             size,
             allocated: size,
             head,
+            generation: 0,
             shared: Arc::clone(&shared),
             buf: Vec::with_capacity(1 << 16),
         };
-        let thread = std::thread::Builder::new()
-            .name("ward-log".into())
-            .spawn(move || writer.run(&rx))
-            .map_err(|e| LogError::Io {
-                action: "start the writer thread of",
-                path: PathBuf::new(),
-                message: e.to_string(),
-            })?;
+        let writer = Arc::new(Mutex::new(writer));
+        let mut threads = Vec::with_capacity(WRITERS);
+        for _ in 0..WRITERS {
+            let (for_thread, writer_) = (Arc::clone(&shared), Arc::clone(&writer));
+            let thread = std::thread::Builder::new()
+                .name("ward-log".into())
+                .spawn(move || write_loop(&for_thread, &writer_));
+            match thread {
+                Ok(thread) => threads.push(thread),
+                Err(e) => {
+                    // Stop the ones started.
+                    shared.queue().closed = true;
+                    shared.wake.notify_all();
+                    for thread in threads {
+                        let _ = thread.join();
+                    }
+                    return Err(LogError::Io {
+                        action: "start the writer thread of",
+                        path: PathBuf::new(),
+                        message: e.to_string(),
+                    });
+                }
+            }
+        }
         Ok(Opened {
             log: Log {
-                tx: Mutex::new(Some(tx)),
                 shared,
-                thread: Mutex::new(Some(thread)),
+                writer,
+                threads: Mutex::new(threads),
             },
             torn,
         })
@@ -204,24 +398,30 @@ impl Log {
         record: Record,
         done: impl FnOnce(Result<Appended, LogError>) + Send + 'static,
     ) {
-        if let Some(why) = self.failure() {
+        if self.shared.has_failed.load(Ordering::Acquire)
+            && let Some(why) = self.failure()
+        {
             done(Err(LogError::Failed(why)));
             return;
         }
-        let job = Job::Append {
+        let job = Job {
             record,
             queued: Instant::now(),
             done: Box::new(done),
         };
-        let sent = match self.tx.lock() {
-            Ok(tx) => match tx.as_ref() {
-                Some(tx) => tx.send(job).map_err(|e| e.0),
-                None => Err(job),
-            },
-            Err(_) => Err(job),
-        };
-        if let Err(Job::Append { done, .. }) = sent {
-            done(Err(LogError::Closed));
+        let mut queue = self.shared.queue();
+        if queue.closed {
+            drop(queue);
+            (job.done)(Err(LogError::Closed));
+            return;
+        }
+        queue.jobs.push(job);
+        // A writer that finds the queue non-empty takes everything in it: one wake-up per
+        // group, not per line.
+        let wake = queue.idle > 0 && queue.jobs.len() == 1;
+        drop(queue);
+        if wake {
+            self.shared.wake.notify_one();
         }
     }
 
@@ -253,19 +453,40 @@ impl Log {
     /// Writes and syncs everything queued, then stops the writer. Later appends fail with
     /// [`LogError::Closed`]. Calling it again does nothing.
     pub fn close(&self) {
-        let tx = match self.tx.lock() {
-            Ok(mut tx) => tx.take(),
-            Err(poisoned) => poisoned.into_inner().take(),
-        };
-        if let Some(tx) = tx {
-            let _ = tx.send(Job::Close);
+        self.shared.queue().closed = true;
+        self.shared.wake.notify_all();
+        let threads = std::mem::take(&mut *lock(&self.threads));
+        if threads.is_empty() {
+            return;
         }
-        let thread = match self.thread.lock() {
-            Ok(mut thread) => thread.take(),
-            Err(poisoned) => poisoned.into_inner().take(),
-        };
-        if let Some(thread) = thread {
+        for thread in threads {
             let _ = thread.join();
+        }
+        // Everything queued is written and synced; the zeros after it go.
+        let mut writer = lock(&self.writer);
+        if !self.shared.has_failed.load(Ordering::Acquire)
+            && let Err(e) = writer.cut_padding()
+        {
+            self.shared.fail(&e);
+        }
+    }
+
+    /// What the writer did so far.
+    pub fn stats(&self) -> LogStats {
+        let s = &self.shared.stats;
+        LogStats {
+            lines: s.lines.load(Ordering::Relaxed),
+            queued_ns: s.queued_ns.load(Ordering::Relaxed),
+            groups: s.groups.load(Ordering::Relaxed),
+            write_ns: s.write_ns.load(Ordering::Relaxed),
+            sync_ns: s.sync_ns.load(Ordering::Relaxed),
+            syncs_by_ms: std::array::from_fn(|i| {
+                s.syncs_by_ms
+                    .get(i)
+                    .map_or(0, |c| c.load(Ordering::Relaxed))
+            }),
+            extends: s.extends.load(Ordering::Relaxed),
+            extend_ns: s.extend_ns.load(Ordering::Relaxed),
         }
     }
 }
@@ -276,9 +497,6 @@ impl Drop for Log {
     }
 }
 
-/// The most lines written with one sync.
-const MAX_GROUP: usize = 4096;
-
 struct Writer {
     config: LogConfig,
     path: PathBuf,
@@ -288,67 +506,113 @@ struct Writer {
     /// The file's length: lines, then zeros written ahead.
     allocated: u64,
     head: Head,
+    /// Counts rotations: a writer thread reopens the file it syncs when this changed.
+    generation: u64,
     shared: Arc<Shared>,
     buf: Vec<u8>,
 }
 
-impl Writer {
-    fn run(&mut self, rx: &Receiver<Job>) {
-        let mut group: Vec<(u64, String, Instant, Done)> = Vec::new();
-        loop {
-            let mut closing = false;
-            match rx.recv() {
-                Ok(Job::Append {
-                    record,
-                    queued,
-                    done,
-                }) => self.frame(&record, queued, done, &mut group),
-                Ok(Job::Close) | Err(_) => closing = true,
+/// One writer thread: waits for records, takes them all and writes them holding the file,
+/// then syncs without it and completes what that sync made durable.
+fn write_loop(shared: &Shared, writer: &Mutex<Writer>) {
+    let mut jobs: Vec<Job> = Vec::new();
+    // Its own open file description to sync, so that a failed write-back is reported to
+    // every thread whose sync covers it (an error is reported once per description).
+    let mut own: Option<(u64, File)> = None;
+    loop {
+        {
+            let mut queue = shared.queue();
+            while queue.jobs.is_empty() && !queue.closed {
+                queue.idle += 1;
+                queue = match shared.wake.wait(queue) {
+                    Ok(q) => q,
+                    Err(poisoned) => poisoned.into_inner(),
+                };
+                queue.idle -= 1;
             }
-            while !closing && group.len() < MAX_GROUP {
-                match rx.try_recv() {
-                    Ok(Job::Append {
-                        record,
-                        queued,
-                        done,
-                    }) => self.frame(&record, queued, done, &mut group),
-                    Ok(Job::Close) | Err(TryRecvError::Disconnected) => closing = true,
-                    Err(TryRecvError::Empty) => break,
-                }
-            }
-            self.commit(&mut group);
-            if closing {
-                // Whatever was queued before `Close` is written; a sender that raced the
-                // close finds the channel gone.
-                while let Ok(Job::Append {
-                    record,
-                    queued,
-                    done,
-                }) = rx.try_recv()
-                {
-                    self.frame(&record, queued, done, &mut group);
-                }
-                self.commit(&mut group);
-                if self.failed().is_none()
-                    && let Err(e) = self.cut_padding()
-                {
-                    self.fail(&e);
-                }
+            if queue.jobs.is_empty() {
+                // Closed, and everything queued before is taken.
                 return;
             }
         }
+        let mut w = lock(writer);
+        // Taken while holding the file: lines are framed in the order they were queued.
+        std::mem::swap(&mut shared.queue().jobs, &mut jobs);
+        if jobs.is_empty() {
+            // The other thread took them.
+            continue;
+        }
+        let taken = Instant::now();
+        let queued_ns: u64 = jobs
+            .iter()
+            .map(|j| u64::try_from((taken - j.queued).as_nanos()).unwrap_or(u64::MAX))
+            .sum();
+        shared
+            .stats
+            .queued_ns
+            .fetch_add(queued_ns, Ordering::Relaxed);
+        shared.stats.groups.fetch_add(1, Ordering::Relaxed);
+        shared
+            .stats
+            .lines
+            .fetch_add(jobs.len() as u64, Ordering::Relaxed);
+        let mut lines = Vec::with_capacity(jobs.len());
+        for job in jobs.drain(..) {
+            w.frame(&job.record, job.queued, job.done, &mut lines);
+        }
+        if !shared.has_failed.load(Ordering::Acquire)
+            && let Err(e) = w.write_out()
+        {
+            w.buf.clear();
+            shared.fail(&e);
+        }
+        if shared.has_failed.load(Ordering::Acquire) {
+            drop(w);
+            fail_lines(lines, &shared.failed().unwrap_or_default());
+            continue;
+        }
+        let last = w.head.clone();
+        let sync = w.config.durability == Durability::Fsync;
+        if sync
+            && own
+                .as_ref()
+                .is_none_or(|(generation, _)| *generation != w.generation)
+        {
+            match OpenOptions::new().read(true).open(&w.path) {
+                Ok(file) => own = Some((w.generation, file)),
+                Err(e) => {
+                    let e = LogError::io("open", &w.path, &e);
+                    drop(w);
+                    shared.fail(&e);
+                    fail_lines(lines, &shared.failed().unwrap_or_default());
+                    continue;
+                }
+            }
+        }
+        let path = w.path.clone();
+        lock(&shared.pending).groups.push_back(Group {
+            last: last.clone(),
+            lines,
+        });
+        // Let go of the file: the other thread can write the next group while this syncs.
+        drop(w);
+        if sync && let Some((_, file)) = &own {
+            let started = Instant::now();
+            if let Err(e) = file.sync_data() {
+                shared.fail(&LogError::io("sync", &path, &e));
+                continue;
+            }
+            shared.stats.synced(started);
+        }
+        shared.durable(&last);
     }
+}
 
+impl Writer {
     /// Adds `record`'s line to the buffer, rotating first when the file is full.
-    fn frame(
-        &mut self,
-        record: &Record,
-        queued: Instant,
-        done: Done,
-        group: &mut Vec<(u64, String, Instant, Done)>,
-    ) {
-        if self.failed().is_some() {
-            group.push((0, String::new(), queued, done));
+    fn frame(&mut self, record: &Record, queued: Instant, done: Done, lines: &mut Vec<Line>) {
+        if self.shared.has_failed.load(Ordering::Acquire) {
+            lines.push((0, String::new(), queued, done));
             return;
         }
         let pending = self.buf.len() as u64;
@@ -357,7 +621,7 @@ impl Writer {
             && let Err(e) = self.flush().and_then(|()| self.rotate())
         {
             self.fail(&e);
-            group.push((0, String::new(), queued, done));
+            lines.push((0, String::new(), queued, done));
             return;
         }
         let seq = self.head.seq + 1;
@@ -366,55 +630,40 @@ impl Writer {
             seq,
             hash: hash.clone(),
         };
-        group.push((seq, hash, queued, done));
+        lines.push((seq, hash, queued, done));
     }
 
-    /// Writes and syncs the buffer, then completes the group.
-    fn commit(&mut self, group: &mut Vec<(u64, String, Instant, Done)>) {
-        if group.is_empty() {
-            return;
-        }
-        if self.failed().is_none()
-            && let Err(e) = self.flush()
-        {
-            self.fail(&e);
-        }
-        let failed = self.failed();
-        if failed.is_none() {
-            match self.shared.head.lock() {
-                Ok(mut head) => *head = self.head.clone(),
-                Err(poisoned) => *poisoned.into_inner() = self.head.clone(),
-            }
-        }
-        for (seq, hash, queued, done) in group.drain(..) {
-            done(match &failed {
-                Some(why) => Err(LogError::Failed(why.clone())),
-                None => Ok(Appended {
-                    seq,
-                    hash,
-                    waited: queued.elapsed(),
-                }),
-            });
-        }
-    }
-
+    /// Writes and (when durable) syncs the buffer: before a rotation.
     fn flush(&mut self) -> Result<(), LogError> {
+        self.write_out()?;
+        if self.config.durability == Durability::Fsync {
+            let started = Instant::now();
+            self.file
+                .sync_data()
+                .map_err(|e| LogError::io("sync", &self.path, &e))?;
+            self.shared.stats.synced(started);
+        }
+        Ok(())
+    }
+
+    /// Writes the buffer after the last line (extending the file first when needed).
+    fn write_out(&mut self) -> Result<(), LogError> {
         if self.buf.is_empty() {
             return Ok(());
         }
         let len = self.buf.len() as u64;
-        if self.size + len > self.allocated {
+        // Zeros ahead only help a sync; without one, the file just grows.
+        if self.config.durability == Durability::Fsync && self.size + len > self.allocated {
             self.preallocate(self.size + len)?;
         }
+        let started = Instant::now();
         self.file
             .write_all_at(&self.buf, self.size)
             .map_err(|e| LogError::io("write to", &self.path, &e))?;
-        if self.config.durability == Durability::Fsync {
-            self.file
-                .sync_data()
-                .map_err(|e| LogError::io("sync", &self.path, &e))?;
-        }
+        let stats = &self.shared.stats;
+        stats.write_ns.fetch_add(nanos(started), Ordering::Relaxed);
         self.size += len;
+        self.allocated = self.allocated.max(self.size);
         self.buf.clear();
         Ok(())
     }
@@ -422,6 +671,7 @@ impl Writer {
     /// Extends the file with zeros to hold at least `needed` bytes, and syncs the new length.
     fn preallocate(&mut self, needed: u64) -> Result<(), LogError> {
         const CHUNK: u64 = 512 << 10;
+        let started = Instant::now();
         let target = needed.div_ceil(CHUNK).max(1) * CHUNK;
         let zeros = vec![0u8; 1 << 16];
         let mut at = self.allocated;
@@ -436,6 +686,9 @@ impl Writer {
             .sync_all()
             .map_err(|e| LogError::io("sync", &self.path, &e))?;
         self.allocated = target;
+        let stats = &self.shared.stats;
+        stats.extends.fetch_add(1, Ordering::Relaxed);
+        stats.extend_ns.fetch_add(nanos(started), Ordering::Relaxed);
         Ok(())
     }
 
@@ -458,22 +711,13 @@ impl Writer {
         self.file = file;
         self.size = 0;
         self.allocated = 0;
+        self.generation += 1;
         Ok(())
-    }
-
-    fn failed(&self) -> Option<String> {
-        match self.shared.failed.lock() {
-            Ok(failed) => failed.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
     }
 
     fn fail(&mut self, err: &LogError) {
         self.buf.clear();
-        match self.shared.failed.lock() {
-            Ok(mut failed) => *failed = Some(err.to_string()),
-            Err(poisoned) => *poisoned.into_inner() = Some(err.to_string()),
-        }
+        self.shared.fail(err);
     }
 }
 

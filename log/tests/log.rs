@@ -107,6 +107,49 @@ fn concurrent_appends_are_all_durable_and_in_one_chain() {
     assert_eq!((report.lines, report.problem), (400, None));
 }
 
+/// Groups are written and synced by several threads, their syncs overlapping; a line is
+/// reported durable only once every line before it is durable too, and it is in the file then.
+#[test]
+fn a_line_reported_durable_is_in_the_file_with_every_line_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // Small files: groups cross rotations too.
+    let opened = open(dir.path(), 16 << 10);
+    let log = Arc::new(opened.log);
+    let threads: Vec<_> = (0..8u64)
+        .map(|t| {
+            let (log, dir) = (Arc::clone(&log), dir.path().to_owned());
+            std::thread::spawn(move || {
+                for i in 0..40 {
+                    let seq = log.append_blocking(record(t * 100 + i)).unwrap().seq;
+                    assert!(log.head().seq >= seq, "head {:?} behind {seq}", log.head());
+                    if i % 10 == 0 {
+                        // Read while other threads write: every line up to `seq` is there,
+                        // in order (zeros written ahead of the lines are not lines).
+                        let seqs: Vec<u64> = lines(&dir)
+                            .into_iter()
+                            .flat_map(|(_, lines)| lines)
+                            .filter(|l| l.starts_with('{'))
+                            .map(|l| {
+                                let v: serde_json::Value = serde_json::from_str(&l).unwrap();
+                                v["seq"].as_u64().unwrap()
+                            })
+                            .collect();
+                        let upto: Vec<u64> = seqs.iter().copied().take(seq as usize).collect();
+                        assert_eq!(upto, (1..=seq).collect::<Vec<_>>());
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    log.close();
+    let report = verify(dir.path()).unwrap();
+    assert_eq!((report.lines, report.problem), (320, None));
+    assert!(lines(dir.path()).len() > 2, "the log did not rotate");
+}
+
 #[test]
 fn files_rotate_by_size_and_the_chain_crosses_them() {
     let dir = tempfile::tempdir().unwrap();

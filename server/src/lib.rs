@@ -47,6 +47,7 @@ use tokio::sync::watch;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{ApprovalsBackend, Config, Durability, Limits, LogOptions};
 pub use reload::{ReloadReport, Trigger};
+pub use ward_log::{LogStats, SYNC_BUCKETS_MS};
 
 use crate::auth::Tokens;
 use crate::policy::LoadFailure;
