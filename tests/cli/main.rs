@@ -879,16 +879,18 @@ fn every_command_ends_quietly_when_stdout_is_closed() {
         vec!["fmt", ".", "--check", "--format", "json"],
     ];
     for args in commands {
+        // The read end is closed before the command starts, so its first write fails however
+        // the two processes are scheduled (closing it after `spawn` raced a fast command).
+        let (reader, writer) = std::io::pipe().expect("a pipe");
+        drop(reader);
         let mut child = Command::new(env!("CARGO_BIN_EXE_ward"))
             .args(&args)
             .current_dir(&dir)
             .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
+            .stdout(Stdio::from(writer))
             .stderr(Stdio::piped())
             .spawn()
             .expect("ward starts");
-        // Close the read end before the command writes anything.
-        drop(child.stdout.take());
         let status = wait_bounded(&mut child, 120, &format!("ward {}", args.join(" ")));
         let out = child.wait_with_output().expect("output");
         let err = stderr(&out);
