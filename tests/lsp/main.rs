@@ -1,7 +1,9 @@
 //! `ward lsp` as an editor runs it: the binary over stdio, driven by a scripted client
-//! (`stdio.rs`, the session recorded as an insta snapshot) and by a real Neovim
+//! (`stdio.rs`, the session recorded as an insta snapshot), on policies past the depth budget
+//! (`deep.rs`) and by a real Neovim
 //! (`neovim.rs`). It belongs to the root package because only there is the binary's path known.
 
+mod deep;
 mod neovim;
 mod stdio;
 
