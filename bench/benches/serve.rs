@@ -416,7 +416,10 @@ fn histogram(text: &str, name: &str) -> (f64, f64) {
 }
 
 fn server_side(server: &Server) -> ((f64, f64), (f64, f64)) {
-    let text = server.state().metrics.render(&[]);
+    let text = server
+        .state()
+        .metrics
+        .render(&[], &server.state().log.stats());
     (
         histogram(&text, "ward_decision_duration_seconds"),
         histogram(&text, "ward_log_write_duration_seconds"),

@@ -149,7 +149,7 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition.
-    pub fn render(&self, approvals_by_status: &[(&str, u64)]) -> String {
+    pub fn render(&self, approvals_by_status: &[(&str, u64)], log: &ward_log::LogStats) -> String {
         let mut out = String::with_capacity(4096);
         let counter = |out: &mut String, name: &str, help: &str| {
             let _ = writeln!(out, "# HELP {name} {help}");
@@ -279,6 +279,38 @@ impl Metrics {
             "ward_log_failures_total {}",
             self.log_failures.load(Ordering::Relaxed)
         );
+
+        counter(
+            &mut out,
+            "ward_log_groups_total",
+            "Groups of lines the log's writers took from the queue at once (one write and, when durable, one fdatasync each).",
+        );
+        let _ = writeln!(out, "ward_log_groups_total {}", log.groups);
+        let _ = writeln!(
+            out,
+            "# HELP ward_log_fdatasync_duration_seconds How long each fdatasync of the decision log took."
+        );
+        let _ = writeln!(out, "# TYPE ward_log_fdatasync_duration_seconds histogram");
+        let mut below = 0u64;
+        for (bound_ms, n) in ward_log::SYNC_BUCKETS_MS.iter().zip(&log.syncs_by_ms) {
+            below += n;
+            let _ = writeln!(
+                out,
+                "ward_log_fdatasync_duration_seconds_bucket{{le=\"{}\"}} {below}",
+                *bound_ms as f64 / 1000.0
+            );
+        }
+        let count: u64 = log.syncs_by_ms.iter().sum();
+        let _ = writeln!(
+            out,
+            "ward_log_fdatasync_duration_seconds_bucket{{le=\"+Inf\"}} {count}"
+        );
+        let _ = writeln!(
+            out,
+            "ward_log_fdatasync_duration_seconds_sum {}",
+            log.sync_ns as f64 / 1e9
+        );
+        let _ = writeln!(out, "ward_log_fdatasync_duration_seconds_count {count}");
 
         gauge(&mut out, "ward_connections_open", "Open HTTP connections.");
         let _ = writeln!(

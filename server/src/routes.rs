@@ -566,7 +566,7 @@ async fn metrics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Resp
             (s.as_str(), n)
         })
         .collect();
-    let text = state.metrics.render(&approvals);
+    let text = state.metrics.render(&approvals, &state.log.stats());
     let mut response = Response::new(Body::from(text));
     response.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -608,6 +608,22 @@ fn a_failed_reload_keeps_the_old_version_and_says_so_everywhere() {
     assert_ne!(now["policy"], before["policy"]);
     let metrics = String::from_utf8(root.get("/metrics").unwrap().body).unwrap();
     assert!(metrics.contains("ward_reload_failing 0"), "{metrics}");
+    // The log's writers: groups written, and the fdatasync histogram's buckets add up.
+    let value = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no `{name}` in:\n{metrics}"))
+    };
+    assert!(value("ward_log_groups_total") >= 1, "{metrics}");
+    assert_eq!(
+        value("ward_log_fdatasync_duration_seconds_bucket{le=\"+Inf\"}"),
+        value("ward_log_fdatasync_duration_seconds_count")
+    );
+    assert!(
+        value("ward_log_fdatasync_duration_seconds_bucket{le=\"0.001\"}")
+            <= value("ward_log_fdatasync_duration_seconds_bucket{le=\"0.5\"}")
+    );
     // A broken estate is refused the same way.
     std::fs::write(
         fx.dir.path().join("entities.json"),
