@@ -7,7 +7,6 @@
 //! This module knows processes and the three messages; what the tools mean is `schema`'s.
 
 use std::io::{BufReader, Write};
-use std::process::{Command, Stdio};
 use std::sync::mpsc::{RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
@@ -24,20 +23,7 @@ const MAX_PAGES: usize = 1000;
 
 /// Runs `command`, asks for its tools and returns `{"tools": […]}` with every page's tools.
 pub fn tools_list(command: &[String], timeout: Duration) -> Result<Json, String> {
-    let Some((program, args)) = command.split_first() else {
-        return Err("no server command after `--`".into());
-    };
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| format!("cannot start the server `{program}`: {e}"))?;
-    let (Some(mut input), Some(output)) = (child.stdin.take(), child.stdout.take()) else {
-        let _ = child.kill();
-        return Err("cannot open the server's stdin and stdout".into());
-    };
+    let (mut child, mut input, output) = crate::proxy::start_tool_server(command)?;
     let (lines_tx, lines) = channel::<Result<Vec<u8>, String>>();
     std::thread::spawn(move || {
         let mut reader = LineReader::new(BufReader::new(output), MAX_SERVER_MESSAGE);

@@ -16,7 +16,7 @@
 //! line means is the session's.
 
 use std::io::{BufReader, Read, Write};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -70,6 +70,28 @@ fn send_line(out: &Mutex<impl Write>, line: &[u8]) -> std::io::Result<()> {
     out.flush()
 }
 
+/// Starts the tool server `command` (program and arguments) with its stdin and stdout piped to
+/// this process and its stderr shared with ours.
+pub(crate) fn start_tool_server(
+    command: &[String],
+) -> Result<(Child, ChildStdin, ChildStdout), String> {
+    let Some((program, args)) = command.split_first() else {
+        return Err("no tool server command after `--`".into());
+    };
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("cannot start the tool server `{program}`: {e}"))?;
+    let (Some(input), Some(output)) = (child.stdin.take(), child.stdout.take()) else {
+        let _ = child.kill();
+        return Err("cannot open the tool server's stdin and stdout".into());
+    };
+    Ok((child, input, output))
+}
+
 /// Starts the tool server and pumps messages until the session ends.
 pub fn run<R, W>(
     session: Session,
@@ -81,20 +103,7 @@ where
     R: Read + Send + 'static,
     W: Write + Send + 'static,
 {
-    let Some((program, args)) = config.command.split_first() else {
-        return Err("no tool server command after `--`".into());
-    };
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| format!("cannot start the tool server `{program}`: {e}"))?;
-    let (Some(child_in), Some(child_out)) = (child.stdin.take(), child.stdout.take()) else {
-        let _ = child.kill();
-        return Err("cannot open the tool server's stdin and stdout".into());
-    };
+    let (mut child, child_in, child_out) = start_tool_server(&config.command)?;
     let session = Arc::new(session);
     let client_out: Shared<W> = Arc::new(Mutex::new(client_out));
     // Held while a client line is being handled: the end waits for it, so no decision is
