@@ -19,6 +19,7 @@
 //! This crate knows files, JSON and hashes. It knows nothing of HTTP, policies or approvals:
 //! what a line says beyond its envelope is the caller's.
 
+pub mod clock;
 pub mod hash;
 pub mod ids;
 mod line;

@@ -28,24 +28,8 @@ use crate::jsonrpc::{self, INVALID_PARAMS, RefusedCall};
 use crate::mapping::Mapping;
 use crate::policy::Loaded;
 
-/// Milliseconds since the Unix epoch. The guard's clock decides `now`: the client cannot
-/// set it.
-pub trait Clock: Send + Sync + Debug {
-    fn now_ms(&self) -> i64;
-}
-
-/// The system's wall clock.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_ms(&self) -> i64 {
-        match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
-            Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
-            Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
-        }
-    }
-}
+// The guard's clock decides `now`: the client cannot set it.
+pub use ward_log::clock::{Clock, SystemClock};
 
 /// A clock that stands still (tests and recorded exchanges).
 #[derive(Debug, Clone, Copy)]

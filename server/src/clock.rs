@@ -6,23 +6,7 @@
 use std::fmt::Debug;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-/// Milliseconds since the Unix epoch.
-pub trait Clock: Send + Sync + Debug {
-    fn now_ms(&self) -> i64;
-}
-
-/// The system's wall clock.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_ms(&self) -> i64 {
-        match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
-            Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
-            Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
-        }
-    }
-}
+pub use ward_log::clock::{Clock, SystemClock};
 
 /// A clock that only moves when told to (tests).
 #[derive(Debug, Default)]
