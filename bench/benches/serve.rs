@@ -212,7 +212,7 @@ fn main() {
     );
     let _ = writeln!(
         out,
-        "- server: in this process, 2 worker threads, JIT engine, HTTP/1.1 keep-alive over loopback; load generator: in this process, one thread (tokio, current-thread), on the same 2 cores; release profile"
+        "- server: in this process, 2 worker threads, JIT engine, HTTP/1.1 keep-alive over loopback; load generator: in this process, one thread (tokio, current-thread), on the same 2 cores, plus, at a fixed rate, a pacer thread that releases each request when it is due (an OS sleep, tens of microseconds late at most; tokio's millisecond timer would add up to a millisecond to every latency); release profile"
     );
     let _ = writeln!(
         out,
@@ -589,28 +589,29 @@ async fn closed_loop(addr: SocketAddr, bodies: Arc<Vec<String>>, run: Duration) 
 }
 
 /// Requests due at a fixed rate, spread over 32 connections; latency from when each was due.
+///
+/// The due times come from a pacer thread that sleeps with the OS's `nanosleep` (tens of
+/// microseconds late at most) rather than tokio's timer, whose millisecond wheel would make
+/// every request up to a millisecond late and count that lateness as the server's latency.
+/// A request whose connection is still busy waits for it, its latency still counted from
+/// when it was due (no coordinated omission).
 async fn fixed_rate(addr: SocketAddr, bodies: Arc<Vec<String>>, run: Duration, rate: f64) -> Load {
     let per_connection = rate / CONNECTIONS as f64;
     let interval = Duration::from_secs_f64(1.0 / per_connection);
-    let started = Instant::now();
+    let started = Instant::now() + Duration::from_millis(20);
+    let mut senders = Vec::new();
     let mut tasks = Vec::new();
     for c in 0..CONNECTIONS {
         let bodies = Arc::clone(&bodies);
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(u32, Instant)>();
+        senders.push(tx);
         tasks.push(tokio::spawn(async move {
             let mut stream = TcpStream::connect(addr).await.unwrap();
             stream.set_nodelay(true).unwrap();
             let mut buf = Vec::new();
             let mut latencies = Vec::new();
             let mut errors = 0;
-            // Stagger the connections over one interval.
-            let offset = interval.mul_f64(c as f64 / CONNECTIONS as f64);
-            let mut k = 0u32;
-            loop {
-                let due = started + offset + interval * k;
-                if due > started + run {
-                    break;
-                }
-                tokio::time::sleep_until(due.into()).await;
+            while let Some((k, due)) = rx.recv().await {
                 let msg = message(addr, &bodies[(c + k as usize * CONNECTIONS) % bodies.len()]);
                 match exchange(&mut stream, &mut buf, &msg).await {
                     Ok(true) => latencies.push(due.elapsed()),
@@ -620,11 +621,29 @@ async fn fixed_rate(addr: SocketAddr, bodies: Arc<Vec<String>>, run: Duration, r
                         stream = TcpStream::connect(addr).await.unwrap();
                     }
                 }
-                k += 1;
             }
             (latencies, errors)
         }));
     }
+    // Connection c's k-th request is due at started + (k + c / 32) intervals: in time order,
+    // k-major and c-minor.
+    let pacer = std::thread::spawn(move || {
+        let mut k = 0u32;
+        'schedule: loop {
+            for (c, tx) in senders.iter().enumerate() {
+                let due = started + interval.mul_f64(k as f64 + c as f64 / CONNECTIONS as f64);
+                if due > started + run {
+                    break 'schedule;
+                }
+                let now = Instant::now();
+                if due > now {
+                    std::thread::sleep(due - now);
+                }
+                let _ = tx.send((k, due));
+            }
+            k += 1;
+        }
+    });
     let mut all = Vec::new();
     let mut errors = 0;
     for t in tasks {
@@ -632,5 +651,6 @@ async fn fixed_rate(addr: SocketAddr, bodies: Arc<Vec<String>>, run: Duration, r
         all.extend(l);
         errors += e;
     }
+    pacer.join().unwrap();
     summarize(all, started.elapsed(), errors, Duration::ZERO)
 }
