@@ -1,9 +1,12 @@
-//! The JIT: compiles a verified program to native code with Cranelift, one function per action.
+//! The JIT: compiles a verified program to native code with Cranelift, one function per chunk
+//! of an action's rules (consecutive rules in policy order, at most [`CHUNK_NODES`] expression
+//! nodes, so that compile time stays linear in the number of rules).
 //!
-//! Each action's function has three modes: mode 0 evaluates the `when` conditions of every rule
-//! of the action, in policy order, and writes one outcome per rule (all held, the first false
-//! condition, or the condition that failed); mode 1 evaluates the message holes of one rule and
-//! mode 2 its approvers, emitting their values for the shared renderer. The program's default
+//! Each chunk's function has three modes: mode 0 evaluates the `when` conditions of every rule
+//! of the chunk, in policy order, and writes one outcome per rule (all held, the first false
+//! condition, or the condition that failed); deciding runs mode 0 of the action's chunks in
+//! order. Mode 1 evaluates the message holes of one rule and mode 2 its approvers, emitting
+//! their values for the shared renderer. The program's default
 //! approvers get a function of their own. Everything an expression does is native code or a call
 //! into the `extern "C"` helpers of [`rt`] (registered as JIT symbols); nothing falls back to the
 //! interpreter, and a program that cannot be compiled is an error of `Engine::new`.
@@ -21,6 +24,7 @@ mod rt;
 mod tests;
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use cranelift_codegen::ir::{AbiParam, InstBuilder, MemFlagsData, types};
@@ -54,12 +58,25 @@ pub fn live_modules() -> usize {
     LIVE.load(Ordering::SeqCst)
 }
 
+/// One native function of an action: the action's rules from position `first` in its plan up
+/// to the next chunk's `first`.
+struct Chunk {
+    first: usize,
+    f: ActionFn,
+}
+
+/// The most expression nodes (functions inlined, see [`lower::rule_sizes`]) the rules of one
+/// native function hold: an action with more rules gets several functions, each compiled on
+/// its own, because Cranelift's register allocation and optimisation take more than linear
+/// time in the size of a function. A rule larger than this gets a function of its own.
+const CHUNK_NODES: usize = 500;
+
 /// A program compiled to native code. The function pointers point into `module`'s memory,
 /// which is freed when this value is dropped: they are never handed out.
 pub(crate) struct Code {
     module: Option<JITModule>,
-    /// Per action (by `ActionId`).
-    actions: Vec<Option<ActionFn>>,
+    /// Per action (by `ActionId`), its chunks in plan order (none when it has no rules).
+    actions: Vec<Vec<Chunk>>,
     default: Option<DefaultFn>,
     pub(crate) tables: Tables,
     pub(crate) stats: Vec<RuleStats>,
@@ -95,17 +112,42 @@ impl std::fmt::Debug for Code {
 }
 
 impl Code {
-    /// Runs action `action`'s function in `mode` for `rule` on the context.
-    fn run_action(&self, ctx: &mut rt::Ctx<'_>, action: usize, mode: i64, rule: i64) -> i64 {
-        let Some(Some(f)) = self.actions.get(action) else {
+    /// Runs mode 0 of action `action`: every chunk in order, up to the first that fails.
+    fn run_conditions(&self, ctx: &mut rt::Ctx<'_>, action: usize) -> i64 {
+        let chunks = match self.actions.get(action) {
+            Some(chunks) if !chunks.is_empty() => chunks,
+            _ => return 2,
+        };
+        for chunk in chunks {
+            let status = Self::call(ctx, chunk.f, 0, 0);
+            if status != 0 {
+                return status;
+            }
+        }
+        0
+    }
+
+    /// Runs mode 1 or 2 for the rule at position `rule` of action `action`'s plan, in the
+    /// chunk holding it.
+    fn run_rule(&self, ctx: &mut rt::Ctx<'_>, action: usize, mode: i64, rule: usize) -> i64 {
+        let Some(chunks) = self.actions.get(action) else {
             return 2;
         };
+        let k = chunks.partition_point(|c| c.first <= rule);
+        let Some(chunk) = k.checked_sub(1).and_then(|k| chunks.get(k)) else {
+            return 2;
+        };
+        Self::call(ctx, chunk.f, mode, rule as i64)
+    }
+
+    #[inline]
+    fn call(ctx: &mut rt::Ctx<'_>, f: ActionFn, mode: i64, rule: i64) -> i64 {
         let p: *mut rt::Ctx<'_> = ctx;
         // SAFETY: `f` was compiled by `compile` for this program with the `ActionFn` signature
-        // and its memory lives as long as `self`; it only dereferences `p` (a live, exclusive
-        // context whose `slots`, `outcomes` and `literals` were sized by `decide::evaluate` for
-        // this action) at the fixed offsets of `rt::Ctx`'s `repr(C)` header, and passes it on to
-        // the helpers.
+        // and its memory lives as long as the `Code` it was taken from, which the caller
+        // borrows; it only dereferences `p` (a live, exclusive context whose `slots`,
+        // `outcomes` and `literals` were sized by `decide::evaluate` for this action) at the
+        // fixed offsets of `rt::Ctx`'s `repr(C)` header, and passes it on to the helpers.
         unsafe { f(p.cast(), mode, rule) }
     }
 
@@ -158,15 +200,24 @@ pub fn describe(stats: &RuleStats) -> String {
 /// Compiles every action of a verified program.
 pub(crate) fn compile(compiled: &Compiled) -> Result<Code, JitError> {
     let program = &compiled.program;
-    lower::check_size(program)?;
+    let sizes = lower::rule_sizes(program)?;
     let mut flags = settings::builder();
+    // The IR verifier takes about a fifth of the compile time: it checks what this module
+    // emits in debug builds (so in every test), not in release builds.
+    let verify = if cfg!(debug_assertions) {
+        "true"
+    } else {
+        "false"
+    };
     for (name, value) in [
         ("opt_level", "speed"),
         ("use_colocated_libcalls", "false"),
         ("is_pic", "false"),
+        ("enable_verifier", verify),
     ] {
         flags.set(name, value).map_err(codegen)?;
     }
+
     let isa = cranelift_native::builder()
         .map_err(codegen)?
         .finish(settings::Flags::new(flags))
@@ -211,33 +262,40 @@ pub(crate) fn compile(compiled: &Compiled) -> Result<Code, JitError> {
     let frontend = module.target_config();
     let mut fctx = FunctionBuilderContext::new();
     let mut cctx = module.make_context();
+    // Per action, its chunks: (first rule's position in the plan, function).
     let mut action_ids = Vec::new();
+    let n_context = program.schema.context.len();
     for (a, plan) in compiled.actions.iter().enumerate() {
-        if plan.rules.is_empty() {
-            action_ids.push(None);
-            continue;
+        let mut ids = Vec::new();
+        for (k, range) in chunks(plan, &sizes).into_iter().enumerate() {
+            cctx.func.signature = action_signature(module);
+            let first = range.start;
+            {
+                let b = FunctionBuilder::new(&mut cctx.func, &mut fctx);
+                action_body(
+                    b,
+                    module,
+                    &mut shared,
+                    compiled,
+                    plan,
+                    range,
+                    n_context,
+                    &mut stats,
+                    &mut recorded,
+                )?;
+            }
+            let id = module
+                .declare_function(
+                    &format!("action_{a}_{k}"),
+                    Linkage::Local,
+                    &cctx.func.signature,
+                )
+                .map_err(codegen)?;
+            module.define_function(id, &mut cctx).map_err(codegen)?;
+            module.clear_context(&mut cctx);
+            ids.push((first, id));
         }
-        cctx.func.signature = action_signature(module);
-        let n_context = program.schema.context.len();
-        {
-            let b = FunctionBuilder::new(&mut cctx.func, &mut fctx);
-            action_body(
-                b,
-                module,
-                &mut shared,
-                compiled,
-                plan,
-                n_context,
-                &mut stats,
-                &mut recorded,
-            )?;
-        }
-        let id = module
-            .declare_function(&format!("action_{a}"), Linkage::Local, &cctx.func.signature)
-            .map_err(codegen)?;
-        module.define_function(id, &mut cctx).map_err(codegen)?;
-        module.clear_context(&mut cctx);
-        action_ids.push(Some(id));
+        action_ids.push(ids);
     }
     let mut default_id = None;
     if program.default.kind == EffectKind::RequireApproval
@@ -277,17 +335,17 @@ pub(crate) fn compile(compiled: &Compiled) -> Result<Code, JitError> {
     }
     module.finalize_definitions().map_err(codegen)?;
     let mut actions = Vec::with_capacity(action_ids.len());
-    for id in action_ids {
-        actions.push(match id {
-            Some(id) => {
-                let ptr = module.get_finalized_function(id);
-                // SAFETY: `ptr` is the finalized code of a function defined above with the
-                // signature `(i64, i64, i64) -> i64` in the host's default calling convention,
-                // which is what `ActionFn` (`extern "C"`) is on this target.
-                Some(unsafe { std::mem::transmute::<*const u8, ActionFn>(ptr) })
-            }
-            None => None,
-        });
+    for ids in action_ids {
+        let mut chunks = Vec::with_capacity(ids.len());
+        for (first, id) in ids {
+            let ptr = module.get_finalized_function(id);
+            // SAFETY: `ptr` is the finalized code of a function defined above with the
+            // signature `(i64, i64, i64) -> i64` in the host's default calling convention,
+            // which is what `ActionFn` (`extern "C"`) is on this target.
+            let f = unsafe { std::mem::transmute::<*const u8, ActionFn>(ptr) };
+            chunks.push(Chunk { first, f });
+        }
+        actions.push(chunks);
     }
     let default = match default_id {
         Some(id) => {
@@ -313,8 +371,28 @@ fn action_signature(module: &JITModule) -> cranelift_codegen::ir::Signature {
     sig
 }
 
-/// Outcome of a rule in mode 0: 0 all conditions held, `1 + j` condition `j` was false,
-/// `-(1 + j)` condition `j` failed.
+/// The rules of an action's plan cut into chunks of at most [`CHUNK_NODES`] expression nodes
+/// (at least one rule each), in plan order: ranges of positions in the plan.
+fn chunks(plan: &crate::prepared::ActionPlan, sizes: &[usize]) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let (mut start, mut nodes) = (0, 0usize);
+    for (ri, planned) in plan.rules.iter().enumerate() {
+        let n = sizes.get(planned.rule).copied().unwrap_or(0);
+        if ri > start && nodes.saturating_add(n) > CHUNK_NODES {
+            out.push(start..ri);
+            (start, nodes) = (ri, 0);
+        }
+        nodes = nodes.saturating_add(n);
+    }
+    if start < plan.rules.len() {
+        out.push(start..plan.rules.len());
+    }
+    out
+}
+
+/// Builds the function of the rules at positions `range` of an action's plan. Mode 0 writes
+/// the outcome of each of them at its position: 0 all conditions held, `1 + j` condition `j`
+/// was false, `-(1 + j)` condition `j` failed. Modes 1 and 2 take a position in the plan.
 #[allow(clippy::too_many_arguments)]
 fn action_body(
     mut b: FunctionBuilder<'_>,
@@ -322,12 +400,17 @@ fn action_body(
     shared: &mut lower::Shared<'_>,
     compiled: &Compiled,
     plan: &crate::prepared::ActionPlan,
+    range: Range<usize>,
     n_context: usize,
     stats: &mut [RuleStats],
     recorded: &mut [bool],
 ) -> Result<(), JitError> {
     let frontend = module.target_config();
     let program = &compiled.program;
+    let planned_rules = plan
+        .rules
+        .get(range.clone())
+        .ok_or_else(|| JitError::Codegen("chunk out of range".into()))?;
     let entry = b.create_block();
     b.append_block_params_for_function_params(entry);
     b.switch_to_block(entry);
@@ -352,7 +435,7 @@ fn action_body(
     let mut rule_stats = rule_stats;
     // Per planned rule: (position, rule index) for the dispatch part.
     let mut parts = Vec::new();
-    for (ri, planned) in plan.rules.iter().enumerate() {
+    for (ri, planned) in range.clone().zip(planned_rules) {
         let rule = program
             .rules
             .get(planned.rule)
@@ -457,7 +540,7 @@ fn action_body(
         let zero = l.b.ins().iconst(types::I64, 0);
         l.b.ins().return_(&[zero]);
     }
-    for planned in &plan.rules {
+    for planned in planned_rules {
         if let Some(slot) = recorded.get_mut(planned.rule) {
             *slot = true;
         }

@@ -166,7 +166,7 @@ fn decide(
     ctx.outcomes = outcomes.as_mut_ptr();
     ctx.request_memos = request_memos.as_mut_ptr();
     let action_index = request.action.index();
-    let status = code.run_action(&mut ctx, action_index, 0, 0);
+    let status = code.run_conditions(&mut ctx, action_index);
     let mut parts = Native {
         code,
         store,
@@ -265,7 +265,7 @@ impl<'c> RuleParts<'c> for Native<'_, 'c, '_> {
             }
             return Ok(());
         }
-        let result = match self.code.run_action(self.ctx, self.action, 1, ri as i64) {
+        let result = match self.code.run_rule(self.ctx, self.action, 1, ri) {
             0 => {
                 let mut values = self.ctx.emitted.iter();
                 for e in holes() {
@@ -287,7 +287,7 @@ impl<'c> RuleParts<'c> for Native<'_, 'c, '_> {
         _expr: &'c Expr,
         out: &mut Pieces<'_>,
     ) -> Result<(), EvalError> {
-        let result = match self.code.run_action(self.ctx, self.action, 2, ri as i64) {
+        let result = match self.code.run_rule(self.ctx, self.action, 2, ri) {
             0 => self.ctx.emitted.iter().try_for_each(|v| out.names(v)),
             _ => Err(self.ctx.take_error()),
         };

@@ -467,10 +467,12 @@ fn expr_key(e: &Expr) -> String {
     out
 }
 
-/// Refuses a program that would lower to more than [`MAX_LOWERED`] expression nodes once its
-/// functions are inlined (each call site gets a copy of the callee's body), before lowering
-/// anything: sizes are added up over the call graph, callees first, with an explicit stack.
-pub(crate) fn check_size(program: &Program) -> Result<(), JitError> {
+/// The size of each rule (by index) in expression nodes once its functions are inlined (each
+/// call site gets a copy of the callee's body): its conditions, approvers and message holes.
+/// Refuses a program that would lower to more than [`MAX_LOWERED`] nodes in all, before
+/// lowering anything. Sizes are added up over the call graph, callees first, with an explicit
+/// stack.
+pub(crate) fn rule_sizes(program: &Program) -> Result<Vec<usize>, JitError> {
     let functions = &program.functions;
     // The inlined size of each function's body, once known.
     let mut sizes: Vec<Option<usize>> = vec![None; functions.len()];
@@ -514,30 +516,29 @@ pub(crate) fn check_size(program: &Program) -> Result<(), JitError> {
             }
         }
     }
-    let mut total = 0usize;
-    let mut add = |e: &Expr| {
-        total = total.saturating_add(own(e, &sizes).unwrap_or(usize::MAX));
-    };
+    let size = |e: &Expr| own(e, &sizes).unwrap_or(usize::MAX);
+    let mut rules = Vec::with_capacity(program.rules.len());
     for rule in &program.rules {
+        let mut n = 0usize;
         for c in &rule.conditions {
-            add(&c.expr);
+            n = n.saturating_add(size(&c.expr));
         }
         if let Some(e) = &rule.effect.approvers {
-            add(e);
+            n = n.saturating_add(size(e));
         }
         for part in rule.message.iter().flat_map(|m| &m.parts) {
             if let ward_ir::MessagePart::Expr(e) = part {
-                add(e);
+                n = n.saturating_add(size(e));
             }
         }
+        rules.push(n);
     }
-    if let Some(e) = &program.default.approvers {
-        add(e);
-    }
+    let default = program.default.approvers.as_ref().map_or(0, size);
+    let total = rules.iter().fold(default, |t, n| t.saturating_add(*n));
     if total > MAX_LOWERED {
         return Err(too_large());
     }
-    Ok(())
+    Ok(rules)
 }
 
 fn too_large() -> JitError {

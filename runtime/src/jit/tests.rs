@@ -262,3 +262,106 @@ fn a_panicking_helper_fails_the_rule_closed() {
         assert!(sound.decide(&request("abcd")).errors.is_empty());
     }
 }
+
+/// `n` rules on `act { k: Int }` of every effect, with messages and approvers: rule `r{i}`
+/// holds when `k > i and k * m < 1,000,000` (`m` is 3 for every third rule, else 2, so that
+/// `k` near `i64::MAX / 2` is an overflow error of those rules only).
+fn mixed(n: usize) -> Program {
+    let mut p = program(n);
+    let k = Expr {
+        ty: Type::Int,
+        kind: ExprKind::Arg(0),
+    };
+    let str_set = |items: Vec<String>| Expr {
+        ty: Type::Set(Box::new(Type::String)),
+        kind: ExprKind::Set(
+            items
+                .into_iter()
+                .map(|s| Expr {
+                    ty: Type::String,
+                    kind: ExprKind::Str(s),
+                })
+                .collect(),
+        ),
+    };
+    for (i, rule) in p.rules.iter_mut().enumerate() {
+        if let Some(ExprKind::Binary { lhs, rhs, .. }) =
+            rule.conditions.get_mut(1).map(|c| &mut c.expr.kind)
+        {
+            if let ExprKind::Binary { rhs: factor, .. } = &mut lhs.kind {
+                factor.kind = ExprKind::Int(if i % 3 == 0 { 3 } else { 2 });
+            }
+            rhs.kind = ExprKind::Int(1_000_000);
+        }
+        rule.effect = match i % 4 {
+            0 => Effect {
+                kind: EffectKind::Allow,
+                approvers: None,
+            },
+            2 => Effect {
+                kind: EffectKind::RequireApproval,
+                approvers: Some(str_set(vec![format!("team-{}", i % 5), "oncall".into()])),
+            },
+            _ => Effect {
+                kind: EffectKind::Deny,
+                approvers: None,
+            },
+        };
+        if i % 4 != 3 {
+            rule.message = Some(Message {
+                parts: vec![
+                    MessagePart::Text(format!("r{i} saw ")),
+                    MessagePart::Expr(k.clone()),
+                ],
+            });
+        }
+    }
+    p
+}
+
+/// A policy set spanning several native functions per action decides exactly as the
+/// interpreter does: outcomes, errors, fired rules in policy order across chunk boundaries,
+/// approvers and messages.
+#[test]
+fn an_action_in_several_chunks_decides_as_the_interpreter() {
+    let p = mixed(300);
+    let compiled = crate::prepared::Compiled::new(p.clone()).unwrap();
+    let code = super::compile(&compiled).unwrap();
+    let chunks = code.actions.first().map_or(0, Vec::len);
+    assert!(chunks >= 4, "only {chunks} chunks");
+    let engines = [EngineKind::Interp, EngineKind::Jit]
+        .map(|kind| Engine::with_config(p.clone(), EngineConfig { engine: kind }).unwrap());
+    for k in [
+        0,
+        1,
+        49,
+        50,
+        51,
+        120,
+        299,
+        300,
+        1_000,
+        333_333,
+        499_999,
+        i64::MAX / 2,
+        i64::MAX,
+    ] {
+        let request =
+            serde_json::json!({"action": "act", "at": "2026-11-28T10:00:00Z", "args": {"k": k}});
+        let [(interp, interp_why), (jit, jit_why)] =
+            engines.each_ref().map(|e| e.explain(&request));
+        assert_eq!(jit, interp, "k = {k}");
+        assert_eq!(jit_why, interp_why, "k = {k}");
+        assert_eq!(
+            serde_json::to_string(&jit).unwrap(),
+            serde_json::to_string(&interp).unwrap(),
+            "k = {k}"
+        );
+        if k == 1_000 {
+            assert!(jit.fired().len() > 250, "{} fired", jit.fired().len());
+        }
+        if k == i64::MAX / 2 {
+            assert_eq!(jit.errors.len(), 100);
+        }
+    }
+}
