@@ -27,11 +27,14 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use cranelift_codegen::ir::{AbiParam, InstBuilder, MemFlagsData, types};
+use cranelift_codegen::Context;
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::ir::{AbiParam, Function, InstBuilder, MemFlagsData, types};
+use cranelift_codegen::isa::TargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Switch};
 use cranelift_jit::{JITBuilder, JITModule};
-use cranelift_module::{Linkage, Module};
+use cranelift_module::{FuncId, Linkage, Module, ModuleReloc};
 use ward_ir::{EffectKind, MessagePart, Program};
 
 use crate::prepared::Compiled;
@@ -264,6 +267,8 @@ pub(crate) fn compile(compiled: &Compiled) -> Result<Code, JitError> {
     let mut cctx = module.make_context();
     // Per action, its chunks: (first rule's position in the plan, function).
     let mut action_ids = Vec::new();
+    // The functions built, to be compiled.
+    let mut pending = Vec::new();
     let n_context = program.schema.context.len();
     for (a, plan) in compiled.actions.iter().enumerate() {
         let mut ids = Vec::new();
@@ -291,7 +296,7 @@ pub(crate) fn compile(compiled: &Compiled) -> Result<Code, JitError> {
                     &cctx.func.signature,
                 )
                 .map_err(codegen)?;
-            module.define_function(id, &mut cctx).map_err(codegen)?;
+            pending.push((id, std::mem::replace(&mut cctx.func, Function::new())));
             module.clear_context(&mut cctx);
             ids.push((first, id));
         }
@@ -329,9 +334,15 @@ pub(crate) fn compile(compiled: &Compiled) -> Result<Code, JitError> {
         let id = module
             .declare_function("default_approvers", Linkage::Local, &cctx.func.signature)
             .map_err(codegen)?;
-        module.define_function(id, &mut cctx).map_err(codegen)?;
+        pending.push((id, std::mem::replace(&mut cctx.func, Function::new())));
         module.clear_context(&mut cctx);
         default_id = Some(id);
+    }
+    let machine = machine_code(module.isa(), pending)?;
+    for (id, m) in machine {
+        module
+            .define_function_bytes(id, m.alignment, &m.bytes, &m.relocs)
+            .map_err(codegen)?;
     }
     module.finalize_definitions().map_err(codegen)?;
     let mut actions = Vec::with_capacity(action_ids.len());
@@ -360,6 +371,84 @@ pub(crate) fn compile(compiled: &Compiled) -> Result<Code, JitError> {
     code.tables = shared.tables;
     code.stats = stats;
     Ok(code)
+}
+
+/// The machine code of one function, for [`Module::define_function_bytes`].
+struct Machine {
+    alignment: u64,
+    bytes: Vec<u8>,
+    relocs: Vec<ModuleReloc>,
+}
+
+/// At most this many threads compile a program's functions.
+const THREADS: usize = 2;
+
+/// Compiles the functions built (each on its own: the result does not depend on which thread
+/// compiled which), on up to [`THREADS`] threads when there are several, and returns their
+/// code in the order given.
+fn machine_code(
+    isa: &dyn TargetIsa,
+    pending: Vec<(FuncId, Function)>,
+) -> Result<Vec<(FuncId, Machine)>, JitError> {
+    let one = |(id, func): (FuncId, Function)| -> Result<(FuncId, Machine), JitError> {
+        let mut ctx = Context::for_function(func);
+        ctx.compile(isa, &mut ControlPlane::default())
+            .map_err(|e| codegen(e.inner))?;
+        let code = ctx
+            .compiled_code()
+            .ok_or_else(|| JitError::Codegen("no compiled code".into()))?;
+        let machine = Machine {
+            alignment: u64::from(code.buffer.alignment),
+            bytes: code.code_buffer().to_vec(),
+            relocs: code
+                .buffer
+                .relocs()
+                .iter()
+                .map(|r| ModuleReloc::from_mach_reloc(r, &ctx.func, id))
+                .collect(),
+        };
+        Ok((id, machine))
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(THREADS);
+    if threads < 2 || pending.len() < 2 {
+        return pending.into_iter().map(one).collect();
+    }
+    // Functions alternate between the threads; each returns its results in its order.
+    let mut shares: Vec<Vec<(FuncId, Function)>> = (0..threads).map(|_| Vec::new()).collect();
+    let n = pending.len();
+    for (i, f) in pending.into_iter().enumerate() {
+        if let Some(share) = shares.get_mut(i % threads) {
+            share.push(f);
+        }
+    }
+    let results: Vec<Result<Vec<(FuncId, Machine)>, JitError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = shares
+            .into_iter()
+            .map(|share| {
+                scope.spawn(move || share.into_iter().map(one).collect::<Result<Vec<_>, _>>())
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(JitError::Codegen("a compiler thread panicked".into())))
+            })
+            .collect()
+    });
+    let mut per_thread = Vec::with_capacity(threads);
+    for r in results {
+        per_thread.push(r?.into_iter());
+    }
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        if let Some(next) = per_thread.get_mut(i % threads).and_then(Iterator::next) {
+            out.push(next);
+        }
+    }
+    Ok(out)
 }
 
 fn action_signature(module: &JITModule) -> cranelift_codegen::ir::Signature {
