@@ -547,6 +547,7 @@ impl<'a> RuleParts<'a> for Interpreted<'a> {
 /// Decides `request` from the rule parts an engine evaluates: `docs/language.md` §6 and
 /// decisions.md #16, #20-#23 (fail closed), in policy order, with the explanation when
 /// `explain` is set.
+#[inline]
 pub(crate) fn combine<'c>(
     compiled: &'c Compiled,
     table: &Arc<RuleTable>,

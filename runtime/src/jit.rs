@@ -338,7 +338,8 @@ pub(crate) fn compile(compiled: &Compiled) -> Result<Code, JitError> {
         module.clear_context(&mut cctx);
         default_id = Some(id);
     }
-    let machine = machine_code(module.isa(), pending)?;
+    let parallel = sizes.iter().sum::<usize>() >= PARALLEL_NODES;
+    let machine = machine_code(module.isa(), pending, parallel)?;
     for (id, m) in machine {
         module
             .define_function_bytes(id, m.alignment, &m.bytes, &m.relocs)
@@ -383,12 +384,18 @@ struct Machine {
 /// At most this many threads compile a program's functions.
 const THREADS: usize = 2;
 
+/// A program of fewer expression nodes is compiled on the calling thread: it takes a few
+/// milliseconds, and a process that never started a thread keeps the allocator's faster
+/// single-threaded paths.
+const PARALLEL_NODES: usize = 4 * CHUNK_NODES;
+
 /// Compiles the functions built (each on its own: the result does not depend on which thread
-/// compiled which), on up to [`THREADS`] threads when there are several, and returns their
-/// code in the order given.
+/// compiled which), on up to [`THREADS`] threads when `parallel` and there are several, and
+/// returns their code in the order given.
 fn machine_code(
     isa: &dyn TargetIsa,
     pending: Vec<(FuncId, Function)>,
+    parallel: bool,
 ) -> Result<Vec<(FuncId, Machine)>, JitError> {
     let one = |(id, func): (FuncId, Function)| -> Result<(FuncId, Machine), JitError> {
         let mut ctx = Context::for_function(func);
@@ -412,7 +419,7 @@ fn machine_code(
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .min(THREADS);
-    if threads < 2 || pending.len() < 2 {
+    if !parallel || threads < 2 || pending.len() < 2 {
         return pending.into_iter().map(one).collect();
     }
     // Functions alternate between the threads; each returns its results in its order.
