@@ -375,7 +375,7 @@ fn load_child(n: usize) {
     let text = estate.to_json();
     let (first, _) = engine(&program, EngineKind::Interp).unwrap_or_else(|e| panic!("{e}"));
     let l = load(&first, &text);
-    // glibc keeps the freed parse tree of the first load resident; a second load reuses it
+    // glibc keeps the freed transient memory of the first load resident; a second load reuses it
     // for its own transient memory, so its RSS growth is the store alone.
     let (second, _) = engine(&program, EngineKind::Interp).unwrap_or_else(|e| panic!("{e}"));
     let again = load(&second, &text);
@@ -663,7 +663,7 @@ fn main() {
     write_load_row(&mut out, &estate, &text, &fresh);
     let _ = writeln!(
         out,
-        "\nLoad = parse the JSON text + validate against the schema + intern + build the relation indexes (`Engine::load_entities_str`). Measured in a fresh process (this binary with `--load-child N`; median of 3 processes, 1 at N = 16) holding the generated estate and its JSON text. Peak = VmHWM (reset through `/proc/self/clear_refs` just before) above the RSS before the first load: the parsed `serde_json` document plus the store. Retained = growth of VmRSS across a second load of the same text into a second engine (the allocator reuses the first load's freed parse tree, so this is the store alone: columns, interned strings, id maps, relation indexes).\n"
+        "\nLoad = parse the JSON text + validate against the schema + intern + build the relation indexes (`Engine::load_entities_str`). Measured in a fresh process (this binary with `--load-child N`; median of 3 processes, 1 at N = 16) holding the generated estate and its JSON text. Peak = VmHWM (reset through `/proc/self/clear_refs` just before) above the RSS before the first load: the store plus what loading holds while it runs (the entity ids and the slices of text of its first pass, the edge lists; the text is read straight into the store, never into a parsed `serde_json` document). Retained = growth of VmRSS across a second load of the same text into a second engine (the allocator reuses the first load's freed transient memory, so this is the store alone: columns, interned strings, id maps, relation indexes).\n"
     );
     eprintln!("load done ({:.0?})", started.elapsed());
 

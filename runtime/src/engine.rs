@@ -336,7 +336,13 @@ impl Engine {
     }
 
     /// Validates an entities document (`docs/language.md` §9) and, if it loads, makes it the current
-    /// snapshot. On error the previous snapshot stays in place.
+    /// snapshot. On error the previous snapshot stays in place. The store is built, and the
+    /// snapshot prepared, before the engine's lock is taken: deciding threads go on with the
+    /// previous snapshot meanwhile, and the lock is held only to swap one `Arc`.
+    ///
+    /// This is the slower path, for a document held as a `serde_json::Value` already (the
+    /// Python package's dicts): it is written out as text and loaded as
+    /// [`Engine::load_entities_str`] loads text, which reads it straight into the store.
     pub fn load_entities_json(&self, doc: &Json) -> Result<(), LoadError> {
         let store = Store::from_json(&self.prepared.compiled.program.schema, doc)?;
         self.set_store(store);

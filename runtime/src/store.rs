@@ -1,7 +1,10 @@
 //! The entity store: an immutable snapshot of the estate (entities, attributes, relation edges),
 //! loaded from the JSON format of `docs/language.md` §9 and validated against the program's schema.
 //!
-//! Loading reports every problem it finds (up to a cap) with its JSON path, and returns either a
+//! Loading reads the JSON text straight into the tables (see [`stream`]: no parsed
+//! `serde_json::Value` for the document or an entity; a document given as a `Value` is written
+//! out as text first, the slower path). It reports every problem it finds (up to a cap) with
+//! its JSON path, and returns either a
 //! complete store or an error, never something half-loaded. Strings are interned (one `Arc<str>`
 //! per distinct string), entities are dense `u32` indices per type, attributes live in columns,
 //! relations are adjacency in CSR form with a lazily memoized closure and closure sizes (see
@@ -13,6 +16,7 @@ mod convert;
 mod graph;
 mod stream;
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -68,17 +72,24 @@ impl fmt::Display for LoadError {
     }
 }
 
+/// Entity id to dense index. foldhash, not SipHash: hashing the ids is a large part of
+/// loading an estate, and foldhash still seeds each map (from address-space randomization).
+type IdIndex = HashMap<Arc<str>, u32, foldhash::fast::RandomState>;
+
+/// The interned strings of a store.
+type Strings = HashSet<Arc<str>, foldhash::fast::RandomState>;
+
 /// An immutable, validated snapshot of the estate.
 pub struct Store {
     types: Vec<TypeTable>,
     relations: Vec<RelationIndex>,
-    strings: HashSet<Arc<str>>,
+    strings: Strings,
 }
 
 /// The entities of one type.
 struct TypeTable {
     ids: Vec<Arc<str>>,
-    index: HashMap<Arc<str>, u32>,
+    index: IdIndex,
     /// One column per attribute, indexed by entity.
     columns: Vec<Vec<Value>>,
 }
@@ -107,7 +118,7 @@ impl Store {
                 .iter()
                 .map(|e| TypeTable {
                     ids: Vec::new(),
-                    index: HashMap::new(),
+                    index: IdIndex::default(),
                     columns: e.attrs.iter().map(|_| Vec::new()).collect(),
                 })
                 .collect(),
@@ -116,7 +127,7 @@ impl Store {
                 .iter()
                 .map(|r| RelationIndex::new(0, 0, r.from == r.to, Vec::new()))
                 .collect(),
-            strings: HashSet::new(),
+            strings: Strings::default(),
         }
     }
 
@@ -263,8 +274,8 @@ fn report_duplicate(dup: &DuplicateKey, problems: &mut Problems) {
 struct Loader<'s> {
     schema: &'s Schema,
     ids: Vec<Vec<Arc<str>>>,
-    index: Vec<HashMap<Arc<str>, u32>>,
-    strings: HashSet<Arc<str>>,
+    index: Vec<IdIndex>,
+    strings: Strings,
 }
 
 impl Env for Loader<'_> {
@@ -300,8 +311,8 @@ impl<'s> Loader<'s> {
         Loader {
             schema,
             ids: vec![Vec::new(); n],
-            index: vec![HashMap::new(); n],
-            strings: HashSet::new(),
+            index: vec![IdIndex::default(); n],
+            strings: Strings::default(),
         }
     }
 
@@ -321,25 +332,37 @@ impl<'s> Loader<'s> {
         }
 
         // Pass 1: syntax, duplicate keys, entity ids; each entity's text kept for pass 2.
-        let mut pass = Pass1 {
-            loader: &mut self,
-            duplicates: RefCell::new(Vec::new()),
-            text,
-            fatal: None,
-        };
-        let mut de = serde_json::Deserializer::from_str(text);
-        let parsed = TopSeed { pass: &mut pass }
-            .deserialize(&mut de)
-            .and_then(|outline| de.end().map(|()| outline));
-        let outline = match parsed {
-            Ok(outline) => outline,
-            Err(err) => {
-                let problem = pass.fatal.take().unwrap_or_else(|| syntax_problem(&err));
-                problems.push_rendered(problem.path, problem.message);
-                return None;
+        // Repeated ids are rare (and make the document invalid): found cheaply by sorting,
+        // then, to report them in document order, found again as they are met.
+        let mut exact_ids = false;
+        let (outline, duplicates) = loop {
+            let mut pass = Pass1 {
+                loader: &mut self,
+                duplicates: RefCell::new(Vec::new()),
+                text,
+                fatal: None,
+                exact_ids,
+                repeated_id: false,
+            };
+            let mut de = serde_json::Deserializer::from_str(text);
+            let parsed = TopSeed { pass: &mut pass }
+                .deserialize(&mut de)
+                .and_then(|outline| de.end().map(|()| outline));
+            let outline = match parsed {
+                Ok(outline) => outline,
+                Err(err) => {
+                    let problem = pass.fatal.take().unwrap_or_else(|| syntax_problem(&err));
+                    problems.push_rendered(problem.path, problem.message);
+                    return None;
+                }
+            };
+            if pass.repeated_id && !exact_ids {
+                exact_ids = true;
+                continue;
             }
+            break (outline, pass.duplicates.into_inner());
         };
-        for dup in pass.duplicates.into_inner() {
+        for dup in duplicates {
             report_duplicate(&dup, problems);
         }
 
@@ -450,7 +473,12 @@ impl<'s> Loader<'s> {
             ) else {
                 continue;
             };
-            let ids = self.ids.get(ty.index()).cloned().unwrap_or_default();
+            // Pass 2 looks entities up in the index only: the ids are put back after.
+            let ids = self
+                .ids
+                .get_mut(ty.index())
+                .map(std::mem::take)
+                .unwrap_or_default();
             for (idx, (id, raw)) in ids.iter().zip(raws).enumerate() {
                 let path = type_path.key(id);
                 let seed = EntitySeed {
@@ -463,11 +491,16 @@ impl<'s> Loader<'s> {
                     problems,
                     slots: &mut slots,
                 };
-                if let Err(err) = seed.deserialize(&mut serde_json::Deserializer::from_str(raw.get())) {
+                if let Err(err) =
+                    seed.deserialize(&mut serde_json::Deserializer::from_str(raw.get()))
+                {
                     let problem = slice_syntax_problem(text, raw.get(), &err);
                     problems.push_rendered(problem.path, problem.message);
                     return None;
                 }
+            }
+            if let Some(slot) = self.ids.get_mut(ty.index()) {
+                *slot = ids;
             }
         }
 
@@ -478,7 +511,8 @@ impl<'s> Loader<'s> {
             None | Some(Found::Null) => {}
             Some(Found::Object(list)) => {
                 for (name, raw) in last_of_each(list, |(name, _)| name) {
-                    if !self.load_relation(&name, raw, text, &relations_path, &mut edges, problems) {
+                    if !self.load_relation(&name, raw, text, &relations_path, &mut edges, problems)
+                    {
                         return None;
                     }
                 }
@@ -524,38 +558,43 @@ impl<'s> Loader<'s> {
         })
     }
 
-    /// Numbers the ids of type `ty` (in the index with their position in `entries`, the last
-    /// of a repeated id counting) in id order, as a parsed object's sorted keys would be, and
-    /// gives back each entity's text in that order.
+    /// Numbers the ids of type `ty` in id order (as a parsed object's sorted keys would be),
+    /// interns them and indexes them; gives back each entity's text in that order. `entries`
+    /// are sorted by id; of a repeated id the last occurrence counts.
     fn number_ids<'de>(
         &mut self,
         ty: EntityTypeId,
-        entries: &[(Arc<str>, &'de RawValue)],
+        entries: &[(Cow<'de, str>, &'de RawValue)],
     ) -> Vec<&'de RawValue> {
-        let (Some(ids), Some(index)) =
-            (self.ids.get_mut(ty.index()), self.index.get_mut(ty.index()))
-        else {
-            return Vec::new();
-        };
-        let mut live: Vec<(Arc<str>, &RawValue)> = if index.len() == entries.len() {
-            entries.to_vec()
-        } else {
-            (0u32..)
-                .zip(entries)
-                .filter(|(position, (id, _))| index.get(id) == Some(position))
-                .map(|(_, entry)| entry.clone())
-                .collect()
-        };
-        live.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let mut raws = Vec::with_capacity(live.len());
-        ids.clear();
-        ids.reserve_exact(live.len());
-        for (idx, (id, raw)) in (0u32..).zip(live) {
-            if let Some(slot) = index.get_mut(&id) {
-                *slot = idx;
+        let mut live: Vec<&(Cow<'de, str>, &'de RawValue)> = Vec::with_capacity(entries.len());
+        for (i, entry) in entries.iter().enumerate() {
+            let next_is_same = entries.get(i + 1).is_some_and(|next| next.0 == entry.0);
+            if !next_is_same {
+                live.push(entry);
             }
+        }
+        self.strings.reserve(live.len());
+        let mut ids = Vec::with_capacity(live.len());
+        let mut index = IdIndex::with_capacity_and_hasher(live.len(), Default::default());
+        let mut raws = Vec::with_capacity(live.len());
+        for (idx, (id, raw)) in (0u32..).zip(live) {
+            // The ids of a type are distinct and read before any attribute: most are new to
+            // the set of strings, so insert first (one probe) and look up only on a clash.
+            let new: Arc<str> = Arc::from(&**id);
+            let id = if self.strings.insert(Arc::clone(&new)) {
+                new
+            } else {
+                self.intern(id)
+            };
+            index.insert(Arc::clone(&id), idx);
             ids.push(id);
-            raws.push(raw);
+            raws.push(*raw);
+        }
+        if let (Some(slot_ids), Some(slot_index)) =
+            (self.ids.get_mut(ty.index()), self.index.get_mut(ty.index()))
+        {
+            *slot_ids = ids;
+            *slot_index = index;
         }
         raws
     }

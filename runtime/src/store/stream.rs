@@ -15,11 +15,13 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
+use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
+use smallvec::SmallVec;
 use ward_ir::{EntityType, EntityTypeId, Relation, Schema, Type};
 
 use super::convert::{
@@ -48,6 +50,10 @@ impl<T> Found<T> {
     }
 }
 
+/// The members of an object, each with the slice of text holding its value, in document
+/// order (an entity table's sorted by id).
+pub(super) type Members<'de> = Vec<(Cow<'de, str>, &'de RawValue)>;
+
 /// The document as pass 1 saw it. Members given twice are all kept, in document order; the
 /// loader keeps the last (as a parsed object would).
 pub(super) struct Outline<'de> {
@@ -56,14 +62,14 @@ pub(super) struct Outline<'de> {
     /// The last `entities` member.
     pub(super) entities: Option<Found<Vec<TypeEntry<'de>>>>,
     /// The last `relations` member.
-    pub(super) relations: Option<Found<Vec<(Cow<'de, str>, &'de RawValue)>>>,
+    pub(super) relations: Option<Found<Members<'de>>>,
 }
 
 /// One member of `entities`.
 pub(super) struct TypeEntry<'de> {
     pub(super) name: Cow<'de, str>,
     /// `None` for a type the schema does not declare.
-    pub(super) table: Option<(EntityTypeId, Found<Vec<(Arc<str>, &'de RawValue)>>)>,
+    pub(super) table: Option<(EntityTypeId, Found<Members<'de>>)>,
 }
 
 /// The state pass 1 shares between its seeds.
@@ -74,6 +80,10 @@ pub(super) struct Pass1<'l, 's> {
     pub(super) text: &'l str,
     /// A syntax error found while reading a slice of the text, placed in the whole document.
     pub(super) fatal: Option<Problem>,
+    /// Report repeated entity ids (as they are met).
+    pub(super) exact_ids: bool,
+    /// An entity id was repeated (and not reported, unless `exact_ids`).
+    pub(super) repeated_id: bool,
 }
 
 impl Pass1<'_, '_> {
@@ -284,10 +294,6 @@ impl<'de> ObjectSeed<'de> for TopMembers<'_, '_, '_> {
             let trail = Trail::Key(&root, &key);
             match &*key {
                 "entities" => {
-                    // A later `entities` replaces an earlier one, ids included.
-                    for index in &mut pass.loader.index {
-                        index.clear();
-                    }
                     let duplicates = RefCell::new(Vec::new());
                     let found = map.next_value_seed(Shaped {
                         inner: TypeMembers {
@@ -349,15 +355,11 @@ impl<'de> ObjectSeed<'de> for TypeMembers<'_, '_, '_, '_> {
             let trail = Trail::Key(self.trail, &name);
             let table = match pass.loader.entity_type(&name) {
                 Some(ty) => {
-                    if let Some(index) = pass.loader.index.get_mut(ty.index()) {
-                        index.clear();
-                    }
                     let duplicates = RefCell::new(Vec::new());
                     let found = map.next_value_seed(Shaped {
                         inner: IdMembers {
                             pass: &mut *pass,
                             trail: &trail,
-                            ty,
                         },
                         trail: &trail,
                         duplicates: &duplicates,
@@ -384,34 +386,39 @@ impl<'de> ObjectSeed<'de> for TypeMembers<'_, '_, '_, '_> {
     }
 }
 
-/// The members of one entity table: id to the text of its attributes. Ids go into the
-/// loader's index with their position here (the loader renumbers them in id order).
+/// The members of one entity table: id to the text of its attributes, sorted by id (of a
+/// repeated id, the occurrences in document order). Repeated ids are reported in document
+/// order only when [`Pass1::exact_ids`] is set (it costs a hash set of the ids); otherwise
+/// [`Pass1::repeated_id`] is set, and the loader reads the document again with it.
 struct IdMembers<'p, 'l, 's, 't> {
     pass: &'p mut Pass1<'l, 's>,
     trail: &'t Trail<'t>,
-    ty: EntityTypeId,
 }
 
 impl<'de> ObjectSeed<'de> for IdMembers<'_, '_, '_, '_> {
-    type Out = Vec<(Arc<str>, &'de RawValue)>;
+    type Out = Vec<(Cow<'de, str>, &'de RawValue)>;
 
     fn visit_object<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Out, A::Error> {
         let pass = self.pass;
-        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0));
+        let mut entries: Vec<(Cow<'de, str>, &'de RawValue)> = Vec::new();
+        let mut seen: Option<HashSet<Cow<'de, str>>> = pass.exact_ids.then(HashSet::default);
         while let Some(key) = map.next_key_seed(KeySeed)? {
             let raw: &'de RawValue = map.next_value()?;
             pass.scan(raw, &Trail::Key(self.trail, &key))?;
-            let id = pass.loader.intern(&key);
-            let position = u32::try_from(entries.len()).unwrap_or(u32::MAX);
-            let previous = pass
-                .loader
-                .index
-                .get_mut(self.ty.index())
-                .and_then(|index| index.insert(Arc::clone(&id), position));
-            if previous.is_some() {
+            if let Some(seen) = &mut seen
+                && !seen.insert(key.clone())
+            {
                 pass.duplicate(self.trail, &key);
             }
-            entries.push((id, raw));
+            entries.push((key, raw));
+        }
+        // Stable: equal ids stay in document order.
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        if entries
+            .windows(2)
+            .any(|w| matches!(w, [a, b] if a.0 == b.0))
+        {
+            pass.repeated_id = true;
         }
         Ok(entries)
     }
@@ -504,8 +511,8 @@ impl<'de> Visitor<'de> for DupScan<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         /// Past this many keys, duplicates are found with a hash set.
         const LINEAR: usize = 16;
-        let mut keys: Vec<Cow<'de, str>> = Vec::new();
-        let mut many: Option<std::collections::HashSet<Cow<'de, str>>> = None;
+        let mut keys: SmallVec<[Cow<'de, str>; LINEAR]> = SmallVec::new();
+        let mut many: Option<HashSet<Cow<'de, str>>> = None;
         while let Some(key) = map.next_key_seed(KeySeed)? {
             let trail = Trail::Key(self.trail, &key);
             map.next_value_seed(DupScan {
@@ -851,7 +858,9 @@ impl<'de> Visitor<'de> for ConvertSeed<'_, '_> {
             while seq.next_element::<IgnoredAny>()?.is_some() {}
             return Ok(self.mistyped("an array"));
         };
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        // Built on the stack, sorted and deduplicated as `Value::set` does, then copied once
+        // into the set's allocation.
+        let mut out: SmallVec<[Value; 8]> = SmallVec::new();
         let mut ok = true;
         let mut i = 0;
         loop {
@@ -871,7 +880,11 @@ impl<'de> Visitor<'de> for ConvertSeed<'_, '_> {
             }
             i += 1;
         }
-        Ok(ok.then(|| Value::set(out)))
+        Ok(ok.then(|| {
+            out.sort();
+            out.dedup();
+            Value::Set(Arc::from(out.as_slice()))
+        }))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Value>, A::Error> {
@@ -918,12 +931,71 @@ impl<'de> DeserializeSeed<'de> for RelationSeed<'_, '_> {
 }
 
 impl RelationSeed<'_, '_> {
+    /// Resolves the edges of `batch` (the first one at index `first`) into `out`, draining it.
+    /// `last_from` is the last source id resolved, and its index: the edges of one source
+    /// usually come together.
+    fn resolve_edges(
+        &mut self,
+        first: usize,
+        batch: &mut Vec<Edge<'_>>,
+        last_from: &mut (String, Option<u32>),
+    ) {
+        for (i, edge) in (first..).zip(batch.drain(..)) {
+            let path = self.path.index(i);
+            let (a, b) = match edge {
+                Edge::Pair(a, b) => (a, b),
+                Edge::Not(found) => {
+                    self.problems.push(
+                        &path,
+                        format!(
+                            "expected an edge `[from, to]` (an array of two ids), found {found}"
+                        ),
+                    );
+                    continue;
+                }
+            };
+            let from = match (&a, &*last_from) {
+                (End::Id(id), (last, Some(idx))) if **id == **last => Some(*idx),
+                _ => {
+                    let from = self.end(self.relation.from, &a, &path.index(0));
+                    if let (End::Id(id), Some(idx)) = (&a, from) {
+                        last_from.0.clear();
+                        last_from.0.push_str(id);
+                        last_from.1 = Some(idx);
+                    }
+                    from
+                }
+            };
+            let to = self.end(self.relation.to, &b, &path.index(1));
+            if let (Some(from), Some(to)) = (from, to) {
+                self.out.push((from, to));
+            }
+        }
+    }
+
+    fn end(&mut self, ty: EntityTypeId, end: &End<'_>, path: &Path<'_>) -> Option<u32> {
+        match end {
+            End::Id(id) => resolve(self.schema, self.loader, ty, id, path, self.problems),
+            End::Other(json) => {
+                match convert(
+                    self.schema,
+                    self.loader,
+                    &Type::Entity(ty),
+                    json,
+                    path,
+                    self.problems,
+                ) {
+                    Some(Value::Entity(EntityRef::Known { idx, .. })) => Some(idx),
+                    _ => None,
+                }
+            }
+        }
+    }
+
     fn not_an_array(self, found: String) {
         self.problems.push(
             self.path,
-            format!(
-                "expected an array of edges like `[[\"from-id\", \"to-id\"]]`, found {found}"
-            ),
+            format!("expected an array of edges like `[[\"from-id\", \"to-id\"]]`, found {found}"),
         );
     }
 }
@@ -935,26 +1007,23 @@ impl<'de> Visitor<'de> for RelationSeed<'_, '_> {
         f.write_str("an array of edges")
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        if let Some(n) = seq.size_hint() {
-            self.out.reserve(n);
-        }
-        let mut i = 0;
-        loop {
-            let path = self.path.index(i);
-            let edge = EdgeSeed {
-                schema: self.schema,
-                relation: self.relation,
-                loader: &mut *self.loader,
-                path: &path,
-                out: &mut *self.out,
-                problems: &mut *self.problems,
-            };
-            if seq.next_element_seed(edge)?.is_none() {
-                return Ok(());
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        // Edges are read in batches and then resolved together: the id lookups of a batch
+        // (each a likely cache miss in a large estate) do not wait on the parsing between
+        // them. Problems still come in edge order.
+        const BATCH: usize = 64;
+        let mut batch: Vec<Edge<'de>> = Vec::with_capacity(BATCH);
+        let mut last_from = (String::new(), None);
+        let mut first = 0;
+        while let Some(edge) = seq.next_element_seed(EdgeSeed)? {
+            batch.push(edge);
+            if batch.len() == BATCH {
+                self.resolve_edges(first, &mut batch, &mut last_from);
+                first += BATCH;
             }
-            i += 1;
         }
+        self.resolve_edges(first, &mut batch, &mut last_from);
+        Ok(())
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
@@ -994,20 +1063,20 @@ impl<'de> Visitor<'de> for RelationSeed<'_, '_> {
     }
 }
 
-/// One edge `[from, to]`.
-struct EdgeSeed<'a, 's> {
-    schema: &'s Schema,
-    relation: &'s Relation,
-    loader: &'a mut Loader<'s>,
-    path: &'a Path<'a>,
-    out: &'a mut Vec<(u32, u32)>,
-    problems: &'a mut Problems,
+/// One edge `[from, to]`, read but not resolved.
+struct EdgeSeed;
+
+/// An edge as read.
+enum Edge<'de> {
+    Pair(End<'de>, End<'de>),
+    /// Not an array of two values: what it was.
+    Not(String),
 }
 
-impl<'de> DeserializeSeed<'de> for EdgeSeed<'_, '_> {
-    type Value = ();
+impl<'de> DeserializeSeed<'de> for EdgeSeed {
+    type Value = Edge<'de>;
 
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Edge<'de>, D::Error> {
         d.deserialize_any(self)
     }
 }
@@ -1046,10 +1115,10 @@ impl<'de> serde::Deserialize<'de> for End<'de> {
                 Ok(End::Other(v.into()))
             }
             fn visit_f64<E>(self, v: f64) -> Result<End<'de>, E> {
-                Ok(End::Other(
-                    serde_json::Number::from_f64(v)
-                        .map_or(serde_json::Value::Null, serde_json::Value::Number),
-                ))
+                Ok(End::Other(serde_json::Number::from_f64(v).map_or(
+                    serde_json::Value::Null,
+                    serde_json::Value::Number,
+                )))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<End<'de>, A::Error> {
                 while seq.next_element::<IgnoredAny>()?.is_some() {}
@@ -1057,50 +1126,23 @@ impl<'de> serde::Deserialize<'de> for End<'de> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<End<'de>, A::Error> {
                 while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(End::Other(serde_json::Value::Object(serde_json::Map::new())))
+                Ok(End::Other(
+                    serde_json::Value::Object(serde_json::Map::new()),
+                ))
             }
         }
         d.deserialize_any(EndVisitor)
     }
 }
 
-impl EdgeSeed<'_, '_> {
-    fn not_an_edge(self, found: String) {
-        self.problems.push(
-            self.path,
-            format!("expected an edge `[from, to]` (an array of two ids), found {found}"),
-        );
-    }
-
-    fn end(&mut self, ty: EntityTypeId, end: &End<'_>, at: usize) -> Option<u32> {
-        let path = self.path.index(at);
-        match end {
-            End::Id(id) => resolve(self.schema, self.loader, ty, id, &path, self.problems),
-            End::Other(json) => {
-                match convert(
-                    self.schema,
-                    self.loader,
-                    &Type::Entity(ty),
-                    json,
-                    &path,
-                    self.problems,
-                ) {
-                    Some(Value::Entity(EntityRef::Known { idx, .. })) => Some(idx),
-                    _ => None,
-                }
-            }
-        }
-    }
-}
-
-impl<'de> Visitor<'de> for EdgeSeed<'_, '_> {
-    type Value = ();
+impl<'de> Visitor<'de> for EdgeSeed {
+    type Value = Edge<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an edge")
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Edge<'de>, A::Error> {
         let a: Option<End<'de>> = seq.next_element()?;
         let b: Option<End<'de>> = match a {
             Some(_) => seq.next_element()?,
@@ -1110,51 +1152,38 @@ impl<'de> Visitor<'de> for EdgeSeed<'_, '_> {
         if more {
             while seq.next_element::<IgnoredAny>()?.is_some() {}
         }
-        let (Some(a), Some(b), false) = (a, b, more) else {
-            self.not_an_edge("an array".into());
-            return Ok(());
-        };
-        let from = self.end(self.relation.from, &a, 0);
-        let to = self.end(self.relation.to, &b, 1);
-        if let (Some(from), Some(to)) = (from, to) {
-            self.out.push((from, to));
-        }
-        Ok(())
+        Ok(match (a, b, more) {
+            (Some(a), Some(b), false) => Edge::Pair(a, b),
+            _ => Edge::Not("an array".into()),
+        })
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Edge<'de>, A::Error> {
         while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        self.not_an_edge("an object".into());
-        Ok(())
+        Ok(Edge::Not("an object".into()))
     }
 
-    fn visit_unit<E>(self) -> Result<(), E> {
-        self.not_an_edge("`null`".into());
-        Ok(())
+    fn visit_unit<E>(self) -> Result<Edge<'de>, E> {
+        Ok(Edge::Not("`null`".into()))
     }
 
-    fn visit_bool<E>(self, v: bool) -> Result<(), E> {
-        self.not_an_edge(format!("`{v}`"));
-        Ok(())
+    fn visit_bool<E>(self, v: bool) -> Result<Edge<'de>, E> {
+        Ok(Edge::Not(format!("`{v}`")))
     }
 
-    fn visit_i64<E>(self, v: i64) -> Result<(), E> {
-        self.not_an_edge(number(v.into()));
-        Ok(())
+    fn visit_i64<E>(self, v: i64) -> Result<Edge<'de>, E> {
+        Ok(Edge::Not(number(v.into())))
     }
 
-    fn visit_u64<E>(self, v: u64) -> Result<(), E> {
-        self.not_an_edge(number(v.into()));
-        Ok(())
+    fn visit_u64<E>(self, v: u64) -> Result<Edge<'de>, E> {
+        Ok(Edge::Not(number(v.into())))
     }
 
-    fn visit_f64<E>(self, v: f64) -> Result<(), E> {
-        self.not_an_edge(f64_number(v));
-        Ok(())
+    fn visit_f64<E>(self, v: f64) -> Result<Edge<'de>, E> {
+        Ok(Edge::Not(f64_number(v)))
     }
 
-    fn visit_str<E>(self, v: &str) -> Result<(), E> {
-        self.not_an_edge(string(v));
-        Ok(())
+    fn visit_str<E>(self, v: &str) -> Result<Edge<'de>, E> {
+        Ok(Edge::Not(string(v)))
     }
 }
