@@ -571,7 +571,7 @@ fn count_decisions_hand(hand: &HandWritten, requests: &[Req], messages: bool) ->
 /// `PEER_SEED ^ WARM_SEED`), then `N` decisions of the measured stream in [`count_decisions`]
 /// (or the hand-written baseline on the subset's stream, without or with its messages), for
 /// instruction counts per decision.
-fn callgrind(which: &str, n: usize) {
+fn callgrind(which: &str, n: usize, scale: usize) {
     if which.starts_with("hand") {
         let estate = Estate::generate(1, ESTATE_SEED);
         let hand = HandWritten::new(&estate);
@@ -591,7 +591,7 @@ fn callgrind(which: &str, n: usize) {
         scenario::subset_files()
     };
     let program = scenario::compile(&files).unwrap_or_else(|e| panic!("{e}"));
-    let estate = Estate::generate(1, ESTATE_SEED);
+    let estate = Estate::generate(scale, ESTATE_SEED);
     let (engine, _) = engine(&program, EngineKind::Jit).unwrap_or_else(|e| panic!("{e}"));
     engine
         .load_entities_str(&estate.to_json())
@@ -619,7 +619,14 @@ fn main() {
             .get(i + 2)
             .and_then(|n| n.parse().ok())
             .unwrap_or(100_000);
-        callgrind(which, n);
+        // `--scale N`: the estate of scale N (the Scale section's), for cache simulation.
+        let scale = args
+            .iter()
+            .position(|a| a == "--scale")
+            .and_then(|j| args.get(j + 1))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1);
+        callgrind(which, n, scale);
         return;
     }
     if let Some(i) = args.iter().position(|a| a == "--load-child") {
