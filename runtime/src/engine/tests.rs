@@ -2106,3 +2106,36 @@ fn an_error_in_condition_and_message_is_listed_once() {
         );
     }
 }
+
+/// A snapshot replaced by a reload is freed once no thread uses it — by the thread that only
+/// frees snapshots, not by the decision that noticed the reload (nor leaked).
+#[test]
+fn a_replaced_snapshot_is_freed_off_the_deciding_thread() {
+    let e1 = engine(vec![rule(
+        "finance",
+        1,
+        vec![is_finance()],
+        EffectKind::Deny,
+        None,
+        None,
+    )]);
+    e1.load_entities_json(&entities()).unwrap();
+    // This thread's view now holds the first snapshot.
+    assert_eq!(e1.decide(&request("alice")).decision, EffectKind::Deny);
+    let first = Arc::downgrade(&e1.store());
+    e1.load_entities_json(&entities()).unwrap();
+    assert!(
+        first.upgrade().is_some(),
+        "the thread's view still holds it"
+    );
+    // The next decision moves the view to the new snapshot and retires the old one.
+    assert_eq!(e1.decide(&request("alice")).decision, EffectKind::Deny);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while first.upgrade().is_some() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the replaced snapshot was never freed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
