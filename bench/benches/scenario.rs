@@ -376,7 +376,7 @@ fn load_child(n: usize) {
     let text = estate.to_json();
     let (first, _) = engine(&program, EngineKind::Interp).unwrap_or_else(|e| panic!("{e}"));
     let l = load(&first, &text);
-    // glibc keeps the freed parse tree of the first load resident; a second load reuses it
+    // glibc keeps the freed transient memory of the first load resident; a second load reuses it
     // for its own transient memory, so its RSS growth is the store alone.
     let (second, _) = engine(&program, EngineKind::Interp).unwrap_or_else(|e| panic!("{e}"));
     let again = load(&second, &text);
@@ -451,6 +451,94 @@ fn decide_only(kind: EngineKind) {
     println!("{}: {} per decision", kind.as_str(), nanos(per));
 }
 
+/// Decisions/s of the JIT (warm protocol) with one thread and with two threads deciding at
+/// once on one snapshot, each pass on a fresh twin: (one thread, two threads), the fastest of
+/// [`LOOPS`] passes each.
+struct Threads {
+    one: f64,
+    two: f64,
+    requests: usize,
+}
+
+impl Threads {
+    fn ratio(&self) -> f64 {
+        self.two / self.one.max(1e-12)
+    }
+}
+
+/// Times `parsed` on one thread, then split between two threads deciding at once (the first
+/// half on one, the second on the other: the same decisions, so the same memo misses), each
+/// pass on a fresh twin of `engine` whose memos `warm` filled.
+fn threads(engine: &Engine, text: &str, warm: &[Request], parsed: &[Request]) -> Threads {
+    let one = (0..LOOPS)
+        .map(|_| {
+            let twin = twin(engine, text, Memo::Warm, warm);
+            let start = Instant::now();
+            for r in parsed {
+                black_box(twin.decide_request(black_box(r)));
+            }
+            start.elapsed()
+        })
+        .min()
+        .unwrap_or_default();
+    let half = parsed.len() / 2;
+    let two = (0..LOOPS)
+        .map(|_| {
+            let twin = twin(engine, text, Memo::Warm, warm);
+            let barrier = std::sync::Barrier::new(3);
+            std::thread::scope(|scope| {
+                for t in 0..2 {
+                    let (twin, barrier) = (&twin, &barrier);
+                    scope.spawn(move || {
+                        // The thread's view of the snapshot, made before the clock starts.
+                        black_box(twin.decide_request(&parsed[0]));
+                        barrier.wait();
+                        let (first, second) = parsed.split_at(half);
+                        for r in if t == 0 { first } else { second } {
+                            black_box(twin.decide_request(black_box(r)));
+                        }
+                        barrier.wait();
+                    });
+                }
+                barrier.wait();
+                let start = Instant::now();
+                barrier.wait();
+                start.elapsed()
+            })
+        })
+        .min()
+        .unwrap_or_default();
+    let n = parsed.len() as f64;
+    Threads {
+        one: n / one.as_secs_f64().max(1e-12),
+        two: n / two.as_secs_f64().max(1e-12),
+        requests: parsed.len(),
+    }
+}
+
+/// `--threads`: only the two-thread measurement (N = 1, 250,000 requests), printed.
+fn threads_only() {
+    let program = scenario::compile(&scenario::files()).unwrap_or_else(|e| panic!("{e}"));
+    let estate = Estate::generate(1, ESTATE_SEED);
+    let text = estate.to_json();
+    let (engine, _) = engine(&program, EngineKind::Jit).unwrap_or_else(|e| panic!("{e}"));
+    engine
+        .load_entities_str(&text)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let specs = requests::generate(&estate, CHUNK, REQUEST_SEED);
+    let warm_specs = requests::generate(&estate, WARM_REQUESTS, REQUEST_SEED ^ WARM_SEED);
+    let parsed = parse_all(&engine, &estate, &specs);
+    let warm = parse_all(&engine, &estate, &warm_specs);
+    let t = threads(&engine, &text, &warm, &parsed);
+    println!(
+        "jit (warm), {} requests: one thread {}, two threads {}: {:.2}×",
+        thousands(t.requests),
+        rate(t.one),
+        rate(t.two),
+        t.ratio()
+    );
+}
+
 /// The decisions a callgrind run counts (`--callgrind`): kept out of line so that
 /// `valgrind --tool=callgrind --toggle-collect=*count_decisions*` sees only them.
 #[inline(never)]
@@ -484,7 +572,7 @@ fn count_decisions_hand(hand: &HandWritten, requests: &[Req], messages: bool) ->
 /// `PEER_SEED ^ WARM_SEED`), then `N` decisions of the measured stream in [`count_decisions`]
 /// (or the hand-written baseline on the subset's stream, without or with its messages), for
 /// instruction counts per decision.
-fn callgrind(which: &str, n: usize) {
+fn callgrind(which: &str, n: usize, scale: usize) {
     if which.starts_with("hand") {
         let estate = Estate::generate(1, ESTATE_SEED);
         let hand = HandWritten::new(&estate);
@@ -504,7 +592,7 @@ fn callgrind(which: &str, n: usize) {
         scenario::subset_files()
     };
     let program = scenario::compile(&files).unwrap_or_else(|e| panic!("{e}"));
-    let estate = Estate::generate(1, ESTATE_SEED);
+    let estate = Estate::generate(scale, ESTATE_SEED);
     let (engine, _) = engine(&program, EngineKind::Jit).unwrap_or_else(|e| panic!("{e}"));
     engine
         .load_entities_str(&estate.to_json())
@@ -602,12 +690,23 @@ fn main() {
             .get(i + 2)
             .and_then(|n| n.parse().ok())
             .unwrap_or(100_000);
-        callgrind(which, n);
+        // `--scale N`: the estate of scale N (the Scale section's), for cache simulation.
+        let scale = args
+            .iter()
+            .position(|a| a == "--scale")
+            .and_then(|j| args.get(j + 1))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1);
+        callgrind(which, n, scale);
         return;
     }
     if let Some(i) = args.iter().position(|a| a == "--load-child") {
         let n = args.get(i + 1).and_then(|n| n.parse().ok()).unwrap_or(1);
         load_child(n);
+        return;
+    }
+    if args.iter().any(|a| a == "--threads") {
+        threads_only();
         return;
     }
     if args.iter().any(|a| a == "--compile-only") {
@@ -680,7 +779,7 @@ fn main() {
     write_load_row(&mut out, &estate, &text, &fresh);
     let _ = writeln!(
         out,
-        "\nLoad = parse the JSON text + validate against the schema + intern + build the relation indexes (`Engine::load_entities_str`). Measured in a fresh process (this binary with `--load-child N`; median of 3 processes, 1 at N = 16) holding the generated estate and its JSON text. Peak = VmHWM (reset through `/proc/self/clear_refs` just before) above the RSS before the first load: the parsed `serde_json` document plus the store. Retained = growth of VmRSS across a second load of the same text into a second engine (the allocator reuses the first load's freed parse tree, so this is the store alone: columns, interned strings, id maps, relation indexes).\n"
+        "\nLoad = parse the JSON text + validate against the schema + intern + build the relation indexes (`Engine::load_entities_str`). Measured in a fresh process (this binary with `--load-child N`; median of 3 processes, 1 at N = 16) holding the generated estate and its JSON text. Peak = VmHWM (reset through `/proc/self/clear_refs` just before) above the RSS before the first load: the store plus what loading holds while it runs (the entity ids and the slices of text of its first pass, the edge lists; the text is read straight into the store, never into a parsed `serde_json` document). Retained = growth of VmRSS across a second load of the same text into a second engine (the allocator reuses the first load's freed transient memory, so this is the store alone: columns, interned strings, id maps, relation indexes).\n"
     );
     eprintln!("load done ({:.0?})", started.elapsed());
 
@@ -739,6 +838,24 @@ fn main() {
     );
     out.push_str(&by_action);
     eprintln!("decide done ({:.0?})", started.elapsed());
+    if let Some((_, jit, _)) = engines1.iter().find(|(k, _, _)| *k == EngineKind::Jit) {
+        let parsed = parse_all(jit, &estate, &specs[..specs.len().min(CHUNK)]);
+        let warm = parse_all(jit, &estate, &warm_specs);
+        let t = threads(jit, &text, &warm, &parsed);
+        let _ = writeln!(
+            out,
+            "## Threads (N = 1, jit (warm))\n\n| threads | decisions/s | vs one thread |\n|---:|---:|---:|\n| 1 | {} | 1.00× |\n| 2 | {} | {:.2}× |\n\n{} requests of the measured stream; two threads decide them at once on one snapshot, half each (the same decisions as one thread, so the same memo misses), each pass on a fresh twin in the warm state, the fastest of {LOOPS} passes. Target: two threads ≥ 1.8× one. On this 2-core machine the ratio also counts whatever else runs on it.\n",
+            rate(t.one),
+            rate(t.two),
+            t.ratio(),
+            thousands(t.requests)
+        );
+        eprintln!(
+            "threads done ({:.0?}): {:.2}×",
+            started.elapsed(),
+            t.ratio()
+        );
+    }
 
     // ---------------------------------------------------------------- peers
     let subset =

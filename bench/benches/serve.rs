@@ -136,6 +136,7 @@ fn main() {
     };
 
     let mut rows = Vec::new();
+    let mut disk: Option<DiskAlone> = None;
     for durability in [Durability::Fsync, Durability::Buffered] {
         let state = dir.join(format!("state-{durability:?}"));
         let mut config = Config::new(&policy_dir, &entities);
@@ -159,6 +160,9 @@ fn main() {
         let log_after = server.state().log.stats();
         let fixed = generator.block_on(fixed_rate(addr, Arc::clone(&bodies), run, RATE));
         let log_fixed = stats_between(&log_after, &server.state().log.stats());
+        if durability == Durability::Fsync {
+            disk = Some(disk_alone(&dir, run, RATE));
+        }
         let side = ServerSide {
             decision_mean: mean_between(&before.0, &after.0),
             log_wait_mean: mean_between(&before.1, &after.1),
@@ -254,6 +258,15 @@ fn main() {
         ms(ceiling.1.max),
         ceiling.0.errors + ceiling.1.errors
     );
+    if let Some(disk) = &disk {
+        let _ = writeln!(
+            out,
+            "| the log's disk alone: {DISK_LINE} B lines due at 5,000/s, written and synced with an ideal group commit (no HTTP, no deciding; latency from due to synced) | | | | {} | {} | {} | | | |",
+            ms(disk.p99),
+            ms(disk.p50),
+            ms(disk.max),
+        );
+    }
     let _ = writeln!(
         out,
         "| in-process `Engine::decide_str`, one thread | {} | {} | {} | | | | | | |",
@@ -365,6 +378,15 @@ fn main() {
             over(5),
             over(50),
         );
+        if let Some(disk) = &disk {
+            let _ = writeln!(
+                out,
+                "- the disk alone, right after that run (one thread writing {DISK_LINE}-byte lines as they fall due at 5,000/s, all lines due by then in one `write` and one `fdatasync`, into a file written ahead with zeros as the log's): p99 {} from due to synced, max {}, over {} syncs. No design that answers only after its line is synced can be faster than this; when the disk's p99 is over 5 ms, so is the server's.",
+                ms(disk.p99),
+                ms(disk.max),
+                measure::thousands(disk.syncs),
+            );
+        }
     }
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/benchmarks-serve.md");
     std::fs::write(&path, &out).unwrap();
@@ -653,4 +675,81 @@ async fn fixed_rate(addr: SocketAddr, bodies: Arc<Vec<String>>, run: Duration, r
     }
     pacer.join().unwrap();
     summarize(all, started.elapsed(), errors, Duration::ZERO)
+}
+
+/// Bytes per line in [`disk_alone`]: about a decision's log line on this scenario.
+const DISK_LINE: usize = 1024;
+
+/// The disk under the log alone: lines of [`DISK_LINE`] bytes due at `rate`, written (all
+/// that are due, in one `write`) and synced (one `fdatasync`) by one thread as soon as they
+/// are due, into a file written ahead with zeros; latency from due to synced. The floor of
+/// any log that answers after the sync.
+fn disk_alone(dir: &std::path::Path, run: Duration, rate: f64) -> DiskAlone {
+    use std::os::unix::fs::FileExt;
+    let path = dir.join("disk-alone.bin");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .unwrap();
+    let n_lines = (rate * run.as_secs_f64()) as usize + 1;
+    let zeros = vec![0u8; 1 << 20];
+    let mut at = 0u64;
+    while at < (n_lines * DISK_LINE) as u64 {
+        file.write_all_at(&zeros, at).unwrap();
+        at += zeros.len() as u64;
+    }
+    file.sync_all().unwrap();
+    let line = vec![b'x'; DISK_LINE];
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let started = Instant::now();
+    let mut latencies = Vec::with_capacity(n_lines);
+    let mut next = 0usize;
+    let mut offset = 0u64;
+    let mut syncs = 0usize;
+    let mut buf = Vec::new();
+    while next < n_lines {
+        let due = started + interval * next as u32;
+        let now = Instant::now();
+        if due > now {
+            std::thread::sleep(due - now);
+        }
+        // Every line due by now, as one group.
+        let now = Instant::now();
+        let first = next;
+        while next < n_lines && started + interval * next as u32 <= now {
+            next += 1;
+        }
+        buf.clear();
+        for _ in first..next {
+            buf.extend_from_slice(&line);
+        }
+        file.write_all_at(&buf, offset).unwrap();
+        offset += buf.len() as u64;
+        file.sync_data().unwrap();
+        syncs += 1;
+        for k in first..next {
+            latencies.push((started + interval * k as u32).elapsed());
+        }
+    }
+    let elapsed = started.elapsed();
+    drop(file);
+    let _ = std::fs::remove_file(&path);
+    let load = summarize(latencies, elapsed, 0, Duration::ZERO);
+    DiskAlone {
+        p50: load.p50,
+        p99: load.p99,
+        max: load.max,
+        syncs,
+    }
+}
+
+/// What [`disk_alone`] measured.
+struct DiskAlone {
+    p50: Duration,
+    p99: Duration,
+    max: Duration,
+    syncs: usize,
 }

@@ -219,6 +219,37 @@ thread_local! {
     };
 }
 
+/// Lets go of a replaced snapshot. When it is the last reference, the snapshot (the whole
+/// estate: hundreds of MiB of columns and indexes on a large one) is handed to a thread that
+/// only frees snapshots, so that neither the decision that noticed a reload nor the reload
+/// itself pays for the frees. If that thread cannot be started, it is freed here.
+fn retire(old: Arc<Snapshot>) {
+    if Arc::strong_count(&old) > 1 {
+        // Another holder frees it (a race may still make this the last: then it is freed
+        // here, which is only slower).
+        drop(old);
+        return;
+    }
+    static REAPER: std::sync::OnceLock<Option<std::sync::mpsc::Sender<Arc<Snapshot>>>> =
+        std::sync::OnceLock::new();
+    let reaper = REAPER.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Arc<Snapshot>>();
+        std::thread::Builder::new()
+            .name("ward-snapshot-free".into())
+            .spawn(move || {
+                for snapshot in rx {
+                    drop(snapshot);
+                }
+            })
+            .ok()
+            .map(|_| tx)
+    });
+    if let Some(tx) = reaper {
+        // A closed channel gives the snapshot back, and it is freed here.
+        let _ = tx.send(old);
+    }
+}
+
 /// Engine ids, so that a thread's views of one engine are never mistaken for another's.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -336,7 +367,13 @@ impl Engine {
     }
 
     /// Validates an entities document (`docs/language.md` §9) and, if it loads, makes it the current
-    /// snapshot. On error the previous snapshot stays in place.
+    /// snapshot. On error the previous snapshot stays in place. The store is built, and the
+    /// snapshot prepared, before the engine's lock is taken: deciding threads go on with the
+    /// previous snapshot meanwhile, and the lock is held only to swap one `Arc`.
+    ///
+    /// This is the slower path, for a document held as a `serde_json::Value` already (the
+    /// Python package's dicts): it is written out as text and loaded as
+    /// [`Engine::load_entities_str`] loads text, which reads it straight into the store.
     pub fn load_entities_json(&self, doc: &Json) -> Result<(), LoadError> {
         let store = Store::from_json(&self.prepared.compiled.program.schema, doc)?;
         self.set_store(store);
@@ -370,8 +407,9 @@ impl Engine {
         let old = std::mem::replace(&mut *slot, snapshot);
         self.generation.fetch_add(1, Ordering::Release);
         drop(slot);
-        // The replaced snapshot is freed here, outside the lock, unless a thread still uses it.
-        drop(old);
+        // Freed outside the lock, and not on this thread (a server's reload task shares its
+        // thread with requests), unless a thread still uses it.
+        retire(old);
     }
 
     /// The current snapshot.
@@ -407,14 +445,14 @@ impl Engine {
                         && view.generation != generation
                     {
                         let (snapshot, generation) = self.current();
-                        view.snapshot = snapshot;
+                        retire(std::mem::replace(&mut view.snapshot, snapshot));
                         view.generation = generation;
                     }
                     i
                 }
                 None => {
                     if views.len() == VIEWS {
-                        views.remove(0);
+                        retire(views.remove(0).snapshot);
                     }
                     let (snapshot, generation) = self.current();
                     views.push(ThreadView {

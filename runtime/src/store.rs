@@ -1,7 +1,10 @@
 //! The entity store: an immutable snapshot of the estate (entities, attributes, relation edges),
 //! loaded from the JSON format of `docs/language.md` §9 and validated against the program's schema.
 //!
-//! Loading reports every problem it finds (up to a cap) with its JSON path, and returns either a
+//! Loading reads the JSON text straight into the tables (see [`stream`]: no parsed
+//! `serde_json::Value` for the document or an entity; a document given as a `Value` is written
+//! out as text first, the slower path). It reports every problem it finds (up to a cap) with
+//! its JSON path, and returns either a
 //! complete store or an error, never something half-loaded. Strings are interned (one `Arc<str>`
 //! per distinct string), entities are dense `u32` indices per type, attributes live in columns,
 //! relations are adjacency in CSR form with a lazily memoized closure and closure sizes (see
@@ -11,21 +14,27 @@
 
 mod convert;
 mod graph;
+mod stream;
 
+use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
+use serde::de::DeserializeSeed;
 use serde_json::Value as Json;
-use ward_ir::{EntityTypeId, RelationId, Schema, Type};
+use serde_json::value::RawValue;
+use ward_ir::{EntityTypeId, RelationId, Schema};
 
 pub use convert::Problem;
 pub(crate) use convert::{
     DuplicateKey, Env, Path, Problems, convert, describe_json, did_you_mean, list, parse_json,
-    type_name, write_problems,
+    syntax_problem, type_name, write_problems,
 };
 pub use graph::ClosureCount;
 use graph::RelationIndex;
+use stream::{EntitySeed, Found, Pass1, RelationSeed, TopSeed, slice_syntax_problem};
 
 use crate::{EntityRef, Value};
 
@@ -63,17 +72,24 @@ impl fmt::Display for LoadError {
     }
 }
 
+/// Entity id to dense index. foldhash, not SipHash: hashing the ids is a large part of
+/// loading an estate, and foldhash still seeds each map (from address-space randomization).
+type IdIndex = HashMap<Arc<str>, u32, foldhash::fast::RandomState>;
+
+/// The interned strings of a store.
+type Strings = HashSet<Arc<str>, foldhash::fast::RandomState>;
+
 /// An immutable, validated snapshot of the estate.
 pub struct Store {
     types: Vec<TypeTable>,
     relations: Vec<RelationIndex>,
-    strings: HashSet<Arc<str>>,
+    strings: Strings,
 }
 
 /// The entities of one type.
 struct TypeTable {
     ids: Vec<Arc<str>>,
-    index: HashMap<Arc<str>, u32>,
+    index: IdIndex,
     /// One column per attribute, indexed by entity.
     columns: Vec<Vec<Value>>,
 }
@@ -102,7 +118,7 @@ impl Store {
                 .iter()
                 .map(|e| TypeTable {
                     ids: Vec::new(),
-                    index: HashMap::new(),
+                    index: IdIndex::default(),
                     columns: e.attrs.iter().map(|_| Vec::new()).collect(),
                 })
                 .collect(),
@@ -111,34 +127,33 @@ impl Store {
                 .iter()
                 .map(|r| RelationIndex::new(0, 0, r.from == r.to, Vec::new()))
                 .collect(),
-            strings: HashSet::new(),
+            strings: Strings::default(),
         }
     }
 
-    /// Loads an entities document. Duplicate keys cannot be seen in a parsed
-    /// `serde_json::Value` (serde_json keeps the last one): use [`Store::from_str`] on the text
-    /// to have them reported.
+    /// Loads an entities document given as a parsed value. This is the slower path, for
+    /// callers that hold a `serde_json::Value` already: the value is written out as JSON text
+    /// and loaded by [`Store::from_str`] (so both report the same problems). Duplicate keys
+    /// cannot be seen in a parsed value (serde_json keeps the last one): load the text to have
+    /// them reported.
     pub fn from_json(schema: &Schema, doc: &Json) -> Result<Store, LoadError> {
-        let mut problems = Problems::default();
-        match Loader::new(schema).load(doc, &mut problems) {
-            Some(store) if problems.is_empty() => Ok(store),
-            _ => Err(LoadError::from_problems(problems)),
-        }
-    }
-
-    /// Parses and loads an entities document. JSON syntax errors say `line:column`; duplicate
-    /// keys (a duplicate entity id, an attribute given twice) are problems too.
-    pub fn from_str(schema: &Schema, text: &str) -> Result<Store, LoadError> {
-        let (doc, duplicates) = parse_json(text).map_err(|problem| LoadError {
-            problems: vec![problem],
+        let text = serde_json::to_string(doc).map_err(|e| LoadError {
+            problems: vec![Problem {
+                path: String::new(),
+                message: format!("the document cannot be written as JSON: {e}"),
+            }],
             omitted: 0,
         })?;
+        Store::from_str(schema, &text)
+    }
+
+    /// Parses and loads an entities document, streaming: the text is read straight into the
+    /// store's tables, with no parsed document in between. JSON syntax errors say
+    /// `line:column`; duplicate keys (a duplicate entity id, an attribute given twice) are
+    /// problems too.
+    pub fn from_str(schema: &Schema, text: &str) -> Result<Store, LoadError> {
         let mut problems = Problems::default();
-        for dup in duplicates {
-            report_duplicate(&dup, &mut problems);
-        }
-        let store = Loader::new(schema).load(&doc, &mut problems);
-        match store {
+        match Loader::new(schema).load(text, &mut problems) {
             Some(store) if problems.is_empty() => Ok(store),
             _ => Err(LoadError::from_problems(problems)),
         }
@@ -259,8 +274,8 @@ fn report_duplicate(dup: &DuplicateKey, problems: &mut Problems) {
 struct Loader<'s> {
     schema: &'s Schema,
     ids: Vec<Vec<Arc<str>>>,
-    index: Vec<HashMap<Arc<str>, u32>>,
-    strings: HashSet<Arc<str>>,
+    index: Vec<IdIndex>,
+    strings: Strings,
 }
 
 impl Env for Loader<'_> {
@@ -296,25 +311,80 @@ impl<'s> Loader<'s> {
         Loader {
             schema,
             ids: vec![Vec::new(); n],
-            index: vec![HashMap::new(); n],
-            strings: HashSet::new(),
+            index: vec![IdIndex::default(); n],
+            strings: Strings::default(),
         }
     }
 
-    fn load(mut self, doc: &Json, problems: &mut Problems) -> Option<Store> {
-        let root = Path::Root;
-        let Json::Object(top) = doc else {
-            problems.push(
-                &root,
-                format!(
-                    "expected an object with `entities` and `relations`, found {}",
-                    describe_json(doc)
-                ),
+    /// Loads `text` in two passes (see [`stream`]), reporting problems in the order of a
+    /// parsed document walked with its object keys sorted: duplicate keys first (in document
+    /// order), then the top-level keys, the entity types, each type's entities by id, and the
+    /// relations by name. Of a key given twice, the last value counts.
+    fn load(mut self, text: &str, problems: &mut Problems) -> Option<Store> {
+        if text.starts_with('\u{feff}') {
+            problems.push_rendered(
+                String::new(),
+                "the document starts with a UTF-8 byte order mark (BOM), which JSON does not \
+                 allow: save it as UTF-8 without a BOM"
+                    .into(),
             );
             return None;
+        }
+
+        // Pass 1: syntax, duplicate keys, entity ids; each entity's text kept for pass 2.
+        // Repeated ids are rare (and make the document invalid): found cheaply by sorting,
+        // then, to report them in document order, found again as they are met.
+        let mut exact_ids = false;
+        let (outline, duplicates) = loop {
+            let mut pass = Pass1 {
+                loader: &mut self,
+                duplicates: RefCell::new(Vec::new()),
+                text,
+                fatal: None,
+                exact_ids,
+                repeated_id: false,
+            };
+            let mut de = serde_json::Deserializer::from_str(text);
+            let parsed = TopSeed { pass: &mut pass }
+                .deserialize(&mut de)
+                .and_then(|outline| de.end().map(|()| outline));
+            let outline = match parsed {
+                Ok(outline) => outline,
+                Err(err) => {
+                    let problem = pass.fatal.take().unwrap_or_else(|| syntax_problem(&err));
+                    problems.push_rendered(problem.path, problem.message);
+                    return None;
+                }
+            };
+            if pass.repeated_id && !exact_ids {
+                exact_ids = true;
+                continue;
+            }
+            break (outline, pass.duplicates.into_inner());
         };
-        for key in top.keys() {
-            if !TOP_LEVEL_KEYS.contains(&key.as_str()) {
+        for dup in duplicates {
+            report_duplicate(&dup, problems);
+        }
+
+        let root = Path::Root;
+        let top = match outline {
+            Found::Object(top) => top,
+            other => {
+                problems.push(
+                    &root,
+                    format!(
+                        "expected an object with `entities` and `relations`, found {}",
+                        other.describe().unwrap_or_default()
+                    ),
+                );
+                return None;
+            }
+        };
+        let mut keys = top.keys;
+        keys.sort();
+        keys.dedup();
+        for key in &keys {
+            if !TOP_LEVEL_KEYS.contains(&&**key) {
                 problems.push(
                     &root.key(key),
                     format!(
@@ -327,64 +397,58 @@ impl<'s> Loader<'s> {
         }
 
         let entities_path = root.key("entities");
-        let entities = match top.get("entities") {
-            None | Some(Json::Null) => None,
-            Some(Json::Object(map)) => Some(map),
+        let types = match top.entities {
+            None | Some(Found::Null) => Vec::new(),
+            Some(Found::Object(types)) => types,
             Some(other) => {
                 problems.push(
                     &entities_path,
                     format!(
                         "expected an object from entity type to entities, found {}",
-                        describe_json(other)
+                        other.describe().unwrap_or_default()
                     ),
                 );
-                None
+                Vec::new()
             }
         };
 
-        // Pass 1: entity ids, so that references can be resolved in any order.
-        let mut typed: Vec<(EntityTypeId, &str, &serde_json::Map<String, Json>)> = Vec::new();
-        for (type_name, entities) in entities.into_iter().flatten() {
-            let path = entities_path.key(type_name);
-            let Some(ty) = self.entity_type(type_name) else {
-                problems.push(
-                    &path,
-                    format!(
-                        "unknown entity type `{type_name}` (the schema declares {}){}",
-                        list(self.schema.entities.iter().map(|e| e.name.as_str())),
-                        did_you_mean(
-                            type_name,
-                            self.schema.entities.iter().map(|e| e.name.as_str())
-                        )
-                    ),
-                );
-                continue;
+        // The ids of each type, numbered in id order.
+        let mut tables: Vec<(EntityTypeId, &str, Vec<&RawValue>)> = Vec::new();
+        let types = last_of_each(types, |t| &t.name);
+        for entry in &types {
+            let path = entities_path.key(&entry.name);
+            let (ty, found) = match &entry.table {
+                Some((ty, found)) => (*ty, found),
+                None => {
+                    let declared = || self.schema.entities.iter().map(|e| e.name.as_str());
+                    problems.push(
+                        &path,
+                        format!(
+                            "unknown entity type `{}` (the schema declares {}){}",
+                            entry.name,
+                            list(declared()),
+                            did_you_mean(&entry.name, declared())
+                        ),
+                    );
+                    continue;
+                }
             };
-            let Json::Object(entities) = entities else {
+            let Found::Object(entries) = found else {
                 problems.push(
                     &path,
                     format!(
                         "expected an object from id to attributes, found {}",
-                        describe_json(entities)
+                        found.describe().unwrap_or_default()
                     ),
                 );
                 continue;
             };
-            for id in entities.keys() {
-                let id = self.intern(id);
-                let (Some(ids), Some(index)) =
-                    (self.ids.get_mut(ty.index()), self.index.get_mut(ty.index()))
-                else {
-                    continue;
-                };
-                let Ok(idx) = u32::try_from(ids.len()) else {
-                    problems.push(&path, "too many entities of one type".into());
-                    return None;
-                };
-                ids.push(id.clone());
-                index.insert(id, idx);
+            if u32::try_from(entries.len()).is_err() {
+                problems.push(&path, "too many entities of one type".into());
+                return None;
             }
-            typed.push((ty, type_name, entities));
+            let raws = self.number_ids(ty, entries);
+            tables.push((ty, &entry.name, raws));
         }
 
         // Pass 2: attributes, into columns.
@@ -400,31 +464,64 @@ impl<'s> Loader<'s> {
                     .collect()
             })
             .collect();
-        for (ty, type_name, entities) in typed {
+        let mut slots = Vec::new();
+        for (ty, type_name, raws) in &tables {
             let type_path = entities_path.key(type_name);
-            let Some(table) = columns.get_mut(ty.index()) else {
+            let (Some(table), Some(entity_type)) = (
+                columns.get_mut(ty.index()),
+                self.schema.entities.get(ty.index()),
+            ) else {
                 continue;
             };
-            for (idx, (id, attrs)) in entities.iter().enumerate() {
-                self.load_entity(ty, table, idx, &type_path.key(id), attrs, problems);
+            // Pass 2 looks entities up in the index only: the ids are put back after.
+            let ids = self
+                .ids
+                .get_mut(ty.index())
+                .map(std::mem::take)
+                .unwrap_or_default();
+            for (idx, (id, raw)) in ids.iter().zip(raws).enumerate() {
+                let path = type_path.key(id);
+                let seed = EntitySeed {
+                    schema: self.schema,
+                    entity_type,
+                    loader: &mut self,
+                    columns: table,
+                    idx,
+                    path: &path,
+                    problems,
+                    slots: &mut slots,
+                };
+                if let Err(err) =
+                    seed.deserialize(&mut serde_json::Deserializer::from_str(raw.get()))
+                {
+                    let problem = slice_syntax_problem(text, raw.get(), &err);
+                    problems.push_rendered(problem.path, problem.message);
+                    return None;
+                }
+            }
+            if let Some(slot) = self.ids.get_mut(ty.index()) {
+                *slot = ids;
             }
         }
 
         // Relations.
         let relations_path = root.key("relations");
         let mut edges: Vec<Vec<(u32, u32)>> = vec![Vec::new(); self.schema.relations.len()];
-        match top.get("relations") {
-            None | Some(Json::Null) => {}
-            Some(Json::Object(map)) => {
-                for (name, list) in map {
-                    self.load_relation(name, list, &relations_path, &mut edges, problems);
+        match top.relations {
+            None | Some(Found::Null) => {}
+            Some(Found::Object(list)) => {
+                for (name, raw) in last_of_each(list, |(name, _)| name) {
+                    if !self.load_relation(&name, raw, text, &relations_path, &mut edges, problems)
+                    {
+                        return None;
+                    }
                 }
             }
             Some(other) => problems.push(
                 &relations_path,
                 format!(
                     "expected an object from relation name to a list of edges, found {}",
-                    describe_json(other)
+                    other.describe().unwrap_or_default()
                 ),
             ),
         }
@@ -461,85 +558,62 @@ impl<'s> Loader<'s> {
         })
     }
 
+    /// Numbers the ids of type `ty` in id order (as a parsed object's sorted keys would be),
+    /// interns them and indexes them; gives back each entity's text in that order. `entries`
+    /// are sorted by id; of a repeated id the last occurrence counts.
+    fn number_ids<'de>(
+        &mut self,
+        ty: EntityTypeId,
+        entries: &[(Cow<'de, str>, &'de RawValue)],
+    ) -> Vec<&'de RawValue> {
+        let mut live: Vec<&(Cow<'de, str>, &'de RawValue)> = Vec::with_capacity(entries.len());
+        for (i, entry) in entries.iter().enumerate() {
+            let next_is_same = entries.get(i + 1).is_some_and(|next| next.0 == entry.0);
+            if !next_is_same {
+                live.push(entry);
+            }
+        }
+        self.strings.reserve(live.len());
+        let mut ids = Vec::with_capacity(live.len());
+        let mut index = IdIndex::with_capacity_and_hasher(live.len(), Default::default());
+        let mut raws = Vec::with_capacity(live.len());
+        for (idx, (id, raw)) in (0u32..).zip(live) {
+            // The ids of a type are distinct and read before any attribute: most are new to
+            // the set of strings, so insert first (one probe) and look up only on a clash.
+            let new: Arc<str> = Arc::from(&**id);
+            let id = if self.strings.insert(Arc::clone(&new)) {
+                new
+            } else {
+                self.intern(id)
+            };
+            index.insert(Arc::clone(&id), idx);
+            ids.push(id);
+            raws.push(*raw);
+        }
+        if let (Some(slot_ids), Some(slot_index)) =
+            (self.ids.get_mut(ty.index()), self.index.get_mut(ty.index()))
+        {
+            *slot_ids = ids;
+            *slot_index = index;
+        }
+        raws
+    }
+
     fn entity_type(&self, name: &str) -> Option<EntityTypeId> {
         let i = self.schema.entities.iter().position(|e| e.name == name)?;
         Some(EntityTypeId(u32::try_from(i).ok()?))
     }
 
-    fn load_entity(
-        &mut self,
-        ty: EntityTypeId,
-        table: &mut [Vec<Value>],
-        idx: usize,
-        path: &Path<'_>,
-        attrs: &Json,
-        problems: &mut Problems,
-    ) {
-        let schema = self.schema;
-        let Some(entity_type) = schema.entities.get(ty.index()) else {
-            return;
-        };
-        let Json::Object(attrs) = attrs else {
-            problems.push(
-                path,
-                format!(
-                    "expected an object of attributes, found {}",
-                    describe_json(attrs)
-                ),
-            );
-            return;
-        };
-        for key in attrs.keys() {
-            if !entity_type.attrs.iter().any(|f| f.name == *key) {
-                problems.push(
-                    &path.key(key),
-                    format!(
-                        "unknown attribute `{key}` of `{}` (it has {}){}",
-                        entity_type.name,
-                        list(entity_type.attrs.iter().map(|f| f.name.as_str())),
-                        did_you_mean(key, entity_type.attrs.iter().map(|f| f.name.as_str()))
-                    ),
-                );
-            }
-        }
-        for (field, column) in entity_type.attrs.iter().zip(table.iter_mut()) {
-            let attr_path = path.key(&field.name);
-            let json = attrs.get(&field.name);
-            let value = match json {
-                None | Some(Json::Null) if field.ty.is_optional() => Some(Value::Absent),
-                None | Some(Json::Null) => {
-                    let null = if json.is_some() {
-                        " (`null` is only allowed for an optional attribute)"
-                    } else {
-                        ""
-                    };
-                    problems.push(
-                        &attr_path,
-                        format!(
-                            "missing attribute `{}` of `{}` (type `{}`){null}",
-                            field.name,
-                            entity_type.name,
-                            type_name(schema, &field.ty)
-                        ),
-                    );
-                    None
-                }
-                Some(json) => convert(schema, self, &field.ty, json, &attr_path, problems),
-            };
-            if let (Some(value), Some(slot)) = (value, column.get_mut(idx)) {
-                *slot = value;
-            }
-        }
-    }
-
+    /// Reads the edges of relation `name` from `raw`; `false` on a syntax error (pushed).
     fn load_relation(
         &mut self,
         name: &str,
-        json: &Json,
+        raw: &RawValue,
+        text: &str,
         relations_path: &Path<'_>,
         edges: &mut [Vec<(u32, u32)>],
         problems: &mut Problems,
-    ) {
+    ) -> bool {
         let schema = self.schema;
         let path = relations_path.key(name);
         let Some(r) = schema.relations.iter().position(|r| r.name == name) else {
@@ -551,66 +625,37 @@ impl<'s> Loader<'s> {
                     did_you_mean(name, schema.relations.iter().map(|r| r.name.as_str()))
                 ),
             );
-            return;
+            return true;
         };
         let (Some(relation), Some(out)) = (schema.relations.get(r), edges.get_mut(r)) else {
-            return;
+            return true;
         };
-        let Json::Array(list) = json else {
-            problems.push(
-                &path,
-                format!(
-                    "expected an array of edges like `[[\"from-id\", \"to-id\"]]`, found {}",
-                    describe_json(json)
-                ),
-            );
-            return;
+        let seed = RelationSeed {
+            schema,
+            relation,
+            loader: self,
+            path: &path,
+            out,
+            problems,
         };
-        out.reserve(list.len());
-        for (i, edge) in list.iter().enumerate() {
-            let edge_path = path.index(i);
-            let pair = match edge {
-                Json::Array(pair) => match pair.as_slice() {
-                    [a, b] => Some((a, b)),
-                    _ => None,
-                },
-                _ => None,
-            };
-            let Some((a, b)) = pair else {
-                problems.push(
-                    &edge_path,
-                    format!(
-                        "expected an edge `[from, to]` (an array of two ids), found {}",
-                        describe_json(edge)
-                    ),
-                );
-                continue;
-            };
-            let from = convert(
-                schema,
-                self,
-                &Type::Entity(relation.from),
-                a,
-                &edge_path.index(0),
-                problems,
-            );
-            let to = convert(
-                schema,
-                self,
-                &Type::Entity(relation.to),
-                b,
-                &edge_path.index(1),
-                problems,
-            );
-            if let (
-                Some(Value::Entity(EntityRef::Known { idx: from, .. })),
-                Some(Value::Entity(EntityRef::Known { idx: to, .. })),
-            ) = (from, to)
-            {
-                out.push((from, to));
+        match seed.deserialize(&mut serde_json::Deserializer::from_str(raw.get())) {
+            Ok(()) => true,
+            Err(err) => {
+                let problem = slice_syntax_problem(text, raw.get(), &err);
+                problems.push_rendered(problem.path, problem.message);
+                false
             }
         }
     }
+}
+
+/// The members of an object as a parsed object holds them: sorted by key, the last of a
+/// repeated key kept.
+fn last_of_each<T>(mut items: Vec<T>, key: impl Fn(&T) -> &str) -> Vec<T> {
+    items.reverse();
+    items.sort_by(|a, b| key(a).cmp(key(b)));
+    items.dedup_by(|later, kept| key(later) == key(kept));
+    items
 }
 
 /// Entity lookups for request validation, against a loaded store.

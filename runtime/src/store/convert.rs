@@ -67,6 +67,14 @@ impl Problems {
     pub(crate) fn is_empty(&self) -> bool {
         self.list.is_empty()
     }
+
+    /// Adds `other`'s problems after these, within the cap.
+    pub(crate) fn append(&mut self, other: Problems) {
+        for problem in other.list {
+            self.push_rendered(problem.path, problem.message);
+        }
+        self.omitted = self.omitted.saturating_add(other.omitted);
+    }
 }
 
 /// Writes the problems one per line (`sep` between them), then how many were left out.
@@ -446,30 +454,32 @@ pub(crate) fn parse_json(text: &str) -> Result<(Json, Vec<DuplicateKey>), Proble
     }
 }
 
-fn syntax_problem(err: &serde_json::Error) -> Problem {
+pub(crate) fn syntax_problem(err: &serde_json::Error) -> Problem {
+    syntax_problem_at(err, err.line(), err.column())
+}
+
+/// A syntax error as a problem, placed at `line`, `column` (where the error is in the whole
+/// document when `err` came from reading a part of it).
+pub(crate) fn syntax_problem_at(err: &serde_json::Error, line: usize, column: usize) -> Problem {
     let full = err.to_string();
     let suffix = format!(" at line {} column {}", err.line(), err.column());
     let what = full.strip_suffix(&suffix).unwrap_or(&full);
     Problem {
         path: String::new(),
-        message: format!(
-            "invalid JSON at line {}, column {}: {what}",
-            err.line(),
-            err.column()
-        ),
+        message: format!("invalid JSON at line {line}, column {column}: {what}"),
     }
 }
 
 /// The keys leading to the value being parsed (indices are irrelevant for duplicates of
 /// interest and are shown as `[i]`).
-enum Trail<'a> {
+pub(crate) enum Trail<'a> {
     Root,
     Key(&'a Trail<'a>, &'a str),
     Index(&'a Trail<'a>, usize),
 }
 
 impl Trail<'_> {
-    fn segments(&self) -> Vec<String> {
+    pub(crate) fn segments(&self) -> Vec<String> {
         let mut out = Vec::new();
         let mut at = self;
         loop {
@@ -490,9 +500,9 @@ impl Trail<'_> {
     }
 }
 
-struct Seed<'a> {
-    trail: &'a Trail<'a>,
-    duplicates: &'a RefCell<Vec<DuplicateKey>>,
+pub(crate) struct Seed<'a> {
+    pub(crate) trail: &'a Trail<'a>,
+    pub(crate) duplicates: &'a RefCell<Vec<DuplicateKey>>,
 }
 
 impl<'de> DeserializeSeed<'de> for Seed<'_> {

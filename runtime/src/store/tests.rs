@@ -672,3 +672,59 @@ fn big_estate_loads() {
         start.elapsed()
     );
 }
+
+/// The streaming loader keeps what a parsed document would hold when a key is repeated: the
+/// last value counts (a repeated type or `entities` member replaces the earlier one, ids
+/// included), and every repetition is reported.
+#[test]
+fn repeated_members_count_once_the_last_time() {
+    check_text_errors(
+        r#"{"entities": {"Identity": {"zed": {"name": 1}},
+                         "Identity": {"alice": {"name": "A", "privileged": false,
+                                                "groups": [], "level": 1}}},
+            "relations": {"reports_to": [["zed", "alice"]]}}"#,
+        &[
+            "entities: duplicate key `Identity`",
+            "relations.reports_to[0][0]: dangling reference: no `Identity` with id `zed` in \
+             the entities",
+        ],
+    );
+    check_text_errors(
+        r#"{"entities": {"Asset": {}}, "relations": {}, "entities": {"Identity": {
+              "bob": {"name": "B", "privileged": false, "groups": [], "level": 1},
+              "alice": {"name": 2, "privileged": false, "groups": [], "level": 1},
+              "alice": {"name": "A", "privileged": false, "groups": [], "level": "x"}}}}"#,
+        &[
+            "entities.Identity: duplicate `Identity` id `alice` (each id may appear once)",
+            "duplicate key `entities`",
+            "entities.Identity.alice.level: expected an integer, found the string `x`",
+        ],
+    );
+}
+
+/// A syntax error inside an entity (read as a slice of the text) is placed in the document,
+/// where a parse of the whole document places it.
+#[test]
+fn syntax_errors_inside_an_entity_name_the_document_line() {
+    for (text, expected) in [
+        (
+            "{\"entities\": {\"Identity\": {\n  \"alice\": {\"name\": \"A\", \"level\": 1e400}}}}",
+            "invalid JSON at line 2, column ",
+        ),
+        (
+            "{\"entities\": {\"Identity\": {\"alice\": {\"name\": \"\\ud800\"}}}}",
+            "invalid JSON at line 1, column ",
+        ),
+        (
+            "{\"relations\": {\"owns\": [[\"a\",\n\n   \"\\ud800\"]]}}",
+            "invalid JSON at line 3, column ",
+        ),
+    ] {
+        let whole = match parse_json(text) {
+            Ok(_) => panic!("parsed: {text}"),
+            Err(problem) => problem.to_string(),
+        };
+        assert!(whole.starts_with(expected), "{whole}");
+        check_text_errors(text, &[whole.as_str()]);
+    }
+}
