@@ -72,6 +72,12 @@ class Denied(WardError):
         self.action = action
         self.request = request
 
+    def __reduce__(self) -> Any:
+        # Rebuilt from what it was made of, so the message survives pickling (the default
+        # would rebuild it from the message alone, as if the message were the decision). The
+        # decision must itself pickle: a native ``ward.Decision`` does not.
+        return (type(self), (self.decision, self.action, self.request, str(self)))
+
     @property
     def errors(self) -> List[Any]:
         return list(self.decision.errors)
