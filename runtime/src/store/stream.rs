@@ -180,6 +180,38 @@ fn string(v: &str) -> String {
     format!("the string `{}`", clip(v))
 }
 
+/// The arms of a visitor for the scalars it does not want (booleans, numbers, strings): each
+/// describes the value as a "found …" text, binds it to `$found` and `self` to `$this`, and
+/// answers `Ok($answer)`. `null`, arrays and objects differ per visitor and are written out.
+macro_rules! found_scalars {
+    ($value:ty, |$this:ident, $found:ident| $answer:expr) => {
+        fn visit_bool<E>(self, v: bool) -> Result<$value, E> {
+            let ($this, $found) = (self, format!("`{v}`"));
+            Ok($answer)
+        }
+
+        fn visit_i64<E>(self, v: i64) -> Result<$value, E> {
+            let ($this, $found) = (self, number(v.into()));
+            Ok($answer)
+        }
+
+        fn visit_u64<E>(self, v: u64) -> Result<$value, E> {
+            let ($this, $found) = (self, number(v.into()));
+            Ok($answer)
+        }
+
+        fn visit_f64<E>(self, v: f64) -> Result<$value, E> {
+            let ($this, $found) = (self, f64_number(v));
+            Ok($answer)
+        }
+
+        fn visit_str<E>(self, v: &str) -> Result<$value, E> {
+            let ($this, $found) = (self, string(v));
+            Ok($answer)
+        }
+    };
+}
+
 /// Reads a value that should be an object through `S`, or says what it was instead (reading
 /// arrays and objects through the duplicate-reporting [`Seed`]).
 struct Shaped<'t, S> {
@@ -226,25 +258,7 @@ impl<'de, S: ObjectSeed<'de>> Visitor<'de> for Shaped<'_, S> {
         Ok(Found::Null)
     }
 
-    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Found::Other(format!("`{v}`")))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Found::Other(number(v.into())))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Found::Other(number(v.into())))
-    }
-
-    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(Found::Other(f64_number(v)))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Found::Other(string(v)))
-    }
+    found_scalars!(Self::Value, |_this, found| Found::Other(found));
 }
 
 /// Pass 1 over the whole document.
@@ -673,30 +687,7 @@ impl<'de> Visitor<'de> for EntitySeed<'_, '_> {
         Ok(())
     }
 
-    fn visit_bool<E>(self, v: bool) -> Result<(), E> {
-        self.not_an_object(format!("`{v}`"));
-        Ok(())
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<(), E> {
-        self.not_an_object(number(v.into()));
-        Ok(())
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<(), E> {
-        self.not_an_object(number(v.into()));
-        Ok(())
-    }
-
-    fn visit_f64<E>(self, v: f64) -> Result<(), E> {
-        self.not_an_object(f64_number(v));
-        Ok(())
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<(), E> {
-        self.not_an_object(string(v));
-        Ok(())
-    }
+    found_scalars!((), |this, found| this.not_an_object(found));
 }
 
 /// Converts one JSON value to a [`Value`] of type `ty` as it is read: the streaming form of
@@ -1037,30 +1028,7 @@ impl<'de> Visitor<'de> for RelationSeed<'_, '_> {
         Ok(())
     }
 
-    fn visit_bool<E>(self, v: bool) -> Result<(), E> {
-        self.not_an_array(format!("`{v}`"));
-        Ok(())
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<(), E> {
-        self.not_an_array(number(v.into()));
-        Ok(())
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<(), E> {
-        self.not_an_array(number(v.into()));
-        Ok(())
-    }
-
-    fn visit_f64<E>(self, v: f64) -> Result<(), E> {
-        self.not_an_array(f64_number(v));
-        Ok(())
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<(), E> {
-        self.not_an_array(string(v));
-        Ok(())
-    }
+    found_scalars!((), |this, found| this.not_an_array(found));
 }
 
 /// One edge `[from, to]`, read but not resolved.
@@ -1167,23 +1135,5 @@ impl<'de> Visitor<'de> for EdgeSeed {
         Ok(Edge::Not("`null`".into()))
     }
 
-    fn visit_bool<E>(self, v: bool) -> Result<Edge<'de>, E> {
-        Ok(Edge::Not(format!("`{v}`")))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<Edge<'de>, E> {
-        Ok(Edge::Not(number(v.into())))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<Edge<'de>, E> {
-        Ok(Edge::Not(number(v.into())))
-    }
-
-    fn visit_f64<E>(self, v: f64) -> Result<Edge<'de>, E> {
-        Ok(Edge::Not(f64_number(v)))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Edge<'de>, E> {
-        Ok(Edge::Not(string(v)))
-    }
+    found_scalars!(Edge<'de>, |_this, found| Edge::Not(found));
 }
