@@ -1554,16 +1554,21 @@ fn rejects_programs_that_cannot_run() {
     );
 }
 
-#[test]
-fn loading_entities_validates_then_swaps() {
-    let e1 = engine(vec![rule(
+/// An engine with one rule: members of Finance are denied.
+fn finance_denied() -> Engine {
+    engine(vec![rule(
         "finance",
         1,
         vec![is_finance()],
         EffectKind::Deny,
         None,
         None,
-    )]);
+    )])
+}
+
+#[test]
+fn loading_entities_validates_then_swaps() {
+    let e1 = finance_denied();
     assert_eq!(e1.decide(&request("alice")).decision, EffectKind::Deny);
     // A bad document is rejected and the old snapshot stays.
     let before = e1.store();
@@ -1596,14 +1601,7 @@ fn loading_entities_validates_then_swaps() {
 
 #[test]
 fn decide_request_uses_a_parsed_request() {
-    let e1 = engine(vec![rule(
-        "finance",
-        1,
-        vec![is_finance()],
-        EffectKind::Deny,
-        None,
-        None,
-    )]);
+    let e1 = finance_denied();
     let store = e1.store();
     let req = e1.parse_request(&request("alice")).unwrap();
     assert_eq!(e1.decide_request(&req), e1.decide(&request("alice")));
@@ -1668,14 +1666,7 @@ fn engine_is_send_and_sync_and_swaps_atomically() {
 #[test]
 fn decisions_go_on_while_an_estate_loads() {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-    let e1 = engine(vec![rule(
-        "finance",
-        1,
-        vec![is_finance()],
-        EffectKind::Deny,
-        None,
-        None,
-    )]);
+    let e1 = finance_denied();
     let mut doc = entities();
     for i in 0..20_000 {
         doc["entities"]["Asset"][format!("extra-{i:05}")] =
@@ -2111,14 +2102,7 @@ fn an_error_in_condition_and_message_is_listed_once() {
 /// frees snapshots, not by the decision that noticed the reload (nor leaked).
 #[test]
 fn a_replaced_snapshot_is_freed_off_the_deciding_thread() {
-    let e1 = engine(vec![rule(
-        "finance",
-        1,
-        vec![is_finance()],
-        EffectKind::Deny,
-        None,
-        None,
-    )]);
+    let e1 = finance_denied();
     e1.load_entities_json(&entities()).unwrap();
     // This thread's view now holds the first snapshot.
     assert_eq!(e1.decide(&request("alice")).decision, EffectKind::Deny);
