@@ -431,15 +431,23 @@ fn load_in_child_once(n: usize) -> Result<Load, String> {
     })
 }
 
+/// For the single-purpose modes: `files` compiled, the estate of scale `scale` generated and
+/// its JSON text loaded into an engine of `kind`.
+fn loaded(files: &[(String, String)], scale: usize, kind: EngineKind) -> (Estate, String, Engine) {
+    let program = scenario::compile(files).unwrap_or_else(|e| panic!("{e}"));
+    let estate = Estate::generate(scale, ESTATE_SEED);
+    let text = estate.to_json();
+    let (engine, _) = engine(&program, kind).unwrap_or_else(|e| panic!("{e}"));
+    engine
+        .load_entities_str(&text)
+        .unwrap_or_else(|e| panic!("{e}"));
+    (estate, text, engine)
+}
+
 /// Only decides (N = 1, 200,000 requests, 5 passes) with one engine: a target for a profiler
 /// (`perf record … --decide-only jit`).
 fn decide_only(kind: EngineKind) {
-    let program = scenario::compile(&scenario::files()).unwrap_or_else(|e| panic!("{e}"));
-    let estate = Estate::generate(1, ESTATE_SEED);
-    let (engine, _) = engine(&program, kind).unwrap_or_else(|e| panic!("{e}"));
-    engine
-        .load_entities_str(&estate.to_json())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (estate, _, engine) = loaded(&scenario::files(), 1, kind);
     let specs = requests::generate(&estate, 200_000, REQUEST_SEED);
     let parsed = parse_all(&engine, &estate, &specs);
     let start = Instant::now();
@@ -519,13 +527,7 @@ fn threads(engine: &Engine, text: &str, warm: &[Request], parsed: &[Request]) ->
 
 /// `--threads`: only the two-thread measurement (N = 1, 250,000 requests), printed.
 fn threads_only() {
-    let program = scenario::compile(&scenario::files()).unwrap_or_else(|e| panic!("{e}"));
-    let estate = Estate::generate(1, ESTATE_SEED);
-    let text = estate.to_json();
-    let (engine, _) = engine(&program, EngineKind::Jit).unwrap_or_else(|e| panic!("{e}"));
-    engine
-        .load_entities_str(&text)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (estate, text, engine) = loaded(&scenario::files(), 1, EngineKind::Jit);
     let specs = requests::generate(&estate, CHUNK, REQUEST_SEED);
     let warm_specs = requests::generate(&estate, WARM_REQUESTS, REQUEST_SEED ^ WARM_SEED);
     let parsed = parse_all(&engine, &estate, &specs);
@@ -592,12 +594,7 @@ fn callgrind(which: &str, n: usize, scale: usize) {
     } else {
         scenario::subset_files()
     };
-    let program = scenario::compile(&files).unwrap_or_else(|e| panic!("{e}"));
-    let estate = Estate::generate(scale, ESTATE_SEED);
-    let (engine, _) = engine(&program, EngineKind::Jit).unwrap_or_else(|e| panic!("{e}"));
-    engine
-        .load_entities_str(&estate.to_json())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (estate, _, engine) = loaded(&files, scale, EngineKind::Jit);
     let stream = |seed: u64| -> Vec<RequestSpec> {
         requests::generate(&estate, n * 4, seed)
             .into_iter()
