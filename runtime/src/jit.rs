@@ -7,7 +7,8 @@
 //! condition, or the condition that failed); deciding runs mode 0 of the action's chunks in
 //! order. Mode 1 evaluates the message holes of one rule and mode 2 its approvers, emitting
 //! their values for the shared renderer. The program's default
-//! approvers get a function of their own. Everything an expression does is native code or a call
+//! approvers get a function of their own, and so does the miss path of each memoized
+//! expression (see [`lower`]), which every rule reading the memo calls. Everything an expression does is native code or a call
 //! into the `extern "C"` helpers of [`rt`] (registered as JIT symbols); nothing falls back to the
 //! interpreter, and a program that cannot be compiled is an error of `Engine::new`.
 //!
@@ -338,6 +339,7 @@ pub(crate) fn compile(compiled: &Compiled) -> Result<Code, JitError> {
         module.clear_context(&mut cctx);
         default_id = Some(id);
     }
+    pending.append(&mut shared.functions);
     let parallel = sizes.iter().sum::<usize>() >= PARALLEL_NODES;
     let machine = machine_code(module.isa(), pending, parallel)?;
     for (id, m) in machine {

@@ -6,7 +6,10 @@
 //! are handles passed to the `extern "C"` helpers of [`super::rt`]. Control flow (`and`, `or`,
 //! `if`, `??`, quantifiers, filters) is native branching and loops; arithmetic is checked with
 //! the overflow flags of `sadd_overflow`/`ssub_overflow`/`smul_overflow`; user and stdlib
-//! functions are inlined (calls never recurse). A failing helper sets the context's error flag,
+//! functions are inlined (calls never recurse), except that a memoized expression is computed
+//! on a miss by a native function of its own, built once per memo (the IR of an expression that
+//! many rules share, such as a function of the rule's target, is compiled once rather than in
+//! every rule). A failing helper sets the context's error flag,
 //! which native code tests after the call and then leaves through the current error block.
 //! This module knows the IR and Cranelift, not decisions, the store or requests.
 
@@ -15,11 +18,12 @@ use std::sync::Arc;
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    AbiParam, Block, BlockArg, FuncRef, InstBuilder, MemFlagsData, Signature, Value, types,
+    AbiParam, Block, BlockArg, ExtFuncData, ExternalName, FuncRef, Function, InstBuilder,
+    MemFlagsData, Signature, UserExternalName, UserFuncName, Value, types,
 };
-use cranelift_frontend::FunctionBuilder;
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::JITModule;
-use cranelift_module::{FuncId, Module};
+use cranelift_module::{FuncId, Linkage, Module};
 use ward_ir::{BinOp, Builtin, EntityTypeId, Expr, ExprKind, Program, Type};
 
 use super::JitError;
@@ -151,6 +155,17 @@ pub struct RuleStats {
     pub inlined_calls: usize,
 }
 
+impl RuleStats {
+    /// Adds the counts of `other` (a body counted in this rule).
+    fn add(&mut self, other: &RuleStats) {
+        self.native_ops += other.native_ops;
+        self.inlined_calls += other.inlined_calls;
+        for (name, n) in &other.runtime_calls {
+            *self.runtime_calls.entry(name).or_insert(0) += n;
+        }
+    }
+}
+
 /// A user-facing name of a helper, for statistics.
 fn stat_name(h: H) -> &'static str {
     match h {
@@ -200,6 +215,12 @@ pub(crate) struct Shared<'p> {
     text_index: HashMap<String, usize>,
     /// What each function's body depends on, once computed.
     fn_deps: HashMap<usize, Deps>,
+    /// Per memo (by number), the native function that computes and stores its value on a
+    /// miss, and the statistics of its body (counted in every rule that reads the memo, as if
+    /// the body were inlined there).
+    miss_functions: HashMap<usize, (FuncId, RuleStats)>,
+    /// The functions built besides the actions' (memo misses), to be compiled with them.
+    pub(crate) functions: Vec<(FuncId, Function)>,
     /// Statistics of the rule being lowered, when they are being recorded.
     pub(crate) stats: Option<RuleStats>,
 }
@@ -229,6 +250,8 @@ impl<'p> Shared<'p> {
             column_index: HashMap::new(),
             request_index: HashMap::new(),
             fn_deps: HashMap::new(),
+            miss_functions: HashMap::new(),
+            functions: Vec::new(),
             stats: None,
         }
     }
@@ -559,6 +582,16 @@ pub(crate) fn helper_signature(module: &JITModule, n: usize) -> Signature {
     sig
 }
 
+/// The signature of a memo's miss function: the context pointer and an entity index, returning
+/// the value.
+fn miss_signature(module: &JITModule) -> Signature {
+    let mut sig = module.make_signature();
+    sig.params.push(AbiParam::new(types::I64));
+    sig.params.push(AbiParam::new(types::I64));
+    sig.returns.push(AbiParam::new(types::I64));
+    sig
+}
+
 /// The entity a memoized expression depends on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Root {
@@ -610,6 +643,11 @@ pub(crate) struct Lower<'a, 'b, 'p> {
     frame: Vec<Option<Nv>>,
     /// For each rule argument, the slot holding the action field it reads.
     arg_slots: Vec<usize>,
+    /// In a memo's miss function whose entity is a rule argument: that argument and the
+    /// parameter holding the entity (the body reads no other argument).
+    arg_param: Option<(u32, Value)>,
+    /// The memo miss functions this function calls, by their id.
+    miss_refs: HashMap<FuncId, FuncRef>,
 }
 
 impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
@@ -629,6 +667,8 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
             err_target,
             frame: Vec::new(),
             arg_slots: Vec::new(),
+            arg_param: None,
+            miss_refs: HashMap::new(),
         }
     }
 
@@ -983,13 +1023,7 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
     /// The native index of the entity a memo depends on.
     fn root_value(&mut self, root: Root) -> Result<Value, JitError> {
         match root {
-            Root::Arg(i) => {
-                let slot = *self
-                    .arg_slots
-                    .get(i as usize)
-                    .ok_or_else(|| internal("rule argument out of range"))?;
-                Ok(self.slot(slot, &Type::Bool)?.v)
-            }
+            Root::Arg(i) => Ok(self.arg(i, &Type::Bool)?.v),
             Root::Local(id) => Ok(self
                 .frame
                 .get(id as usize)
@@ -1050,15 +1084,109 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
             self.b.ins().jump(done, &[v.into()]);
         }
         self.b.switch_to_block(miss);
-        let before = self.steps_left();
-        let v = self.compute(e)?.v;
-        let after = self.steps_left();
-        let cost = self.b.ins().isub(before, after);
-        let m = self.iconst(m as i64);
-        self.call(H::MemoPut, &[m, idx, v, cost])?;
-        self.b.ins().jump(done, &[v.into()]);
+        let f = self.miss_function(e, root, m)?;
+        let inst = self.b.ins().call(f, &[self.ctx, idx]);
+        let v = self
+            .b
+            .inst_results(inst)
+            .first()
+            .copied()
+            .ok_or_else(|| internal("memo function without result"))?;
+        let err = self.load_ctx(rt::OFF_ERR);
+        self.b
+            .ins()
+            .brif(err, self.err_target, &[], done, &[v.into()]);
         self.b.switch_to_block(done);
         Ok(out)
+    }
+
+    /// The function `fn(ctx, entity) -> value` that computes memo `m` (expression `e` of
+    /// entity `root`) for an entity, spending its steps, and stores it with what it cost; on
+    /// failure it returns with the error pending in the context. Built the first time a rule
+    /// reads the memo, shared by every later one: the compile time of a function used by many
+    /// rules is paid once. Its body's statistics count in every rule that reads the memo.
+    fn miss_function(&mut self, e: &Expr, root: Root, m: usize) -> Result<FuncRef, JitError> {
+        let id = match self.shared.miss_functions.get(&m) {
+            Some((id, body)) => {
+                let (id, body) = (*id, body.clone());
+                if let Some(s) = &mut self.shared.stats {
+                    s.add(&body);
+                }
+                id
+            }
+            None => self.build_miss_function(e, root, m)?,
+        };
+        if let Some(f) = self.miss_refs.get(&id) {
+            return Ok(*f);
+        }
+        let sig = self.b.import_signature(miss_signature(self.module));
+        let name = self
+            .b
+            .func
+            .declare_imported_user_function(UserExternalName::new(0, id.as_u32()));
+        // Not colocated: the functions of a module are not known to lie within 2 GiB of each
+        // other, so the call goes through the function's absolute address.
+        let f = self.b.import_function(ExtFuncData {
+            name: ExternalName::user(name),
+            signature: sig,
+            colocated: false,
+            patchable: false,
+        });
+        self.miss_refs.insert(id, f);
+        Ok(f)
+    }
+
+    fn build_miss_function(&mut self, e: &Expr, root: Root, m: usize) -> Result<FuncId, JitError> {
+        let sig = miss_signature(self.module);
+        let id = self
+            .module
+            .declare_function(&format!("memo_{m}"), Linkage::Local, &sig)
+            .map_err(|e| JitError::Codegen(e.to_string()))?;
+        let mut func = Function::with_name_signature(UserFuncName::user(0, id.as_u32()), sig);
+        let mut fctx = FunctionBuilderContext::new();
+        let frontend = self.module.target_config();
+        // The body's statistics are counted on their own, then added to the rule's.
+        let outer = self.shared.stats.replace(RuleStats::default());
+        let built = (|| {
+            let mut b = FunctionBuilder::new(&mut func, &mut fctx);
+            let entry = b.create_block();
+            b.append_block_params_for_function_params(entry);
+            b.switch_to_block(entry);
+            let (ctx, idx) = match b.block_params(entry) {
+                [c, i] => (*c, *i),
+                _ => return Err(internal("memo function parameters")),
+            };
+            let fail = b.create_block();
+            let mut l = Lower::new(b, &mut *self.module, &mut *self.shared, ctx, fail);
+            match root {
+                Root::Arg(i) => l.arg_param = Some((i, idx)),
+                Root::Local(r) => {
+                    l.frame = vec![None; r as usize + 1];
+                    l.bind(r as usize, Nv::plain(idx))?;
+                }
+            }
+            let before = l.steps_left();
+            let v = l.compute(e)?.v;
+            let after = l.steps_left();
+            let cost = l.b.ins().isub(before, after);
+            let mc = l.iconst(m as i64);
+            l.call(H::MemoPut, &[mc, idx, v, cost])?;
+            l.b.ins().return_(&[v]);
+            l.b.switch_to_block(fail);
+            let zero = l.iconst(0);
+            l.b.ins().return_(&[zero]);
+            l.b.seal_all_blocks();
+            l.b.finalize(frontend);
+            Ok(())
+        })();
+        let body = std::mem::replace(&mut self.shared.stats, outer).unwrap_or_default();
+        built?;
+        if let Some(s) = &mut self.shared.stats {
+            s.add(&body);
+        }
+        self.shared.miss_functions.insert(m, (id, body));
+        self.shared.functions.push((id, func));
+        Ok(id)
     }
 
     /// Lowers `e` itself (its sub-expressions may be memoized).
@@ -1115,13 +1243,7 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
                 self.shared.native_op();
                 Ok(Nv::plain(self.load_ctx(rt::OFF_NOW)))
             }
-            ExprKind::Arg(i) => {
-                let slot = *self
-                    .arg_slots
-                    .get(*i as usize)
-                    .ok_or_else(|| internal("rule argument out of range"))?;
-                self.slot(slot, &e.ty)
-            }
+            ExprKind::Arg(i) => self.arg(*i, &e.ty),
             ExprKind::Context(i) => {
                 if *i as usize >= self.shared.program.schema.context.len() {
                     return Err(internal("context field out of range"));
@@ -1362,6 +1484,22 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
                 Ok(Nv::plain(self.call(H::LocalTime, &[tz, part, t])?))
             }
         }
+    }
+
+    /// Rule argument `i` of static type `ty`: its request slot, or the parameter of a memo's
+    /// miss function that holds it.
+    fn arg(&mut self, i: u32, ty: &Type) -> Result<Nv, JitError> {
+        if let Some((a, v)) = self.arg_param
+            && a == i
+        {
+            self.shared.native_op();
+            return Ok(Nv::plain(v));
+        }
+        let slot = *self
+            .arg_slots
+            .get(i as usize)
+            .ok_or_else(|| internal("rule argument out of range"))?;
+        self.slot(slot, ty)
     }
 
     /// A request slot: `[present, payload]` at `slots + 16 * slot`.
