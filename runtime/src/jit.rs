@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use cranelift_codegen::Context;
 use cranelift_codegen::control::ControlPlane;
-use cranelift_codegen::ir::{AbiParam, Function, InstBuilder, MemFlagsData, types};
+use cranelift_codegen::ir::{AbiParam, Function, InstBuilder, JumpTableData, MemFlagsData, types};
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Switch};
@@ -320,15 +320,13 @@ pub(crate) fn compile(compiled: &Compiled) -> Result<Code, JitError> {
                 .block_params(entry)
                 .first()
                 .ok_or_else(|| JitError::Codegen("no context parameter".into()))?;
-            let fail = b.create_block();
-            let mut l = lower::Lower::new(b, module, &mut shared, ctx, fail);
+            let exit = lower::Exit::returning(&mut b);
+            let mut l = lower::Lower::new(b, module, &mut shared, ctx, exit);
             l.enter_rule(compiled.default_locals, Vec::new());
             l.emit(expr)?;
             let zero = l.b.ins().iconst(types::I64, 0);
             l.b.ins().return_(&[zero]);
-            l.b.switch_to_block(fail);
-            let one = l.b.ins().iconst(types::I64, 1);
-            l.b.ins().return_(&[one]);
+            l.fill_returning_exit(exit, 1)?;
             l.b.seal_all_blocks();
             l.b.finalize(frontend);
         }
@@ -520,8 +518,47 @@ fn action_body(
     let dispatch = b.create_block();
     b.ins().brif(mode, dispatch, &[], conds, &[]);
     b.switch_to_block(conds);
+    // One failure exit for every condition of the chunk: `fail(site)` records the pending
+    // error as the rule's, writes its outcome and goes on with the next rule; `raise(code,
+    // site)` raises an error first. A site is `k * stride + j` for condition `j` of the
+    // chunk's rule `k`.
+    let n = planned_rules.len();
+    let mut most = 0usize;
+    for planned in planned_rules {
+        let rule = program
+            .rules
+            .get(planned.rule)
+            .ok_or_else(|| JitError::Unsupported("rule out of range".into()))?;
+        most = most.max(rule.conditions.len());
+    }
+    let stride = most + 1;
+    let too_many = || JitError::Unsupported("too many conditions for one function".into());
+    if n.checked_mul(stride)
+        .and_then(|x| i64::try_from(x).ok())
+        .is_none()
+    {
+        return Err(too_many());
+    }
     let fail = b.create_block();
-    let mut l = lower::Lower::new(b, module, shared, ctx, fail);
+    b.append_block_param(fail, types::I64);
+    let raise = b.create_block();
+    b.append_block_param(raise, types::I64);
+    b.append_block_param(raise, types::I64);
+    // The start of each rule's conditions, then the end of the chunk.
+    let starts: Vec<_> = (0..=n).map(|_| b.create_block()).collect();
+    let start_of = |k: usize| {
+        starts
+            .get(k)
+            .copied()
+            .ok_or_else(|| JitError::Codegen("rule start out of range".into()))
+    };
+    b.ins().jump(start_of(0)?, &[]);
+    let exit = lower::Exit {
+        fail,
+        raise,
+        site: None,
+    };
+    let mut l = lower::Lower::new(b, module, shared, ctx, exit);
     let rule_stats = |l: &mut lower::Lower<'_, '_, '_>, r: usize, start: bool| {
         let shared = l.shared();
         if start {
@@ -533,7 +570,7 @@ fn action_body(
     let mut rule_stats = rule_stats;
     // Per planned rule: (position, rule index) for the dispatch part.
     let mut parts = Vec::new();
-    for (ri, planned) in range.clone().zip(planned_rules) {
+    for (k, (ri, planned)) in range.clone().zip(planned_rules).enumerate() {
         let rule = program
             .rules
             .get(planned.rule)
@@ -548,81 +585,131 @@ fn action_body(
             .map(|f| n_context + *f as usize)
             .collect();
         l.enter_rule(rule.n_locals, arg_slots.clone());
+        l.b.switch_to_block(start_of(k)?);
+        // The rule's outcome, written once: 0 all conditions held, `1 + j` condition `j` was
+        // false.
         let end = l.b.create_block();
+        let outcome = l.b.append_block_param(end, types::I64);
         let offset = i32::try_from(ri * 8)
             .map_err(|_| JitError::Unsupported("too many rules for one action".into()))?;
         for (j, c) in rule.conditions.iter().enumerate() {
-            let err = l.b.create_block();
-            l.err_target = err;
+            l.exit.site = Some((k * stride + j) as i64);
             let v = l.bool_expr(&c.expr)?;
             let next = l.b.create_block();
-            let false_block = l.b.create_block();
-            l.b.ins().brif(v, next, &[], false_block, &[]);
-            let j = j as i64;
-            l.b.switch_to_block(false_block);
-            let out = l.load_ctx(rt::OFF_OUTCOMES);
-            let code = l.b.ins().iconst(types::I64, 1 + j);
-            l.b.ins().store(MemFlagsData::trusted(), code, out, offset);
-            l.b.ins().jump(end, &[]);
-            l.b.switch_to_block(err);
-            let r = l.b.ins().iconst(types::I64, ri as i64);
-            l.call(lower::H::RuleError, &[r])?;
-            let out = l.load_ctx(rt::OFF_OUTCOMES);
-            let code = l.b.ins().iconst(types::I64, -(1 + j));
-            l.b.ins().store(MemFlagsData::trusted(), code, out, offset);
-            l.b.ins().jump(end, &[]);
+            let code = l.b.ins().iconst(types::I64, 1 + j as i64);
+            l.b.ins().brif(v, next, &[], end, &[code.into()]);
             l.b.switch_to_block(next);
         }
-        let out = l.load_ctx(rt::OFF_OUTCOMES);
+        l.exit.site = None;
         let zero = l.b.ins().iconst(types::I64, 0);
-        l.b.ins().store(MemFlagsData::trusted(), zero, out, offset);
-        l.b.ins().jump(end, &[]);
+        l.b.ins().jump(end, &[zero.into()]);
         l.b.switch_to_block(end);
+        let out = l.load_ctx(rt::OFF_OUTCOMES);
+        l.b.ins()
+            .store(MemFlagsData::trusted(), outcome, out, offset);
+        l.b.ins().jump(start_of(k + 1)?, &[]);
         if record {
             rule_stats(&mut l, planned.rule, false);
         }
         parts.push((ri, planned.rule, arg_slots, record));
     }
+    l.b.switch_to_block(start_of(n)?);
     let zero = l.b.ins().iconst(types::I64, 0);
     l.b.ins().return_(&[zero]);
+    // The failure exits: outcome `-(1 + j)` for the rule at position `first + k`, then the
+    // conditions of the rule after it.
+    l.b.switch_to_block(raise);
+    let (code, site) = match l.b.block_params(raise) {
+        [c, s] => (*c, *s),
+        _ => return Err(JitError::Codegen("raise exit parameters".into())),
+    };
+    l.call(lower::H::Raise, &[code])?;
+    l.b.ins().jump(fail, &[site.into()]);
+    l.b.switch_to_block(fail);
+    let site =
+        *l.b.block_params(fail)
+            .first()
+            .ok_or_else(|| JitError::Codegen("failure exit parameters".into()))?;
+    let k = l.b.ins().udiv_imm_u(site, stride as i64);
+    let j = l.b.ins().urem_imm_u(site, stride as i64);
+    let pos = l.b.ins().iadd_imm_s(k, range.start as i64);
+    l.call(lower::H::RuleError, &[pos])?;
+    let minus = l.b.ins().ineg(j);
+    let code = l.b.ins().iadd_imm_s(minus, -1);
+    let out = l.load_ctx(rt::OFF_OUTCOMES);
+    let offset = l.b.ins().ishl_imm_u(pos, 3);
+    let addr = l.b.ins().iadd(out, offset);
+    l.b.ins().store(MemFlagsData::trusted(), code, addr, 0);
+    let table: Vec<_> = starts
+        .iter()
+        .skip(1)
+        .map(|block| l.b.func.dfg.block_call(*block, &[]))
+        .collect();
+    let default = l.b.func.dfg.block_call(start_of(n)?, &[]);
+    let jt = l.b.create_jump_table(JumpTableData::new(default, &table));
+    let k32 = l.b.ins().ireduce(types::I32, k);
+    l.b.ins().br_table(k32, jt);
 
-    // Modes 1 (message) and 2 (approvers): one entry per rule that has them.
+    // Modes 1 (message) and 2 (approvers): one entry per rule that has them. Rules whose
+    // bodies are the same code (the same expressions over the same request slots, such as
+    // rules written from one template) share one body.
     l.b.switch_to_block(dispatch);
-    let ret_err = l.b.create_block();
+    let returning = lower::Exit::returning(&mut l.b);
     let nothing = l.b.create_block();
     let key = {
         let shifted = l.b.ins().ishl_imm_u(mode, 32);
         l.b.ins().bor(shifted, rule)
     };
     let mut switch = Switch::new();
-    let mut bodies = Vec::new();
+    let mut bodies: Vec<SharedBody<'_>> = Vec::new();
+    let mut by_key: HashMap<String, usize> = HashMap::new();
     for (ri, r, arg_slots, record) in parts {
         let Some(rule) = program.rules.get(r) else {
             continue;
         };
-        if let Some(message) = &rule.message {
-            let block = l.b.create_block();
-            switch.set_entry((1u128 << 32) | ri as u128, block);
-            bodies.push((block, r, arg_slots.clone(), record, Body::Message(message)));
-        }
-        if rule.effect.kind == EffectKind::RequireApproval
-            && let Some(expr) = &rule.effect.approvers
-        {
-            let block = l.b.create_block();
-            switch.set_entry((2u128 << 32) | ri as u128, block);
-            bodies.push((block, r, arg_slots, record, Body::Approvers(expr)));
+        let approvers = match (&rule.effect.kind, &rule.effect.approvers) {
+            (EffectKind::RequireApproval, Some(expr)) => Some(expr),
+            _ => None,
+        };
+        let entries = [
+            (1u128, rule.message.as_ref().map(Body::Message)),
+            (2u128, approvers.map(Body::Approvers)),
+        ];
+        for (mode, body) in entries {
+            let Some(body) = body else {
+                continue;
+            };
+            let body_key = format!("{mode}|{arg_slots:?}|{}|{}", rule.n_locals, body.key());
+            let k = match by_key.get(&body_key) {
+                Some(k) => *k,
+                None => {
+                    bodies.push(SharedBody {
+                        block: l.b.create_block(),
+                        n_locals: rule.n_locals,
+                        arg_slots: arg_slots.clone(),
+                        body,
+                        recorded_by: Vec::new(),
+                    });
+                    by_key.insert(body_key, bodies.len() - 1);
+                    bodies.len() - 1
+                }
+            };
+            if let Some(shared_body) = bodies.get_mut(k) {
+                switch.set_entry((mode << 32) | ri as u128, shared_body.block);
+                if record {
+                    shared_body.recorded_by.push(r);
+                }
+            }
         }
     }
     switch.emit(&mut l.b, key, nothing);
-    l.err_target = ret_err;
-    for (block, r, arg_slots, record, body) in bodies {
-        l.b.switch_to_block(block);
-        if record {
-            rule_stats(&mut l, r, true);
-        }
-        let n_locals = program.rules.get(r).map_or(0, |x| x.n_locals);
-        l.enter_rule(n_locals, arg_slots);
-        match body {
+    l.exit = returning;
+    for body in bodies {
+        l.b.switch_to_block(body.block);
+        // The body's statistics count in every rule that runs it.
+        l.shared().stats = Some(RuleStats::default());
+        l.enter_rule(body.n_locals, body.arg_slots);
+        match body.body {
             Body::Message(m) => {
                 for part in &m.parts {
                     if let MessagePart::Expr(e) = part {
@@ -632,8 +719,11 @@ fn action_body(
             }
             Body::Approvers(e) => l.emit(e)?,
         }
-        if record {
-            rule_stats(&mut l, r, false);
+        let counted = l.shared().stats.take().unwrap_or_default();
+        for r in body.recorded_by {
+            if let Some(s) = stats.get_mut(r) {
+                s.add(&counted);
+            }
         }
         let zero = l.b.ins().iconst(types::I64, 0);
         l.b.ins().return_(&[zero]);
@@ -643,16 +733,10 @@ fn action_body(
             *slot = true;
         }
     }
-    l.b.switch_to_block(ret_err);
-    let one = l.b.ins().iconst(types::I64, 1);
-    l.b.ins().return_(&[one]);
+    l.fill_returning_exit(returning, 1)?;
     l.b.switch_to_block(nothing);
     let two = l.b.ins().iconst(types::I64, 2);
     l.b.ins().return_(&[two]);
-    // The mode-0 error block is only a placeholder target before the first condition.
-    l.b.switch_to_block(fail);
-    let one = l.b.ins().iconst(types::I64, 1);
-    l.b.ins().return_(&[one]);
     l.b.seal_all_blocks();
     l.b.finalize(frontend);
     Ok(())
@@ -661,4 +745,33 @@ fn action_body(
 enum Body<'p> {
     Message(&'p ward_ir::Message),
     Approvers(&'p ward_ir::Expr),
+}
+
+impl Body<'_> {
+    /// Equal for bodies that lower to the same code (given the same slots).
+    fn key(&self) -> String {
+        match self {
+            Body::Message(m) => {
+                let mut key = String::from("message");
+                for part in &m.parts {
+                    if let MessagePart::Expr(e) = part {
+                        key.push('|');
+                        key.push_str(&lower::expr_key(e));
+                    }
+                }
+                key
+            }
+            Body::Approvers(e) => format!("approvers|{}", lower::expr_key(e)),
+        }
+    }
+}
+
+/// A message or approvers body of a chunk's function, with the rules that run it.
+struct SharedBody<'p> {
+    block: cranelift_codegen::ir::Block,
+    n_locals: u32,
+    arg_slots: Vec<usize>,
+    body: Body<'p>,
+    /// The rules (by index) whose statistics are being recorded that run this body.
+    recorded_by: Vec<usize>,
 }

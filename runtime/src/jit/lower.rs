@@ -157,7 +157,7 @@ pub struct RuleStats {
 
 impl RuleStats {
     /// Adds the counts of `other` (a body counted in this rule).
-    fn add(&mut self, other: &RuleStats) {
+    pub(crate) fn add(&mut self, other: &RuleStats) {
         self.native_ops += other.native_ops;
         self.inlined_calls += other.inlined_calls;
         for (name, n) in &other.runtime_calls {
@@ -440,7 +440,7 @@ fn collect_deps(e: &Expr, calls: &mut Vec<usize>) -> Deps {
 /// of a memo): every node in preorder, with its type and payload, each kind having a fixed
 /// number of children or saying how many. Built with an explicit stack, so that a deep
 /// expression costs no stack (the derived `Debug` recurses).
-fn expr_key(e: &Expr) -> String {
+pub(crate) fn expr_key(e: &Expr) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     e.visit(|x| {
@@ -631,6 +631,32 @@ fn internal(what: &str) -> JitError {
     JitError::Unsupported(format!("{what} (the program did not verify?)"))
 }
 
+/// Where the code being lowered leaves to when it fails: `fail` (with the error pending in the
+/// context) or `raise` (which takes one of `rt::RAISE_MESSAGES` and raises it first). Both are
+/// shared by every failure point they serve; when `site` is set, it is passed to them as their
+/// last argument (which condition of which rule failed).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Exit {
+    pub(crate) fail: Block,
+    pub(crate) raise: Block,
+    pub(crate) site: Option<i64>,
+}
+
+impl Exit {
+    /// The blocks of an exit that returns from the function (filled by
+    /// [`Lower::fill_returning_exit`]).
+    pub(crate) fn returning(b: &mut FunctionBuilder<'_>) -> Exit {
+        let fail = b.create_block();
+        let raise = b.create_block();
+        b.append_block_param(raise, types::I64);
+        Exit {
+            fail,
+            raise,
+            site: None,
+        }
+    }
+}
+
 /// Lowers the expressions of one native function.
 pub(crate) struct Lower<'a, 'b, 'p> {
     pub(crate) b: FunctionBuilder<'b>,
@@ -638,8 +664,8 @@ pub(crate) struct Lower<'a, 'b, 'p> {
     shared: &'a mut Shared<'p>,
     refs: HashMap<H, FuncRef>,
     ctx: Value,
-    /// Where a failure leaves to (the pending error is in the context).
-    pub(crate) err_target: Block,
+    /// Where a failure leaves to.
+    pub(crate) exit: Exit,
     frame: Vec<Option<Nv>>,
     /// For each rule argument, the slot holding the action field it reads.
     arg_slots: Vec<usize>,
@@ -656,7 +682,7 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
         module: &'a mut JITModule,
         shared: &'a mut Shared<'p>,
         ctx: Value,
-        err_target: Block,
+        exit: Exit,
     ) -> Self {
         Lower {
             b,
@@ -664,7 +690,7 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
             shared,
             refs: HashMap::new(),
             ctx,
-            err_target,
+            exit,
             frame: Vec::new(),
             arg_slots: Vec::new(),
             arg_param: None,
@@ -730,22 +756,52 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
         if fallible {
             let err = self.load_ctx(rt::OFF_ERR);
             let ok = self.b.create_block();
-            self.b.ins().brif(err, self.err_target, &[], ok, &[]);
+            self.branch_failed(err, ok, &[]);
             self.b.switch_to_block(ok);
         }
         Ok(result)
     }
 
-    /// Leaves through the error block with one of `rt::RAISE_MESSAGES` when `cond` holds.
+    /// Ends the current block: to the failure exit when `err` (the context's error flag) is
+    /// set, else to `ok` with `ok_args`.
+    pub(crate) fn branch_failed(&mut self, err: Value, ok: Block, ok_args: &[BlockArg]) {
+        let site = self.exit.site.map(|k| BlockArg::from(self.iconst(k)));
+        let fail_args: &[BlockArg] = match &site {
+            Some(k) => std::slice::from_ref(k),
+            None => &[],
+        };
+        let fail = self.exit.fail;
+        self.b.ins().brif(err, fail, fail_args, ok, ok_args);
+    }
+
+    /// Leaves through the raise exit with one of `rt::RAISE_MESSAGES` when `cond` holds.
     fn raise_if(&mut self, cond: Value, code: i64) -> Result<(), JitError> {
-        let fail = self.b.create_block();
         let ok = self.b.create_block();
-        self.b.ins().brif(cond, fail, &[], ok, &[]);
-        self.b.switch_to_block(fail);
-        let c = self.iconst(code);
-        self.call(H::Raise, &[c])?;
-        self.b.ins().jump(self.err_target, &[]);
+        let mut args = vec![BlockArg::from(self.iconst(code))];
+        if let Some(k) = self.exit.site {
+            args.push(self.iconst(k).into());
+        }
+        let raise = self.exit.raise;
+        self.b.ins().brif(cond, raise, &args, ok, &[]);
         self.b.switch_to_block(ok);
+        Ok(())
+    }
+
+    /// Fills the blocks of `exit` (whose `site` is unset) when they return `status`: the raise
+    /// exit raises its error first. The current block must be filled.
+    pub(crate) fn fill_returning_exit(&mut self, exit: Exit, status: i64) -> Result<(), JitError> {
+        self.b.switch_to_block(exit.fail);
+        let v = self.iconst(status);
+        self.b.ins().return_(&[v]);
+        self.b.switch_to_block(exit.raise);
+        let code = *self
+            .b
+            .block_params(exit.raise)
+            .first()
+            .ok_or_else(|| internal("raise exit without its code"))?;
+        self.call(H::Raise, &[code])?;
+        let v = self.iconst(status);
+        self.b.ins().return_(&[v]);
         Ok(())
     }
 
@@ -764,20 +820,17 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
     /// Spends the steps a memoized value cost to compute (`cost`, computed at run time);
     /// nothing at all when it cost none, as computing it would not have.
     fn charge_recorded(&mut self, cost: Value) -> Result<(), JitError> {
-        let spend = self.b.create_block();
-        let done = self.b.create_block();
-        self.b.ins().brif(cost, spend, &[], done, &[]);
-        self.b.switch_to_block(spend);
+        // Without branches: subtracting a cost of 0 leaves the budget as it is, and only a
+        // cost that was spent can exhaust it.
         let left = self.load_ctx(rt::OFF_BUDGET);
         let left = self.b.ins().isub(left, cost);
         self.b
             .ins()
             .store(MemFlagsData::trusted(), left, self.ctx, rt::OFF_BUDGET);
-        let out = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, left, 0);
-        self.raise_if(out, rt::RAISE_BUDGET)?;
-        self.b.ins().jump(done, &[]);
-        self.b.switch_to_block(done);
-        Ok(())
+        let spent = self.b.ins().icmp_imm_s(IntCC::NotEqual, cost, 0);
+        let below = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, left, 0);
+        let out = self.b.ins().band(spent, below);
+        self.raise_if(out, rt::RAISE_BUDGET)
     }
 
     /// The steps left, to measure what a memoized value costs.
@@ -1093,9 +1146,7 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
             .copied()
             .ok_or_else(|| internal("memo function without result"))?;
         let err = self.load_ctx(rt::OFF_ERR);
-        self.b
-            .ins()
-            .brif(err, self.err_target, &[], done, &[v.into()]);
+        self.branch_failed(err, done, &[v.into()]);
         self.b.switch_to_block(done);
         Ok(out)
     }
@@ -1156,8 +1207,8 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
                 [c, i] => (*c, *i),
                 _ => return Err(internal("memo function parameters")),
             };
-            let fail = b.create_block();
-            let mut l = Lower::new(b, &mut *self.module, &mut *self.shared, ctx, fail);
+            let exit = Exit::returning(&mut b);
+            let mut l = Lower::new(b, &mut *self.module, &mut *self.shared, ctx, exit);
             match root {
                 Root::Arg(i) => l.arg_param = Some((i, idx)),
                 Root::Local(r) => {
@@ -1172,9 +1223,7 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
             let mc = l.iconst(m as i64);
             l.call(H::MemoPut, &[mc, idx, v, cost])?;
             l.b.ins().return_(&[v]);
-            l.b.switch_to_block(fail);
-            let zero = l.iconst(0);
-            l.b.ins().return_(&[zero]);
+            l.fill_returning_exit(exit, 0)?;
             l.b.seal_all_blocks();
             l.b.finalize(frontend);
             Ok(())
