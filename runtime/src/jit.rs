@@ -586,28 +586,30 @@ fn action_body(
             .collect();
         l.enter_rule(rule.n_locals, arg_slots.clone());
         l.b.switch_to_block(start_of(k)?);
-        // The rule's outcome, written once: 0 all conditions held, `1 + j` condition `j` was
-        // false.
-        let end = l.b.create_block();
-        let outcome = l.b.append_block_param(end, types::I64);
+        // The rule's outcome: 0 all conditions held, `1 + j` condition `j` was false (each
+        // written on its own path, which then goes on with the next rule).
         let offset = i32::try_from(ri * 8)
             .map_err(|_| JitError::Unsupported("too many rules for one action".into()))?;
+        let after = start_of(k + 1)?;
+        let write_outcome = |l: &mut lower::Lower<'_, '_, '_>, outcome: i64| {
+            let out = l.load_ctx(rt::OFF_OUTCOMES);
+            let code = l.b.ins().iconst(types::I64, outcome);
+            l.b.ins().store(MemFlagsData::trusted(), code, out, offset);
+            l.b.ins().jump(after, &[]);
+        };
         for (j, c) in rule.conditions.iter().enumerate() {
-            l.exit.site = Some((k * stride + j) as i64);
+            l.set_site(Some((k * stride + j) as i64));
             let v = l.bool_expr(&c.expr)?;
             let next = l.b.create_block();
-            let code = l.b.ins().iconst(types::I64, 1 + j as i64);
-            l.b.ins().brif(v, next, &[], end, &[code.into()]);
+            let false_block = l.b.create_block();
+            l.b.ins().brif(v, next, &[], false_block, &[]);
+            l.flush_exits();
+            l.b.switch_to_block(false_block);
+            write_outcome(&mut l, 1 + j as i64);
             l.b.switch_to_block(next);
         }
-        l.exit.site = None;
-        let zero = l.b.ins().iconst(types::I64, 0);
-        l.b.ins().jump(end, &[zero.into()]);
-        l.b.switch_to_block(end);
-        let out = l.load_ctx(rt::OFF_OUTCOMES);
-        l.b.ins()
-            .store(MemFlagsData::trusted(), outcome, out, offset);
-        l.b.ins().jump(start_of(k + 1)?, &[]);
+        l.set_site(None);
+        write_outcome(&mut l, 0);
         if record {
             rule_stats(&mut l, planned.rule, false);
         }
@@ -703,7 +705,7 @@ fn action_body(
         }
     }
     switch.emit(&mut l.b, key, nothing);
-    l.exit = returning;
+    l.set_exit(returning);
     for body in bodies {
         l.b.switch_to_block(body.block);
         // The body's statistics count in every rule that runs it.

@@ -634,7 +634,9 @@ fn internal(what: &str) -> JitError {
 /// Where the code being lowered leaves to when it fails: `fail` (with the error pending in the
 /// context) or `raise` (which takes one of `rt::RAISE_MESSAGES` and raises it first). Both are
 /// shared by every failure point they serve; when `site` is set, it is passed to them as their
-/// last argument (which condition of which rule failed).
+/// last argument (which condition of which rule failed). Failure points branch to small blocks
+/// of their site that pass these arguments, so that the constants are only materialized on the
+/// failure path.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Exit {
     pub(crate) fail: Block,
@@ -674,6 +676,11 @@ pub(crate) struct Lower<'a, 'b, 'p> {
     arg_param: Option<(u32, Value)>,
     /// The memo miss functions this function calls, by their id.
     miss_refs: HashMap<FuncId, FuncRef>,
+    /// The blocks leading from the current site to its exits, by raise code (`None`: the
+    /// pending-error exit).
+    site_blocks: HashMap<Option<i64>, Block>,
+    /// Those blocks not filled yet: the block, the exit it jumps to and its arguments.
+    unfilled: Vec<(Block, Block, Vec<i64>)>,
 }
 
 impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
@@ -695,6 +702,51 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
             arg_slots: Vec::new(),
             arg_param: None,
             miss_refs: HashMap::new(),
+            site_blocks: HashMap::new(),
+            unfilled: Vec::new(),
+        }
+    }
+
+    /// Sets the site of the failure points lowered from now on.
+    pub(crate) fn set_site(&mut self, site: Option<i64>) {
+        self.exit.site = site;
+        self.site_blocks.clear();
+    }
+
+    /// Sets the exits of the code lowered from now on (its site unset).
+    pub(crate) fn set_exit(&mut self, exit: Exit) {
+        self.exit = exit;
+        self.site_blocks.clear();
+    }
+
+    /// The block a failure point of the current site branches to: raising error `code` first,
+    /// or (`None`) with the error pending.
+    fn exit_block(&mut self, code: Option<i64>) -> Block {
+        if code.is_none() && self.exit.site.is_none() {
+            return self.exit.fail;
+        }
+        if let Some(b) = self.site_blocks.get(&code) {
+            return *b;
+        }
+        let block = self.b.create_block();
+        let mut args: Vec<i64> = code.into_iter().collect();
+        args.extend(self.exit.site);
+        let target = if code.is_some() {
+            self.exit.raise
+        } else {
+            self.exit.fail
+        };
+        self.unfilled.push((block, target, args));
+        self.site_blocks.insert(code, block);
+        block
+    }
+
+    /// Fills the blocks of [`Lower::exit_block`] made so far. The current block must be filled.
+    pub(crate) fn flush_exits(&mut self) {
+        for (block, target, args) in std::mem::take(&mut self.unfilled) {
+            self.b.switch_to_block(block);
+            let args: Vec<BlockArg> = args.iter().map(|k| self.iconst(*k).into()).collect();
+            self.b.ins().jump(target, &args);
         }
     }
 
@@ -724,6 +776,38 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
 
     /// Calls a helper; after a fallible one, leaves through the error block when it failed.
     pub(crate) fn call(&mut self, h: H, args: &[Value]) -> Result<Value, JitError> {
+        let (result, fallible) = self.call_unchecked(h, args)?;
+        if fallible {
+            let err = self.load_ctx(rt::OFF_ERR);
+            let ok = self.b.create_block();
+            self.branch_failed(err, ok, &[]);
+            self.b.switch_to_block(ok);
+        }
+        Ok(result)
+    }
+
+    /// Calls a helper, then ends the block: to the error exit when it failed, else to `ok` with
+    /// `ok_args` (computed after the call, from its result).
+    fn call_to(
+        &mut self,
+        h: H,
+        args: &[Value],
+        ok: Block,
+        ok_args: impl FnOnce(&mut Self, Value) -> Vec<BlockArg>,
+    ) -> Result<(), JitError> {
+        let (result, fallible) = self.call_unchecked(h, args)?;
+        let ok_args = ok_args(self, result);
+        if fallible {
+            let err = self.load_ctx(rt::OFF_ERR);
+            self.branch_failed(err, ok, &ok_args);
+        } else {
+            self.b.ins().jump(ok, &ok_args);
+        }
+        Ok(())
+    }
+
+    /// Calls a helper: its result, and whether it can fail (the caller tests the error flag).
+    fn call_unchecked(&mut self, h: H, args: &[Value]) -> Result<(Value, bool), JitError> {
         let (id, fallible) = *self
             .shared
             .helper_ids
@@ -753,36 +837,21 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
             .first()
             .copied()
             .ok_or_else(|| internal("helper without result"))?;
-        if fallible {
-            let err = self.load_ctx(rt::OFF_ERR);
-            let ok = self.b.create_block();
-            self.branch_failed(err, ok, &[]);
-            self.b.switch_to_block(ok);
-        }
-        Ok(result)
+        Ok((result, fallible))
     }
 
     /// Ends the current block: to the failure exit when `err` (the context's error flag) is
     /// set, else to `ok` with `ok_args`.
     pub(crate) fn branch_failed(&mut self, err: Value, ok: Block, ok_args: &[BlockArg]) {
-        let site = self.exit.site.map(|k| BlockArg::from(self.iconst(k)));
-        let fail_args: &[BlockArg] = match &site {
-            Some(k) => std::slice::from_ref(k),
-            None => &[],
-        };
-        let fail = self.exit.fail;
-        self.b.ins().brif(err, fail, fail_args, ok, ok_args);
+        let fail = self.exit_block(None);
+        self.b.ins().brif(err, fail, &[], ok, ok_args);
     }
 
     /// Leaves through the raise exit with one of `rt::RAISE_MESSAGES` when `cond` holds.
     fn raise_if(&mut self, cond: Value, code: i64) -> Result<(), JitError> {
         let ok = self.b.create_block();
-        let mut args = vec![BlockArg::from(self.iconst(code))];
-        if let Some(k) = self.exit.site {
-            args.push(self.iconst(k).into());
-        }
-        let raise = self.exit.raise;
-        self.b.ins().brif(cond, raise, &args, ok, &[]);
+        let raise = self.exit_block(Some(code));
+        self.b.ins().brif(cond, raise, &[], ok, &[]);
         self.b.switch_to_block(ok);
         Ok(())
     }
@@ -790,6 +859,7 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
     /// Fills the blocks of `exit` (whose `site` is unset) when they return `status`: the raise
     /// exit raises its error first. The current block must be filled.
     pub(crate) fn fill_returning_exit(&mut self, exit: Exit, status: i64) -> Result<(), JitError> {
+        self.flush_exits();
         self.b.switch_to_block(exit.fail);
         let v = self.iconst(status);
         self.b.ins().return_(&[v]);
@@ -820,17 +890,20 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
     /// Spends the steps a memoized value cost to compute (`cost`, computed at run time);
     /// nothing at all when it cost none, as computing it would not have.
     fn charge_recorded(&mut self, cost: Value) -> Result<(), JitError> {
-        // Without branches: subtracting a cost of 0 leaves the budget as it is, and only a
-        // cost that was spent can exhaust it.
+        let spend = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.ins().brif(cost, spend, &[], done, &[]);
+        self.b.switch_to_block(spend);
         let left = self.load_ctx(rt::OFF_BUDGET);
         let left = self.b.ins().isub(left, cost);
         self.b
             .ins()
             .store(MemFlagsData::trusted(), left, self.ctx, rt::OFF_BUDGET);
-        let spent = self.b.ins().icmp_imm_s(IntCC::NotEqual, cost, 0);
-        let below = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, left, 0);
-        let out = self.b.ins().band(spent, below);
-        self.raise_if(out, rt::RAISE_BUDGET)
+        let out = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, left, 0);
+        let raise = self.exit_block(Some(rt::RAISE_BUDGET));
+        self.b.ins().brif(out, raise, &[], done, &[]);
+        self.b.switch_to_block(done);
+        Ok(())
     }
 
     /// The steps left, to measure what a memoized value costs.
@@ -920,8 +993,12 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
             None => self.iconst(1),
         };
         let code = self.iconst(code_of(&e.ty));
-        self.call(H::TextPut, &[m, idx, code, present, nv.v, cost])?;
-        self.b.ins().jump(done, &[]);
+        self.call_to(
+            H::TextPut,
+            &[m, idx, code, present, nv.v, cost],
+            done,
+            |_, _| Vec::new(),
+        )?;
         self.b.switch_to_block(done);
         Ok(())
     }
@@ -1644,13 +1721,14 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
         let t = self.iconst(i64::from(ty.0));
         let a = self.iconst(i64::from(attr));
         let k = self.iconst(code);
-        let value = self.call(H::Attr, &[t, ent, a, k])?;
-        let present = if optional {
-            self.load_ctx(rt::OFF_AUX)
-        } else {
-            self.iconst(1)
-        };
-        self.b.ins().jump(done, &[value.into(), present.into()]);
+        self.call_to(H::Attr, &[t, ent, a, k], done, |l, value| {
+            let present = if optional {
+                l.load_ctx(rt::OFF_AUX)
+            } else {
+                l.iconst(1)
+            };
+            vec![value.into(), present.into()]
+        })?;
         self.b.switch_to_block(done);
         Ok((v, optional.then_some(p)))
     }
@@ -1696,8 +1774,7 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
         let zero = self.iconst(0);
         self.b.ins().brif(present, then, &[], merge, &[zero.into()]);
         self.b.switch_to_block(then);
-        let r = self.call(H::Contains, &[set, code, x.v])?;
-        self.b.ins().jump(merge, &[r.into()]);
+        self.call_to(H::Contains, &[set, code, x.v], merge, |_, r| vec![r.into()])?;
         self.b.switch_to_block(merge);
         Ok(out)
     }
@@ -1816,8 +1893,7 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
         let cmp = self.b.create_block();
         self.b.ins().brif(both, cmp, &[], merge, &[neither.into()]);
         self.b.switch_to_block(cmp);
-        let r = self.call(H::Eq, &[a.v, b.v])?;
-        self.b.ins().jump(merge, &[r.into()]);
+        self.call_to(H::Eq, &[a.v, b.v], merge, |_, r| vec![r.into()])?;
         self.b.switch_to_block(merge);
         Ok(out.v)
     }
@@ -1950,8 +2026,7 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
         let next = self.b.create_block();
         self.b.ins().brif(keep, keep_block, &[], next, &[]);
         self.b.switch_to_block(keep_block);
-        self.call(H::FilterPush, &[builder, h, i])?;
-        self.b.ins().jump(next, &[]);
+        self.call_to(H::FilterPush, &[builder, h, i], next, |_, _| Vec::new())?;
         self.b.switch_to_block(next);
         let i1 = self.b.ins().iadd_imm_s(i, 1);
         self.b.ins().jump(header, &[i1.into()]);
