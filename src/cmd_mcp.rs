@@ -15,7 +15,7 @@ use ward_mcp::policy::LoadFailure;
 use ward_mcp::proxy::{self, ProxyConfig};
 use ward_mcp::session::Session;
 
-use crate::{CliError, EngineChoice, color_stderr, outln};
+use crate::{CliError, EngineChoice, outln};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct GuardArgs {
@@ -78,21 +78,7 @@ pub(crate) fn guard(args: &GuardArgs) -> Result<ExitCode, CliError> {
     let loaded = match ward_mcp::policy::load(&args.policy, &args.entities, args.engine.kind()) {
         Ok(loaded) => loaded,
         Err(LoadFailure::Policy { compiled }) => {
-            let renderer = ward::render::Renderer::new(&compiled.files, color_stderr());
-            let mut err = std::io::stderr().lock();
-            let n_errors = compiled
-                .diagnostics
-                .iter()
-                .filter(|d| d.diagnostic.is_error())
-                .count();
-            for diag in &compiled.diagnostics {
-                let _ = write!(err, "{}", renderer.human(diag));
-            }
-            let _ = writeln!(
-                err,
-                "error: the policy set has {} (the guard did not start)",
-                crate::plural(n_errors, "error")
-            );
+            crate::report_policy_errors(&compiled, "the guard did not start");
             return Ok(ExitCode::from(1));
         }
         Err(e) => return Err(CliError::new(e.render_plain())),
