@@ -11,11 +11,11 @@ use ward_mcp::approvals::ApprovalService;
 use ward_mcp::guard::{Guard, GuardConfig, SystemClock};
 use ward_mcp::ids::Ids;
 use ward_mcp::mapping::Mapping;
-use ward_mcp::policy::LoadError;
+use ward_mcp::policy::LoadFailure;
 use ward_mcp::proxy::{self, ProxyConfig};
 use ward_mcp::session::Session;
 
-use crate::{CliError, EngineChoice, color_stderr, outln};
+use crate::{CliError, EngineChoice, outln};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct GuardArgs {
@@ -77,25 +77,11 @@ pub(crate) struct SchemaArgs {
 pub(crate) fn guard(args: &GuardArgs) -> Result<ExitCode, CliError> {
     let loaded = match ward_mcp::policy::load(&args.policy, &args.entities, args.engine.kind()) {
         Ok(loaded) => loaded,
-        Err(LoadError::Policy(compiled)) => {
-            let renderer = ward::render::Renderer::new(&compiled.files, color_stderr());
-            let mut err = std::io::stderr().lock();
-            let n_errors = compiled
-                .diagnostics
-                .iter()
-                .filter(|d| d.diagnostic.is_error())
-                .count();
-            for diag in &compiled.diagnostics {
-                let _ = write!(err, "{}", renderer.human(diag));
-            }
-            let _ = writeln!(
-                err,
-                "error: the policy set has {} (the guard did not start)",
-                crate::plural(n_errors, "error")
-            );
+        Err(LoadFailure::Policy { compiled }) => {
+            crate::report_policy_errors(&compiled, "the guard did not start");
             return Ok(ExitCode::from(1));
         }
-        Err(e) => return Err(CliError::new(e.to_string())),
+        Err(e) => return Err(CliError::new(e.render_plain())),
     };
     let mapping = match &args.map {
         Some(path) => Mapping::load(path, loaded.engine.program())

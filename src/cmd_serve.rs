@@ -11,7 +11,7 @@ use std::time::Duration;
 use ward_server::policy::LoadFailure;
 use ward_server::{Config, Durability, Server, StartError};
 
-use crate::{CliError, EngineChoice, color_stderr};
+use crate::{CliError, EngineChoice};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct ServeArgs {
@@ -151,20 +151,7 @@ fn report_start_error(err: &StartError) -> ExitCode {
     }
     match failure {
         LoadFailure::Policy { compiled } => {
-            let renderer = ward::render::Renderer::new(&compiled.files, color_stderr());
-            let n_errors = compiled
-                .diagnostics
-                .iter()
-                .filter(|d| d.diagnostic.is_error())
-                .count();
-            for diag in &compiled.diagnostics {
-                let _ = write!(out, "{}", renderer.human(diag));
-            }
-            let _ = writeln!(
-                out,
-                "error: the policy set has {} (nothing is served)",
-                crate::plural(n_errors, "error")
-            );
+            crate::report_policy_errors(compiled, "nothing is served");
             ExitCode::from(1)
         }
         LoadFailure::Read { .. } => {

@@ -393,6 +393,22 @@ fn report_diagnostics(
 }
 
 /// How many errors and warnings `compiled` has.
+/// A policy set that stopped a service from starting, on standard error: its diagnostics as
+/// `ward check` shows them, then `error: the policy set has N errors (CONSEQUENCE)`.
+fn report_policy_errors(compiled: &ward::Compiled, consequence: &str) {
+    let renderer = ward::render::Renderer::new(&compiled.files, color_stderr());
+    let mut err = std::io::stderr().lock();
+    for diag in &compiled.diagnostics {
+        let _ = write!(err, "{}", renderer.human(diag));
+    }
+    let (n_errors, _) = count_diagnostics(compiled);
+    let _ = writeln!(
+        err,
+        "error: the policy set has {} ({consequence})",
+        plural(n_errors, "error")
+    );
+}
+
 fn count_diagnostics(compiled: &ward::Compiled) -> (usize, usize) {
     let n_errors = compiled
         .diagnostics

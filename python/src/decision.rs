@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
@@ -46,6 +46,9 @@ struct Trace {
 pub struct Decision {
     inner: backend::Decision,
     trace: Option<Trace>,
+    /// Rebuilt from its JSON (unpickled): the estate and request it was made with stayed
+    /// where it was decided, so it cannot be explained.
+    restored: bool,
 }
 
 impl Decision {
@@ -63,10 +66,12 @@ impl Decision {
                     store,
                     request,
                 }),
+                restored: false,
             },
             Evaluated::Rejected(message, request_id) => Decision {
                 inner: backend::Decision::rejected(message).with_request_id(request_id),
                 trace: None,
+                restored: false,
             },
         }
     }
@@ -76,6 +81,7 @@ impl Decision {
         Decision {
             inner: backend::Decision::rejected(message),
             trace: None,
+            restored: false,
         }
     }
 
@@ -151,17 +157,39 @@ impl Decision {
 
     /// The readable trace `ward eval --explain` prints: every rule of the action, whether it
     /// fired, and for those that did not, the condition that was false (or the error).
-    fn explain(&self, py: Python<'_>) -> String {
-        let (decision, explanation) = self.trace_of(py);
-        backend::render_explanation(&decision, &explanation)
+    fn explain(&self, py: Python<'_>) -> PyResult<String> {
+        let (decision, explanation) = self.trace_of(py)?;
+        Ok(backend::render_explanation(&decision, &explanation))
     }
 
     /// The same trace as a dict (`ward eval --explain --format json` prints it).
     fn explanation<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let (_, explanation) = self.trace_of(py);
+        let (_, explanation) = self.trace_of(py)?;
         let json =
             serde_json::to_value(&explanation).map_err(|e| PyTypeError::new_err(e.to_string()))?;
         convert::to_python(py, &json)
+    }
+
+    /// Pickling: a decision travels as its JSON (verdict, fired rules with their messages,
+    /// approvers, errors, the request's id) and comes back equal to the original. It cannot
+    /// be explained after (the estate and the request it was made with stay behind).
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
+        let rebuild = slf.get_type().getattr("_from_json")?;
+        Ok((rebuild, (slf.get().json().to_string(),)))
+    }
+
+    /// A decision from the JSON [`Decision::to_json`] writes (what unpickling calls).
+    #[staticmethod]
+    fn _from_json(text: &str) -> PyResult<Decision> {
+        let inner: backend::Decision = backend::parse_strict(text)
+            .map_err(|e| e.to_string())
+            .and_then(|doc| serde_json::from_value(doc).map_err(|e| e.to_string()))
+            .map_err(|e| PyValueError::new_err(format!("not a ward decision: {e}")))?;
+        Ok(Decision {
+            inner,
+            trace: None,
+            restored: true,
+        })
     }
 
     /// A decision is not a truth value: test `decision.allowed`.
@@ -203,8 +231,15 @@ impl Decision {
 }
 
 impl Decision {
-    fn trace_of(&self, py: Python<'_>) -> (backend::Decision, Explanation) {
-        match &self.trace {
+    fn trace_of(&self, py: Python<'_>) -> PyResult<(backend::Decision, Explanation)> {
+        if self.restored {
+            return Err(PyValueError::new_err(
+                "this decision was unpickled: the estate and the request it was made with \
+                 stayed where it was decided, so it cannot be explained here (explain it there, \
+                 or keep `decision.explanation()` with it)",
+            ));
+        }
+        Ok(match &self.trace {
             Some(t) => py.detach(|| t.engine.explain_request_with(&t.store, &t.request)),
             None => (
                 self.inner.clone(),
@@ -216,7 +251,7 @@ impl Decision {
                     default_applied: false,
                 },
             ),
-        }
+        })
     }
 }
 

@@ -9,6 +9,8 @@ import pytest
 
 import ward
 
+from conftest import AT, reboot_args
+
 
 def roundtrip(error: BaseException) -> BaseException:
     return pickle.loads(pickle.dumps(error))
@@ -38,3 +40,27 @@ def test_refusals_keep_their_message_and_decision(cls: type) -> None:
     assert str(d) == "no"
     assert d.decision == decision and d.action == "disable_account"
     assert d.request == {"action": "disable_account"}
+
+
+def test_a_decision_pickles_as_its_json(ops: ward.Engine) -> None:
+    d = ops.decide("reboot", reboot_args(host="db-1"), {"agent": "bot"}, AT, id="r-1")
+    assert d.fired, "the case needs a rule that fired"
+    back = pickle.loads(pickle.dumps(d))
+    assert type(back) is ward.Decision
+    assert back == d and back.to_dict() == d.to_dict()
+    assert (back.decision, back.request_id) == (d.decision, "r-1")
+    assert [f.message for f in back.fired] == [f.message for f in d.fired]
+    # What stayed behind is said, not guessed: the estate and the request are not in it.
+    with pytest.raises(ValueError, match="unpickled"):
+        back.explain()
+
+
+def test_a_refusal_with_a_native_decision_pickles(ops: ward.Engine) -> None:
+    d = ops.decide("reboot", reboot_args(host="db-1"), {"agent": "bot"}, AT)
+    refusal = roundtrip(ward.Denied(d, "reboot"))
+    assert refusal.decision == d and str(refusal) == str(ward.Denied(d, "reboot"))
+
+
+def test_a_decision_from_other_json_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a ward decision"):
+        ward.Decision._from_json('{"decision": "maybe"}')

@@ -74,8 +74,8 @@ class Denied(WardError):
 
     def __reduce__(self) -> Any:
         # Rebuilt from what it was made of, so the message survives pickling (the default
-        # would rebuild it from the message alone, as if the message were the decision). The
-        # decision must itself pickle: a native ``ward.Decision`` does not.
+        # would rebuild it from the message alone, as if the message were the decision). A
+        # native ``ward.Decision`` pickles as its JSON.
         return (type(self), (self.decision, self.action, self.request, str(self)))
 
     @property

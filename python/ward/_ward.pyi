@@ -2,7 +2,7 @@
 
 import os
 from datetime import datetime
-from typing import Any, Dict, List, Literal, Mapping, Optional, Union, final
+from typing import Any, Dict, List, Literal, Mapping, Optional, Tuple, Union, final
 
 _Kind = Literal["allow", "deny", "require_approval"]
 _Path = Union[str, "os.PathLike[str]"]
@@ -75,10 +75,14 @@ class Decision:
     def to_dict(self) -> Dict[str, Any]: ...
     def to_json(self) -> str: ...
     def explain(self) -> str:
-        """The readable trace ``ward eval --explain`` prints."""
+        """The readable trace ``ward eval --explain`` prints (``ValueError`` once unpickled)."""
     def explanation(self) -> Dict[str, Any]: ...
     def __bool__(self) -> bool:
         """Raises ``TypeError``: test ``decision.allowed``."""
+    def __reduce__(self) -> Tuple[Any, Tuple[str]]:
+        """Pickles as its JSON; the copy is equal but cannot be explained."""
+    @staticmethod
+    def _from_json(text: str) -> "Decision": ...
 
 @final
 class Fired:
