@@ -15,7 +15,7 @@
 mod convert;
 mod graph;
 mod ids;
-mod stream;
+mod phase;
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -572,6 +572,11 @@ impl<'s> Loader<'s> {
             *slot = Ids::new(ids);
         }
         live
+    }
+
+    /// The ids of type `ty`, once numbered.
+    fn ids_of(&self, ty: EntityTypeId) -> Option<&Ids> {
+        self.ids.get(ty.index())
     }
 
     fn entity_type(&self, name: &str) -> Option<EntityTypeId> {

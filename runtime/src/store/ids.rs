@@ -12,6 +12,11 @@
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
+use smallvec::SmallVec;
+
+/// The batch size [`Ids::get_many`] keeps its first reads on the stack for.
+pub(crate) const BATCH: usize = 64;
+
 /// How many bytes of an id a slot holds.
 const HEAD: usize = 16;
 
@@ -138,6 +143,41 @@ impl Ids {
         }
     }
 
+    /// The numbers of `ids`, in order, into `out` (cleared first): what [`Ids::get`] answers
+    /// for each. The first slot of every probe is read before any is compared, so the reads of
+    /// a batch (each a likely cache miss in a large table) overlap instead of waiting on each
+    /// other.
+    pub(crate) fn get_many<'a>(
+        &self,
+        ids: impl Iterator<Item = &'a str> + Clone,
+        out: &mut Vec<Option<u32>>,
+    ) {
+        out.clear();
+        if self.slots.is_empty() {
+            out.extend(ids.map(|_| None));
+            return;
+        }
+        let mut first: SmallVec<[Slot; BATCH]> = SmallVec::new();
+        first.extend(ids.clone().map(|id| {
+            let pos = self.home(&Key::of(id), id);
+            self.slots.get(pos).copied().unwrap_or(EMPTY)
+        }));
+        for (id, slot) in ids.zip(first) {
+            let key = Key::of(id);
+            let found = if slot.idx == FREE {
+                None
+            } else if slot.head == key.head
+                && slot.len == key.len
+                && (id.len() <= HEAD || self.ids.get(slot.idx as usize).is_some_and(|s| **s == *id))
+            {
+                Some(slot.idx)
+            } else {
+                self.get(id)
+            };
+            out.push(found);
+        }
+    }
+
     /// The id numbered `idx`.
     pub(crate) fn id(&self, idx: u32) -> Option<&Arc<str>> {
         self.ids.get(idx as usize)
@@ -190,6 +230,33 @@ mod tests {
             assert_eq!(table.get(absent), None, "{absent:?}");
         }
         assert_eq!(table.id(names.len() as u32), None);
+    }
+
+    #[test]
+    fn batches_answer_as_single_lookups() {
+        let names: Vec<String> = (0..3_000)
+            .map(|i| format!("id-{i}"))
+            .chain((0..300).map(|i| format!("a-shared-prefix-of-sixteen/{i}")))
+            .collect();
+        let table = Ids::new(names.iter().map(|s| Arc::from(s.as_str())).collect());
+        let queries: Vec<String> = (0..4_000)
+            .map(|i| format!("id-{}", i * 7 % 3_500))
+            .chain((250..350).map(|i| format!("a-shared-prefix-of-sixteen/{i}")))
+            .collect();
+        let mut out = Vec::new();
+        let (mut hits, mut misses) = (0, 0);
+        for batch in queries.chunks(BATCH + 7) {
+            table.get_many(batch.iter().map(String::as_str), &mut out);
+            let single: Vec<Option<u32>> = batch.iter().map(|q| table.get(q)).collect();
+            assert_eq!(out, single);
+            hits += out.iter().filter(|o| o.is_some()).count();
+            misses += out.iter().filter(|o| o.is_none()).count();
+        }
+        // The multiples of 7 from `id-3003` to `id-3493` (71, asked 8 times each) and the last
+        // 50 shared-prefix ids are absent.
+        assert_eq!((hits, misses), (3_432 + 50, 568 + 50));
+        Ids::default().get_many(["a", "b"].into_iter(), &mut out);
+        assert_eq!(out, [None, None]);
     }
 
     #[test]
