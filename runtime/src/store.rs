@@ -15,7 +15,7 @@
 mod convert;
 mod graph;
 mod ids;
-mod phase;
+mod stream;
 
 use std::borrow::Cow;
 use std::cell::RefCell;
