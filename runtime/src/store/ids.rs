@@ -82,9 +82,38 @@ impl Ids {
             ids: Vec::new(),
             hasher: foldhash::fast::RandomState::default(),
         };
-        for (idx, id) in (0u32..).zip(&ids) {
+        // Inserted in the order of their first slots, grouped by runs of 64 slots (a counting
+        // sort), so the writes sweep the table instead of landing at random: which slot an id
+        // takes does not depend on the order of insertion into a linear-probing table.
+        let homes: Vec<usize> = ids.iter().map(|id| table.home(&Key::of(id), id)).collect();
+        let mut starts = vec![0usize; table.slots.len() / 64 + 2];
+        for &home in &homes {
+            if let Some(count) = starts.get_mut(home / 64 + 1) {
+                *count += 1;
+            }
+        }
+        for i in 1..starts.len() {
+            let prev = starts.get(i - 1).copied().unwrap_or(0);
+            if let Some(cur) = starts.get_mut(i) {
+                *cur += prev;
+            }
+        }
+        let mut order = vec![0u32; n];
+        for (idx, &home) in (0u32..).zip(&homes) {
+            if let Some(next) = starts.get_mut(home / 64) {
+                if let Some(slot) = order.get_mut(*next) {
+                    *slot = idx;
+                }
+                *next += 1;
+            }
+        }
+        drop(starts);
+        for idx in order {
+            let (Some(id), Some(&home)) = (ids.get(idx as usize), homes.get(idx as usize)) else {
+                continue;
+            };
             let key = Key::of(id);
-            let mut pos = table.home(&key, id);
+            let mut pos = home;
             // Distinct ids: the first free slot is this one's.
             while let Some(slot) = table.slots.get_mut(pos) {
                 if slot.idx == FREE {
