@@ -11,7 +11,7 @@ use ward_mcp::approvals::ApprovalService;
 use ward_mcp::guard::{Guard, GuardConfig, SystemClock};
 use ward_mcp::ids::Ids;
 use ward_mcp::mapping::Mapping;
-use ward_mcp::policy::LoadError;
+use ward_mcp::policy::LoadFailure;
 use ward_mcp::proxy::{self, ProxyConfig};
 use ward_mcp::session::Session;
 
@@ -77,7 +77,7 @@ pub(crate) struct SchemaArgs {
 pub(crate) fn guard(args: &GuardArgs) -> Result<ExitCode, CliError> {
     let loaded = match ward_mcp::policy::load(&args.policy, &args.entities, args.engine.kind()) {
         Ok(loaded) => loaded,
-        Err(LoadError::Policy(compiled)) => {
+        Err(LoadFailure::Policy { compiled }) => {
             let renderer = ward::render::Renderer::new(&compiled.files, color_stderr());
             let mut err = std::io::stderr().lock();
             let n_errors = compiled
@@ -95,7 +95,7 @@ pub(crate) fn guard(args: &GuardArgs) -> Result<ExitCode, CliError> {
             );
             return Ok(ExitCode::from(1));
         }
-        Err(e) => return Err(CliError::new(e.to_string())),
+        Err(e) => return Err(CliError::new(e.render_plain())),
     };
     let mapping = match &args.map {
         Some(path) => Mapping::load(path, loaded.engine.program())

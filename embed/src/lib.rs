@@ -2,12 +2,14 @@
 //! MCP guard. Read a policy set ([`load_policy_set`]), [`compile`] it (diagnostics and the
 //! typed program), build an [`Engine`], load the estate, and decide requests given as JSON
 //! text ([`Engine::decide_str`], strict: a duplicate key is a deny naming it). When the policy
-//! set does not check, [`diagnostics`] shows why, as plain text or JSON.
+//! set does not check, [`diagnostics`] shows why, as plain text or JSON. A service reads a
+//! policy folder and an entities file from disk with [`sources`], which also hashes them the
+//! way decision logs name a version.
 //!
 //! This crate is the lean API: it must not know about clap, miette, terminals or the language
 //! server, so that an embedder pulls in none of them (a fence test in `tests/tests/fences.rs`
-//! holds it to that). It adds no behaviour of its own besides the diagnostics renderer; the
-//! `ward` crate (the CLI) is built on it.
+//! holds it to that). It adds no behaviour of its own besides the diagnostics renderer and
+//! the reading of sources; the `ward` crate (the CLI) is built on it.
 //!
 //! ```
 //! use ward_embed::{Engine, compile, diagnostics};
@@ -50,6 +52,7 @@
 //! ```
 
 pub mod diagnostics;
+pub mod sources;
 
 pub use ward_check::{Compiled, FileDiagnostic, compile};
 pub use ward_files::{

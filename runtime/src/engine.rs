@@ -474,7 +474,7 @@ impl Engine {
         })
     }
 
-    /// Decides with the engine's code: native when compiled, else the interpreter.
+    /// Decides with the engine's code into `out`: native when compiled, else the interpreter.
     #[allow(clippy::too_many_arguments)]
     fn evaluate(
         &self,
@@ -485,7 +485,8 @@ impl Engine {
         explain: bool,
         explanation: &mut Option<Explanation>,
         scratch: &mut Scratch,
-    ) -> Decision {
+        out: &mut Decision,
+    ) {
         let compiled = &self.prepared.compiled;
         match &self.prepared.jit {
             Some(code) => {
@@ -507,7 +508,8 @@ impl Engine {
                     explanation,
                     self.budget,
                     scratch,
-                )
+                    out,
+                );
             }
             None => decision::evaluate(
                 compiled,
@@ -517,6 +519,7 @@ impl Engine {
                 explain,
                 explanation,
                 self.budget,
+                out,
             ),
         }
     }
@@ -577,6 +580,7 @@ impl Engine {
     /// decided for another target. Parse outside input with [`crate::json::parse_strict`], or
     /// give the text to [`Engine::decide_str`].
     pub fn decide(&self, doc: &Json) -> Decision {
+        let mut out = Decision::pending();
         self.with_view(|snapshot, table, scratch| {
             let store = &snapshot.store;
             match request::parse_request(&self.prepared.compiled.program.schema, store, doc) {
@@ -588,18 +592,22 @@ impl Engine {
                     false,
                     &mut None,
                     scratch,
+                    &mut out,
                 ),
                 Err(e) => {
-                    Decision::rejected(e.to_string()).with_request_id(request::readable_id(doc))
+                    out = Decision::rejected(e.to_string())
+                        .with_request_id(request::readable_id(doc));
                 }
             }
-        })
+        });
+        out
     }
 
     /// Decides a validated request against the current snapshot. The request's entities are
     /// indices into the snapshot it was validated against: when the store may have been
     /// swapped since, use [`Engine::decide_request_with`] with that snapshot.
     pub fn decide_request(&self, request: &Request) -> Decision {
+        let mut out = Decision::pending();
         self.with_view(|snapshot, table, scratch| {
             self.evaluate(
                 Some(snapshot),
@@ -609,12 +617,15 @@ impl Engine {
                 false,
                 &mut None,
                 scratch,
-            )
-        })
+                &mut out,
+            );
+        });
+        out
     }
 
     /// Decides a validated request against a given snapshot (one from [`Engine::store`]).
     pub fn decide_request_with(&self, store: &Store, request: &Request) -> Decision {
+        let mut out = Decision::pending();
         self.with_view(|snapshot, table, scratch| {
             self.evaluate(
                 Some(snapshot),
@@ -624,8 +635,10 @@ impl Engine {
                 false,
                 &mut None,
                 scratch,
-            )
-        })
+                &mut out,
+            );
+        });
+        out
     }
 
     /// Decides a request document and explains the decision. As for [`Engine::decide`], the
@@ -648,7 +661,8 @@ impl Engine {
         request: &Request,
     ) -> (Decision, Explanation) {
         let mut explanation = None;
-        let decision = self.with_view(|snapshot, table, scratch| {
+        let mut decision = Decision::pending();
+        self.with_view(|snapshot, table, scratch| {
             self.evaluate(
                 Some(snapshot),
                 table,
@@ -657,7 +671,8 @@ impl Engine {
                 true,
                 &mut explanation,
                 scratch,
-            )
+                &mut decision,
+            );
         });
         (
             decision,

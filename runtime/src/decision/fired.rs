@@ -360,6 +360,15 @@ pub(crate) struct Body {
 }
 
 impl Body {
+    /// Empties the body (keeping no table), as [`Body::default`] is.
+    pub(crate) fn clear(&mut self) {
+        self.table = None;
+        self.fired.clear();
+        self.pieces.clear();
+        self.names.clear();
+        self.approvers = Span::default();
+    }
+
     fn table(&self) -> Option<&RuleTable> {
         self.table.as_deref()
     }

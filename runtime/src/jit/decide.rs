@@ -10,6 +10,7 @@
 //! place, so deciding allocates nothing of its own.
 //! This module knows decisions and the context layout, not Cranelift.
 
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use ward_ir::{Expr, ExprKind, MessagePart, Rule};
@@ -67,7 +68,8 @@ pub(crate) fn evaluate(
     explanation: &mut Option<Explanation>,
     budget: Budget,
     scratch: &mut Scratch,
-) -> Decision {
+    out: &mut Decision,
+) {
     decide(
         compiled,
         code,
@@ -80,7 +82,8 @@ pub(crate) fn evaluate(
         explanation,
         budget,
         scratch,
-    )
+        out,
+    );
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -96,7 +99,8 @@ fn decide(
     explanation: &mut Option<Explanation>,
     budget: Budget,
     scratch: &mut Scratch,
-) -> Decision {
+    out: &mut Decision,
+) {
     let program = &compiled.program;
     let (Some(plan), Some(action)) = (
         compiled.actions.get(request.action.index()),
@@ -105,7 +109,8 @@ fn decide(
         if explain {
             *explanation = Some(decision::rejected_explanation());
         }
-        return Decision::rejected(format!("unknown action {}", request.action.0));
+        *out = Decision::rejected(format!("unknown action {}", request.action.0));
+        return;
     };
     let owned;
     let literals = if literals.len() == code.tables.literals.len() {
@@ -126,20 +131,31 @@ fn decide(
     let n_slots = n_context + action.fields.len();
     let (n_slot_words, n_outcomes) = (2 * n_slots, plan.rules.len());
     let total = n_slot_words + n_outcomes + 3 * code.tables.request_memos;
-    let mut stack = [0i64; STACK_WORDS];
+    // Only the words the decision uses are zeroed (zeroing all of them was a `memset` of
+    // 1 KiB per decision).
+    let mut stack = [MaybeUninit::<i64>::uninit(); STACK_WORDS];
     let mut heap = Vec::new();
     let words: &mut [i64] = match stack.get_mut(..total) {
-        Some(words) => words,
+        Some(words) => {
+            for w in words.iter_mut() {
+                w.write(0);
+            }
+            // SAFETY: every element of `words` was just initialized, and `MaybeUninit<i64>`
+            // has the layout of `i64`; the slice borrows `stack` for as long as it lives.
+            unsafe { &mut *(std::ptr::from_mut::<[MaybeUninit<i64>]>(words) as *mut [i64]) }
+        }
         None => {
             heap.resize(total, 0);
             &mut heap
         }
     };
     let Some((slots, rest)) = words.split_at_mut_checked(n_slot_words) else {
-        return Decision::rejected("internal error: request buffers");
+        *out = Decision::rejected("internal error: request buffers");
+        return;
     };
     let Some((outcomes, request_memos)) = rest.split_at_mut_checked(n_outcomes) else {
-        return Decision::rejected("internal error: request buffers");
+        *out = Decision::rejected("internal error: request buffers");
+        return;
     };
     let mut ctx = Ctx::new(
         compiled,
@@ -185,7 +201,8 @@ fn decide(
         &mut parts,
         explain,
         explanation,
-    )
+        out,
+    );
 }
 
 /// The compiled code's [`RuleParts`]: mode 0 of the action's function has run (outcomes and
@@ -257,14 +274,19 @@ impl<'c> RuleParts<'c> for Native<'_, 'c, '_> {
                 MessagePart::Text(_) => None,
             })
         };
-        if holes().all(|e| direct(e, planned, self.request, self.store).is_some()) {
-            for e in holes() {
-                if let Some(v) = direct(e, planned, self.request, self.store) {
-                    out.hole(v, &e.ty);
-                }
+        // The holes read directly, in one pass; at the first that is not, the native code
+        // gives them all instead.
+        let start = out.len();
+        if holes().all(|e| match direct(e, planned, self.request, self.store) {
+            Some(v) => {
+                out.hole(v, &e.ty);
+                true
             }
+            None => false,
+        }) {
             return Ok(());
         }
+        out.truncate(start);
         let result = match self.code.run_rule(self.ctx, self.action, 1, ri) {
             0 => {
                 let mut values = self.ctx.emitted.iter();

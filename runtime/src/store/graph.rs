@@ -34,6 +34,8 @@ pub struct ClosureCount {
     pub direct: bool,
 }
 
+use smallvec::SmallVec;
+
 /// Rows of sorted, deduplicated `u32` targets.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Csr {
@@ -506,7 +508,8 @@ impl Condensed {
         let mut count = self.own(c);
         let mut seen = Seen::new(self.members.n_rows());
         seen.insert(c);
-        let mut stack: Vec<u32> = next
+        // In place while short, as `Seen` is: most walks allocate nothing.
+        let mut stack: SmallVec<[u32; FEW]> = next
             .row(c)
             .iter()
             .copied()
@@ -568,7 +571,7 @@ impl Condensed {
         }
         let mut seen = Seen::new(self.members.n_rows());
         seen.insert(c);
-        let mut stack: Vec<u32> = Vec::new();
+        let mut stack: SmallVec<[u32; FEW]> = SmallVec::new();
         for &d in dag.row(c) {
             if seen.insert(d) {
                 stack.push(d);
@@ -603,7 +606,13 @@ impl Condensed {
 /// walk costs what it visits, never the size of the graph (zeroing a fresh bit set per walk
 /// cost 100 KB of writes per closure on an estate of 800,000 assets).
 enum Seen {
-    Few(Vec<u32>, usize),
+    /// Up to [`FEW`] components, in place (a walk allocates nothing until it outgrows them),
+    /// and the number of components in the graph.
+    Few {
+        list: [u32; FEW],
+        len: usize,
+        n: usize,
+    },
     Bits {
         bits: Vec<u64>,
         /// The words of `bits` this walk set, to clear when it ends.
@@ -624,21 +633,27 @@ thread_local! {
 impl Seen {
     /// For a graph of `n` components.
     fn new(n: usize) -> Seen {
-        Seen::Few(Vec::new(), n)
+        Seen::Few {
+            list: [0; FEW],
+            len: 0,
+            n,
+        }
     }
 
     /// Adds component `c`; whether it was not there yet.
     fn insert(&mut self, c: u32) -> bool {
         match self {
-            Seen::Few(list, n) => {
-                if list.contains(&c) {
+            Seen::Few { list, len, n } => {
+                let listed = list.get(..*len).unwrap_or_default();
+                if listed.contains(&c) {
                     return false;
                 }
-                if list.len() < FEW {
-                    list.push(c);
+                if let Some(slot) = list.get_mut(*len) {
+                    *slot = c;
+                    *len += 1;
                     return true;
                 }
-                let n = *n;
+                let (list, n) = (*list, *n);
                 // Taken out (a walk inside a walk finds none and makes its own).
                 let mut bits = BITS.take();
                 let words = n.div_ceil(64).max(1);
