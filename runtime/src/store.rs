@@ -4,21 +4,22 @@
 //! Loading reads the JSON text straight into the tables (see [`stream`]: no parsed
 //! `serde_json::Value` for the document or an entity; a document given as a `Value` is written
 //! out as text first, the slower path). It reports every problem it finds (up to a cap) with
-//! its JSON path, and returns either a
-//! complete store or an error, never something half-loaded. Strings are interned (one `Arc<str>`
-//! per distinct string), entities are dense `u32` indices per type, attributes live in columns,
-//! relations are adjacency in CSR form with a lazily memoized closure and closure sizes (see
-//! [`graph`]). A `Store`
-//! is `Send + Sync` and never changes after it is built; the closure memo fills in without locks
-//! on the read path. The store knows the schema and JSON, not rules, requests or evaluation.
+//! its JSON path, and returns either a complete store or an error, never something half-loaded.
+//! Strings are interned (one `Arc<str>` per distinct string), entities are dense `u32` indices
+//! per type (found from their ids through [`ids`]), attributes live in columns, relations are
+//! adjacency in CSR form with a lazily memoized closure and closure sizes (see [`graph`]). A
+//! `Store` is `Send + Sync` and never changes after it is built; the closure memo fills in
+//! without locks on the read path. The store knows the schema and JSON, not rules, requests or
+//! evaluation.
 
 mod convert;
 mod graph;
+mod ids;
 mod stream;
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
@@ -34,6 +35,7 @@ pub(crate) use convert::{
 };
 pub use graph::ClosureCount;
 use graph::RelationIndex;
+use ids::Ids;
 use stream::{EntitySeed, Found, Pass1, RelationSeed, TopSeed, slice_syntax_problem};
 
 use crate::{EntityRef, Value};
@@ -72,10 +74,6 @@ impl fmt::Display for LoadError {
     }
 }
 
-/// Entity id to dense index. foldhash, not SipHash: hashing the ids is a large part of
-/// loading an estate, and foldhash still seeds each map (from address-space randomization).
-type IdIndex = HashMap<Arc<str>, u32, foldhash::fast::RandomState>;
-
 /// The interned strings of a store.
 type Strings = HashSet<Arc<str>, foldhash::fast::RandomState>;
 
@@ -88,8 +86,8 @@ pub struct Store {
 
 /// The entities of one type.
 struct TypeTable {
-    ids: Vec<Arc<str>>,
-    index: IdIndex,
+    /// The ids, by dense index, and the index from id.
+    ids: Ids,
     /// One column per attribute, indexed by entity.
     columns: Vec<Vec<Value>>,
 }
@@ -117,8 +115,7 @@ impl Store {
                 .entities
                 .iter()
                 .map(|e| TypeTable {
-                    ids: Vec::new(),
-                    index: IdIndex::default(),
+                    ids: Ids::default(),
                     columns: e.attrs.iter().map(|_| Vec::new()).collect(),
                 })
                 .collect(),
@@ -177,7 +174,7 @@ impl Store {
 
     /// The dense index of entity `id` of type `ty`.
     pub fn lookup(&self, ty: EntityTypeId, id: &str) -> Option<u32> {
-        self.types.get(ty.index())?.index.get(id).copied()
+        self.types.get(ty.index())?.ids.get(id)
     }
 
     /// The entity `id` of type `ty` as the interpreter sees it: known when the store has it.
@@ -192,7 +189,7 @@ impl Store {
     }
 
     pub fn entity_id(&self, ty: EntityTypeId, idx: u32) -> Option<&Arc<str>> {
-        self.types.get(ty.index())?.ids.get(idx as usize)
+        self.types.get(ty.index())?.ids.id(idx)
     }
 
     pub fn entity_count(&self, ty: EntityTypeId) -> usize {
@@ -273,20 +270,20 @@ fn report_duplicate(dup: &DuplicateKey, problems: &mut Problems) {
 /// Load state: the id tables, built before any attribute is converted so references resolve.
 struct Loader<'s> {
     schema: &'s Schema,
-    ids: Vec<Vec<Arc<str>>>,
-    index: Vec<IdIndex>,
+    /// The ids of each type, once numbered.
+    ids: Vec<Ids>,
     strings: Strings,
 }
 
 impl Env for Loader<'_> {
     fn entity(&self, ty: EntityTypeId, id: &str) -> Option<u32> {
-        self.index.get(ty.index())?.get(id).copied()
+        self.ids.get(ty.index())?.get(id)
     }
 
     fn types_with_id(&self, id: &str) -> Vec<EntityTypeId> {
         (0u32..)
-            .zip(&self.index)
-            .filter(|(_, index)| index.contains_key(id))
+            .zip(&self.ids)
+            .filter(|(_, ids)| ids.get(id).is_some())
             .map(|(i, _)| EntityTypeId(i))
             .collect()
     }
@@ -310,8 +307,7 @@ impl<'s> Loader<'s> {
         let n = schema.entities.len();
         Loader {
             schema,
-            ids: vec![Vec::new(); n],
-            index: vec![IdIndex::default(); n],
+            ids: (0..n).map(|_| Ids::default()).collect(),
             strings: Strings::default(),
         }
     }
@@ -413,7 +409,7 @@ impl<'s> Loader<'s> {
         };
 
         // The ids of each type, numbered in id order.
-        let mut tables: Vec<(EntityTypeId, &str, Vec<&RawValue>)> = Vec::new();
+        let mut tables = Vec::new();
         let types = last_of_each(types, |t| &t.name);
         for entry in &types {
             let path = entities_path.key(&entry.name);
@@ -473,13 +469,7 @@ impl<'s> Loader<'s> {
             ) else {
                 continue;
             };
-            // Pass 2 looks entities up in the index only: the ids are put back after.
-            let ids = self
-                .ids
-                .get_mut(ty.index())
-                .map(std::mem::take)
-                .unwrap_or_default();
-            for (idx, (id, raw)) in ids.iter().zip(raws).enumerate() {
+            for (idx, (id, raw)) in raws.iter().copied().enumerate() {
                 let path = type_path.key(id);
                 let seed = EntitySeed {
                     schema: self.schema,
@@ -498,9 +488,6 @@ impl<'s> Loader<'s> {
                     problems.push_rendered(problem.path, problem.message);
                     return None;
                 }
-            }
-            if let Some(slot) = self.ids.get_mut(ty.index()) {
-                *slot = ids;
             }
         }
 
@@ -535,21 +522,16 @@ impl<'s> Loader<'s> {
             .iter()
             .zip(edges)
             .map(|(r, edges)| {
-                let n_from = self.ids.get(r.from.index()).map_or(0, Vec::len);
-                let n_to = self.ids.get(r.to.index()).map_or(0, Vec::len);
+                let n_from = self.ids.get(r.from.index()).map_or(0, Ids::len);
+                let n_to = self.ids.get(r.to.index()).map_or(0, Ids::len);
                 RelationIndex::new(n_from, n_to, r.from == r.to, edges)
             })
             .collect();
         let types = self
             .ids
             .into_iter()
-            .zip(self.index)
             .zip(columns)
-            .map(|((ids, index), columns)| TypeTable {
-                ids,
-                index,
-                columns,
-            })
+            .map(|(ids, columns)| TypeTable { ids, columns })
             .collect();
         Some(Store {
             types,
@@ -559,14 +541,14 @@ impl<'s> Loader<'s> {
     }
 
     /// Numbers the ids of type `ty` in id order (as a parsed object's sorted keys would be),
-    /// interns them and indexes them; gives back each entity's text in that order. `entries`
-    /// are sorted by id; of a repeated id the last occurrence counts.
-    fn number_ids<'de>(
+    /// interns them and indexes them; gives back each entity's id and text in that order.
+    /// `entries` are sorted by id; of a repeated id the last occurrence counts.
+    fn number_ids<'e, 'de>(
         &mut self,
         ty: EntityTypeId,
-        entries: &[(Cow<'de, str>, &'de RawValue)],
-    ) -> Vec<&'de RawValue> {
-        let mut live: Vec<&(Cow<'de, str>, &'de RawValue)> = Vec::with_capacity(entries.len());
+        entries: &'e [(Cow<'de, str>, &'de RawValue)],
+    ) -> Vec<&'e (Cow<'de, str>, &'de RawValue)> {
+        let mut live: Vec<&'e (Cow<'de, str>, &'de RawValue)> = Vec::with_capacity(entries.len());
         for (i, entry) in entries.iter().enumerate() {
             let next_is_same = entries.get(i + 1).is_some_and(|next| next.0 == entry.0);
             if !next_is_same {
@@ -575,9 +557,7 @@ impl<'s> Loader<'s> {
         }
         self.strings.reserve(live.len());
         let mut ids = Vec::with_capacity(live.len());
-        let mut index = IdIndex::with_capacity_and_hasher(live.len(), Default::default());
-        let mut raws = Vec::with_capacity(live.len());
-        for (idx, (id, raw)) in (0u32..).zip(live) {
+        for (id, _) in &live {
             // The ids of a type are distinct and read before any attribute: most are new to
             // the set of strings, so insert first (one probe) and look up only on a clash.
             let new: Arc<str> = Arc::from(&**id);
@@ -586,17 +566,17 @@ impl<'s> Loader<'s> {
             } else {
                 self.intern(id)
             };
-            index.insert(Arc::clone(&id), idx);
             ids.push(id);
-            raws.push(*raw);
         }
-        if let (Some(slot_ids), Some(slot_index)) =
-            (self.ids.get_mut(ty.index()), self.index.get_mut(ty.index()))
-        {
-            *slot_ids = ids;
-            *slot_index = index;
+        if let Some(slot) = self.ids.get_mut(ty.index()) {
+            *slot = Ids::new(ids);
         }
-        raws
+        live
+    }
+
+    /// The ids of type `ty`, once numbered.
+    fn ids_of(&self, ty: EntityTypeId) -> Option<&Ids> {
+        self.ids.get(ty.index())
     }
 
     fn entity_type(&self, name: &str) -> Option<EntityTypeId> {
@@ -669,7 +649,7 @@ impl Env for StoreEnv<'_> {
     fn types_with_id(&self, id: &str) -> Vec<EntityTypeId> {
         (0u32..)
             .zip(&self.0.types)
-            .filter(|(_, t)| t.index.contains_key(id))
+            .filter(|(_, t)| t.ids.get(id).is_some())
             .map(|(i, _)| EntityTypeId(i))
             .collect()
     }

@@ -3,8 +3,8 @@
 //!
 //! A relation `r: A -> B` with `A != B` has no paths longer than one edge, so its closure is its
 //! adjacency. For `r: A -> A` the loader condenses the graph into its strongly connected
-//! components (petgraph's iterative Kosaraju: the data may hold chains of any length, so no
-//! recursion); the first `closure` of a node computes its component's result by a walk over the
+//! components (an iterative Tarjan over the adjacency: the data may hold chains of any length,
+//! so no recursion); the first `closure` of a node computes its component's result by a walk over the
 //! condensed DAG and stores it in a `OnceLock`, so later reads are a lookup without locking.
 //! The memo is capped ([`MEMO_CAP`] node indices per relation): past it, closures are computed
 //! for each use and not kept, so a long-lived snapshot does not grow without bound (the closures
@@ -34,7 +34,6 @@ pub struct ClosureCount {
     pub direct: bool,
 }
 
-use petgraph::graph::{DiGraph, NodeIndex};
 use smallvec::SmallVec;
 
 /// Rows of sorted, deduplicated `u32` targets.
@@ -45,15 +44,19 @@ pub(crate) struct Csr {
 }
 
 impl Csr {
-    /// `edges` must be sorted and deduplicated; edges whose source is not below `n_rows` are
-    /// ignored (the loader never produces them).
-    pub(crate) fn from_sorted(n_rows: usize, edges: &[(u32, u32)]) -> Csr {
+    /// The rows of `edges` (in any order, repeats allowed), each sorted and deduplicated, in
+    /// linear time but for the sorting of each row (a counting sort by source: rows are short).
+    /// Edges whose source is not below `n_rows` are ignored (the loader never produces them).
+    /// `edges` is walked twice.
+    pub(crate) fn from_edges<I>(n_rows: usize, edges: I) -> Csr
+    where
+        I: Iterator<Item = (u32, u32)> + Clone,
+    {
+        // Row sizes, then their starts.
         let mut offsets = vec![0usize; n_rows.saturating_add(1)];
-        let mut targets = Vec::with_capacity(edges.len());
-        for &(src, dst) in edges {
+        for (src, _) in edges.clone() {
             if let Some(count) = offsets.get_mut(src as usize + 1) {
                 *count += 1;
-                targets.push(dst);
             }
         }
         for i in 1..offsets.len() {
@@ -62,10 +65,40 @@ impl Csr {
                 *cur += prev;
             }
         }
+        let total = offsets.last().copied().unwrap_or(0);
+        let mut targets = vec![0u32; total];
+        let mut next: Vec<usize> = offsets.get(..n_rows).unwrap_or_default().to_vec();
+        let mut sorted = true;
+        for (src, dst) in edges {
+            if let Some(pos) = next.get_mut(src as usize) {
+                if *pos > offsets.get(src as usize).copied().unwrap_or(0)
+                    && targets.get(*pos - 1).is_some_and(|&prev| prev >= dst)
+                {
+                    sorted = false;
+                }
+                if let Some(slot) = targets.get_mut(*pos) {
+                    *slot = dst;
+                }
+                *pos += 1;
+            }
+        }
+        drop(next);
+        if !sorted {
+            sort_rows(&mut offsets, &mut targets);
+        }
         Csr {
             offsets: offsets.into_boxed_slice(),
             targets: targets.into_boxed_slice(),
         }
+    }
+
+    /// The reversed edges, as rows `0..n_rows` (targets not below it are ignored). Rows come out
+    /// sorted: sources are visited in order, each once per target.
+    fn transpose(&self, n_rows: usize) -> Csr {
+        let edges = (0u32..)
+            .take(self.n_rows())
+            .flat_map(|src| self.row(src).iter().map(move |&dst| (dst, src)));
+        Csr::from_edges(n_rows, edges)
     }
 
     pub(crate) fn row(&self, row: u32) -> &[u32] {
@@ -79,6 +112,40 @@ impl Csr {
     fn n_rows(&self) -> usize {
         self.offsets.len().saturating_sub(1)
     }
+}
+
+/// Sorts and deduplicates each row of a CSR in place (`offsets` has one entry per row and
+/// one more), moving the rows together and truncating `targets`.
+fn sort_rows(offsets: &mut [usize], targets: &mut Vec<u32>) {
+    let mut write = 0usize;
+    let mut start = 0usize;
+    for r in 1..offsets.len() {
+        let end = offsets.get(r).copied().unwrap_or(start);
+        if let Some(row) = targets.get_mut(start..end) {
+            row.sort_unstable();
+        }
+        let row_start = write;
+        for i in start..end {
+            let Some(t) = targets.get(i).copied() else {
+                break;
+            };
+            let repeated = write > row_start && targets.get(write - 1) == Some(&t);
+            if !repeated {
+                if let Some(slot) = targets.get_mut(write) {
+                    *slot = t;
+                }
+                write += 1;
+            }
+        }
+        if let Some(slot) = offsets.get_mut(r - 1) {
+            *slot = row_start;
+        }
+        start = end;
+    }
+    if let Some(last) = offsets.last_mut() {
+        *last = write;
+    }
+    targets.truncate(write);
 }
 
 /// The edges of one relation, indexed for `x.r`, `x.~r`, `closure` and `path`.
@@ -105,15 +172,12 @@ impl RelationIndex {
         n_from: usize,
         n_to: usize,
         homogeneous: bool,
-        mut edges: Vec<(u32, u32)>,
+        edges: Vec<(u32, u32)>,
     ) -> RelationIndex {
-        edges.sort_unstable();
-        edges.dedup();
-        let forward = Csr::from_sorted(n_from, &edges);
-        let mut reversed: Vec<(u32, u32)> = edges.iter().map(|&(a, b)| (b, a)).collect();
-        reversed.sort_unstable();
-        let backward = Csr::from_sorted(n_to, &reversed);
-        let condensed = homogeneous.then(|| Condensed::new(&forward, &edges));
+        let forward = Csr::from_edges(n_from, edges.iter().copied());
+        drop(edges);
+        let backward = forward.transpose(n_to);
+        let condensed = homogeneous.then(|| Condensed::new(&forward));
         RelationIndex {
             forward,
             backward,
@@ -177,6 +241,101 @@ struct Condensed {
     sizes_backward: OnceLock<Sizes>,
 }
 
+/// The strongly connected components of `graph` (Tarjan's algorithm, iterative: the data may
+/// hold chains of any length, so no recursion): the component of each node, and how many there
+/// are. Components are numbered as they are completed, so every edge between two components
+/// goes from a higher number to a lower one. Targets not below the number of rows are ignored.
+fn components(graph: &Csr) -> (Vec<u32>, usize) {
+    let n = graph.n_rows();
+    let mut walk = Tarjan {
+        order: vec![UNSEEN; n],
+        low: vec![0; n],
+        component: vec![UNSEEN; n],
+        open: Vec::new(),
+        calls: Vec::new(),
+        discovered: 0,
+        completed: 0,
+    };
+    for root in (0u32..).take(n) {
+        if walk.order.get(root as usize) == Some(&UNSEEN) {
+            walk.enter(root);
+            walk.run(graph);
+        }
+    }
+    (walk.component, walk.completed as usize)
+}
+
+/// Not yet discovered, or not yet in a component.
+const UNSEEN: u32 = u32::MAX;
+
+/// The state of [`components`].
+struct Tarjan {
+    /// Discovery order of each node.
+    order: Vec<u32>,
+    /// The lowest discovery order reachable from the node through nodes still open.
+    low: Vec<u32>,
+    /// The component of each node once known; a node discovered but without one is on `open`.
+    component: Vec<u32>,
+    open: Vec<u32>,
+    /// The walk: a node and the position of its next edge.
+    calls: Vec<(u32, usize)>,
+    discovered: u32,
+    completed: u32,
+}
+
+impl Tarjan {
+    fn enter(&mut self, v: u32) {
+        if let (Some(o), Some(l)) = (self.order.get_mut(v as usize), self.low.get_mut(v as usize)) {
+            *o = self.discovered;
+            *l = self.discovered;
+        }
+        self.discovered += 1;
+        self.open.push(v);
+        self.calls.push((v, 0));
+    }
+
+    /// Walks until the call stack is empty.
+    fn run(&mut self, graph: &Csr) {
+        while let Some((v, pos)) = self.calls.last_mut() {
+            let v = *v;
+            if let Some(&w) = graph.row(v).get(*pos) {
+                *pos += 1;
+                match self.order.get(w as usize).copied() {
+                    None => {}
+                    Some(UNSEEN) => self.enter(w),
+                    Some(w_order) => {
+                        let open = self.component.get(w as usize) == Some(&UNSEEN);
+                        if let (true, Some(l)) = (open, self.low.get_mut(v as usize)) {
+                            *l = (*l).min(w_order);
+                        }
+                    }
+                }
+                continue;
+            }
+            self.calls.pop();
+            let v_low = self.low.get(v as usize).copied().unwrap_or(0);
+            if Some(&v_low) == self.order.get(v as usize) {
+                while let Some(w) = self.open.pop() {
+                    if let Some(c) = self.component.get_mut(w as usize) {
+                        *c = self.completed;
+                    }
+                    if w == v {
+                        break;
+                    }
+                }
+                self.completed += 1;
+            }
+            if let Some(l) = self
+                .calls
+                .last()
+                .and_then(|&(u, _)| self.low.get_mut(u as usize))
+            {
+                *l = (*l).min(v_low);
+            }
+        }
+    }
+}
+
 /// The closure sizes of one direction: from the table where the shape gives them, else
 /// counted by a walk on first use.
 struct Sizes {
@@ -189,57 +348,29 @@ struct Sizes {
 const UNKNOWN: u32 = u32::MAX;
 
 impl Condensed {
-    fn new(forward: &Csr, edges: &[(u32, u32)]) -> Condensed {
+    fn new(forward: &Csr) -> Condensed {
         let n = forward.n_rows();
-        // `usize` indices: petgraph panics when a `u32` index overflows or a node is missing,
-        // so use the wide index type and add only edges between existing nodes.
-        let mut graph: DiGraph<(), (), usize> = DiGraph::with_capacity(n, edges.len());
-        for _ in 0..n {
-            graph.add_node(());
-        }
-        for &(a, b) in edges {
-            if (a as usize) < n && (b as usize) < n {
-                graph.add_edge(NodeIndex::new(a as usize), NodeIndex::new(b as usize), ());
-            }
-        }
-        let sccs = petgraph::algo::kosaraju_scc(&graph);
-        drop(graph);
-
-        let mut component = vec![0u32; n];
-        let mut member_pairs = Vec::with_capacity(n);
-        let mut cyclic = Vec::with_capacity(sccs.len());
-        for (c, scc) in (0u32..).zip(&sccs) {
-            for node in scc {
-                let node = node.index() as u32;
-                if let Some(slot) = component.get_mut(node as usize) {
-                    *slot = c;
-                }
-                member_pairs.push((c, node));
-            }
-            let self_loop = scc.first().is_some_and(|n| {
-                forward
-                    .row(n.index() as u32)
-                    .binary_search(&(n.index() as u32))
-                    .is_ok()
-            });
-            cyclic.push(scc.len() > 1 || self_loop);
-        }
-        member_pairs.sort_unstable();
-        let n_components = sccs.len();
-        let members = Csr::from_sorted(n_components, &member_pairs);
-
+        let (component, n_components) = components(forward);
         let comp = |node: u32| component.get(node as usize).copied().unwrap_or(0);
-        let mut dag: Vec<(u32, u32)> = edges
-            .iter()
-            .map(|&(a, b)| (comp(a), comp(b)))
-            .filter(|(a, b)| a != b)
+        // Nodes are visited in order, so each component's members come out sorted.
+        let members = Csr::from_edges(n_components, (0u32..).take(n).map(|v| (comp(v), v)));
+        let cyclic: Vec<bool> = (0u32..)
+            .take(n_components)
+            .map(|c| match members.row(c) {
+                [single] => forward.row(*single).binary_search(single).is_ok(),
+                nodes => !nodes.is_empty(),
+            })
             .collect();
-        dag.sort_unstable();
-        dag.dedup();
-        let successors = Csr::from_sorted(n_components, &dag);
-        let mut reversed: Vec<(u32, u32)> = dag.iter().map(|&(a, b)| (b, a)).collect();
-        reversed.sort_unstable();
-        let predecessors = Csr::from_sorted(n_components, &reversed);
+        let dag = (0u32..).take(n).flat_map(|a| {
+            forward
+                .row(a)
+                .iter()
+                .filter(move |&&b| (b as usize) < n)
+                .map(move |&b| (comp(a), comp(b)))
+                .filter(|(ca, cb)| ca != cb)
+        });
+        let successors = Csr::from_edges(n_components, dag);
+        let predecessors = successors.transpose(n_components);
 
         let memo = || (0..n_components).map(|_| OnceLock::new()).collect();
         Condensed {
@@ -642,6 +773,49 @@ mod tests {
     }
 
     #[test]
+    fn a_long_cycle_is_one_component() {
+        // 0 -> 1 -> ... -> n-1 -> 0, and a tail n-1 -> n.
+        let n = 200_000u32;
+        let edges: Vec<(u32, u32)> = (0..n - 1)
+            .map(|i| (i, i + 1))
+            .chain([(n - 1, 0), (n - 1, n)])
+            .collect();
+        let r = index(n as usize + 1, &edges);
+        let Some(condensed) = &r.condensed else {
+            panic!("a relation on one type is condensed");
+        };
+        assert_eq!(condensed.members.n_rows(), 2);
+        assert_eq!(r.closure_count(false, 5).count, n as usize + 1);
+        assert_eq!(r.closure_count(true, n).count, n as usize);
+        assert_eq!(&*r.closure(false, n), &[] as &[u32]);
+    }
+
+    #[test]
+    fn rows_are_sorted_whatever_the_edge_order() {
+        let edges = [
+            (2, 0),
+            (0, 3),
+            (2, 0),
+            (0, 1),
+            (1, 1),
+            (0, 3),
+            (0, 0),
+            (9, 1),
+            (1, 9),
+        ];
+        let csr = Csr::from_edges(3, edges.iter().copied());
+        assert_eq!(csr.row(0), &[0, 1, 3]);
+        assert_eq!(csr.row(1), &[1, 9]);
+        assert_eq!(csr.row(2), &[0]);
+        assert_eq!(csr.row(3), &[] as &[u32]);
+        let back = csr.transpose(4);
+        assert_eq!(back.row(0), &[0, 2]);
+        assert_eq!(back.row(1), &[0, 1]);
+        assert_eq!(back.row(2), &[] as &[u32]);
+        assert_eq!(back.row(3), &[0]);
+    }
+
+    #[test]
     fn heterogeneous_closure_is_adjacency() {
         let r = RelationIndex::new(2, 3, false, vec![(0, 2), (1, 2), (0, 0)]);
         assert_eq!(&*r.closure(false, 0), &[0, 2]);
@@ -660,41 +834,46 @@ mod tests {
 
     #[test]
     fn closure_matches_a_naive_walk() {
-        // A deterministic pseudo-random graph with cycles.
-        let n = 60u32;
-        let mut seed = 0x2545_f491_u32;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 17;
-            seed ^= seed << 5;
-            seed
-        };
-        let edges: Vec<(u32, u32)> = (0..90).map(|_| (next() % n, next() % n)).collect();
-        let r = index(n as usize, &edges);
-        for inverse in [false, true] {
-            for x in 0..n {
-                let mut seen = vec![false; n as usize];
-                let mut stack = vec![x];
-                while let Some(v) = stack.pop() {
-                    for &(a, b) in &edges {
-                        let (a, b) = if inverse { (b, a) } else { (a, b) };
-                        if a == v && !seen[b as usize] {
-                            seen[b as usize] = true;
-                            stack.push(b);
+        // Deterministic pseudo-random graphs with cycles, sparse to dense.
+        for (n, m, mut seed) in [
+            (60u32, 90, 0x2545_f491_u32),
+            (40, 30, 7),
+            (40, 120, 12_345),
+            (25, 200, 99),
+        ] {
+            let mut next = || {
+                seed ^= seed << 13;
+                seed ^= seed >> 17;
+                seed ^= seed << 5;
+                seed
+            };
+            let edges: Vec<(u32, u32)> = (0..m).map(|_| (next() % n, next() % n)).collect();
+            let r = index(n as usize, &edges);
+            for inverse in [false, true] {
+                for x in 0..n {
+                    let mut seen = vec![false; n as usize];
+                    let mut stack = vec![x];
+                    while let Some(v) = stack.pop() {
+                        for &(a, b) in &edges {
+                            let (a, b) = if inverse { (b, a) } else { (a, b) };
+                            if a == v && !seen[b as usize] {
+                                seen[b as usize] = true;
+                                stack.push(b);
+                            }
                         }
                     }
+                    let naive: Vec<u32> = (0..n).filter(|&i| seen[i as usize]).collect();
+                    assert_eq!(
+                        &*r.closure(inverse, x),
+                        naive.as_slice(),
+                        "n={n} m={m} x={x} inverse={inverse}"
+                    );
+                    assert_eq!(
+                        r.closure_count(inverse, x).count,
+                        naive.len(),
+                        "count n={n} m={m} x={x} inverse={inverse}"
+                    );
                 }
-                let naive: Vec<u32> = (0..n).filter(|&i| seen[i as usize]).collect();
-                assert_eq!(
-                    &*r.closure(inverse, x),
-                    naive.as_slice(),
-                    "x={x} inverse={inverse}"
-                );
-                assert_eq!(
-                    r.closure_count(inverse, x).count,
-                    naive.len(),
-                    "count x={x} inverse={inverse}"
-                );
             }
         }
     }

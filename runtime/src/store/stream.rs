@@ -28,6 +28,7 @@ use super::convert::{
     DuplicateKey, Env, Path, Problem, Problems, Seed, Trail, clip, convert, expected,
     syntax_problem_at, type_name,
 };
+use super::ids::BATCH;
 use super::{Loader, did_you_mean, list};
 use crate::{EntityRef, Value};
 
@@ -923,15 +924,41 @@ impl<'de> DeserializeSeed<'de> for RelationSeed<'_, '_> {
 
 impl RelationSeed<'_, '_> {
     /// Resolves the edges of `batch` (the first one at index `first`) into `out`, draining it.
-    /// `last_from` is the last source id resolved, and its index: the edges of one source
-    /// usually come together.
+    /// The ids of the batch are looked up together first (see [`super::ids::Ids::get_many`]); `found`
+    /// holds their numbers, sources then targets.
     fn resolve_edges(
         &mut self,
         first: usize,
         batch: &mut Vec<Edge<'_>>,
-        last_from: &mut (String, Option<u32>),
+        found: &mut (Vec<Option<u32>>, Vec<Option<u32>>),
     ) {
-        for (i, edge) in (first..).zip(batch.drain(..)) {
+        fn id<'e>(end: &'e End<'_>) -> &'e str {
+            match end {
+                End::Id(id) => id,
+                End::Other(_) => "",
+            }
+        }
+        let ends = |a: bool| {
+            batch.iter().map(move |edge| match edge {
+                Edge::Pair(from, to) => id(if a { from } else { to }),
+                Edge::Not(_) => "",
+            })
+        };
+        let (froms, tos) = found;
+        for (ty, ids, out) in [
+            (self.relation.from, ends(true), &mut *froms),
+            (self.relation.to, ends(false), &mut *tos),
+        ] {
+            match self.loader.ids_of(ty) {
+                Some(table) => table.get_many(ids, out),
+                None => {
+                    out.clear();
+                    out.extend(ids.map(|_| None));
+                }
+            }
+        }
+        let edges = batch.drain(..).zip(froms.iter().zip(tos.iter()));
+        for (i, (edge, (&from, &to))) in (first..).zip(edges) {
             let path = self.path.index(i);
             let (a, b) = match edge {
                 Edge::Pair(a, b) => (a, b),
@@ -945,26 +972,30 @@ impl RelationSeed<'_, '_> {
                     continue;
                 }
             };
-            let from = match (&a, &*last_from) {
-                (End::Id(id), (last, Some(idx))) if **id == **last => Some(*idx),
-                _ => {
-                    let from = self.end(self.relation.from, &a, &path.index(0));
-                    if let (End::Id(id), Some(idx)) = (&a, from) {
-                        last_from.0.clear();
-                        last_from.0.push_str(id);
-                        last_from.1 = Some(idx);
-                    }
-                    from
-                }
-            };
-            let to = self.end(self.relation.to, &b, &path.index(1));
+            let from = self.end(self.relation.from, &a, from, &path.index(0));
+            let to = self.end(self.relation.to, &b, to, &path.index(1));
             if let (Some(from), Some(to)) = (from, to) {
                 self.out.push((from, to));
             }
         }
     }
 
-    fn end(&mut self, ty: EntityTypeId, end: &End<'_>, path: &Path<'_>) -> Option<u32> {
+    /// The number of one end of an edge: `found` when the end is an id that was found, else
+    /// resolved here (which says what is wrong).
+    fn end(
+        &mut self,
+        ty: EntityTypeId,
+        end: &End<'_>,
+        found: Option<u32>,
+        path: &Path<'_>,
+    ) -> Option<u32> {
+        if let (End::Id(_), Some(idx)) = (end, found) {
+            return Some(idx);
+        }
+        self.resolve_end(ty, end, path)
+    }
+
+    fn resolve_end(&mut self, ty: EntityTypeId, end: &End<'_>, path: &Path<'_>) -> Option<u32> {
         match end {
             End::Id(id) => resolve(self.schema, self.loader, ty, id, path, self.problems),
             End::Other(json) => {
@@ -1002,18 +1033,17 @@ impl<'de> Visitor<'de> for RelationSeed<'_, '_> {
         // Edges are read in batches and then resolved together: the id lookups of a batch
         // (each a likely cache miss in a large estate) do not wait on the parsing between
         // them. Problems still come in edge order.
-        const BATCH: usize = 64;
         let mut batch: Vec<Edge<'de>> = Vec::with_capacity(BATCH);
-        let mut last_from = (String::new(), None);
+        let mut found = (Vec::with_capacity(BATCH), Vec::with_capacity(BATCH));
         let mut first = 0;
         while let Some(edge) = seq.next_element_seed(EdgeSeed)? {
             batch.push(edge);
             if batch.len() == BATCH {
-                self.resolve_edges(first, &mut batch, &mut last_from);
+                self.resolve_edges(first, &mut batch, &mut found);
                 first += BATCH;
             }
         }
-        self.resolve_edges(first, &mut batch, &mut last_from);
+        self.resolve_edges(first, &mut batch, &mut found);
         Ok(())
     }
 
