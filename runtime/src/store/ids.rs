@@ -83,8 +83,9 @@ impl Ids {
             hasher: foldhash::fast::RandomState::default(),
         };
         // Inserted in the order of their first slots, grouped by runs of 64 slots (a counting
-        // sort), so the writes sweep the table instead of landing at random: which slot an id
-        // takes does not depend on the order of insertion into a linear-probing table.
+        // sort), so the writes sweep the table instead of landing at random. The order may
+        // change which of two colliding ids sits first on a probe, never whether a lookup
+        // finds an id: linear probing finds each id on the run of taken slots from its home.
         let homes: Vec<usize> = ids.iter().map(|id| table.home(&Key::of(id), id)).collect();
         let mut starts = vec![0usize; table.slots.len() / 64 + 2];
         for &home in &homes {
