@@ -6,11 +6,11 @@
 //! of the chunk, in policy order, and writes one outcome per rule (all held, the first false
 //! condition, or the condition that failed); deciding runs mode 0 of the action's chunks in
 //! order. Mode 1 evaluates the message holes of one rule and mode 2 its approvers, emitting
-//! their values for the shared renderer. The program's default
-//! approvers get a function of their own, and so does the miss path of each memoized
-//! expression (see [`lower`]), which every rule reading the memo calls. Everything an expression does is native code or a call
-//! into the `extern "C"` helpers of [`rt`] (registered as JIT symbols); nothing falls back to the
-//! interpreter, and a program that cannot be compiled is an error of `Engine::new`.
+//! their values for the shared renderer. The program's default approvers get a function of
+//! their own, and so does the miss path of each memoized expression (see [`lower`]), which
+//! every rule reading the memo calls. Everything an expression does is native code or a call
+//! into the `extern "C"` helpers of [`rt`] (registered as JIT symbols); nothing falls back to
+//! the interpreter, and a program that cannot be compiled is an error of `Engine::new`.
 //!
 //! Compiled code lives in a [`JITModule`] owned by [`Code`] together with the function pointers
 //! taken from it; dropping `Code` (when an engine's program is replaced) frees the code memory.
