@@ -151,6 +151,14 @@ impl Ids {
         }
     }
 
+    /// Whether the taken `slot` is `id`'s (`key` is `id`'s key): its head and length match,
+    /// and for an id longer than a head, the whole id does.
+    fn holds(&self, slot: &Slot, key: &Key, id: &str) -> bool {
+        slot.head == key.head
+            && slot.len == key.len
+            && (id.len() <= HEAD || self.ids.get(slot.idx as usize).is_some_and(|s| **s == *id))
+    }
+
     /// The number of `id`.
     pub(crate) fn get(&self, id: &str) -> Option<u32> {
         if self.slots.is_empty() {
@@ -163,10 +171,7 @@ impl Ids {
             if slot.idx == FREE {
                 return None;
             }
-            if slot.head == key.head
-                && slot.len == key.len
-                && (id.len() <= HEAD || self.ids.get(slot.idx as usize).is_some_and(|s| **s == *id))
-            {
+            if self.holds(slot, &key, id) {
                 return Some(slot.idx);
             }
             pos = self.next(pos);
@@ -196,10 +201,7 @@ impl Ids {
             let key = Key::of(id);
             let found = if slot.idx == FREE {
                 None
-            } else if slot.head == key.head
-                && slot.len == key.len
-                && (id.len() <= HEAD || self.ids.get(slot.idx as usize).is_some_and(|s| **s == *id))
-            {
+            } else if self.holds(&slot, &key, id) {
                 Some(slot.idx)
             } else {
                 self.get(id)
