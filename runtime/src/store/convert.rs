@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::Value as Json;
-use ward_ir::{EntityTypeId, Schema, Type};
+use ward_ir::{EntityTypeId, EnumId, Schema, Type};
 
 use crate::Value;
 
@@ -242,11 +242,7 @@ pub(crate) fn convert(
             }
         },
         (Type::Enum(eid), Json::String(name)) => {
-            let variants = schema
-                .enums
-                .get(eid.index())
-                .map(|e| e.variants.as_slice())
-                .unwrap_or_default();
+            let variants = variants(schema, *eid);
             match variants.iter().position(|v| v == name) {
                 Some(i) => Some(Value::Enum(u32::try_from(i).ok()?)),
                 None => {
@@ -315,6 +311,15 @@ pub(crate) fn entity_name(schema: &Schema, ty: EntityTypeId) -> &str {
         .map_or("<unknown entity type>", |e| e.name.as_str())
 }
 
+/// The variants of enum `id`, in declaration order (none for an id the schema lacks).
+pub(crate) fn variants(schema: &Schema, id: EnumId) -> &[String] {
+    schema
+        .enums
+        .get(id.index())
+        .map(|e| e.variants.as_slice())
+        .unwrap_or_default()
+}
+
 /// The type as the user writes it: `Set<String>`, `Identity?`.
 pub(crate) fn type_name(schema: &Schema, ty: &Type) -> String {
     match ty {
@@ -346,11 +351,7 @@ pub(crate) fn expected(schema: &Schema, ty: &Type) -> String {
             format!("expected the id of {} `{name}` (a string)", article(name))
         }
         Type::Enum(id) => {
-            let variants = schema
-                .enums
-                .get(id.index())
-                .map(|e| e.variants.as_slice())
-                .unwrap_or_default();
+            let variants = variants(schema, *id);
             format!(
                 "expected a `{}` variant (one of {})",
                 type_name(schema, ty),

@@ -26,7 +26,7 @@ use ward_ir::{EntityType, EntityTypeId, Relation, Schema, Type};
 
 use super::convert::{
     DuplicateKey, Env, Path, Problem, Problems, Seed, Trail, clip, convert, expected,
-    syntax_problem_at, type_name,
+    syntax_problem_at, type_name, variants,
 };
 use super::ids::BATCH;
 use super::{Loader, did_you_mean, list};
@@ -825,11 +825,7 @@ impl<'de> Visitor<'de> for ConvertSeed<'_, '_> {
             Type::Entity(ety) => resolve(schema, self.env, *ety, s, self.path, self.problems)
                 .map(|idx| Value::Entity(EntityRef::Known { ty: *ety, idx })),
             Type::Enum(eid) => {
-                let variants = schema
-                    .enums
-                    .get(eid.index())
-                    .map(|e| e.variants.as_slice())
-                    .unwrap_or_default();
+                let variants = variants(schema, *eid);
                 match variants.iter().position(|v| v == s) {
                     Some(i) => u32::try_from(i).ok().map(Value::Enum),
                     None => self.out_of_range(format!(
@@ -924,8 +920,8 @@ impl<'de> DeserializeSeed<'de> for RelationSeed<'_, '_> {
 
 impl RelationSeed<'_, '_> {
     /// Resolves the edges of `batch` (the first one at index `first`) into `out`, draining it.
-    /// The ids of the batch are looked up together first (see [`super::ids::Ids::get_many`]); `found`
-    /// holds their numbers, sources then targets.
+    /// The ids of the batch are looked up together first (see [`super::ids::Ids::get_many`]);
+    /// `found` holds their numbers, sources then targets.
     fn resolve_edges(
         &mut self,
         first: usize,
