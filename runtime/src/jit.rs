@@ -49,8 +49,9 @@ fn codegen(e: impl std::fmt::Display) -> JitError {
     JitError::Codegen(e.to_string())
 }
 
-/// `fn(ctx, mode, rule) -> status` of one action (status 0 ok, 1 error, 2 nothing to do).
-type ActionFn = unsafe extern "C" fn(*mut u8, i64, i64) -> i64;
+/// `fn(ctx, mode, rule, table) -> status` of one action's chunk (status 0 ok, 1 error, 2 nothing
+/// to do); `table` is the rule's literals for a function compiled by shape, else unused.
+type ActionFn = unsafe extern "C" fn(*mut u8, i64, i64, *const i64) -> i64;
 /// `fn(ctx) -> status` of the default's approvers.
 type DefaultFn = unsafe extern "C" fn(*mut u8) -> i64;
 
@@ -63,10 +64,12 @@ pub fn live_modules() -> usize {
 }
 
 /// One native function of an action: the action's rules from position `first` in its plan up
-/// to the next chunk's `first`.
+/// to the next chunk's `first`; for a function compiled by shape, the one rule at `first`, whose
+/// literals `table` points to (into [`Code::data`]).
 struct Chunk {
     first: usize,
     f: ActionFn,
+    table: *const i64,
 }
 
 /// The most expression nodes (functions inlined, see [`lower::rule_sizes`]) the rules of one
@@ -84,6 +87,9 @@ pub(crate) struct Code {
     default: Option<DefaultFn>,
     pub(crate) tables: Tables,
     pub(crate) stats: Vec<RuleStats>,
+    /// The literals of the rules and memos compiled by shape, which native code reads through
+    /// their addresses: never changed, never moved, until the code is dropped.
+    data: Vec<Box<[i64]>>,
 }
 
 // SAFETY: after `finalize_definitions` the module is never used again except to free it in
@@ -123,7 +129,7 @@ impl Code {
             _ => return 2,
         };
         for chunk in chunks {
-            let status = Self::call(ctx, chunk.f, 0, 0);
+            let status = Self::call(ctx, chunk, 0, chunk.first as i64);
             if status != 0 {
                 return status;
             }
@@ -141,18 +147,20 @@ impl Code {
         let Some(chunk) = k.checked_sub(1).and_then(|k| chunks.get(k)) else {
             return 2;
         };
-        Self::call(ctx, chunk.f, mode, rule as i64)
+        Self::call(ctx, chunk, mode, rule as i64)
     }
 
     #[inline]
-    fn call(ctx: &mut rt::Ctx<'_>, f: ActionFn, mode: i64, rule: i64) -> i64 {
+    fn call(ctx: &mut rt::Ctx<'_>, chunk: &Chunk, mode: i64, rule: i64) -> i64 {
         let p: *mut rt::Ctx<'_> = ctx;
-        // SAFETY: `f` was compiled by `compile` for this program with the `ActionFn` signature
-        // and its memory lives as long as the `Code` it was taken from, which the caller
-        // borrows; it only dereferences `p` (a live, exclusive context whose `slots`,
+        // SAFETY: `chunk.f` was compiled by `compile` for this program with the `ActionFn`
+        // signature and its memory lives as long as the `Code` it was taken from, which the
+        // caller borrows; it only dereferences `p` (a live, exclusive context whose `slots`,
         // `outcomes` and `literals` were sized by `decide::evaluate` for this action) at the
-        // fixed offsets of `rt::Ctx`'s `repr(C)` header, and passes it on to the helpers.
-        unsafe { f(p.cast(), mode, rule) }
+        // fixed offsets of `rt::Ctx`'s `repr(C)` header, and passes it on to the helpers. A
+        // shaped function reads `chunk.table`, a table of `Code::data` built for its rule (the
+        // addresses in it point into `Code::data` too), alive as long as the code.
+        unsafe { (chunk.f)(p.cast(), mode, rule, chunk.table) }
     }
 
     fn run_default(&self, ctx: &mut rt::Ctx<'_>) -> i64 {
@@ -240,6 +248,7 @@ pub(crate) fn compile(compiled: &Compiled) -> Result<Code, JitError> {
         default: None,
         tables: Tables::default(),
         stats: Vec::new(),
+        data: Vec::new(),
     };
     let module = code
         .module
@@ -271,35 +280,80 @@ pub(crate) fn compile(compiled: &Compiled) -> Result<Code, JitError> {
     // The functions built, to be compiled.
     let mut pending = Vec::new();
     let n_context = program.schema.context.len();
+    let keys = shape_keys(compiled);
+    // Per shape compiled so far: its function, the words of its rules' tables, its statistics.
+    let mut shapes: HashMap<&str, (FuncId, Vec<lower::Slot>, RuleStats)> = HashMap::new();
     for (a, plan) in compiled.actions.iter().enumerate() {
         let mut ids = Vec::new();
-        for (k, range) in chunks(plan, &sizes).into_iter().enumerate() {
-            cctx.func.signature = action_signature(module);
+        let plan_keys = keys.get(a).map_or(&[][..], Vec::as_slice);
+        for (k, segment) in segments(plan, &sizes, plan_keys).into_iter().enumerate() {
+            let (range, key) = match segment {
+                Segment::Chunk(range) => (range, None),
+                Segment::Shaped(ri, key) => (ri..ri + 1, Some(key)),
+            };
             let first = range.start;
-            {
-                let b = FunctionBuilder::new(&mut cctx.func, &mut fctx);
-                action_body(
-                    b,
-                    module,
-                    &mut shared,
-                    compiled,
-                    plan,
-                    range,
-                    n_context,
-                    &mut stats,
-                    &mut recorded,
-                )?;
-            }
-            let id = module
-                .declare_function(
-                    &format!("action_{a}_{k}"),
-                    Linkage::Local,
-                    &cctx.func.signature,
-                )
-                .map_err(codegen)?;
-            pending.push((id, std::mem::replace(&mut cctx.func, Function::new())));
-            module.clear_context(&mut cctx);
-            ids.push((first, id));
+            let shape = key.and_then(|key| shapes.get(key).map(|s| (key, s)));
+            let id = match (key, shape) {
+                (Some(_), Some((_, (id, _, _)))) => *id,
+                (key, _) => {
+                    cctx.func.signature = action_signature(module);
+                    let built = {
+                        let b = FunctionBuilder::new(&mut cctx.func, &mut fctx);
+                        action_body(
+                            b,
+                            module,
+                            &mut shared,
+                            compiled,
+                            plan,
+                            range,
+                            n_context,
+                            &mut stats,
+                            &mut recorded,
+                            key.is_some(),
+                        )?
+                    };
+                    let name = match key {
+                        Some(_) => format!("shape_{}", shapes.len()),
+                        None => format!("action_{a}_{k}"),
+                    };
+                    let id = module
+                        .declare_function(&name, Linkage::Local, &cctx.func.signature)
+                        .map_err(codegen)?;
+                    pending.push((id, std::mem::replace(&mut cctx.func, Function::new())));
+                    module.clear_context(&mut cctx);
+                    if let (Some(key), Some((slots, own))) = (key, built) {
+                        shapes.insert(key, (id, slots, own));
+                    }
+                    id
+                }
+            };
+            // A rule compiled by shape: its table, and the shape's statistics.
+            let table = match key.and_then(|key| shapes.get(key)) {
+                Some((_, slots, own)) => {
+                    let planned = plan
+                        .rules
+                        .get(first)
+                        .ok_or_else(|| JitError::Codegen("rule out of range".into()))?;
+                    let rule = program
+                        .rules
+                        .get(planned.rule)
+                        .ok_or_else(|| JitError::Codegen("rule out of range".into()))?;
+                    if let (Some(slot), Some(done)) =
+                        (stats.get_mut(planned.rule), recorded.get_mut(planned.rule))
+                        && !*done
+                    {
+                        *slot = RuleStats {
+                            rule: rule.name.clone(),
+                            ..own.clone()
+                        };
+                        *done = true;
+                    }
+                    let words = shared.table(slots, &shape_roots(rule), &[])?;
+                    Some(words)
+                }
+                None => None,
+            };
+            ids.push((first, id, table.map(|words| shared.keep(words))));
         }
         action_ids.push(ids);
     }
@@ -349,13 +403,15 @@ pub(crate) fn compile(compiled: &Compiled) -> Result<Code, JitError> {
     let mut actions = Vec::with_capacity(action_ids.len());
     for ids in action_ids {
         let mut chunks = Vec::with_capacity(ids.len());
-        for (first, id) in ids {
+        for (first, id, table) in ids {
             let ptr = module.get_finalized_function(id);
             // SAFETY: `ptr` is the finalized code of a function defined above with the
-            // signature `(i64, i64, i64) -> i64` in the host's default calling convention,
-            // which is what `ActionFn` (`extern "C"`) is on this target.
+            // signature `(i64, i64, i64, i64) -> i64` in the host's default calling
+            // convention, which is what `ActionFn` (`extern "C"`, a pointer passed as a
+            // 64-bit integer) is on this target.
             let f = unsafe { std::mem::transmute::<*const u8, ActionFn>(ptr) };
-            chunks.push(Chunk { first, f });
+            let table = table.map_or(std::ptr::null(), |address| address as *const i64);
+            chunks.push(Chunk { first, f, table });
         }
         actions.push(chunks);
     }
@@ -370,6 +426,7 @@ pub(crate) fn compile(compiled: &Compiled) -> Result<Code, JitError> {
     code.actions = actions;
     code.default = default;
     code.tables = shared.tables;
+    code.data = shared.data;
     code.stats = stats;
     Ok(code)
 }
@@ -460,28 +517,126 @@ fn machine_code(
 
 fn action_signature(module: &JITModule) -> cranelift_codegen::ir::Signature {
     let mut sig = module.make_signature();
-    for _ in 0..3 {
+    for _ in 0..4 {
         sig.params.push(AbiParam::new(types::I64));
     }
     sig.returns.push(AbiParam::new(types::I64));
     sig
 }
 
-/// The rules of an action's plan cut into chunks of at most [`CHUNK_NODES`] expression nodes
-/// (at least one rule each), in plan order: ranges of positions in the plan.
-fn chunks(plan: &crate::prepared::ActionPlan, sizes: &[usize]) -> Vec<Range<usize>> {
+/// How many rules of one shape (in all actions) make it worth compiling once for all of them
+/// (see [`shape_keys`]). A rule compiled by shape costs a call of its own per decision and
+/// reads its literals from memory, so a shape of one or a few rules is compiled in its chunk.
+const SHARED_SHAPE: usize = 2;
+
+#[cfg(test)]
+thread_local! {
+    /// When set while a program is compiled, no rule is compiled by shape.
+    pub(crate) static NO_SHAPES: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// A part of an action's plan compiled as one function.
+enum Segment<'k> {
+    /// Consecutive rules (positions in the plan), with their literals compiled in.
+    Chunk(Range<usize>),
+    /// The rule at a position, compiled by its shape (the key).
+    Shaped(usize, &'k str),
+}
+
+/// Per action, per rule of its plan, the key of the rule's shape when it is compiled by shape:
+/// rules whose expressions are equal except for their literals (see [`lower::shaped_key`]) and
+/// which read the same request fields share one native function, which reads each rule's
+/// literals (and the numbers of its memos) from a table of its own. `None` for a rule whose
+/// shape has fewer than [`SHARED_SHAPE`] rules.
+fn shape_keys(compiled: &Compiled) -> Vec<Vec<Option<String>>> {
+    let program = &compiled.program;
+    #[cfg(test)]
+    if NO_SHAPES.with(std::cell::Cell::get) {
+        return compiled
+            .actions
+            .iter()
+            .map(|plan| vec![None; plan.rules.len()])
+            .collect();
+    }
+    let mut by_rule: Vec<Option<String>> = vec![None; program.rules.len()];
+    let mut keys: Vec<Vec<String>> = Vec::with_capacity(compiled.actions.len());
+    let mut count: HashMap<String, usize> = HashMap::new();
+    for plan in &compiled.actions {
+        let mut plan_keys = Vec::with_capacity(plan.rules.len());
+        for planned in &plan.rules {
+            let own = match by_rule.get_mut(planned.rule) {
+                Some(Some(key)) => key.clone(),
+                Some(slot) => {
+                    let key = program
+                        .rules
+                        .get(planned.rule)
+                        .map(rule_shape)
+                        .unwrap_or_default();
+                    *slot = Some(key.clone());
+                    key
+                }
+                None => String::new(),
+            };
+            let key = format!("{:?}|{own}", planned.args);
+            *count.entry(key.clone()).or_insert(0) += 1;
+            plan_keys.push(key);
+        }
+        keys.push(plan_keys);
+    }
+    keys.into_iter()
+        .map(|plan_keys| {
+            plan_keys
+                .into_iter()
+                .map(|key| (count.get(&key).copied().unwrap_or(0) >= SHARED_SHAPE).then_some(key))
+                .collect()
+        })
+        .collect()
+}
+
+/// The shape of a rule (with its literals left out): what its native function depends on.
+fn rule_shape(rule: &ward_ir::Rule) -> String {
+    let mut key = format!(
+        "{} {:?} {} {}",
+        rule.n_locals,
+        rule.effect.kind,
+        rule.conditions.len(),
+        rule.message.is_some()
+    );
+    for e in shape_roots(rule) {
+        key.push('|');
+        key.push_str(&lower::shaped_key(e));
+    }
+    key
+}
+
+/// The rules of an action's plan cut into functions, in plan order: each rule compiled by
+/// shape (`keys`, see [`shape_keys`]) on its own, the others in chunks of at most
+/// [`CHUNK_NODES`] expression nodes (at least one rule each) of consecutive rules.
+fn segments<'k>(
+    plan: &crate::prepared::ActionPlan,
+    sizes: &[usize],
+    keys: &'k [Option<String>],
+) -> Vec<Segment<'k>> {
     let mut out = Vec::new();
     let (mut start, mut nodes) = (0, 0usize);
     for (ri, planned) in plan.rules.iter().enumerate() {
+        if let Some(Some(key)) = keys.get(ri) {
+            if ri > start {
+                out.push(Segment::Chunk(start..ri));
+            }
+            out.push(Segment::Shaped(ri, key));
+            (start, nodes) = (ri + 1, 0);
+            continue;
+        }
         let n = sizes.get(planned.rule).copied().unwrap_or(0);
         if ri > start && nodes.saturating_add(n) > CHUNK_NODES {
-            out.push(start..ri);
+            out.push(Segment::Chunk(start..ri));
             (start, nodes) = (ri, 0);
         }
         nodes = nodes.saturating_add(n);
     }
     if start < plan.rules.len() {
-        out.push(start..plan.rules.len());
+        out.push(Segment::Chunk(start..plan.rules.len()));
     }
     out
 }
@@ -489,6 +644,11 @@ fn chunks(plan: &crate::prepared::ActionPlan, sizes: &[usize]) -> Vec<Range<usiz
 /// Builds the function of the rules at positions `range` of an action's plan. Mode 0 writes
 /// the outcome of each of them at its position: 0 all conditions held, `1 + j` condition `j`
 /// was false, `-(1 + j)` condition `j` failed. Modes 1 and 2 take a position in the plan.
+///
+/// With `shaped`, `range` is one rule and the function serves every rule of its shape (see
+/// [`shape_keys`]): the position comes from the `rule` parameter in every mode, the literals
+/// from the table the fourth parameter points to. It then returns the words of that table and
+/// the rule's statistics, which every rule of the shape has.
 #[allow(clippy::too_many_arguments)]
 fn action_body(
     mut b: FunctionBuilder<'_>,
@@ -500,7 +660,8 @@ fn action_body(
     n_context: usize,
     stats: &mut [RuleStats],
     recorded: &mut [bool],
-) -> Result<(), JitError> {
+    shaped: bool,
+) -> Result<Option<(Vec<lower::Slot>, RuleStats)>, JitError> {
     let frontend = module.target_config();
     let program = &compiled.program;
     let planned_rules = plan
@@ -510,8 +671,8 @@ fn action_body(
     let entry = b.create_block();
     b.append_block_params_for_function_params(entry);
     b.switch_to_block(entry);
-    let (ctx, mode, rule) = match b.block_params(entry) {
-        [c, m, r] => (*c, *m, *r),
+    let (ctx, mode, position, data) = match b.block_params(entry) {
+        [c, m, r, d] => (*c, *m, *r, *d),
         _ => return Err(JitError::Codegen("wrong parameters".into())),
     };
     let conds = b.create_block();
@@ -559,15 +720,15 @@ fn action_body(
         site: None,
     };
     let mut l = lower::Lower::new(b, module, shared, ctx, exit);
-    let rule_stats = |l: &mut lower::Lower<'_, '_, '_>, r: usize, start: bool| {
-        let shared = l.shared();
-        if start {
-            shared.stats = stats.get_mut(r).map(std::mem::take);
-        } else if let (Some(s), Some(slot)) = (shared.stats.take(), stats.get_mut(r)) {
-            *slot = s;
-        }
-    };
-    let mut rule_stats = rule_stats;
+    if shaped {
+        let rule = planned_rules
+            .first()
+            .and_then(|p| program.rules.get(p.rule))
+            .ok_or_else(|| JitError::Codegen("a shaped function without its rule".into()))?;
+        l.lits = Some(lower::Lits::new(data, &shape_roots(rule), 0));
+    }
+    // The statistics of the rule of a shaped function, recorded whatever `recorded` says.
+    let mut own: Option<RuleStats> = None;
     // Per planned rule: (position, rule index) for the dispatch part.
     let mut parts = Vec::new();
     for (k, (ri, planned)) in range.clone().zip(planned_rules).enumerate() {
@@ -575,9 +736,14 @@ fn action_body(
             .rules
             .get(planned.rule)
             .ok_or_else(|| JitError::Unsupported("rule out of range".into()))?;
-        let record = recorded.get(planned.rule) == Some(&false);
-        if record {
-            rule_stats(&mut l, planned.rule, true);
+        let record = shaped || recorded.get(planned.rule) == Some(&false);
+        if shaped {
+            l.shared().stats = Some(RuleStats {
+                rule: rule.name.clone(),
+                ..RuleStats::default()
+            });
+        } else if record {
+            l.shared().stats = stats.get_mut(planned.rule).map(std::mem::take);
         }
         let arg_slots: Vec<usize> = planned
             .args
@@ -587,14 +753,21 @@ fn action_body(
         l.enter_rule(rule.n_locals, arg_slots.clone());
         l.b.switch_to_block(start_of(k)?);
         // The rule's outcome: 0 all conditions held, `1 + j` condition `j` was false (each
-        // written on its own path, which then goes on with the next rule).
+        // written on its own path, which then goes on with the next rule). A shaped function
+        // finds its rule's outcome at run time.
         let offset = i32::try_from(ri * 8)
             .map_err(|_| JitError::Unsupported("too many rules for one action".into()))?;
         let after = start_of(k + 1)?;
         let write_outcome = |l: &mut lower::Lower<'_, '_, '_>, outcome: i64| {
             let out = l.load_ctx(rt::OFF_OUTCOMES);
             let code = l.b.ins().iconst(types::I64, outcome);
-            l.b.ins().store(MemFlagsData::trusted(), code, out, offset);
+            if shaped {
+                let at = l.b.ins().ishl_imm_u(position, 3);
+                let addr = l.b.ins().iadd(out, at);
+                l.b.ins().store(MemFlagsData::trusted(), code, addr, 0);
+            } else {
+                l.b.ins().store(MemFlagsData::trusted(), code, out, offset);
+            }
             l.b.ins().jump(after, &[]);
         };
         for (j, c) in rule.conditions.iter().enumerate() {
@@ -610,10 +783,16 @@ fn action_body(
         }
         l.set_site(None);
         write_outcome(&mut l, 0);
-        if record {
-            rule_stats(&mut l, planned.rule, false);
+        if shaped {
+            own = l.shared().stats.take();
+        } else if record
+            && let (Some(s), Some(slot)) = (l.shared().stats.take(), stats.get_mut(planned.rule))
+        {
+            *slot = s;
         }
-        parts.push((ri, planned.rule, arg_slots, record));
+        // In a shaped function the dispatch is on the mode alone.
+        let at = if shaped { 0 } else { ri };
+        parts.push((at, planned.rule, arg_slots, record));
     }
     l.b.switch_to_block(start_of(n)?);
     let zero = l.b.ins().iconst(types::I64, 0);
@@ -634,7 +813,11 @@ fn action_body(
             .ok_or_else(|| JitError::Codegen("failure exit parameters".into()))?;
     let k = l.b.ins().udiv_imm_u(site, stride as i64);
     let j = l.b.ins().urem_imm_u(site, stride as i64);
-    let pos = l.b.ins().iadd_imm_s(k, range.start as i64);
+    let pos = if shaped {
+        l.b.ins().iadd(k, position)
+    } else {
+        l.b.ins().iadd_imm_s(k, range.start as i64)
+    };
     l.call(lower::H::RuleError, &[pos])?;
     let minus = l.b.ins().ineg(j);
     let code = l.b.ins().iadd_imm_s(minus, -1);
@@ -660,7 +843,11 @@ fn action_body(
     let nothing = l.b.create_block();
     let key = {
         let shifted = l.b.ins().ishl_imm_u(mode, 32);
-        l.b.ins().bor(shifted, rule)
+        if shaped {
+            shifted
+        } else {
+            l.b.ins().bor(shifted, position)
+        }
     };
     let mut switch = Switch::new();
     let mut bodies: Vec<SharedBody<'_>> = Vec::new();
@@ -681,7 +868,12 @@ fn action_body(
             let Some(body) = body else {
                 continue;
             };
-            let body_key = format!("{mode}|{arg_slots:?}|{}|{}", rule.n_locals, body.key());
+            // A shaped function has one rule: nothing to share.
+            let body_key = if shaped {
+                mode.to_string()
+            } else {
+                format!("{mode}|{arg_slots:?}|{}|{}", rule.n_locals, body.key())
+            };
             let k = match by_key.get(&body_key) {
                 Some(k) => *k,
                 None => {
@@ -722,26 +914,48 @@ fn action_body(
             Body::Approvers(e) => l.emit(e)?,
         }
         let counted = l.shared().stats.take().unwrap_or_default();
-        for r in body.recorded_by {
-            if let Some(s) = stats.get_mut(r) {
-                s.add(&counted);
+        if let Some(own) = &mut own {
+            own.add(&counted);
+        } else {
+            for r in body.recorded_by {
+                if let Some(s) = stats.get_mut(r) {
+                    s.add(&counted);
+                }
             }
         }
         let zero = l.b.ins().iconst(types::I64, 0);
         l.b.ins().return_(&[zero]);
     }
-    for planned in planned_rules {
-        if let Some(slot) = recorded.get_mut(planned.rule) {
-            *slot = true;
+    if !shaped {
+        for planned in planned_rules {
+            if let Some(slot) = recorded.get_mut(planned.rule) {
+                *slot = true;
+            }
         }
     }
     l.fill_returning_exit(returning, 1)?;
     l.b.switch_to_block(nothing);
     let two = l.b.ins().iconst(types::I64, 2);
     l.b.ins().return_(&[two]);
+    let slots = l.lits.take().map(lower::Lits::into_slots);
     l.b.seal_all_blocks();
     l.b.finalize(frontend);
-    Ok(())
+    Ok(slots.map(|slots| (slots, own.unwrap_or_default())))
+}
+
+/// The expressions of a rule a shaped function's table refers to, in order: its conditions,
+/// its message holes, its approvers.
+fn shape_roots(rule: &ward_ir::Rule) -> Vec<&ward_ir::Expr> {
+    let mut roots: Vec<&ward_ir::Expr> = rule.conditions.iter().map(|c| &c.expr).collect();
+    for part in rule.message.iter().flat_map(|m| &m.parts) {
+        if let MessagePart::Expr(e) = part {
+            roots.push(e);
+        }
+    }
+    if let (EffectKind::RequireApproval, Some(e)) = (&rule.effect.kind, &rule.effect.approvers) {
+        roots.push(e);
+    }
+    roots
 }
 
 enum Body<'p> {

@@ -219,6 +219,17 @@ pub(crate) struct Shared<'p> {
     /// miss, and the statistics of its body (counted in every rule that reads the memo, as if
     /// the body were inlined there).
     miss_functions: HashMap<usize, (FuncId, RuleStats)>,
+    /// Per shape of memoized expression (see [`shaped_key`]) whose miss function reads its
+    /// literals from a table: that function, the words of its table after the memo's number,
+    /// and the statistics of its body.
+    shaped_misses: HashMap<String, (FuncId, Vec<Slot>, RuleStats)>,
+    /// How many shaped miss functions were started (their names' numbers).
+    shaped_started: usize,
+    /// The address of each memo's table (for a shaped miss function), by memo number.
+    memo_tables: HashMap<usize, i64>,
+    /// The tables of literals of the rules and memos compiled by shape: native code holds their
+    /// addresses, so they live (and stay in place) as long as the code.
+    pub(crate) data: Vec<Box<[i64]>>,
     /// The functions built besides the actions' (memo misses), to be compiled with them.
     pub(crate) functions: Vec<(FuncId, Function)>,
     /// Statistics of the rule being lowered, when they are being recorded.
@@ -251,6 +262,10 @@ impl<'p> Shared<'p> {
             request_index: HashMap::new(),
             fn_deps: HashMap::new(),
             miss_functions: HashMap::new(),
+            shaped_misses: HashMap::new(),
+            shaped_started: 0,
+            memo_tables: HashMap::new(),
+            data: Vec::new(),
             functions: Vec::new(),
             stats: None,
         }
@@ -381,6 +396,169 @@ impl<'p> Shared<'p> {
     }
 }
 
+/// How one word of a shaped function's table is computed for the rule (or memoized
+/// expression) it serves, from the node at a position of [`preorder`] of its expressions.
+#[derive(Clone, Debug)]
+pub(crate) enum Slot {
+    /// A literal's native value (see [`Shared::literal_word`]).
+    Literal(usize),
+    /// The number of the memo of the node (of `root`, stored as `spec`).
+    Memo(usize, Root, rt::MemoSpec),
+    /// The address of the table of the memo of the node, for its shaped miss function.
+    MemoData(usize, Root, rt::MemoSpec),
+    /// The offset of the node's per-decision memo (the text before the expression's key in
+    /// the memo's key).
+    RequestMemo(usize, String),
+    /// The number of the text memo of a message hole (key prefix, entity type).
+    TextMemo(usize, String, EntityTypeId),
+}
+
+/// The literals of a function compiled by shape: the table's address, the position of each
+/// node of the expressions it serves, and the words of the table so far.
+pub(crate) struct Lits {
+    data: Value,
+    nodes: HashMap<*const Expr, usize>,
+    slots: Vec<Slot>,
+    /// Words before the first slot's (a memo's table starts with the memo's number).
+    reserved: usize,
+}
+
+impl Lits {
+    pub(crate) fn new(data: Value, roots: &[&Expr], reserved: usize) -> Lits {
+        let nodes = preorder(roots)
+            .into_iter()
+            .enumerate()
+            .map(|(k, e)| (std::ptr::from_ref(e), k))
+            .collect();
+        Lits {
+            data,
+            nodes,
+            slots: Vec::new(),
+            reserved,
+        }
+    }
+
+    pub(crate) fn into_slots(self) -> Vec<Slot> {
+        self.slots
+    }
+}
+
+impl Shared<'_> {
+    /// The native value of literal `e` (see [`is_literal`]): an int or enum, the handle of a
+    /// string or constant set, the offset of an entity literal in the literal table, or the
+    /// number of a regular expression, window or time zone.
+    fn literal_word(&mut self, e: &Expr) -> Result<i64, JitError> {
+        Ok(match &e.kind {
+            ExprKind::Int(n) => *n,
+            ExprKind::Enum(v) => i64::from(*v),
+            ExprKind::Str(s) => self.constant(ConstKey::Str(s.clone()), RtValue::str(s)),
+            ExprKind::Entity(id) => {
+                let Type::Entity(ty) = e.ty.strip_optional() else {
+                    return Err(internal("entity literal of a non-entity type"));
+                };
+                let k = self.literal(*ty, id);
+                i64::try_from(k * 8).map_err(|_| internal("entity literal out of range"))?
+            }
+            ExprKind::Set(items) => {
+                let values = constant_items(items)
+                    .ok_or_else(|| internal("a shaped set literal that is not constant"))?;
+                let set = RtValue::set(values);
+                self.constant(ConstKey::Set(set.clone()), set)
+            }
+            ExprKind::Matches { regex, .. } => i64::from(regex.0),
+            ExprKind::InWindow { window, .. }
+            | ExprKind::Remaining { window, .. }
+            | ExprKind::Fits { window, .. }
+            | ExprKind::NextOpen { window, .. } => i64::from(window.0),
+            ExprKind::LocalTime { timezone, .. } => self.timezone(timezone)? as i64,
+            _ => return Err(internal("a table word of a node that is no literal")),
+        })
+    }
+
+    /// The table of a function compiled by shape for the expressions `roots`: `first`, then
+    /// each of `slots` computed from the node at its position.
+    pub(crate) fn table(
+        &mut self,
+        slots: &[Slot],
+        roots: &[&Expr],
+        first: &[i64],
+    ) -> Result<Vec<i64>, JitError> {
+        let nodes = preorder(roots);
+        let mut out = Vec::with_capacity(first.len() + slots.len());
+        out.extend_from_slice(first);
+        for slot in slots {
+            let node = |k: &usize| {
+                nodes
+                    .get(*k)
+                    .copied()
+                    .ok_or_else(|| internal("a table word of a node out of range"))
+            };
+            let word = match slot {
+                Slot::Literal(k) => self.literal_word(node(k)?)?,
+                Slot::Memo(k, root, spec) => {
+                    let e = node(k)?;
+                    self.memo(format!("{root:?}|{}", expr_key(e)), *spec) as i64
+                }
+                Slot::MemoData(k, root, spec) => {
+                    let e = node(k)?;
+                    let m = self.memo(format!("{root:?}|{}", expr_key(e)), *spec);
+                    crate::prepared::deeper(|| self.memo_table(m, e, *root))?
+                }
+                Slot::RequestMemo(k, prefix) => {
+                    let e = node(k)?;
+                    let n = self.request_memo(format!("{prefix}{}", expr_key(e)));
+                    i64::try_from(n * 24).map_err(|_| internal("too many per-decision values"))?
+                }
+                Slot::TextMemo(k, prefix, entity) => {
+                    let e = node(k)?;
+                    self.text_memo(format!("{prefix}{}", expr_key(e)), *entity, &e.ty) as i64
+                }
+            };
+            out.push(word);
+        }
+        Ok(out)
+    }
+
+    /// Keeps `table` as long as the code and returns its address.
+    pub(crate) fn keep(&mut self, table: Vec<i64>) -> i64 {
+        let table = table.into_boxed_slice();
+        let address = table.as_ptr() as i64;
+        self.data.push(table);
+        address
+    }
+
+    /// The address of the table of memo `m` (expression `e` of `root`) for its shaped miss
+    /// function, which was built when the first expression of its shape was lowered.
+    fn memo_table(&mut self, m: usize, e: &Expr, root: Root) -> Result<i64, JitError> {
+        if let Some(address) = self.memo_tables.get(&m) {
+            return Ok(*address);
+        }
+        let key = format!("{root:?}|{}", shaped_key(e));
+        let slots = match self.shaped_misses.get(&key) {
+            Some((_, slots, _)) => slots.clone(),
+            None => return Err(internal("a memo table before its miss function")),
+        };
+        let table = self.table(&slots, &[e], &[m as i64])?;
+        let address = self.keep(table);
+        self.memo_tables.insert(m, address);
+        Ok(address)
+    }
+}
+
+/// The values of a set literal whose items are all literals, else `None`.
+fn constant_items(items: &[Expr]) -> Option<Vec<RtValue>> {
+    items
+        .iter()
+        .map(|item| match &item.kind {
+            ExprKind::Bool(b) => Some(RtValue::Bool(*b)),
+            ExprKind::Int(n) => Some(RtValue::Int(*n)),
+            ExprKind::Str(s) => Some(RtValue::str(s)),
+            ExprKind::Enum(v) => Some(RtValue::Enum(*v)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// What an expression depends on, for memoization.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Deps {
@@ -441,10 +619,82 @@ fn collect_deps(e: &Expr, calls: &mut Vec<usize>) -> Deps {
 /// number of children or saying how many. Built with an explicit stack, so that a deep
 /// expression costs no stack (the derived `Debug` recurses).
 pub(crate) fn expr_key(e: &Expr) -> String {
+    key_of(e, false)
+}
+
+/// A text that equals another expression's exactly when the expressions are equal except for
+/// their literals (see [`has_literals`]): expressions with the same shape lower to the same
+/// code once their literals are read from a table.
+pub(crate) fn shaped_key(e: &Expr) -> String {
+    key_of(e, true)
+}
+
+/// Whether a node is a literal a shaped function reads from its table: an int, enum, string
+/// or entity literal, a constant set, a regular expression, window or time zone.
+fn is_literal(e: &Expr) -> bool {
+    matches!(
+        e.kind,
+        ExprKind::Int(_)
+            | ExprKind::Enum(_)
+            | ExprKind::Str(_)
+            | ExprKind::Entity(_)
+            | ExprKind::Matches { .. }
+            | ExprKind::InWindow { .. }
+            | ExprKind::Remaining { .. }
+            | ExprKind::Fits { .. }
+            | ExprKind::NextOpen { .. }
+            | ExprKind::LocalTime { .. }
+    )
+}
+
+/// Whether `e` holds a literal (see [`is_literal`]).
+fn has_literals(e: &Expr) -> bool {
+    let mut any = false;
+    e.visit(|x| any |= is_literal(x));
+    any
+}
+
+/// The nodes of `roots` in preorder (the order of [`Expr::visit`]): the positions a shaped
+/// function's table refers to.
+pub(crate) fn preorder<'e>(roots: &[&'e Expr]) -> Vec<&'e Expr> {
+    let mut out = Vec::new();
+    for root in roots {
+        let mut stack = vec![*root];
+        while let Some(e) = stack.pop() {
+            out.push(e);
+            let at = stack.len();
+            stack.extend(e.children());
+            if let Some(new) = stack.get_mut(at..) {
+                new.reverse();
+            }
+        }
+    }
+    out
+}
+
+/// [`expr_key`], or with `blank` [`shaped_key`] (literals written without their value).
+fn key_of(e: &Expr, blank: bool) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     e.visit(|x| {
         let _ = write!(out, "{:?}:", x.ty);
+        if blank && is_literal(x) {
+            let _ = match &x.kind {
+                ExprKind::Int(_) => write!(out, "int"),
+                ExprKind::Enum(_) => write!(out, "enum"),
+                ExprKind::Str(_) => write!(out, "str"),
+                ExprKind::Entity(_) => write!(out, "entity"),
+                ExprKind::Matches { .. } => write!(out, "matches"),
+                ExprKind::InWindow { .. } => write!(out, "in_window"),
+                ExprKind::Remaining { .. } => write!(out, "remaining"),
+                ExprKind::Fits { .. } => write!(out, "fits"),
+                ExprKind::NextOpen { .. } => write!(out, "next_open"),
+                ExprKind::LocalTime { part, .. } => write!(out, "local_time {part:?}"),
+                _ => write!(out, "literal"),
+            };
+            out.push(';');
+            return;
+        }
         let _ = match &x.kind {
             ExprKind::Bool(b) => write!(out, "bool {b}"),
             ExprKind::Int(n) => write!(out, "int {n}"),
@@ -582,12 +832,15 @@ pub(crate) fn helper_signature(module: &JITModule, n: usize) -> Signature {
     sig
 }
 
-/// The signature of a memo's miss function: the context pointer and an entity index, returning
-/// the value.
-fn miss_signature(module: &JITModule) -> Signature {
+/// The signature of a memo's miss function: the context pointer, an entity index and (`shaped`)
+/// the memo's table, returning the value.
+fn miss_signature(module: &JITModule, shaped: bool) -> Signature {
     let mut sig = module.make_signature();
     sig.params.push(AbiParam::new(types::I64));
     sig.params.push(AbiParam::new(types::I64));
+    if shaped {
+        sig.params.push(AbiParam::new(types::I64));
+    }
     sig.returns.push(AbiParam::new(types::I64));
     sig
 }
@@ -681,6 +934,8 @@ pub(crate) struct Lower<'a, 'b, 'p> {
     site_blocks: HashMap<Option<i64>, Block>,
     /// Those blocks not filled yet: the block, the exit it jumps to and its arguments.
     unfilled: Vec<(Block, Block, Vec<i64>)>,
+    /// In a function compiled by shape: where the literals of its expressions come from.
+    pub(crate) lits: Option<Lits>,
 }
 
 impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
@@ -704,6 +959,60 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
             miss_refs: HashMap::new(),
             site_blocks: HashMap::new(),
             unfilled: Vec::new(),
+            lits: None,
+        }
+    }
+
+    /// The position of `e` among the expressions of a function compiled by shape, when it is
+    /// one of them (not, say, a node of a function's body, the same wherever it is inlined)
+    /// and holds a literal.
+    fn shaped_node(&self, e: &Expr) -> Option<usize> {
+        let lits = self.lits.as_ref()?;
+        let k = lits.nodes.get(&std::ptr::from_ref(e)).copied()?;
+        has_literals(e).then_some(k)
+    }
+
+    /// Loads the next word of the function's table, computed as `slot` says.
+    fn table_word(&mut self, slot: Slot) -> Result<Value, JitError> {
+        let lits = self
+            .lits
+            .as_mut()
+            .ok_or_else(|| internal("a table word outside a shaped function"))?;
+        let offset = i32::try_from((lits.reserved + lits.slots.len()) * 8)
+            .map_err(|_| JitError::Unsupported("too many literals in one rule".into()))?;
+        lits.slots.push(slot);
+        let data = lits.data;
+        Ok(self.load_word(data, offset))
+    }
+
+    /// A word of a table of literals (never written while the code lives).
+    fn load_word(&mut self, data: Value, offset: i32) -> Value {
+        self.b.ins().load(
+            types::I64,
+            MemFlagsData::trusted().with_readonly(),
+            data,
+            offset,
+        )
+    }
+
+    /// Literal `e` from the function's table when it is compiled by shape (and `applies`);
+    /// `None` when the literal is compiled in.
+    fn shaped_literal(
+        &mut self,
+        e: &Expr,
+        applies: impl FnOnce() -> bool,
+    ) -> Result<Option<Value>, JitError> {
+        match self.shaped_node(e) {
+            Some(k) if applies() => Ok(Some(self.table_word(Slot::Literal(k))?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Literal number `n` of node `e`: from the table when shaped, else an immediate.
+    fn literal_number(&mut self, e: &Expr, n: i64) -> Result<Value, JitError> {
+        match self.shaped_literal(e, || true)? {
+            Some(v) => Ok(v),
+            None => Ok(self.iconst(n)),
         }
     }
 
@@ -975,10 +1284,15 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
         if !(deps.expensive || matches!(e.ty.strip_optional(), Type::Set(_))) {
             return self.emit(e);
         }
-        let key = format!("{root:?}|{}", expr_key(e));
-        let m = self.shared.text_memo(key, entity, &e.ty);
+        let m = match self.shaped_node(e) {
+            Some(k) => self.table_word(Slot::TextMemo(k, format!("{root:?}|"), entity))?,
+            None => {
+                let key = format!("{root:?}|{}", expr_key(e));
+                let m = self.shared.text_memo(key, entity, &e.ty);
+                self.iconst(m as i64)
+            }
+        };
         let idx = self.root_value(root)?;
-        let m = self.iconst(m as i64);
         let known = self.call(H::TextGet, &[m, idx])?;
         let miss = self.b.create_block();
         let done = self.b.create_block();
@@ -1009,19 +1323,20 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
 
     /// Lowers one node, through its memo when it has one.
     fn expr_node(&mut self, e: &Expr) -> Result<Nv, JitError> {
-        if let Some((root, spec, key)) = self.memo_candidate(e) {
-            return self.memoized(e, root, spec, key);
+        if let Some((root, spec)) = self.memo_candidate(e) {
+            return self.memoized(e, root, spec);
         }
-        if let Some(key) = self.request_candidate(e) {
-            return self.once_per_decision(e, key);
+        if let Some(prefix) = self.request_candidate(e) {
+            return self.once_per_decision(e, prefix);
         }
         self.compute(e)
     }
 
     /// Whether `e` is computed once per decision: a scalar window test, local-clock reading or
     /// call of a function that reads one, with no local slot (it depends on the request's time,
-    /// context and fields only), so that the rules of an action share it. The key names the
-    /// request fields the rule's arguments read.
+    /// context and fields only), so that the rules of an action share it. Returns the start of
+    /// its key, which names the request fields the rule's arguments read (the expression's
+    /// key follows).
     fn request_candidate(&mut self, e: &Expr) -> Option<String> {
         if e.ty.is_optional() || is_handle(&e.ty) {
             return None;
@@ -1050,19 +1365,31 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
             .iter()
             .map(|a| self.arg_slots.get(*a as usize).copied())
             .collect();
-        Some(format!("{:?}|{}", slots?, expr_key(e)))
+        Some(format!("{:?}|", slots?))
     }
 
     /// `e` through the decision's memo (`[known, value, cost]` per value): computed the first
     /// time a rule of the decision needs it (not kept when it fails), then read back, spending
     /// the steps it cost again.
-    fn once_per_decision(&mut self, e: &Expr, key: String) -> Result<Nv, JitError> {
-        let k = self.shared.request_memo(key);
-        let offset = i32::try_from(k * 24)
-            .map_err(|_| JitError::Unsupported("too many per-decision values".into()))?;
+    fn once_per_decision(&mut self, e: &Expr, prefix: String) -> Result<Nv, JitError> {
+        // The memo's entry: at a fixed offset, or (compiled by shape) at an offset from the
+        // table added to the base.
+        let (shaped, offset) = match self.shaped_node(e) {
+            Some(k) => (Some(self.table_word(Slot::RequestMemo(k, prefix))?), 0),
+            None => {
+                let k = self.shared.request_memo(format!("{prefix}{}", expr_key(e)));
+                let offset = i32::try_from(k * 24)
+                    .map_err(|_| JitError::Unsupported("too many per-decision values".into()))?;
+                (None, offset)
+            }
+        };
         self.shared.native_op();
         let flags = MemFlagsData::trusted();
         let base = self.load_ctx(rt::OFF_REQUEST_MEMOS);
+        let base = match shaped {
+            Some(off) => self.b.ins().iadd(base, off),
+            None => base,
+        };
         let known = self.b.ins().load(types::I64, flags, base, offset);
         let (done, out) = self.merge_block(&e.ty);
         let hit = self.b.create_block();
@@ -1079,6 +1406,10 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
         let after = self.steps_left();
         let cost = self.b.ins().isub(before, after);
         let base = self.load_ctx(rt::OFF_REQUEST_MEMOS);
+        let base = match shaped {
+            Some(off) => self.b.ins().iadd(base, off),
+            None => base,
+        };
         let one = self.iconst(1);
         self.b.ins().store(flags, v, base, offset + 8);
         self.b.ins().store(flags, cost, base, offset + 16);
@@ -1091,9 +1422,9 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
     /// Whether `e` is memoized: a `Bool`, `Int` (or duration, timestamp) or enum expression
     /// that does work worth saving and depends on nothing but one entity (a rule argument or a
     /// local slot, not optional) and the snapshot: no `now`, context, window or clock. Returns
-    /// the entity it depends on, the memo's shape and its key (the expression and the entity's
-    /// designation: equal keys are the same function of the entity).
-    fn memo_candidate(&mut self, e: &Expr) -> Option<(Root, rt::MemoSpec, String)> {
+    /// the entity it depends on and the memo's shape; its key is the entity's designation and
+    /// the expression's key (equal keys are the same function of the entity).
+    fn memo_candidate(&mut self, e: &Expr) -> Option<(Root, rt::MemoSpec)> {
         let wide = match &e.ty {
             Type::Bool | Type::Enum(_) => false,
             Type::Int | Type::Duration | Type::Timestamp => true,
@@ -1103,8 +1434,7 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
         if !deps.expensive {
             return None;
         }
-        let key = format!("{root:?}|{}", expr_key(e));
-        Some((root, rt::MemoSpec { ty: entity, wide }, key))
+        Some((root, rt::MemoSpec { ty: entity, wide }))
     }
 
     /// The one entity `e` depends on besides the snapshot (a rule argument or a local slot
@@ -1166,22 +1496,34 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
 
     /// `e` through its memo: the entity's slot is read natively; on a miss (or for an entity
     /// the snapshot does not hold) the value is computed and stored.
-    fn memoized(
-        &mut self,
-        e: &Expr,
-        root: Root,
-        spec: rt::MemoSpec,
-        key: String,
-    ) -> Result<Nv, JitError> {
+    fn memoized(&mut self, e: &Expr, root: Root, spec: rt::MemoSpec) -> Result<Nv, JitError> {
         let idx = self.root_value(root)?;
-        let m = self.shared.memo(key, spec);
-        let header = i32::try_from(m * 16)
-            .map_err(|_| JitError::Unsupported("too many memoized expressions".into()))?;
+        // Compiled by shape, the memo's number comes from the table (and its header is found
+        // at run time); else it is compiled in.
+        let shaped = self.shaped_node(e);
+        let m = match shaped {
+            Some(k) => Err(self.table_word(Slot::Memo(k, root, spec))?),
+            None => Ok(self.shared.memo(format!("{root:?}|{}", expr_key(e)), spec)),
+        };
         self.shared.native_op();
         let headers = self.load_ctx(rt::OFF_MEMOS);
         let flags = MemFlagsData::trusted();
-        let base = self.b.ins().load(types::I64, flags, headers, header);
-        let len = self.b.ins().load(types::I64, flags, headers, header + 8);
+        let (base, len) = match m {
+            Ok(m) => {
+                let header = i32::try_from(m * 16)
+                    .map_err(|_| JitError::Unsupported("too many memoized expressions".into()))?;
+                let base = self.b.ins().load(types::I64, flags, headers, header);
+                let len = self.b.ins().load(types::I64, flags, headers, header + 8);
+                (base, len)
+            }
+            Err(m) => {
+                let offset = self.b.ins().ishl_imm_u(m, 4);
+                let addr = self.b.ins().iadd(headers, offset);
+                let base = self.b.ins().load(types::I64, flags, addr, 0);
+                let len = self.b.ins().load(types::I64, flags, addr, 8);
+                (base, len)
+            }
+        };
         let (done, out) = self.merge_block(&e.ty);
         let probe = self.b.create_block();
         let miss = self.b.create_block();
@@ -1214,8 +1556,18 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
             self.b.ins().jump(done, &[v.into()]);
         }
         self.b.switch_to_block(miss);
-        let f = self.miss_function(e, root, m)?;
-        let inst = self.b.ins().call(f, &[self.ctx, idx]);
+        let inst = match (m, shaped) {
+            (Ok(m), _) => {
+                let f = self.miss_function(e, root, m)?;
+                self.b.ins().call(f, &[self.ctx, idx])
+            }
+            (Err(_), Some(k)) => {
+                let f = self.shaped_miss_function(e, root)?;
+                let data = self.table_word(Slot::MemoData(k, root, spec))?;
+                self.b.ins().call(f, &[self.ctx, idx, data])
+            }
+            (Err(_), None) => return Err(internal("a memo without its number")),
+        };
         let v = self
             .b
             .inst_results(inst)
@@ -1234,20 +1586,59 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
     /// reads the memo, shared by every later one: the compile time of a function used by many
     /// rules is paid once. Its body's statistics count in every rule that reads the memo.
     fn miss_function(&mut self, e: &Expr, root: Root, m: usize) -> Result<FuncRef, JitError> {
-        let id = match self.shared.miss_functions.get(&m) {
+        let found = self
+            .shared
+            .miss_functions
+            .get(&m)
+            .map(|(id, body)| (*id, body.clone()));
+        let id = match found {
             Some((id, body)) => {
-                let (id, body) = (*id, body.clone());
                 if let Some(s) = &mut self.shared.stats {
                     s.add(&body);
                 }
                 id
             }
-            None => self.build_miss_function(e, root, m)?,
+            None => {
+                let (id, body, _) = self.build_miss_function(e, root, Some(m))?;
+                self.shared.miss_functions.insert(m, (id, body));
+                id
+            }
         };
+        self.import_miss(id, false)
+    }
+
+    /// Like [`Lower::miss_function`], the function `fn(ctx, entity, table) -> value` shared by
+    /// every memoized expression of the shape of `e` (of `root`): it reads the memo's number
+    /// and the expression's literals from the memo's table (see [`Shared::memo_table`]).
+    fn shaped_miss_function(&mut self, e: &Expr, root: Root) -> Result<FuncRef, JitError> {
+        let key = format!("{root:?}|{}", shaped_key(e));
+        let found = self
+            .shared
+            .shaped_misses
+            .get(&key)
+            .map(|(id, _, body)| (*id, body.clone()));
+        let id = match found {
+            Some((id, body)) => {
+                if let Some(s) = &mut self.shared.stats {
+                    s.add(&body);
+                }
+                id
+            }
+            None => {
+                let (id, body, slots) = self.build_miss_function(e, root, None)?;
+                self.shared.shaped_misses.insert(key, (id, slots, body));
+                id
+            }
+        };
+        self.import_miss(id, true)
+    }
+
+    /// A reference to miss function `id` in the function being built.
+    fn import_miss(&mut self, id: FuncId, shaped: bool) -> Result<FuncRef, JitError> {
         if let Some(f) = self.miss_refs.get(&id) {
             return Ok(*f);
         }
-        let sig = self.b.import_signature(miss_signature(self.module));
+        let sig = self.b.import_signature(miss_signature(self.module, shaped));
         let name = self
             .b
             .func
@@ -1264,11 +1655,25 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
         Ok(f)
     }
 
-    fn build_miss_function(&mut self, e: &Expr, root: Root, m: usize) -> Result<FuncId, JitError> {
-        let sig = miss_signature(self.module);
+    /// Builds the miss function of memo `m`, or (`None`) the shaped one of `e`'s shape: its
+    /// id, its body's statistics and (shaped) the words of its table after the memo's number.
+    fn build_miss_function(
+        &mut self,
+        e: &Expr,
+        root: Root,
+        m: Option<usize>,
+    ) -> Result<(FuncId, RuleStats, Vec<Slot>), JitError> {
+        let sig = miss_signature(self.module, m.is_none());
+        let name = match m {
+            Some(m) => format!("memo_{m}"),
+            None => {
+                self.shared.shaped_started += 1;
+                format!("memo_shape_{}", self.shared.shaped_started)
+            }
+        };
         let id = self
             .module
-            .declare_function(&format!("memo_{m}"), Linkage::Local, &sig)
+            .declare_function(&name, Linkage::Local, &sig)
             .map_err(|e| JitError::Codegen(e.to_string()))?;
         let mut func = Function::with_name_signature(UserFuncName::user(0, id.as_u32()), sig);
         let mut fctx = FunctionBuilderContext::new();
@@ -1280,12 +1685,16 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
             let entry = b.create_block();
             b.append_block_params_for_function_params(entry);
             b.switch_to_block(entry);
-            let (ctx, idx) = match b.block_params(entry) {
-                [c, i] => (*c, *i),
+            let (ctx, idx, data) = match b.block_params(entry) {
+                [c, i] => (*c, *i, None),
+                [c, i, d] => (*c, *i, Some(*d)),
                 _ => return Err(internal("memo function parameters")),
             };
             let exit = Exit::returning(&mut b);
             let mut l = Lower::new(b, &mut *self.module, &mut *self.shared, ctx, exit);
+            if let Some(data) = data {
+                l.lits = Some(Lits::new(data, &[e], 1));
+            }
             match root {
                 Root::Arg(i) => l.arg_param = Some((i, idx)),
                 Root::Local(r) => {
@@ -1297,22 +1706,26 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
             let v = l.compute(e)?.v;
             let after = l.steps_left();
             let cost = l.b.ins().isub(before, after);
-            let mc = l.iconst(m as i64);
+            let mc = match (m, data) {
+                (Some(m), _) => l.iconst(m as i64),
+                (None, Some(data)) => l.load_word(data, 0),
+                (None, None) => return Err(internal("a memo function without its number")),
+            };
             l.call(H::MemoPut, &[mc, idx, v, cost])?;
             l.b.ins().return_(&[v]);
             l.fill_returning_exit(exit, 0)?;
+            let slots = l.lits.take().map(Lits::into_slots).unwrap_or_default();
             l.b.seal_all_blocks();
             l.b.finalize(frontend);
-            Ok(())
+            Ok(slots)
         })();
         let body = std::mem::replace(&mut self.shared.stats, outer).unwrap_or_default();
-        built?;
+        let slots = built?;
         if let Some(s) = &mut self.shared.stats {
             s.add(&body);
         }
-        self.shared.miss_functions.insert(m, (id, body));
         self.shared.functions.push((id, func));
-        Ok(id)
+        Ok((id, body, slots))
     }
 
     /// Lowers `e` itself (its sub-expressions may be memoized).
@@ -1324,14 +1737,17 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
             }
             ExprKind::Int(n) => {
                 self.shared.native_op();
-                Ok(Nv::plain(self.iconst(*n)))
+                Ok(Nv::plain(self.literal_number(e, *n)?))
             }
             ExprKind::Enum(v) => {
                 self.shared.native_op();
-                Ok(Nv::plain(self.iconst(i64::from(*v))))
+                Ok(Nv::plain(self.literal_number(e, i64::from(*v))?))
             }
             ExprKind::Str(s) => {
                 self.shared.native_op();
+                if let Some(v) = self.shaped_literal(e, || true)? {
+                    return Ok(Nv::plain(v));
+                }
                 let h = self
                     .shared
                     .constant(ConstKey::Str(s.clone()), RtValue::str(s));
@@ -1342,6 +1758,15 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
                     return Err(internal("entity literal of a non-entity type"));
                 };
                 self.shared.native_op();
+                if let Some(offset) = self.shaped_literal(e, || true)? {
+                    let table = self.load_ctx(rt::OFF_LITERALS);
+                    let addr = self.b.ins().iadd(table, offset);
+                    let v = self
+                        .b
+                        .ins()
+                        .load(types::I64, MemFlagsData::trusted(), addr, 0);
+                    return Ok(Nv::plain(v));
+                }
                 let k = self.shared.literal(*ty, id);
                 let table = self.load_ctx(rt::OFF_LITERALS);
                 let offset = i32::try_from(k * 8)
@@ -1491,7 +1916,7 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
             }
             ExprKind::Matches { operand, regex } => {
                 let s = self.expr(operand)?.v;
-                let re = self.iconst(i64::from(regex.0));
+                let re = self.literal_number(e, i64::from(regex.0))?;
                 Ok(Nv::plain(self.call(H::Matches, &[re, s])?))
             }
             ExprKind::If {
@@ -1579,12 +2004,12 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
             }
             ExprKind::InWindow { window, at } => {
                 let t = self.expr(at)?.v;
-                let w = self.iconst(i64::from(window.0));
+                let w = self.literal_number(e, i64::from(window.0))?;
                 Ok(Nv::plain(self.call(H::InWindow, &[w, t])?))
             }
             ExprKind::Remaining { window, at } => {
                 let t = self.expr(at)?.v;
-                let w = self.iconst(i64::from(window.0));
+                let w = self.literal_number(e, i64::from(window.0))?;
                 Ok(Nv::plain(self.call(H::Remaining, &[w, t])?))
             }
             ExprKind::Fits {
@@ -1594,18 +2019,23 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
             } => {
                 let t = self.expr(at)?.v;
                 let d = self.expr(duration)?.v;
-                let w = self.iconst(i64::from(window.0));
+                let w = self.literal_number(e, i64::from(window.0))?;
                 Ok(Nv::plain(self.call(H::Fits, &[w, t, d])?))
             }
             ExprKind::NextOpen { window, at } => {
                 let t = self.expr(at)?.v;
-                let w = self.iconst(i64::from(window.0));
+                let w = self.literal_number(e, i64::from(window.0))?;
                 Ok(Nv::plain(self.call(H::NextOpen, &[w, t])?))
             }
             ExprKind::LocalTime { part, at, timezone } => {
                 let t = self.expr(at)?.v;
-                let tz = self.shared.timezone(timezone)?;
-                let tz = self.iconst(tz as i64);
+                let tz = match self.shaped_literal(e, || true)? {
+                    Some(tz) => tz,
+                    None => {
+                        let tz = self.shared.timezone(timezone)?;
+                        self.iconst(tz as i64)
+                    }
+                };
                 let part = self.iconst(rt::time_part(*part));
                 Ok(Nv::plain(self.call(H::LocalTime, &[tz, part, t])?))
             }
@@ -1734,17 +2164,11 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
     }
 
     fn set_literal(&mut self, e: &Expr, items: &[Expr]) -> Result<Nv, JitError> {
-        let constant: Option<Vec<RtValue>> = items
-            .iter()
-            .map(|item| match &item.kind {
-                ExprKind::Bool(b) => Some(RtValue::Bool(*b)),
-                ExprKind::Int(n) => Some(RtValue::Int(*n)),
-                ExprKind::Str(s) => Some(RtValue::str(s)),
-                ExprKind::Enum(v) => Some(RtValue::Enum(*v)),
-                _ => None,
-            })
-            .collect();
-        if let Some(values) = constant {
+        if let Some(v) = self.shaped_literal(e, || constant_items(items).is_some())? {
+            self.shared.native_op();
+            return Ok(Nv::plain(v));
+        }
+        if let Some(values) = constant_items(items) {
             self.shared.native_op();
             let set = RtValue::set(values);
             let h = self.shared.constant(ConstKey::Set(set.clone()), set);

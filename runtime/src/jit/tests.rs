@@ -325,12 +325,16 @@ fn mixed(n: usize) -> Program {
 #[test]
 fn an_action_in_several_chunks_decides_as_the_interpreter() {
     let p = mixed(300);
+    // The rules differ only in their literals: compiled by shape unless told not to.
+    super::NO_SHAPES.with(|flag| flag.set(true));
     let compiled = crate::prepared::Compiled::new(p.clone()).unwrap();
-    let code = super::compile(&compiled).unwrap();
-    let chunks = code.actions.first().map_or(0, Vec::len);
-    assert!(chunks >= 4, "only {chunks} chunks");
+    let code = super::compile(&compiled);
     let engines = [EngineKind::Interp, EngineKind::Jit]
         .map(|kind| Engine::with_config(p.clone(), EngineConfig { engine: kind }).unwrap());
+    super::NO_SHAPES.with(|flag| flag.set(false));
+    let code = code.unwrap();
+    let chunks = code.actions.first().map_or(0, Vec::len);
+    assert!((4..50).contains(&chunks), "{chunks} chunks");
     for k in [
         0,
         1,
@@ -362,6 +366,118 @@ fn an_action_in_several_chunks_decides_as_the_interpreter() {
         }
         if k == i64::MAX / 2 {
             assert_eq!(jit.errors.len(), 100);
+        }
+    }
+}
+
+/// [`mixed`] with literals everywhere a rule has code: the condition `k > i` goes through a
+/// function (a step of the budget per rule), and the message hole is `k * (i * 10^13)`, an
+/// overflow error of the message for every rule with `i` of 10 or more once `k` is 100,000.
+fn shaped(n: usize) -> Program {
+    let mut p = mixed(n);
+    let local = Expr {
+        ty: Type::Int,
+        kind: ExprKind::Local(LocalId(0)),
+    };
+    p.functions.push(Function {
+        name: "id".into(),
+        params: vec![Type::Int],
+        ret: Type::Int,
+        n_locals: 1,
+        body: local,
+    });
+    let k = Expr {
+        ty: Type::Int,
+        kind: ExprKind::Arg(0),
+    };
+    let int = |v: i64| Expr {
+        ty: Type::Int,
+        kind: ExprKind::Int(v),
+    };
+    for (i, rule) in p.rules.iter_mut().enumerate() {
+        if let Some(ExprKind::Binary { lhs, .. }) =
+            rule.conditions.get_mut(0).map(|c| &mut c.expr.kind)
+        {
+            lhs.kind = ExprKind::Call {
+                func: FnId(0),
+                args: vec![k.clone()],
+            };
+        }
+        if let Some(message) = &mut rule.message {
+            message.parts = vec![
+                MessagePart::Text(format!("r{i}: ")),
+                MessagePart::Expr(Expr {
+                    ty: Type::Int,
+                    kind: ExprKind::Binary {
+                        op: BinOp::Mul,
+                        lhs: Box::new(k.clone()),
+                        rhs: Box::new(int(i as i64 * 10_000_000_000_000)),
+                    },
+                }),
+            ];
+        }
+    }
+    p
+}
+
+/// Rules equal but for their literals share one native function per shape (here one per
+/// effect and message: four), each reading its own literals: outcomes, the rule whose
+/// condition or message fails, messages, approvers and the rule the budget runs out in are
+/// the interpreter's, for every request.
+#[test]
+fn rules_of_one_shape_share_a_function_and_keep_their_literals() {
+    let p = shaped(300);
+    let compiled = crate::prepared::Compiled::new(p.clone()).unwrap();
+    let code = super::compile(&compiled).unwrap();
+    let chunks = code.actions.first().map_or(&[][..], Vec::as_slice);
+    assert_eq!(chunks.len(), 300, "every rule is compiled by its shape");
+    let functions: std::collections::HashSet<usize> = chunks.iter().map(|c| c.f as usize).collect();
+    assert_eq!(functions.len(), 4);
+    assert!(chunks.iter().all(|c| !c.table.is_null()));
+    for steps in [crate::budget::DEFAULT_STEPS, 150, 7] {
+        let budget = crate::budget::Budget { steps };
+        let engines = [EngineKind::Interp, EngineKind::Jit].map(|kind| {
+            Engine::with_config(p.clone(), EngineConfig { engine: kind })
+                .unwrap()
+                .with_budget(budget)
+        });
+        for k in [0, 1, 7, 120, 299, 300, 100_000, 333_333, i64::MAX / 2] {
+            let request = serde_json::json!({"action": "act", "at": "2026-11-28T10:00:00Z", "args": {"k": k}});
+            let [(interp, interp_why), (jit, jit_why)] =
+                engines.each_ref().map(|e| e.explain(&request));
+            assert_eq!(jit, interp, "k = {k}, {steps} steps");
+            assert_eq!(jit_why, interp_why, "k = {k}, {steps} steps");
+            assert_eq!(
+                serde_json::to_string(&jit).unwrap(),
+                serde_json::to_string(&interp).unwrap(),
+                "k = {k}, {steps} steps"
+            );
+            let fired: Vec<&str> = jit.fired().iter().map(|f| f.rule()).collect();
+            let errors: Vec<&str> = jit
+                .errors
+                .iter()
+                .filter_map(|e| e.rule.as_deref())
+                .collect();
+            match (steps, k) {
+                // Rules r0..r119 hold; r2, r6, … require approval from their own teams.
+                (crate::budget::DEFAULT_STEPS, 120) => {
+                    assert!(errors.is_empty(), "{errors:?}");
+                    assert!(fired.contains(&"r119") && !fired.contains(&"r120"));
+                    let json = serde_json::to_string(&jit).unwrap();
+                    assert!(json.contains("\"r5: 6000000000000000\""), "{json}");
+                    assert!(json.contains("\"team-2\""), "{json}");
+                }
+                // Every rule holds; the message of r10 and later overflows.
+                (crate::budget::DEFAULT_STEPS, 100_000) => {
+                    assert!(
+                        !errors.contains(&"r9") && errors.contains(&"r10"),
+                        "{errors:?}"
+                    );
+                }
+                // The budget runs out in the condition of rule 150.
+                (150, 299) => assert_eq!(errors.first(), Some(&"r150"), "{errors:?}"),
+                _ => {}
+            }
         }
     }
 }
