@@ -11,6 +11,13 @@
 //! many rules share, such as a function of the rule's target, is compiled once rather than in
 //! every rule). A failing helper sets the context's error flag,
 //! which native code tests after the call and then leaves through the current error block.
+//!
+//! A function compiled by shape (see [`Lits`]) reads the literals of the expressions it serves
+//! from a table instead of compiling them in: each word of the table is a [`Slot`], which says
+//! how to compute it from the node at a position of the expressions (in [`preorder`]), so that
+//! [`Shared::table`] fills the table of every other rule of the shape from that rule's nodes
+//! without lowering it. A memoized expression with literals is a memo of its own per rule, but
+//! its miss function is built once per shape, with a table per memo.
 //! This module knows the IR and Cranelift, not decisions, the store or requests.
 
 use std::collections::{BTreeMap, HashMap};
