@@ -5,7 +5,8 @@
 //! `serde_json::Value` for the document or an entity; a document given as a `Value` is written
 //! out as text first, the slower path). It reports every problem it finds (up to a cap) with
 //! its JSON path, and returns either a complete store or an error, never something half-loaded.
-//! Strings are interned (one `Arc<str>` per distinct string), entities are dense `u32` indices
+//! Attribute strings are interned (one `Arc<str>` per distinct string; an entity id has its own
+//! in its type's table), entities are dense `u32` indices
 //! per type (found from their ids through [`ids`]), attributes live in columns, relations are
 //! adjacency in CSR form with a lazily memoized closure and closure sizes (see [`graph`]). A
 //! `Store` is `Send + Sync` and never changes after it is built; the closure memo fills in
@@ -74,7 +75,7 @@ impl fmt::Display for LoadError {
     }
 }
 
-/// The interned strings of a store.
+/// The interned attribute strings of a store.
 type Strings = HashSet<Arc<str>, foldhash::fast::RandomState>;
 
 /// An immutable, validated snapshot of the estate.
@@ -241,7 +242,8 @@ impl Store {
             .is_some_and(|r| r.reaches(inverse, from, to))
     }
 
-    /// The store's shared `Arc` when the string occurs in the data, else a new one.
+    /// The store's shared `Arc` when the string is an attribute value in the data (entity ids
+    /// are not looked up: [`Store::entity_id`] gives theirs), else a new one.
     pub fn intern(&self, s: &str) -> Arc<str> {
         self.strings.get(s).cloned().unwrap_or_else(|| Arc::from(s))
     }
@@ -540,8 +542,8 @@ impl<'s> Loader<'s> {
         })
     }
 
-    /// Numbers the ids of type `ty` in id order (as a parsed object's sorted keys would be),
-    /// interns them and indexes them; gives back each entity's id and text in that order.
+    /// Numbers the ids of type `ty` in id order (as a parsed object's sorted keys would be)
+    /// and indexes them; gives back each entity's id and text in that order.
     /// `entries` are sorted by id; of a repeated id the last occurrence counts.
     fn number_ids<'e, 'de>(
         &mut self,
@@ -555,19 +557,9 @@ impl<'s> Loader<'s> {
                 live.push(entry);
             }
         }
-        self.strings.reserve(live.len());
-        let mut ids = Vec::with_capacity(live.len());
-        for (id, _) in &live {
-            // The ids of a type are distinct and read before any attribute: most are new to
-            // the set of strings, so insert first (one probe) and look up only on a clash.
-            let new: Arc<str> = Arc::from(&**id);
-            let id = if self.strings.insert(Arc::clone(&new)) {
-                new
-            } else {
-                self.intern(id)
-            };
-            ids.push(id);
-        }
+        // Not added to the set of strings: ids are distinct within a type, kept once in its
+        // table, and inserting each into the set is a cache miss per entity in a large estate.
+        let ids = live.iter().map(|(id, _)| Arc::from(&**id)).collect();
         if let Some(slot) = self.ids.get_mut(ty.index()) {
             *slot = Ids::new(ids);
         }
