@@ -36,8 +36,9 @@ pub(crate) use convert::{
 };
 pub use graph::ClosureCount;
 use graph::RelationIndex;
+use ids::BATCH;
 use ids::Ids;
-use stream::{EntitySeed, Found, Pass1, RelationSeed, TopSeed, slice_syntax_problem};
+use stream::{Deferred, EntitySeed, Found, Pass1, RelationSeed, TopSeed, slice_syntax_problem};
 
 use crate::{EntityRef, Value};
 
@@ -275,7 +276,14 @@ struct Loader<'s> {
     /// The ids of each type, once numbered.
     ids: Vec<Ids>,
     strings: Strings,
+    /// Set values already built, shared by the entities that hold an equal set (at most
+    /// [`SHARED_SETS`] of them).
+    sets: HashSet<Arc<[Value]>, foldhash::fast::RandomState>,
 }
+
+/// The most distinct set values one load shares: the table stays small enough to sit in the
+/// cache, and data whose sets are all different does not grow it without bound.
+const SHARED_SETS: usize = 4096;
 
 impl Env for Loader<'_> {
     fn entity(&self, ty: EntityTypeId, id: &str) -> Option<u32> {
@@ -311,7 +319,21 @@ impl<'s> Loader<'s> {
             schema,
             ids: (0..n).map(|_| Ids::default()).collect(),
             strings: Strings::default(),
+            sets: HashSet::default(),
         }
+    }
+
+    /// A set value holding `items` (sorted and deduplicated): one built before when an equal
+    /// set was (most entities share a few sets, such as no tags), else a new one.
+    fn set(&mut self, items: &[Value]) -> Arc<[Value]> {
+        if let Some(shared) = self.sets.get(items) {
+            return shared.clone();
+        }
+        let set: Arc<[Value]> = Arc::from(items);
+        if self.sets.len() < SHARED_SETS {
+            self.sets.insert(set.clone());
+        }
+        set
     }
 
     /// Loads `text` in two passes (see [`stream`]), reporting problems in the order of a
@@ -462,35 +484,51 @@ impl<'s> Loader<'s> {
                     .collect()
             })
             .collect();
-        let mut slots = Vec::new();
-        for (ty, type_name, raws) in &tables {
-            let type_path = entities_path.key(type_name);
-            let (Some(table), Some(entity_type)) = (
-                columns.get_mut(ty.index()),
-                self.schema.entities.get(ty.index()),
-            ) else {
-                continue;
-            };
-            for (idx, (id, raw)) in raws.iter().copied().enumerate() {
-                let path = type_path.key(id);
-                let seed = EntitySeed {
-                    schema: self.schema,
-                    entity_type,
-                    loader: &mut self,
-                    columns: table,
-                    idx,
-                    path: &path,
-                    problems,
-                    slots: &mut slots,
+        // References are looked up in batches; if one is not found, the pass runs again
+        // looking each up as it is read, which reports the problems in order.
+        let mark = problems.mark();
+        let mut deferred = Deferred::default();
+        for defer in [true, false] {
+            deferred.missed = false;
+            let mut slots = Vec::new();
+            for (ty, type_name, raws) in &tables {
+                let type_path = entities_path.key(type_name);
+                let (Some(table), Some(entity_type)) = (
+                    columns.get_mut(ty.index()),
+                    self.schema.entities.get(ty.index()),
+                ) else {
+                    continue;
                 };
-                if let Err(err) =
-                    seed.deserialize(&mut serde_json::Deserializer::from_str(raw.get()))
-                {
-                    let problem = slice_syntax_problem(text, raw.get(), &err);
-                    problems.push_rendered(problem.path, problem.message);
-                    return None;
+                for (idx, (id, raw)) in raws.iter().copied().enumerate() {
+                    let path = type_path.key(id);
+                    let seed = EntitySeed {
+                        schema: self.schema,
+                        entity_type,
+                        loader: &mut self,
+                        columns: table,
+                        idx,
+                        path: &path,
+                        problems,
+                        slots: &mut slots,
+                        deferred: defer.then_some(&mut deferred),
+                    };
+                    if let Err(err) =
+                        seed.deserialize(&mut serde_json::Deserializer::from_str(raw.get()))
+                    {
+                        let problem = slice_syntax_problem(text, raw.get(), &err);
+                        problems.push_rendered(problem.path, problem.message);
+                        return None;
+                    }
+                    if deferred.refs.len() >= BATCH {
+                        self.resolve_deferred(&mut deferred, table);
+                    }
                 }
+                self.resolve_deferred(&mut deferred, table);
             }
+            if !deferred.missed {
+                break;
+            }
+            problems.rewind(mark);
         }
 
         // Relations.
@@ -564,6 +602,33 @@ impl<'s> Loader<'s> {
             *slot = Ids::new(ids);
         }
         live
+    }
+
+    /// Looks the references of `deferred` up and writes them into `columns` (the columns of
+    /// the type holding them), draining it; [`Deferred::missed`] is set if one is not found.
+    fn resolve_deferred(&self, deferred: &mut Deferred<'_>, columns: &mut [Vec<Value>]) {
+        let mut found = Vec::with_capacity(deferred.refs.len());
+        let mut rest = deferred.refs.as_slice();
+        while let Some(&(_, _, ty, _)) = rest.first() {
+            // A run of references to one type, looked up together.
+            let run = rest.iter().take_while(|r| r.2 == ty).count();
+            let (refs, tail) = rest.split_at(run);
+            match self.ids_of(ty) {
+                Some(table) => table.get_many(refs.iter().map(|r| r.3), &mut found),
+                None => found.clear(),
+            }
+            for (i, &(attr, idx, ty, _)) in refs.iter().enumerate() {
+                let cell = columns.get_mut(attr).and_then(|c| c.get_mut(idx));
+                match (found.get(i).copied().flatten(), cell) {
+                    (Some(found), Some(cell)) => {
+                        *cell = Value::Entity(EntityRef::Known { ty, idx: found });
+                    }
+                    _ => deferred.missed = true,
+                }
+            }
+            rest = tail;
+        }
+        deferred.refs.clear();
     }
 
     /// The ids of type `ty`, once numbered.
