@@ -17,6 +17,11 @@ use smallvec::SmallVec;
 /// The batch size [`Ids::get_many`] keeps its first reads on the stack for.
 pub(crate) const BATCH: usize = 64;
 
+/// The slots [`Ids::new`] fills as one group (48 KiB): few enough groups that sorting the
+/// filled slots into them writes to few pages at a time, small enough that filling one stays in
+/// the cache.
+const RUN: usize = 2048;
+
 /// How many bytes of an id a slot holds.
 const HEAD: usize = 16;
 
@@ -82,16 +87,16 @@ impl Ids {
             ids: Vec::new(),
             hasher: foldhash::fast::RandomState::default(),
         };
-        // Inserted in the order of their first slots, grouped by runs of 64 slots (a counting
-        // sort of the filled slots, each next to its home), so the writes sweep the table
-        // instead of landing at random, and the ids are read in number order (the order they
-        // were allocated in). The order may change which of two colliding ids sits first on a
+        // Inserted in the order of their first slots, grouped by runs of [`RUN`] slots (a
+        // counting sort of the filled slots, each next to its home), so the writes sweep the
+        // table instead of landing at random, and the ids are read in number order (the order
+        // they were allocated in). The order may change which of two colliding ids sits first on a
         // probe, never whether a lookup finds an id: linear probing finds each id on the run of
         // taken slots from its home.
-        let mut starts = vec![0usize; table.slots.len() / 64 + 2];
+        let mut starts = vec![0usize; table.slots.len() / RUN + 2];
         for id in &ids {
             let home = table.home(&Key::of(id), id);
-            if let Some(count) = starts.get_mut(home / 64 + 1) {
+            if let Some(count) = starts.get_mut(home / RUN + 1) {
                 *count += 1;
             }
         }
@@ -105,7 +110,7 @@ impl Ids {
         for (idx, id) in (0u32..).zip(&ids) {
             let key = Key::of(id);
             let home = table.home(&key, id);
-            if let Some(next) = starts.get_mut(home / 64)
+            if let Some(next) = starts.get_mut(home / RUN)
                 && let Some(place) = placed.get_mut(*next)
             {
                 *place = (
