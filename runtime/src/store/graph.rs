@@ -714,7 +714,7 @@ const FEW: usize = 32;
 
 /// How many components [`Seen`] lists before it switches to bits (a list is searched
 /// whole on every insert, so it stays short).
-const LISTED: usize = 8;
+const LISTED: usize = 4;
 
 thread_local! {
     /// The bit set of this thread's walks, all zeros when no walk holds it, and the list of
