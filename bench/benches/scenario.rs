@@ -29,7 +29,7 @@ const PEER_SEED: u64 = 0x5EED_0003;
 /// timed pass over a chunk gets a fresh snapshot (a load of the estate, untimed).
 const CHUNK: usize = 250_000;
 /// The measuring protocol, as the report states it.
-const PROTOCOL: &str = "Memo state: every timed pass runs on a fresh snapshot (the estate loaded again, untimed). `(warm)`: before the pass, 100,000 requests of a *different* stream of the same generator (another seed) were decided on it, untimed, filling the store's closure memo and the JIT's memo of request-independent conditions for the entities they named; the measured requests then find some entities memoized and compute the rest. `(cold)`: nothing was decided on the snapshot before the pass, so every memo starts empty (it fills during the pass, as in a process that just loaded its estate).";
+const PROTOCOL: &str = "Memo state: every timed pass runs on a fresh snapshot (the estate loaded again, untimed). `(warm)`: before the pass, 100,000 requests of a *different* stream of the same generator (another seed) were decided on it, untimed, filling the store's closure memo and the JIT's memo of request-independent conditions for the entities they named; the measured requests then find some entities memoized and compute the rest. `(cold)`: nothing was decided on the snapshot before the pass, so every memo starts empty (it fills during the pass, as in a process that just loaded its estate). Ward's timed loops decide into one decision they keep (`Engine::decide_request_into`, as a service deciding request after request would): each decision replaces the last, in the same room.";
 /// Instruction counts measured with callgrind outside this run (instructions do not depend on
 /// the machine's load), with the commands reproducing them.
 const CALLGRIND_NOTE: &str = "Measured with `valgrind --tool=callgrind --toggle-collect='*count_decisions*' <this benchmark's release binary> --callgrind WHICH 100000` (the binary is `target/release/deps/scenario-*`, built by `cargo bench -p ward-bench --bench scenario --no-run`), separately from this run: the JIT at N = 1 under the warm protocol (100,000 requests of another seed decided first, untimed and uncounted), then 100,000 requests of the measured stream counted; `Ir` divided by 100,000. Before = commit 7eb12d5 (main before the work on the fair protocol, the same `--callgrind` function added to its benchmark); then commits f5548a0 and ac6eb60; now = commit 53ba1fd.\n\n\
@@ -239,16 +239,17 @@ fn twin(engine: &Engine, text: &str, memo: Memo, warm: &[Request]) -> Engine {
     twin
 }
 
-/// Decides `r` as the row says: the decision alone, or with every fired message rendered.
+/// Decides `r` into `out` as the row says: the decision alone, or with every fired message
+/// rendered. A timed loop decides into one decision (`Engine::decide_request_into`), as a
+/// service deciding request after request would.
 #[inline]
-fn decide_row(engine: &Engine, r: &Request, read_messages: bool) -> ward::Decision {
-    let d = engine.decide_request(r);
+fn decide_row(engine: &Engine, r: &Request, read_messages: bool, out: &mut ward::Decision) {
+    engine.decide_request_into(r, out);
     if read_messages {
-        for f in d.fired().iter() {
+        for f in out.fired().iter() {
             black_box(f.message());
         }
     }
-    d
 }
 
 /// Decides `specs` with every row: per chunk, the requests are parsed (untimed), each row
@@ -308,9 +309,11 @@ fn decide_all(
             run.elapsed += (0..LOOPS)
                 .map(|_| {
                     let engine = twin(base, text, row.memo, &warm);
+                    let mut out = ward::Decision::rejected("not decided yet");
                     let start = Instant::now();
                     for r in requests {
-                        black_box(decide_row(&engine, black_box(r), row.read_messages));
+                        decide_row(&engine, black_box(r), row.read_messages, &mut out);
+                        black_box(&out);
                     }
                     start.elapsed()
                 })
@@ -318,11 +321,12 @@ fn decide_all(
                 .unwrap_or_default();
             run.decisions += requests.len();
             let engine = twin(base, text, row.memo, &warm);
+            let mut out = ward::Decision::rejected("not decided yet");
             for r in requests {
                 let t = Instant::now();
-                let d = decide_row(&engine, black_box(r), row.read_messages);
+                decide_row(&engine, black_box(r), row.read_messages, &mut out);
                 let ns = t.elapsed().as_nanos();
-                black_box(d);
+                black_box(&out);
                 run.latency_ns.push(ns.min(u128::from(u32::MAX)) as u32);
             }
         }
@@ -450,10 +454,12 @@ fn decide_only(kind: EngineKind) {
     let (estate, _, engine) = loaded(&scenario::files(), 1, kind);
     let specs = requests::generate(&estate, 200_000, REQUEST_SEED);
     let parsed = parse_all(&engine, &estate, &specs);
+    let mut out = ward::Decision::rejected("not decided yet");
     let start = Instant::now();
     for _ in 0..5 {
         for r in &parsed {
-            black_box(engine.decide_request(black_box(r)));
+            engine.decide_request_into(black_box(r), &mut out);
+            black_box(&out);
         }
     }
     let per = start.elapsed().as_secs_f64() * 1e9 / (5 * parsed.len()) as f64;
@@ -482,9 +488,11 @@ fn threads(engine: &Engine, text: &str, warm: &[Request], parsed: &[Request]) ->
     let one = (0..LOOPS)
         .map(|_| {
             let twin = twin(engine, text, Memo::Warm, warm);
+            let mut out = ward::Decision::rejected("not decided yet");
             let start = Instant::now();
             for r in parsed {
-                black_box(twin.decide_request(black_box(r)));
+                twin.decide_request_into(black_box(r), &mut out);
+                black_box(&out);
             }
             start.elapsed()
         })
@@ -503,8 +511,10 @@ fn threads(engine: &Engine, text: &str, warm: &[Request], parsed: &[Request]) ->
                         black_box(twin.decide_request(&parsed[0]));
                         barrier.wait();
                         let (first, second) = parsed.split_at(half);
+                        let mut out = ward::Decision::rejected("not decided yet");
                         for r in if t == 0 { first } else { second } {
-                            black_box(twin.decide_request(black_box(r)));
+                            twin.decide_request_into(black_box(r), &mut out);
+                            black_box(&out);
                         }
                         barrier.wait();
                     });
@@ -546,9 +556,10 @@ fn threads_only() {
 /// `valgrind --tool=callgrind --toggle-collect=*count_decisions*` sees only them.
 #[inline(never)]
 fn count_decisions(engine: &Engine, parsed: &[Request]) -> usize {
-    let mut fired = 0;
+    let (mut fired, mut out) = (0, ward::Decision::rejected("not decided yet"));
     for r in parsed {
-        fired += black_box(engine.decide_request(black_box(r))).decision as usize;
+        engine.decide_request_into(black_box(r), &mut out);
+        fired += black_box(&out).decision as usize;
     }
     fired
 }
@@ -572,7 +583,7 @@ fn count_decisions_hand(hand: &HandWritten, requests: &[Req], messages: bool) ->
 
 /// `--callgrind subset|full|hand|hand-messages N`: the JIT on the common subset (or the full
 /// scenario) at N = 1, its memos warmed by another request stream (seed
-/// `PEER_SEED ^ WARM_SEED`), then `N` decisions of the measured stream in [`count_decisions`]
+/// `PEER_SEED ^ WARM_SEED`; `subset-cold` and `full-cold`: not warmed, as `jit (cold)`), then `N` decisions of the measured stream in [`count_decisions`]
 /// (or the hand-written baseline on the subset's stream, without or with its messages), for
 /// instruction counts per decision.
 fn callgrind(which: &str, n: usize, scale: usize) {
@@ -589,6 +600,10 @@ fn callgrind(which: &str, n: usize, scale: usize) {
         println!("decided {} requests ({x})", requests.len());
         return;
     }
+    let (which, cold) = match which.strip_suffix("-cold") {
+        Some(w) => (w, true),
+        None => (which, false),
+    };
     let files = if which == "full" {
         scenario::files()
     } else {
@@ -602,8 +617,10 @@ fn callgrind(which: &str, n: usize, scale: usize) {
             .take(n)
             .collect()
     };
-    for r in &parse_all(&engine, &estate, &stream(PEER_SEED ^ WARM_SEED)) {
-        black_box(engine.decide_request(r));
+    if !cold {
+        for r in &parse_all(&engine, &estate, &stream(PEER_SEED ^ WARM_SEED)) {
+            black_box(engine.decide_request(r));
+        }
     }
     let parsed = parse_all(&engine, &estate, &stream(PEER_SEED));
     let x = count_decisions(&engine, &parsed);

@@ -596,7 +596,7 @@ pub(crate) fn combine<'c>(
     out.request_id.clone_from(&request.id);
     out.decision = EffectKind::Deny;
     out.errors.clear();
-    out.body.clear();
+    out.body.clear_keeping_table();
     let decided = out;
     let body = &mut decided.body;
     let errors = &mut decided.errors;
@@ -750,7 +750,18 @@ pub(crate) fn combine<'c>(
             default.kind
         }
     };
-    if decision == EffectKind::RequireApproval {
+    let mut own_spans = body.fired.iter().filter_map(|entry| entry.approvers);
+    let only_span = match (own_spans.next(), own_spans.next()) {
+        (Some(span), None) if default_start == body.names.len() => Some(span),
+        _ => None,
+    };
+    if decision == EffectKind::RequireApproval
+        && let Some(span) = only_span
+    {
+        // One rule named approvers (and the default none): its own list, sorted and distinct,
+        // is the union.
+        body.approvers = span;
+    } else if decision == EffectKind::RequireApproval {
         // The union of the approval rules' own approvers (and the default's), sorted.
         let start = body.names.len();
         let mut all: smallvec::SmallVec<[u32; 8]> = smallvec::SmallVec::new();
@@ -764,9 +775,7 @@ pub(crate) fn combine<'c>(
         body.sort_names_from(table, start);
         body.approvers = Span::new(start, body.names.len());
     }
-    if !body.fired.is_empty() || !body.names.is_empty() {
-        body.table = Some(Arc::clone(table));
-    }
+    body.show_with(table);
     if explain {
         *explanation = Some(Explanation {
             action: program

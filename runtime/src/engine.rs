@@ -608,6 +608,15 @@ impl Engine {
     /// swapped since, use [`Engine::decide_request_with`] with that snapshot.
     pub fn decide_request(&self, request: &Request) -> Decision {
         let mut out = Decision::pending();
+        self.decide_request_into(request, &mut out);
+        out
+    }
+
+    /// [`Engine::decide_request`] into a decision the caller keeps: whatever `out` held is
+    /// replaced (its request id, outcome, errors, fired rules and approvers), and the room it
+    /// has is reused. A loop deciding many requests into one decision neither builds nor drops
+    /// one per request, and a decision too large to keep inline allocates once, not per request.
+    pub fn decide_request_into(&self, request: &Request, out: &mut Decision) {
         self.with_view(|snapshot, table, scratch| {
             self.evaluate(
                 Some(snapshot),
@@ -617,10 +626,9 @@ impl Engine {
                 false,
                 &mut None,
                 scratch,
-                &mut out,
+                out,
             );
         });
-        out
     }
 
     /// Decides a validated request against a given snapshot (one from [`Engine::store`]).

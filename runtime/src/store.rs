@@ -5,7 +5,8 @@
 //! `serde_json::Value` for the document or an entity; a document given as a `Value` is written
 //! out as text first, the slower path). It reports every problem it finds (up to a cap) with
 //! its JSON path, and returns either a complete store or an error, never something half-loaded.
-//! Strings are interned (one `Arc<str>` per distinct string), entities are dense `u32` indices
+//! Attribute strings are interned (one `Arc<str>` per distinct string; an entity id has its own
+//! in its type's table), entities are dense `u32` indices
 //! per type (found from their ids through [`ids`]), attributes live in columns, relations are
 //! adjacency in CSR form with a lazily memoized closure and closure sizes (see [`graph`]). A
 //! `Store` is `Send + Sync` and never changes after it is built; the closure memo fills in
@@ -35,8 +36,9 @@ pub(crate) use convert::{
 };
 pub use graph::ClosureCount;
 use graph::RelationIndex;
+use ids::BATCH;
 use ids::Ids;
-use stream::{EntitySeed, Found, Pass1, RelationSeed, TopSeed, slice_syntax_problem};
+use stream::{Deferred, EntitySeed, Found, Pass1, RelationSeed, TopSeed, slice_syntax_problem};
 
 use crate::{EntityRef, Value};
 
@@ -74,7 +76,7 @@ impl fmt::Display for LoadError {
     }
 }
 
-/// The interned strings of a store.
+/// The interned attribute strings of a store.
 type Strings = HashSet<Arc<str>, foldhash::fast::RandomState>;
 
 /// An immutable, validated snapshot of the estate.
@@ -241,7 +243,8 @@ impl Store {
             .is_some_and(|r| r.reaches(inverse, from, to))
     }
 
-    /// The store's shared `Arc` when the string occurs in the data, else a new one.
+    /// The store's shared `Arc` when the string is an attribute value in the data (entity ids
+    /// are not looked up: [`Store::entity_id`] gives theirs), else a new one.
     pub fn intern(&self, s: &str) -> Arc<str> {
         self.strings.get(s).cloned().unwrap_or_else(|| Arc::from(s))
     }
@@ -273,7 +276,14 @@ struct Loader<'s> {
     /// The ids of each type, once numbered.
     ids: Vec<Ids>,
     strings: Strings,
+    /// Set values already built, shared by the entities that hold an equal set (at most
+    /// [`SHARED_SETS`] of them).
+    sets: HashSet<Arc<[Value]>, foldhash::fast::RandomState>,
 }
+
+/// The most distinct set values one load shares: the table stays small enough to sit in the
+/// cache, and data whose sets are all different does not grow it without bound.
+const SHARED_SETS: usize = 4096;
 
 impl Env for Loader<'_> {
     fn entity(&self, ty: EntityTypeId, id: &str) -> Option<u32> {
@@ -309,7 +319,21 @@ impl<'s> Loader<'s> {
             schema,
             ids: (0..n).map(|_| Ids::default()).collect(),
             strings: Strings::default(),
+            sets: HashSet::default(),
         }
+    }
+
+    /// A set value holding `items` (sorted and deduplicated): one built before when an equal
+    /// set was (most entities share a few sets, such as no tags), else a new one.
+    fn set(&mut self, items: &[Value]) -> Arc<[Value]> {
+        if let Some(shared) = self.sets.get(items) {
+            return shared.clone();
+        }
+        let set: Arc<[Value]> = Arc::from(items);
+        if self.sets.len() < SHARED_SETS {
+            self.sets.insert(set.clone());
+        }
+        set
     }
 
     /// Loads `text` in two passes (see [`stream`]), reporting problems in the order of a
@@ -460,35 +484,51 @@ impl<'s> Loader<'s> {
                     .collect()
             })
             .collect();
-        let mut slots = Vec::new();
-        for (ty, type_name, raws) in &tables {
-            let type_path = entities_path.key(type_name);
-            let (Some(table), Some(entity_type)) = (
-                columns.get_mut(ty.index()),
-                self.schema.entities.get(ty.index()),
-            ) else {
-                continue;
-            };
-            for (idx, (id, raw)) in raws.iter().copied().enumerate() {
-                let path = type_path.key(id);
-                let seed = EntitySeed {
-                    schema: self.schema,
-                    entity_type,
-                    loader: &mut self,
-                    columns: table,
-                    idx,
-                    path: &path,
-                    problems,
-                    slots: &mut slots,
+        // References are looked up in batches; if one is not found, the pass runs again
+        // looking each up as it is read, which reports the problems in order.
+        let mark = problems.mark();
+        let mut deferred = Deferred::default();
+        for defer in [true, false] {
+            deferred.missed = false;
+            let mut slots = Vec::new();
+            for (ty, type_name, raws) in &tables {
+                let type_path = entities_path.key(type_name);
+                let (Some(table), Some(entity_type)) = (
+                    columns.get_mut(ty.index()),
+                    self.schema.entities.get(ty.index()),
+                ) else {
+                    continue;
                 };
-                if let Err(err) =
-                    seed.deserialize(&mut serde_json::Deserializer::from_str(raw.get()))
-                {
-                    let problem = slice_syntax_problem(text, raw.get(), &err);
-                    problems.push_rendered(problem.path, problem.message);
-                    return None;
+                for (idx, (id, raw)) in raws.iter().copied().enumerate() {
+                    let path = type_path.key(id);
+                    let seed = EntitySeed {
+                        schema: self.schema,
+                        entity_type,
+                        loader: &mut self,
+                        columns: table,
+                        idx,
+                        path: &path,
+                        problems,
+                        slots: &mut slots,
+                        deferred: defer.then_some(&mut deferred),
+                    };
+                    if let Err(err) =
+                        seed.deserialize(&mut serde_json::Deserializer::from_str(raw.get()))
+                    {
+                        let problem = slice_syntax_problem(text, raw.get(), &err);
+                        problems.push_rendered(problem.path, problem.message);
+                        return None;
+                    }
+                    if deferred.refs.len() >= BATCH {
+                        self.resolve_deferred(&mut deferred, table);
+                    }
                 }
+                self.resolve_deferred(&mut deferred, table);
             }
+            if !deferred.missed {
+                break;
+            }
+            problems.rewind(mark);
         }
 
         // Relations.
@@ -540,8 +580,8 @@ impl<'s> Loader<'s> {
         })
     }
 
-    /// Numbers the ids of type `ty` in id order (as a parsed object's sorted keys would be),
-    /// interns them and indexes them; gives back each entity's id and text in that order.
+    /// Numbers the ids of type `ty` in id order (as a parsed object's sorted keys would be)
+    /// and indexes them; gives back each entity's id and text in that order.
     /// `entries` are sorted by id; of a repeated id the last occurrence counts.
     fn number_ids<'e, 'de>(
         &mut self,
@@ -555,23 +595,40 @@ impl<'s> Loader<'s> {
                 live.push(entry);
             }
         }
-        self.strings.reserve(live.len());
-        let mut ids = Vec::with_capacity(live.len());
-        for (id, _) in &live {
-            // The ids of a type are distinct and read before any attribute: most are new to
-            // the set of strings, so insert first (one probe) and look up only on a clash.
-            let new: Arc<str> = Arc::from(&**id);
-            let id = if self.strings.insert(Arc::clone(&new)) {
-                new
-            } else {
-                self.intern(id)
-            };
-            ids.push(id);
-        }
+        // Not added to the set of strings: ids are distinct within a type, kept once in its
+        // table, and inserting each into the set is a cache miss per entity in a large estate.
+        let ids = live.iter().map(|(id, _)| Arc::from(&**id)).collect();
         if let Some(slot) = self.ids.get_mut(ty.index()) {
             *slot = Ids::new(ids);
         }
         live
+    }
+
+    /// Looks the references of `deferred` up and writes them into `columns` (the columns of
+    /// the type holding them), draining it; [`Deferred::missed`] is set if one is not found.
+    fn resolve_deferred(&self, deferred: &mut Deferred<'_>, columns: &mut [Vec<Value>]) {
+        let mut found = Vec::with_capacity(deferred.refs.len());
+        let mut rest = deferred.refs.as_slice();
+        while let Some(&(_, _, ty, _)) = rest.first() {
+            // A run of references to one type, looked up together.
+            let run = rest.iter().take_while(|r| r.2 == ty).count();
+            let (refs, tail) = rest.split_at(run);
+            match self.ids_of(ty) {
+                Some(table) => table.get_many(refs.iter().map(|r| r.3), &mut found),
+                None => found.clear(),
+            }
+            for (i, &(attr, idx, ty, _)) in refs.iter().enumerate() {
+                let cell = columns.get_mut(attr).and_then(|c| c.get_mut(idx));
+                match (found.get(i).copied().flatten(), cell) {
+                    (Some(found), Some(cell)) => {
+                        *cell = Value::Entity(EntityRef::Known { ty, idx: found });
+                    }
+                    _ => deferred.missed = true,
+                }
+            }
+            rest = tail;
+        }
+        deferred.refs.clear();
     }
 
     /// The ids of type `ty`, once numbered.

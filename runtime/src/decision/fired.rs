@@ -360,13 +360,23 @@ pub(crate) struct Body {
 }
 
 impl Body {
-    /// Empties the body (keeping no table), as [`Body::default`] is.
-    pub(crate) fn clear(&mut self) {
-        self.table = None;
+    /// Empties the body but for its table, which [`Body::show_with`] then keeps or replaces
+    /// (a decision decided into again by the same engine keeps the same table).
+    pub(crate) fn clear_keeping_table(&mut self) {
         self.fired.clear();
         self.pieces.clear();
         self.names.clear();
         self.approvers = Span::default();
+    }
+
+    /// The body shows its rules through `table` when anything fired or was named; else it
+    /// keeps no table, as [`Body::default`].
+    pub(crate) fn show_with(&mut self, table: &Arc<RuleTable>) {
+        if self.fired.is_empty() && self.names.is_empty() {
+            self.table = None;
+        } else if !self.table.as_ref().is_some_and(|t| Arc::ptr_eq(t, table)) {
+            self.table = Some(Arc::clone(table));
+        }
     }
 
     fn table(&self) -> Option<&RuleTable> {

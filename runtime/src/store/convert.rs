@@ -68,6 +68,17 @@ impl Problems {
         self.list.is_empty()
     }
 
+    /// Where the list stands, for [`Problems::rewind`].
+    pub(crate) fn mark(&self) -> (usize, usize) {
+        (self.list.len(), self.omitted)
+    }
+
+    /// Drops the problems found since `mark` was taken.
+    pub(crate) fn rewind(&mut self, (len, omitted): (usize, usize)) {
+        self.list.truncate(len);
+        self.omitted = omitted;
+    }
+
     /// Adds `other`'s problems after these, within the cap.
     pub(crate) fn append(&mut self, other: Problems) {
         for problem in other.list {

@@ -544,7 +544,7 @@ impl Condensed {
         if let Some(known) = cell.get() {
             return Arc::clone(known);
         }
-        let computed: Arc<[u32]> = Arc::from(self.compute(inverse, c));
+        let computed = self.compute(inverse, c);
         // Kept while the memo has room (a race may overshoot the cap by a few closures).
         let len = computed.len();
         if self.memoized.load(Ordering::Relaxed).saturating_add(len) <= MEMO_CAP
@@ -557,15 +557,18 @@ impl Condensed {
 
     /// Every node reachable from component `c` by one or more edges, sorted: `c`'s own nodes
     /// when it is cyclic, and the nodes of every component below it in the condensed DAG.
-    /// Components whose closure is already memoized are not walked again.
-    fn compute(&self, inverse: bool, c: u32) -> Box<[u32]> {
+    /// Components whose closure is already memoized are not walked again. The nodes are
+    /// gathered in a buffer the thread keeps and put in order by [`sort_distinct`].
+    fn compute(&self, inverse: bool, c: u32) -> Arc<[u32]> {
         let dag = if inverse {
             &self.predecessors
         } else {
             &self.successors
         };
         let memo = self.memo(inverse);
-        let mut out: Vec<u32> = Vec::new();
+        // Taken out (a walk inside a walk finds none and makes its own).
+        let mut out = GATHERED.take();
+        out.clear();
         if self.cyclic.get(c as usize).copied().unwrap_or(false) {
             out.extend_from_slice(self.members.row(c));
         }
@@ -591,12 +594,96 @@ impl Condensed {
                 }
             }
         }
-        out.sort_unstable();
-        if reused {
-            out.dedup();
-        }
-        out.into_boxed_slice()
+        drop(seen);
+        sort_distinct(&mut out, reused);
+        let closure = Arc::from(&out[..]);
+        // `try_with`: the thread's slot may be gone when a thread exits.
+        let _ = GATHERED.try_with(|slot| slot.set(out));
+        closure
     }
+}
+
+/// Up to this many nodes, [`sort_distinct`] sorts them; past it, it orders them by a bit set.
+const SORTED_DIRECTLY: usize = 16;
+
+/// [`sort_distinct`] sorts nodes directly when the highest is more than this many times their
+/// number (its bit set would then span more than 512 bytes per node).
+const SPREAD_MAX: usize = 4096;
+
+thread_local! {
+    /// The nodes a closure walk gathers, kept by the thread between walks (capacity only).
+    static GATHERED: std::cell::Cell<Vec<u32>> = const { std::cell::Cell::new(Vec::new()) };
+    /// The bit set [`sort_distinct`] orders nodes with, all zeros when no call holds it.
+    static ORDER: std::cell::Cell<Vec<u64>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// Sorts `nodes` and removes repeats (there are none unless `repeats`). Short lists are
+/// sorted; longer ones are set as bits of a bit set the thread keeps and read back in order,
+/// word by word: every word between the lowest and the highest node when they are at most 16
+/// times the words set, else the words set, sorted (at most one per node). Every
+/// word set is cleared again before returning, so the bit set costs what the nodes touch,
+/// never the size of the graph.
+fn sort_distinct(nodes: &mut Vec<u32>, repeats: bool) {
+    let highest = nodes.iter().copied().max().unwrap_or(0);
+    // Node numbers far apart against how many there are would grow the bit set for nothing
+    // (they are below the graph's size, so this guards only against graphs much larger than
+    // their closures).
+    if nodes.len() <= SORTED_DIRECTLY || highest as usize / SPREAD_MAX > nodes.len() {
+        nodes.sort_unstable();
+        if repeats {
+            nodes.dedup();
+        }
+        return;
+    }
+    // Taken out (a nested call finds none and makes its own).
+    let mut bits = ORDER.take();
+    let words = highest as usize / 64 + 1;
+    if bits.len() < words {
+        bits.resize(words, 0);
+    }
+    let mut touched: Vec<u32> = Vec::with_capacity(nodes.len().div_ceil(8));
+    let mut lowest_word = u32::MAX;
+    for &x in nodes.iter() {
+        let w = x / 64;
+        if let Some(word) = bits.get_mut(w as usize) {
+            if *word == 0 {
+                touched.push(w);
+                lowest_word = lowest_word.min(w);
+            }
+            *word |= 1u64 << (x % 64);
+        }
+    }
+    nodes.clear();
+    let mut read = |w: u32, word: &mut u64| {
+        let mut rest = std::mem::take(word);
+        while rest != 0 {
+            nodes.push(w * 64 + rest.trailing_zeros());
+            rest &= rest - 1;
+        }
+    };
+    let highest_word = highest / 64;
+    let span = highest_word.saturating_sub(lowest_word) as usize + 1;
+    // Passing over a word that is zero costs a load and a test; sorting the words set costs
+    // tens of instructions per word.
+    if span <= 16 * touched.len() {
+        let range = bits
+            .get_mut(lowest_word as usize..=highest_word as usize)
+            .unwrap_or_default();
+        for (w, word) in (lowest_word..).zip(range.iter_mut()) {
+            if *word != 0 {
+                read(w, word);
+            }
+        }
+    } else {
+        touched.sort_unstable();
+        for &w in &touched {
+            if let Some(word) = bits.get_mut(w as usize) {
+                read(w, word);
+            }
+        }
+    }
+    // `try_with`: the thread's slot may be gone when a thread exits.
+    let _ = ORDER.try_with(|slot| slot.set(bits));
 }
 
 /// The components a walk has met: a short list while it is short (most closures are small),
@@ -609,7 +696,7 @@ enum Seen {
     /// Up to [`FEW`] components, in place (a walk allocates nothing until it outgrows them),
     /// and the number of components in the graph.
     Few {
-        list: [u32; FEW],
+        list: [u32; LISTED],
         len: usize,
         n: usize,
     },
@@ -622,19 +709,25 @@ enum Seen {
     },
 }
 
-/// How many components [`Seen`] lists before it switches to bits.
+/// How many components a walk's stack holds in place.
 const FEW: usize = 32;
 
+/// How many components [`Seen`] lists before it switches to bits (a list is searched
+/// whole on every insert, so it stays short).
+const LISTED: usize = 4;
+
 thread_local! {
-    /// The bit set of this thread's walks, all zeros when no walk holds it.
-    static BITS: std::cell::Cell<Vec<u64>> = const { std::cell::Cell::new(Vec::new()) };
+    /// The bit set of this thread's walks, all zeros when no walk holds it, and the list of
+    /// words a walk set (empty, its capacity kept).
+    static BITS: std::cell::Cell<(Vec<u64>, Vec<u32>)> =
+        const { std::cell::Cell::new((Vec::new(), Vec::new())) };
 }
 
 impl Seen {
     /// For a graph of `n` components.
     fn new(n: usize) -> Seen {
         Seen::Few {
-            list: [0; FEW],
+            list: [0; LISTED],
             len: 0,
             n,
         }
@@ -655,16 +748,12 @@ impl Seen {
                 }
                 let (list, n) = (*list, *n);
                 // Taken out (a walk inside a walk finds none and makes its own).
-                let mut bits = BITS.take();
+                let (mut bits, touched) = BITS.take();
                 let words = n.div_ceil(64).max(1);
                 if bits.len() < words {
                     bits.resize(words, 0);
                 }
-                let mut seen = Seen::Bits {
-                    bits,
-                    touched: Vec::with_capacity(2 * FEW),
-                    n,
-                };
+                let mut seen = Seen::Bits { bits, touched, n };
                 for &d in list.iter() {
                     seen.insert(d);
                 }
@@ -704,9 +793,10 @@ impl Drop for Seen {
                     *word = 0;
                 }
             }
-            let bits = std::mem::take(bits);
+            touched.clear();
+            let kept = (std::mem::take(bits), std::mem::take(touched));
             // `try_with`: the thread's slot may be gone when a thread exits.
-            let _ = BITS.try_with(|slot| slot.set(bits));
+            let _ = BITS.try_with(|slot| slot.set(kept));
         }
     }
 }
@@ -879,6 +969,55 @@ mod tests {
     }
 
     #[test]
+    fn sort_distinct_orders_lists_of_every_spread() {
+        // Short lists, dense ones (read by passing over a range of words) and sparse ones (by
+        // sorting the words set), with and without repeats, against sort and dedup; the
+        // thread's bit set is all zeros after each.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for &(len, range) in &[
+            (0usize, 1u32),
+            (5, 10),
+            (16, 1_000),
+            (17, 40),
+            (200, 300),
+            (200, 64 * 64),
+            (300, 1_000_000),
+            (2_000, 5_000),
+            (65, 65 * 4096),
+            (65, u32::MAX),
+        ] {
+            for repeats in [false, true] {
+                let mut nodes: Vec<u32> = Vec::new();
+                while nodes.len() < len {
+                    let x = (next() % u64::from(range)) as u32;
+                    if repeats || !nodes.contains(&x) {
+                        nodes.push(x);
+                    }
+                }
+                let mut expected = nodes.clone();
+                expected.sort_unstable();
+                expected.dedup();
+                sort_distinct(&mut nodes, repeats);
+                assert_eq!(
+                    nodes, expected,
+                    "{len} nodes below {range}, repeats {repeats}"
+                );
+                ORDER.with(|slot| {
+                    let bits = slot.take();
+                    assert!(bits.iter().all(|&w| w == 0), "bits left set");
+                    slot.set(bits);
+                });
+            }
+        }
+    }
+
+    #[test]
     fn walks_leave_the_threads_bit_set_clear_across_graphs() {
         // A long chain (walks far past the short list) and then a small graph: the bit set
         // kept from the chain is longer than the small graph needs, and must be all zeros.
@@ -887,10 +1026,11 @@ mod tests {
         assert_eq!(chain.closure(false, 0).len(), 499);
         assert_eq!(chain.closure_count(true, 499).count, 499);
         BITS.with(|slot| {
-            let bits = slot.take();
+            let (bits, touched) = slot.take();
             assert!(bits.len() >= 8, "the bit set was kept");
             assert!(bits.iter().all(|&w| w == 0), "a walk left bits set");
-            slot.set(bits);
+            assert!(touched.is_empty(), "a walk left its words listed");
+            slot.set((bits, touched));
         });
         let edges: Vec<(u32, u32)> = (0..40).map(|i| (i, i + 1)).chain([(40, 0)]).collect();
         let small = index(41, &edges);

@@ -17,6 +17,11 @@ use smallvec::SmallVec;
 /// The batch size [`Ids::get_many`] keeps its first reads on the stack for.
 pub(crate) const BATCH: usize = 64;
 
+/// The slots [`Ids::new`] fills as one group (48 KiB): few enough groups that sorting the
+/// filled slots into them writes to few pages at a time, small enough that filling one stays in
+/// the cache.
+const RUN: usize = 2048;
+
 /// How many bytes of an id a slot holds.
 const HEAD: usize = 16;
 
@@ -82,14 +87,16 @@ impl Ids {
             ids: Vec::new(),
             hasher: foldhash::fast::RandomState::default(),
         };
-        // Inserted in the order of their first slots, grouped by runs of 64 slots (a counting
-        // sort), so the writes sweep the table instead of landing at random. The order may
-        // change which of two colliding ids sits first on a probe, never whether a lookup
-        // finds an id: linear probing finds each id on the run of taken slots from its home.
-        let homes: Vec<usize> = ids.iter().map(|id| table.home(&Key::of(id), id)).collect();
-        let mut starts = vec![0usize; table.slots.len() / 64 + 2];
-        for &home in &homes {
-            if let Some(count) = starts.get_mut(home / 64 + 1) {
+        // Inserted in the order of their first slots, grouped by runs of [`RUN`] slots (a
+        // counting sort of the filled slots, each next to its home), so the writes sweep the
+        // table instead of landing at random, and the ids are read in number order (the order
+        // they were allocated in). The order may change which of two colliding ids sits first on a
+        // probe, never whether a lookup finds an id: linear probing finds each id on the run of
+        // taken slots from its home.
+        let mut starts = vec![0usize; table.slots.len() / RUN + 2];
+        for id in &ids {
+            let home = table.home(&Key::of(id), id);
+            if let Some(count) = starts.get_mut(home / RUN + 1) {
                 *count += 1;
             }
         }
@@ -99,30 +106,31 @@ impl Ids {
                 *cur += prev;
             }
         }
-        let mut order = vec![0u32; n];
-        for (idx, &home) in (0u32..).zip(&homes) {
-            if let Some(next) = starts.get_mut(home / 64) {
-                if let Some(slot) = order.get_mut(*next) {
-                    *slot = idx;
-                }
+        let mut placed = vec![(0usize, EMPTY); n];
+        for (idx, id) in (0u32..).zip(&ids) {
+            let key = Key::of(id);
+            let home = table.home(&key, id);
+            if let Some(next) = starts.get_mut(home / RUN)
+                && let Some(place) = placed.get_mut(*next)
+            {
+                *place = (
+                    home,
+                    Slot {
+                        head: key.head,
+                        len: key.len,
+                        idx,
+                    },
+                );
                 *next += 1;
             }
         }
         drop(starts);
-        for idx in order {
-            let (Some(id), Some(&home)) = (ids.get(idx as usize), homes.get(idx as usize)) else {
-                continue;
-            };
-            let key = Key::of(id);
+        for (home, filled) in placed {
             let mut pos = home;
             // Distinct ids: the first free slot is this one's.
             while let Some(slot) = table.slots.get_mut(pos) {
                 if slot.idx == FREE {
-                    *slot = Slot {
-                        head: key.head,
-                        len: key.len,
-                        idx,
-                    };
+                    *slot = filled;
                     break;
                 }
                 pos = table.next(pos);
@@ -165,13 +173,17 @@ impl Ids {
             return None;
         }
         let key = Key::of(id);
-        let mut pos = self.home(&key, id);
+        self.probe(self.home(&key, id), &key, id)
+    }
+
+    /// The number of `id` (whose key is `key`), probing from slot `pos`.
+    fn probe(&self, mut pos: usize, key: &Key, id: &str) -> Option<u32> {
         loop {
             let slot = self.slots.get(pos)?;
             if slot.idx == FREE {
                 return None;
             }
-            if self.holds(slot, &key, id) {
+            if self.holds(slot, key, id) {
                 return Some(slot.idx);
             }
             pos = self.next(pos);
@@ -179,9 +191,9 @@ impl Ids {
     }
 
     /// The numbers of `ids`, in order, into `out` (cleared first): what [`Ids::get`] answers
-    /// for each. The first slot of every probe is read before any is compared, so the reads of
-    /// a batch (each a likely cache miss in a large table) overlap instead of waiting on each
-    /// other.
+    /// for each. The homes of a batch are computed first, then their slots read in a loop that
+    /// does nothing else, so the reads (each a likely cache miss in a large table) overlap
+    /// instead of waiting on each other; an id repeating the one before it is looked up once.
     pub(crate) fn get_many<'a>(
         &self,
         ids: impl Iterator<Item = &'a str> + Clone,
@@ -192,20 +204,28 @@ impl Ids {
             out.extend(ids.map(|_| None));
             return;
         }
-        let mut first: SmallVec<[Slot; BATCH]> = SmallVec::new();
-        first.extend(ids.clone().map(|id| {
-            let pos = self.home(&Key::of(id), id);
-            self.slots.get(pos).copied().unwrap_or(EMPTY)
-        }));
-        for (id, slot) in ids.zip(first) {
-            let key = Key::of(id);
-            let found = if slot.idx == FREE {
-                None
-            } else if self.holds(&slot, &key, id) {
-                Some(slot.idx)
-            } else {
-                self.get(id)
+        let homes: SmallVec<[usize; BATCH]> =
+            ids.clone().map(|id| self.home(&Key::of(id), id)).collect();
+        let first: SmallVec<[Slot; BATCH]> = homes
+            .iter()
+            .map(|&pos| self.slots.get(pos).copied().unwrap_or(EMPTY))
+            .collect();
+        let mut prev: Option<(&str, Option<u32>)> = None;
+        for ((id, slot), &home) in ids.zip(first).zip(&homes) {
+            let found = match prev {
+                Some((before, found)) if before == id => found,
+                _ => {
+                    let key = Key::of(id);
+                    if slot.idx == FREE {
+                        None
+                    } else if self.holds(&slot, &key, id) {
+                        Some(slot.idx)
+                    } else {
+                        self.probe(self.next(home), &key, id)
+                    }
+                }
             };
+            prev = Some((id, found));
             out.push(found);
         }
     }

@@ -13,15 +13,13 @@
 //! It knows the document's JSON shape and the schema types; the store's layout, the problem
 //! order and the messages about the document as a whole are the loader's (`super`).
 
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+use smallvec::SmallVec;
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::fmt;
-use std::sync::Arc;
-
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::value::RawValue;
-use smallvec::SmallVec;
 use ward_ir::{EntityType, EntityTypeId, Relation, Schema, Type};
 
 use super::convert::{
@@ -565,8 +563,22 @@ pub(super) struct Slot {
     problems: Problems,
 }
 
+/// References to entities met in pass 2 and not looked up yet: the loader looks them up in
+/// batches (see [`super::ids::Ids::get_many`]) once the entities holding them are written, so
+/// the lookups (each a likely cache miss in a large estate) overlap. Each is an attribute's own
+/// value (not a set element) given as an id without escapes.
+#[derive(Default)]
+pub(super) struct Deferred<'t> {
+    /// The attribute (its index in the type), the entity's number, the type referred to and
+    /// the id; in the order read.
+    pub(super) refs: Vec<(usize, usize, EntityTypeId, &'t str)>,
+    /// A deferred id was not found: pass 2 must run again without deferring, which reports
+    /// what is wrong where and in order.
+    pub(super) missed: bool,
+}
+
 /// Pass 2 for one entity: its attributes, from its text, into `columns` at `idx`.
-pub(super) struct EntitySeed<'a, 's> {
+pub(super) struct EntitySeed<'a, 's, 't> {
     pub(super) schema: &'s Schema,
     pub(super) entity_type: &'s EntityType,
     pub(super) loader: &'a mut Loader<'s>,
@@ -575,17 +587,19 @@ pub(super) struct EntitySeed<'a, 's> {
     pub(super) path: &'a Path<'a>,
     pub(super) problems: &'a mut Problems,
     pub(super) slots: &'a mut Vec<Slot>,
+    /// Where references are put off to, when they are (else they are looked up as read).
+    pub(super) deferred: Option<&'a mut Deferred<'t>>,
 }
 
-impl<'de> DeserializeSeed<'de> for EntitySeed<'_, '_> {
+impl<'t> DeserializeSeed<'t> for EntitySeed<'_, '_, 't> {
     type Value = ();
 
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+    fn deserialize<D: de::Deserializer<'t>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl EntitySeed<'_, '_> {
+impl EntitySeed<'_, '_, '_> {
     fn not_an_object(self, found: String) {
         self.problems.push(
             self.path,
@@ -594,24 +608,24 @@ impl EntitySeed<'_, '_> {
     }
 }
 
-impl<'de> Visitor<'de> for EntitySeed<'_, '_> {
+impl<'t> Visitor<'t> for EntitySeed<'_, '_, 't> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an object of attributes")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+    fn visit_map<A: MapAccess<'t>>(mut self, mut map: A) -> Result<(), A::Error> {
         let schema = self.schema;
         let entity_type = self.entity_type;
         let slots = self.slots;
         slots.clear();
         slots.resize_with(entity_type.attrs.len(), Slot::default);
-        let mut unknown: Vec<Cow<'de, str>> = Vec::new();
+        let mut unknown: Vec<Cow<'t, str>> = Vec::new();
         while let Some(key) = map.next_key_seed(KeySeed)? {
             let found = entity_type.attrs.iter().position(|f| f.name == *key);
-            match found.and_then(|i| Some((entity_type.attrs.get(i)?, slots.get_mut(i)?))) {
-                Some((field, slot)) => {
+            match found.and_then(|i| Some((i, entity_type.attrs.get(i)?, slots.get_mut(i)?))) {
+                Some((attr, field, slot)) => {
                     slot.seen = true;
                     slot.problems = Problems::default();
                     let path = self.path.key(&field.name);
@@ -622,6 +636,10 @@ impl<'de> Visitor<'de> for EntitySeed<'_, '_> {
                         path: &path,
                         problems: &mut slot.problems,
                         attribute: Some((entity_type, &field.name)),
+                        deferred: self
+                            .deferred
+                            .as_deref_mut()
+                            .map(|deferred| (deferred, attr, self.idx)),
                     })?;
                 }
                 None => {
@@ -677,7 +695,7 @@ impl<'de> Visitor<'de> for EntitySeed<'_, '_> {
         Ok(())
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+    fn visit_seq<A: SeqAccess<'t>>(self, mut seq: A) -> Result<(), A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
         self.not_an_object("an array".into());
         Ok(())
@@ -693,7 +711,7 @@ impl<'de> Visitor<'de> for EntitySeed<'_, '_> {
 
 /// Converts one JSON value to a [`Value`] of type `ty` as it is read: the streaming form of
 /// [`convert`], with the same messages. `None` when a problem was pushed.
-struct ConvertSeed<'a, 's> {
+struct ConvertSeed<'a, 's, 't> {
     schema: &'s Schema,
     env: &'a mut Loader<'s>,
     ty: &'s Type,
@@ -702,17 +720,20 @@ struct ConvertSeed<'a, 's> {
     /// Set for an attribute's own value (not a set element), with the attribute's name:
     /// `null` is then a missing attribute, unless the attribute is optional.
     attribute: Option<(&'s EntityType, &'s str)>,
+    /// Where a reference is put off to, with the attribute's index and the entity's number;
+    /// the value read is then [`Value::Absent`] until the loader writes the reference.
+    deferred: Option<(&'a mut Deferred<'t>, usize, usize)>,
 }
 
-impl<'de> DeserializeSeed<'de> for ConvertSeed<'_, '_> {
+impl<'t> DeserializeSeed<'t> for ConvertSeed<'_, '_, 't> {
     type Value = Option<Value>;
 
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Option<Value>, D::Error> {
+    fn deserialize<D: de::Deserializer<'t>>(self, d: D) -> Result<Option<Value>, D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'s> ConvertSeed<'_, 's> {
+impl<'s> ConvertSeed<'_, 's, '_> {
     /// The type values are checked against: optional wrappers accept `null` and otherwise
     /// convert as their inner type.
     fn inner(&self) -> &'s Type {
@@ -742,7 +763,7 @@ fn fits_i64(f: f64) -> bool {
 
 const INT_RANGE: &str = "-9223372036854775808 to 9223372036854775807";
 
-impl<'de> Visitor<'de> for ConvertSeed<'_, '_> {
+impl<'t> Visitor<'t> for ConvertSeed<'_, '_, 't> {
     type Value = Option<Value>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -801,6 +822,16 @@ impl<'de> Visitor<'de> for ConvertSeed<'_, '_> {
         })
     }
 
+    fn visit_borrowed_str<E: de::Error>(mut self, s: &'t str) -> Result<Option<Value>, E> {
+        if let Type::Entity(ety) = self.inner()
+            && let Some((deferred, attr, idx)) = self.deferred.take()
+        {
+            deferred.refs.push((attr, idx, *ety, s));
+            return Ok(Some(Value::Absent));
+        }
+        self.visit_str(s)
+    }
+
     fn visit_str<E>(self, s: &str) -> Result<Option<Value>, E> {
         let schema = self.schema;
         let ty = self.inner();
@@ -841,13 +872,13 @@ impl<'de> Visitor<'de> for ConvertSeed<'_, '_> {
         })
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<Value>, A::Error> {
+    fn visit_seq<A: SeqAccess<'t>>(self, mut seq: A) -> Result<Option<Value>, A::Error> {
         let Type::Set(elem) = self.inner() else {
             while seq.next_element::<IgnoredAny>()?.is_some() {}
             return Ok(self.mistyped("an array"));
         };
         // Built on the stack, sorted and deduplicated as `Value::set` does, then copied once
-        // into the set's allocation.
+        // into the set's allocation, or shared with an equal set (see `Loader::set`).
         let mut out: SmallVec<[Value; 8]> = SmallVec::new();
         let mut ok = true;
         let mut i = 0;
@@ -860,6 +891,7 @@ impl<'de> Visitor<'de> for ConvertSeed<'_, '_> {
                 path: &path,
                 problems: &mut *self.problems,
                 attribute: None,
+                deferred: None,
             })?;
             match item {
                 Some(Some(v)) => out.push(v),
@@ -871,11 +903,11 @@ impl<'de> Visitor<'de> for ConvertSeed<'_, '_> {
         Ok(ok.then(|| {
             out.sort();
             out.dedup();
-            Value::Set(Arc::from(out.as_slice()))
+            Value::Set(self.env.set(&out))
         }))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Value>, A::Error> {
+    fn visit_map<A: MapAccess<'t>>(self, mut map: A) -> Result<Option<Value>, A::Error> {
         while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
         Ok(self.mistyped("an object"))
     }

@@ -204,11 +204,11 @@ fn strings_are_interned() {
     };
     assert!(Arc::ptr_eq(&admins(alice), &admins(bot)));
     assert!(Arc::ptr_eq(&admins(alice), &store.intern("admins")));
-    let id = store
-        .entity_id(IDENTITY, alice)
-        .cloned()
-        .unwrap_or_else(|| "".into());
-    assert!(Arc::ptr_eq(&id, &store.intern("alice")));
+    // Ids are kept in their tables, not in the set of attribute strings.
+    assert_eq!(
+        store.entity_id(IDENTITY, alice).map(|id| &**id),
+        Some("alice")
+    );
     assert_eq!(&*store.intern("not in the data"), "not in the data");
 }
 
@@ -550,7 +550,7 @@ fn relation_errors() {
 #[test]
 fn every_problem_is_reported_up_to_a_cap() {
     let mut identities = serde_json::Map::new();
-    for i in 0..150 {
+    for i in 0..150usize {
         identities.insert(
             format!("u{i:03}"),
             json!({"name": 1, "privileged": false,
@@ -727,4 +727,85 @@ fn syntax_errors_inside_an_entity_name_the_document_line() {
         assert!(whole.starts_with(expected), "{whole}");
         check_text_errors(text, &[whole.as_str()]);
     }
+}
+
+/// `n` identities `p000`, `p001`, …, each managed by the one before it, except as `manager`
+/// says (`Some(id)` to name another manager).
+fn chain_of_identities(n: usize, manager: impl Fn(usize) -> Option<String>) -> serde_json::Value {
+    let identities: serde_json::Map<String, serde_json::Value> = (0..n)
+        .map(|i| {
+            let mut attrs = json!({"name": format!("P{i}"), "privileged": false, "groups": [],
+                                   "level": 1});
+            let boss = manager(i).or_else(|| i.checked_sub(1).map(|b| format!("p{b:03}")));
+            if let Some(boss) = boss {
+                attrs["manager"] = json!(boss);
+            }
+            (format!("p{i:03}"), attrs)
+        })
+        .collect();
+    json!({"entities": {"Identity": identities}})
+}
+
+#[test]
+fn references_looked_up_in_batches_land_on_their_entities() {
+    // More entities than one batch of lookups, references to another type and to the same
+    // one, and an id written with an escape (read as it is met, not put off).
+    let mut doc = chain_of_identities(150, |_| None);
+    let assets: serde_json::Map<String, serde_json::Value> = (0..150)
+        .map(|i| {
+            let attrs = json!({"tier": "critical", "tags": [], "owner": format!("p{:03}", 149 - i),
+                               "max_downtime": "1h"});
+            (format!("a{i:03}"), attrs)
+        })
+        .collect();
+    doc["entities"]["Asset"] = json!(assets);
+    let text = doc
+        .to_string()
+        .replace(r#""owner":"p100""#, r#""owner":"p\u0031\u0030\u0030""#);
+    assert!(text.contains(r"p\u0031"));
+    let store = Store::from_str(&schema(), &text).unwrap_or_else(|e| panic!("{e}"));
+    for i in 0..150usize {
+        let p = idx(&store, IDENTITY, &format!("p{i:03}"));
+        let manager = match i.checked_sub(1) {
+            Some(b) => Value::Entity(EntityRef::Known {
+                ty: IDENTITY,
+                idx: idx(&store, IDENTITY, &format!("p{b:03}")),
+            }),
+            None => Value::Absent,
+        };
+        assert_eq!(store.attr(IDENTITY, p, 2), Some(&manager), "p{i:03}");
+        let a = idx(&store, ASSET, &format!("a{i:03}"));
+        let owner = EntityRef::Known {
+            ty: IDENTITY,
+            idx: idx(&store, IDENTITY, &format!("p{:03}", 149 - i)),
+        };
+        assert_eq!(
+            store.attr(ASSET, a, 2),
+            Some(&Value::Entity(owner)),
+            "a{i:03}"
+        );
+    }
+}
+
+#[test]
+fn references_looked_up_in_batches_report_in_document_order() {
+    // A dangling reference found in a later batch than another problem is still reported
+    // before it, each once.
+    let doc = chain_of_identities(150, |i| match i {
+        70 => Some("ghost".into()),
+        120 => Some("p999".into()),
+        _ => None,
+    });
+    let mut doc = doc;
+    doc["entities"]["Identity"]["p100"]["name"] = json!(5);
+    check_errors(
+        doc,
+        &[
+            "entities.Identity.p070.manager: dangling reference: no `Identity` with id `ghost` \
+             in the entities",
+            "entities.Identity.p100.name: expected a string, found the number 5",
+            "entities.Identity.p120.manager: dangling reference: no `Identity` with id `p999` \
+             in the entities",
+        ],
+    );
 }

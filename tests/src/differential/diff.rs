@@ -6,6 +6,7 @@
 use std::fmt::Display;
 
 use ward_runtime::budget::Budget;
+use ward_runtime::decision::Decision;
 use ward_runtime::engine::{Engine, EngineConfig, EngineKind};
 
 /// The small budgets every case is also decided with.
@@ -54,6 +55,12 @@ fn compare(
     jit: &Engine,
     budget: &str,
 ) -> Result<(), String> {
+    // One decision per engine, decided into again and again: what an earlier request left in
+    // it must never show in a later one.
+    let mut reused = [
+        Decision::rejected("left over"),
+        Decision::rejected("left over"),
+    ];
     for request in &case.requests {
         let (a, ea) = interp.explain(request);
         let (b, eb) = jit.explain(request);
@@ -69,6 +76,20 @@ fn compare(
             return Err(format!(
                 "{label}: `decide` and `explain` disagree on {request} with {budget}"
             ));
+        }
+        for ((engine, expected), out) in [(interp, &a), (jit, &b)].into_iter().zip(&mut reused) {
+            let Ok(parsed) = engine.parse_request(request) else {
+                continue;
+            };
+            engine.decide_request_into(&parsed, out);
+            let json = |d: &Decision| serde_json::to_string(d).unwrap_or_default();
+            if *out != *expected || json(out) != json(expected) {
+                return Err(format!(
+                    "{label}: a decision decided into again differs on {request} with {budget}\nreused: {}\nfresh:  {}",
+                    json(out),
+                    json(expected)
+                ));
+            }
         }
     }
     Ok(())
