@@ -12,10 +12,10 @@
 //!
 //! Rules written from one template, equal except for their literals and reading the same
 //! request fields (a *shape*, see [`shape_keys`]), are compiled once for the shape when it has
-//! at least [`SHARED_SHAPE`] rules: the shape's function takes the rule's position in the
-//! plan and a table of that rule's literals (strings, numbers, entity literals, regex, window
-//! and time-zone numbers, and the numbers of its memos), which live in [`Code`]; each such rule
-//! is a chunk of its own, called in policy order like the others. A generated set of 10,000
+//! at least [`SHARED_SHAPE`] rules: the shape's function takes the address of a table of the
+//! rule's position in the plan and its literals (strings, numbers, entity literals, regex,
+//! window and time-zone numbers, and the numbers of its memos), which live in [`Code`]; each
+//! such rule is a chunk of its own, called in policy order like the others. A generated set of 10,000
 //! rules from a dozen templates thus compiles a dozen functions, not hundreds of chunks; rules
 //! of a rare shape keep their literals compiled in.
 //!
@@ -61,9 +61,10 @@ fn codegen(e: impl std::fmt::Display) -> JitError {
     JitError::Codegen(e.to_string())
 }
 
-/// `fn(ctx, mode, rule, table) -> status` of one action's chunk (status 0 ok, 1 error, 2 nothing
-/// to do); `table` is the rule's literals for a function compiled by shape, else unused.
-type ActionFn = unsafe extern "C" fn(*mut u8, i64, i64, *const i64) -> i64;
+/// `fn(ctx, mode, rule) -> status` of one action's chunk (status 0 ok, 1 error, 2 nothing to do).
+/// A function compiled by shape takes the address of its rule's table instead of `rule` (the
+/// table starts with the rule's position in the plan).
+type ActionFn = unsafe extern "C" fn(*mut u8, i64, i64) -> i64;
 /// `fn(ctx) -> status` of the default's approvers.
 type DefaultFn = unsafe extern "C" fn(*mut u8) -> i64;
 
@@ -77,11 +78,11 @@ pub fn live_modules() -> usize {
 
 /// One native function of an action: the action's rules from position `first` in its plan up
 /// to the next chunk's `first`; for a function compiled by shape, the one rule at `first`, whose
-/// literals `table` points to (into [`Code::data`]).
+/// table of literals (in [`Code::data`]) is at address `table` (0 for other functions).
 struct Chunk {
     first: usize,
     f: ActionFn,
-    table: *const i64,
+    table: i64,
 }
 
 /// The most expression nodes (functions inlined, see [`lower::rule_sizes`]) the rules of one
@@ -141,7 +142,7 @@ impl Code {
             _ => return 2,
         };
         for chunk in chunks {
-            let status = Self::call(ctx, chunk, 0, chunk.first as i64);
+            let status = Self::call(ctx, chunk.f, 0, chunk.table);
             if status != 0 {
                 return status;
             }
@@ -159,20 +160,26 @@ impl Code {
         let Some(chunk) = k.checked_sub(1).and_then(|k| chunks.get(k)) else {
             return 2;
         };
-        Self::call(ctx, chunk, mode, rule as i64)
+        let arg = if chunk.table != 0 {
+            chunk.table
+        } else {
+            rule as i64
+        };
+        Self::call(ctx, chunk.f, mode, arg)
     }
 
     #[inline]
-    fn call(ctx: &mut rt::Ctx<'_>, chunk: &Chunk, mode: i64, rule: i64) -> i64 {
+    fn call(ctx: &mut rt::Ctx<'_>, f: ActionFn, mode: i64, rule: i64) -> i64 {
         let p: *mut rt::Ctx<'_> = ctx;
-        // SAFETY: `chunk.f` was compiled by `compile` for this program with the `ActionFn`
-        // signature and its memory lives as long as the `Code` it was taken from, which the
-        // caller borrows; it only dereferences `p` (a live, exclusive context whose `slots`,
+        // SAFETY: `f` was compiled by `compile` for this program with the `ActionFn` signature
+        // and its memory lives as long as the `Code` it was taken from, which the caller
+        // borrows; it only dereferences `p` (a live, exclusive context whose `slots`,
         // `outcomes` and `literals` were sized by `decide::evaluate` for this action) at the
         // fixed offsets of `rt::Ctx`'s `repr(C)` header, and passes it on to the helpers. A
-        // shaped function reads `chunk.table`, a table of `Code::data` built for its rule (the
-        // addresses in it point into `Code::data` too), alive as long as the code.
-        unsafe { (chunk.f)(p.cast(), mode, rule, chunk.table) }
+        // function compiled by shape gets the `table` of its chunk as `rule`: the address of a
+        // table of `Code::data` built for its rule (the addresses in it point into
+        // `Code::data` too), which lives as long as the code.
+        unsafe { f(p.cast(), mode, rule) }
     }
 
     fn run_default(&self, ctx: &mut rt::Ctx<'_>) -> i64 {
@@ -360,7 +367,7 @@ pub(crate) fn compile(compiled: &Compiled) -> Result<Code, JitError> {
                         };
                         *done = true;
                     }
-                    let words = shared.table(slots, &shape_roots(rule), &[])?;
+                    let words = shared.table(slots, &shape_roots(rule), &[first as i64])?;
                     Some(words)
                 }
                 None => None,
@@ -418,11 +425,10 @@ pub(crate) fn compile(compiled: &Compiled) -> Result<Code, JitError> {
         for (first, id, table) in ids {
             let ptr = module.get_finalized_function(id);
             // SAFETY: `ptr` is the finalized code of a function defined above with the
-            // signature `(i64, i64, i64, i64) -> i64` in the host's default calling
-            // convention, which is what `ActionFn` (`extern "C"`, a pointer passed as a
-            // 64-bit integer) is on this target.
+            // signature `(i64, i64, i64) -> i64` in the host's default calling convention,
+            // which is what `ActionFn` (`extern "C"`) is on this target.
             let f = unsafe { std::mem::transmute::<*const u8, ActionFn>(ptr) };
-            let table = table.map_or(std::ptr::null(), |address| address as *const i64);
+            let table = table.unwrap_or(0);
             chunks.push(Chunk { first, f, table });
         }
         actions.push(chunks);
@@ -529,7 +535,7 @@ fn machine_code(
 
 fn action_signature(module: &JITModule) -> cranelift_codegen::ir::Signature {
     let mut sig = module.make_signature();
-    for _ in 0..4 {
+    for _ in 0..3 {
         sig.params.push(AbiParam::new(types::I64));
     }
     sig.returns.push(AbiParam::new(types::I64));
@@ -660,9 +666,10 @@ fn segments<'k>(
 /// was false, `-(1 + j)` condition `j` failed. Modes 1 and 2 take a position in the plan.
 ///
 /// With `shaped`, `range` is one rule and the function serves every rule of its shape (see
-/// [`shape_keys`]): the position comes from the `rule` parameter in every mode, the literals
-/// from the table the fourth parameter points to. It then returns the words of that table and
-/// the rule's statistics, which every rule of the shape has.
+/// [`shape_keys`]): its `rule` parameter is the address of the rule's table, whose first word
+/// is the rule's position in the plan and the others its literals. It then returns the words
+/// of that table after the position and the rule's statistics, which every rule of the shape
+/// has.
 #[allow(clippy::too_many_arguments)]
 fn action_body(
     mut b: FunctionBuilder<'_>,
@@ -685,9 +692,16 @@ fn action_body(
     let entry = b.create_block();
     b.append_block_params_for_function_params(entry);
     b.switch_to_block(entry);
-    let (ctx, mode, position, data) = match b.block_params(entry) {
-        [c, m, r, d] => (*c, *m, *r, *d),
+    let (ctx, mode, arg) = match b.block_params(entry) {
+        [c, m, r] => (*c, *m, *r),
         _ => return Err(JitError::Codegen("wrong parameters".into())),
+    };
+    // The rule's position: the parameter, or the first word of a shaped rule's table.
+    let (position, data) = if shaped {
+        let flags = MemFlagsData::trusted().with_readonly();
+        (b.ins().load(types::I64, flags, arg, 0), arg)
+    } else {
+        (arg, arg)
     };
     let conds = b.create_block();
     let dispatch = b.create_block();
@@ -739,7 +753,7 @@ fn action_body(
             .first()
             .and_then(|p| program.rules.get(p.rule))
             .ok_or_else(|| JitError::Codegen("a shaped function without its rule".into()))?;
-        l.lits = Some(lower::Lits::new(data, &shape_roots(rule), 0));
+        l.lits = Some(lower::Lits::new(data, &shape_roots(rule), 1));
     }
     // The statistics of the rule of a shaped function, recorded whatever `recorded` says.
     let mut own: Option<RuleStats> = None;

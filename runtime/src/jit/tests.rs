@@ -433,7 +433,7 @@ fn rules_of_one_shape_share_a_function_and_keep_their_literals() {
     assert_eq!(chunks.len(), 300, "every rule is compiled by its shape");
     let functions: std::collections::HashSet<usize> = chunks.iter().map(|c| c.f as usize).collect();
     assert_eq!(functions.len(), 4);
-    assert!(chunks.iter().all(|c| !c.table.is_null()));
+    assert!(chunks.iter().all(|c| c.table != 0));
     for steps in [crate::budget::DEFAULT_STEPS, 150, 7] {
         let budget = crate::budget::Budget { steps };
         let engines = [EngineKind::Interp, EngineKind::Jit].map(|kind| {
