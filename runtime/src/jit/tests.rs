@@ -352,15 +352,7 @@ fn an_action_in_several_chunks_decides_as_the_interpreter() {
     ] {
         let request =
             serde_json::json!({"action": "act", "at": "2026-11-28T10:00:00Z", "args": {"k": k}});
-        let [(interp, interp_why), (jit, jit_why)] =
-            engines.each_ref().map(|e| e.explain(&request));
-        assert_eq!(jit, interp, "k = {k}");
-        assert_eq!(jit_why, interp_why, "k = {k}");
-        assert_eq!(
-            serde_json::to_string(&jit).unwrap(),
-            serde_json::to_string(&interp).unwrap(),
-            "k = {k}"
-        );
+        let jit = agreed(&engines, &request, &format!("k = {k}"));
         if k == 1_000 {
             assert!(jit.fired().len() > 250, "{} fired", jit.fired().len());
         }
@@ -443,15 +435,7 @@ fn rules_of_one_shape_share_a_function_and_keep_their_literals() {
         });
         for k in [0, 1, 7, 120, 299, 300, 100_000, 333_333, i64::MAX / 2] {
             let request = serde_json::json!({"action": "act", "at": "2026-11-28T10:00:00Z", "args": {"k": k}});
-            let [(interp, interp_why), (jit, jit_why)] =
-                engines.each_ref().map(|e| e.explain(&request));
-            assert_eq!(jit, interp, "k = {k}, {steps} steps");
-            assert_eq!(jit_why, interp_why, "k = {k}, {steps} steps");
-            assert_eq!(
-                serde_json::to_string(&jit).unwrap(),
-                serde_json::to_string(&interp).unwrap(),
-                "k = {k}, {steps} steps"
-            );
+            let jit = agreed(&engines, &request, &format!("k = {k}, {steps} steps"));
             let fired: Vec<&str> = jit.fired().iter().map(|f| f.rule()).collect();
             let errors: Vec<&str> = jit
                 .errors
@@ -480,4 +464,22 @@ fn rules_of_one_shape_share_a_function_and_keep_their_literals() {
             }
         }
     }
+}
+
+/// Both engines explain `request` alike (the decision, its JSON and the explanation); the
+/// compiled code's decision.
+fn agreed(
+    engines: &[Engine; 2],
+    request: &serde_json::Value,
+    label: &str,
+) -> crate::decision::Decision {
+    let [(interp, interp_why), (jit, jit_why)] = engines.each_ref().map(|e| e.explain(request));
+    assert_eq!(jit, interp, "{label}");
+    assert_eq!(jit_why, interp_why, "{label}");
+    assert_eq!(
+        serde_json::to_string(&jit).unwrap(),
+        serde_json::to_string(&interp).unwrap(),
+        "{label}"
+    );
+    jit
 }
