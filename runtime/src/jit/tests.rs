@@ -8,14 +8,7 @@ use crate::engine::{Engine, EngineConfig, EngineKind};
 
 /// `action act { k: Int }` and `n` rules `rule r{i} { on act when k > i and k * 2 < 1000 deny }`.
 fn program(n: usize) -> Program {
-    let k = Expr {
-        ty: Type::Int,
-        kind: ExprKind::Arg(0),
-    };
-    let int = |v: i64| Expr {
-        ty: Type::Int,
-        kind: ExprKind::Int(v),
-    };
+    let k = arg_k();
     let bin = |op, lhs: Expr, rhs: Expr, ty: Type| Expr {
         ty,
         kind: ExprKind::Binary {
@@ -378,14 +371,7 @@ fn shaped(n: usize) -> Program {
         n_locals: 1,
         body: local,
     });
-    let k = Expr {
-        ty: Type::Int,
-        kind: ExprKind::Arg(0),
-    };
-    let int = |v: i64| Expr {
-        ty: Type::Int,
-        kind: ExprKind::Int(v),
-    };
+    let k = arg_k();
     for (i, rule) in p.rules.iter_mut().enumerate() {
         if let Some(ExprKind::Binary { lhs, .. }) =
             rule.conditions.get_mut(0).map(|c| &mut c.expr.kind)
@@ -482,4 +468,20 @@ fn agreed(
         "{label}"
     );
     jit
+}
+
+/// The action's argument `k`.
+fn arg_k() -> Expr {
+    Expr {
+        ty: Type::Int,
+        kind: ExprKind::Arg(0),
+    }
+}
+
+/// The integer literal `v`.
+fn int(v: i64) -> Expr {
+    Expr {
+        ty: Type::Int,
+        kind: ExprKind::Int(v),
+    }
 }
