@@ -24,7 +24,7 @@ pub use fired::{Fired, FiredRules, Names};
 
 use crate::budget::Budget;
 use crate::interp::{Env, EvalError, Evaluator};
-use crate::prepared::{Compiled, PlannedRule};
+use crate::prepared::{Compiled, DirectHole, PlannedRule, RequestField};
 use crate::render::render_value;
 use crate::request::Request;
 use crate::store::Store;
@@ -750,32 +750,7 @@ pub(crate) fn combine<'c>(
             default.kind
         }
     };
-    let mut own_spans = body.fired.iter().filter_map(|entry| entry.approvers);
-    let only_span = match (own_spans.next(), own_spans.next()) {
-        (Some(span), None) if default_start == body.names.len() => Some(span),
-        _ => None,
-    };
-    if decision == EffectKind::RequireApproval
-        && let Some(span) = only_span
-    {
-        // One rule named approvers (and the default none): its own list, sorted and distinct,
-        // is the union.
-        body.approvers = span;
-    } else if decision == EffectKind::RequireApproval {
-        // The union of the approval rules' own approvers (and the default's), sorted.
-        let start = body.names.len();
-        let mut all: smallvec::SmallVec<[u32; 8]> = smallvec::SmallVec::new();
-        for entry in &body.fired {
-            if let Some(span) = entry.approvers {
-                all.extend_from_slice(span.of(&body.names));
-            }
-        }
-        all.extend_from_slice(body.names.get(default_start..start).unwrap_or_default());
-        body.names.extend(all);
-        body.sort_names_from(table, start);
-        body.approvers = Span::new(start, body.names.len());
-    }
-    body.show_with(table);
+    approvers_of(body, table, decision, default_start);
     if explain {
         *explanation = Some(Explanation {
             action: program
@@ -790,6 +765,158 @@ pub(crate) fn combine<'c>(
         });
     }
     decided.decision = decision;
+}
+
+/// The decision's approvers once every rule has been combined into `body` (the default's own
+/// from `default_start` on), and the table `body` shows its rules through.
+fn approvers_of(
+    body: &mut Body,
+    table: &Arc<RuleTable>,
+    decision: EffectKind,
+    default_start: usize,
+) {
+    if decision == EffectKind::RequireApproval {
+        let mut own_spans = body.fired.iter().filter_map(|entry| entry.approvers);
+        let only_span = match (own_spans.next(), own_spans.next()) {
+            (Some(span), None) if default_start == body.names.len() => Some(span),
+            _ => None,
+        };
+        if let Some(span) = only_span {
+            // One rule named approvers (and the default none): its own list, sorted and
+            // distinct, is the union.
+            body.approvers = span;
+        } else {
+            // The union of the approval rules' own approvers (and the default's), sorted.
+            let start = body.names.len();
+            let mut all: smallvec::SmallVec<[u32; 8]> = smallvec::SmallVec::new();
+            for entry in &body.fired {
+                if let Some(span) = entry.approvers {
+                    all.extend_from_slice(span.of(&body.names));
+                }
+            }
+            all.extend_from_slice(body.names.get(default_start..start).unwrap_or_default());
+            body.names.extend(all);
+            body.sort_names_from(table, start);
+            body.approvers = Span::new(start, body.names.len());
+        }
+    }
+    body.show_with(table);
+}
+
+/// [`combine`] without an explanation, for an engine that has evaluated every rule's
+/// conditions before combining (the JIT), when nothing is left that could fail: `fired(ri)`
+/// says whether the rule at position `ri` fired (`Some(true)`) or not (`Some(false)`), without
+/// an error (`None` for an error); each rule that fired has no message or a message whose holes
+/// all read directly ([`PlannedRule::direct`]), and literal approvers or none; and the
+/// default, when it decides, names no approvers to evaluate. Nothing is evaluated, so nothing
+/// is spent of the budget. Returns `false` when that is not so: `out` is then left for
+/// [`combine`] (which empties it first). When it returns `true`, `out` is what [`combine`]
+/// decides.
+#[inline]
+pub(crate) fn combine_settled(
+    compiled: &Compiled,
+    table: &Arc<RuleTable>,
+    store: &Store,
+    request: &Request,
+    fired: impl Fn(usize) -> Option<bool>,
+    out: &mut Decision,
+) -> bool {
+    let program = &compiled.program;
+    let Some(plan) = compiled.actions.get(request.action.index()) else {
+        return false;
+    };
+    out.request_id.clone_from(&request.id);
+    out.errors.clear();
+    out.body.clear_keeping_table();
+    let body = &mut out.body;
+    let mut strongest: Option<EffectKind> = None;
+    for (ri, planned) in plan.rules.iter().enumerate() {
+        match fired(ri) {
+            Some(false) => continue,
+            Some(true) => {}
+            None => return false,
+        }
+        let (Some(rule), Some(text)) = (
+            program.rules.get(planned.rule),
+            table.rules.get(planned.rule),
+        ) else {
+            continue;
+        };
+        let message = match (&rule.message, &planned.direct) {
+            (None, _) => Message::None,
+            (Some(_), None) => return false,
+            (Some(_), Some(holes)) => {
+                let start = body.pieces.len();
+                let mut pieces = Pieces {
+                    body: &mut *body,
+                    store,
+                    schema: &program.schema,
+                };
+                for hole in holes.iter() {
+                    let Some(value) = read_direct(hole, request, store) else {
+                        return false;
+                    };
+                    pieces.hole(value, &hole.ty);
+                }
+                Message::Holes(Span::new(start, body.pieces.len()))
+            }
+        };
+        let kind = rule.effect.kind;
+        strongest = Some(strongest.map_or(kind, |s| stronger(s, kind)));
+        let approvers = if kind == EffectKind::RequireApproval {
+            let Some(literals) = &text.literal_approvers else {
+                return false;
+            };
+            let start = body.names.len();
+            for &n in literals.iter() {
+                body.push_literal_name(n);
+            }
+            Some(Span::new(start, body.names.len()))
+        } else {
+            None
+        };
+        body.fired.push(Entry {
+            rule: u32::try_from(planned.rule).unwrap_or(u32::MAX),
+            message,
+            approvers,
+        });
+    }
+    let default_start = body.names.len();
+    let decision = match strongest {
+        Some(kind) => kind,
+        None => {
+            let default = &program.default;
+            if default.kind == EffectKind::RequireApproval && default.approvers.is_some() {
+                return false;
+            }
+            default.kind
+        }
+    };
+    approvers_of(body, table, decision, default_start);
+    out.decision = decision;
+    true
+}
+
+/// The value of a hole that reads directly ([`DirectHole`]): the request field, or its
+/// entity's attribute. `None` when the field is not there or not an entity the store holds,
+/// or the store has no such attribute: the hole is then evaluated as any other.
+#[inline]
+pub(crate) fn read_direct<'r>(
+    hole: &DirectHole,
+    request: &'r Request,
+    store: &'r Store,
+) -> Option<&'r Value> {
+    let value = match hole.field {
+        RequestField::Context(i) => request.context.get(i as usize),
+        RequestField::Arg(k) => request.args.get(k as usize),
+    }?;
+    match hole.attr {
+        None => Some(value),
+        Some(attr) => match value {
+            Value::Entity(EntityRef::Known { ty, idx }) => store.attr(*ty, *idx, attr),
+            _ => None,
+        },
+    }
 }
 
 /// The name of rule `r` as a decision's error names it.

@@ -1,6 +1,7 @@
 //! The prepared program: a verified `ward_ir::Program` with everything deciding needs computed
 //! once — compiled regular expressions and windows, resolved time zones, the rules of each
-//! action with each rule's argument table (rule argument → action field).
+//! action with each rule's argument table (rule argument → action field) and the message holes it
+//! reads without evaluating them.
 //!
 //! [`Compiled`] is what the engines run: the interpreter (`decision`) reads it directly and the
 //! JIT (`jit`) compiles native code from it, which the engine keeps beside it. This module also
@@ -78,6 +79,51 @@ pub(crate) struct PlannedRule {
     pub(crate) rule: usize,
     /// For each rule argument, the index of the action field of the same name.
     pub(crate) args: Vec<u32>,
+    /// The rule's message holes when every one is read without evaluating anything (see
+    /// [`DirectHole`]), in order: empty when the message has no hole or the rule no message.
+    /// `None` when a hole must be evaluated.
+    pub(crate) direct: Option<Box<[DirectHole]>>,
+}
+
+/// A message hole that is a request field (`{host}`, `{reason}`) or an attribute of one
+/// (`{target.name}`): its value is read from the request (and the store) without running
+/// anything, so it costs no step and cannot fail in either engine (`decision` reads it).
+#[derive(Clone, Debug)]
+pub(crate) struct DirectHole {
+    pub(crate) field: RequestField,
+    /// The attribute read from the entity the field names, if any.
+    pub(crate) attr: Option<u32>,
+    /// The hole's static type (how a set renders).
+    pub(crate) ty: ward_ir::Type,
+}
+
+/// A field of a request: a context field, or a field of the action (by index).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum RequestField {
+    Context(u32),
+    Arg(u32),
+}
+
+impl DirectHole {
+    /// The hole `e` of a rule with argument table `args` when it reads directly.
+    fn of(e: &Expr, args: &[u32]) -> Option<DirectHole> {
+        use ward_ir::ExprKind;
+        let field = |e: &Expr| match &e.kind {
+            ExprKind::Arg(i) => args.get(*i as usize).map(|k| RequestField::Arg(*k)),
+            ExprKind::Context(i) => Some(RequestField::Context(*i)),
+            _ => None,
+        };
+        let (field, attr) = match &e.kind {
+            ExprKind::Arg(_) | ExprKind::Context(_) => (field(e)?, None),
+            ExprKind::Attr { of, attr } => (field(of)?, Some(*attr)),
+            _ => return None,
+        };
+        Some(DirectHole {
+            field,
+            attr,
+            ty: e.ty.clone(),
+        })
+    }
 }
 
 impl Compiled {
@@ -134,7 +180,7 @@ impl Compiled {
                     continue;
                 };
                 // The verifier guarantees every argument is a field of every listed action.
-                let args = rule
+                let args: Vec<u32> = rule
                     .args
                     .iter()
                     .map(|arg| {
@@ -145,7 +191,22 @@ impl Compiled {
                             .unwrap_or(0) as u32
                     })
                     .collect();
-                plan.rules.push(PlannedRule { rule: i, args });
+                let direct = match &rule.message {
+                    None => Some(Box::default()),
+                    Some(m) => m
+                        .parts
+                        .iter()
+                        .filter_map(|p| match p {
+                            ward_ir::MessagePart::Expr(e) => Some(DirectHole::of(e, &args)),
+                            ward_ir::MessagePart::Text(_) => None,
+                        })
+                        .collect(),
+                };
+                plan.rules.push(PlannedRule {
+                    rule: i,
+                    args,
+                    direct,
+                });
             }
         }
         let default_locals = program.default.approvers.as_ref().map_or(0, max_local);

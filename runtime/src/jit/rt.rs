@@ -385,6 +385,26 @@ enum Res<'v> {
     Idx(EntityTypeId, &'v [u32]),
 }
 
+impl Res<'_> {
+    /// What the value adds to an operation's steps (see [`Ctx::size`]).
+    fn size(&self) -> usize {
+        match self {
+            Res::Val(Value::Str(s)) => s.len(),
+            Res::Val(Value::Set(items)) => items.len(),
+            Res::Idx(_, items) => items.len(),
+            Res::Val(_) => 0,
+        }
+    }
+
+    /// The value (sets of indices materialized).
+    fn value(&self) -> Cow<'_, Value> {
+        match self {
+            Res::Val(v) => Cow::Borrowed(v),
+            Res::Idx(ty, items) => Cow::Owned(entity_set(*ty, items)),
+        }
+    }
+}
+
 /// The context of one decision. Native code reads the first fields at fixed offsets
 /// (`repr(C)`); the rest is only seen by helpers.
 #[repr(C)]
@@ -527,12 +547,7 @@ impl<'a> Ctx<'a> {
 
     /// The size a handle's value adds to an operation's steps (see `crate::budget`).
     fn size(&self, h: i64) -> usize {
-        match self.resolve(h) {
-            Some(Res::Val(Value::Str(s))) => s.len(),
-            Some(Res::Val(Value::Set(items))) => items.len(),
-            Some(Res::Idx(_, items)) => items.len(),
-            _ => 0,
-        }
+        self.resolve(h).map_or(0, |r| r.size())
     }
 
     /// Spends the steps of an operation on the values of `handles`.
@@ -831,12 +846,29 @@ pub(crate) extern "C" fn h_set_finish(p: *mut u8, b: i64) -> i64 {
 /// Equality of two strings or sets.
 pub(crate) extern "C" fn h_eq(p: *mut u8, a: i64, b: i64) -> i64 {
     with(p, 0, |ctx| {
-        if !ctx.charge_sizes(&[a, b]) {
+        // Each handle resolved once, for its size and its value; two sets of indices are
+        // compared as indices (equal sets of entities of one type are equal index lists, and
+        // two empty sets are equal whatever their types).
+        let (steps, equal) = match (ctx.resolve(a), ctx.resolve(b)) {
+            (Some(x), Some(y)) => {
+                let steps = 1i64
+                    .saturating_add(size_steps(x.size()))
+                    .saturating_add(size_steps(y.size()));
+                let equal = match (x, y) {
+                    (Res::Val(x), Res::Val(y)) => x == y,
+                    (Res::Idx(t, s), Res::Idx(u, v)) => s == v && (t == u || s.is_empty()),
+                    (x, y) => x.value() == y.value(),
+                };
+                (steps, Some(equal))
+            }
+            _ => (1, None),
+        };
+        if !ctx.charge(steps) {
             return 0;
         }
-        match (ctx.value(a), ctx.value(b)) {
-            (Some(x), Some(y)) => flag(x == y),
-            _ => ctx.internal("handle out of range"),
+        match equal {
+            Some(equal) => flag(equal),
+            None => ctx.internal("handle out of range"),
         }
     })
 }
@@ -908,31 +940,36 @@ fn set_items(v: &Value) -> Option<&[Value]> {
 }
 
 pub(crate) extern "C" fn h_intersects(p: *mut u8, a: i64, b: i64) -> i64 {
-    with(p, 0, |ctx| {
-        if !ctx.charge_sizes(&[a, b]) {
-            return 0;
-        }
-        let (Some(x), Some(y)) = (ctx.value(a), ctx.value(b)) else {
-            return ctx.internal("handle out of range");
-        };
-        match (set_items(&x), set_items(&y)) {
-            (Some(s), Some(t)) => flag(s.iter().any(|v| t.binary_search(v).is_ok())),
-            _ => ctx.internal("expected a set"),
-        }
-    })
+    set_test(p, a, b, |s, t| s.iter().any(|v| t.binary_search(v).is_ok()))
 }
 
 pub(crate) extern "C" fn h_subset(p: *mut u8, a: i64, b: i64) -> i64 {
+    set_test(p, a, b, |s, t| s.iter().all(|v| t.binary_search(v).is_ok()))
+}
+
+/// A test of two sets: spends 1 + each set's size / 64 steps, then `test`s their elements.
+/// Each handle is resolved once, for its size and its elements.
+fn set_test(p: *mut u8, a: i64, b: i64, test: impl Fn(&[Value], &[Value]) -> bool) -> i64 {
     with(p, 0, |ctx| {
-        if !ctx.charge_sizes(&[a, b]) {
+        let (steps, result) = match (ctx.resolve(a), ctx.resolve(b)) {
+            (Some(x), Some(y)) => {
+                let steps = 1i64
+                    .saturating_add(size_steps(x.size()))
+                    .saturating_add(size_steps(y.size()));
+                let (x, y) = (x.value(), y.value());
+                match (set_items(&x), set_items(&y)) {
+                    (Some(s), Some(t)) => (steps, Ok(test(s, t))),
+                    _ => (steps, Err("expected a set")),
+                }
+            }
+            _ => (1, Err("handle out of range")),
+        };
+        if !ctx.charge(steps) {
             return 0;
         }
-        let (Some(x), Some(y)) = (ctx.value(a), ctx.value(b)) else {
-            return ctx.internal("handle out of range");
-        };
-        match (set_items(&x), set_items(&y)) {
-            (Some(s), Some(t)) => flag(s.iter().all(|v| t.binary_search(v).is_ok())),
-            _ => ctx.internal("expected a set"),
+        match result {
+            Ok(holds) => flag(holds),
+            Err(what) => ctx.internal(what),
         }
     })
 }
