@@ -574,7 +574,10 @@ impl Condensed {
         }
         let mut seen = Seen::new(self.members.n_rows());
         seen.insert(c);
-        let mut stack: SmallVec<[u32; FEW]> = SmallVec::new();
+        // The walk's stack, kept by the thread like `out` (pushing to a `Vec` with room is a
+        // test and a store; to a `SmallVec`, a test of where it lives first, on every push).
+        let mut stack = STACK.take();
+        stack.clear();
         for &d in dag.row(c) {
             if seen.insert(d) {
                 stack.push(d);
@@ -582,7 +585,12 @@ impl Condensed {
         }
         let mut reused = false;
         while let Some(d) = stack.pop() {
-            out.extend_from_slice(self.members.row(d));
+            // Most components are one node: pushed, not copied (a copy of one element is a
+            // call of `memcpy`).
+            match self.members.row(d) {
+                [only] => out.push(*only),
+                nodes => out.extend_from_slice(nodes),
+            }
             if let Some(known) = memo.get(d as usize).and_then(OnceLock::get) {
                 out.extend_from_slice(known);
                 reused = true;
@@ -599,6 +607,7 @@ impl Condensed {
         let closure = Arc::from(&out[..]);
         // `try_with`: the thread's slot may be gone when a thread exits.
         let _ = GATHERED.try_with(|slot| slot.set(out));
+        let _ = STACK.try_with(|slot| slot.set(stack));
         closure
     }
 }
@@ -613,6 +622,8 @@ const SPREAD_MAX: usize = 4096;
 thread_local! {
     /// The nodes a closure walk gathers, kept by the thread between walks (capacity only).
     static GATHERED: std::cell::Cell<Vec<u32>> = const { std::cell::Cell::new(Vec::new()) };
+    /// The components a closure walk has yet to visit, kept likewise.
+    static STACK: std::cell::Cell<Vec<u32>> = const { std::cell::Cell::new(Vec::new()) };
     /// The bit set [`sort_distinct`] orders nodes with, all zeros when no call holds it.
     static ORDER: std::cell::Cell<Vec<u64>> = const { std::cell::Cell::new(Vec::new()) };
 }
@@ -669,9 +680,23 @@ fn sort_distinct(nodes: &mut Vec<u32>, repeats: bool) {
         let range = bits
             .get_mut(lowest_word as usize..=highest_word as usize)
             .unwrap_or_default();
-        for (w, word) in (lowest_word..).zip(range.iter_mut()) {
+        // Eight words at a time: most are zero, and one test of the eight or-ed together
+        // costs less than a test of each.
+        let mut chunks = range.chunks_exact_mut(8);
+        let mut w = lowest_word;
+        for chunk in &mut chunks {
+            if chunk.iter().fold(0, |any, word| any | *word) != 0 {
+                for (k, word) in (w..).zip(chunk.iter_mut()) {
+                    if *word != 0 {
+                        read(k, word);
+                    }
+                }
+            }
+            w += 8;
+        }
+        for (k, word) in (w..).zip(chunks.into_remainder().iter_mut()) {
             if *word != 0 {
-                read(w, word);
+                read(k, word);
             }
         }
     } else {
