@@ -50,6 +50,8 @@ pub(crate) enum H {
     Contains,
     Len,
     Get,
+    /// Where a set of entity indices lies, for a loop to read it in place.
+    Items,
     Intersects,
     Subset,
     StrTest,
@@ -124,6 +126,7 @@ pub(crate) fn helpers() -> Vec<(H, HelperInfo)> {
         h!(Contains, h_contains, 3, true),
         h!(Len, h_len, 1, true),
         h!(Get, h_get, 3, true),
+        h!(Items, h_items, 1, false),
         h!(Intersects, h_intersects, 2, true),
         h!(Subset, h_subset, 2, true),
         h!(StrTest, h_str_test, 3, true),
@@ -182,7 +185,7 @@ fn stat_name(h: H) -> &'static str {
         H::Eq => "eq",
         H::Contains => "in",
         H::Len => "count",
-        H::Get => "iterate",
+        H::Get | H::Items => "iterate",
         H::Intersects => "intersects",
         H::Subset => "is_subset",
         H::StrTest => "string",
@@ -2397,6 +2400,7 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
         let h = self.expr(set)?.v;
         self.shared.native_op();
         let n = self.call(H::Len, &[h])?;
+        let items = self.items(h, &elem_ty)?;
         let header = self.b.create_block();
         let i = self.b.append_block_param(header, types::I64);
         let body_block = self.b.create_block();
@@ -2411,8 +2415,7 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
             .brif(more, body_block, &[], exit, &[done.into()]);
         self.b.switch_to_block(body_block);
         self.charge(1)?;
-        let code = self.iconst(code_of(&elem_ty));
-        let elem = self.call(H::Get, &[h, i, code])?;
+        let elem = self.element(h, items, i, &elem_ty)?;
         self.bind(var, Nv::plain(elem))?;
         let v = self.bool_expr(body)?;
         let next = self.b.create_block();
@@ -2437,6 +2440,7 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
         let h = self.expr(set)?.v;
         self.shared.native_op();
         let n = self.call(H::Len, &[h])?;
+        let items = self.items(h, &elem_ty)?;
         let builder = self.call(H::SetNew, &[])?;
         let header = self.b.create_block();
         let i = self.b.append_block_param(header, types::I64);
@@ -2449,8 +2453,7 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
         self.b.ins().brif(more, body_block, &[], exit, &[]);
         self.b.switch_to_block(body_block);
         self.charge(1)?;
-        let code = self.iconst(code_of(&elem_ty));
-        let elem = self.call(H::Get, &[h, i, code])?;
+        let elem = self.element(h, items, i, &elem_ty)?;
         self.bind(var, Nv::plain(elem))?;
         let keep = self.bool_expr(cond)?;
         let keep_block = self.b.create_block();
@@ -2463,6 +2466,44 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
         self.b.ins().jump(header, &[i1.into()]);
         self.b.switch_to_block(exit);
         Ok(Nv::plain(self.call(H::SetFinish, &[builder])?))
+    }
+
+    /// For a loop over a set of entities: where its indices lie when it is held as indices (a
+    /// relation's result, a closure), else 0; `None` for other elements.
+    fn items(&mut self, h: Value, elem_ty: &Type) -> Result<Option<Value>, JitError> {
+        match elem_ty {
+            Type::Entity(_) => Ok(Some(self.call(H::Items, &[h])?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Element `i` of set `h`: read in place from `items` when it is not 0 (see
+    /// [`Lower::items`]), else through the helper.
+    fn element(
+        &mut self,
+        h: Value,
+        items: Option<Value>,
+        i: Value,
+        elem_ty: &Type,
+    ) -> Result<Value, JitError> {
+        let code = self.iconst(code_of(elem_ty));
+        let Some(items) = items else {
+            return self.call(H::Get, &[h, i, code]);
+        };
+        let direct = self.b.create_block();
+        let helper = self.b.create_block();
+        let done = self.b.create_block();
+        let elem = self.b.append_block_param(done, types::I64);
+        self.b.ins().brif(items, direct, &[], helper, &[]);
+        self.b.switch_to_block(direct);
+        let offset = self.b.ins().ishl_imm_u(i, 2);
+        let addr = self.b.ins().iadd(items, offset);
+        let idx = self.b.ins().uload32(MemFlagsData::trusted(), addr, 0);
+        self.b.ins().jump(done, &[idx.into()]);
+        self.b.switch_to_block(helper);
+        self.call_to(H::Get, &[h, i, code], done, |_, v| vec![v.into()])?;
+        self.b.switch_to_block(done);
+        Ok(elem)
     }
 
     fn bind(&mut self, var: usize, nv: Nv) -> Result<(), JitError> {

@@ -935,6 +935,17 @@ pub(crate) extern "C" fn h_get(p: *mut u8, h: i64, i: i64, code: i64) -> i64 {
     })
 }
 
+/// Where the indices of a set of entities held as indices (a relation's result, a closure)
+/// lie, for native code to read them in place, or 0 for a set of values (read with [`h_get`]).
+/// The indices outlive the decision's native code: they are the store's, or a closure the
+/// context's arena holds, and the arena is only emptied when the context is dropped.
+pub(crate) extern "C" fn h_items(p: *mut u8, h: i64) -> i64 {
+    with(p, 0, |ctx| match ctx.resolve(h) {
+        Some(Res::Idx(_, items)) => items.as_ptr() as i64,
+        _ => 0,
+    })
+}
+
 fn set_items(v: &Value) -> Option<&[Value]> {
     v.as_set()
 }
