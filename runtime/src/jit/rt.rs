@@ -876,12 +876,32 @@ pub(crate) extern "C" fn h_eq(p: *mut u8, a: i64, b: i64) -> i64 {
 /// `x in h`, `x` a native value of type code `code`.
 pub(crate) extern "C" fn h_contains(p: *mut u8, h: i64, code: i64, x: i64) -> i64 {
     with(p, 0, |ctx| {
-        let elem_size = if code & 0xff == K_HANDLE {
-            ctx.size(x)
-        } else {
-            0
-        };
-        if !ctx.charge(1i64.saturating_add(size_steps(elem_size))) {
+        if code & 0xff == K_HANDLE {
+            // A string (or set) element: resolved once, for its size and to be searched for,
+            // without a copy.
+            let (steps, found) = match (ctx.resolve(x), ctx.resolve(h)) {
+                (Some(elem), set) => {
+                    let steps = 1i64.saturating_add(size_steps(elem.size()));
+                    let elem = elem.value();
+                    let found = match set {
+                        Some(Res::Val(Value::Set(items))) => Ok(items.binary_search(&elem).is_ok()),
+                        // A set of entities holds no string.
+                        Some(Res::Idx(..)) => Ok(false),
+                        _ => Err("expected a set"),
+                    };
+                    (steps, found)
+                }
+                (None, _) => (1, Err("set element of an unexpected type")),
+            };
+            if !ctx.charge(steps) {
+                return 0;
+            }
+            return match found {
+                Ok(found) => flag(found),
+                Err(what) => ctx.internal(what),
+            };
+        }
+        if !ctx.charge(1) {
             return 0;
         }
         if code & 0xff == K_ENTITY
