@@ -34,8 +34,6 @@ pub struct ClosureCount {
     pub direct: bool,
 }
 
-use smallvec::SmallVec;
-
 /// Rows of sorted, deduplicated `u32` targets.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Csr {
@@ -504,17 +502,19 @@ impl Condensed {
     /// The size of component `c`'s closure, by a walk of the DAG below it (nothing is
     /// materialized but the set of components seen).
     fn walk_count(&self, inverse: bool, c: u32) -> usize {
+        // A closure already computed has its size.
+        if let Some(known) = self.memo(inverse).get(c as usize).and_then(OnceLock::get) {
+            return known.len();
+        }
         let (next, _) = self.dags(inverse);
         let mut count = self.own(c);
         let mut seen = Seen::new(self.members.n_rows());
         seen.insert(c);
-        // In place while short, as `Seen` is: most walks allocate nothing.
-        let mut stack: SmallVec<[u32; FEW]> = next
-            .row(c)
-            .iter()
-            .copied()
-            .filter(|&d| seen.insert(d))
-            .collect();
+        // The stack the thread keeps for closure walks (taken out: a walk inside a walk finds
+        // none and makes its own).
+        let mut stack = STACK.take();
+        stack.clear();
+        stack.extend(next.row(c).iter().copied().filter(|&d| seen.insert(d)));
         while let Some(d) = stack.pop() {
             count += self.members.row(d).len();
             for &e in next.row(d) {
@@ -523,6 +523,8 @@ impl Condensed {
                 }
             }
         }
+        // `try_with`: the thread's slot may be gone when a thread exits.
+        let _ = STACK.try_with(|slot| slot.set(stack));
         count
     }
 
@@ -718,7 +720,7 @@ fn sort_distinct(nodes: &mut Vec<u32>, repeats: bool) {
 /// walk costs what it visits, never the size of the graph (zeroing a fresh bit set per walk
 /// cost 100 KB of writes per closure on an estate of 800,000 assets).
 enum Seen {
-    /// Up to [`FEW`] components, in place (a walk allocates nothing until it outgrows them),
+    /// Up to [`LISTED`] components, in place (a walk allocates nothing until it outgrows them),
     /// and the number of components in the graph.
     Few {
         list: [u32; LISTED],
@@ -733,9 +735,6 @@ enum Seen {
         n: usize,
     },
 }
-
-/// How many components a walk's stack holds in place.
-const FEW: usize = 32;
 
 /// How many components [`Seen`] lists before it switches to bits (a list is searched
 /// whole on every insert, so it stays short).
