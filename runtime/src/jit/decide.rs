@@ -2,7 +2,10 @@
 //! outcome array, entity literals and memo tables of the snapshot), runs the action's native
 //! function, and hands its results to the combiner shared with the interpreter
 //! ([`decision::combine`]), so both engines produce the same [`Decision`], errors and
-//! explanation by construction. Message holes and approvers are evaluated by native code, except
+//! explanation by construction. The common decision — no rule failed, and what fired shows only
+//! holes read directly and literal approvers — goes to [`decision::combine_settled`] instead,
+//! which decides as `combine` does without its general path (or declines before doing anything
+//! that counts, and `combine` decides). Message holes and approvers are evaluated by native code, except
 //! holes that are a request field or an attribute of one (read directly: they cost nothing and
 //! cannot fail in either engine); only the rendering of their values is shared with the
 //! interpreter, and it happens when a message is read. The request's slots, the outcomes and the
