@@ -38,7 +38,9 @@ pub use graph::ClosureCount;
 use graph::RelationIndex;
 use ids::BATCH;
 use ids::Ids;
-use stream::{Deferred, EntitySeed, Found, Pass1, RelationSeed, TopSeed, slice_syntax_problem};
+use stream::{
+    Deferred, EntitySeed, Found, Order, Pass1, RelationSeed, Table, TopSeed, slice_syntax_problem,
+};
 
 use crate::{EntityRef, Value};
 
@@ -434,8 +436,16 @@ impl<'s> Loader<'s> {
 
         // The ids of each type, numbered in id order.
         let mut tables = Vec::new();
-        let types = last_of_each(types, |t| &t.name);
-        for entry in &types {
+        let mut types = last_of_each(types, |t| &t.name);
+        // Each table's order by id, taken out to be freed once the ids are numbered.
+        let orders: Vec<Vec<(Order, usize)>> = types
+            .iter_mut()
+            .map(|t| match &mut t.table {
+                Some((_, Found::Object(table))) => std::mem::take(&mut table.by_id),
+                _ => Vec::new(),
+            })
+            .collect();
+        for (entry, by_id) in types.iter().zip(orders) {
             let path = entities_path.key(&entry.name);
             let (ty, found) = match &entry.table {
                 Some((ty, found)) => (*ty, found),
@@ -463,11 +473,11 @@ impl<'s> Loader<'s> {
                 );
                 continue;
             };
-            if u32::try_from(entries.len()).is_err() {
+            if u32::try_from(entries.members.len()).is_err() {
                 problems.push(&path, "too many entities of one type".into());
                 return None;
             }
-            let raws = self.number_ids(ty, entries);
+            let raws = self.number_ids(ty, entries, by_id);
             tables.push((ty, &entry.name, raws));
         }
 
@@ -581,20 +591,24 @@ impl<'s> Loader<'s> {
     }
 
     /// Numbers the ids of type `ty` in id order (as a parsed object's sorted keys would be)
-    /// and indexes them; gives back each entity's id and text in that order.
-    /// `entries` are sorted by id; of a repeated id the last occurrence counts.
+    /// and indexes them; gives back each entity's id and text in that order. `by_id` is the
+    /// table's order by id (see [`Table::by_id`]); of a repeated id the last occurrence counts.
     fn number_ids<'e, 'de>(
         &mut self,
         ty: EntityTypeId,
-        entries: &'e [(Cow<'de, str>, &'de RawValue)],
+        table: &'e Table<'de>,
+        by_id: Vec<(Order, usize)>,
     ) -> Vec<&'e (Cow<'de, str>, &'de RawValue)> {
-        let mut live: Vec<&'e (Cow<'de, str>, &'de RawValue)> = Vec::with_capacity(entries.len());
-        for (i, entry) in entries.iter().enumerate() {
-            let next_is_same = entries.get(i + 1).is_some_and(|next| next.0 == entry.0);
-            if !next_is_same {
-                live.push(entry);
+        let mut live: Vec<&'e (Cow<'de, str>, &'de RawValue)> = Vec::with_capacity(by_id.len());
+        for (k, entry) in by_id.iter().enumerate() {
+            let next_is_same = by_id
+                .get(k + 1)
+                .is_some_and(|next| table.same_id(entry, next));
+            if let (false, Some(member)) = (next_is_same, table.members.get(entry.1)) {
+                live.push(member);
             }
         }
+        drop(by_id);
         // Not added to the set of strings: ids are distinct within a type, kept once in its
         // table, and inserting each into the set is a cache miss per entity in a large estate.
         let ids = live.iter().map(|(id, _)| Arc::from(&**id)).collect();

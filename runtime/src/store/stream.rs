@@ -50,8 +50,47 @@ impl<T> Found<T> {
 }
 
 /// The members of an object, each with the slice of text holding its value, in document
-/// order (an entity table's sorted by id).
+/// order.
 pub(super) type Members<'de> = Vec<(Cow<'de, str>, &'de RawValue)>;
+
+/// The members of an entity table in document order, and their order by id.
+pub(super) struct Table<'de> {
+    pub(super) members: Members<'de>,
+    /// Each member's [`Order`] and index in `members`, sorted by id (of a repeated id, the
+    /// occurrences in document order).
+    pub(super) by_id: Vec<(Order, usize)>,
+}
+
+impl Table<'_> {
+    /// The id of member `i`.
+    pub(super) fn id(&self, i: usize) -> &str {
+        self.members.get(i).map_or("", |(id, _)| id)
+    }
+
+    /// Whether the members at `a` and `b` of `by_id` have the same id.
+    pub(super) fn same_id(&self, a: &(Order, usize), b: &(Order, usize)) -> bool {
+        a.0 == b.0 && self.id(a.1) == self.id(b.1)
+    }
+}
+
+/// The first 16 bytes of an id, zero-padded, as two big-endian numbers: ids whose keys differ
+/// are in the order of their keys, so sorting and comparing ids reads the ids themselves (in
+/// the text, a cache miss apiece in a large document) only when their first 16 bytes match.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct Order(u64, u64);
+
+impl Order {
+    fn of(id: &str) -> Order {
+        let mut head = [0u8; 16];
+        let n = id.len().min(head.len());
+        if let (Some(dst), Some(src)) = (head.get_mut(..n), id.as_bytes().get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        let (hi, lo) = head.split_at(8);
+        let word = |half: &[u8]| u64::from_be_bytes(half.try_into().unwrap_or_default());
+        Order(word(hi), word(lo))
+    }
+}
 
 /// The document as pass 1 saw it. Members given twice are all kept, in document order; the
 /// loader keeps the last (as a parsed object would).
@@ -68,7 +107,7 @@ pub(super) struct Outline<'de> {
 pub(super) struct TypeEntry<'de> {
     pub(super) name: Cow<'de, str>,
     /// `None` for a type the schema does not declare.
-    pub(super) table: Option<(EntityTypeId, Found<Members<'de>>)>,
+    pub(super) table: Option<(EntityTypeId, Found<Table<'de>>)>,
 }
 
 /// The state pass 1 shares between its seeds.
@@ -399,8 +438,8 @@ impl<'de> ObjectSeed<'de> for TypeMembers<'_, '_, '_, '_> {
     }
 }
 
-/// The members of one entity table: id to the text of its attributes, sorted by id (of a
-/// repeated id, the occurrences in document order). Repeated ids are reported in document
+/// The members of one entity table: id to the text of its attributes, and their order by id
+/// (sorting pairs of an [`Order`] and an index, not the members). Repeated ids are reported in document
 /// order only when [`Pass1::exact_ids`] is set (it costs a hash set of the ids); otherwise
 /// [`Pass1::repeated_id`] is set, and the loader reads the document again with it.
 struct IdMembers<'p, 'l, 's, 't> {
@@ -409,11 +448,13 @@ struct IdMembers<'p, 'l, 's, 't> {
 }
 
 impl<'de> ObjectSeed<'de> for IdMembers<'_, '_, '_, '_> {
-    type Out = Vec<(Cow<'de, str>, &'de RawValue)>;
+    type Out = Table<'de>;
 
     fn visit_object<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Out, A::Error> {
         let pass = self.pass;
-        let mut entries: Vec<(Cow<'de, str>, &'de RawValue)> = Vec::new();
+        let mut members: Members<'de> = Vec::new();
+        // Each id's order, taken while its text is at hand.
+        let mut by_id: Vec<(Order, usize)> = Vec::new();
         let mut seen: Option<HashSet<Cow<'de, str>>> = pass.exact_ids.then(HashSet::default);
         while let Some(key) = map.next_key_seed(KeySeed)? {
             let raw: &'de RawValue = map.next_value()?;
@@ -423,17 +464,27 @@ impl<'de> ObjectSeed<'de> for IdMembers<'_, '_, '_, '_> {
             {
                 pass.duplicate(self.trail, &key);
             }
-            entries.push((key, raw));
+            by_id.push((Order::of(&key), members.len()));
+            members.push((key, raw));
         }
-        // Stable: equal ids stay in document order.
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        if entries
+        let mut table = Table {
+            members,
+            by_id: Vec::new(),
+        };
+        // Equal ids stay in document order.
+        by_id.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| table.id(a.1).cmp(table.id(b.1)))
+                .then(a.1.cmp(&b.1))
+        });
+        if by_id
             .windows(2)
-            .any(|w| matches!(w, [a, b] if a.0 == b.0))
+            .any(|w| matches!(w, [a, b] if table.same_id(a, b)))
         {
             pass.repeated_id = true;
         }
-        Ok(entries)
+        table.by_id = by_id;
+        Ok(table)
     }
 }
 

@@ -809,3 +809,41 @@ fn references_looked_up_in_batches_report_in_document_order() {
         ],
     );
 }
+
+#[test]
+fn ids_are_numbered_in_byte_order() {
+    // Ids alike in their first 16 bytes, or told apart only by their length or a NUL byte.
+    let mut names = vec![
+        "b",
+        "a",
+        "",
+        "a\0",
+        "a\0b",
+        "ab",
+        "\u{e9}",
+        "z",
+        "0123456789abcdef",
+        "0123456789abcdef0",
+        "0123456789abcdef\0",
+        "0123456789abcdeg",
+        "0123456789abcdee-longer",
+        "0123456789abcdef-longer-still",
+        "0123456789abcdef-longer",
+    ];
+    // Written out in this order (a JSON map would sort the keys).
+    let attrs = r#"{"name": "x", "privileged": false, "groups": [], "level": 1}"#;
+    let members: Vec<String> = names
+        .iter()
+        .map(|n| format!("{}: {attrs}", serde_json::Value::from(*n)))
+        .collect();
+    let text = format!(
+        r#"{{"entities": {{"Identity": {{{}}}}}}}"#,
+        members.join(", ")
+    );
+    let store =
+        Store::from_str(&schema(), &text).unwrap_or_else(|err| panic!("does not load:\n{err}"));
+    names.sort_unstable();
+    for (i, name) in names.iter().enumerate() {
+        assert_eq!(store.lookup(IDENTITY, name), Some(i as u32), "{name:?}");
+    }
+}
