@@ -672,9 +672,7 @@ pub(crate) fn combine<'c>(
                     let start = body.names.len();
                     match (&text.literal_approvers, &rule.effect.approvers) {
                         (Some(literals), _) => {
-                            for &n in literals.iter() {
-                                body.push_literal_name(n);
-                            }
+                            body.push_literal_names(literals);
                         }
                         (None, Some(expr)) => {
                             let pieces = body.pieces.len();
@@ -867,11 +865,7 @@ pub(crate) fn combine_settled(
             let Some(literals) = &text.literal_approvers else {
                 return false;
             };
-            let start = body.names.len();
-            for &n in literals.iter() {
-                body.push_literal_name(n);
-            }
-            Some(Span::new(start, body.names.len()))
+            Some(body.push_literal_names(literals))
         } else {
             None
         };

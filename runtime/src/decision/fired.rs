@@ -383,9 +383,12 @@ impl Body {
         self.table.as_deref()
     }
 
-    /// Adds literal approver `n`.
-    pub(crate) fn push_literal_name(&mut self, n: u32) {
-        self.names.push(n | LIT);
+    /// Adds literal approvers `literals` (numbers in the table's literals) and gives their
+    /// stretch of the names.
+    pub(crate) fn push_literal_names(&mut self, literals: &[u32]) -> Span {
+        let start = self.names.len();
+        self.names.extend(literals.iter().map(|&n| n | LIT));
+        Span::new(start, self.names.len())
     }
 
     /// Adds piece `p` as an approver.

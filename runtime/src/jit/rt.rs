@@ -385,7 +385,7 @@ enum Res<'v> {
     Idx(EntityTypeId, &'v [u32]),
 }
 
-impl Res<'_> {
+impl<'v> Res<'v> {
     /// What the value adds to an operation's steps (see [`Ctx::size`]).
     fn size(&self) -> usize {
         match self {
@@ -397,12 +397,20 @@ impl Res<'_> {
     }
 
     /// The value (sets of indices materialized).
-    fn value(&self) -> Cow<'_, Value> {
-        match self {
+    fn value(&self) -> Cow<'v, Value> {
+        match *self {
             Res::Val(v) => Cow::Borrowed(v),
-            Res::Idx(ty, items) => Cow::Owned(entity_set(*ty, items)),
+            Res::Idx(ty, items) => Cow::Owned(entity_set(ty, items)),
         }
     }
+}
+
+/// The steps of an operation on values of these sizes: 1 + each size / 64 (see
+/// `crate::budget`).
+fn operation_steps(sizes: impl IntoIterator<Item = usize>) -> i64 {
+    sizes
+        .into_iter()
+        .fold(1i64, |n, size| n.saturating_add(size_steps(size)))
 }
 
 /// The context of one decision. Native code reads the first fields at fixed offsets
@@ -552,9 +560,7 @@ impl<'a> Ctx<'a> {
 
     /// Spends the steps of an operation on the values of `handles`.
     fn charge_sizes(&mut self, handles: &[i64]) -> bool {
-        let steps = handles
-            .iter()
-            .fold(1i64, |n, &h| n.saturating_add(size_steps(self.size(h))));
+        let steps = operation_steps(handles.iter().map(|&h| self.size(h)));
         self.charge(steps)
     }
 
@@ -603,10 +609,7 @@ impl<'a> Ctx<'a> {
 
     /// The value a handle stands for (sets of indices are materialized).
     fn value(&self, h: i64) -> Option<Cow<'_, Value>> {
-        match self.resolve(h)? {
-            Res::Val(v) => Some(Cow::Borrowed(v)),
-            Res::Idx(ty, items) => Some(Cow::Owned(entity_set(ty, items))),
-        }
+        self.resolve(h).map(|r| r.value())
     }
 
     fn push(&mut self, item: Item) -> i64 {
@@ -851,9 +854,7 @@ pub(crate) extern "C" fn h_eq(p: *mut u8, a: i64, b: i64) -> i64 {
         // two empty sets are equal whatever their types).
         let (steps, equal) = match (ctx.resolve(a), ctx.resolve(b)) {
             (Some(x), Some(y)) => {
-                let steps = 1i64
-                    .saturating_add(size_steps(x.size()))
-                    .saturating_add(size_steps(y.size()));
+                let steps = operation_steps([x.size(), y.size()]);
                 let equal = match (x, y) {
                     (Res::Val(x), Res::Val(y)) => x == y,
                     (Res::Idx(t, s), Res::Idx(u, v)) => s == v && (t == u || s.is_empty()),
@@ -881,7 +882,7 @@ pub(crate) extern "C" fn h_contains(p: *mut u8, h: i64, code: i64, x: i64) -> i6
             // without a copy.
             let (steps, found) = match (ctx.resolve(x), ctx.resolve(h)) {
                 (Some(elem), set) => {
-                    let steps = 1i64.saturating_add(size_steps(elem.size()));
+                    let steps = operation_steps([elem.size()]);
                     let elem = elem.value();
                     let found = match set {
                         Some(Res::Val(Value::Set(items))) => Ok(items.binary_search(&elem).is_ok()),
@@ -984,9 +985,7 @@ fn set_test(p: *mut u8, a: i64, b: i64, test: impl Fn(&[Value], &[Value]) -> boo
     with(p, 0, |ctx| {
         let (steps, result) = match (ctx.resolve(a), ctx.resolve(b)) {
             (Some(x), Some(y)) => {
-                let steps = 1i64
-                    .saturating_add(size_steps(x.size()))
-                    .saturating_add(size_steps(y.size()));
+                let steps = operation_steps([x.size(), y.size()]);
                 let (x, y) = (x.value(), y.value());
                 match (set_items(&x), set_items(&y)) {
                     (Some(s), Some(t)) => (steps, Ok(test(s, t))),
