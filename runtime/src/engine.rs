@@ -412,6 +412,35 @@ impl Engine {
         retire(old);
     }
 
+    /// Computes, for every entity of the current snapshot, each value the compiled code
+    /// memoizes per entity (see [`crate::jit::Precomputed`]), so that no decision pays for
+    /// computing one: the JIT's equivalent of the facts a hand-written guardrail computes at
+    /// load. Decisions go on meanwhile, on other threads, and give the same results before,
+    /// during and after it (a memoized value is charged the steps computing it costs). Stops
+    /// early when the snapshot is replaced (a load), and does nothing for the interpreter.
+    /// `ward serve` runs it on a thread of its own after every load.
+    pub fn precompute(&self) -> crate::jit::Precomputed {
+        self.precompute_while(&|| true)
+    }
+
+    /// [`Engine::precompute`], which also stops (between entities) once `keep_going` says
+    /// `false`: a server stops precomputing an engine it no longer serves.
+    pub fn precompute_while(&self, keep_going: &dyn Fn() -> bool) -> crate::jit::Precomputed {
+        let (snapshot, generation) = self.current();
+        let (Some(code), Some(memos)) = (&self.prepared.jit, snapshot.memos.as_deref()) else {
+            return crate::jit::Precomputed::default();
+        };
+        crate::jit::precompute(
+            &self.prepared.compiled,
+            code,
+            &snapshot.literals,
+            memos,
+            &snapshot.store,
+            self.budget,
+            &|| self.generation.load(Ordering::Acquire) != generation || !keep_going(),
+        )
+    }
+
     /// The current snapshot.
     pub fn store(&self) -> Arc<Store> {
         Arc::clone(&self.current().0.store)

@@ -32,6 +32,7 @@
 
 mod decide;
 mod lower;
+mod precompute;
 mod rt;
 #[cfg(test)]
 mod tests;
@@ -55,6 +56,8 @@ use crate::prepared::Compiled;
 pub use crate::prepared::JitError;
 pub(crate) use decide::{Scratch, evaluate};
 pub use lower::RuleStats;
+pub use precompute::Precomputed;
+pub(crate) use precompute::precompute;
 pub(crate) use rt::{SnapshotTables, Tables};
 
 fn codegen(e: impl std::fmt::Display) -> JitError {
@@ -67,6 +70,20 @@ fn codegen(e: impl std::fmt::Display) -> JitError {
 type ActionFn = unsafe extern "C" fn(*mut u8, i64, i64) -> i64;
 /// `fn(ctx) -> status` of the default's approvers.
 type DefaultFn = unsafe extern "C" fn(*mut u8) -> i64;
+
+/// `fn(ctx, entity) -> value` computing and storing one memo's value (see `lower`).
+type MissFn = unsafe extern "C" fn(*mut u8, i64) -> i64;
+/// `fn(ctx, entity, table) -> value` of a memo compiled by shape: `table` is the memo's.
+type ShapedMissFn = unsafe extern "C" fn(*mut u8, i64, i64) -> i64;
+
+/// The native function that computes memo `memo` for one entity and stores it, for
+/// [`precompute`]: its own, or its shape's with the address of the memo's table (in
+/// [`Code::data`]).
+#[derive(Clone, Copy)]
+enum Miss {
+    Own(MissFn),
+    Shaped(ShapedMissFn, i64),
+}
 
 /// How many [`Code`] values are alive (for the reload leak test).
 static LIVE: AtomicUsize = AtomicUsize::new(0);
@@ -98,6 +115,8 @@ pub(crate) struct Code {
     /// Per action (by `ActionId`), its chunks in plan order (none when it has no rules).
     actions: Vec<Vec<Chunk>>,
     default: Option<DefaultFn>,
+    /// Per memo that has one (by memo number, ascending), its miss function.
+    misses: Vec<(usize, Miss)>,
     pub(crate) tables: Tables,
     pub(crate) stats: Vec<RuleStats>,
     /// The literals of the rules and memos compiled by shape, which native code reads through
@@ -180,6 +199,21 @@ impl Code {
         // table of `Code::data` built for its rule (the addresses in it point into
         // `Code::data` too), which lives as long as the code.
         unsafe { f(p.cast(), mode, rule) }
+    }
+
+    /// Computes and stores the value of memo `miss` for entity `idx` (which the memo's
+    /// table holds); on failure the error is left pending in `ctx`.
+    fn run_miss(ctx: &mut rt::Ctx<'_>, miss: Miss, idx: i64) -> i64 {
+        let p: *mut rt::Ctx<'_> = ctx;
+        match miss {
+            // SAFETY: as in `call`: a miss function of this module with the `MissFn`
+            // signature, called with a live, exclusive context whose memo tables are this
+            // program's; it reads only the context's header and calls the helpers.
+            Miss::Own(f) => unsafe { f(p.cast(), idx) },
+            // SAFETY: as above, with the address of the memo's table in `Code::data`, which
+            // lives as long as the code the caller borrows.
+            Miss::Shaped(f, table) => unsafe { f(p.cast(), idx, table) },
+        }
     }
 
     fn run_default(&self, ctx: &mut rt::Ctx<'_>) -> i64 {
@@ -265,6 +299,7 @@ pub(crate) fn compile(compiled: &Compiled) -> Result<Code, JitError> {
         module: Some(module),
         actions: Vec::new(),
         default: None,
+        misses: Vec::new(),
         tables: Tables::default(),
         stats: Vec::new(),
         data: Vec::new(),
@@ -410,6 +445,7 @@ pub(crate) fn compile(compiled: &Compiled) -> Result<Code, JitError> {
         module.clear_context(&mut cctx);
         default_id = Some(id);
     }
+    let miss_entries = shared.miss_entries();
     pending.append(&mut shared.functions);
     let parallel = sizes.iter().sum::<usize>() >= PARALLEL_NODES;
     let machine = machine_code(module.isa(), pending, parallel)?;
@@ -441,8 +477,26 @@ pub(crate) fn compile(compiled: &Compiled) -> Result<Code, JitError> {
         }
         None => None,
     };
+    let misses = miss_entries
+        .into_iter()
+        .map(|(m, id, table)| {
+            let ptr = module.get_finalized_function(id);
+            let miss = match table {
+                // SAFETY: as above, a miss function defined with the signature
+                // `(i64, i64) -> i64` (`lower::miss_signature`, not shaped).
+                None => Miss::Own(unsafe { std::mem::transmute::<*const u8, MissFn>(ptr) }),
+                // SAFETY: as above, a shaped miss function, `(i64, i64, i64) -> i64`.
+                Some(table) => Miss::Shaped(
+                    unsafe { std::mem::transmute::<*const u8, ShapedMissFn>(ptr) },
+                    table,
+                ),
+            };
+            (m, miss)
+        })
+        .collect();
     code.actions = actions;
     code.default = default;
+    code.misses = misses;
     code.tables = shared.tables;
     code.data = shared.data;
     code.stats = stats;

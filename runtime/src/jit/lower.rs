@@ -235,8 +235,9 @@ pub(crate) struct Shared<'p> {
     shaped_misses: HashMap<String, (FuncId, Vec<Slot>, RuleStats)>,
     /// How many shaped miss functions were started (their names' numbers).
     shaped_started: usize,
-    /// The address of each memo's table (for a shaped miss function), by memo number.
-    memo_tables: HashMap<usize, i64>,
+    /// The address of each memo's table (for a shaped miss function) and that function, by
+    /// memo number.
+    memo_tables: HashMap<usize, (i64, FuncId)>,
     /// The tables of literals of the rules and memos compiled by shape: native code holds their
     /// addresses, so they live (and stay in place) as long as the code.
     pub(crate) data: Vec<Box<[i64]>>,
@@ -540,18 +541,36 @@ impl Shared<'_> {
     /// The address of the table of memo `m` (expression `e` of `root`) for its shaped miss
     /// function, which was built when the first expression of its shape was lowered.
     fn memo_table(&mut self, m: usize, e: &Expr, root: Root) -> Result<i64, JitError> {
-        if let Some(address) = self.memo_tables.get(&m) {
+        if let Some((address, _)) = self.memo_tables.get(&m) {
             return Ok(*address);
         }
         let key = format!("{root:?}|{}", shaped_key(e));
-        let slots = match self.shaped_misses.get(&key) {
-            Some((_, slots, _)) => slots.clone(),
+        let (id, slots) = match self.shaped_misses.get(&key) {
+            Some((id, slots, _)) => (*id, slots.clone()),
             None => return Err(internal("a memo table before its miss function")),
         };
         let table = self.table(&slots, &[e], &[m as i64])?;
         let address = self.keep(table);
-        self.memo_tables.insert(m, address);
+        self.memo_tables.insert(m, (address, id));
         Ok(address)
+    }
+
+    /// Every memo that has a miss function, by memo number: the function and, when it is
+    /// compiled by shape, the address of the memo's table it takes (see
+    /// [`Lower::memoized`]). A memo with both kinds gets its own function.
+    pub(crate) fn miss_entries(&self) -> Vec<(usize, FuncId, Option<i64>)> {
+        let mut out: Vec<(usize, FuncId, Option<i64>)> = self
+            .miss_functions
+            .iter()
+            .map(|(m, (id, _))| (*m, *id, None))
+            .collect();
+        for (m, (address, id)) in &self.memo_tables {
+            if !self.miss_functions.contains_key(m) {
+                out.push((*m, *id, Some(*address)));
+            }
+        }
+        out.sort_unstable_by_key(|(m, _, _)| *m);
+        out
     }
 }
 

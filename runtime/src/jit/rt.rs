@@ -267,6 +267,22 @@ impl SnapshotTables {
         }
     }
 
+    /// How many entities memo `memo`'s table holds (0 when it is not kept).
+    pub(crate) fn entities(&self, memo: usize) -> usize {
+        self.headers
+            .get(2 * memo + 1)
+            .map_or(0, |&n| usize::try_from(n).unwrap_or(0))
+    }
+
+    /// Whether memo `memo` holds a value for entity `idx`.
+    pub(crate) fn known(&self, memo: usize, idx: usize, wide: bool) -> bool {
+        let words = if wide { WIDE_WORDS } else { NARROW_WORDS };
+        self.tables
+            .get(memo)
+            .and_then(|t| t.get(words * idx))
+            .is_some_and(|w| w.load(Ordering::Acquire) != 0)
+    }
+
     /// The headers native code reads (`Ctx::memos`).
     pub(crate) fn as_ptr(&self) -> *const i64 {
         self.headers.as_ptr()

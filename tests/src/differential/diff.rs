@@ -33,15 +33,41 @@ pub fn run_case(label: impl Display, case: &super::generate::Case) -> Result<usi
             .map_err(|e| format!("{label}: the generated estate does not load: {e}"))?;
     }
     compare(&label, case, &interp, &jit, "the default budget")?;
+    // The JIT again with every per-entity memo computed before the first decision
+    // (`Engine::precompute`): decisions then read what they would otherwise compute.
+    let precomputed = |engine: &Engine, budget: Budget| {
+        let fresh = engine.with_shared_store(engine.store()).with_budget(budget);
+        let done = fresh.precompute();
+        (fresh, done)
+    };
+    let (ahead, done) = precomputed(&jit, Budget::default());
+    if done.stopped || done.computed + done.known + done.failed == 0 && done.memos > 0 {
+        return Err(format!("{label}: precomputing did not run: {done:?}"));
+    }
+    compare(
+        &label,
+        case,
+        &interp,
+        &ahead,
+        "the default budget, precomputed",
+    )?;
     for steps in SMALL_BUDGETS {
         let budget = Budget { steps };
         let small = |engine: &Engine| engine.with_shared_store(engine.store()).with_budget(budget);
+        let interp = small(&interp);
         compare(
             &label,
             case,
-            &small(&interp),
+            &interp,
             &small(&jit),
             &format!("a budget of {steps} steps"),
+        )?;
+        compare(
+            &label,
+            case,
+            &interp,
+            &precomputed(&jit, budget).0,
+            &format!("a budget of {steps} steps, precomputed"),
         )?;
     }
     Ok(case.requests.len())
