@@ -124,6 +124,24 @@ impl Engine {
         load_entities(py, &self.inner, entities)
     }
 
+    /// Computes, for every entity of the current estate, each value the compiled policy keeps
+    /// per entity (walks of closures, their counts), so that no decision pays for computing
+    /// one; decisions on other threads go on meanwhile with the same results. Stops early when
+    /// the estate is replaced. Returns what it did: `memos`, `computed`, `known`, `failed`,
+    /// `stopped` and `seconds`. The GIL is released while it runs.
+    fn precompute<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+        let engine = Arc::clone(&self.inner);
+        let done = py.detach(move || engine.precompute());
+        let out = pyo3::types::PyDict::new(py);
+        out.set_item("memos", done.memos)?;
+        out.set_item("computed", done.computed)?;
+        out.set_item("known", done.known)?;
+        out.set_item("failed", done.failed)?;
+        out.set_item("stopped", done.stopped)?;
+        out.set_item("seconds", done.elapsed.as_secs_f64())?;
+        Ok(out)
+    }
+
     /// `"jit"` or `"interp"`: which engine decides.
     #[getter]
     fn kind(&self) -> &'static str {

@@ -154,6 +154,21 @@ def test_both_engines_decide_alike(ops: ward.Engine) -> None:
         assert ops.decide("reboot", args, {"agent": "bot"}, AT) == interp.decide("reboot", args, {"agent": "bot"}, AT)
 
 
+def test_precompute_changes_no_decision() -> None:
+    requests = [line for line in (EXAMPLES / "requests.jsonl").read_text().splitlines() if line.strip()]
+    fresh = ward.Engine.load(EXAMPLES / "guardrails", entities=EXAMPLES / "estate.json")
+    ahead = ward.Engine.load(EXAMPLES / "guardrails", entities=EXAMPLES / "estate.json")
+    done = ahead.precompute()
+    assert set(done) == {"memos", "computed", "known", "failed", "stopped", "seconds"}
+    assert done["memos"] > 0 and done["computed"] > 0 and not done["stopped"], done
+    for line in requests:
+        assert ahead.decide_json(line).to_dict() == fresh.decide_json(line).to_dict(), line
+    again = ahead.precompute()
+    assert again["computed"] == 0 and again["failed"] == done["failed"], again
+    interp = ward.Engine.load(EXAMPLES / "guardrails", entities=EXAMPLES / "estate.json", engine="interp")
+    assert interp.precompute()["memos"] == 0
+
+
 # --- policy errors ---------------------------------------------------------------------------
 
 

@@ -157,6 +157,8 @@ impl Server {
             approvals,
             config,
         });
+        reload::precompute(&state, reload::Which::Served);
+        reload::precompute(&state, reload::Which::Shadow);
         let listen = state.config.listen;
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind(listen))

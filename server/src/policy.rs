@@ -46,6 +46,33 @@ pub fn build(sources: Sources, kind: EngineKind, now_ms: i64) -> Result<Version,
     })
 }
 
+/// Precomputes `version`'s per-entity memos (`Engine::precompute`) on a thread of its own,
+/// so that no request pays for computing one, while `serving` says the version is still the
+/// one served; decisions meanwhile are the same, only slower. Logged when done. A thread that
+/// cannot be started is logged and skipped: decisions then compute the memos as they need them.
+pub fn precompute_in_background(
+    version: std::sync::Arc<Version>,
+    what: &'static str,
+    serving: impl Fn(&Version) -> bool + Send + 'static,
+) {
+    let started = std::thread::Builder::new()
+        .name("ward-precompute".into())
+        .spawn(move || {
+            let done = version.engine.precompute_while(&|| serving(&version));
+            if done.memos > 0 {
+                tracing::info!(
+                    policy = %version.policy, estate = %version.estate, memos = done.memos,
+                    computed = done.computed, failed = done.failed, stopped = done.stopped,
+                    ms = done.elapsed.as_millis() as u64,
+                    "precomputed the {what} policy's per-entity values"
+                );
+            }
+        });
+    if let Err(e) = started {
+        tracing::warn!("cannot start a thread to precompute per-entity values: {e}");
+    }
+}
+
 /// [`read_sources`] and [`build`] in one.
 pub fn load(
     policy: &Path,

@@ -92,11 +92,10 @@ fn error_of(failure: &LoadFailure) -> ReloadError {
 
 /// Reads `policy` and `entities`; builds and swaps a new version into `slot` when their
 /// hashes differ from the serving one's.
-async fn step(
-    state: &Arc<AppState>,
-    slot: &arc_swap::ArcSwap<Version>,
-    policy_path: PathBuf,
-) -> (Step, Option<Tried>) {
+async fn step(state: &Arc<AppState>, which: Which, policy_path: PathBuf) -> (Step, Option<Tried>) {
+    let Some(slot) = which.slot(state) else {
+        return (Step::Unchanged, None);
+    };
     let entities = state.config.entities.clone();
     let kind = state.config.engine;
     let now = state.clock.now_ms();
@@ -126,6 +125,7 @@ async fn step(
     match built {
         Ok(Ok(version)) => {
             slot.store(Arc::new(version));
+            precompute(state, which);
             (Step::Swapped, Some(tried))
         }
         Ok(Err(failure)) => (Step::Failed(failure), Some(tried)),
@@ -138,6 +138,42 @@ async fn step(
     }
 }
 
+/// The served version of a server's state, or its shadow's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Which {
+    Served,
+    Shadow,
+}
+
+impl Which {
+    fn slot(self, state: &AppState) -> Option<&arc_swap::ArcSwap<Version>> {
+        match self {
+            Which::Served => Some(&state.current),
+            Which::Shadow => state.shadow.as_ref(),
+        }
+    }
+}
+
+/// Precomputes the per-entity values of `which` version (`policy::precompute_in_background`)
+/// on a thread of its own, which stops once that version is replaced or the server is gone.
+pub fn precompute(state: &Arc<AppState>, which: Which) {
+    let Some(slot) = which.slot(state) else {
+        return;
+    };
+    let weak = Arc::downgrade(state);
+    let what = match which {
+        Which::Served => "served",
+        Which::Shadow => "shadow",
+    };
+    policy::precompute_in_background(slot.load_full(), what, move |v| {
+        weak.upgrade().is_some_and(|s| {
+            which
+                .slot(&s)
+                .is_some_and(|slot| std::ptr::eq(&**slot.load(), v))
+        })
+    });
+}
+
 /// Reloads the policy (and the shadow policy) with the estate. `quiet`: when nothing changed,
 /// record nothing (file events that did not change the content).
 pub async fn reload(
@@ -147,10 +183,10 @@ pub async fn reload(
     quiet: bool,
 ) -> ReloadReport {
     let _one_at_a_time = state.reload_lock.lock().await;
-    let (main, tried) = step(state, &state.current, state.config.policy.clone()).await;
+    let (main, tried) = step(state, Which::Served, state.config.policy.clone()).await;
     let shadow = match (&state.shadow, &state.config.shadow) {
         (Some(slot), Some(path)) => {
-            let (result, _) = step(state, slot, path.clone()).await;
+            let (result, _) = step(state, Which::Shadow, path.clone()).await;
             let serving = slot.load_full();
             Some(match result {
                 Step::Failed(failure) => ShadowReload {
