@@ -42,8 +42,9 @@ pub struct Precomputed {
     pub elapsed: Duration,
 }
 
-/// How many entities are precomputed between two looks at `stop`.
-const STOP_EVERY: usize = 256;
+/// How many entities are precomputed between two looks at `stop` (each value is bounded by a
+/// decision's budget, so a replaced snapshot is let go within a few of those).
+const STOP_EVERY: usize = 16;
 
 /// Computes every memo of `code` for every entity of `store` into `memos` (the snapshot's
 /// tables; `literals` are its resolved entity literals), each with `budget`, until `stop` says
