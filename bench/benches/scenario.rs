@@ -29,18 +29,22 @@ const PEER_SEED: u64 = 0x5EED_0003;
 /// timed pass over a chunk gets a fresh snapshot (a load of the estate, untimed).
 const CHUNK: usize = 250_000;
 /// The measuring protocol, as the report states it.
-const PROTOCOL: &str = "Memo state: every timed pass runs on a fresh snapshot (the estate loaded again, untimed). `(warm)`: before the pass, 100,000 requests of a *different* stream of the same generator (another seed) were decided on it, untimed, filling the store's closure memo and the JIT's memo of request-independent conditions for the entities they named; the measured requests then find some entities memoized and compute the rest. `(cold)`: nothing was decided on the snapshot before the pass, so every memo starts empty (it fills during the pass, as in a process that just loaded its estate). Ward's timed loops decide into one decision they keep (`Engine::decide_request_into`, as a service deciding request after request would): each decision replaces the last, in the same room.";
+const PROTOCOL: &str = "Memo state: every timed pass runs on a fresh snapshot (the estate loaded again, untimed). `(warm)`: before the pass, 100,000 requests of a *different* stream of the same generator (another seed) were decided on it, untimed, filling the store's closure memo and the JIT's memo of request-independent conditions for the entities they named; the measured requests then find some entities memoized and compute the rest. `(precomputed)`: before that, `Engine::precompute` computed every per-entity memo of the JIT for every entity of the snapshot (what `ward serve` does on a thread of its own after every load; its time is in the Scaling section), so the measured requests compute none of them: the JIT's counterpart of the hand-written baseline's facts computed at setup. `(cold)`: nothing was decided on the snapshot before the pass, so every memo starts empty (it fills during the pass, as in a process that just loaded its estate). Ward's timed loops decide into one decision they keep (`Engine::decide_request_into`, as a service deciding request after request would): each decision replaces the last, in the same room.";
 /// Instruction counts measured with callgrind outside this run (instructions do not depend on
 /// the machine's load), with the commands reproducing them.
-const CALLGRIND_NOTE: &str = "Measured with `valgrind --tool=callgrind --toggle-collect='*count_decisions*' <this benchmark's release binary> --callgrind WHICH 100000` (the binary is `target/release/deps/scenario-*`, built by `cargo bench -p ward-bench --bench scenario --no-run`), separately from this run: the JIT at N = 1 under the warm protocol (100,000 requests of another seed decided first, untimed and uncounted), then 100,000 requests of the measured stream counted; `Ir` divided by 100,000. Before = commit 7eb12d5 (main before the work on the fair protocol, the same `--callgrind` function added to its benchmark); then commits f5548a0, ac6eb60, 7513dd4 (measured on 53ba1fd with the same decision code) and 43f6ac9 (the previous report's `now`); now = commit 02b2f98 (the last change to deciding). `subset-cold` and `full-cold` skip the warming stream, as `jit (cold)` does (the counted requests fill the memos).\n\n\
-| WHICH | what | before | f5548a0 | ac6eb60 | 7513dd4 | 43f6ac9 | now |\n\
-|---|---|---:|---:|---:|---:|---:|---:|\n\
-| `subset` | JIT (warm), common subset | 3,838 | 2,605 | 2,589 | 2,296 | 2,076 | 1,677 |\n\
-| `full` | JIT (warm), 63-rule scenario | 7,042 | 4,916 | 4,757 | 4,343 | 3,967 | 3,123 |\n\
-| `subset-cold` | JIT (cold), common subset | - | - | - | 4,572 | 4,179 | 3,320 |\n\
-| `full-cold` | JIT (cold), 63-rule scenario | - | - | - | - | 7,376 | 5,397 |\n\
-| `hand` | hand-written Rust, common subset | - | 58 | 58 | 58 | 58 | 58 |\n\
-| `hand-messages` | hand-written Rust rendering its messages | - | 1,519 | 1,519 | 1,519 | 1,519 | 1,519 |\n\n\
+const CALLGRIND_NOTE: &str = "Measured with `valgrind --tool=callgrind --toggle-collect='*count_decisions*' <this benchmark's release binary> --callgrind WHICH 100000` (the binary is `target/release/deps/scenario-*`, built by `cargo bench -p ward-bench --bench scenario --no-run`), separately from this run: the JIT at N = 1 under the warm protocol (100,000 requests of another seed decided first, untimed and uncounted), then 100,000 requests of the measured stream counted; `Ir` divided by 100,000. Before = commit 7eb12d5 (main before the work on the fair protocol, the same `--callgrind` function added to its benchmark); then commits f5548a0, ac6eb60, 7513dd4 (measured on 53ba1fd with the same decision code) 43f6ac9 and 02b2f98 (the previous reports' `now`); now = this report's commit. `subset-cold` and `full-cold` skip the warming stream, as `jit (cold)` does (the counted requests fill the memos); `subset-precomputed` and `full-precomputed` run `Engine::precompute` before the warming stream, as `jit (precomputed)` does.\n\n\
+| WHICH | what | before | f5548a0 | ac6eb60 | 7513dd4 | 43f6ac9 | 02b2f98 | now |\n\
+|---|---|---:|---:|---:|---:|---:|---:|---:|\n\
+| `subset-precomputed` | JIT (precomputed), common subset | - | - | - | - | - | - | 1,256 |\n\
+| `subset` | JIT (warm), common subset | 3,838 | 2,605 | 2,589 | 2,296 | 2,076 | 1,677 | 1,672 |\n\
+| `full-precomputed` | JIT (precomputed), 63-rule scenario | - | - | - | - | - | - | 2,194 |\n\
+| `full` | JIT (warm), 63-rule scenario | 7,042 | 4,916 | 4,757 | 4,343 | 3,967 | 3,123 | 3,098 |\n\
+| `subset-cold` | JIT (cold), common subset | - | - | - | 4,572 | 4,179 | 3,320 | 3,304 |\n\
+| `full-cold` | JIT (cold), 63-rule scenario | - | - | - | - | 7,376 | 5,397 | 5,377 |\n\
+| `hand` | hand-written Rust, common subset | - | 58 | 58 | 58 | 58 | 58 | 58 |\n\
+| `hand-messages` | hand-written Rust rendering its messages | - | 1,519 | 1,519 | 1,519 | 1,519 | 1,519 | 1,519 |\n\n\
+Since 02b2f98: the steps formula, `Ctx::value` and the literal approvers are each written once (abf1b9a: subset 1,672, full 3,098, subset-cold 3,304, full-cold 5,377), and `Engine::precompute` computes every per-entity memo for every entity before the pass: the warm decisions then compute no closure and no memoized condition (subset 1,672 → 1,256, full 3,098 → 2,194). With `--callgrind full-precomputed 20000 --scale N` and the 32 MiB simulated cache: N = 1 2,199 and N = 16 2,222 instructions per decision, 1.7 and 6.3 simulated last-level misses per decision (warm, without precomputing: 5,599 and 10,974 instructions, 5.5 and 64.9 misses).\n\
+\n\
 Since 43f6ac9: a decision in which no rule failed and whose fired rules show only holes read directly (a request field or its attribute) and literal approvers is combined without the general path, which is kept for the rest (`decision::combine_settled`; the holes that read directly are found once per rule when the program is prepared), the request's slots are filled by two plain loops, and `==`, `intersects`, `is_subset` resolve each operand once (subset 2,076 → 1,769, full 3,967 → 3,508); a closure walk pushes one-node components instead of copying them, keeps its stack per thread and reads its bit set eight words at a time (subset-cold 3,865 → 3,572); a loop over a set of entities held as indices reads them in place instead of calling a helper per element (subset 1,686, subset-cold 3,372); `in` with a string element searches for it without a copy (subset-cold 3,320); counting a closure that is memoized reads its length (full 3,339 → 3,123). With `--callgrind full 20000 --scale N` and `--cache-sim=yes --LL=33554432,16,64` (this machine's 32 MiB last-level cache): N = 1 5,599 and N = 16 10,974 instructions per decision (15,816 at N = 16 before), and 5.5 against 64.9 simulated last-level misses per decision (the 22.6 of the previous report came from the cache valgrind chose itself and is not comparable).\n\
 \n\
 Since 7513dd4: the timed and counted loops decide into one decision they keep (`Engine::decide_request_into`: no decision built, copied out and dropped per request; subset 2,296 → 2,111, cold 4,572 → 4,225, full 4,343 → 4,000); a long closure is put in order by a bit set the thread keeps instead of sorted, and gathered in a buffer the thread keeps (cold 4,572 → 4,367 with the list below); a walk lists 4 components, not 32, before its bit set (cold → 4,217, full → 3,984); one approval rule's own approvers are the decision's, and a decision decided into again keeps its table (subset → 2,078); rule shapes compile the 10,000-rule set in one function per shape (no scenario rule is in a shape: subset 2,076, full 3,967). Of the 2,076, the closures computed for entities the warming stream did not name are about 280; in the cold runs closures are 1,780 of 4,179. At N = 16 (`--callgrind full 20000 --scale 16`, with `--cache-sim=yes`): 15,816 instructions and 22.6 simulated last-level misses per decision against 7,817 and none at N = 1; closures and closure counts are 61% of the instructions (46% at N = 1) and 36% of the misses, the set lookups of `Value::cmp` 10%, copies 9%, the compiled code reading memo tables and columns most of the rest: the N = 16 decisions are slower because the warming stream names a smaller share of a 16× estate, so more closures are computed, over data that no longer fits in the cache.\n\
@@ -192,6 +196,9 @@ fn parse_all(engine: &Engine, estate: &Estate, specs: &[RequestSpec]) -> Vec<Req
 /// timed after deciding its own requests would never compute a closure, a regex or a set scan.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Memo {
+    /// A fresh snapshot whose per-entity memos `Engine::precompute` filled (as `ward serve`
+    /// does after every load), then as [`Memo::Warm`].
+    Precomputed,
     /// A fresh snapshot whose memos a *different* request stream of the same generator (another
     /// seed) filled, untimed; then the measured stream.
     Warm,
@@ -208,10 +215,19 @@ struct Row {
     read_messages: bool,
 }
 
-/// The rows for `engines`: the interpreter warm, the JIT warm and (when `cold`) cold.
+/// The rows for `engines`: the interpreter warm, the JIT precomputed, warm and (when `cold`)
+/// cold.
 fn rows_for(engines: &[(EngineKind, Engine, Duration)], cold: bool) -> Vec<Row> {
     let mut rows = Vec::new();
     for (k, (kind, _, _)) in engines.iter().enumerate() {
+        if *kind == EngineKind::Jit {
+            rows.push(Row {
+                label: format!("{} (precomputed)", kind.as_str()),
+                engine: k,
+                memo: Memo::Precomputed,
+                read_messages: false,
+            });
+        }
         rows.push(Row {
             label: format!("{} (warm)", kind.as_str()),
             engine: k,
@@ -237,7 +253,10 @@ fn twin(engine: &Engine, text: &str, memo: Memo, warm: &[Request]) -> Engine {
     let twin = engine.with_shared_store(engine.store());
     twin.load_entities_str(text)
         .unwrap_or_else(|e| panic!("the generated estate does not load: {e}"));
-    if memo == Memo::Warm {
+    if memo == Memo::Precomputed {
+        black_box(twin.precompute());
+    }
+    if memo != Memo::Cold {
         for r in warm {
             black_box(twin.decide_request(r));
         }
@@ -589,7 +608,9 @@ fn count_decisions_hand(hand: &HandWritten, requests: &[Req], messages: bool) ->
 
 /// `--callgrind subset|full|hand|hand-messages N`: the JIT on the common subset (or the full
 /// scenario) at N = 1, its memos warmed by another request stream (seed
-/// `PEER_SEED ^ WARM_SEED`; `subset-cold` and `full-cold`: not warmed, as `jit (cold)`), then `N` decisions of the measured stream in [`count_decisions`]
+/// `PEER_SEED ^ WARM_SEED`; `subset-cold` and `full-cold`: not warmed, as `jit (cold)`;
+/// `subset-precomputed` and `full-precomputed`: `Engine::precompute` first, as
+/// `jit (precomputed)`), then `N` decisions of the measured stream in [`count_decisions`]
 /// (or the hand-written baseline on the subset's stream, without or with its messages), for
 /// instruction counts per decision.
 fn callgrind(which: &str, n: usize, scale: usize) {
@@ -606,9 +627,13 @@ fn callgrind(which: &str, n: usize, scale: usize) {
         println!("decided {} requests ({x})", requests.len());
         return;
     }
-    let (which, cold) = match which.strip_suffix("-cold") {
-        Some(w) => (w, true),
-        None => (which, false),
+    let (which, memo) = match (
+        which.strip_suffix("-cold"),
+        which.strip_suffix("-precomputed"),
+    ) {
+        (Some(w), _) => (w, Memo::Cold),
+        (_, Some(w)) => (w, Memo::Precomputed),
+        _ => (which, Memo::Warm),
     };
     let files = if which == "full" {
         scenario::files()
@@ -623,7 +648,10 @@ fn callgrind(which: &str, n: usize, scale: usize) {
             .take(n)
             .collect()
     };
-    if !cold {
+    if memo == Memo::Precomputed {
+        black_box(engine.precompute());
+    }
+    if memo != Memo::Cold {
         for r in &parse_all(&engine, &estate, &stream(PEER_SEED ^ WARM_SEED)) {
             black_box(engine.decide_request(r));
         }
@@ -899,12 +927,17 @@ fn main() {
         .iter()
         .position(|(kind, _, _)| *kind == EngineKind::Jit)
     {
-        subset_rows.push(Row {
-            label: "jit (warm), every message read".to_owned(),
-            engine: k,
-            memo: Memo::Warm,
-            read_messages: true,
-        });
+        for (label, memo) in [
+            ("jit (precomputed), every message read", Memo::Precomputed),
+            ("jit (warm), every message read", Memo::Warm),
+        ] {
+            subset_rows.push(Row {
+                label: label.to_owned(),
+                engine: k,
+                memo,
+                read_messages: true,
+            });
+        }
     }
     let subset_runs = decide_all(
         &subset_engines,
@@ -1077,10 +1110,14 @@ fn main() {
             .find(|((n, _, _), _)| n == label)
             .map(|(_, (mean, p))| (*mean, p.p50))
     };
-    let wards: Vec<(&str, (f64, f64))> = ["Ward jit (warm)", "Ward jit (cold)"]
-        .into_iter()
-        .filter_map(|n| find(n).map(|m| (n, m)))
-        .collect();
+    let wards: Vec<(&str, (f64, f64))> = [
+        "Ward jit (precomputed)",
+        "Ward jit (warm)",
+        "Ward jit (cold)",
+    ]
+    .into_iter()
+    .filter_map(|n| find(n).map(|m| (n, m)))
+    .collect();
     let _ = write!(
         out,
         "| engine | decisions/s | mean | p50 | p99 | disagreements with Ward interp |"
@@ -1129,7 +1166,7 @@ fn main() {
     let _ = writeln!(
         out,
         "What each engine precomputes (untimed) and pays per request (timed):\n\n\
-- **Ward** (both engines): at load, the store (columns, interned strings, relation indexes in CSR form); closures of `reports_to` and `~depends_on` are computed on first use and memoized per snapshot (the store's closure memo). The JIT also memoizes, per snapshot and entity, conditions that do not depend on the request (the executive-title test, the tag intersection, closure membership). Per request: the rules of the action on the prebuilt `Request`, the combination, the fired rules and the holes' values (messages rendered only when read).\n\
+- **Ward** (both engines): at load, the store (columns, interned strings, relation indexes in CSR form); closures of `reports_to` and `~depends_on` are computed on first use and memoized per snapshot (the store's closure memo). The JIT also memoizes, per snapshot and entity, conditions that do not depend on the request (the executive-title test, the tag intersection, closure membership); for `jit (precomputed)`, `Engine::precompute` computed them for every entity before the pass (untimed here; its time is in the Scaling section). Per request: the rules of the action on the prebuilt `Request`, the combination, the fired rules and the holes' values (messages rendered only when read).\n\
 - **hand-written Rust**: at setup, per identity whether it is a finance executive, in the CFO's organisation, a privileged admin, an automation agent; per asset whether it is a crown jewel, holds regulated data, and whether its blast radius (or itself) is revenue-critical — every closure and every string test is precomputed. Per request: a few boolean tests, the freeze and hour tests, combining with approvers as a bit set; the rendering variant writes each fired rule's message into a `String` (`write!`).\n\
 - **Cedar**: at setup, the entities with their transitive closure (`Entities` computes it). Per request: `is_authorized` over all policies of the prebuilt request (the closure is a lookup).\n\
 - **regorus**: at setup, the data document and the RVM program. Per request: the input is set and the program executed; without precomputation `graph.reachable` walks the manager chain and the blast radius per request; with closures precomputed in `data`, an identity's manager chain and an asset's blast-radius tags are lists in `data`.\n\
@@ -1138,7 +1175,23 @@ fn main() {
     // The targets of the issue, as measured in this run (means of the loops).
     let mean_of = |label: &str| find(label).map(|(m, _)| m);
     let ratio = |a: &str, b: &str| mean_of(a).zip(mean_of(b)).map(|(a, b)| a / b.max(1e-9));
-    let targets: [(&str, &str, &str, bool, f64); 7] = [
+    let targets: [(&str, &str, &str, bool, f64); 11] = [
+        (
+            "Ward jit (precomputed)",
+            "hand-written Rust",
+            "≤",
+            true,
+            2.0,
+        ),
+        (
+            "Ward jit (precomputed), every message read",
+            "hand-written Rust, messages rendered",
+            "≤",
+            true,
+            1.5,
+        ),
+        ("Cedar", "Ward jit (precomputed)", "≥", false, 40.0),
+        ("cel", "Ward jit (precomputed)", "≥", false, 10.0),
         ("Ward jit (warm)", "hand-written Rust", "≤", true, 2.0),
         (
             "Ward jit (warm), every message read",
@@ -1193,19 +1246,19 @@ fn main() {
     );
     let _ = writeln!(
         out,
-        "The {}-request run is the N = 1 Decide section above; scaling uses {} requests per scale so the whole run stays at a few minutes (N = 16 holds 800,000 assets and loads for several seconds per snapshot). Warm rows only, with the protocol of the Decide section (a fresh snapshot per timed pass, its memos filled by another seed's stream).\n",
+        "The {}-request run is the N = 1 Decide section above; scaling uses {} requests per scale so the whole run stays at a few minutes (N = 16 holds 800,000 assets and loads for several seconds per snapshot). Precomputed and warm rows, with the protocol of the Decide section (a fresh snapshot per timed pass, its memos filled by another seed's stream, and for `(precomputed)` by `Engine::precompute` first). `precompute` = the time of `Engine::precompute` on a fresh JIT snapshot of the scale, on one thread (in `ward serve` it runs on a thread of its own after each load while requests are decided).\n",
         thousands(config.requests),
         thousands(config.scaling_requests)
     );
     let _ = writeln!(
         out,
-        "| N | identities | assets | edges | JSON | load | retained | peak | engine | decisions/s | mean | p50 | p99 | mean vs N = 1 | disagreements |"
+        "| N | identities | assets | edges | JSON | load | retained | peak | precompute | engine | decisions/s | mean | p50 | p99 | mean vs N = 1 | disagreements |"
     );
     let _ = writeln!(
         out,
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|"
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|"
     );
-    let mut base: Vec<(EngineKind, f64)> = Vec::new();
+    let mut base: Vec<(String, f64)> = Vec::new();
     for &n in &config.scales {
         let estate = if n == 1 {
             estate.clone()
@@ -1220,6 +1273,10 @@ fn main() {
             load(e, &text);
         }
         let fresh = load_in_child(n, if n <= 4 { 3 } else { 1 });
+        let precompute_time = engines_n
+            .iter()
+            .find(|(kind, _, _)| *kind == EngineKind::Jit)
+            .map(|(_, e, _)| twin(e, &text, Memo::Cold, &[]).precompute().elapsed);
         if let Err(e) = &fresh {
             notes.push(format!("scale {n}: {e}"));
         }
@@ -1239,17 +1296,17 @@ fn main() {
             let kind = &engines_n[row.engine].0;
             let mean = run.mean_ns();
             if n == config.scales[0] {
-                base.push((*kind, mean));
+                base.push((row.label.clone(), mean));
             }
             let rel = base
                 .iter()
-                .find(|(b, _)| b == kind)
+                .find(|(b, _)| *b == row.label)
                 .map_or(1.0, |(_, b)| mean / b);
             let p = Percentiles::of(&mut run.latency_ns, overhead);
             let l = fresh.as_ref().ok();
             let _ = writeln!(
                 out,
-                "| {n} | {} | {} | {} | {} MiB | {} | {} | {} | {} | {} | {} | {} | {} | {rel:.2}× | {} |",
+                "| {n} | {} | {} | {} | {} MiB | {} | {} | {} | {} | {} | {} | {} | {} | {} | {rel:.2}× | {} |",
                 thousands(estate.identities.len()),
                 thousands(estate.assets.len()),
                 thousands(estate.edge_count()),
@@ -1257,6 +1314,7 @@ fn main() {
                 l.map_or("?".into(), |l| ms(l.time)),
                 l.and_then(|l| l.retained_kib).map_or("?".into(), mib),
                 l.and_then(|l| l.peak_kib).map_or("?".into(), mib),
+                precompute_time.map_or("?".into(), ms),
                 row.label,
                 rate(run.per_second()),
                 nanos(mean),
