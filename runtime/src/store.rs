@@ -37,7 +37,7 @@ pub(crate) use convert::{
 pub use graph::ClosureCount;
 use graph::RelationIndex;
 use ids::BATCH;
-use ids::Ids;
+use ids::{Ids, IdsBuilder};
 use stream::{
     Deferred, EntitySeed, Found, Order, Pass1, RelationSeed, Table, TopSeed, slice_syntax_problem,
 };
@@ -438,7 +438,7 @@ impl<'s> Loader<'s> {
         let mut tables = Vec::new();
         let mut types = last_of_each(types, |t| &t.name);
         // Each table's order by id, taken out to be freed once the ids are numbered.
-        let orders: Vec<Vec<(Order, usize)>> = types
+        let orders: Vec<Vec<(Order, usize, u32)>> = types
             .iter_mut()
             .map(|t| match &mut t.table {
                 Some((_, Found::Object(table))) => std::mem::take(&mut table.by_id),
@@ -597,23 +597,30 @@ impl<'s> Loader<'s> {
         &mut self,
         ty: EntityTypeId,
         table: &'e Table<'de>,
-        by_id: Vec<(Order, usize)>,
+        by_id: Vec<(Order, usize, u32)>,
     ) -> Vec<&'e (Cow<'de, str>, &'de RawValue)> {
         let mut live: Vec<&'e (Cow<'de, str>, &'de RawValue)> = Vec::with_capacity(by_id.len());
+        // Not added to the set of strings: ids are distinct within a type, kept once in its
+        // table, and inserting each into the set is a cache miss per entity in a large estate.
+        let mut ids = IdsBuilder::with_capacity(by_id.len());
+        let mut head = [0u8; 16];
         for (k, entry) in by_id.iter().enumerate() {
             let next_is_same = by_id
                 .get(k + 1)
                 .is_some_and(|next| table.same_id(entry, next));
             if let (false, Some(member)) = (next_is_same, table.members.get(entry.1)) {
                 live.push(member);
+                // A short id is read from its order, not from the text (at a place of its own
+                // in a large document: a cache miss apiece).
+                match entry.0.short_id(entry.2, &mut head) {
+                    Some(id) => ids.push(id),
+                    None => ids.push(&member.0),
+                }
             }
         }
         drop(by_id);
-        // Not added to the set of strings: ids are distinct within a type, kept once in its
-        // table, and inserting each into the set is a cache miss per entity in a large estate.
-        let ids = live.iter().map(|(id, _)| Arc::from(&**id)).collect();
         if let Some(slot) = self.ids.get_mut(ty.index()) {
-            *slot = Ids::new(ids);
+            *slot = ids.finish();
         }
         live
     }

@@ -78,24 +78,68 @@ pub(crate) struct Ids {
     hasher: foldhash::fast::RandomState,
 }
 
-impl Ids {
-    /// Numbers `ids` in the order given; they must be distinct.
-    pub(crate) fn new(ids: Vec<Arc<str>>) -> Ids {
-        let n = ids.len();
-        let mut table = Ids {
-            slots: vec![EMPTY; n + n / 2 + 1].into_boxed_slice(),
-            ids: Vec::new(),
-            hasher: foldhash::fast::RandomState::default(),
-        };
+/// Numbers ids one at a time, reading each id once: the slot of an id and the slot where its
+/// probe starts are taken as it is added (its text at hand), so [`IdsBuilder::finish`] fills
+/// the table without reading the ids again (in a large estate, a cache miss per id and pass).
+pub(crate) struct IdsBuilder {
+    table: Ids,
+    /// Each id's first slot and its filled slot, in number order.
+    filled: Vec<(usize, Slot)>,
+}
+
+impl IdsBuilder {
+    /// A builder for `n` ids (more may be added: the table is then built again).
+    pub(crate) fn with_capacity(n: usize) -> IdsBuilder {
+        IdsBuilder {
+            table: Ids {
+                slots: vec![EMPTY; slots_for(n)].into_boxed_slice(),
+                ids: Vec::with_capacity(n),
+                hasher: foldhash::fast::RandomState::default(),
+            },
+            filled: Vec::with_capacity(n),
+        }
+    }
+
+    /// Numbers `id` next; the ids added must be distinct.
+    pub(crate) fn push(&mut self, id: &str) {
+        self.push_shared(Arc::from(id));
+    }
+
+    fn push_shared(&mut self, id: Arc<str>) {
+        let key = Key::of(&id);
+        let home = self.table.home(&key, &id);
+        let idx = u32::try_from(self.table.ids.len()).unwrap_or(FREE);
+        self.filled.push((
+            home,
+            Slot {
+                head: key.head,
+                len: key.len,
+                idx,
+            },
+        ));
+        self.table.ids.push(id);
+    }
+
+    /// The table of the ids added, numbered in the order they were.
+    pub(crate) fn finish(self) -> Ids {
+        let IdsBuilder { mut table, filled } = self;
+        let n = filled.len();
+        if table.slots.len() < slots_for(n) {
+            // More ids than the table was sized for: at most two thirds of its slots may be
+            // taken, so it is sized again.
+            let mut again = IdsBuilder::with_capacity(n);
+            for id in table.ids {
+                again.push_shared(id);
+            }
+            return again.finish();
+        }
         // Inserted in the order of their first slots, grouped by runs of [`RUN`] slots (a
         // counting sort of the filled slots, each next to its home), so the writes sweep the
-        // table instead of landing at random, and the ids are read in number order (the order
-        // they were allocated in). The order may change which of two colliding ids sits first on a
-        // probe, never whether a lookup finds an id: linear probing finds each id on the run of
-        // taken slots from its home.
+        // table instead of landing at random. The order may change which of two colliding ids
+        // sits first on a probe, never whether a lookup finds an id: linear probing finds each
+        // id on the run of taken slots from its home.
         let mut starts = vec![0usize; table.slots.len() / RUN + 2];
-        for id in &ids {
-            let home = table.home(&Key::of(id), id);
+        for (home, _) in &filled {
             if let Some(count) = starts.get_mut(home / RUN + 1) {
                 *count += 1;
             }
@@ -107,20 +151,11 @@ impl Ids {
             }
         }
         let mut placed = vec![(0usize, EMPTY); n];
-        for (idx, id) in (0u32..).zip(&ids) {
-            let key = Key::of(id);
-            let home = table.home(&key, id);
+        for (home, slot) in filled {
             if let Some(next) = starts.get_mut(home / RUN)
                 && let Some(place) = placed.get_mut(*next)
             {
-                *place = (
-                    home,
-                    Slot {
-                        head: key.head,
-                        len: key.len,
-                        idx,
-                    },
-                );
+                *place = (home, slot);
                 *next += 1;
             }
         }
@@ -136,8 +171,25 @@ impl Ids {
                 pos = table.next(pos);
             }
         }
-        table.ids = ids;
         table
+    }
+}
+
+/// The slots of a table of `n` ids: more than the ids (at most two thirds are taken), so a
+/// probe always ends at a free one.
+fn slots_for(n: usize) -> usize {
+    n + n / 2 + 1
+}
+
+impl Ids {
+    /// Numbers `ids` in the order given; they must be distinct.
+    #[cfg(test)]
+    pub(crate) fn new(ids: Vec<Arc<str>>) -> Ids {
+        let mut builder = IdsBuilder::with_capacity(ids.len());
+        for id in ids {
+            builder.push_shared(id);
+        }
+        builder.finish()
     }
 
     /// The slot where the probe for `key` (the key of `id`) starts.
@@ -309,6 +361,21 @@ mod tests {
         assert_eq!((hits, misses), (3_432 + 50, 568 + 50));
         Ids::default().get_many(["a", "b"].into_iter(), &mut out);
         assert_eq!(out, [None, None]);
+    }
+
+    #[test]
+    fn a_builder_given_more_ids_than_its_capacity_finds_every_id() {
+        let names: Vec<String> = (0..500).map(|i| format!("id-{i}")).collect();
+        let mut builder = IdsBuilder::with_capacity(3);
+        for name in &names {
+            builder.push(name);
+        }
+        let table = builder.finish();
+        for (i, name) in names.iter().enumerate() {
+            assert_eq!(table.get(name), Some(i as u32), "{name}");
+        }
+        assert_eq!(table.get("id-500"), None);
+        assert_eq!(IdsBuilder::with_capacity(10).finish().get("a"), None);
     }
 
     #[test]

@@ -56,9 +56,10 @@ pub(super) type Members<'de> = Vec<(Cow<'de, str>, &'de RawValue)>;
 /// The members of an entity table in document order, and their order by id.
 pub(super) struct Table<'de> {
     pub(super) members: Members<'de>,
-    /// Each member's [`Order`] and index in `members`, sorted by id (of a repeated id, the
-    /// occurrences in document order).
-    pub(super) by_id: Vec<(Order, usize)>,
+    /// Each member's [`Order`], index in `members` and id's length (saturated), sorted by id
+    /// (of a repeated id, the occurrences in document order). An id of at most 16 bytes is
+    /// its order and length: numbering it reads neither the member nor the text.
+    pub(super) by_id: Vec<(Order, usize, u32)>,
 }
 
 impl Table<'_> {
@@ -68,7 +69,7 @@ impl Table<'_> {
     }
 
     /// Whether the members at `a` and `b` of `by_id` have the same id.
-    pub(super) fn same_id(&self, a: &(Order, usize), b: &(Order, usize)) -> bool {
+    pub(super) fn same_id(&self, a: &(Order, usize, u32), b: &(Order, usize, u32)) -> bool {
         a.0 == b.0 && self.id(a.1) == self.id(b.1)
     }
 }
@@ -89,6 +90,13 @@ impl Order {
         let (hi, lo) = head.split_at(8);
         let word = |half: &[u8]| u64::from_be_bytes(half.try_into().unwrap_or_default());
         Order(word(hi), word(lo))
+    }
+
+    /// The id of this order and length `len`, when it is at most 16 bytes long.
+    pub(super) fn short_id<'b>(&self, len: u32, out: &'b mut [u8; 16]) -> Option<&'b str> {
+        out.get_mut(..8)?.copy_from_slice(&self.0.to_be_bytes());
+        out.get_mut(8..)?.copy_from_slice(&self.1.to_be_bytes());
+        std::str::from_utf8(out.get(..usize::try_from(len).ok()?)?).ok()
     }
 }
 
@@ -454,7 +462,7 @@ impl<'de> ObjectSeed<'de> for IdMembers<'_, '_, '_, '_> {
         let pass = self.pass;
         let mut members: Members<'de> = Vec::new();
         // Each id's order, taken while its text is at hand.
-        let mut by_id: Vec<(Order, usize)> = Vec::new();
+        let mut by_id: Vec<(Order, usize, u32)> = Vec::new();
         let mut seen: Option<HashSet<Cow<'de, str>>> = pass.exact_ids.then(HashSet::default);
         while let Some(key) = map.next_key_seed(KeySeed)? {
             let raw: &'de RawValue = map.next_value()?;
@@ -464,7 +472,8 @@ impl<'de> ObjectSeed<'de> for IdMembers<'_, '_, '_, '_> {
             {
                 pass.duplicate(self.trail, &key);
             }
-            by_id.push((Order::of(&key), members.len()));
+            let len = u32::try_from(key.len()).unwrap_or(u32::MAX);
+            by_id.push((Order::of(&key), members.len(), len));
             members.push((key, raw));
         }
         let mut table = Table {

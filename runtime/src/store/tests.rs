@@ -811,6 +811,28 @@ fn references_looked_up_in_batches_report_in_document_order() {
 }
 
 #[test]
+fn a_reference_that_cannot_wait_reports_in_document_order() {
+    // An id written with an escape is looked up as it is read, once every id is numbered: a
+    // dangling one is reported in its place among the other problems.
+    let mut doc = chain_of_identities(150, |i| (i == 20).then(|| "ghost".into()));
+    doc["entities"]["Identity"]["p010"]["name"] = json!(5);
+    doc["entities"]["Identity"]["p100"]["name"] = json!(6);
+    let text = doc
+        .to_string()
+        .replace(r#""manager":"ghost""#, r#""manager":"gh\u006fst""#);
+    assert!(text.contains(r"gh\u006f"));
+    check_text_errors(
+        &text,
+        &[
+            "entities.Identity.p010.name: expected a string, found the number 5",
+            "entities.Identity.p020.manager: dangling reference: no `Identity` with id `ghost` \
+             in the entities",
+            "entities.Identity.p100.name: expected a string, found the number 6",
+        ],
+    );
+}
+
+#[test]
 fn ids_are_numbered_in_byte_order() {
     // Ids alike in their first 16 bytes, or told apart only by their length or a NUL byte.
     let mut names = vec![
