@@ -129,10 +129,10 @@ impl Engine {
     /// one; decisions on other threads go on meanwhile with the same results. Stops early when
     /// the estate is replaced. Returns what it did: `memos`, `computed`, `known`, `failed`,
     /// `stopped` and `seconds`. The GIL is released while it runs.
-    fn precompute<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+    fn precompute<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let engine = Arc::clone(&self.inner);
         let done = py.detach(move || engine.precompute());
-        let out = pyo3::types::PyDict::new(py);
+        let out = PyDict::new(py);
         out.set_item("memos", done.memos)?;
         out.set_item("computed", done.computed)?;
         out.set_item("known", done.known)?;
