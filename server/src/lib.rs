@@ -228,6 +228,11 @@ impl Server {
 
     fn stop(&mut self) {
         self.state.draining.store(true, Ordering::SeqCst);
+        // Their precomputing threads stop.
+        self.state.current.load().retire();
+        if let Some(shadow) = &self.state.shadow {
+            shadow.load().retire();
+        }
         let _ = self.shutdown.send(true);
         if let (Some(runtime), Some(serving)) = (self.runtime.as_ref(), self.serving.take()) {
             let _ = runtime.block_on(serving);

@@ -30,6 +30,21 @@ pub struct Version {
     /// The policy files, relative to the policy root, in the order they were compiled.
     pub files: Vec<String>,
     pub rules: usize,
+    /// Set once the version is no longer served (replaced by a reload, or the server stopped):
+    /// its precomputing thread stops.
+    retired: std::sync::atomic::AtomicBool,
+}
+
+impl Version {
+    /// Marks the version as no longer served.
+    pub fn retire(&self) {
+        self.retired
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    fn retired(&self) -> bool {
+        self.retired.load(std::sync::atomic::Ordering::Acquire)
+    }
 }
 
 /// Checks and compiles the policy set, builds an engine of `kind` and loads the entities
@@ -43,22 +58,20 @@ pub fn build(sources: Sources, kind: EngineKind, now_ms: i64) -> Result<Version,
         loaded_at_ms: now_ms,
         files: built.files,
         rules: built.rules,
+        retired: std::sync::atomic::AtomicBool::new(false),
     })
 }
 
 /// Precomputes `version`'s per-entity memos (`Engine::precompute`) on a thread of its own,
-/// so that no request pays for computing one, while `serving` says the version is still the
-/// one served; decisions meanwhile are the same, only slower. Logged when done. A thread that
-/// cannot be started is logged and skipped: decisions then compute the memos as they need them.
-pub fn precompute_in_background(
-    version: std::sync::Arc<Version>,
-    what: &'static str,
-    serving: impl Fn(&Version) -> bool + Send + 'static,
-) {
+/// so that no request pays for computing one, until the version is retired
+/// ([`Version::retire`]); decisions meanwhile are the same, only slower. Logged when done. A
+/// thread that cannot be started is logged and skipped: decisions then compute the memos as
+/// they need them.
+pub fn precompute_in_background(version: std::sync::Arc<Version>, what: &'static str) {
     let started = std::thread::Builder::new()
         .name("ward-precompute".into())
         .spawn(move || {
-            let done = version.engine.precompute_while(&|| serving(&version));
+            let done = version.engine.precompute_while(&|| !version.retired());
             if done.memos > 0 {
                 tracing::info!(
                     policy = %version.policy, estate = %version.estate, memos = done.memos,

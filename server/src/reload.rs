@@ -124,7 +124,7 @@ async fn step(state: &Arc<AppState>, which: Which, policy_path: PathBuf) -> (Ste
     let built = tokio::task::spawn_blocking(move || policy::build(sources, kind, now)).await;
     match built {
         Ok(Ok(version)) => {
-            slot.store(Arc::new(version));
+            slot.swap(Arc::new(version)).retire();
             precompute(state, which);
             (Step::Swapped, Some(tried))
         }
@@ -155,23 +155,15 @@ impl Which {
 }
 
 /// Precomputes the per-entity values of `which` version (`policy::precompute_in_background`)
-/// on a thread of its own, which stops once that version is replaced or the server is gone.
-pub fn precompute(state: &Arc<AppState>, which: Which) {
-    let Some(slot) = which.slot(state) else {
-        return;
-    };
-    let weak = Arc::downgrade(state);
-    let what = match which {
-        Which::Served => "served",
-        Which::Shadow => "shadow",
-    };
-    policy::precompute_in_background(slot.load_full(), what, move |v| {
-        weak.upgrade().is_some_and(|s| {
-            which
-                .slot(&s)
-                .is_some_and(|slot| std::ptr::eq(&**slot.load(), v))
-        })
-    });
+/// on a thread of its own, which stops once that version is retired.
+pub fn precompute(state: &AppState, which: Which) {
+    if let Some(slot) = which.slot(state) {
+        let what = match which {
+            Which::Served => "served",
+            Which::Shadow => "shadow",
+        };
+        policy::precompute_in_background(slot.load_full(), what);
+    }
 }
 
 /// Reloads the policy (and the shadow policy) with the estate. `quiet`: when nothing changed,

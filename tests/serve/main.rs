@@ -356,6 +356,68 @@ fn sighup_reloads_and_a_broken_policy_keeps_the_old_one() {
     );
 }
 
+/// Waits (at most 20 s) until `served` has printed `count` lines containing `needle`, and
+/// returns them.
+fn wait_for_lines(served: &Served, needle: &str, count: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let lines: Vec<String> = served
+            .stderr
+            .lock()
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains(needle))
+            .map(str::to_owned)
+            .collect();
+        if lines.len() >= count {
+            return lines;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {count} lines with `{needle}`:\n{}",
+            served.stderr.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn each_served_version_is_precomputed_after_it_is_loaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let entities = dir.path().join("estate.json");
+    let estate = std::fs::read_to_string(repo().join("examples/estate.json")).unwrap();
+    std::fs::write(&entities, &estate).unwrap();
+    let state = dir.path().join("state");
+    let mut args = example_args(&state);
+    args[2] = entities.display().to_string();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut served = Served::start(&args);
+    let needle = "precomputed the served policy's per-entity values";
+    let first = wait_for_lines(&served, needle, 1);
+    assert!(
+        first[0].contains("stopped=false") && !first[0].contains("computed=0 "),
+        "{first:?}"
+    );
+    // The precomputed version decides.
+    let mut client = served.client();
+    for request in example_requests() {
+        let body = request.to_string();
+        let got: Json = client
+            .post_json("/v1/decide", body.as_bytes())
+            .unwrap()
+            .json()
+            .unwrap();
+        assert!(got["decision"].is_string(), "{got}");
+    }
+    // A reload that swaps a version (the estate's bytes changed) precomputes the new one.
+    std::fs::write(&entities, format!("{estate}\n")).unwrap();
+    served.signal("HUP");
+    let second = wait_for_lines(&served, needle, 2);
+    assert!(second[1].contains("stopped=false"), "{second:?}");
+    served.signal("TERM");
+    assert!(served.wait(Duration::from_secs(30)).success());
+}
+
 #[test]
 fn a_policy_or_estate_that_does_not_load_stops_the_start_with_diagnostics() {
     let dir = tempfile::tempdir().unwrap();
