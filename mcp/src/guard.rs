@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 use std::fmt::{Debug, Write as _};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value as Json};
 use ward_embed::{Decision, EffectKind, Engine};
@@ -53,7 +53,8 @@ pub enum Verdict {
 /// Everything a decision needs.
 #[derive(Debug)]
 pub struct Guard {
-    engine: Engine,
+    /// Shared with the thread that precomputes its per-entity values ([`precompute`]).
+    engine: Arc<Engine>,
     mapping: Mapping,
     policy: String,
     estate: String,
@@ -65,6 +66,18 @@ pub struct Guard {
     log: Log,
     clock: Box<dyn Clock>,
     ids: Ids,
+}
+
+/// Computes every per-entity value of the policy (`Engine::precompute`) on a thread of its
+/// own, so that tool calls do not pay for computing one the first time an entity is named; calls
+/// are decided meanwhile, the same way. The thread stops once the guard has let go of the
+/// engine. A thread that cannot be started changes nothing: decisions compute the values as
+/// they need them.
+fn precompute(engine: &Arc<Engine>) {
+    let engine = Arc::clone(engine);
+    let _ = std::thread::Builder::new()
+        .name("ward-precompute".into())
+        .spawn(move || engine.precompute_while(&|| Arc::strong_count(&engine) > 1));
 }
 
 /// How the guard is set up.
@@ -109,8 +122,10 @@ impl Guard {
         log: Log,
         command: &[String],
     ) -> Result<Guard, String> {
+        let engine = Arc::new(loaded.engine);
+        precompute(&engine);
         let guard = Guard {
-            engine: loaded.engine,
+            engine,
             mapping: config.mapping,
             policy: loaded.policy,
             estate: loaded.estate,
