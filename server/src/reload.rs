@@ -124,8 +124,9 @@ async fn step(state: &Arc<AppState>, which: Which, policy_path: PathBuf) -> (Ste
     let built = tokio::task::spawn_blocking(move || policy::build(sources, kind, now)).await;
     match built {
         Ok(Ok(version)) => {
-            slot.swap(Arc::new(version)).retire();
-            precompute(state, which);
+            let version = Arc::new(version);
+            slot.swap(Arc::clone(&version)).retire();
+            policy::precompute_in_background(version, which.name());
             (Step::Swapped, Some(tried))
         }
         Ok(Err(failure)) => (Step::Failed(failure), Some(tried)),
@@ -152,17 +153,22 @@ impl Which {
             Which::Shadow => state.shadow.as_ref(),
         }
     }
-}
 
-/// Precomputes the per-entity values of `which` version (`policy::precompute_in_background`)
-/// on a thread of its own, which stops once that version is retired.
-pub fn precompute(state: &AppState, which: Which) {
-    if let Some(slot) = which.slot(state) {
-        let what = match which {
+    /// How log lines name the version.
+    fn name(self) -> &'static str {
+        match self {
             Which::Served => "served",
             Which::Shadow => "shadow",
-        };
-        policy::precompute_in_background(slot.load_full(), what);
+        }
+    }
+}
+
+/// Precomputes the per-entity values of `which` version as it is now
+/// (`policy::precompute_in_background`), on a thread of its own that stops once that version is
+/// retired: at start-up (a reload hands its new version to the thread itself).
+pub fn precompute(state: &AppState, which: Which) {
+    if let Some(slot) = which.slot(state) {
+        policy::precompute_in_background(slot.load_full(), which.name());
     }
 }
 
