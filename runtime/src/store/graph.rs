@@ -5,7 +5,9 @@
 //! adjacency. For `r: A -> A` the loader condenses the graph into its strongly connected
 //! components (an iterative Tarjan over the adjacency: the data may hold chains of any length,
 //! so no recursion); the first `closure` of a node computes its component's result by a walk over the
-//! condensed DAG and stores it in a `OnceLock`, so later reads are a lookup without locking.
+//! condensed DAG, which sets the nodes it meets in a bit set the thread keeps and reads them out
+//! in order (a closure is never sorted), and stores it in a `OnceLock`, so later reads are a
+//! lookup without locking.
 //! The memo is capped ([`MEMO_CAP`] node indices per relation): past it, closures are computed
 //! for each use and not kept, so a long-lived snapshot does not grow without bound (the closures
 //! of every node of a 40,000-node chain would hold 800 million indices).
@@ -500,32 +502,15 @@ impl Condensed {
     }
 
     /// The size of component `c`'s closure, by a walk of the DAG below it (nothing is
-    /// materialized but the set of components seen).
+    /// materialized but the set of nodes met).
     fn walk_count(&self, inverse: bool, c: u32) -> usize {
         // A closure already computed has its size.
         if let Some(known) = self.memo(inverse).get(c as usize).and_then(OnceLock::get) {
             return known.len();
         }
-        let (next, _) = self.dags(inverse);
-        let mut count = self.own(c);
-        let mut seen = Seen::new(self.members.n_rows());
-        seen.insert(c);
-        // The stack the thread keeps for closure walks (taken out: a walk inside a walk finds
-        // none and makes its own).
-        let mut stack = STACK.take();
-        stack.clear();
-        stack.extend(next.row(c).iter().copied().filter(|&d| seen.insert(d)));
-        while let Some(d) = stack.pop() {
-            count += self.members.row(d).len();
-            for &e in next.row(d) {
-                if seen.insert(e) {
-                    stack.push(e);
-                }
-            }
-        }
-        // `try_with`: the thread's slot may be gone when a thread exits.
-        let _ = STACK.try_with(|slot| slot.set(stack));
-        count
+        let mut met = NodeSet::take(self.component.len());
+        self.walk(inverse, c, &mut met);
+        met.len()
     }
 
     fn memo(&self, inverse: bool) -> &[OnceLock<Arc<[u32]>>] {
@@ -557,271 +542,233 @@ impl Condensed {
         computed
     }
 
-    /// Every node reachable from component `c` by one or more edges, sorted: `c`'s own nodes
-    /// when it is cyclic, and the nodes of every component below it in the condensed DAG.
-    /// Components whose closure is already memoized are not walked again. The nodes are
-    /// gathered in a buffer the thread keeps and put in order by [`sort_distinct`].
+    /// Every node reachable from component `c` by one or more edges, sorted: the nodes
+    /// [`Condensed::walk`] meets, read out of its set in order.
     fn compute(&self, inverse: bool, c: u32) -> Arc<[u32]> {
-        let dag = if inverse {
-            &self.predecessors
-        } else {
-            &self.successors
-        };
-        let memo = self.memo(inverse);
+        let mut met = NodeSet::take(self.component.len());
+        self.walk(inverse, c, &mut met);
         // Taken out (a walk inside a walk finds none and makes its own).
         let mut out = GATHERED.take();
-        out.clear();
-        if self.cyclic.get(c as usize).copied().unwrap_or(false) {
-            out.extend_from_slice(self.members.row(c));
-        }
-        let mut seen = Seen::new(self.members.n_rows());
-        seen.insert(c);
-        // The walk's stack, kept by the thread like `out` (pushing to a `Vec` with room is a
-        // test and a store; to a `SmallVec`, a test of where it lives first, on every push).
-        let mut stack = STACK.take();
-        stack.clear();
-        for &d in dag.row(c) {
-            if seen.insert(d) {
-                stack.push(d);
-            }
-        }
-        let mut reused = false;
-        while let Some(d) = stack.pop() {
-            // Most components are one node: pushed, not copied (a copy of one element is a
-            // call of `memcpy`).
-            match self.members.row(d) {
-                [only] => out.push(*only),
-                nodes => out.extend_from_slice(nodes),
-            }
-            if let Some(known) = memo.get(d as usize).and_then(OnceLock::get) {
-                out.extend_from_slice(known);
-                reused = true;
-                continue;
-            }
-            for &e in dag.row(d) {
-                if seen.insert(e) {
-                    stack.push(e);
-                }
-            }
-        }
-        drop(seen);
-        sort_distinct(&mut out, reused);
+        met.drain_sorted(&mut out);
         let closure = Arc::from(&out[..]);
         // `try_with`: the thread's slot may be gone when a thread exits.
         let _ = GATHERED.try_with(|slot| slot.set(out));
-        let _ = STACK.try_with(|slot| slot.set(stack));
         closure
+    }
+
+    /// Puts into `met` every node reachable from component `c` by one or more edges: `c`'s own
+    /// nodes when it is cyclic, and the nodes of every component below it in the condensed DAG.
+    ///
+    /// The set of nodes is also the set of components met: a component's nodes are put in
+    /// together, so a component was met exactly when its first node is in the set. Below a
+    /// component whose closure is memoized the walk does not go: its nodes and its closure go
+    /// into the set, and the components in that closure count as met (everything below them
+    /// is in it too). `met` starts empty.
+    fn walk(&self, inverse: bool, c: u32, met: &mut NodeSet) {
+        let (dag, _) = self.dags(inverse);
+        let memo = self.memo(inverse);
+        if self.cyclic.get(c as usize).copied().unwrap_or(false) {
+            for &x in self.members.row(c) {
+                met.insert(x);
+            }
+        }
+        // The walk's stack, kept by the thread (taken out like `GATHERED`; pushing to a `Vec`
+        // with room is a test and a store).
+        let mut stack = STACK.take();
+        stack.clear();
+        // `c` first: it is never met again (the condensed graph has no cycle), and one loop
+        // with one copy of its body costs less than a call per edge.
+        stack.push(c);
+        while let Some(d) = stack.pop() {
+            for &e in dag.row(d) {
+                let nodes = self.members.row(e);
+                // Most components are one node.
+                let new = match nodes {
+                    [only] => met.insert(*only),
+                    _ => nodes.first().is_some_and(|&first| !met.contains(first)),
+                };
+                if !new {
+                    continue;
+                }
+                if nodes.len() > 1 {
+                    for &x in nodes {
+                        met.insert(x);
+                    }
+                }
+                match memo.get(e as usize).and_then(OnceLock::get) {
+                    Some(known) => {
+                        for &x in known.iter() {
+                            met.insert(x);
+                        }
+                    }
+                    None => stack.push(e),
+                }
+            }
+        }
+        // `try_with`: the thread's slot may be gone when a thread exits.
+        let _ = STACK.try_with(|slot| slot.set(stack));
     }
 }
 
-/// Up to this many nodes, [`sort_distinct`] sorts them; past it, it orders them by a bit set.
-const SORTED_DIRECTLY: usize = 16;
-
-/// [`sort_distinct`] sorts nodes directly when the highest is more than this many times their
-/// number (its bit set would then span more than 512 bytes per node).
-const SPREAD_MAX: usize = 4096;
-
 thread_local! {
-    /// The nodes a closure walk gathers, kept by the thread between walks (capacity only).
+    /// The nodes a closure is read into, kept by the thread between walks (capacity only).
     static GATHERED: std::cell::Cell<Vec<u32>> = const { std::cell::Cell::new(Vec::new()) };
     /// The components a closure walk has yet to visit, kept likewise.
     static STACK: std::cell::Cell<Vec<u32>> = const { std::cell::Cell::new(Vec::new()) };
-    /// The bit set [`sort_distinct`] orders nodes with, all zeros when no call holds it.
-    static ORDER: std::cell::Cell<Vec<u64>> = const { std::cell::Cell::new(Vec::new()) };
-}
-
-/// Sorts `nodes` and removes repeats (there are none unless `repeats`). Short lists are
-/// sorted; longer ones are set as bits of a bit set the thread keeps and read back in order,
-/// word by word: every word between the lowest and the highest node when they are at most 16
-/// times the words set, else the words set, sorted (at most one per node). Every
-/// word set is cleared again before returning, so the bit set costs what the nodes touch,
-/// never the size of the graph.
-fn sort_distinct(nodes: &mut Vec<u32>, repeats: bool) {
-    let highest = nodes.iter().copied().max().unwrap_or(0);
-    // Node numbers far apart against how many there are would grow the bit set for nothing
-    // (they are below the graph's size, so this guards only against graphs much larger than
-    // their closures).
-    if nodes.len() <= SORTED_DIRECTLY || highest as usize / SPREAD_MAX > nodes.len() {
-        nodes.sort_unstable();
-        if repeats {
-            nodes.dedup();
-        }
-        return;
-    }
-    // Taken out (a nested call finds none and makes its own).
-    let mut bits = ORDER.take();
-    let words = highest as usize / 64 + 1;
-    if bits.len() < words {
-        bits.resize(words, 0);
-    }
-    let mut touched: Vec<u32> = Vec::with_capacity(nodes.len().div_ceil(8));
-    let mut lowest_word = u32::MAX;
-    for &x in nodes.iter() {
-        let w = x / 64;
-        if let Some(word) = bits.get_mut(w as usize) {
-            if *word == 0 {
-                touched.push(w);
-                lowest_word = lowest_word.min(w);
-            }
-            *word |= 1u64 << (x % 64);
-        }
-    }
-    nodes.clear();
-    let mut read = |w: u32, word: &mut u64| {
-        let mut rest = std::mem::take(word);
-        while rest != 0 {
-            nodes.push(w * 64 + rest.trailing_zeros());
-            rest &= rest - 1;
-        }
-    };
-    let highest_word = highest / 64;
-    let span = highest_word.saturating_sub(lowest_word) as usize + 1;
-    // Passing over a word that is zero costs a load and a test; sorting the words set costs
-    // tens of instructions per word.
-    if span <= 16 * touched.len() {
-        let range = bits
-            .get_mut(lowest_word as usize..=highest_word as usize)
-            .unwrap_or_default();
-        // Eight words at a time: most are zero, and one test of the eight or-ed together
-        // costs less than a test of each.
-        let mut chunks = range.chunks_exact_mut(8);
-        let mut w = lowest_word;
-        for chunk in &mut chunks {
-            if chunk.iter().fold(0, |any, word| any | *word) != 0 {
-                for (k, word) in (w..).zip(chunk.iter_mut()) {
-                    if *word != 0 {
-                        read(k, word);
-                    }
-                }
-            }
-            w += 8;
-        }
-        for (k, word) in (w..).zip(chunks.into_remainder().iter_mut()) {
-            if *word != 0 {
-                read(k, word);
-            }
-        }
-    } else {
-        touched.sort_unstable();
-        for &w in &touched {
-            if let Some(word) = bits.get_mut(w as usize) {
-                read(w, word);
-            }
-        }
-    }
-    // `try_with`: the thread's slot may be gone when a thread exits.
-    let _ = ORDER.try_with(|slot| slot.set(bits));
-}
-
-/// The components a walk has met: a short list while it is short (most closures are small),
-/// then one bit per component of the graph, in a bit set the thread keeps between walks.
-///
-/// The bit set is all zeros between walks: a walk clears the words it set when it ends, so a
-/// walk costs what it visits, never the size of the graph (zeroing a fresh bit set per walk
-/// cost 100 KB of writes per closure on an estate of 800,000 assets).
-enum Seen {
-    /// Up to [`LISTED`] components, in place (a walk allocates nothing until it outgrows them),
-    /// and the number of components in the graph.
-    Few {
-        list: [u32; LISTED],
-        len: usize,
-        n: usize,
-    },
-    Bits {
-        bits: Vec<u64>,
-        /// The words of `bits` this walk set, to clear when it ends.
-        touched: Vec<u32>,
-        /// Components in the graph (`bits` may be longer: kept from a larger graph).
-        n: usize,
-    },
-}
-
-/// How many components [`Seen`] lists before it switches to bits (a list is searched
-/// whole on every insert, so it stays short).
-const LISTED: usize = 4;
-
-thread_local! {
-    /// The bit set of this thread's walks, all zeros when no walk holds it, and the list of
-    /// words a walk set (empty, its capacity kept).
-    static BITS: std::cell::Cell<(Vec<u64>, Vec<u32>)> =
+    /// The bit set of this thread's [`NodeSet`]s, all zeros when no set holds it, and the
+    /// list of words a set used (empty, its capacity kept).
+    static NODES: std::cell::Cell<(Vec<u64>, Vec<u32>)> =
         const { std::cell::Cell::new((Vec::new(), Vec::new())) };
 }
 
-impl Seen {
-    /// For a graph of `n` components.
-    fn new(n: usize) -> Seen {
-        Seen::Few {
-            list: [0; LISTED],
-            len: 0,
+/// The nodes a closure walk has met: one bit per node of the graph, in a bit set the thread
+/// keeps between walks, and the list of the words set.
+///
+/// The bit set is all zeros between walks: a set clears the words it used when it is read
+/// out or dropped, so a walk costs what it meets, never the size of the graph (zeroing a
+/// fresh bit set per walk cost 100 KB of writes per closure on an estate of 800,000 assets).
+/// Reading the nodes out in order costs a pass over the words between the lowest and the
+/// highest set when they are few against the words set, else a sort of the words set (at most
+/// one per node): a closure comes out sorted and without repeats with no sort of its nodes.
+struct NodeSet {
+    bits: Vec<u64>,
+    /// The words of `bits` this set uses, in the order first used.
+    touched: Vec<u32>,
+    /// Nodes in the graph (`bits` may be longer: kept from a larger graph).
+    n: usize,
+    /// Nodes in the set.
+    len: usize,
+    lowest_word: u32,
+    highest_word: u32,
+}
+
+impl NodeSet {
+    /// An empty set for a graph of `n` nodes, on the thread's bit set (a set taken while
+    /// another is held finds none and makes its own).
+    fn take(n: usize) -> NodeSet {
+        let (mut bits, touched) = NODES.take();
+        let words = n.div_ceil(64).max(1);
+        if bits.len() < words {
+            bits.resize(words, 0);
+        }
+        NodeSet {
+            bits,
+            touched,
             n,
+            len: 0,
+            lowest_word: u32::MAX,
+            highest_word: 0,
         }
     }
 
-    /// Adds component `c`; whether it was not there yet.
-    fn insert(&mut self, c: u32) -> bool {
-        match self {
-            Seen::Few { list, len, n } => {
-                let listed = list.get(..*len).unwrap_or_default();
-                if listed.contains(&c) {
-                    return false;
-                }
-                if let Some(slot) = list.get_mut(*len) {
-                    *slot = c;
-                    *len += 1;
-                    return true;
-                }
-                let (list, n) = (*list, *n);
-                // Taken out (a walk inside a walk finds none and makes its own).
-                let (mut bits, touched) = BITS.take();
-                let words = n.div_ceil(64).max(1);
-                if bits.len() < words {
-                    bits.resize(words, 0);
-                }
-                let mut seen = Seen::Bits { bits, touched, n };
-                for &d in list.iter() {
-                    seen.insert(d);
-                }
-                seen.insert(c);
-                *self = seen;
-                true
+    /// Adds node `x`; whether it was not there yet (a node not in the graph never is).
+    #[inline]
+    fn insert(&mut self, x: u32) -> bool {
+        if x as usize >= self.n {
+            return false;
+        }
+        let w = x / 64;
+        let Some(word) = self.bits.get_mut(w as usize) else {
+            return false;
+        };
+        let bit = 1u64 << (x % 64);
+        if *word & bit != 0 {
+            return false;
+        }
+        if *word == 0 {
+            self.touched.push(w);
+            self.lowest_word = self.lowest_word.min(w);
+            self.highest_word = self.highest_word.max(w);
+        }
+        *word |= bit;
+        self.len += 1;
+        true
+    }
+
+    #[inline]
+    fn contains(&self, x: u32) -> bool {
+        (x as usize) < self.n
+            && self
+                .bits
+                .get(x as usize / 64)
+                .is_some_and(|word| word & (1u64 << (x % 64)) != 0)
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Replaces `out`'s contents with the set's nodes in order, and empties the set.
+    fn drain_sorted(&mut self, out: &mut Vec<u32>) {
+        out.clear();
+        out.reserve(self.len);
+        let mut read = |w: u32, word: &mut u64| {
+            let mut rest = std::mem::take(word);
+            while rest != 0 {
+                out.push(w * 64 + rest.trailing_zeros());
+                rest &= rest - 1;
             }
-            Seen::Bits { bits, touched, n } => {
-                if c as usize >= *n {
-                    // Not a component of this graph: never walked.
-                    return false;
-                }
-                let w = c / 64;
-                match bits.get_mut(w as usize) {
-                    Some(word) => {
-                        let bit = 1u64 << (c % 64);
-                        if *word == 0 {
-                            touched.push(w);
+        };
+        if self.touched.is_empty() {
+            return;
+        }
+        let span = self.highest_word.saturating_sub(self.lowest_word) as usize + 1;
+        // Passing over a word that is zero costs a load and a test; sorting the words set
+        // costs tens of instructions per word.
+        if span <= 16 * self.touched.len() {
+            let range = self
+                .bits
+                .get_mut(self.lowest_word as usize..=self.highest_word as usize)
+                .unwrap_or_default();
+            // Eight words at a time: most are zero, and one test of the eight or-ed together
+            // costs less than a test of each.
+            let mut chunks = range.chunks_exact_mut(8);
+            let mut w = self.lowest_word;
+            for chunk in &mut chunks {
+                if chunk.iter().fold(0, |any, word| any | *word) != 0 {
+                    for (k, word) in (w..).zip(chunk.iter_mut()) {
+                        if *word != 0 {
+                            read(k, word);
                         }
-                        let new = *word & bit == 0;
-                        *word |= bit;
-                        new
                     }
-                    None => false,
+                }
+                w += 8;
+            }
+            for (k, word) in (w..).zip(chunks.into_remainder().iter_mut()) {
+                if *word != 0 {
+                    read(k, word);
+                }
+            }
+        } else {
+            self.touched.sort_unstable();
+            for &w in &self.touched {
+                if let Some(word) = self.bits.get_mut(w as usize) {
+                    read(w, word);
                 }
             }
         }
+        self.touched.clear();
+        self.len = 0;
+        self.lowest_word = u32::MAX;
+        self.highest_word = 0;
     }
 }
 
-impl Drop for Seen {
-    /// Clears the words this walk set and gives the bit set back to the thread.
+impl Drop for NodeSet {
+    /// Clears the words this set used and gives the bit set back to the thread.
     fn drop(&mut self) {
-        if let Seen::Bits { bits, touched, .. } = self {
-            for &w in touched.iter() {
-                if let Some(word) = bits.get_mut(w as usize) {
-                    *word = 0;
-                }
+        for &w in self.touched.iter() {
+            if let Some(word) = self.bits.get_mut(w as usize) {
+                *word = 0;
             }
-            touched.clear();
-            let kept = (std::mem::take(bits), std::mem::take(touched));
-            // `try_with`: the thread's slot may be gone when a thread exits.
-            let _ = BITS.try_with(|slot| slot.set(kept));
         }
+        self.touched.clear();
+        let kept = (
+            std::mem::take(&mut self.bits),
+            std::mem::take(&mut self.touched),
+        );
+        // `try_with`: the thread's slot may be gone when a thread exits.
+        let _ = NODES.try_with(|slot| slot.set(kept));
     }
 }
 
@@ -954,6 +901,7 @@ mod tests {
             (40, 30, 7),
             (40, 120, 12_345),
             (25, 200, 99),
+            (700, 1_400, 4_242),
         ] {
             let mut next = || {
                 seed ^= seed << 13;
@@ -963,7 +911,17 @@ mod tests {
             };
             let edges: Vec<(u32, u32)> = (0..m).map(|_| (next() % n, next() % n)).collect();
             let r = index(n as usize, &edges);
+            // Sizes asked first and from the other end, on a snapshot of their own: counted by
+            // walks that find no closure memoized, or other closures than `r`'s do.
+            let fresh = index(n as usize, &edges);
             for inverse in [false, true] {
+                let counted: Vec<usize> = (0..n)
+                    .rev()
+                    .map(|x| fresh.closure_count(inverse, x).count)
+                    .collect();
+                for x in (0..n).rev().step_by(3) {
+                    fresh.closure(inverse, x);
+                }
                 for x in 0..n {
                     let mut seen = vec![false; n as usize];
                     let mut stack = vec![x];
@@ -987,16 +945,36 @@ mod tests {
                         naive.len(),
                         "count n={n} m={m} x={x} inverse={inverse}"
                     );
+                    assert_eq!(
+                        counted[(n - 1 - x) as usize],
+                        naive.len(),
+                        "first count n={n} m={m} x={x} inverse={inverse}"
+                    );
+                    assert_eq!(
+                        &*fresh.closure(inverse, x),
+                        naive.as_slice(),
+                        "fresh n={n} m={m} x={x} inverse={inverse}"
+                    );
                 }
             }
         }
     }
 
+    /// The thread's bit set and list of words, checked to be all zeros and empty.
+    fn assert_nodes_clear(when: &str) {
+        NODES.with(|slot| {
+            let (bits, touched) = slot.take();
+            assert!(bits.iter().all(|&w| w == 0), "bits left set {when}");
+            assert!(touched.is_empty(), "words left listed {when}");
+            slot.set((bits, touched));
+        });
+    }
+
     #[test]
-    fn sort_distinct_orders_lists_of_every_spread() {
-        // Short lists, dense ones (read by passing over a range of words) and sparse ones (by
-        // sorting the words set), with and without repeats, against sort and dedup; the
-        // thread's bit set is all zeros after each.
+    fn node_sets_read_out_sorted_at_every_spread() {
+        // Small sets, dense ones (read by passing over a range of words) and sparse ones (by
+        // sorting the words set), with repeats, against sort and dedup; the thread's bit set
+        // is all zeros after each, whether the set was read out or dropped unread.
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = move || {
             state ^= state << 13;
@@ -1014,54 +992,58 @@ mod tests {
             (300, 1_000_000),
             (2_000, 5_000),
             (65, 65 * 4096),
-            (65, u32::MAX),
+            (65, 1 << 24),
         ] {
-            for repeats in [false, true] {
-                let mut nodes: Vec<u32> = Vec::new();
-                while nodes.len() < len {
-                    let x = (next() % u64::from(range)) as u32;
-                    if repeats || !nodes.contains(&x) {
-                        nodes.push(x);
-                    }
-                }
+            for read in [true, false] {
+                let nodes: Vec<u32> = (0..len)
+                    .map(|_| (next() % u64::from(range)) as u32)
+                    .collect();
                 let mut expected = nodes.clone();
                 expected.sort_unstable();
                 expected.dedup();
-                sort_distinct(&mut nodes, repeats);
-                assert_eq!(
-                    nodes, expected,
-                    "{len} nodes below {range}, repeats {repeats}"
+                let mut set = NodeSet::take(range as usize);
+                let new = nodes.iter().filter(|&&x| set.insert(x)).count();
+                assert_eq!(new, expected.len(), "{len} nodes below {range}");
+                assert_eq!(set.len(), expected.len());
+                assert!(expected.iter().all(|&x| set.contains(x)));
+                assert!(
+                    !set.insert(range),
+                    "a node past the graph is never in the set"
                 );
-                ORDER.with(|slot| {
-                    let bits = slot.take();
-                    assert!(bits.iter().all(|&w| w == 0), "bits left set");
-                    slot.set(bits);
-                });
+                if read {
+                    let mut out = vec![7];
+                    set.drain_sorted(&mut out);
+                    assert_eq!(out, expected, "{len} nodes below {range}");
+                    assert_eq!(set.len(), 0);
+                    assert!(expected.iter().all(|&x| !set.contains(x)));
+                }
+                drop(set);
+                assert_nodes_clear(&format!("after {len} nodes below {range}"));
             }
         }
     }
 
     #[test]
     fn walks_leave_the_threads_bit_set_clear_across_graphs() {
-        // A long chain (walks far past the short list) and then a small graph: the bit set
-        // kept from the chain is longer than the small graph needs, and must be all zeros.
+        // A long chain and then a small graph: the bit set kept from the chain is longer than
+        // the small graph needs, and must be all zeros.
         let long: Vec<(u32, u32)> = (0..499).map(|i| (i, i + 1)).collect();
         let chain = index(500, &long);
         assert_eq!(chain.closure(false, 0).len(), 499);
         assert_eq!(chain.closure_count(true, 499).count, 499);
-        BITS.with(|slot| {
+        NODES.with(|slot| {
             let (bits, touched) = slot.take();
             assert!(bits.len() >= 8, "the bit set was kept");
-            assert!(bits.iter().all(|&w| w == 0), "a walk left bits set");
-            assert!(touched.is_empty(), "a walk left its words listed");
             slot.set((bits, touched));
         });
+        assert_nodes_clear("after the chain");
         let edges: Vec<(u32, u32)> = (0..40).map(|i| (i, i + 1)).chain([(40, 0)]).collect();
         let small = index(41, &edges);
         for x in 0..41 {
             let all: Vec<u32> = (0..41).collect();
             assert_eq!(&*small.closure(false, x), all.as_slice(), "from {x}");
         }
+        assert_nodes_clear("after the small graph");
     }
 
     /// Sizes of every node's closure in both directions, and whether each came from the table.
