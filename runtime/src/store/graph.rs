@@ -228,6 +228,9 @@ struct Condensed {
     members: Csr,
     /// Whether a component lies on a cycle (more than one node, or a self-loop).
     cyclic: Box<[bool]>,
+    /// Every component is one node (the relation has no cycle of two nodes or more): the
+    /// node of component `c` is then `members.targets[c]`.
+    singletons: bool,
     successors: Csr,
     predecessors: Csr,
     /// Closure per component, following the edges.
@@ -377,6 +380,7 @@ impl Condensed {
             component: component.into_boxed_slice(),
             members,
             cyclic: cyclic.into_boxed_slice(),
+            singletons: n_components == n,
             successors,
             predecessors,
             memo_forward: memo(),
@@ -576,12 +580,22 @@ impl Condensed {
         // with room is a test and a store).
         let mut stack = STACK.take();
         stack.clear();
+        // The nodes of component `e`: where every component is one node, a slice of one read
+        // without the row's bounds (most relations have no cycle).
+        let nodes_of = |e: u32| -> &[u32] {
+            if self.singletons {
+                let e = e as usize;
+                self.members.targets.get(e..e + 1).unwrap_or_default()
+            } else {
+                self.members.row(e)
+            }
+        };
         // `c` first: it is never met again (the condensed graph has no cycle), and one loop
         // with one copy of its body costs less than a call per edge.
         stack.push(c);
         while let Some(d) = stack.pop() {
             for &e in dag.row(d) {
-                let nodes = self.members.row(e);
+                let nodes = nodes_of(e);
                 // Most components are one node.
                 let new = match nodes {
                     [only] => met.insert(*only),
@@ -620,6 +634,10 @@ thread_local! {
     static NODES: std::cell::Cell<(Vec<u64>, Vec<u32>)> =
         const { std::cell::Cell::new((Vec::new(), Vec::new())) };
 }
+
+/// Up to this many words set, [`NodeSet::drain_sorted`] sorts them rather than pass over the
+/// words between them.
+const FEW_WORDS: usize = 8;
 
 /// The nodes a closure walk has met: one bit per node of the graph, in a bit set the thread
 /// keeps between walks, and the list of the words set.
@@ -714,8 +732,9 @@ impl NodeSet {
         }
         let span = self.highest_word.saturating_sub(self.lowest_word) as usize + 1;
         // Passing over a word that is zero costs a load and a test; sorting the words set
-        // costs tens of instructions per word.
-        if span <= 16 * self.touched.len() {
+        // costs tens of instructions per word, but a few words sort in fewer.
+        let few = self.touched.len() <= FEW_WORDS;
+        if !few && span <= 16 * self.touched.len() {
             let range = self
                 .bits
                 .get_mut(self.lowest_word as usize..=self.highest_word as usize)
@@ -805,6 +824,7 @@ mod tests {
     fn closure_on_a_cycle_includes_the_start() {
         // 0 -> 1 -> 2 -> 0, 2 -> 3, 4 -> 0
         let r = index(5, &[(0, 1), (1, 2), (2, 0), (2, 3), (4, 0)]);
+        assert!(r.condensed.as_ref().is_some_and(|c| !c.singletons));
         for x in 0..3 {
             assert_eq!(&*r.closure(false, x), &[0, 1, 2, 3], "from {x}");
             assert_eq!(&*r.closure(true, x), &[0, 1, 2, 4], "to {x}");
@@ -826,6 +846,13 @@ mod tests {
     fn diamond_counts_each_node_once() {
         // 0 -> 1 -> 3, 0 -> 2 -> 3, 3 -> 4
         let r = index(5, &[(0, 1), (0, 2), (1, 3), (2, 3), (3, 4)]);
+        let Some(condensed) = &r.condensed else {
+            panic!("a relation on one type is condensed");
+        };
+        assert!(
+            condensed.singletons,
+            "no cycle: every component is one node"
+        );
         // Memoize a lower node first so the walk from 0 reuses it.
         assert_eq!(&*r.closure(false, 1), &[3, 4]);
         assert_eq!(&*r.closure(false, 0), &[1, 2, 3, 4]);
