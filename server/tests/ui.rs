@@ -41,6 +41,45 @@ fn missing(why: &str) -> Option<Browser> {
     None
 }
 
+/// Starts chromedriver on a free port and waits until it says it is ready (WebDriver's
+/// `GET /status`). `None` when it exits first or is not ready within 30 s: the port, free when
+/// picked, may have been taken by another test's server meanwhile, and whatever answers on it
+/// then is not chromedriver (the caller tries another port).
+fn start_driver(driver: &str) -> Option<(Child, SocketAddr)> {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(driver)
+        .args([format!("--port={port}"), "--allowed-ips=127.0.0.1".into()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut client = Client::new(addr).with_timeout(Duration::from_secs(5));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if child.try_wait().ok().flatten().is_some() {
+            return None;
+        }
+        let ready = client
+            .request("GET", "/status", &[], None)
+            .ok()
+            .filter(|r| r.status == 200)
+            .and_then(|r| r.json().ok())
+            .is_some_and(|doc| doc["value"]["ready"] == json!(true));
+        if ready {
+            return Some((child, addr));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
 impl Browser {
     fn start() -> Option<Browser> {
         let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
@@ -52,23 +91,9 @@ impl Browser {
         let (Some(chromium), Some(driver)) = (chromium, driver) else {
             return missing("Chromium or chromedriver is not installed");
         };
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(driver)
-            .args([format!("--port={port}"), "--allowed-ips=127.0.0.1".into()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts");
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(addr).is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not listen");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let (child, addr) = (0..5)
+            .find_map(|_| start_driver(driver))
+            .expect("chromedriver started on none of 5 ports");
         let profile = tempfile::tempdir().unwrap();
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
