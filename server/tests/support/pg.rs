@@ -1,7 +1,9 @@
 //! A PostgreSQL server for the tests, started on first use: `initdb` into a temporary folder
 //! owned by the `postgres` user, `postgres` on a free loopback port (run as `postgres` when
-//! the tests run as root: the server refuses root), one fresh database per test. A watchdog
-//! process stops the server and removes its folder when the test process ends.
+//! the tests run as root: the server refuses root), one fresh database per test. A server that
+//! exits before it answers (another process took the port between picking and binding) is
+//! started again on a fresh port, a few times. A watchdog process stops the server and removes
+//! its folder when the test process ends.
 //!
 //! Missing PostgreSQL: the test fails under `WARD_TEST_EXTERNAL=require` (as `scripts/test.sh`
 //! sets it), saying how to get it, and is skipped with a message otherwise.
@@ -85,14 +87,47 @@ fn start() -> Result<Pg, String> {
             String::from_utf8_lossy(&out.stderr)
         ));
     }
+    // The port is picked free, but another process may take it before `postgres` binds it: a
+    // server that exits before it answers is started again on a fresh port.
+    let mut last = String::new();
+    for _ in 0..PORT_ATTEMPTS {
+        match serve(&bin, &root, &data) {
+            Ok(pg) => return Ok(pg),
+            Err(Start::Exited(log)) => last = log,
+            Err(Start::Failed(why)) => {
+                let _ = std::fs::remove_dir_all(&root);
+                return Err(why);
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&root);
+    Err(format!(
+        "postgres exited before answering, {PORT_ATTEMPTS} times on fresh ports; its last log:\n{last}"
+    ))
+}
+
+/// How many fresh ports `start` tries.
+const PORT_ATTEMPTS: usize = 5;
+
+enum Start {
+    /// The server exited before it answered (with its log): worth another port.
+    Exited(String),
+    /// Anything else.
+    Failed(String),
+}
+
+/// Starts `postgres` on `data` on a free port and waits until it answers, with a watchdog
+/// that stops it and removes `root` when the test process ends.
+fn serve(bin: &Path, root: &Path, data: &Path) -> Result<Pg, Start> {
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
-        .map_err(|e| e.to_string())?
+        .map_err(|e| Start::Failed(e.to_string()))?
         .port();
-    let log = std::fs::File::create(root.join("postgres.log")).map_err(|e| e.to_string())?;
-    let server = as_postgres(&bin.join("postgres"))
+    let log_path = root.join("postgres.log");
+    let log = std::fs::File::create(&log_path).map_err(|e| Start::Failed(e.to_string()))?;
+    let mut server = as_postgres(&bin.join("postgres"))
         .arg("-D")
-        .arg(&data)
+        .arg(data)
         .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1"])
         .arg("-c")
         .arg(format!("unix_socket_directories={}", root.display()))
@@ -100,7 +135,7 @@ fn start() -> Result<Pg, String> {
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
-        .map_err(|e| format!("cannot start postgres: {e}"))?;
+        .map_err(|e| Start::Failed(format!("cannot start postgres: {e}")))?;
     // The watchdog: when this test process is gone, stop the server and remove its folder.
     let run_as = if is_root() {
         "runuser -u postgres -- "
@@ -118,24 +153,43 @@ fn start() -> Result<Pg, String> {
         server = server.id(),
         root = root.display()
     );
-    Command::new("sh")
+    let mut watchdog = match Command::new("sh")
         .args(["-c", &script])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .map_err(|e| format!("cannot start the watchdog: {e}"))?;
+    {
+        Ok(child) => child,
+        Err(e) => {
+            let _ = server.kill();
+            let _ = server.wait();
+            return Err(Start::Failed(format!("cannot start the watchdog: {e}")));
+        }
+    };
+    let read_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if run_sql(port, "postgres", "SELECT 1").is_ok() {
-            return Ok(Pg { port });
+            break;
+        }
+        if server.try_wait().ok().flatten().is_some() {
+            // Its watchdog goes with it: the pid it would kill at the end may be reused.
+            let _ = watchdog.kill();
+            let _ = watchdog.wait();
+            return Err(Start::Exited(read_log()));
         }
         if Instant::now() > deadline {
-            let log = std::fs::read_to_string(root.join("postgres.log")).unwrap_or_default();
-            return Err(format!("postgres did not start on port {port}:\n{log}"));
+            let _ = server.kill();
+            let _ = server.wait();
+            return Err(Start::Failed(format!(
+                "postgres did not answer on port {port} within 60 s:\n{}",
+                read_log()
+            )));
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+    Ok(Pg { port })
 }
 
 /// Runs one statement on database `db` of the test server.
