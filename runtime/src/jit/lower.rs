@@ -1537,22 +1537,20 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
         self.shared.native_op();
         let headers = self.load_ctx(rt::OFF_MEMOS);
         let flags = MemFlagsData::trusted();
-        let (base, len) = match m {
-            Ok(m) => {
-                let header = i32::try_from(m * 16)
-                    .map_err(|_| JitError::Unsupported("too many memoized expressions".into()))?;
-                let base = self.b.ins().load(types::I64, flags, headers, header);
-                let len = self.b.ins().load(types::I64, flags, headers, header + 8);
-                (base, len)
-            }
+        // The header is `[address, entities, stride, _]` (see `rt::MEMO_HEADER_WORDS`).
+        let (addr, header) = match m {
+            Ok(m) => (
+                headers,
+                i32::try_from(m * 8 * rt::MEMO_HEADER_WORDS)
+                    .map_err(|_| JitError::Unsupported("too many memoized expressions".into()))?,
+            ),
             Err(m) => {
-                let offset = self.b.ins().ishl_imm_u(m, 4);
-                let addr = self.b.ins().iadd(headers, offset);
-                let base = self.b.ins().load(types::I64, flags, addr, 0);
-                let len = self.b.ins().load(types::I64, flags, addr, 8);
-                (base, len)
+                let offset = self.b.ins().imul_imm_s(m, 8 * rt::MEMO_HEADER_WORDS as i64);
+                (self.b.ins().iadd(headers, offset), 0)
             }
         };
+        let base = self.b.ins().load(types::I64, flags, addr, header);
+        let len = self.b.ins().load(types::I64, flags, addr, header + 8);
         let (done, out) = self.merge_block(&e.ty);
         let probe = self.b.create_block();
         let miss = self.b.create_block();
@@ -1560,10 +1558,12 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
         let inside = self.b.ins().icmp(IntCC::UnsignedLessThan, idx, len);
         self.b.ins().brif(inside, probe, &[], miss, &[]);
         self.b.switch_to_block(probe);
-        // Entries of 32 (wide) or 16 bytes: see `rt::WIDE_WORDS`.
+        // Entity `idx`'s entry is `idx * stride` bytes after entity 0's; wide entries are
+        // `[known, value, cost, _]`, narrow ones `[value + 1, cost]` (see `rt::WIDE_WORDS`).
+        let stride = self.b.ins().load(types::I64, flags, addr, header + 16);
+        let offset = self.b.ins().imul(idx, stride);
+        let addr = self.b.ins().iadd(base, offset);
         if spec.wide {
-            let offset = self.b.ins().ishl_imm_u(idx, 5);
-            let addr = self.b.ins().iadd(base, offset);
             let known = self.b.ins().atomic_load(types::I64, flags, addr);
             let hit = self.b.create_block();
             self.b.ins().brif(known, hit, &[], miss, &[]);
@@ -1573,8 +1573,6 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
             self.charge_recorded(cost)?;
             self.b.ins().jump(done, &[v.into()]);
         } else {
-            let offset = self.b.ins().ishl_imm_u(idx, 4);
-            let addr = self.b.ins().iadd(base, offset);
             let word = self.b.ins().atomic_load(types::I64, flags, addr);
             let hit = self.b.create_block();
             self.b.ins().brif(word, hit, &[], miss, &[]);
@@ -2145,7 +2143,8 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
             attr,
             code,
         });
-        let header = i32::try_from(c * 24)
+        // The header is `[values, present, entities, stride]` (see `rt::COLUMN_HEADER_WORDS`).
+        let header = i32::try_from(c * 8 * rt::COLUMN_HEADER_WORDS)
             .map_err(|_| JitError::Unsupported("too many attributes read".into()))?;
         self.shared.native_op();
         let flags = MemFlagsData::trusted();
@@ -2159,19 +2158,27 @@ impl<'a, 'b, 'p> Lower<'a, 'b, 'p> {
         let inside = self.b.ins().icmp(IntCC::UnsignedLessThan, ent, len);
         self.b.ins().brif(inside, fast, &[], slow, &[]);
         self.b.switch_to_block(fast);
+        // Entity `ent`'s value and presence are `ent * stride` bytes after entity 0's (a
+        // string or set that cannot be absent needs neither).
+        let handle = code & 0xff == rt::K_HANDLE;
+        let offset = if optional || !handle {
+            let stride = self.b.ins().load(types::I64, flags, headers, header + 24);
+            self.b.ins().imul(ent, stride)
+        } else {
+            ent
+        };
         let present = if optional {
             let column = self.b.ins().load(types::I64, flags, headers, header + 8);
-            let addr = self.b.ins().iadd(column, ent);
+            let addr = self.b.ins().iadd(column, offset);
             self.b.ins().uload8(types::I64, flags, addr, 0)
         } else {
             self.iconst(1)
         };
-        let value = if code & 0xff == rt::K_HANDLE {
+        let value = if handle {
             let base = self.iconst(rt::attr_handle_base(ty.0, attr));
             self.b.ins().bor(ent, base)
         } else {
             let column = self.b.ins().load(types::I64, flags, headers, header);
-            let offset = self.b.ins().ishl_imm_u(ent, 3);
             let addr = self.b.ins().iadd(column, offset);
             self.b.ins().load(types::I64, flags, addr, 0)
         };

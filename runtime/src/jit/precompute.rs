@@ -107,7 +107,7 @@ pub(crate) fn precompute(
                 done.elapsed = started.elapsed();
                 return done;
             }
-            if memos.known(m, idx, spec.wide) {
+            if memos.known(m, idx) {
                 done.known += 1;
                 continue;
             }

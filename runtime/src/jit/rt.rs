@@ -104,10 +104,10 @@ pub(crate) struct ColumnSpec {
     pub(crate) code: i64,
 }
 
-/// One attribute as native code reads it: `[values, present, entities]` (addresses of an `i64`
-/// per entity, of a byte per entity, and the number of entities; `entities` is 0 when the
-/// column is not kept, and native code then calls `h_attr`).
-#[derive(Debug, Default)]
+/// One attribute's values as native code reads them (an `i64` and a presence byte per entity),
+/// before they go into the rows of [`SnapshotTables`]. A column that is not kept has a header
+/// of zeros, and native code then calls `h_attr`.
+#[derive(Debug)]
 struct Column {
     values: Box<[i64]>,
     present: Box<[u8]>,
@@ -146,9 +146,15 @@ impl Column {
 }
 
 /// Words per entity of a wide memo (`[known, value, cost, _]`, 32 bytes) and of a narrow one
-/// (`[value + 1, cost]`, 16 bytes); native code indexes them with shifts of 5 and 4.
+/// (`[value + 1, cost]`, 16 bytes).
 pub(crate) const WIDE_WORDS: usize = 4;
 pub(crate) const NARROW_WORDS: usize = 2;
+
+/// Words of a memo's header (`[address, entities, stride, _]`) and of a column's (`[values,
+/// present, entities, stride]`), as native code reads them: `address` (`values`, `present`) is
+/// entity 0's entry, entity `i`'s is `i * stride` bytes further.
+pub(crate) const MEMO_HEADER_WORDS: usize = 4;
+pub(crate) const COLUMN_HEADER_WORDS: usize = 4;
 
 /// A sub-expression whose value depends only on one entity (and the snapshot): its value is
 /// kept per entity of type `ty` once computed.
@@ -160,28 +166,106 @@ pub(crate) struct MemoSpec {
     pub(crate) wide: bool,
 }
 
-/// The memo tables of one snapshot: for each [`MemoSpec`], one slot per entity of its type,
+/// The memo tables of one snapshot: for each [`MemoSpec`], one entry per entity of its type,
 /// filled in by native code (through [`h_memo_put`]) the first time the value is computed and
-/// read directly by native code afterwards. Slots are atomics: concurrent decisions may compute
-/// the same value twice and store it twice, which is harmless (it is the same value). Errors
-/// are never stored: an expression that fails is evaluated again next time.
+/// read directly by native code afterwards. Entries are atomics: concurrent decisions may
+/// compute the same value twice and store it twice, which is harmless (it is the same value).
+/// Errors are never stored: an expression that fails is evaluated again next time.
+///
+/// The entries of one entity sit together with the attribute columns native code reads of it:
+/// per entity type, one row per entity (its memos' entries, its columns' values, then a byte per
+/// column for presence), rows of a power of two up to 64 bytes, the table aligned to 64 bytes. A
+/// decision about an entity then reads one cache line, or a few, for all of them, where a table
+/// per memo and per column cost a line each (at 16 times the estate, the cache misses were
+/// mostly these).
 ///
 /// The rendered text of memoized message holes is kept the same way, one pointer per entity
 /// (null while unknown), set once with a compare-and-swap and freed with the tables.
 #[derive(Debug)]
 pub(crate) struct SnapshotTables {
-    tables: Vec<Box<[AtomicU64]>>,
-    /// `[address, entities]` per memo, as native code reads them (`entities` is 0 for a
-    /// table that is not kept).
+    /// The rows of the entity types with memos or columns.
+    rows: Vec<Rows>,
+    /// Per memo: its rows (index into `rows`) and the word its entry starts at in a row.
+    memo_at: Vec<(usize, usize)>,
+    /// `MEMO_HEADER_WORDS` per memo, as native code reads them (`entities` is 0 for a table
+    /// that is not kept).
     headers: Box<[i64]>,
     /// Per text memo, per entity: a leaked `Box<(text, steps it cost)>`, or null.
     texts: Vec<Box<[AtomicPtr<Memoized>]>>,
     /// How many text memos the program has (`texts` is empty for unused tables).
     n_texts: usize,
-    /// The attribute columns native code reads (owned here, read through the headers'
-    /// addresses), and their headers (`[values, present, entities]` per column).
-    _columns: Vec<Column>,
+    /// `COLUMN_HEADER_WORDS` per column (`entities` is 0 for a column that is not kept).
     column_headers: Box<[i64]>,
+}
+
+/// How a type's row is being laid out: the words of its memos and values so far, and how many
+/// presence bytes follow them.
+struct RowLayout {
+    ty: EntityTypeId,
+    words: usize,
+    bytes: usize,
+}
+
+impl RowLayout {
+    /// The index of `ty`'s row in `layouts` (added when it is not there).
+    fn index(layouts: &mut Vec<RowLayout>, ty: EntityTypeId) -> usize {
+        layouts.iter().position(|l| l.ty == ty).unwrap_or_else(|| {
+            layouts.push(RowLayout {
+                ty,
+                words: 0,
+                bytes: 0,
+            });
+            layouts.len() - 1
+        })
+    }
+}
+
+/// One row per entity of a type: `stride` words each, entity 0's at word `start` (the first
+/// word of `words` at a 64-byte boundary).
+#[derive(Debug)]
+struct Rows {
+    words: Box<[AtomicU64]>,
+    start: usize,
+    stride: usize,
+    entities: usize,
+}
+
+impl Rows {
+    /// Rows of `stride` words (rounded up to a power of two when it is at most 8) for
+    /// `entities` entities, zeroed.
+    fn new(stride: usize, entities: usize) -> Rows {
+        let stride = if stride <= 8 {
+            stride.next_power_of_two()
+        } else {
+            stride
+        };
+        let words = zeroed_u64(stride.saturating_mul(entities).saturating_add(7));
+        let misaligned = (words.as_ptr() as usize / 8) % 8;
+        Rows {
+            words,
+            start: (8 - misaligned) % 8,
+            stride,
+            entities,
+        }
+    }
+
+    /// Word `offset` of entity `idx`'s row.
+    fn word(&self, idx: usize, offset: usize) -> Option<&AtomicU64> {
+        if idx >= self.entities || offset >= self.stride {
+            return None;
+        }
+        self.words.get(self.start + idx * self.stride + offset)
+    }
+
+    /// The address of word `offset` of entity 0's row, plus `byte` bytes.
+    fn address(&self, offset: usize, byte: usize) -> i64 {
+        (self.words.as_ptr() as usize + 8 * (self.start + offset) + byte) as i64
+    }
+
+    /// The row's size in bytes, as native code steps from one entity to the next.
+    fn stride_bytes(&self) -> i64 {
+        8 * self.stride as i64
+    }
 }
 
 /// `n` zeroed atomics. The memory comes from the allocator already zeroed, so the pages of a
@@ -221,20 +305,20 @@ impl SnapshotTables {
     /// Empty tables for `tables`' memos: every lookup misses and nothing is stored.
     pub(crate) fn unused(tables: &Tables) -> SnapshotTables {
         SnapshotTables {
-            tables: Vec::new(),
-            headers: vec![0; 2 * tables.memos.len()].into_boxed_slice(),
+            rows: Vec::new(),
+            memo_at: Vec::new(),
+            headers: vec![0; MEMO_HEADER_WORDS * tables.memos.len()].into_boxed_slice(),
             texts: Vec::new(),
             n_texts: tables.text_memos.len(),
-            _columns: Vec::new(),
-            column_headers: vec![0; 3 * tables.columns.len()].into_boxed_slice(),
+            column_headers: vec![0; COLUMN_HEADER_WORDS * tables.columns.len()].into_boxed_slice(),
         }
     }
 
     /// Whether these are tables for `tables`' memos and columns.
     pub(crate) fn fits(&self, tables: &Tables) -> bool {
-        self.headers.len() == 2 * tables.memos.len()
+        self.headers.len() == MEMO_HEADER_WORDS * tables.memos.len()
             && self.n_texts == tables.text_memos.len()
-            && self.column_headers.len() == 3 * tables.columns.len()
+            && self.column_headers.len() == COLUMN_HEADER_WORDS * tables.columns.len()
     }
 
     /// The column headers native code reads (`Ctx::columns`).
@@ -270,17 +354,20 @@ impl SnapshotTables {
     /// How many entities memo `memo`'s table holds (0 when it is not kept).
     pub(crate) fn entities(&self, memo: usize) -> usize {
         self.headers
-            .get(2 * memo + 1)
+            .get(MEMO_HEADER_WORDS * memo + 1)
             .map_or(0, |&n| usize::try_from(n).unwrap_or(0))
     }
 
     /// Whether memo `memo` holds a value for entity `idx`.
-    pub(crate) fn known(&self, memo: usize, idx: usize, wide: bool) -> bool {
-        let words = if wide { WIDE_WORDS } else { NARROW_WORDS };
-        self.tables
-            .get(memo)
-            .and_then(|t| t.get(words * idx))
+    pub(crate) fn known(&self, memo: usize, idx: usize) -> bool {
+        self.entry(memo, idx, 0)
             .is_some_and(|w| w.load(Ordering::Acquire) != 0)
+    }
+
+    /// Word `k` of memo `memo`'s entry for entity `idx`.
+    fn entry(&self, memo: usize, idx: usize, k: usize) -> Option<&AtomicU64> {
+        let &(rows, offset) = self.memo_at.get(memo)?;
+        self.rows.get(rows)?.word(idx, offset + k)
     }
 
     /// The headers native code reads (`Ctx::memos`).
@@ -292,23 +379,19 @@ impl SnapshotTables {
     /// wide entry is `[known, value, cost, _]`, a narrow one `[value + 1, cost]`; the word
     /// native code tests first is stored last.
     fn put(&self, memo: usize, idx: usize, wide: bool, value: i64, cost: i64) {
-        let Some(table) = self.tables.get(memo) else {
-            return;
-        };
         if wide {
             if let (Some(flag), Some(slot), Some(steps)) = (
-                table.get(WIDE_WORDS * idx),
-                table.get(WIDE_WORDS * idx + 1),
-                table.get(WIDE_WORDS * idx + 2),
+                self.entry(memo, idx, 0),
+                self.entry(memo, idx, 1),
+                self.entry(memo, idx, 2),
             ) {
                 slot.store(value as u64, Ordering::Relaxed);
                 steps.store(cost as u64, Ordering::Relaxed);
                 flag.store(1, Ordering::Release);
             }
-        } else if let (Some(slot), Some(steps)) = (
-            table.get(NARROW_WORDS * idx),
-            table.get(NARROW_WORDS * idx + 1),
-        ) {
+        } else if let (Some(slot), Some(steps)) =
+            (self.entry(memo, idx, 0), self.entry(memo, idx, 1))
+        {
             steps.store(cost as u64, Ordering::Relaxed);
             slot.store((value as u64).wrapping_add(1), Ordering::Release);
         }
@@ -329,44 +412,110 @@ impl Tables {
             .collect()
     }
 
-    /// Empty memo tables sized for a snapshot.
+    /// Empty memo tables sized for a snapshot, with the columns native code reads, laid out
+    /// in rows per entity (see [`SnapshotTables`]).
     pub(crate) fn snapshot_tables(&self, store: &Store) -> SnapshotTables {
-        let mut tables = Vec::with_capacity(self.memos.len());
-        let mut headers = Vec::with_capacity(2 * self.memos.len());
+        let built: Vec<Option<Column>> = self
+            .columns
+            .iter()
+            .map(|spec| Column::build(spec, store))
+            .collect();
+        // Each type's row: its memos' entries, its kept columns' values (strings and sets
+        // need none), then a presence byte per kept column.
+        let mut layouts: Vec<RowLayout> = Vec::new();
+        let mut memo_at = Vec::with_capacity(self.memos.len());
         for spec in &self.memos {
-            let n = store.entity_count(spec.ty);
-            let words = if spec.wide {
-                WIDE_WORDS * n
-            } else {
-                NARROW_WORDS * n
+            let r = RowLayout::index(&mut layouts, spec.ty);
+            // (A row that is not there leaves the memo's header zeroed: never kept.)
+            let Some(layout) = layouts.get_mut(r) else {
+                memo_at.push((usize::MAX, 0));
+                continue;
             };
-            let table = zeroed_u64(words);
-            headers.push(table.as_ptr() as i64);
-            headers.push(n as i64);
-            tables.push(table);
+            memo_at.push((r, layout.words));
+            layout.words += if spec.wide { WIDE_WORDS } else { NARROW_WORDS };
+        }
+        // Per kept column: its rows, the word of its values (if any) and its presence byte.
+        let mut column_at: Vec<Option<(usize, Option<usize>, usize)>> =
+            Vec::with_capacity(self.columns.len());
+        for (spec, column) in self.columns.iter().zip(&built) {
+            if column.is_none() {
+                column_at.push(None);
+                continue;
+            }
+            let r = RowLayout::index(&mut layouts, spec.ty);
+            let Some(layout) = layouts.get_mut(r) else {
+                column_at.push(None);
+                continue;
+            };
+            let value = (spec.code & 0xff != K_HANDLE).then(|| {
+                layout.words += 1;
+                layout.words - 1
+            });
+            column_at.push(Some((r, value, layout.bytes)));
+            layout.bytes += 1;
+        }
+        let rows: Vec<Rows> = layouts
+            .iter()
+            .map(|l| Rows::new(l.words + l.bytes.div_ceil(8), store.entity_count(l.ty)))
+            .collect();
+        let mut headers = Vec::with_capacity(MEMO_HEADER_WORDS * self.memos.len());
+        for &(r, offset) in &memo_at {
+            let Some(row) = rows.get(r) else {
+                headers.extend([0; MEMO_HEADER_WORDS]);
+                continue;
+            };
+            headers.extend([
+                row.address(offset, 0),
+                row.entities as i64,
+                row.stride_bytes(),
+                0,
+            ]);
+        }
+        let mut column_headers = Vec::with_capacity(COLUMN_HEADER_WORDS * self.columns.len());
+        for (at, column) in column_at.iter().zip(built) {
+            let (Some((r, value, byte)), Some(column)) = (*at, column) else {
+                column_headers.extend([0; COLUMN_HEADER_WORDS]);
+                continue;
+            };
+            let (Some(row), Some(layout)) = (rows.get(r), layouts.get(r)) else {
+                column_headers.extend([0; COLUMN_HEADER_WORDS]);
+                continue;
+            };
+            let presence = layout.words + byte / 8;
+            for idx in 0..row.entities {
+                if let (Some(v), Some(w)) = (value, column.values.get(idx))
+                    && let Some(word) = row.word(idx, v)
+                {
+                    word.store(*w as u64, Ordering::Relaxed);
+                }
+                if column.present.get(idx) == Some(&1)
+                    && let Some(word) = row.word(idx, presence)
+                {
+                    let mut flags = word.load(Ordering::Relaxed).to_ne_bytes();
+                    if let Some(flag) = flags.get_mut(byte % 8) {
+                        *flag = 1;
+                    }
+                    word.store(u64::from_ne_bytes(flags), Ordering::Relaxed);
+                }
+            }
+            column_headers.extend([
+                value.map_or(0, |v| row.address(v, 0)),
+                row.address(presence, byte % 8),
+                row.entities as i64,
+                row.stride_bytes(),
+            ]);
         }
         let texts = self
             .text_memos
             .iter()
             .map(|(ty, _)| zeroed_ptrs(store.entity_count(*ty)))
             .collect();
-        let mut columns = Vec::with_capacity(self.columns.len());
-        let mut column_headers = Vec::with_capacity(3 * self.columns.len());
-        for spec in &self.columns {
-            let column = Column::build(spec, store);
-            let kept = column.is_some();
-            let column = column.unwrap_or_default();
-            column_headers.push(column.values.as_ptr() as i64);
-            column_headers.push(column.present.as_ptr() as i64);
-            column_headers.push(if kept { column.present.len() as i64 } else { 0 });
-            columns.push(column);
-        }
         SnapshotTables {
-            tables,
+            rows,
+            memo_at,
             headers: headers.into_boxed_slice(),
             texts,
             n_texts: self.text_memos.len(),
-            _columns: columns,
             column_headers: column_headers.into_boxed_slice(),
         }
     }
@@ -445,9 +594,10 @@ pub(crate) struct Ctx<'a> {
     pub(crate) aux: i64,
     /// Offset 40: the request's time.
     pub(crate) now: i64,
-    /// Offset 48: the memo tables' headers (`[address, entities]` per memo).
+    /// Offset 48: the memo tables' headers (`[address, entities, stride, _]` per memo).
     pub(crate) memos: *const i64,
-    /// Offset 56: the attribute columns' headers (`[values, present, entities]` per column).
+    /// Offset 56: the attribute columns' headers (`[values, present, entities, stride]` per
+    /// column).
     pub(crate) columns: *const i64,
     /// Offset 64: `[known, value, cost]` per value computed once per decision (zeroed for
     /// each).
