@@ -4,6 +4,7 @@
 //! random programs of the differential suite are decided precomputed too (`diff::run_case`).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use ward_runtime::budget::Budget;
@@ -155,17 +156,25 @@ fn precomputing_runs_beside_decisions_and_stops_at_a_load() {
     same_decisions(&interp, &jit, 200, "while precomputing");
     let done = worker.join().expect("precomputing does not panic");
     assert!(!done.stopped && done.computed > 0, "{done:?}");
-    // A load while precomputing stops it (the worker may, rarely, start only after the load:
-    // it then precomputes the small estate, and the next try is made).
-    let stopped = (0..5).any(|_| {
-        jit.load_entities_str(&big).expect("loads");
-        let worker = precompute(&jit);
-        jit.load_entities_str(&small).expect("loads");
-        worker.join().expect("precomputing does not panic").stopped
+    // A load while precomputing stops it. The load is made from the precomputing thread, at
+    // its second look at whether to go on (after 16 hosts), so that it surely comes while the
+    // 4,000 hosts are being precomputed: made from another thread, it came after the end
+    // whenever the machine gave that thread no core for a while.
+    jit.load_entities_str(&big).expect("loads");
+    let looks = AtomicUsize::new(0);
+    let during = jit.precompute_while(&|| {
+        if looks.fetch_add(1, Ordering::SeqCst) == 1 {
+            jit.load_entities_str(&small).expect("loads");
+        }
+        true
     });
     assert!(
-        stopped,
-        "precomputing {n} hosts never outlasted a load of 50"
+        during.stopped,
+        "a load did not stop precomputing: {during:?}"
+    );
+    assert!(
+        during.computed < done.computed,
+        "precomputing went on after the load: {during:?} against {done:?}"
     );
     // The new snapshot is precomputed from scratch, and decides as the interpreter does.
     let next = jit.precompute();
