@@ -599,7 +599,8 @@ pub(crate) struct Deps {
     impure: bool,
     /// Reads a window or a local clock (worth computing once per decision).
     timed: bool,
-    /// Does work worth memoizing: graph walks, loops, set or string helpers, regexes, calls.
+    /// Does work worth memoizing: graph walks, loops, set or string helpers (equality of
+    /// strings or sets among them), regexes, calls.
     expensive: bool,
 }
 
@@ -632,6 +633,15 @@ fn collect_deps(e: &Expr, calls: &mut Vec<usize>) -> Deps {
         | ExprKind::Matches { .. }
         | ExprKind::Builtin { .. }
         | ExprKind::In { .. } => deps.expensive = true,
+        // Equality of strings or sets is a helper call, which reads the values in the store:
+        // a memo of it is one read of the entity's row.
+        ExprKind::Binary {
+            op: BinOp::Eq | BinOp::Ne,
+            lhs,
+            ..
+        } if matches!(lhs.ty.strip_optional(), Type::String | Type::Set(_)) => {
+            deps.expensive = true;
+        }
         _ => {}
     });
     read.retain(|id| !bound.contains(id));
