@@ -177,6 +177,9 @@ struct Snapshot {
 
 impl Snapshot {
     fn new(prepared: &Prepared, store: Arc<Store>) -> Snapshot {
+        // Before the snapshot is in place: no decision computes a closure the program takes
+        // (up to the memo's cap).
+        store.fill_closures(&prepared.compiled.closed_over);
         let (literals, memos) = match &prepared.jit {
             Some(code) => (
                 code.tables.resolve_literals(&store),

@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 
 use regex::Regex;
-use ward_ir::{Expr, Program};
+use ward_ir::{Expr, Program, RelationId};
 
 use crate::interp::TimeZones;
 use crate::time;
@@ -66,6 +66,9 @@ pub(crate) struct Compiled {
     pub(crate) actions: Vec<ActionPlan>,
     /// Local slots the default's approvers need.
     pub(crate) default_locals: u32,
+    /// The relations and directions (`true`: `~r`) whose closures the program takes, other
+    /// than to count them (a count needs no closure): a snapshot computes these at load.
+    pub(crate) closed_over: Vec<(RelationId, bool)>,
 }
 
 /// The rules of one action.
@@ -148,16 +151,22 @@ impl Compiled {
             .collect::<Result<Vec<_>, _>>()?;
         let windows = Windows::compile(&program.windows).map_err(EngineError::Window)?;
         let mut timezones = HashMap::new();
-        let mut names = Vec::new();
+        let (mut names, mut closed_over) = (Vec::new(), Vec::new());
+        let mut collect = |e: &Expr| {
+            collect_timezones(e, &mut names);
+            collect_closures(e, &mut closed_over);
+        };
         for f in &program.functions {
-            collect_timezones(&f.body, &mut names);
+            collect(&f.body);
         }
         for rule in &program.rules {
-            for_each_rule_expr(rule, &mut |e| collect_timezones(e, &mut names));
+            for_each_rule_expr(rule, &mut collect);
         }
         if let Some(e) = &program.default.approvers {
-            collect_timezones(e, &mut names);
+            collect(e);
         }
+        closed_over.sort_unstable();
+        closed_over.dedup();
         for name in names {
             if let std::collections::hash_map::Entry::Vacant(slot) = timezones.entry(name) {
                 let tz = time::timezone(slot.key())
@@ -217,6 +226,7 @@ impl Compiled {
             timezones,
             actions,
             default_locals,
+            closed_over,
         })
     }
 }
@@ -260,6 +270,29 @@ fn collect_timezones(e: &Expr, out: &mut Vec<String>) {
         if let ward_ir::ExprKind::LocalTime { timezone, .. } = &x.kind {
             out.push(timezone.clone());
         }
+    });
+}
+
+/// The relations and directions of the closures `e` takes (`closure(x, r)`, and `path`, which
+/// looks in one), but for those it only counts (`count(closure(x, r))` needs no closure).
+fn collect_closures(e: &Expr, out: &mut Vec<(RelationId, bool)>) {
+    use ward_ir::ExprKind;
+    // Parents come before children: a counted closure is known before it is met.
+    let mut counted: Vec<*const Expr> = Vec::new();
+    e.visit(|x| match &x.kind {
+        ExprKind::Builtin {
+            builtin: ward_ir::Builtin::Count,
+            args,
+        } => {
+            if let [arg] = args.as_slice() {
+                counted.push(std::ptr::from_ref(arg));
+            }
+        }
+        ExprKind::Closure { rel, inverse, .. } if !counted.contains(&std::ptr::from_ref(x)) => {
+            out.push((*rel, *inverse));
+        }
+        ExprKind::Path { rel, inverse, .. } => out.push((*rel, *inverse)),
+        _ => {}
     });
 }
 

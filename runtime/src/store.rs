@@ -226,6 +226,21 @@ impl Store {
             .map_or_else(|| Arc::from([]), |r| r.closure(inverse, idx))
     }
 
+    /// Computes and keeps now the closures `closure(x, r)` (`~r` when the flag is set) for every
+    /// `x`, for each relation and direction of `wanted`, so that no decision computes one; up to
+    /// the memo's cap, past which closures are computed on use as before. Gives how many
+    /// closures were computed. The engine calls it for the closures its program takes, before a
+    /// snapshot is put in place.
+    pub(crate) fn fill_closures(&self, wanted: &[(RelationId, bool)]) -> usize {
+        wanted
+            .iter()
+            .filter_map(|&(rel, inverse)| {
+                let r = self.relations.get(rel.index())?;
+                Some(r.fill_closures(inverse))
+            })
+            .sum()
+    }
+
     /// The size of [`Store::closure`], without computing the closure where the relation's
     /// shape gives it (chains and trees); memoized per snapshot.
     pub fn closure_count(&self, rel: RelationId, inverse: bool, idx: u32) -> ClosureCount {

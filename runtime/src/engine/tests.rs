@@ -2123,3 +2123,48 @@ fn a_replaced_snapshot_is_freed_off_the_deciding_thread() {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }
+
+/// The closures a program takes are computed when an estate is loaded, in the direction the
+/// program takes them; a closure the program only counts is not (its size needs no closure).
+#[test]
+fn a_load_computes_the_closures_the_program_takes() {
+    let count = builtin(
+        Builtin::Count,
+        Type::Int,
+        vec![closure(entity(ASSET, "db-1"), true)],
+    );
+    let rules = vec![
+        rule(
+            "reaches_db",
+            1,
+            vec![is_in(
+                entity(ASSET, "db-1"),
+                closure(entity(ASSET, "lb-1"), false),
+            )],
+            EffectKind::Deny,
+            None,
+            None,
+        ),
+        rule(
+            "has_dependents",
+            10,
+            vec![bin(BinOp::Gt, count, int(0))],
+            EffectKind::Deny,
+            None,
+            None,
+        ),
+    ];
+    for kind in [super::EngineKind::Interp, super::EngineKind::Jit] {
+        let engine =
+            Engine::with_config(program(rules.clone()), super::EngineConfig { engine: kind })
+                .unwrap();
+        engine.load_entities_json(&entities()).unwrap();
+        let forward = (RelationId(0), false);
+        assert_eq!(engine.prepared.compiled.closed_over, vec![forward]);
+        let (snapshot, _) = engine.current();
+        // Nothing left to compute in the direction taken; the counted one was left alone.
+        assert_eq!(snapshot.store.fill_closures(&[forward]), 0);
+        assert!(snapshot.store.fill_closures(&[(RelationId(0), true)]) > 0);
+        assert_eq!(decide(&engine, "alice")["decision"], "deny");
+    }
+}

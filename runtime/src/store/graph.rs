@@ -1,5 +1,5 @@
 //! The edges of one relation: forward and backward adjacency in compressed sparse row form, and
-//! the transitive closure in both directions, memoized lazily per strongly connected component.
+//! the transitive closure in both directions, memoized per strongly connected component.
 //!
 //! A relation `r: A -> B` with `A != B` has no paths longer than one edge, so its closure is its
 //! adjacency. For `r: A -> A` the loader condenses the graph into its strongly connected
@@ -7,7 +7,9 @@
 //! so no recursion); the first `closure` of a node computes its component's result by a walk over the
 //! condensed DAG, which sets the nodes it meets in a bit set the thread keeps and reads them out
 //! in order (a closure is never sorted), and stores it in a `OnceLock`, so later reads are a
-//! lookup without locking.
+//! lookup without locking. [`RelationIndex::fill_closures`] computes a direction's closures
+//! ahead of use, bottom-up so that each reuses those below it (the engine does so at load for
+//! the closures its program takes).
 //! The memo is capped ([`MEMO_CAP`] node indices per relation): past it, closures are computed
 //! for each use and not kept, so a long-lived snapshot does not grow without bound (the closures
 //! of every node of a 40,000-node chain would hold 800 million indices).
@@ -24,8 +26,21 @@ use std::fmt;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
-/// The most node indices the closure memo of one relation keeps (64 MiB).
+/// The most node indices the closure memo of one relation keeps (64 MiB, counting each kept
+/// closure's allocation as 8 indices: [`kept_words`]).
 pub(crate) const MEMO_CAP: usize = 16 * 1024 * 1024;
+
+/// What keeping a closure of `len` nodes costs the memo, in node indices: the indices, and
+/// for a closure that is not the shared empty one its allocation (reference counts and the
+/// allocator's header, about 32 bytes), so that [`MEMO_CAP`] bounds the memory a memo holds
+/// however small its closures are.
+fn kept_words(len: usize) -> usize {
+    if len == 0 { 0 } else { len + 8 }
+}
+
+/// The most node indices [`Condensed::fill`] lets the walks of one direction of one relation
+/// insert (four times what the memo keeps at most).
+pub(crate) const FILL_WORK: usize = 4 * MEMO_CAP;
 
 /// The size of a closure, and whether it came from the table of sizes (no walk).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -200,6 +215,13 @@ impl RelationIndex {
         }
     }
 
+    /// Computes and keeps every closure in direction `inverse` now, up to the memo's cap (see
+    /// [`Condensed::fill`]); gives how many components' closures were computed. A relation
+    /// between two types has nothing to keep: its closure is its adjacency.
+    pub(crate) fn fill_closures(&self, inverse: bool) -> usize {
+        self.condensed.as_ref().map_or(0, |c| c.fill(inverse))
+    }
+
     /// The size of `closure(inverse, idx)`, without computing the closure.
     pub(crate) fn closure_count(&self, inverse: bool, idx: u32) -> ClosureCount {
         match &self.condensed {
@@ -237,8 +259,11 @@ struct Condensed {
     memo_forward: Box<[OnceLock<Arc<[u32]>>]>,
     /// Closure per component, against the edges.
     memo_backward: Box<[OnceLock<Arc<[u32]>>]>,
-    /// How many node indices the two memos hold (at most [`MEMO_CAP`]).
+    /// How many node indices the two memos hold, with their allocations ([`kept_words`]; at
+    /// most [`MEMO_CAP`]).
     memoized: AtomicUsize,
+    /// The closure of the components that reach nothing, shared.
+    empty: Arc<[u32]>,
     /// Closure sizes per component, following and against the edges, computed on first use.
     sizes_forward: OnceLock<Sizes>,
     sizes_backward: OnceLock<Sizes>,
@@ -386,6 +411,7 @@ impl Condensed {
             memo_forward: memo(),
             memo_backward: memo(),
             memoized: AtomicUsize::new(0),
+            empty: Arc::from([]),
             sizes_forward: OnceLock::new(),
             sizes_backward: OnceLock::new(),
         }
@@ -505,6 +531,52 @@ impl Condensed {
         }
     }
 
+    /// Computes and keeps the closure of every component in direction `inverse`, from the bottom
+    /// of the condensed DAG up: a component's successors are done before it, so its walk goes
+    /// one level down and copies their closures, and the whole fill costs about the size of
+    /// what it keeps. Stops before a closure could take the memo past [`MEMO_CAP`], or the
+    /// walks past [`FILL_WORK`] node indices (a DAG whose components share much of what lies
+    /// below them copies more than it keeps); the closures not computed are computed on first
+    /// use, as without the fill. Gives how many closures were computed.
+    fn fill(&self, inverse: bool) -> usize {
+        let memo = self.memo(inverse);
+        let (dag, _) = self.dags(inverse);
+        let n = memo.len();
+        let (mut work, mut computed) = (0usize, 0usize);
+        for k in 0..n {
+            // Every edge of the condensed DAG goes from a higher component number to a lower
+            // one: following the edges, lower numbers are below; against them, higher ones.
+            let c = if inverse { n - 1 - k } else { k };
+            if memo.get(c).is_none_or(|cell| cell.get().is_some()) {
+                continue;
+            }
+            let c = c as u32;
+            // An upper bound of the walk's inserts and of the closure's size.
+            let cost = self.own(c)
+                + dag
+                    .row(c)
+                    .iter()
+                    .map(|&e| {
+                        let kept = memo.get(e as usize).and_then(OnceLock::get);
+                        self.members.row(e).len() + kept.map_or(0, |k| k.len())
+                    })
+                    .sum::<usize>();
+            work = work.saturating_add(cost);
+            if work > FILL_WORK
+                || self
+                    .memoized
+                    .load(Ordering::Relaxed)
+                    .saturating_add(kept_words(cost))
+                    > MEMO_CAP
+            {
+                break;
+            }
+            self.component_closure(inverse, c);
+            computed += 1;
+        }
+        computed
+    }
+
     /// The size of component `c`'s closure, by a walk of the DAG below it (nothing is
     /// materialized but the set of nodes met).
     fn walk_count(&self, inverse: bool, c: u32) -> usize {
@@ -527,17 +599,22 @@ impl Condensed {
 
     fn closure(&self, inverse: bool, idx: u32) -> Arc<[u32]> {
         let Some(&c) = self.component.get(idx as usize) else {
-            return Arc::from([]);
+            return Arc::clone(&self.empty);
         };
+        self.component_closure(inverse, c)
+    }
+
+    /// The closure of component `c`, from the memo or computed (and kept while there is room).
+    fn component_closure(&self, inverse: bool, c: u32) -> Arc<[u32]> {
         let Some(cell) = self.memo(inverse).get(c as usize) else {
-            return Arc::from([]);
+            return Arc::clone(&self.empty);
         };
         if let Some(known) = cell.get() {
             return Arc::clone(known);
         }
         let computed = self.compute(inverse, c);
         // Kept while the memo has room (a race may overshoot the cap by a few closures).
-        let len = computed.len();
+        let len = kept_words(computed.len());
         if self.memoized.load(Ordering::Relaxed).saturating_add(len) <= MEMO_CAP
             && cell.set(Arc::clone(&computed)).is_ok()
         {
@@ -554,7 +631,12 @@ impl Condensed {
         // Taken out (a walk inside a walk finds none and makes its own).
         let mut out = GATHERED.take();
         met.drain_sorted(&mut out);
-        let closure = Arc::from(&out[..]);
+        // Most components of most relations reach nothing: they share one empty closure.
+        let closure = if out.is_empty() {
+            Arc::clone(&self.empty)
+        } else {
+            Arc::from(&out[..])
+        };
         // `try_with`: the thread's slot may be gone when a thread exits.
         let _ = GATHERED.try_with(|slot| slot.set(out));
         closure
@@ -1145,6 +1227,65 @@ mod tests {
             panic!("a relation on one type is condensed");
         };
         assert_eq!(condensed.memoized.load(Ordering::Relaxed), 0);
+    }
+
+    /// A fill computes every closure of a direction, each the same as a walk from scratch, and
+    /// leaves the other direction alone.
+    #[test]
+    fn a_fill_computes_every_closure_of_its_direction() {
+        // Two cycles joined by a diamond, and nodes that reach nothing.
+        let edges = [
+            (0, 1),
+            (1, 0),
+            (1, 2),
+            (1, 3),
+            (2, 4),
+            (3, 4),
+            (4, 5),
+            (5, 4),
+            (6, 6),
+        ];
+        let filled = index(9, &edges);
+        let fresh = index(9, &edges);
+        let Some(condensed) = &filled.condensed else {
+            panic!("a relation on one type is condensed");
+        };
+        for inverse in [false, true] {
+            let n = condensed.memo(inverse).len();
+            assert_eq!(filled.fill_closures(inverse), n);
+            assert!(condensed.memo(inverse).iter().all(|c| c.get().is_some()));
+            assert!(condensed.memo(!inverse).iter().all(|c| c.get().is_none()) || inverse);
+            for x in 0..9 {
+                assert_eq!(filled.closure(inverse, x), fresh.closure(inverse, x), "{x}");
+            }
+            // Filled again, nothing is left to compute.
+            assert_eq!(filled.fill_closures(inverse), 0);
+        }
+        assert_eq!(&*filled.closure(false, 2), &[4, 5]);
+        assert_eq!(&*filled.closure(true, 4), &[0, 1, 2, 3, 4, 5]);
+        assert!(filled.closure(false, 7).is_empty());
+        // A relation between two types keeps nothing.
+        let between = RelationIndex::new(3, 3, false, vec![(0, 1), (1, 2)]);
+        assert_eq!(between.fill_closures(false), 0);
+    }
+
+    /// A fill stops at the memo's cap (counting each closure's allocation) and leaves the rest
+    /// to be computed on use, still right.
+    #[test]
+    fn a_fill_stops_at_the_cap() {
+        let n = 6_000u32;
+        let edges: Vec<(u32, u32)> = (0..n - 1).map(|i| (i, i + 1)).collect();
+        let r = index(n as usize, &edges);
+        let Some(condensed) = &r.condensed else {
+            panic!("a relation on one type is condensed");
+        };
+        // The chain's closures would hold 18 million indices: the fill stops part way.
+        let computed = r.fill_closures(false);
+        assert!(computed > 1_000 && computed < n as usize, "{computed}");
+        let kept = condensed.memoized.load(Ordering::Relaxed);
+        assert!(kept <= MEMO_CAP, "{kept}");
+        assert_eq!(&*r.closure(false, 0), (1..n).collect::<Vec<_>>().as_slice());
+        assert_eq!(r.closure(false, n - 3).len(), 2);
     }
 
     /// Past the cap, closures are still right but no longer kept.
