@@ -51,7 +51,7 @@ pub(crate) struct RuleText {
     /// A first guess of the rendered message's length.
     capacity: usize,
     /// When the approvers are string literals (or a set of them): their numbers in
-    /// [`RuleTable::literals`], sorted and distinct.
+    /// [`RuleTable::literals`], sorted and distinct, as approvers ([`LIT`] set).
     pub(crate) literal_approvers: Option<Box<[u32]>>,
 }
 
@@ -127,7 +127,7 @@ impl RuleTable {
                             names.iter().map(|n| number(n)).collect::<Option<_>>()?;
                         ids.sort_unstable();
                         ids.dedup();
-                        Some(ids.into_boxed_slice())
+                        Some(ids.into_iter().map(|n| n | LIT).collect())
                     }),
                     (EffectKind::RequireApproval, None) => Some(Box::from([])),
                     _ => None,
@@ -383,11 +383,15 @@ impl Body {
         self.table.as_deref()
     }
 
-    /// Adds literal approvers `literals` (numbers in the table's literals) and gives their
+    /// Adds a rule's literal approvers (its [`RuleText::literal_approvers`]) and gives their
     /// stretch of the names.
     pub(crate) fn push_literal_names(&mut self, literals: &[u32]) -> Span {
         let start = self.names.len();
-        self.names.extend(literals.iter().map(|&n| n | LIT));
+        // Most rules name one.
+        match literals {
+            [one] => self.names.push(*one),
+            _ => self.names.extend_from_slice(literals),
+        }
         Span::new(start, self.names.len())
     }
 
