@@ -571,7 +571,12 @@ impl Condensed {
             {
                 break;
             }
-            self.component_closure(inverse, c);
+            match (self.one_level(inverse, c), memo.get(c as usize)) {
+                (Some(closure), Some(cell)) => self.keep(cell, &closure),
+                _ => {
+                    self.component_closure(inverse, c);
+                }
+            }
             computed += 1;
         }
         computed
@@ -613,14 +618,37 @@ impl Condensed {
             return Arc::clone(known);
         }
         let computed = self.compute(inverse, c);
-        // Kept while the memo has room (a race may overshoot the cap by a few closures).
-        let len = kept_words(computed.len());
+        self.keep(cell, &computed);
+        computed
+    }
+
+    /// Keeps `closure` in `cell` while the memo has room (a race may overshoot the cap by a
+    /// few closures).
+    fn keep(&self, cell: &OnceLock<Arc<[u32]>>, closure: &Arc<[u32]>) {
+        let len = kept_words(closure.len());
         if self.memoized.load(Ordering::Relaxed).saturating_add(len) <= MEMO_CAP
-            && cell.set(Arc::clone(&computed)).is_ok()
+            && cell.set(Arc::clone(closure)).is_ok()
         {
             self.memoized.fetch_add(len, Ordering::Relaxed);
         }
-        computed
+    }
+
+    /// The closure of component `c` without a walk, when it is not on a cycle and has at most
+    /// one successor, whose closure is kept (most components of a tree or a chain): that
+    /// successor's nodes and closure merged. `None` otherwise.
+    fn one_level(&self, inverse: bool, c: u32) -> Option<Arc<[u32]>> {
+        if self.own(c) > 0 {
+            return None;
+        }
+        let (dag, _) = self.dags(inverse);
+        match dag.row(c) {
+            [] => Some(Arc::clone(&self.empty)),
+            [e] => {
+                let below = self.memo(inverse).get(*e as usize)?.get()?;
+                Some(Arc::from(union_sorted(self.members.row(*e), below)))
+            }
+            _ => None,
+        }
     }
 
     /// Every node reachable from component `c` by one or more edges, sorted: the nodes
@@ -703,6 +731,29 @@ impl Condensed {
         }
         // `try_with`: the thread's slot may be gone when a thread exits.
         let _ = STACK.try_with(|slot| slot.set(stack));
+    }
+}
+
+/// The union of two sorted lists of distinct nodes, sorted and distinct.
+fn union_sorted(a: &[u32], b: &[u32]) -> Vec<u32> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    loop {
+        match (a.get(i), b.get(j)) {
+            (Some(&x), Some(&y)) => {
+                out.push(x.min(y));
+                i += usize::from(x <= y);
+                j += usize::from(y <= x);
+            }
+            (Some(_), None) => {
+                out.extend_from_slice(a.get(i..).unwrap_or_default());
+                return out;
+            }
+            (None, _) => {
+                out.extend_from_slice(b.get(j..).unwrap_or_default());
+                return out;
+            }
+        }
     }
 }
 
@@ -1267,6 +1318,18 @@ mod tests {
         // A relation between two types keeps nothing.
         let between = RelationIndex::new(3, 3, false, vec![(0, 1), (1, 2)]);
         assert_eq!(between.fill_closures(false), 0);
+    }
+
+    #[test]
+    fn unions_of_sorted_lists_are_sorted_and_distinct() {
+        assert_eq!(
+            union_sorted(&[1, 4, 9], &[2, 4, 10, 11]),
+            [1, 2, 4, 9, 10, 11]
+        );
+        assert_eq!(union_sorted(&[], &[3]), [3]);
+        assert_eq!(union_sorted(&[3], &[]), [3]);
+        assert_eq!(union_sorted(&[5, 6], &[5, 6]), [5, 6]);
+        assert!(union_sorted(&[], &[]).is_empty());
     }
 
     /// A fill stops at the memo's cap (counting each closure's allocation) and leaves the rest
