@@ -122,6 +122,15 @@ fn best_of(mut f: impl FnMut()) -> Duration {
         .unwrap_or_default()
 }
 
+/// Decides every request of `parsed` on `engine` into `out`, kept from one to the next: the
+/// loop every timed pass of the JIT alone runs.
+fn decide_pass(engine: &Engine, parsed: &[Request], out: &mut ward::Decision) {
+    for r in parsed {
+        engine.decide_request_into(black_box(r), out);
+        black_box(&*out);
+    }
+}
+
 /// The engines to compare: the interpreter always, the JIT when it builds.
 fn engines(
     program: &ward_ir::Program,
@@ -490,10 +499,7 @@ fn decide_only(kind: EngineKind) {
     let mut out = ward::Decision::rejected("not decided yet");
     let start = Instant::now();
     for _ in 0..5 {
-        for r in &parsed {
-            engine.decide_request_into(black_box(r), &mut out);
-            black_box(&out);
-        }
+        decide_pass(&engine, &parsed, &mut out);
     }
     let per = start.elapsed().as_secs_f64() * 1e9 / (5 * parsed.len()) as f64;
     println!("{}: {} per decision", kind.as_str(), nanos(per));
@@ -519,10 +525,7 @@ fn scale_ratio() {
         for ((_, engine, parsed), best) in setups.iter().zip(best.iter_mut()) {
             let mut out = ward::Decision::rejected("not decided yet");
             let start = Instant::now();
-            for r in parsed {
-                engine.decide_request_into(black_box(r), &mut out);
-                black_box(&out);
-            }
+            decide_pass(engine, parsed, &mut out);
             let per = start.elapsed().as_secs_f64() * 1e9 / parsed.len() as f64;
             *best = best.min(per);
         }
@@ -559,10 +562,7 @@ fn threads(engine: &Engine, text: &str, warm: &[Request], parsed: &[Request]) ->
             let twin = twin(engine, text, Memo::Warm, warm);
             let mut out = ward::Decision::rejected("not decided yet");
             let start = Instant::now();
-            for r in parsed {
-                twin.decide_request_into(black_box(r), &mut out);
-                black_box(&out);
-            }
+            decide_pass(&twin, parsed, &mut out);
             start.elapsed()
         })
         .min()
@@ -581,10 +581,7 @@ fn threads(engine: &Engine, text: &str, warm: &[Request], parsed: &[Request]) ->
                         barrier.wait();
                         let (first, second) = parsed.split_at(half);
                         let mut out = ward::Decision::rejected("not decided yet");
-                        for r in if t == 0 { first } else { second } {
-                            twin.decide_request_into(black_box(r), &mut out);
-                            black_box(&out);
-                        }
+                        decide_pass(twin, if t == 0 { first } else { second }, &mut out);
                         barrier.wait();
                     });
                 }
