@@ -12,6 +12,7 @@
 //! engine is shared between threads.
 
 mod fired;
+mod settled;
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use ward_ir::{EffectKind, Expr, MessagePart, Rule, Schema, Type};
 
 pub(crate) use fired::{Body, Entry, Message, Piece, RuleTable, Span, Text};
 pub use fired::{Fired, FiredRules, Names};
+pub(crate) use settled::{Settlements, combine_settled};
 
 use crate::budget::Budget;
 use crate::interp::{Env, EvalError, Evaluator};
@@ -799,96 +801,6 @@ fn approvers_of(
         }
     }
     body.show_with(table);
-}
-
-/// [`combine`] without an explanation, for an engine that has evaluated every rule's
-/// conditions before combining (the JIT), when nothing is left that could fail: `fired(ri)`
-/// says whether the rule at position `ri` fired (`Some(true)`) or not (`Some(false)`), without
-/// an error (`None` for an error); each rule that fired has no message or a message whose holes
-/// all read directly ([`PlannedRule::direct`]), and literal approvers or none; and the
-/// default, when it decides, names no approvers to evaluate. Nothing is evaluated, so nothing
-/// is spent of the budget. Returns `false` when that is not so: `out` is then left for
-/// [`combine`] (which empties it first). When it returns `true`, `out` is what [`combine`]
-/// decides.
-#[inline]
-pub(crate) fn combine_settled(
-    compiled: &Compiled,
-    table: &Arc<RuleTable>,
-    store: &Store,
-    request: &Request,
-    fired: impl Fn(usize) -> Option<bool>,
-    out: &mut Decision,
-) -> bool {
-    let program = &compiled.program;
-    let Some(plan) = compiled.actions.get(request.action.index()) else {
-        return false;
-    };
-    out.request_id.clone_from(&request.id);
-    out.errors.clear();
-    out.body.clear_keeping_table();
-    let body = &mut out.body;
-    let mut strongest: Option<EffectKind> = None;
-    for (ri, planned) in plan.rules.iter().enumerate() {
-        match fired(ri) {
-            Some(false) => continue,
-            Some(true) => {}
-            None => return false,
-        }
-        let (Some(rule), Some(text)) = (
-            program.rules.get(planned.rule),
-            table.rules.get(planned.rule),
-        ) else {
-            continue;
-        };
-        let message = match (&rule.message, &planned.direct) {
-            (None, _) => Message::None,
-            (Some(_), None) => return false,
-            (Some(_), Some(holes)) => {
-                let start = body.pieces.len();
-                let mut pieces = Pieces {
-                    body: &mut *body,
-                    store,
-                    schema: &program.schema,
-                };
-                for hole in holes.iter() {
-                    let Some(value) = read_direct(hole, request, store) else {
-                        return false;
-                    };
-                    pieces.hole(value, &hole.ty);
-                }
-                Message::Holes(Span::new(start, body.pieces.len()))
-            }
-        };
-        let kind = rule.effect.kind;
-        strongest = Some(strongest.map_or(kind, |s| stronger(s, kind)));
-        let approvers = if kind == EffectKind::RequireApproval {
-            let Some(literals) = &text.literal_approvers else {
-                return false;
-            };
-            Some(body.push_literal_names(literals))
-        } else {
-            None
-        };
-        body.fired.push(Entry {
-            rule: u32::try_from(planned.rule).unwrap_or(u32::MAX),
-            message,
-            approvers,
-        });
-    }
-    let default_start = body.names.len();
-    let decision = match strongest {
-        Some(kind) => kind,
-        None => {
-            let default = &program.default;
-            if default.kind == EffectKind::RequireApproval && default.approvers.is_some() {
-                return false;
-            }
-            default.kind
-        }
-    };
-    approvers_of(body, table, decision, default_start);
-    out.decision = decision;
-    true
 }
 
 /// The value of a hole that reads directly ([`DirectHole`]): the request field, or its

@@ -86,6 +86,10 @@ pub(crate) struct PlannedRule {
     /// [`DirectHole`]), in order: empty when the message has no hole or the rule no message.
     /// `None` when a hole must be evaluated.
     pub(crate) direct: Option<Box<[DirectHole]>>,
+    /// The rule's effect, and whether it has a message: what combining a rule that fired reads
+    /// of it, kept here so that the common decision reads the plan alone.
+    pub(crate) kind: ward_ir::EffectKind,
+    pub(crate) has_message: bool,
 }
 
 /// A message hole that is a request field (`{host}`, `{reason}`) or an attribute of one
@@ -215,6 +219,8 @@ impl Compiled {
                     rule: i,
                     args,
                     direct,
+                    kind: rule.effect.kind,
+                    has_message: rule.message.is_some(),
                 });
             }
         }

@@ -37,6 +37,9 @@ pub(crate) struct RuleTable {
     /// Every string literal the rules name as approvers, sorted and distinct: literal `i` sorts
     /// before literal `j` exactly when `i < j`.
     literals: Vec<Box<str>>,
+    /// Per action, what the common decision shows by set of fired rules, kept as decisions
+    /// meet them ([`super::settled`]). Each thread's copy of the table keeps its own.
+    pub(crate) settlements: Box<[super::Settlements]>,
 }
 
 /// One rule as a decision shows it.
@@ -166,7 +169,20 @@ impl RuleTable {
             .iter()
             .map(|e| e.variants.iter().map(|v| v.as_str().into()).collect())
             .collect();
+        // As many rules per action as its plan has (a rule once per action it lists).
+        let mut per_action = vec![0usize; program.schema.actions.len()];
+        for rule in &program.rules {
+            for action in &rule.actions {
+                if let Some(n) = per_action.get_mut(action.index()) {
+                    *n += 1;
+                }
+            }
+        }
         RuleTable {
+            settlements: per_action
+                .into_iter()
+                .map(super::Settlements::new)
+                .collect(),
             rules,
             enums,
             literals: literals.into_iter().map(String::into_boxed_str).collect(),
@@ -362,10 +378,19 @@ pub(crate) struct Body {
 impl Body {
     /// Empties the body but for its table, which [`Body::show_with`] then keeps or replaces
     /// (a decision decided into again by the same engine keeps the same table).
+    #[inline]
     pub(crate) fn clear_keeping_table(&mut self) {
-        self.fired.clear();
-        self.pieces.clear();
-        self.names.clear();
+        // Most decisions leave them empty or nearly: a test each costs less than a clear,
+        // which drops the pieces one by one.
+        if !self.fired.is_empty() {
+            self.fired.clear();
+        }
+        if !self.pieces.is_empty() {
+            self.pieces.clear();
+        }
+        if !self.names.is_empty() {
+            self.names.clear();
+        }
         self.approvers = Span::default();
     }
 
