@@ -873,7 +873,7 @@ fn main() {
     write_load_row(&mut out, &estate, &text, &fresh);
     let _ = writeln!(
         out,
-        "\nLoad = parse the JSON text + validate against the schema + intern + build the relation indexes (`Engine::load_entities_str`). Measured in a fresh process (this binary with `--load-child N`; median of 3 processes, 1 at N = 16) holding the generated estate and its JSON text. Peak = VmHWM (reset through `/proc/self/clear_refs` just before) above the RSS before the first load: the store plus what loading holds while it runs (the entity ids and the slices of text of its first pass, the edge lists; the text is read straight into the store, never into a parsed `serde_json` document). Retained = growth of VmRSS across a second load of the same text into a second engine (the allocator reuses the first load's freed transient memory, so this is the store alone: columns, interned strings, id maps, relation indexes).\n"
+        "\nLoad = parse the JSON text + validate against the schema + intern + build the relation indexes (`Engine::load_entities_str`). Measured in a fresh process (this binary with `--load-child N`; median of 3 processes at every scale: one process at N = 16 was at the mercy of one slow spell of the shared machine) holding the generated estate and its JSON text. Peak = VmHWM (reset through `/proc/self/clear_refs` just before) above the RSS before the first load: the store plus what loading holds while it runs (the entity ids and the slices of text of its first pass, the edge lists; the text is read straight into the store, never into a parsed `serde_json` document). Retained = growth of VmRSS across a second load of the same text into a second engine (the allocator reuses the first load's freed transient memory, so this is the store alone: columns, interned strings, id maps, relation indexes).\n"
     );
     eprintln!("load done ({:.0?})", started.elapsed());
 
@@ -1317,7 +1317,7 @@ fn main() {
         if let Some((_, e, _)) = engines_n.first() {
             load(e, &text);
         }
-        let fresh = load_in_child(n, if n <= 4 { 3 } else { 1 });
+        let fresh = load_in_child(n, 3);
         let precompute_time = engines_n
             .iter()
             .find(|(kind, _, _)| *kind == EngineKind::Jit)
