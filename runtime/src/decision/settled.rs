@@ -5,14 +5,13 @@
 //! approvers, and where each message's holes go — depends only on which of the action's rules
 //! fired. So it is worked out once per set of fired rules ([`Settled`]), kept in the rule table
 //! ([`Settlements`], a few hundred sets per action at most), and a decision copies it and reads
-//! its holes: combining does not
-//! walk the rules' effects, push approvers one rule at a time or sort the union of approvers
-//! again for every request.
+//! its holes: combining does not walk the rules' effects, push approvers one rule at a time or
+//! sort the union of approvers again for every request.
 //!
 //! The kept part is a function of the program alone (the literal approvers' numbers come from
-//! the rule table, which numbers them alike in every copy), so keeping it changes
-//! nothing a decision shows: `combine_settled` decides exactly as `combine` does, and the
-//! differential tests compare both with the interpreter.
+//! the rule table, which numbers them alike in every copy), so keeping it changes nothing a
+//! decision shows: `combine_settled` decides exactly as `combine` does, and the differential
+//! tests compare both with the interpreter.
 //!
 //! This module knows the plan and the decision's compact form; it evaluates nothing.
 
@@ -39,8 +38,10 @@ const PROBES: usize = 8;
 
 /// The settlements of one action, by set of fired rules (bit `ri` of a set for the rule at
 /// position `ri` of the plan), in an open-addressed table filled on first use and kept in the
-/// rule table, of which each deciding thread has its own copy (nothing is shared between
-/// threads, and nothing is locked): a slot is set once, to its set and settlement (`None` when
+/// rule table, of which each thread's view of an engine has its own copy, so deciding threads
+/// share nothing and lock nothing (the engine's own table, used when deciding re-enters
+/// itself, may be shared: its slots are `OnceLock`s, set once whoever sets them): a slot is set
+/// once, to its set and settlement (`None` when
 /// that set cannot be settled: a fired rule's message has a hole to evaluate, or its approvers
 /// are not literals, or the default decides and names approvers, so `combine` decides).
 #[derive(Clone)]
